@@ -1,0 +1,39 @@
+# comfylock developer entry points. Each target installs what it needs itself.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench schemas tables tools clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# System tools the suite and benchmarks exercise (aria2c, b3sum); best effort, never fatal.
+tools:
+	@bash tools/ensure-tools.sh
+
+demo: $(STAMP) tools
+	@bash tools/demo.sh
+
+test: $(STAMP) tools
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests tools bench
+	$(VENV)/bin/ruff format --check src tests tools bench
+
+bench: $(STAMP) tools
+	$(PY) bench/run.py
+
+schemas: $(STAMP)
+	$(PY) tools/gen_schemas.py
+
+tables: $(STAMP)
+	$(PY) tools/gen_tables.py
+
+clean:
+	rm -rf $(VENV) demo-out .bench

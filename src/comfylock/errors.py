@@ -1,0 +1,113 @@
+"""The one exception tree. Each class carries the exit code the CLI maps it to.
+
+    ComfylockError (exit 2 unless overridden)
+    ├── UsageError                 2  bad option combination, nothing to do
+    ├── InputError                 2  a file we were given is unreadable or invalid
+    │   ├── WorkflowError          2  broken JSON, truncated PNG, not a workflow
+    │   ├── LockfileError          2  comfy.lock / comfylock.toml invalid or too new
+    │   └── UnsafePathError        2  a name that would escape its folder
+    ├── FindingError               1  a check failed: stale, missing, unpinned, ambiguous
+    ├── RemoteError                3  network or server failure after retries
+    │   └── AuthError              3  401/403: a token is missing or refused
+    ├── IntegrityError             4  hash or size mismatch, corrupt store (also ValueError)
+    ├── ConflictError              5  a user's own file is in the way; nothing was changed
+    └── Interrupted              130  Ctrl-C; partial downloads are kept for resume
+
+Messages are one line and say how to fix the problem (``hint``). Library code raises;
+only ``cli.main`` prints and exits.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthError",
+    "ComfylockError",
+    "ConflictError",
+    "FindingError",
+    "InputError",
+    "IntegrityError",
+    "Interrupted",
+    "LockfileError",
+    "RemoteError",
+    "UnsafePathError",
+    "UsageError",
+    "WorkflowError",
+    "describe_os_error",
+]
+
+
+class ComfylockError(Exception):
+    """Root of comfylock's errors: a one-line message, an optional hint, an exit code."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+
+class UsageError(ComfylockError):
+    exit_code = 2
+
+
+class InputError(ComfylockError):
+    exit_code = 2
+
+
+class WorkflowError(InputError):
+    """A workflow file that cannot be read; ``path`` names it."""
+
+    def __init__(self, path: str, problem: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{path}: {problem}", hint=hint)
+        self.path = path
+        self.problem = problem
+
+
+class LockfileError(InputError):
+    pass
+
+
+class UnsafePathError(InputError, ValueError):
+    pass
+
+
+class FindingError(ComfylockError):
+    exit_code = 1
+
+
+class RemoteError(ComfylockError):
+    exit_code = 3
+
+
+class AuthError(RemoteError):
+    pass
+
+
+class IntegrityError(ComfylockError, ValueError):
+    exit_code = 4
+
+
+class ConflictError(ComfylockError):
+    exit_code = 5
+
+
+class Interrupted(ComfylockError):
+    exit_code = 130
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for a local filesystem failure, with what to do about it."""
+    import errno
+
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    if exc.errno == errno.ENOSPC:
+        return f"disk full{where}; free some space and run again (partial downloads are kept)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied{where}; check the directory's owner and mode"
+    if exc.errno == errno.EROFS:
+        return f"read-only filesystem{where}"
+    return f"{exc.strerror or exc}{where}"

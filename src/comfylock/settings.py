@@ -1,0 +1,79 @@
+"""Run-time settings, resolved at call time from CLI options and the environment.
+
+There are no import-time globals: tests and mirrors change the environment and get new
+settings on the next call.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+from .constants import ENV_COMFYUI_ROOT, ENV_STORE, LOCK_FILENAME
+
+__all__ = ["Settings", "default_cache_dir", "default_store_dir", "make_settings"]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    lock_path: Path
+    comfyui_root: Path | None
+    models_dir: Path | None
+    store_dir: Path
+    cache_dir: Path
+    verbose: int = 0
+    quiet: bool = False
+    json: bool = False
+    color: bool = True
+
+    @property
+    def project_dir(self) -> Path:
+        """The lock's directory: every path in the lock is relative to it."""
+        return self.lock_path.parent
+
+    def models_root(self) -> Path | None:
+        """The models tree: --models-dir, else <ComfyUI root>/models, else None."""
+        if self.models_dir is not None:
+            return self.models_dir
+        if self.comfyui_root is not None:
+            return self.comfyui_root / "models"
+        return None
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("COMFYLOCK_CACHE_DIR") or user_cache_dir("comfylock", appauthor=False))
+
+
+def default_store_dir() -> Path:
+    return default_cache_dir() / "store"
+
+
+def make_settings(
+    *,
+    lock: str | None = None,
+    comfyui_root: str | None = None,
+    models_dir: str | None = None,
+    store: str | None = None,
+    verbose: int = 0,
+    quiet: bool = False,
+    json: bool = False,
+    no_color: bool = False,
+) -> Settings:
+    env = os.environ
+    root = comfyui_root or env.get(ENV_COMFYUI_ROOT) or None
+    store_dir = store or env.get(ENV_STORE) or None
+    color = not (no_color or "NO_COLOR" in env)
+    return Settings(
+        lock_path=Path(lock or LOCK_FILENAME).absolute(),
+        comfyui_root=Path(root).expanduser().absolute() if root else None,
+        models_dir=Path(models_dir).expanduser().absolute() if models_dir else None,
+        store_dir=Path(store_dir).expanduser().absolute() if store_dir else default_store_dir(),
+        cache_dir=default_cache_dir(),
+        verbose=verbose,
+        quiet=quiet,
+        json=json,
+        color=color,
+    )
