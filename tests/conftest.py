@@ -37,7 +37,9 @@ def _isolated_env(tmp_path_factory, monkeypatch):
 def shared_dir() -> Path:
     """../shared (real workflows, API samples); tests using it skip when it is absent."""
     if not SHARED.is_dir():
-        pytest.skip(f"../shared is absent ({SHARED}); the project's own fixtures cover this elsewhere")
+        pytest.skip(
+            f"../shared is absent ({SHARED}); the project's own fixtures cover this elsewhere"
+        )
     return SHARED
 
 
@@ -75,7 +77,9 @@ def run_cli():
     """Run the comfylock CLI in-process through the same error mapping as the console script."""
     from comfylock.cli import _run
 
-    def _invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> CliResult:
+    def _invoke(
+        *args: str, input: str | None = None, env: dict[str, str] | None = None
+    ) -> CliResult:
         runner = CliRunner()
         with runner.isolation(input=input, env=env) as (out, err, *_):
             code = _run(list(args))

@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 
-__all__ = ["cli", "main", "pass_settings"]
+__all__ = ["cli", "json_option", "main", "pass_settings"]
 
 # name -> (module, attribute); the order here is the order in `--help`.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -40,17 +40,26 @@ class LazyGroup(click.Group):
         return getattr(module, spec[1])
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option("--lock", "lock", metavar="PATH", help="Lock file (default: ./comfy.lock).")
 @click.option("--comfyui-root", metavar="DIR", help="ComfyUI install (default: $COMFYUI_ROOT).")
 @click.option("--models-dir", metavar="DIR", help="Models tree (default: <ComfyUI root>/models).")
-@click.option("--store", metavar="DIR", help="Blob store (default: $COMFYLOCK_STORE or the user cache dir).")
+@click.option(
+    "--store", metavar="DIR", help="Blob store (default: $COMFYLOCK_STORE or the user cache dir)."
+)
 @click.option("-v", "--verbose", count=True, help="More detail; -v also shows tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
-@click.version_option(__version__, "--version", prog_name="comfylock", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "--version", prog_name="comfylock", message="%(prog)s %(version)s"
+)
 @click.pass_context
-def cli(ctx: click.Context, lock, comfyui_root, models_dir, store, verbose, quiet, no_color) -> None:
+def cli(
+    ctx: click.Context, lock, comfyui_root, models_dir, store, verbose, quiet, no_color
+) -> None:
     """Pin the models and custom nodes of ComfyUI workflows, and make any machine match.
 
     \b
@@ -77,6 +86,9 @@ def cli(ctx: click.Context, lock, comfyui_root, models_dir, store, verbose, quie
 
 
 pass_settings = click.pass_obj
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout."
+)
 
 
 def _fail(message: str, code: int) -> int:
@@ -85,7 +97,10 @@ def _fail(message: str, code: int) -> int:
 
 
 def _run(args: list[str] | None) -> int:
-    verbose = any(a == "-v" or a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in (args if args is not None else sys.argv[1:]))
+    verbose = any(
+        a == "-v" or a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"})
+        for a in (args if args is not None else sys.argv[1:])
+    )
     try:
         rv = cli.main(args=args, prog_name="comfylock", standalone_mode=False)
         return rv if isinstance(rv, int) else 0
@@ -111,7 +126,10 @@ def _run(args: list[str] | None) -> int:
             from .errors import describe_os_error
 
             return _fail(describe_os_error(exc), 6)
-        return _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback and report it)", EXIT_INTERNAL)
+        return _fail(
+            f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback and report it)",
+            EXIT_INTERNAL,
+        )
 
 
 def main(args: list[str] | None = None) -> None:

@@ -3,7 +3,8 @@
     ComfylockError (exit 2 unless overridden)
     ├── UsageError                 2  bad option combination, nothing to do
     ├── InputError                 2  a file we were given is unreadable or invalid
-    │   ├── WorkflowError          2  broken JSON, truncated PNG, not a workflow
+    │   ├── WorkflowError          2  broken JSON, truncated PNG
+    │   │   └── NotAWorkflowError  2  readable, but holds no workflow
     │   ├── LockfileError          2  comfy.lock / comfylock.toml invalid or too new
     │   └── UnsafePathError        2  a name that would escape its folder
     ├── FindingError               1  a check failed: stale, missing, unpinned, ambiguous
@@ -28,6 +29,7 @@ __all__ = [
     "IntegrityError",
     "Interrupted",
     "LockfileError",
+    "NotAWorkflowError",
     "RemoteError",
     "UnsafePathError",
     "UsageError",
@@ -65,6 +67,11 @@ class WorkflowError(InputError):
         super().__init__(f"{path}: {problem}", hint=hint)
         self.path = path
         self.problem = problem
+
+
+class NotAWorkflowError(WorkflowError):
+    """A readable file that holds no workflow (an image without metadata, other JSON).
+    Inside a directory such files are skipped; named explicitly they are exit 2."""
 
 
 class LockfileError(InputError):

@@ -54,7 +54,10 @@ def loads(text: str, *, source: str = "comfy.lock") -> Lock:
         raise LockfileError(f"{source}: not valid TOML: {exc}") from None
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise LockfileError(f"{source}: missing or invalid 'version' key", hint="regenerate it with `comfylock resolve`")
+        raise LockfileError(
+            f"{source}: missing or invalid 'version' key",
+            hint="regenerate it with `comfylock resolve`",
+        )
     if version > LOCK_VERSION:
         raise LockfileError(
             f"{source}: lock version {version} is newer than this comfylock understands ({LOCK_VERSION})",
@@ -71,7 +74,9 @@ def load(path: str | os.PathLike[str]) -> Lock:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise LockfileError(f"{path}: no lock file", hint="run `comfylock resolve` to create it") from None
+        raise LockfileError(
+            f"{path}: no lock file", hint="run `comfylock resolve` to create it"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LockfileError(f"{path}: cannot read: {exc}") from None
     return loads(text, source=str(path))
@@ -83,13 +88,24 @@ def normalise(lock: Lock) -> Lock:
         version=lock.version,
         workflow=tuple(
             sorted(
-                (msgspec.structs.replace(w, models=tuple(sorted(set(w.models))), nodes=tuple(sorted(set(w.nodes)))) for w in lock.workflow),
+                (
+                    msgspec.structs.replace(
+                        w, models=tuple(sorted(set(w.models))), nodes=tuple(sorted(set(w.nodes)))
+                    )
+                    for w in lock.workflow
+                ),
                 key=lambda w: w.path,
             )
         ),
         model=tuple(sorted(lock.model, key=lambda m: (m.folder, m.name))),
         node=tuple(
-            sorted((msgspec.structs.replace(n, classes=tuple(sorted(set(n.classes)))) for n in lock.node), key=lambda n: n.id)
+            sorted(
+                (
+                    msgspec.structs.replace(n, classes=tuple(sorted(set(n.classes))))
+                    for n in lock.node
+                ),
+                key=lambda n: n.id,
+            )
         ),
         unresolved=tuple(sorted(lock.unresolved, key=lambda u: (u.folder, u.name))),
     )
@@ -185,7 +201,9 @@ def dump(lock: Lock, path: str | os.PathLike[str]) -> bool:
     return atomic_write_text(path, render(lock), newline=newline)
 
 
-def inputs_digest(refs: list[ModelRef] | tuple[ModelRef, ...], nodes: list[str] | tuple[str, ...] = ()) -> str:
+def inputs_digest(
+    refs: list[ModelRef] | tuple[ModelRef, ...], nodes: list[str] | tuple[str, ...] = ()
+) -> str:
     """Digest of a workflow's extracted references: changes only when what it needs changes."""
     keys = sorted({f"model\t{r.folder}\t{r.name}" for r in refs if not r.invalid})
     keys += sorted({f"node\t{n}" for n in nodes})

@@ -40,10 +40,16 @@ class ModelPaths(msgspec.Struct, frozen=True):
 def _model_folders() -> list[str]:
     from .tables import _table
 
-    return sorted(n for n, spec in _table()["folders"].items() if spec.get("relative_to", "models") == "models")
+    return sorted(
+        n
+        for n, spec in _table()["folders"].items()
+        if spec.get("relative_to", "models") == "models"
+    )
 
 
-def parse_extra_model_paths(text: str, yaml_dir: Path, *, source: str = EXTRA_CONFIG_NAME) -> list[tuple[str, Path, bool]]:
+def parse_extra_model_paths(
+    text: str, yaml_dir: Path, *, source: str = EXTRA_CONFIG_NAME
+) -> list[tuple[str, Path, bool]]:
     """(folder, directory, is_default) rows from one extra_model_paths.yaml, in file order."""
     import yaml
 
@@ -102,7 +108,9 @@ def load_model_paths(
             text = config.read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{config}: cannot read: {exc.strerror or exc}") from None
-        for folder, path, is_default in parse_extra_model_paths(text, config.parent, source=str(config)):
+        for folder, path, is_default in parse_extra_model_paths(
+            text, config.parent, source=str(config)
+        ):
             current = dirs.setdefault(folder, [])
             if path in current:
                 current.remove(path)

@@ -44,7 +44,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 def default_cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
-    return Path(os.environ.get("COMFYLOCK_CACHE_DIR") or user_cache_dir("comfylock", appauthor=False))
+    return Path(
+        os.environ.get("COMFYLOCK_CACHE_DIR") or user_cache_dir("comfylock", appauthor=False)
+    )
 
 
 def default_store_dir() -> Path:

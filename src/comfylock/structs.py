@@ -7,7 +7,7 @@ still decode.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -39,7 +39,14 @@ MatchedBy = Literal["hash", "url", "name", "pin"]
 NonNegative = Annotated[int, Meta(ge=0)]
 
 
-class Base(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="kebab", omit_defaults=True):
+class Base(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    rename="kebab",
+    omit_defaults=True,
+):
     """Base of every file-backed struct: frozen, strict, kebab-case keys."""
 
 
@@ -111,7 +118,7 @@ class UrlSource(Base, tag="url", tag_field="type", kw_only=True):
     url: str
 
 
-Source = Union[CivitaiSource, HuggingFaceSource, UrlSource]
+Source = CivitaiSource | HuggingFaceSource | UrlSource
 
 
 class LockedModel(Base):

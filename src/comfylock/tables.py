@@ -23,7 +23,16 @@ __all__ = [
 ]
 
 # Extensions of files custom nodes load beyond ComfyUI's core set (.gguf, .onnx, …).
-EXTRA_MODEL_EXTENSIONS = (".gguf", ".onnx", ".engine", ".tflite", ".npz", ".task", ".msgpack", ".h5")
+EXTRA_MODEL_EXTENSIONS = (
+    ".gguf",
+    ".onnx",
+    ".engine",
+    ".tflite",
+    ".npz",
+    ".task",
+    ".msgpack",
+    ".h5",
+)
 
 
 @lru_cache(maxsize=1)
@@ -49,7 +58,10 @@ class LoaderInput(tuple):
 @lru_cache(maxsize=1)
 def _loaders() -> dict[str, dict[str, LoaderInput]]:
     return {
-        node: {name: LoaderInput((spec["folder"], spec["widget_index"])) for name, spec in inputs.items()}
+        node: {
+            name: LoaderInput((spec["folder"], spec["widget_index"]))
+            for name, spec in inputs.items()
+        }
         for node, inputs in _table()["loaders"].items()
     }
 

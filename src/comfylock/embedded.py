@@ -1,0 +1,134 @@
+"""Workflows embedded in output files: PNG/APNG text chunks and WebP EXIF.
+
+ComfyUI writes PNG ``tEXt`` chunks ``prompt`` and ``workflow`` (``iTXt``/``zTXt`` are read
+too), animated PNGs a private ``comf`` chunk (``key\\0json``), and WebP files an EXIF IFD0
+whose Make/Model strings start with ``workflow:`` / ``prompt:`` (with or without the
+``Exif\\0\\0`` prefix). Pure: bytes in, ``{"workflow": text, "prompt": text}`` out.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+__all__ = ["EmbeddedError", "extract", "sniff"]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+WANTED_KEYS = ("workflow", "prompt")
+
+
+class EmbeddedError(ValueError):
+    """The container itself is broken (truncated, bad chunk); the message says how."""
+
+
+def sniff(data: bytes) -> str | None:
+    """'png', 'webp' or None, from the magic bytes."""
+    if data.startswith(PNG_SIGNATURE):
+        return "png"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def extract(data: bytes) -> dict[str, str] | None:
+    """The embedded ``workflow``/``prompt`` texts, {} if none, None if not an image we read."""
+    kind = sniff(data)
+    if kind == "png":
+        return _png(data)
+    if kind == "webp":
+        return _webp(data)
+    return None
+
+
+def _png(data: bytes) -> dict[str, str]:
+    found: dict[str, str] = {}
+    pos = len(PNG_SIGNATURE)
+    end = len(data)
+    while True:
+        if pos + 8 > end:
+            raise EmbeddedError("truncated PNG (ends before its IEND chunk)")
+        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
+        body_end = pos + 8 + length
+        if body_end + 4 > end:
+            raise EmbeddedError(
+                f"truncated PNG ({ctype.decode('latin-1', 'replace')!r} chunk cut short)"
+            )
+        body = data[pos + 8 : body_end]
+        (crc,) = struct.unpack(">I", data[body_end : body_end + 4])
+        if zlib.crc32(ctype + body) != crc:
+            raise EmbeddedError(
+                f"corrupt PNG (bad checksum in {ctype.decode('latin-1', 'replace')!r} chunk)"
+            )
+        if ctype == b"IEND":
+            return found
+        item = _png_text(ctype, body)
+        if item and item[0] in WANTED_KEYS and item[0] not in found:
+            found[item[0]] = item[1]
+        pos = body_end + 4
+
+
+def _png_text(ctype: bytes, body: bytes) -> tuple[str, str] | None:
+    try:
+        if ctype in (b"tEXt", b"comf"):
+            key, _, text = body.partition(b"\0")
+            return key.decode("latin-1"), text.decode("utf-8" if ctype == b"comf" else "latin-1")
+        if ctype == b"zTXt":
+            key, _, rest = body.partition(b"\0")
+            return key.decode("latin-1"), zlib.decompress(rest[1:]).decode("latin-1")
+        if ctype == b"iTXt":
+            key, _, rest = body.partition(b"\0")
+            compressed, _method = rest[0], rest[1]
+            _lang, _, rest = rest[2:].partition(b"\0")
+            _translated, _, text = rest.partition(b"\0")
+            if compressed:
+                text = zlib.decompress(text)
+            return key.decode("latin-1"), text.decode("utf-8")
+    except (zlib.error, IndexError, UnicodeDecodeError) as exc:
+        raise EmbeddedError(f"corrupt PNG text chunk: {exc}") from None
+    return None
+
+
+def _webp(data: bytes) -> dict[str, str]:
+    (riff_size,) = struct.unpack("<I", data[4:8])
+    if riff_size + 8 > len(data):
+        raise EmbeddedError("truncated WebP (file shorter than its RIFF header says)")
+    found: dict[str, str] = {}
+    pos = 12
+    end = riff_size + 8
+    while pos + 8 <= end:
+        ctype, size = struct.unpack("<4sI", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + size]
+        if len(body) < size:
+            raise EmbeddedError(
+                f"truncated WebP ({ctype.decode('latin-1', 'replace')!r} chunk cut short)"
+            )
+        if ctype == b"EXIF":
+            for text in _exif_strings(body):
+                key, sep, value = text.partition(":")
+                if sep and key in WANTED_KEYS and key not in found:
+                    found[key] = value
+        pos += 8 + size + (size & 1)
+    return found
+
+
+def _exif_strings(exif: bytes) -> list[str]:
+    """ASCII values of IFD0 in a TIFF-structured EXIF block."""
+    if exif.startswith(b"Exif\0\0"):
+        exif = exif[6:]
+    if len(exif) < 8 or exif[:2] not in (b"II", b"MM"):
+        return []
+    order = "<" if exif[:2] == b"II" else ">"
+    try:
+        (ifd,) = struct.unpack(order + "I", exif[4:8])
+        (count,) = struct.unpack(order + "H", exif[ifd : ifd + 2])
+        out = []
+        for i in range(count):
+            entry = exif[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
+            _tag, typ, n, value = struct.unpack(order + "HHII", entry)
+            if typ != 2:  # ASCII
+                continue
+            raw = entry[8 : 8 + n] if n <= 4 else exif[value : value + n]
+            out.append(raw.rstrip(b"\0").decode("utf-8", "replace"))
+        return out
+    except struct.error:
+        return []

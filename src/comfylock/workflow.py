@@ -1,0 +1,706 @@
+"""Read a ComfyUI workflow (bytes in) and find every model file and node class it needs.
+
+Formats (SPEC §1): UI graphs (schema 0.4 and 1) with nested subgraphs and legacy group
+nodes, API/prompt graphs (``"37:0"`` ids, dict and dotted inputs), and PNG/WebP files that
+embed either. Pure: no filesystem, no network. Reading a file is the caller's job.
+
+What counts as a reference, and what does not, is in ``../shared/comfyui/README.md`` §8:
+loader widgets come from the shipped table of core loaders; custom nodes' widget values
+that name a model file are references with an inferred folder; values naming no file
+(``pixel_space``, ``None``, a Note's text) are not references; unsafe names are reported,
+never joined to a path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+
+from . import tables
+from .embedded import EmbeddedError, extract, sniff
+from .errors import NotAWorkflowError, WorkflowError
+from .pathsafe import normalise_name, unsafe_reason
+from .structs import ModelRef, NodeUse, WorkflowInfo
+
+__all__ = ["infer_folder", "is_model_filename", "parse", "parse_obj"]
+
+NONE_VALUES = frozenset({"", "none", "None", "null", "[None]", "disabled", "Disabled", "NONE"})
+NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
+MAX_DEPTH = 32
+_EMBEDDING = re.compile(r"embedding:([^\s,()\[\]{}<>|:\"']+)", re.IGNORECASE)
+_DYNAMIC = re.compile(r"^(?P<group>[A-Za-z_]+)\.\d+\.(?P<field>[A-Za-z_]+)$")
+
+# (pattern, folder): the first hit on the widget name, then the class name, then the file
+# name wins. Order matters: "clip_vision" before "clip", "ipadapter" before "adapter".
+_INFER_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p, re.IGNORECASE), folder)
+    for p, folder in (
+        (r"lora|lycoris|locon", "loras"),
+        (r"clip[_-]?vision|image[_-]?encoder", "clip_vision"),
+        (r"ip[_-]?adapter", "ipadapter"),
+        (r"control[_-]?net|t2i[_-]?adapter|controllllite", "controlnet"),
+        (r"upscale|esrgan|swinir|realesr|4x|2x", "upscale_models"),
+        (r"vae", "vae"),
+        (r"t5|umt5|text[_-]?encoder|clip|llava|llama|qwen.*vl|gemma|mistral|byt5", "text_encoders"),
+        (r"unet|diffusion|transformer|dit\b", "diffusion_models"),
+        (r"ckpt|checkpoint", "checkpoints"),
+        (r"embedding|textual[_-]?inversion", "embeddings"),
+        (r"hypernet", "hypernetworks"),
+        (r"style[_-]?model", "style_models"),
+        (r"gligen", "gligen"),
+        (r"photomaker", "photomaker"),
+        (r"ultralytics|yolo|\bbbox/|\bsegm/", "ultralytics"),
+        (r"sam[_-]?(vit|hq)|samloader|sam_model", "sams"),
+    )
+)
+_MODEL_LOADER = re.compile(r"model[_-]?loader", re.IGNORECASE)
+
+
+def is_model_filename(value: Any) -> bool:
+    """A string that plausibly names a model file: one line, a model extension, no URL."""
+    if not isinstance(value, str) or not value or len(value) > 512 or "\n" in value:
+        return False
+    lower = value.lower()
+    if "://" in lower or "embedding:" in lower or ", " in value:
+        return False  # a URL or prompt text, not a file name
+    return lower.endswith(tables.model_extensions())
+
+
+def infer_folder(widget: str, class_type: str, name: str) -> str | None:
+    """Best guess of a custom node's model folder, or None when nothing hints at one."""
+    for text in (widget, class_type, name):
+        for pattern, folder in _INFER_RULES:
+            if pattern.search(text):
+                return folder
+    if _MODEL_LOADER.search(class_type):
+        return "diffusion_models"
+    return None
+
+
+# --- entry points -------------------------------------------------------------------------
+
+
+def parse(data: bytes, *, name: str = "<workflow>") -> WorkflowInfo:
+    """Parse a workflow file's bytes (JSON, PNG or WebP). Raises WorkflowError (exit 2)."""
+    kind = sniff(data)
+    if kind is not None:
+        try:
+            texts = extract(data)
+        except EmbeddedError as exc:
+            raise WorkflowError(name, str(exc)) from None
+        if not texts:
+            raise NotAWorkflowError(name, f"{kind.upper()} image carries no ComfyUI workflow")
+        key = "workflow" if "workflow" in texts else "prompt"
+        obj = _loads(texts[key], name, f"embedded {key!r}")
+        if key == "workflow" and not _is_ui(obj) and "prompt" in texts:
+            obj = _loads(texts["prompt"], name, "embedded 'prompt'")
+        return parse_obj(obj, name=name)
+    return parse_obj(_loads(data, name, "file"), name=name)
+
+
+def parse_obj(obj: Any, *, name: str = "<workflow>") -> WorkflowInfo:
+    """Parse an already-decoded JSON workflow."""
+    if isinstance(obj, dict) and not _is_ui(obj) and not _is_api(obj):
+        for wrapper in ("workflow", "prompt"):  # {"workflow": {...}} / the /prompt payload
+            if isinstance(obj.get(wrapper), dict) and (
+                _is_ui(obj[wrapper]) or _is_api(obj[wrapper])
+            ):
+                obj = obj[wrapper]
+                break
+    if _is_ui(obj):
+        reader = _Reader("ui")
+        reader.read_ui(obj)
+    elif _is_api(obj):
+        reader = _Reader("api")
+        reader.read_api(obj)
+    else:
+        raise NotAWorkflowError(
+            name, "not a ComfyUI workflow (no 'nodes' list and no API-format nodes)"
+        )
+    return reader.result()
+
+
+def _loads(data: bytes | str, name: str, what: str) -> Any:
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError:
+        raise WorkflowError(name, f"{what} is neither JSON text nor a PNG/WebP image") from None
+    except json.JSONDecodeError as exc:
+        raise WorkflowError(
+            name, f"broken JSON in {what} (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    except RecursionError:
+        raise WorkflowError(name, f"JSON in {what} is nested too deeply") from None
+
+
+def _is_ui(obj: Any) -> bool:
+    return isinstance(obj, dict) and isinstance(obj.get("nodes"), list)
+
+
+def _is_api(obj: Any) -> bool:
+    if not isinstance(obj, dict) or not obj:
+        return False
+    nodes = [v for v in obj.values() if isinstance(v, dict)]
+    return (
+        bool(nodes)
+        and len(nodes) == len(obj)
+        and all(isinstance(v.get("class_type"), str) for v in nodes)
+    )
+
+
+# --- the reader ---------------------------------------------------------------------------
+
+
+def _leaves(value: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """(dotted path, leaf) pairs of a nested widget value; dict keys name the leaf."""
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _leaves(sub, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            yield from _leaves(sub, f"{path}[{i}]" if path else f"[{i}]", depth + 1)
+    else:
+        yield path, value
+
+
+def _last_key(path: str) -> str:
+    """The widget name a dotted/indexed path ends in: 'lora_1.lora' -> 'lora'."""
+    key = re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
+    return key
+
+
+class _Reader:
+    """Accumulates references while walking one workflow."""
+
+    def __init__(self, fmt: str) -> None:
+        self.format = fmt
+        self.models: list[ModelRef] = []
+        self.nodes: list[NodeUse] = []
+        self.problems: list[str] = []
+        self._seen: set[tuple] = set()
+        self._defs: dict[str, dict] = {}
+        self._used_defs: set[str] = set()
+        self._group_defs: dict[str, dict] = {}
+
+    def result(self) -> WorkflowInfo:
+        problems = list(self.problems)
+        for ref in self.models:
+            where = (
+                f"node {ref.node_id} ({ref.node_type})" if ref.node_id else "workflow models list"
+            )
+            if ref.invalid:
+                problems.append(f"{where}: invalid model name {ref.name!r}: {ref.invalid}")
+            elif ref.folder is None:
+                problems.append(
+                    f"{where}: cannot tell which folder {ref.name!r} belongs in; pin it in comfylock.toml"
+                )
+        return WorkflowInfo(
+            format=self.format,
+            models=tuple(self.models),
+            nodes=tuple(self.nodes),
+            problems=tuple(dict.fromkeys(problems)),
+        )
+
+    # -- recording --
+
+    def add_ref(
+        self,
+        *,
+        folder: str | None,
+        name: Any,
+        node_id: str,
+        node_type: str,
+        input: str,
+        active: bool,
+        inferred: bool = False,
+        url: str | None = None,
+        sha256: str | None = None,
+        directory: str | None = None,
+    ) -> None:
+        if not isinstance(name, str):
+            return
+        norm = normalise_name(name)
+        if norm in NONE_VALUES:
+            return
+        folder = tables.canonical_folder(folder) if folder else None
+        invalid = unsafe_reason(norm)
+        key = (folder, norm, node_id, input)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        ref = ModelRef(
+            folder=folder,
+            name=norm,
+            node_id=node_id,
+            node_type=node_type,
+            input=input,
+            active=active,
+            inferred=inferred,
+            url=url or None,
+            sha256=sha256,
+            directory=directory,
+            invalid=invalid,
+        )
+        self.models.append(ref)
+
+    def add_node(self, class_type: str, node_id: str, props: dict, active: bool) -> None:
+        cnr_id = props.get("cnr_id") if isinstance(props.get("cnr_id"), str) else None
+        core = class_type in tables.core_nodes() or cnr_id == "comfy-core"
+        aux = props.get("aux_id") if isinstance(props.get("aux_id"), str) else None
+        ver = props.get("ver") if isinstance(props.get("ver"), (str, int, float)) else None
+        self.nodes.append(
+            NodeUse(
+                class_type=class_type,
+                node_id=node_id,
+                core=core,
+                cnr_id=cnr_id,
+                aux_id=aux,
+                ver=str(ver) if ver is not None else None,
+                active=active,
+            )
+        )
+
+    # -- UI format --
+
+    def read_ui(self, graph: dict) -> None:
+        self._collect_defs(graph, 0)
+        groups = (
+            (graph.get("extra") or {}).get("groupNodes")
+            if isinstance(graph.get("extra"), dict)
+            else None
+        )
+        if isinstance(groups, dict):
+            self._group_defs = {k: v for k, v in groups.items() if isinstance(v, dict)}
+        self._walk(graph, prefix="", active=True, supplied={}, stack=())
+        for def_id, definition in self._defs.items():
+            if def_id not in self._used_defs:  # defined but never placed: still read its models
+                self._walk(
+                    definition, prefix=f"{def_id}:", active=True, supplied={}, stack=(def_id,)
+                )
+        self._read_workflow_models(graph.get("models"))
+
+    def _collect_defs(self, graph: dict, depth: int) -> None:
+        defs = graph.get("definitions")
+        if depth > MAX_DEPTH or not isinstance(defs, dict):
+            return
+        for sub in defs.get("subgraphs") or []:
+            if isinstance(sub, dict) and isinstance(sub.get("id"), str):
+                self._defs.setdefault(sub["id"], sub)
+                self._collect_defs(sub, depth + 1)
+
+    def _walk(
+        self, graph: dict, *, prefix: str, active: bool, supplied: dict, stack: tuple
+    ) -> None:
+        for node in graph.get("nodes") or []:
+            if not isinstance(node, dict):
+                continue
+            node_type = node.get("type")
+            if not isinstance(node_type, str):
+                continue
+            node_id = f"{prefix}{node.get('id')}"
+            node_active = active and node.get("mode", 0) not in (2, 4)
+            own = {name: v for (nid, name), v in supplied.items() if nid == str(node.get("id"))}
+            if node_type in self._defs:
+                self._walk_instance(node, node_id, node_active, stack, own)
+            elif node_type.startswith(("workflow>", "workflow/")):
+                self._walk_group_node(node, node_id, node_active)
+            elif node_type in tables.frontend_only():
+                continue
+            else:
+                self._read_ui_node(node, node_id, node_active, own)
+
+    def _walk_instance(
+        self, node: dict, node_id: str, active: bool, stack: tuple, overrides: dict
+    ) -> None:
+        def_id = node["type"]
+        if def_id in stack or len(stack) >= MAX_DEPTH:
+            self.problems.append(
+                f"node {node_id}: subgraph {def_id} contains itself; not expanded again"
+            )
+            return
+        self._used_defs.add(def_id)
+        definition = self._defs[def_id]
+        supplied = _instance_values(node, definition, overrides)
+        self._walk(
+            definition,
+            prefix=f"{node_id}:",
+            active=active,
+            supplied=supplied,
+            stack=(*stack, def_id),
+        )
+        self._read_properties_models(node, node_id, def_id, active, widget_values=set())
+
+    def _walk_group_node(self, node: dict, node_id: str, active: bool) -> None:
+        name = (
+            node["type"].split(">", 1)[-1]
+            if ">" in node["type"]
+            else node["type"].split("/", 1)[-1]
+        )
+        definition = self._group_defs.get(name)
+        if definition is None:
+            self.problems.append(
+                f"node {node_id}: group node {name!r} has no definition in extra.groupNodes"
+            )
+            return
+        inner = [n for n in definition.get("nodes") or [] if isinstance(n, dict)]
+        values = node.get("widgets_values")
+        lengths = [
+            len(n["widgets_values"]) if isinstance(n.get("widgets_values"), list) else 0
+            for n in inner
+        ]
+        use_instance = isinstance(values, list) and sum(lengths) == len(values)
+        offset = 0
+        for i, (inner_node, length) in enumerate(zip(inner, lengths)):
+            inner_type = inner_node.get("type")
+            if not isinstance(inner_type, str) or inner_type in tables.frontend_only():
+                offset += length
+                continue
+            if use_instance and length:
+                inner_node = {**inner_node, "widgets_values": values[offset : offset + length]}
+            offset += length
+            inner_id = f"{node_id}:{inner_node.get('index', i)}"
+            inner_active = active and inner_node.get("mode", 0) not in (2, 4)
+            self._read_ui_node(inner_node, inner_id, inner_active, {})
+
+    def _read_ui_node(self, node: dict, node_id: str, active: bool, supplied: dict) -> None:
+        node_type = node["type"]
+        props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        self.add_node(node_type, node_id, props, active)
+        values = node.get("widgets_values")
+        named = {str(k): v for k, v in values.items()} if isinstance(values, dict) else {}
+        named.update(supplied)
+        loader = tables.loader_inputs(node_type)
+        seen_values: set[str] = set()
+        if loader:
+            self._read_loader(node_type, node_id, active, loader, values, named, seen_values)
+        else:
+            pairs = list(_labelled_leaves(node, values)) + list(supplied.items())
+            self._read_custom(node_type, node_id, active, pairs, seen_values)
+        self._read_embeddings(node_type, node_id, active, values, supplied)
+        self._read_properties_models(node, node_id, node_type, active, seen_values)
+
+    def _read_loader(self, node_type, node_id, active, loader, values, named, seen_values) -> None:
+        for input_name, spec in loader.items():
+            if "<N>" in input_name:
+                group, field = input_name.split(".<N>.")
+                for path, value in _leaves(named or values):
+                    if is_model_filename(value) and (field in path or group in path or not named):
+                        seen_values.add(value)
+                        self.add_ref(
+                            folder=spec.folder,
+                            name=value,
+                            node_id=node_id,
+                            node_type=node_type,
+                            input=path or input_name,
+                            active=active,
+                        )
+                continue
+            if input_name in named:
+                value = named[input_name]
+            elif (
+                isinstance(values, list)
+                and spec.widget_index is not None
+                and spec.widget_index < len(values)
+            ):
+                value = values[spec.widget_index]
+            elif isinstance(values, dict):
+                value = values.get(input_name)
+            else:
+                value = None
+            if not isinstance(value, str) or value in tables.fileless_values(node_type, input_name):
+                continue
+            seen_values.add(value)
+            self.add_ref(
+                folder=spec.folder,
+                name=value,
+                node_id=node_id,
+                node_type=node_type,
+                input=input_name,
+                active=active,
+            )
+
+    def _read_custom(self, node_type, node_id, active, pairs, seen_values) -> None:
+        for path, value in pairs:
+            if not is_model_filename(value):
+                continue
+            seen_values.add(value)
+            folder = infer_folder(_last_key(path), node_type, normalise_name(value))
+            self.add_ref(
+                folder=folder,
+                name=value,
+                node_id=node_id,
+                node_type=node_type,
+                input=path,
+                active=active,
+                inferred=True,
+            )
+
+    def _read_embeddings(self, node_type, node_id, active, values, named) -> None:
+        if node_type in NOTE_TYPES:
+            return
+        texts = [v for _, v in _leaves(values) if isinstance(v, str)]
+        texts += [v for v in named.values() if isinstance(v, str)]
+        for text in texts:
+            if "embedding:" not in text.lower():
+                continue
+            for match in _EMBEDDING.finditer(text):
+                name = match.group(1).rstrip(".,;")
+                self.add_ref(
+                    folder="embeddings",
+                    name=name,
+                    node_id=node_id,
+                    node_type=node_type,
+                    input="text (embedding:)",
+                    active=active,
+                )
+
+    def _read_properties_models(self, node, node_id, node_type, active, widget_values) -> None:
+        props = node.get("properties")
+        entries = props.get("models") if isinstance(props, dict) else None
+        if not isinstance(entries, list):
+            return
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                continue
+            directory = entry.get("directory") if isinstance(entry.get("directory"), str) else None
+            folder, name = _split_directory(directory, entry["name"])
+            sha = _entry_sha256(entry)
+            url = entry.get("url") if isinstance(entry.get("url"), str) else None
+            self._merge_or_add(
+                folder=folder,
+                name=name,
+                node_id=node_id,
+                node_type=node_type,
+                active=active,
+                url=url,
+                sha256=sha,
+                directory=directory,
+                input="properties.models",
+            )
+
+    def _merge_or_add(
+        self, *, folder, name, node_id, node_type, active, url, sha256, directory, input
+    ) -> None:
+        """Attach a declared url/hash/folder to the widget reference naming the same file
+        (on the same node, or anywhere for the workflow-level list); else add a reference."""
+        norm = normalise_name(name)
+        canonical = tables.canonical_folder(folder) if folder else None
+        merged = False
+        for i, ref in enumerate(self.models):
+            if ref.name != norm or (node_id and ref.node_id != node_id):
+                continue
+            if canonical and ref.folder and not ref.inferred and canonical != ref.folder:
+                continue
+            self.models[i] = msgspec.structs.replace(
+                ref,
+                folder=canonical if canonical and (ref.inferred or not ref.folder) else ref.folder,
+                url=ref.url or url,
+                sha256=ref.sha256 or sha256,
+                directory=ref.directory or directory,
+                inferred=ref.inferred and not canonical,
+            )
+            merged = True
+        if not merged:
+            self.add_ref(
+                folder=folder,
+                name=name,
+                node_id=node_id,
+                node_type=node_type,
+                input=input,
+                active=active,
+                url=url,
+                sha256=sha256,
+                directory=directory,
+            )
+
+    def _read_workflow_models(self, entries: Any) -> None:
+        if not isinstance(entries, list):
+            return
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                continue
+            directory = entry.get("directory") if isinstance(entry.get("directory"), str) else None
+            folder, name = _split_directory(directory, entry["name"])
+            url = entry.get("url") if isinstance(entry.get("url"), str) else None
+            self._merge_or_add(
+                folder=folder,
+                name=name,
+                node_id="",
+                node_type="",
+                active=True,
+                url=url,
+                sha256=_entry_sha256(entry),
+                directory=directory,
+                input="models",
+            )
+
+    # -- API format --
+
+    def read_api(self, prompt: dict) -> None:
+        for node_id, node in prompt.items():
+            class_type = node["class_type"]
+            inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
+            if class_type in tables.frontend_only():
+                continue
+            self.add_node(class_type, str(node_id), {}, True)
+            flat = {path: v for path, v in _api_leaves(inputs)}
+            loader = tables.loader_inputs(class_type)
+            seen: set[str] = set()
+            if loader:
+                for input_name, spec in loader.items():
+                    if "<N>" in input_name:
+                        group, field = input_name.split(".<N>.")
+                        hits = [
+                            (p, v)
+                            for p, v in flat.items()
+                            if p.startswith(group) and p.endswith(field)
+                        ]
+                    else:
+                        hits = [(input_name, flat.get(input_name))]
+                    for path, value in hits:
+                        if isinstance(value, str) and value not in tables.fileless_values(
+                            class_type, input_name
+                        ):
+                            seen.add(value)
+                            self.add_ref(
+                                folder=spec.folder,
+                                name=value,
+                                node_id=str(node_id),
+                                node_type=class_type,
+                                input=path,
+                                active=True,
+                            )
+            else:
+                self._read_custom(class_type, str(node_id), True, list(flat.items()), seen)
+            self._read_embeddings(class_type, str(node_id), True, list(flat.values()), {})
+
+
+def _api_leaves(inputs: dict) -> Iterator[tuple[str, Any]]:
+    """Flatten API inputs; links ``[node_id, slot]`` are not values and are skipped."""
+    for key, value in inputs.items():
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and isinstance(value[0], str)
+            and isinstance(value[1], int)
+        ):
+            continue
+        if isinstance(value, (dict, list)):
+            for path, leaf in _leaves(value, str(key)):
+                yield path.replace("[", ".").replace("]", ""), leaf
+        else:
+            yield str(key), value
+
+
+def _labelled_leaves(node: dict, values: Any) -> Iterator[tuple[str, Any]]:
+    """Leaves of a UI node's widget values, labelled by widget name where the node's
+    ``inputs`` list names every widget in order, else by position."""
+    if isinstance(values, list):
+        names = [
+            i["widget"].get("name")
+            for i in node.get("inputs") or []
+            if isinstance(i, dict) and isinstance(i.get("widget"), dict)
+        ]
+        if len(names) == len(values) and all(isinstance(n, str) for n in names):
+            for name, value in zip(names, values):
+                yield from _leaves(value, name)
+            return
+        for i, value in enumerate(values):
+            yield from _leaves(value, f"widgets_values[{i}]")
+        return
+    yield from _leaves(values)
+
+
+def _instance_values(
+    node: dict, definition: dict, overrides: dict[str, Any]
+) -> dict[tuple[str, str], Any]:
+    """(inner node id, widget name) -> value that a subgraph instance supplies; ``overrides``
+    are values an enclosing subgraph's instance pushes into this (nested) instance."""
+    out = _own_instance_values(node, definition)
+    targets = _input_targets(definition)
+    for widget, value in overrides.items():
+        for target in targets.get(widget, ()):
+            out[target] = value
+    return out
+
+
+def _own_instance_values(node: dict, definition: dict) -> dict[tuple[str, str], Any]:
+    out: dict[tuple[str, str], Any] = {}
+    values = node.get("widgets_values")
+    if not isinstance(values, list):
+        values = []
+    props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+    proxies = props.get("proxyWidgets")
+    if isinstance(proxies, str):
+        try:
+            proxies = json.loads(proxies)
+        except json.JSONDecodeError:
+            proxies = None
+    targets = _input_targets(definition)
+    if isinstance(proxies, list) and len(proxies) == len(values):
+        for proxy, value in zip(proxies, values):
+            if isinstance(proxy, list) and len(proxy) == 2:
+                inner, widget = str(proxy[0]), str(proxy[1])
+                if inner == "-1":
+                    for target in targets.get(widget, ()):
+                        out[target] = value
+                else:
+                    out[(inner, widget)] = value
+        return out
+    widget_inputs = [i for i in node.get("inputs") or [] if isinstance(i, dict) and i.get("widget")]
+    if widget_inputs and len(widget_inputs) <= len(values):
+        for inp, value in zip(widget_inputs, values):
+            for target in targets.get(str(inp.get("name")), ()):
+                out[target] = value
+    return out
+
+
+def _input_targets(definition: dict) -> dict[str, list[tuple[str, str]]]:
+    """Subgraph input name -> inner (node id, widget name) pairs it feeds."""
+    links: dict[Any, tuple[Any, Any]] = {}
+    for link in definition.get("links") or []:
+        if isinstance(link, dict):
+            links[link.get("id")] = (link.get("target_id"), link.get("target_slot"))
+        elif isinstance(link, list) and len(link) >= 5:
+            links[link[0]] = (link[3], link[4])
+    nodes = {n.get("id"): n for n in definition.get("nodes") or [] if isinstance(n, dict)}
+    out: dict[str, list[tuple[str, str]]] = {}
+    for sg_input in definition.get("inputs") or []:
+        if not isinstance(sg_input, dict):
+            continue
+        for link_id in sg_input.get("linkIds") or []:
+            target_id, slot = links.get(link_id, (None, None))
+            target = nodes.get(target_id)
+            if target is None or not isinstance(slot, int):
+                continue
+            inputs = target.get("inputs") or []
+            if slot < len(inputs) and isinstance(inputs[slot], dict):
+                widget = inputs[slot].get("widget")
+                name = widget.get("name") if isinstance(widget, dict) else inputs[slot].get("name")
+                out.setdefault(str(sg_input.get("name")), []).append((str(target_id), str(name)))
+    return out
+
+
+def _split_directory(directory: str | None, name: str) -> tuple[str | None, str]:
+    """``directory`` may carry a sub-path (``controlnet/SDXL``): folder is its first part."""
+    if not directory:
+        return None, name
+    parts = normalise_name(directory).strip("/").split("/")
+    folder = parts[0]
+    if len(parts) > 1:
+        name = "/".join([*parts[1:], normalise_name(name)])
+    return folder, name
+
+
+def _entry_sha256(entry: dict) -> str | None:
+    value = entry.get("hash")
+    kind = str(entry.get("hash_type", "sha256")).lower()
+    if isinstance(value, str) and kind == "sha256" and re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        return value.lower()
+    return None
