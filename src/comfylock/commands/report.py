@@ -1,0 +1,58 @@
+"""`comfylock report PATH...`: what each workflow lacks on this ComfyUI install."""
+
+from __future__ import annotations
+
+import click
+
+from ..cli import pass_settings
+
+
+@click.command("report")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "json", "script"]),
+    default="markdown",
+    show_default=True,
+    help="markdown for people, json for tools, script for a bash script of aria2c downloads.",
+)
+@pass_settings
+def report_cmd(settings, paths: tuple[str, ...], fmt: str) -> int:
+    """Report the models and custom nodes each workflow needs that this machine lacks.
+
+    Needs --comfyui-root (or $COMFYUI_ROOT) or --models-dir. Honours extra_model_paths.yaml.
+    Exits 1 when something is missing, 0 when everything is installed.
+    """
+    import json
+
+    from ..discover import read_workflows
+    from ..errors import UsageError
+    from ..missing import find_gaps
+    from ..modelpaths import load_model_paths
+    from ..report import gaps_json, gaps_markdown, gaps_script
+
+    if settings.comfyui_root is None and settings.models_dir is None:
+        raise UsageError(
+            "report needs a ComfyUI install",
+            hint="pass --comfyui-root DIR, set COMFYUI_ROOT, or pass --models-dir DIR",
+        )
+    result = read_workflows(paths)
+    paths_ = load_model_paths(settings.comfyui_root, settings.models_dir)
+    custom_nodes = settings.comfyui_root / "custom_nodes" if settings.comfyui_root else None
+    gaps = find_gaps([(w.path, w.info) for w in result.workflows], paths_, custom_nodes)
+    where = {
+        "comfyui_root": str(settings.comfyui_root) if settings.comfyui_root else None,
+        "models_dir": str(paths_.models_dir) if paths_.models_dir else None,
+    }
+    if fmt == "json":
+        click.echo(json.dumps(gaps_json(gaps, **where), indent=2))
+    elif fmt == "script":
+        click.echo(gaps_script(gaps), nl=False)
+    else:
+        click.echo(gaps_markdown(gaps, **where), nl=False)
+    for error in result.errors:
+        click.echo(f"error: {error}", err=True)
+    if result.errors:
+        return 2
+    return 1 if any(g.models or g.nodes or g.invalid for g in gaps) else 0

@@ -1,0 +1,63 @@
+"""What each workflow lacks on this machine: model files and custom node classes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from .installed import find_model, installed_node_classes
+from .modelpaths import ModelPaths
+from .structs import ModelRef, NodeUse, WorkflowInfo
+
+__all__ = ["MissingModel", "MissingNode", "WorkflowGaps", "find_gaps"]
+
+
+class MissingModel(msgspec.Struct, frozen=True):
+    ref: ModelRef
+    expected_path: str | None  # where sync would place it (the folder's default dir)
+
+
+class MissingNode(msgspec.Struct, frozen=True):
+    node: NodeUse
+
+
+class WorkflowGaps(msgspec.Struct, frozen=True):
+    path: str
+    models: tuple[MissingModel, ...]
+    nodes: tuple[MissingNode, ...]
+    invalid: tuple[ModelRef, ...]
+
+
+def find_gaps(
+    items: list[tuple[str, WorkflowInfo]], paths: ModelPaths, custom_nodes: Path | None
+) -> list[WorkflowGaps]:
+    """Per workflow: references with no file in any of the folder's dirs, and custom node
+    classes no installed pack registers. Unsafe names are listed apart, never looked up."""
+    installed = installed_node_classes(custom_nodes) if custom_nodes else frozenset()
+    gaps: list[WorkflowGaps] = []
+    for path, info in items:
+        seen: set[tuple[str | None, str]] = set()
+        models: list[MissingModel] = []
+        invalid: list[ModelRef] = []
+        for ref in info.models:
+            if (ref.folder, ref.name) in seen:
+                continue
+            seen.add((ref.folder, ref.name))
+            if ref.invalid:
+                invalid.append(ref)
+                continue
+            if ref.folder and find_model(paths, ref.folder, ref.name):
+                continue
+            target = paths.target_dir(ref.folder) if ref.folder else None
+            models.append(MissingModel(ref, str(target / ref.name) if target else None))
+        classes: dict[str, NodeUse] = {}
+        for node in info.nodes:
+            if not node.core and node.class_type not in installed:
+                classes.setdefault(node.class_type, node)
+        gaps.append(
+            WorkflowGaps(
+                path, tuple(models), tuple(MissingNode(n) for n in classes.values()), tuple(invalid)
+            )
+        )
+    return gaps
