@@ -19,16 +19,21 @@ __all__ = ["find_model", "installed_node_classes"]
 _DICT_KEY = re.compile(r"""["']([^"'\n\\]{1,120})["']\s*:""")
 _NODE_ID = re.compile(r"""node_id\s*=\s*["']([^"'\n\\]{1,120})["']""")
 MAX_PY_BYTES = 2 * 1024 * 1024
+EMBEDDING_EXTENSIONS = (".safetensors", ".pt", ".bin")  # the order ComfyUI tries them in
 
 
 def find_model(paths: ModelPaths, folder: str, name: str) -> Path | None:
     """The file ComfyUI would load for (folder, name), searching the folder's dirs in order."""
     if unsafe_reason(name):
         return None
+    names = [name]
+    if folder == "embeddings" and not name.lower().endswith(EMBEDDING_EXTENSIONS):
+        names += [name + ext for ext in EMBEDDING_EXTENSIONS]  # `embedding:foo` may omit it
     for directory in paths.search_dirs(folder):
-        candidate = directory / name
-        if candidate.is_file():
-            return candidate
+        for candidate_name in names:
+            candidate = directory / candidate_name
+            if candidate.is_file():
+                return candidate
     return None
 
 
