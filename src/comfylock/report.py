@@ -248,3 +248,58 @@ def gaps_script(gaps) -> str:
     else:
         lines.append("echo 'nothing to download'")
     return "\n".join(lines) + "\n"
+
+
+# --- `comfylock check` ----------------------------------------------------------------------
+
+
+def staleness_json(staleness, *, strict: bool) -> dict[str, Any]:
+    return {
+        "stale": [
+            {
+                "path": c.path,
+                "status": c.status,
+                "added": list(c.added),
+                "removed": list(c.removed),
+                "renamed": [list(pair) for pair in c.renamed],
+            }
+            for c in staleness.changes
+        ],
+        "unpinned": [{"reference": ref, "reason": why} for ref, why in staleness.unpinned],
+        "name_only": list(staleness.name_only),
+        "strict": strict,
+    }
+
+
+def staleness_text(staleness, lock, *, strict: bool, installed: list | tuple = ()) -> str:
+    lines: list[str] = []
+    for c in staleness.changes:
+        if c.status == "new":
+            lines.append(f"stale: {c.path} is not in the lock")
+        elif c.status == "missing":
+            lines.append(f"stale: {c.path} is in the lock but no longer exists")
+        else:
+            parts = (
+                [f"+{a}" for a in c.added]
+                + [f"-{r}" for r in c.removed]
+                + [f"{a} -> {b}" for a, b in c.renamed]
+            )
+            lines.append(f"stale: {c.path} changed: {', '.join(parts) or 'custom nodes changed'}")
+    for ref, why in staleness.unpinned:
+        lines.append(f"unpinned: {ref}: {why}")
+    if strict:
+        for key in staleness.name_only:
+            lines.append(f"weak pin: {key} was matched by file name only (--strict)")
+    for problem in installed:
+        lines.append(f"not installed: {problem}")
+    if lines:
+        lines.append(
+            "run `comfylock resolve` to update the lock"
+            if staleness.changes or staleness.unpinned
+            else "run `comfylock sync` to install"
+        )
+    else:
+        lines.append(
+            f"comfy.lock is up to date: {len(lock.workflow)} workflows, {len(lock.model)} models, {len(lock.node)} node packs"
+        )
+    return "\n".join(lines) + "\n"

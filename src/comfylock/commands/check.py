@@ -1,0 +1,47 @@
+"""`comfylock check`: the CI gate. Offline."""
+
+from __future__ import annotations
+
+import click
+
+from ..cli import json_option, pass_settings
+
+
+@click.command("check")
+@click.option("--strict", is_flag=True, help="Also fail on models matched only by file name.")
+@json_option
+@pass_settings
+def check_cmd(settings, strict: bool, as_json: bool) -> int:
+    """Exit 0 only if comfy.lock is up to date with the workflows and everything is pinned.
+
+    Names each stale workflow and what changed (added, removed, renamed references) and
+    each unpinned reference. Needs no network; run it in CI after every change.
+    """
+    import json
+
+    from ..config import load_config
+    from ..lockfile import load
+    from ..project import collect_workflows
+    from ..report import staleness_json, staleness_text
+    from ..staleness import compare
+
+    lock = load(settings.lock_path)
+    config = load_config(settings.project_dir)
+    workflows, _ = collect_workflows((), settings.project_dir, config)
+    staleness = compare(lock, workflows)
+    failed = not staleness.ok or (strict and bool(staleness.name_only))
+    problems: list[str] = []
+    if as_json or settings.json:
+        click.echo(
+            json.dumps(
+                {
+                    **staleness_json(staleness, strict=strict),
+                    "installed": problems,
+                    "ok": not failed,
+                },
+                indent=2,
+            )
+        )
+    elif not settings.quiet or failed:
+        click.echo(staleness_text(staleness, lock, strict=strict, installed=problems), nl=False)
+    return 1 if failed else 0

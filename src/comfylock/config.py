@@ -1,0 +1,48 @@
+"""``comfylock.toml``: the optional, user-edited project file beside the lock.
+
+Read with tomllib + msgspec (strict: a typo is an error, not a silent no-op); edited with
+tomlkit by ``comfylock add`` so comments survive.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import msgspec
+
+from .constants import CONFIG_FILENAME
+from .errors import LockfileError
+from .structs import Config
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["config_path", "load_config"]
+
+
+def config_path(project_dir: Path) -> Path:
+    return project_dir / CONFIG_FILENAME
+
+
+def load_config(project_dir: Path) -> Config:
+    """The project's config, or an empty one when there is no comfylock.toml."""
+    path = config_path(project_dir)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise LockfileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LockfileError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return msgspec.convert(data, Config, strict=True)
+    except msgspec.ValidationError as exc:
+        raise LockfileError(
+            f"{path}: {exc}", hint="see the README's comfylock.toml section"
+        ) from None

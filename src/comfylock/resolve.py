@@ -1,0 +1,409 @@
+"""Turn workflows' references into a lock: the resolution order of SPEC §4.
+
+For each distinct (folder, name), first hit wins and fixes the bytes (sha256 + size):
+
+1. an existing pin in the lock (unless ``upgrade``);
+2. a hand pin in ``comfylock.toml`` ``[sources]``;
+3. a local file in the models tree (hashed; then looked up on Civitai by hash);
+4. metadata the workflow carries (``properties.models`` / ``models[]`` url + hash);
+5. the known-models index (ComfyUI-Manager ``model-list.json`` format);
+6. Civitai search by exact file name.
+
+Later steps that find the *same bytes* add their source too, so a lock says every place a
+file can come from. Network and disk go through the injected ``Sources``; this module only
+decides. Node packs follow the same idea: existing pin, ``[nodes]`` hand pin, the workflow's
+``cnr_id``/``aux_id``/``ver``, then the class→pack lookups; ambiguity is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+import msgspec
+
+from .lockfile import inputs_digest
+from .structs import (
+    CivitaiSource,
+    Config,
+    HuggingFaceSource,
+    Lock,
+    LockedModel,
+    LockedNode,
+    LockedWorkflow,
+    ModelRef,
+    NodeUse,
+    Source,
+    Unresolved,
+    UrlSource,
+    WorkflowInfo,
+)
+
+__all__ = [
+    "Conflict",
+    "Found",
+    "NodeCandidate",
+    "Resolution",
+    "Sources",
+    "WorkflowInput",
+    "custom_classes",
+    "resolve",
+    "source_key",
+    "workflow_digest",
+]
+
+
+class Found(msgspec.Struct, frozen=True, kw_only=True):
+    """Bytes identified by one source."""
+
+    sha256: str | None
+    size: int | None
+    source: Source | None
+    blake3: str | None = None
+
+
+class NodeCandidate(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    repo: str
+    version: str | None = None
+    commit: str | None = None
+
+
+class Sources(Protocol):
+    """Everything resolution needs from the outside world (network, disk, caches)."""
+
+    def local_file(self, folder: str, name: str) -> Found | None: ...
+    def civitai_by_hash(self, sha256: str) -> Found | None: ...
+    def hand_pin(self, spec: str, ref: ModelRef) -> Found | None: ...
+    def from_url(self, url: str, declared_sha256: str | None) -> Found | None: ...
+    def model_list(self, folder: str, name: str) -> list[str]: ...
+    def civitai_search(self, folder: str, name: str) -> Found | None: ...
+    def node_candidates(self, node: NodeUse) -> list[NodeCandidate]: ...
+    def pin_node(self, candidate: NodeCandidate) -> LockedNode: ...
+
+
+class WorkflowInput(msgspec.Struct, frozen=True):
+    path: str  # relative to the lock's directory, '/' separators
+    info: WorkflowInfo
+
+
+class Conflict(msgspec.Struct, frozen=True):
+    key: str
+    first: tuple[str, str]  # (workflow, sha256)
+    second: tuple[str, str]
+
+
+class Resolution(msgspec.Struct, frozen=True, kw_only=True):
+    lock: Lock
+    unresolved: tuple[Unresolved, ...]
+    conflicts: tuple[Conflict, ...]
+    ambiguous: tuple[tuple[str, tuple[str, ...]], ...]  # (class, candidate pack ids)
+    stats: dict[str, int]
+
+
+def custom_classes(info: WorkflowInfo) -> list[NodeUse]:
+    """One NodeUse per custom (non-core) class, the first occurrence carrying the hints."""
+    out: dict[str, NodeUse] = {}
+    for node in info.nodes:
+        if not node.core:
+            previous = out.get(node.class_type)
+            if previous is None or (
+                not previous.cnr_id and not previous.aux_id and (node.cnr_id or node.aux_id)
+            ):
+                out[node.class_type] = node
+    return [out[k] for k in sorted(out)]
+
+
+def lockable_refs(info: WorkflowInfo) -> list[ModelRef]:
+    """References that belong in a lock: valid names (muted nodes included)."""
+    return [r for r in info.models if not r.invalid]
+
+
+def workflow_digest(info: WorkflowInfo) -> str:
+    return inputs_digest(lockable_refs(info), [n.class_type for n in custom_classes(info)])
+
+
+def source_key(source: Source) -> tuple:
+    """Identity of a source regardless of how it was matched (for de-duplication)."""
+    if isinstance(source, CivitaiSource):
+        return ("civitai", source.version_id, source.file_id)
+    if isinstance(source, HuggingFaceSource):
+        return ("huggingface", source.repo, source.revision, source.path)
+    return ("url", source.url)
+
+
+def _merge_sources(existing: Iterable[Source], new: Iterable[Source]) -> tuple[Source, ...]:
+    seen = {}
+    for source in [*existing, *new]:
+        seen.setdefault(source_key(source), source)
+    return tuple(seen.values())
+
+
+class _ModelResolver:
+    """Resolves one distinct (folder, name); collects every matching source."""
+
+    def __init__(
+        self, sources: Sources, config: Config, old: dict[str, LockedModel], upgrade: bool
+    ) -> None:
+        self.sources = sources
+        self.config = config
+        self.old = old
+        self.upgrade = upgrade
+
+    def __call__(self, refs: list[ModelRef]) -> tuple[LockedModel | None, str, str]:
+        """(locked model or None, reason if unresolved, how it was found)."""
+        ref = refs[0]
+        key = f"{ref.folder}/{ref.name}"
+        if not self.upgrade and key in self.old:
+            return self.old[key], "", "kept"
+        found: list[Found] = []
+        how = ""
+        spec = self.config.sources.get(key)
+        if spec:
+            hit = self.sources.hand_pin(spec, ref)
+            if hit is None:
+                return None, f"hand pin {spec!r} in comfylock.toml did not resolve", ""
+            found.append(hit)
+            how = "pin"
+        local = self.sources.local_file(ref.folder, ref.name) if not found else None
+        if local is not None:
+            found.append(local)
+            how = how or "local"
+            if local.sha256:
+                civitai = self.sources.civitai_by_hash(local.sha256)
+                if civitai is not None:
+                    found.append(civitai)
+        for url, declared in _declared_urls(refs):
+            if found and declared and found[0].sha256 and declared != found[0].sha256:
+                continue
+            hit = self.sources.from_url(url, declared)
+            if hit is not None and (not found or hit.sha256 == found[0].sha256):
+                found.append(hit)
+                how = how or "url"
+        if not any(f.source for f in found):
+            for url in self.sources.model_list(ref.folder, ref.name):
+                hit = self.sources.from_url(url, None)
+                if hit is not None and (not found or hit.sha256 == found[0].sha256):
+                    found.append(hit)
+                    how = how or "index"
+                    break
+        if not any(f.source for f in found):
+            hit = self.sources.civitai_search(ref.folder, ref.name)
+            if hit is not None and (not found or hit.sha256 == found[0].sha256):
+                found.append(hit)
+                how = how or "name"
+        return _assemble(ref, found, how)
+
+
+def _declared_urls(refs: list[ModelRef]) -> list[tuple[str, str | None]]:
+    out: dict[str, str | None] = {}
+    for ref in refs:
+        if ref.url:
+            out.setdefault(ref.url, ref.sha256)
+    return sorted(out.items())
+
+
+def _assemble(ref: ModelRef, found: list[Found], how: str) -> tuple[LockedModel | None, str, str]:
+    with_hash = [f for f in found if f.sha256 and f.size is not None]
+    if not with_hash:
+        if found:
+            return None, "found a source but no published sha256/size (try `resolve --fetch`)", ""
+        return None, _not_found_reason(ref), ""
+    sha, size = with_hash[0].sha256, with_hash[0].size
+    blake3 = next((f.blake3 for f in found if f.blake3 and f.sha256 == sha), None)
+    sources = _merge_sources(
+        (), (f.source for f in found if f.source is not None and f.sha256 in (sha, None))
+    )
+    if not sources:
+        return (
+            None,
+            f"local file only (sha256 {sha[:12]}…): not found on Civitai by hash and no URL; add one with `comfylock add`",
+            "",
+        )
+    return (
+        LockedModel(
+            folder=ref.folder, name=ref.name, size=size, sha256=sha, blake3=blake3, source=sources
+        ),
+        "",
+        how,
+    )
+
+
+def _not_found_reason(ref: ModelRef) -> str:
+    if ref.url:
+        return f"the workflow's URL could not be pinned ({ref.url})"
+    return "no local file, no URL in the workflow, not in the known-models index, not found on Civitai by exact name"
+
+
+def resolve(
+    workflows: list[WorkflowInput],
+    *,
+    old: Lock | None,
+    config: Config,
+    sources: Sources,
+    upgrade: bool = False,
+    map_fn: Callable | None = None,
+) -> Resolution:
+    """Resolve every reference of every workflow. Pure but for ``sources``."""
+    map_fn = map_fn or (lambda fn, items: [fn(i) for i in items])
+    old_models = {m.key: m for m in (old.model if old else ())}
+    groups: dict[str, list[ModelRef]] = {}
+    unresolved: list[Unresolved] = []
+    for wf in workflows:
+        for ref in lockable_refs(wf.info):
+            if ref.folder is None:
+                unresolved.append(
+                    Unresolved(
+                        folder="?",
+                        name=ref.name,
+                        reason=f"{wf.path}: cannot tell which folder it belongs in",
+                    )
+                )
+                continue
+            groups.setdefault(f"{ref.folder}/{ref.name}", []).append(ref)
+    conflicts = _declared_conflicts(workflows)
+    resolver = _ModelResolver(sources, config, old_models, upgrade)
+    keys = sorted(groups)
+    results = map_fn(lambda k: resolver(groups[k]), keys)
+    models: list[LockedModel] = []
+    stats = {"pinned": 0, "kept": 0, "by_hash": 0, "by_name": 0, "unresolved": 0}
+    for key, (locked, reason, how) in zip(keys, results):
+        if locked is None:
+            ref = groups[key][0]
+            unresolved.append(Unresolved(folder=ref.folder, name=ref.name, reason=reason))
+            continue
+        models.append(locked)
+        stats["pinned"] += 1
+        stats["kept"] += how == "kept"
+        stats["by_hash"] += any(getattr(s, "matched_by", None) == "hash" for s in locked.source)
+        stats["by_name"] += all(getattr(s, "matched_by", None) == "name" for s in locked.source)
+    nodes, node_unresolved, ambiguous, pack_of = _resolve_nodes(
+        workflows, old, config, sources, upgrade, map_fn
+    )
+    unresolved += node_unresolved
+    stats["unresolved"] = len(unresolved)
+    stats["packs"] = len(nodes)
+    locked_workflows = tuple(
+        LockedWorkflow(
+            path=wf.path,
+            digest=workflow_digest(wf.info),
+            models=tuple(
+                sorted({f"{r.folder}/{r.name}" for r in lockable_refs(wf.info) if r.folder})
+            ),
+            nodes=tuple(
+                sorted(
+                    {
+                        pack_of[n.class_type]
+                        for n in custom_classes(wf.info)
+                        if n.class_type in pack_of
+                    }
+                )
+            ),
+        )
+        for wf in workflows
+    )
+    lock = Lock(
+        version=1,
+        workflow=locked_workflows,
+        model=tuple(models),
+        node=tuple(nodes),
+        unresolved=tuple(unresolved),
+    )
+    return Resolution(
+        lock=lock,
+        unresolved=tuple(unresolved),
+        conflicts=tuple(conflicts),
+        ambiguous=tuple(ambiguous),
+        stats=stats,
+    )
+
+
+def _declared_conflicts(workflows: list[WorkflowInput]) -> list[Conflict]:
+    """One (folder, name) whose workflows declare two different sha256: never a silent pick."""
+    seen: dict[str, tuple[str, str]] = {}
+    conflicts: list[Conflict] = []
+    for wf in workflows:
+        for ref in lockable_refs(wf.info):
+            if not ref.sha256 or not ref.folder:
+                continue
+            key = f"{ref.folder}/{ref.name}"
+            first = seen.setdefault(key, (wf.path, ref.sha256))
+            if first[1] != ref.sha256 and not any(c.key == key for c in conflicts):
+                conflicts.append(Conflict(key, first, (wf.path, ref.sha256)))
+    return conflicts
+
+
+def _resolve_nodes(workflows, old, config, sources, upgrade, map_fn):
+    """Pin each custom class's pack; returns (nodes, unresolved, ambiguous, class -> pack id)."""
+    classes: dict[str, NodeUse] = {}
+    for wf in workflows:
+        for node in custom_classes(wf.info):
+            current = classes.get(node.class_type)
+            if current is None or (not current.cnr_id and not current.aux_id):
+                classes[node.class_type] = node
+    old_by_class = {c: n for n in (old.node if old else ()) for c in n.classes}
+    packs: dict[str, LockedNode] = {}
+    pack_of: dict[str, str] = {}
+    unresolved: list[Unresolved] = []
+    ambiguous: list[tuple[str, tuple[str, ...]]] = []
+    todo: list[NodeUse] = []
+    for name in sorted(classes):
+        if not upgrade and name in old_by_class:
+            pin = old_by_class[name]
+            packs[pin.id] = pin
+            pack_of[name] = pin.id
+        else:
+            todo.append(classes[name])
+    candidates = map_fn(lambda n: _settle(n, sources, config), todo)
+    chosen: dict[str, tuple[NodeCandidate, list[str]]] = {}
+    for node, (candidate, reason, options) in zip(todo, candidates):
+        if candidate is None:
+            unresolved.append(
+                Unresolved(folder="custom_nodes", name=node.class_type, reason=reason)
+            )
+            if options:
+                ambiguous.append((node.class_type, tuple(options)))
+            continue
+        chosen.setdefault(candidate.id, (candidate, []))[1].append(node.class_type)
+        pack_of[node.class_type] = candidate.id
+    pinned = map_fn(lambda item: sources.pin_node(item[0]), list(chosen.values()))
+    for (_candidate, class_names), node in zip(chosen.values(), pinned):
+        existing = packs.get(node.id)
+        merged = set(class_names) | set(existing.classes if existing else ())
+        packs[node.id] = msgspec.structs.replace(node, classes=tuple(sorted(merged)))
+    for pin in packs.values():
+        for c in pin.classes:
+            pack_of.setdefault(c, pin.id)
+    return [packs[k] for k in sorted(packs)], unresolved, ambiguous, pack_of
+
+
+def _settle(
+    node: NodeUse, sources: Sources, config: Config
+) -> tuple[NodeCandidate | None, str, list[str]]:
+    pin = config.nodes.get(node.class_type)
+    candidates = sources.node_candidates(node)
+    if pin:
+        matching = [
+            c for c in candidates if pin in (c.id, c.repo) or c.repo.rstrip("/").endswith("/" + pin)
+        ]
+        if matching:
+            return matching[0], "", []
+        return NodeCandidate(id=pin.rsplit("/", 1)[-1] if "://" in pin else pin, repo=pin), "", []
+    ids = sorted({c.id for c in candidates})
+    if not candidates:
+        return None, "no pack found for this node class (add a [nodes] pin in comfylock.toml)", []
+    if len(ids) > 1:
+        return (
+            None,
+            f"claimed by several packs: {', '.join(ids)} (settle it with a [nodes] pin in comfylock.toml)",
+            ids,
+        )
+    return candidates[0], "", []
+
+
+def sources_for_display(model: LockedModel) -> str:
+    kinds = sorted({type(s).__name__.replace("Source", "").lower() for s in model.source})
+    return ",".join(kinds)
+
+
+_ = UrlSource  # re-exported type used by Sources implementations

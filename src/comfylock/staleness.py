@@ -1,0 +1,98 @@
+"""Is the lock up to date with the workflows? Pure comparison, used by ``check``,
+``resolve --check`` and ``sync --locked``."""
+
+from __future__ import annotations
+
+import msgspec
+
+from .resolve import WorkflowInput, custom_classes, lockable_refs, workflow_digest
+from .structs import Lock
+
+__all__ = ["Staleness", "WorkflowChange", "compare"]
+
+
+class WorkflowChange(msgspec.Struct, frozen=True, kw_only=True):
+    path: str
+    status: str  # "new" | "missing" | "changed"
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
+
+
+class Staleness(msgspec.Struct, frozen=True, kw_only=True):
+    changes: tuple[WorkflowChange, ...]
+    unpinned: tuple[tuple[str, str], ...]  # (reference, why)
+    name_only: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.changes and not self.unpinned
+
+
+def _renames(
+    added: list[str], removed: list[str]
+) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """Pair one removed and one added reference in the same folder as a rename."""
+    renamed: list[tuple[str, str]] = []
+    for folder in sorted({a.split("/", 1)[0] for a in added}):
+        adds = [a for a in added if a.split("/", 1)[0] == folder]
+        rems = [r for r in removed if r.split("/", 1)[0] == folder]
+        if len(adds) == 1 and len(rems) == 1:
+            renamed.append((rems[0], adds[0]))
+            added.remove(adds[0])
+            removed.remove(rems[0])
+    return renamed, added, removed
+
+
+def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool = True) -> Staleness:
+    locked = {w.path: w for w in lock.workflow}
+    changes: list[WorkflowChange] = []
+    for wf in workflows:
+        entry = locked.get(wf.path)
+        current = sorted({f"{r.folder}/{r.name}" for r in lockable_refs(wf.info)})
+        if entry is None:
+            changes.append(WorkflowChange(path=wf.path, status="new", added=tuple(current)))
+            continue
+        if entry.digest == workflow_digest(wf.info):
+            continue
+        added = sorted(set(current) - set(entry.models))
+        removed = sorted(set(entry.models) - set(current))
+        renamed, added, removed = _renames(added, removed)
+        changes.append(
+            WorkflowChange(
+                path=wf.path,
+                status="changed",
+                added=tuple(added),
+                removed=tuple(removed),
+                renamed=tuple(renamed),
+            )
+        )
+    if check_missing:
+        present = {w.path for w in workflows}
+        changes += [WorkflowChange(path=p, status="missing") for p in sorted(set(locked) - present)]
+    models = {m.key: m for m in lock.model}
+    packs = {c for n in lock.node for c in n.classes}
+    unpinned: dict[str, str] = {}
+    for u in lock.unresolved:
+        unpinned[f"{u.folder}/{u.name}"] = u.reason
+    for wf in workflows:
+        for ref in lockable_refs(wf.info):
+            key = f"{ref.folder}/{ref.name}"
+            model = models.get(key)
+            if model is None:
+                unpinned.setdefault(key, f"not in the lock (used by {wf.path})")
+            elif not model.source:
+                unpinned.setdefault(key, "pinned without any source")
+        for node in custom_classes(wf.info):
+            if node.class_type not in packs:
+                unpinned.setdefault(
+                    f"custom_nodes/{node.class_type}", f"no node pack pinned (used by {wf.path})"
+                )
+    name_only = sorted(
+        m.key
+        for m in lock.model
+        if m.source and all(getattr(s, "matched_by", None) == "name" for s in m.source)
+    )
+    return Staleness(
+        changes=tuple(changes), unpinned=tuple(sorted(unpinned.items())), name_only=tuple(name_only)
+    )

@@ -1,0 +1,217 @@
+"""resolve.resolve() and staleness.compare() with a dict-backed Sources fake (no I/O)."""
+
+from __future__ import annotations
+
+import json
+
+from comfylock import lockfile
+from comfylock.resolve import Found, NodeCandidate, WorkflowInput, resolve
+from comfylock.staleness import compare
+from comfylock.structs import CivitaiSource, Config, HuggingFaceSource, LockedNode, UrlSource
+from comfylock.workflow import parse_obj
+
+SHA_A = "a" * 64
+SHA_B = "b" * 64
+COMMIT = "c" * 40
+
+
+def api(nodes: dict) -> dict:
+    return {
+        str(i): {"class_type": t, "inputs": inputs}
+        for i, (t, inputs) in enumerate(nodes.items(), 1)
+    }
+
+
+def wf(path: str, obj: dict) -> WorkflowInput:
+    return WorkflowInput(path, parse_obj(obj))
+
+
+class FakeSources:
+    def __init__(self, *, local=None, by_hash=None, urls=None, search=None, packs=None):
+        self.local = local or {}
+        self.by_hash = by_hash or {}
+        self.urls = urls or {}
+        self.search = search or {}
+        self.packs = packs or {}
+        self.calls: list[tuple] = []
+
+    def local_file(self, folder, name):
+        self.calls.append(("local", folder, name))
+        return self.local.get(f"{folder}/{name}")
+
+    def civitai_by_hash(self, sha256):
+        self.calls.append(("by_hash", sha256))
+        return self.by_hash.get(sha256)
+
+    def hand_pin(self, spec, ref):
+        self.calls.append(("pin", spec))
+        return self.urls.get(spec)
+
+    def from_url(self, url, declared):
+        self.calls.append(("url", url))
+        return self.urls.get(url)
+
+    def model_list(self, folder, name):
+        return []
+
+    def civitai_search(self, folder, name):
+        self.calls.append(("search", folder, name))
+        return self.search.get(name)
+
+    def node_candidates(self, node):
+        return self.packs.get(node.class_type, [])
+
+    def pin_node(self, candidate):
+        return LockedNode(id=candidate.id, repo=candidate.repo, commit=COMMIT)
+
+
+CIVITAI = CivitaiSource(
+    matched_by="hash",
+    model_id=1,
+    version_id=2,
+    file_id=3,
+    url="https://civitai.com/api/download/models/2",
+)
+
+
+def test_local_file_is_identified_by_hash_and_workflow_url_added():
+    w = wf(
+        "w.json",
+        {
+            "nodes": [
+                {
+                    "id": 1,
+                    "type": "CheckpointLoaderSimple",
+                    "widgets_values": ["base.safetensors"],
+                    "properties": {
+                        "models": [
+                            {
+                                "name": "base.safetensors",
+                                "directory": "checkpoints",
+                                "url": "https://huggingface.co/o/r/resolve/main/base.safetensors",
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    )
+    hf = HuggingFaceSource(matched_by="url", repo="o/r", revision=COMMIT, path="base.safetensors")
+    fake = FakeSources(
+        local={
+            "checkpoints/base.safetensors": Found(
+                sha256=SHA_A, size=10, source=None, blake3="d" * 64
+            )
+        },
+        by_hash={SHA_A: Found(sha256=SHA_A, size=10, source=CIVITAI)},
+        urls={
+            "https://huggingface.co/o/r/resolve/main/base.safetensors": Found(
+                sha256=SHA_A, size=10, source=hf
+            )
+        },
+    )
+    result = resolve([w], old=None, config=Config(), sources=fake)
+    (model,) = result.lock.model
+    assert (model.sha256, model.size, model.blake3) == (SHA_A, 10, "d" * 64)
+    assert [type(s).__name__ for s in model.source] == ["CivitaiSource", "HuggingFaceSource"]
+    assert not result.unresolved
+
+
+def test_existing_pin_is_kept_without_any_lookup():
+    w = wf("w.json", api({"LoraLoader": {"lora_name": "x.safetensors"}}))
+    fake = FakeSources(search={"x.safetensors": Found(sha256=SHA_A, size=1, source=CIVITAI)})
+    first = resolve([w], old=None, config=Config(), sources=fake).lock
+    again = FakeSources()
+    second = resolve([w], old=first, config=Config(), sources=again).lock
+    assert lockfile.render(first) == lockfile.render(second)
+    assert again.calls == []
+
+
+def test_unresolved_reference_has_a_reason():
+    w = wf("w.json", api({"LoraLoader": {"lora_name": "mystery.safetensors"}}))
+    result = resolve([w], old=None, config=Config(), sources=FakeSources())
+    (u,) = result.unresolved
+    assert u.name == "mystery.safetensors" and "not found" in u.reason
+
+
+def test_declared_hash_conflict_between_workflows_is_reported():
+    def with_hash(sha):
+        return {
+            "nodes": [{"id": 1, "type": "VAELoader", "widgets_values": ["ae.safetensors"]}],
+            "models": [
+                {
+                    "name": "ae.safetensors",
+                    "directory": "vae",
+                    "url": "https://x.test/ae",
+                    "hash": sha,
+                    "hash_type": "sha256",
+                }
+            ],
+        }
+
+    url = UrlSource(matched_by="url", url="https://x.test/ae")
+    fake = FakeSources(urls={"https://x.test/ae": Found(sha256=SHA_A, size=1, source=url)})
+    result = resolve(
+        [wf("a.json", with_hash(SHA_A)), wf("b.json", with_hash(SHA_B))],
+        old=None,
+        config=Config(),
+        sources=fake,
+    )
+    (conflict,) = result.conflicts
+    assert conflict.key == "vae/ae.safetensors" and {conflict.first[0], conflict.second[0]} == {
+        "a.json",
+        "b.json",
+    }
+
+
+def test_ambiguous_node_class_needs_a_pin():
+    w = wf("w.json", api({"FaceDetailer": {}}))
+    cands = [
+        NodeCandidate(id="impact", repo="https://github.com/a/impact"),
+        NodeCandidate(id="fork", repo="https://github.com/b/fork"),
+    ]
+    result = resolve(
+        [w], old=None, config=Config(), sources=FakeSources(packs={"FaceDetailer": cands})
+    )
+    assert result.ambiguous == (("FaceDetailer", ("fork", "impact")),)
+    pinned = resolve(
+        [w],
+        old=None,
+        config=Config(nodes={"FaceDetailer": "impact"}),
+        sources=FakeSources(packs={"FaceDetailer": cands}),
+    )
+    assert [n.id for n in pinned.lock.node] == ["impact"] and pinned.lock.node[0].classes == (
+        "FaceDetailer",
+    )
+    assert pinned.lock.workflow[0].nodes == ("impact",)
+
+
+def test_check_detects_a_renamed_loader_file():
+    obj = api({"LoraLoader": {"lora_name": "old.safetensors"}})
+    fake = FakeSources(
+        search={
+            "old.safetensors": Found(sha256=SHA_A, size=1, source=CIVITAI),
+            "new.safetensors": Found(sha256=SHA_B, size=1, source=CIVITAI),
+        }
+    )
+    lock = resolve([wf("w.json", obj)], old=None, config=Config(), sources=fake).lock
+    assert compare(lock, [wf("w.json", obj)]).ok
+    changed = json.loads(json.dumps(obj).replace("old.safetensors", "new.safetensors"))
+    stale = compare(lock, [wf("w.json", changed)])
+    assert not stale.ok
+    (change,) = stale.changes
+    assert change.path == "w.json" and change.renamed == (
+        ("loras/old.safetensors", "loras/new.safetensors"),
+    )
+
+
+def test_name_only_matches_are_flagged_for_strict():
+    w = wf("w.json", api({"LoraLoader": {"lora_name": "x.safetensors"}}))
+    by_name = CivitaiSource(matched_by="name", model_id=1, version_id=2, file_id=3)
+    lock = resolve(
+        [w],
+        old=None,
+        config=Config(),
+        sources=FakeSources(search={"x.safetensors": Found(sha256=SHA_A, size=1, source=by_name)}),
+    ).lock
+    assert compare(lock, [w]).name_only == ("loras/x.safetensors",)
