@@ -201,3 +201,26 @@ def test_cached_hash_without_cache_always_reads(model, reads):
     cached_hash(model, None)
     cached_hash(model, None)
     assert len(reads.opened) == 2
+
+
+def test_preload_serves_rows_under_the_directory_and_queries_outside(tmp_path, model):
+    outside = tmp_path / "elsewhere.bin"
+    outside.write_bytes(b"x")
+    _backdate(outside)
+    with HashCache.in_dir(tmp_path / "c") as cache:
+        cache.put(model, os.stat(model), hash_file(model))
+        cache.put(outside, os.stat(outside), hash_file(outside))
+    with HashCache.in_dir(tmp_path / "c") as cache:
+        cache.preload(model.parent)
+        assert cache.get(model, os.stat(model)) == hash_file(model)
+        assert cache.get(outside, os.stat(outside)) == hash_file(outside)
+        assert cache.get(model.with_name("absent.bin"), os.stat(model)) is None
+
+
+def test_rows_flushed_after_preload_are_found(tmp_path, model):
+    with HashCache.in_dir(tmp_path / "c") as cache:
+        cache.preload(model.parent)
+        digest = hash_file(model)
+        cache.put(model, os.stat(model), digest)
+        cache.flush()
+        assert cache.get(model, os.stat(model)) == digest

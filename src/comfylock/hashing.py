@@ -182,6 +182,11 @@ def _i64(value: int) -> int:
     return value - (1 << 64) if value >= (1 << 63) else value
 
 
+def _path_key(path: str | os.PathLike[str]) -> bytes:
+    text = os.fspath(path)
+    return os.fsencode(text if os.path.isabs(text) else os.path.abspath(text))
+
+
 def _key(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_size, st.st_mtime_ns, _i64(st.st_ino), _i64(st.st_dev))
 
@@ -214,6 +219,8 @@ class HashCache:
         self.path = Path(db_path)
         self.racy_ns = racy_ns
         self._pending: dict[bytes, tuple[Any, ...]] = {}
+        self._loaded: dict[bytes, tuple[Any, ...]] = {}
+        self._prefixes: list[bytes] = []
         self._lock = threading.Lock()
         self._db = self._connect()
 
@@ -255,12 +262,29 @@ class HashCache:
             raise
         return db
 
+    def preload(self, directory: str | os.PathLike[str]) -> None:
+        """Load every row under ``directory`` in one query, so ``get`` for files there needs
+        no query of its own (10,000 point queries cost ~10x one range scan)."""
+        prefix = _path_key(directory).rstrip(b"/") + b"/"
+        if any(prefix.startswith(p) for p in self._prefixes):
+            return  # already loaded with a parent directory
+        upper = prefix[:-1] + b"0"  # the byte after "/": the end of the prefix range
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT * FROM hashes WHERE path >= ? AND path < ?", (prefix, upper)
+                ).fetchall()
+            except sqlite3.Error:
+                return
+            self._loaded.update((row[0], row) for row in rows)
+            self._prefixes.append(prefix)
+
     def get(self, path: str | os.PathLike[str], st: os.stat_result) -> Digest | None:
         """The cached digest if ``st`` still matches what was hashed, else None."""
-        key = os.fsencode(os.path.abspath(path))
+        key = _path_key(path)
         with self._lock:
-            row = self._pending.get(key)
-            if row is None:
+            row = self._pending.get(key) or self._loaded.get(key)
+            if row is None and not any(key.startswith(p) for p in self._prefixes):
                 try:
                     row = self._db.execute("SELECT * FROM hashes WHERE path = ?", (key,)).fetchone()
                 except sqlite3.Error:
@@ -275,7 +299,7 @@ class HashCache:
         """Remember ``digest`` for the file as ``st`` describes it (flushed in batches)."""
         if digest.size != st.st_size:
             return  # the file changed while it was read: never cache a guess
-        key = os.fsencode(os.path.abspath(path))
+        key = _path_key(path)
         row = (key, *_key(st), digest.sha256, digest.blake3, time.time_ns())
         with self._lock:
             self._pending[key] = row
@@ -293,6 +317,7 @@ class HashCache:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany("INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?,?)", rows)
                 self._db.execute("COMMIT")
+                self._loaded.update((row[0], row) for row in rows)
             except sqlite3.Error:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")

@@ -132,6 +132,9 @@ def scan_tree(
         progress: ``progress(done, total)`` in bytes while hashing cache misses.
     """
     roots = _roots(model_paths)
+    if cache is not None:
+        for directory in sorted({str(r.path) for r in roots if r.path.is_dir()}, key=len):
+            cache.preload(directory)
     problems: list[str] = []
     found = list(_walk_roots(roots, problems))
     found.sort(key=lambda f: (f.folder, f.name, f.rank, f.path))
@@ -258,12 +261,17 @@ def _walk(
                         continue
                     visited.add(key)
                     stack.append((entry.path, f"{prefix}{entry.name}/"))
-                elif os.path.splitext(entry.name)[1].lower() in exts and entry.is_file():
+                elif _suffix(entry.name) in exts and entry.is_file():
                     found = _classify(root, prefix, entry)
                     if found is not None:
                         yield found
             except OSError as exc:
                 problems.append(f"{entry.path}: {exc.strerror or exc}")
+
+
+def _suffix(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
 
 
 def _classify(root: _Root, prefix: str, entry: os.DirEntry[str]) -> _Found | None:
