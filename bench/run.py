@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SECTIONS", "Row", "main"]
+__all__ = ["Row", "SECTIONS", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".bench"

@@ -121,7 +121,8 @@ def _digest_path(
         if want_b3:
             hashers.append(_new_blake3(parallel=not want_sha and expected > _B3_PARALLEL_MIN))
         if expected < chunk:
-            size = _hash_inline(f, hashers, chunk, progress)
+            # +1: a file that grew since fstat is still read to its end, just in more reads.
+            size = _hash_inline(f, hashers, max(expected + 1, 4096), progress)
         else:
             size = _hash_pipelined(f, hashers, chunk, progress)
     sha = hashers[0].hexdigest() if want_sha else None
@@ -347,14 +348,18 @@ def recall_or_hash(
     cache: HashCache | None,
     *,
     progress: Progress | None = None,
+    lookup: bool = True,
 ) -> tuple[Digest, bool]:
     """Like ``cached_hash`` for a caller that already has the file's stat.
+
+    Args:
+        lookup: False when the caller already knows the cache misses (store only).
 
     Returns:
         (digest, from_cache). Only a miss reads the file; the new digest is cached unless the
         file changed while it was being read.
     """
-    if cache is not None:
+    if cache is not None and lookup:
         found = cache.get(path, st)
         if found is not None:
             return found, True

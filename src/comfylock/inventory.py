@@ -184,7 +184,7 @@ def _hash_misses(
             progress(start, total)
             tick = lambda done, start=start: progress(start + done, total)  # noqa: E731
         try:
-            digest, _ = recall_or_hash(f.path, f.st, cache, progress=tick)
+            digest, _ = recall_or_hash(f.path, f.st, cache, progress=tick, lookup=False)
         except OSError as exc:
             # Vanished or unreadable since the walk: report it, keep scanning the rest.
             problems.append(f"{f.path}: {exc.strerror or exc}")
