@@ -224,3 +224,25 @@ def test_rows_flushed_after_preload_are_found(tmp_path, model):
         cache.put(model, os.stat(model), digest)
         cache.flush()
         assert cache.get(model, os.stat(model)) == digest
+
+
+def test_flush_while_another_process_writes_drops_rows_without_error(tmp_path, model):
+    db_path = tmp_path / "c" / "hashes.sqlite"
+    digest = hash_file(model)
+    with HashCache(db_path) as cache:
+        cache.put(model, os.stat(model), digest)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        cache = HashCache(db_path, timeout=0.05)
+        assert cache.get(model, os.stat(model)) == digest  # WAL: reading is not blocked
+        newer = model.with_name("new.bin")
+        newer.write_bytes(b"n")
+        cache.put(newer, os.stat(newer), hash_file(newer))
+        cache.flush()  # times out: the rows are dropped, nothing raises
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    cache.close()
+    with HashCache(db_path) as cache:
+        assert cache.get(model, os.stat(model)) == digest

@@ -216,9 +216,12 @@ class HashCache:
     Use as a context manager, or call ``close()``: writes are batched and flushed there.
     """
 
-    def __init__(self, db_path: str | os.PathLike[str], *, racy_ns: int = _RACY_NS) -> None:
+    def __init__(
+        self, db_path: str | os.PathLike[str], *, racy_ns: int = _RACY_NS, timeout: float = 10.0
+    ) -> None:
         self.path = Path(db_path)
         self.racy_ns = racy_ns
+        self.timeout = timeout  # seconds to wait for another process's write lock
         self._pending: dict[bytes, tuple[Any, ...]] = {}
         self._loaded: dict[bytes, tuple[Any, ...]] = {}
         self._prefixes: list[bytes] = []
@@ -234,18 +237,25 @@ class HashCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             return self._open_db(str(self.path))
+        except sqlite3.OperationalError:
+            # Locked for longer than the timeout, or unwritable: work without it this time.
+            return self._open_db(":memory:")
+        except OSError:
+            return self._open_db(":memory:")
+        except sqlite3.DatabaseError:
+            pass
+        # "file is not a database": a corrupt cache only costs re-hashing, so start afresh.
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            return self._open_db(str(self.path))
         except (OSError, sqlite3.DatabaseError):
-            try:
-                # A corrupt cache file: it only saves work, so start a fresh one.
-                if self.path.is_file():
-                    self.path.unlink()
-                return self._open_db(str(self.path))
-            except (OSError, sqlite3.DatabaseError):
-                return self._open_db(":memory:")
+            return self._open_db(":memory:")
 
-    @staticmethod
-    def _open_db(target: str) -> sqlite3.Connection:
-        db = sqlite3.connect(target, timeout=10.0, isolation_level=None, check_same_thread=False)
+    def _open_db(self, target: str) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            target, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
