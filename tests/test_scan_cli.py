@@ -151,3 +151,10 @@ def test_scan_module_imports_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_dir_that_is_a_file_is_exit_2(run_cli, tmp_path):
+    (tmp_path / "model.safetensors").write_bytes(b"x")
+    result = run_cli("scan", str(tmp_path / "model.safetensors"))
+    assert result.exit_code == 2
+    assert "not a directory" in result.stderr

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from .hashing import HashCache, recall_or_hash
+from .hashing import Digest, HashCache, recall_or_hash
 from .modelpaths import ModelPaths
 from .tables import model_extensions
 
@@ -138,11 +138,11 @@ def scan_tree(
     problems: list[str] = []
     found = list(_walk_roots(roots, problems))
     found.sort(key=lambda f: (f.folder, f.name, f.rank, f.path))
-    digests: dict[str, tuple[str, str] | None] = {}
+    digests: dict[str, Digest | None] = {}
     misses: list[_Found] = []
     for f in found:
         hit = cache.get(f.path, f.st) if cache is not None else None
-        digests[f.path] = (hit.sha256, hit.blake3) if hit else None
+        digests[f.path] = hit
         if hit is None:
             misses.append(f)
     hashed = 0
@@ -160,17 +160,17 @@ def scan_tree(
     )
 
 
-def _local_file(f: _Found, digest: tuple[str, str] | None) -> LocalFile:
-    sha, b3 = digest if digest else (None, None)
-    return LocalFile(
-        folder=f.folder, name=f.name, path=f.path, size=f.st.st_size, sha256=sha, blake3=b3
-    )
+def _local_file(f: _Found, digest: Digest | None) -> LocalFile:
+    if digest is None:
+        return LocalFile(folder=f.folder, name=f.name, path=f.path, size=f.st.st_size)
+    # The digest's size is what was hashed, even if the file changed since the walk.
+    return LocalFile(f.folder, f.name, f.path, digest.size, digest.sha256, digest.blake3)
 
 
 def _hash_misses(
     misses: list[_Found],
     cache: HashCache | None,
-    digests: dict[str, tuple[str, str] | None],
+    digests: dict[str, Digest | None],
     problems: list[str],
     progress: ScanProgress | None,
 ) -> int:
@@ -190,7 +190,7 @@ def _hash_misses(
             problems.append(f"{f.path}: {exc.strerror or exc}")
             digests.pop(f.path, None)
         else:
-            digests[f.path] = (digest.sha256, digest.blake3)
+            digests[f.path] = digest
             hashed += 1
         base += f.st.st_size
     if progress is not None:
@@ -297,8 +297,9 @@ def locate_models(directory: Path | None, settings: Settings) -> ModelPaths:
     if directory is not None:
         directory = directory.expanduser().absolute()
         if not directory.is_dir():
+            problem = "not a directory" if directory.exists() else "no such directory"
             raise InputError(
-                f"{directory}: no such directory", hint="pass a ComfyUI root or its models/ dir"
+                f"{directory}: {problem}", hint="pass a ComfyUI root or its models/ dir"
             )
         if (directory / "models").is_dir():
             return load_model_paths(directory)
