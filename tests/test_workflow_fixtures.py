@@ -105,3 +105,21 @@ def test_files_without_workflow(name):
 def test_garbage_is_a_clean_error(data):
     with pytest.raises(WorkflowError):
         parse(data, name="x")
+
+
+def test_unsafe_directory_in_properties_models_is_invalid():
+    from comfylock.workflow import parse_obj
+
+    info = parse_obj(
+        {
+            "nodes": [
+                {
+                    "id": 1,
+                    "type": "X",
+                    "properties": {"models": [{"name": "a.safetensors", "directory": "../../etc"}]},
+                }
+            ]
+        }
+    )
+    (ref,) = info.models
+    assert ref.invalid and "folder" in ref.invalid

@@ -30,11 +30,18 @@ class ModelPaths(msgspec.Struct, frozen=True):
 
     def target_dir(self, folder: str) -> Path | None:
         """Directory new files of ``folder`` are placed in."""
-        found = self.dirs.get(canonical_folder(folder))
+        found = self.search_dirs(folder)
         return found[0] if found else None
 
     def search_dirs(self, folder: str) -> tuple[Path, ...]:
-        return self.dirs.get(canonical_folder(folder), ())
+        """Dirs of a folder; a folder ComfyUI core does not know (one a custom node registers,
+        e.g. ``ultralytics``) lives at ``models/<folder>`` as those nodes register it."""
+        found = self.dirs.get(canonical_folder(folder))
+        if found:
+            return found
+        if self.models_dir is not None and "/" not in folder and folder not in ("", ".", ".."):
+            return (self.models_dir / folder,)
+        return ()
 
 
 def _model_folders() -> list[str]:

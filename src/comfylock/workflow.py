@@ -230,6 +230,8 @@ class _Reader:
             return
         folder = tables.canonical_folder(folder) if folder else None
         invalid = unsafe_reason(norm)
+        if folder and not invalid and (unsafe_reason(folder) or "/" in folder):
+            invalid = f"unsafe folder {folder!r}"
         key = (folder, norm, node_id, input)
         if key in self._seen:
             return
