@@ -9,6 +9,7 @@ import pytest
 
 from comfylock import hashing
 from comfylock.hashing import CHUNK_SIZE, Digest, HashCache, cached_hash, hash_file
+
 from .readcount import ReadCounter
 
 

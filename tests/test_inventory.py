@@ -10,6 +10,7 @@ from comfylock import hashing
 from comfylock.hashing import HashCache
 from comfylock.inventory import Inventory, scan_tree
 from comfylock.modelpaths import load_model_paths
+
 from .readcount import ReadCounter
 
 GIB = 1 << 30
