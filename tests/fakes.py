@@ -412,3 +412,29 @@ class FakeRegistry:
                     return Response("", status=302, headers={"Location": f"/nodes/{n}"})
             return _json({"message": "Node not found"}, 404)
         return _json({"message": "not found"}, 404)
+
+
+# --- shared fixtures ------------------------------------------------------------------------
+
+
+class Sleeps(list):
+    """An injected sleep that records instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def client():
+    from comfylock.http import make_client
+
+    with make_client(timeout=5) as c:
+        yield c
+
+
+@pytest.fixture
+def no_wait():
+    """A Retry policy whose sleeps are recorded (``no_wait.sleep``), never waited."""
+    from comfylock.http import Retry
+
+    return Retry(sleep=Sleeps(), rng=lambda: 0.5)
