@@ -210,7 +210,8 @@ def pin_pack(
     if candidate.version:
         bare = candidate.version[1:] if candidate.version[:1] in "vV" else candidate.version
         tags = [f"refs/tags/v{bare}", f"refs/tags/{bare}"]
-        refs = ls_remote(candidate.repo, tags, allow_http=allow_http, timeout=timeout)
+        patterns = [p for tag in tags for p in (tag, f"{tag}^{{}}")]
+        refs = ls_remote(candidate.repo, patterns, allow_http=allow_http, timeout=timeout)
         for tag in tags:
             commit = refs.get(f"{tag}^{{}}") or refs.get(tag)  # peeled first: annotated tags
             if commit:
