@@ -311,3 +311,36 @@ def test_real_search_samples_replay_through_the_fake(
         # the canonical URL is the published one with the host made civitai.com
         published = file["downloadUrl"].replace("https://api.civitai.com", "https://civitai.com")
         assert hit.url == published
+
+
+def test_unexpected_shape_is_a_remote_error(server, client, monkeypatch, no_wait):
+    from comfylock.errors import RemoteError
+
+    server.expect_request("/api/v1/model-versions/5").respond_with_json(
+        {"id": "not-a-number", "files": "nope"}
+    )
+    monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", server.url_for("/").rstrip("/"))
+    with pytest.raises(RemoteError, match="unexpected answer from Civitai") as info:
+        CivitaiClient(client, retry=no_wait).version(5)
+    assert info.value.exit_code == 3
+
+
+def test_string_counts_and_ids_are_accepted():
+    version = parse_version(
+        {
+            "id": "7",
+            "modelId": "8",
+            "files": [
+                {"id": "9", "name": "a.safetensors", "sizeKB": "1.5", "hashes": {"SHA256": "AB"}}
+            ],
+        }
+    )
+    [hit] = hits_from_version(version)
+    assert (hit.model_id, hit.version_id, hit.file_id, hit.size, hit.sha256) == (
+        8,
+        7,
+        9,
+        1536,
+        "ab",
+    )
+    assert hit.url == "https://civitai.com/api/download/models/7"  # no metadata: nothing to add

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fakes
 from comfylock.errors import AuthError, NotFoundError, UsageError
@@ -219,3 +221,29 @@ def test_not_a_hub(server, client, monkeypatch, no_wait):
     monkeypatch.setenv("HF_ENDPOINT", server.url_for("/").rstrip("/"))
     with pytest.raises(Exception, match="X-Repo-Commit"):
         HfClient(client, retry=no_wait).pin(HfRef(repo="o/r", path="x"))
+
+
+_segment = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,15}", fullmatch=True).filter(
+    lambda s: s not in (".", "..")
+)
+_path_part = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/?#%\\"),
+    min_size=1,
+    max_size=12,
+).filter(lambda s: s not in (".", "..") and s.strip() == s)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    owner=_segment,
+    name=_segment,
+    revision=st.one_of(st.sampled_from(["main", "v1.0", "refs/pr/12", "a" * 40]), _segment),
+    parts=st.lists(_path_part, min_size=1, max_size=3),
+    repo_type=st.sampled_from(["model", "dataset", "space"]),
+    endpoint=st.sampled_from(["https://huggingface.co", "http://127.0.0.1:9/hub"]),
+)
+def test_resolve_url_round_trips_through_parse(owner, name, revision, parts, repo_type, endpoint):
+    ref = HfRef(
+        repo=f"{owner}/{name}", revision=revision, path="/".join(parts), repo_type=repo_type
+    )
+    assert parse_hf_url(resolve_url(ref, endpoint), endpoint=endpoint) == ref

@@ -64,6 +64,7 @@ __all__ = [
     "TTL_NEGATIVE",
     "TTL_SEARCH",
     "auth_error",
+    "convert",
     "fetch_document",
     "is_under",
     "make_client",
@@ -447,6 +448,17 @@ def request_json(
 
     key = (method.upper(), redact(url), refresh)
     return (inflight or _INFLIGHT).run(key, fetch)
+
+
+def convert(data: Any, type: type[T], what: str) -> T:
+    """``msgspec.convert`` leniently (numbers as strings are fine); a wrong shape is a
+    ``RemoteError`` naming ``what``, not a crash."""
+    try:
+        return msgspec.convert(data, type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise RemoteError(
+            f"unexpected answer from {what}: {exc}", hint="is the base URL right?"
+        ) from None
 
 
 def fetch_document(client: httpx.Client | None, url: str, **kwargs: Any) -> Any:

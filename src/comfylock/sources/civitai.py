@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 
-from ..http import TTL_METADATA, TTL_SEARCH, Endpoints, Retry, request_json
+from ..http import TTL_METADATA, TTL_SEARCH, Endpoints, Retry, convert, request_json
 from ..structs import CivitaiSource, MatchedBy
 
 if TYPE_CHECKING:
@@ -203,11 +203,11 @@ def hits_from_model(model: CivitaiModel) -> list[CivitaiHit]:
 
 def parse_version(data: object) -> CivitaiVersion:
     """Decode a ``/model-versions/{id}`` (or by-hash) answer, leniently."""
-    return msgspec.convert(data, CivitaiVersion, strict=False)
+    return convert(data, CivitaiVersion, "Civitai")
 
 
 def parse_model(data: object) -> CivitaiModel:
-    return msgspec.convert(data, CivitaiModel, strict=False)
+    return convert(data, CivitaiModel, "Civitai")
 
 
 # --- the client -----------------------------------------------------------------------------
@@ -286,7 +286,7 @@ class CivitaiClient:
         data = self._get(path, kind="search", ttl=TTL_SEARCH)
         if data is None:
             return []
-        page = msgspec.convert(data, _SearchPage, strict=False)
+        page = convert(data, _SearchPage, "Civitai search")
         seen: set[int] = set()
         hits = []
         for model in page.items:

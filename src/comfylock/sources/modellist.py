@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from ..http import TTL_METADATA, Endpoints, Retry, fetch_document
+from ..http import TTL_METADATA, Endpoints, Retry, convert, fetch_document
 from .huggingface import HfRef, parse_hf_url
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class ModelIndex:
 
 
 def build_index(data: object) -> ModelIndex:
-    raw = msgspec.convert(data, _RawList, strict=False)
+    raw = convert(data, _RawList, "the model list")
     return ModelIndex(e for e in map(parse_entry, raw.models) if e is not None)
 
 

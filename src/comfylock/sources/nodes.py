@@ -33,7 +33,16 @@ from urllib.parse import quote, urlencode, urlsplit
 import msgspec
 
 from ..errors import InputError, NotFoundError, RemoteError
-from ..http import TTL_METADATA, TTL_SEARCH, Endpoints, Retry, fetch_document, redact, request_json
+from ..http import (
+    TTL_METADATA,
+    TTL_SEARCH,
+    Endpoints,
+    Retry,
+    convert,
+    fetch_document,
+    redact,
+    request_json,
+)
 from ..structs import LockedNode
 from .url import is_loopback
 
@@ -416,17 +425,17 @@ class NodeResolver:
 
     def registry_node(self, node_id: str) -> RegistryNode | None:
         data = self._get(f"/nodes/{quote(node_id, safe='')}", kind="metadata", ttl=TTL_METADATA)
-        return None if data is None else msgspec.convert(data, RegistryNode, strict=False)
+        return None if data is None else convert(data, RegistryNode, "the Comfy Registry")
 
     def registry_candidates(self, class_name: str) -> list[PackCandidate]:
         query = urlencode({"comfy_node_search": class_name, "limit": 50})
         data = self._get(f"/nodes/search?{query}", kind="search", ttl=TTL_SEARCH)
-        nodes = msgspec.convert(data, _SearchPage, strict=False).nodes if data is not None else []
+        nodes = convert(data, _SearchPage, "the Comfy Registry").nodes if data is not None else []
         if not nodes:
             one = self._get(
                 f"/comfy-nodes/{quote(class_name, safe='')}/node", kind="search", ttl=TTL_SEARCH
             )
-            nodes = [msgspec.convert(one, RegistryNode, strict=False)] if one is not None else []
+            nodes = [convert(one, RegistryNode, "the Comfy Registry")] if one is not None else []
         return [_registry_candidate(n, "registry") for n in nodes if n.repository]
 
     def candidates_for_class(
