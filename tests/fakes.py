@@ -261,7 +261,11 @@ class FakeHub:
         content: str,
         lfs: bool = True,
         refs: tuple[str, ...] = ("main",),
+        linked_size: bool = True,
+        etag_is_sha256: bool = False,
     ) -> dict:
+        """``lfs``: 302 to the CDN with X-Linked-*; else 200 with a git-sha1 ETag (or, with
+        ``etag_is_sha256``, the sha256, as a mirror serving LFS files directly does)."""
         data = content.encode()
         info = {
             "sha256": hashlib.sha256(data).hexdigest(),
@@ -269,6 +273,10 @@ class FakeHub:
             "size": len(data),
             "lfs": lfs,
             "commit": commit,
+            "linked_size": linked_size,
+            "etag": hashlib.sha256(data).hexdigest()
+            if etag_is_sha256
+            else hashlib.sha1(data).hexdigest(),
         }
         self.files[(repo, commit, path)] = info
         for ref in refs:
@@ -341,14 +349,14 @@ class FakeHub:
                 "Location": f"{cdn}?X-Amz-Signature=sig",
                 "X-Repo-Commit": commit,
                 "X-Linked-Etag": f'"{info["sha256"]}"',
-                "X-Linked-Size": str(info["size"]),
+                **({"X-Linked-Size": str(info["size"])} if info["linked_size"] else {}),
                 "ETag": 'W/"not-the-sha"',
                 "Content-Length": "1093",  # the size of the redirect page: never the file's
             }
             return Response(
                 b"" if request.method == "HEAD" else b"x" * 1093, status=302, headers=headers
             )
-        headers = {"X-Repo-Commit": commit, "ETag": f'"{info["sha1"]}"'}
+        headers = {"X-Repo-Commit": commit, "ETag": f'W/"{info["etag"]}"'}
         return Response(b"y" * info["size"], status=200, headers=headers)
 
 

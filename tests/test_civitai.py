@@ -343,4 +343,6 @@ def test_string_counts_and_ids_are_accepted():
         1536,
         "ab",
     )
-    assert hit.url == "https://civitai.com/api/download/models/7"  # no metadata: nothing to add
+    assert (
+        hit.url == "https://civitai.com/api/download/models/7?fileId=9"
+    )  # not primary, no metadata

@@ -156,6 +156,20 @@ def test_pin_regular_git_file_has_no_sha256_but_a_size(hub, hf):
     assert pin.size == len('{"a": 1}')
 
 
+def test_redirect_without_linked_size_has_no_size(hub, hf):
+    hub.add_file("o/r", "m.bin", commit=COMMIT, content="weights", linked_size=False)
+    pin = hf.pin(HfRef(repo="o/r", revision="main", path="m.bin"))
+    assert pin.size is None and pin.sha256  # never the redirect's own Content-Length
+
+
+def test_etag_used_only_when_it_is_a_sha256(hub, hf):
+    info = hub.add_file(
+        "o/r", "direct.bin", commit=COMMIT, content="weights", lfs=False, etag_is_sha256=True
+    )
+    pin = hf.pin(HfRef(repo="o/r", revision="main", path="direct.bin"))
+    assert pin.sha256 == info["sha256"] and pin.size == info["size"]
+
+
 def test_pin_by_commit_and_pr_ref(hub, hf):
     hub.add_file("o/r", "m.bin", commit=OLD, content="old", refs=("refs/pr/1",))
     assert hf.pin(HfRef(repo="o/r", revision="refs/pr/1", path="m.bin")).commit == OLD

@@ -147,7 +147,9 @@ class CivitaiHit(msgspec.Struct, frozen=True, kw_only=True):
 def download_url(version_id: int, file: CivitaiFile) -> str:
     """The canonical public URL: the bare version URL for the primary file, else with params.
 
-    Always on ``civitai.com`` whatever host answered (mirrors, ``api.civitai.com``).
+    Always on ``civitai.com`` whatever host answered (mirrors, ``api.civitai.com``). A
+    non-primary file without type/format metadata is named by ``fileId``, which the download
+    endpoint also accepts.
     """
     base = f"{CANONICAL_HOST}/api/download/models/{version_id}"
     if file.primary:
@@ -163,7 +165,9 @@ def download_url(version_id: int, file: CivitaiFile) -> str:
         )
         if v
     ]
-    return f"{base}?{urlencode(params, quote_via=quote)}" if params else base
+    if not params:  # no metadata to tell it apart from the primary file: name it by id
+        params = [("fileId", str(file.id))]
+    return f"{base}?{urlencode(params, quote_via=quote)}"
 
 
 def _hit(
