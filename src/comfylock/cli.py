@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("comfylock.commands.report", "report_cmd"),
     "scan": ("comfylock.commands.scan", "scan_cmd"),
     "check": ("comfylock.commands.check", "check_cmd"),
+    "cache": ("comfylock.commands.cache", "cache_cmd"),
 }
 
 EXIT_INTERNAL = 70

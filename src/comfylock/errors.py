@@ -9,7 +9,8 @@
     │   └── UnsafePathError        2  a name that would escape its folder
     ├── FindingError               1  a check failed: stale, missing, unpinned, ambiguous
     ├── RemoteError                3  network or server failure after retries
-    │   └── AuthError              3  401/403: a token is missing or refused
+    │   ├── AuthError              3  401/403: a token is missing or refused
+    │   └── NotFoundError          3  404: a named repo, file, version or pack does not exist
     ├── IntegrityError             4  hash or size mismatch, corrupt store (also ValueError)
     ├── ConflictError              5  a user's own file is in the way; nothing was changed
     └── Interrupted              130  Ctrl-C; partial downloads are kept for resume
@@ -30,6 +31,7 @@ __all__ = [
     "Interrupted",
     "LockfileError",
     "NotAWorkflowError",
+    "NotFoundError",
     "RemoteError",
     "UnsafePathError",
     "UsageError",
@@ -92,6 +94,10 @@ class RemoteError(ComfylockError):
 
 class AuthError(RemoteError):
     pass
+
+
+class NotFoundError(RemoteError):
+    """The remote says a thing we were told to pin does not exist (lookups return None instead)."""
 
 
 class IntegrityError(ComfylockError, ValueError):

@@ -1,0 +1,270 @@
+"""Hugging Face: turn any hub file URL into (repo, revision, path) and pin it to a commit.
+
+Why a HEAD and not the API: one ``HEAD {endpoint}/{repo}/resolve/{rev}/{path}`` answers
+everything a lock needs (the commit the revision resolved to, the LFS object's sha256 and its
+size), which is exactly what the official client reads before a download. For LFS files the
+hub answers 302 to a CDN; we stop there and read the hub's headers, so the CDN is never
+contacted. Same-origin (relative) redirects, such as a renamed repo, are followed.
+
+``pin`` raises ``NotFoundError`` for RepoNotFound / RevisionNotFound / EntryNotFound (the
+workflow named something that does not exist) and ``AuthError`` (hint: ``HF_TOKEN``) for
+gated or private repos.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import quote, unquote, urlsplit
+
+import msgspec
+
+from ..errors import AuthError, NotFoundError, RemoteError, UsageError
+from ..http import TTL_METADATA, Endpoints, Retry, auth_error, redact, send
+from ..structs import HuggingFaceSource, MatchedBy
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..httpcache import HttpCache
+
+__all__ = [
+    "CANONICAL_ENDPOINT",
+    "HfClient",
+    "HfPin",
+    "HfRef",
+    "canonical_url",
+    "parse_hf_spec",
+    "parse_hf_url",
+    "resolve_url",
+]
+
+CANONICAL_ENDPOINT = "https://huggingface.co"
+HUB_HOSTS = frozenset({"huggingface.co", "www.huggingface.co", "hf.co"})
+NOT_FOUND_CODES = frozenset({"RepoNotFound", "RevisionNotFound", "EntryNotFound"})
+RepoType = Literal["model", "dataset", "space"]
+_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class HfRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A file in a hub repo at a revision (branch, tag, ``refs/pr/N`` or commit)."""
+
+    repo: str
+    revision: str = "main"
+    path: str
+    repo_type: RepoType = "model"
+
+
+class HfPin(msgspec.Struct, frozen=True, kw_only=True):
+    """A hub file pinned to a commit, with the LFS sha256 and size when the hub gives them."""
+
+    repo: str
+    repo_type: RepoType = "model"
+    revision: str  # as asked
+    commit: str  # 40 hex
+    path: str
+    sha256: str | None = None
+    size: int | None = None
+    etag: str | None = None
+
+    @property
+    def ref(self) -> HfRef:
+        return HfRef(repo=self.repo, revision=self.commit, path=self.path, repo_type=self.repo_type)
+
+    def to_source(self, matched_by: MatchedBy) -> HuggingFaceSource:
+        return HuggingFaceSource(
+            matched_by=matched_by,
+            repo=self.repo,
+            revision=self.commit,
+            path=self.path,
+            repo_type=None if self.repo_type == "model" else self.repo_type,
+        )
+
+
+def resolve_url(ref: HfRef, endpoint: str) -> str:
+    """``{endpoint}/{datasets/|spaces/}{repo}/resolve/{quoted revision}/{path}``."""
+    return (
+        f"{endpoint.rstrip('/')}/{_PREFIX[ref.repo_type]}{ref.repo}"
+        f"/resolve/{quote(ref.revision, safe='')}/{quote(ref.path)}"
+    )
+
+
+def canonical_url(pin: HfPin) -> str:
+    """The host-independent public URL of a pinned file (``https://huggingface.co/...``)."""
+    return resolve_url(pin.ref, CANONICAL_ENDPOINT)
+
+
+def parse_hf_url(url: str, *, endpoint: str | None = None) -> HfRef | None:
+    """Parse a hub file URL (``resolve``/``blob``/``raw``, ``datasets/``/``spaces/``, any query).
+
+    Hosts: huggingface.co, hf.co and the host of ``endpoint`` (default ``$HF_ENDPOINT``).
+    Returns None for anything that is not a file URL on the hub.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https"):
+        return None
+    endpoint = endpoint or Endpoints.from_env().hf
+    segments = [s for s in parts.path.split("/") if s]
+    base = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    if (host, parts.port) == ((base.hostname or "").lower(), base.port):
+        prefix = [s for s in base.path.split("/") if s]
+        if segments[: len(prefix)] != prefix:
+            return None
+        segments = segments[len(prefix) :]
+    elif host not in HUB_HOSTS:
+        return None
+    return _parse_segments(segments)
+
+
+def _parse_segments(segments: list[str]) -> HfRef | None:
+    repo_type: RepoType = "model"
+    if segments and segments[0] in ("datasets", "spaces"):
+        repo_type = "dataset" if segments[0] == "datasets" else "space"
+        segments = segments[1:]
+    verb = next((i for i, s in enumerate(segments[:3]) if s in ("resolve", "blob", "raw")), None)
+    if verb not in (1, 2) or len(segments) < verb + 3:
+        return None
+    repo_parts = [unquote(s) for s in segments[:verb]]
+    if not all(_REPO_PART.match(p) for p in repo_parts):
+        return None
+    revision, rest = unquote(segments[verb + 1]), segments[verb + 2 :]
+    if revision == "refs" and len(rest) >= 3 and rest[0] in ("pr", "convert"):
+        revision, rest = f"refs/{rest[0]}/{unquote(rest[1])}", rest[2:]
+    path_parts = [unquote(s) for s in rest]
+    if not path_parts or any(p in (".", "..") for p in path_parts):
+        return None
+    return HfRef(
+        repo="/".join(repo_parts), revision=revision, path="/".join(path_parts), repo_type=repo_type
+    )
+
+
+def parse_hf_spec(spec: str) -> HfRef:
+    """``hf:OWNER/REPO[@REV]/PATH`` (the ``comfylock add`` form) → HfRef."""
+    body = spec[3:] if spec.startswith("hf:") else spec
+    owner, _, rest = body.partition("/")
+    name, _, path = rest.partition("/")
+    name, _, revision = name.partition("@")
+    if not (owner and name and path) or not (_REPO_PART.match(owner) and _REPO_PART.match(name)):
+        raise UsageError(
+            f"not a Hugging Face file: {spec!r}", hint="write hf:OWNER/REPO[@REV]/PATH"
+        )
+    if any(p in ("", ".", "..") for p in path.split("/")):
+        raise UsageError(f"unsafe path in {spec!r}")
+    return HfRef(repo=f"{owner}/{name}", revision=revision or "main", path=path)
+
+
+def _normalise_etag(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"').lower() or None
+
+
+class HfClient:
+    """Pins hub files with a HEAD request; the token (``HF_TOKEN``) goes only to the hub."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        endpoints: Endpoints | None = None,
+        cache: HttpCache | None = None,
+        *,
+        retry: Retry | None = None,
+        refresh: bool = False,
+    ) -> None:
+        self._client = client
+        self.endpoints = endpoints or Endpoints.from_env()
+        self._cache = cache
+        self._retry = retry
+        self._refresh = refresh
+
+    def __repr__(self) -> str:
+        return f"HfClient({self.endpoints.hf!r})"
+
+    def pin(self, ref: HfRef) -> HfPin:
+        """Resolve ``ref.revision`` to a commit and read the file's sha256 and size."""
+        url = resolve_url(ref, self.endpoints.hf)
+        if self._cache is not None and not self._refresh:
+            hit = self._cache.get("HEAD", url, ttl=TTL_METADATA)
+            if hit is not None and hit.status == 200:
+                return msgspec.json.decode(hit.body, type=HfPin)
+        response = send(
+            self._client,
+            "HEAD",
+            url,
+            endpoints=self.endpoints,
+            headers={"Accept-Encoding": "identity"},
+            follow="same-origin",
+            retry=self._retry,
+        )
+        pin = self._read(ref, url, response)
+        if self._cache is not None:
+            self._cache.put("HEAD", url, 200, msgspec.json.encode(pin), kind="pin")
+        return pin
+
+    def _read(self, ref: HfRef, url: str, response: httpx.Response) -> HfPin:
+        headers = response.headers
+        status = response.status_code
+        if status >= 400:
+            raise self._error(url, response)
+        commit = (headers.get("x-repo-commit") or "").strip().lower()
+        if not _HEX40.match(commit):
+            raise RemoteError(
+                redact(f"HEAD {url}: {status} without an X-Repo-Commit header"),
+                hint="is HF_ENDPOINT a Hugging Face hub?",
+            )
+        sha256 = None
+        linked = _normalise_etag(headers.get("x-linked-etag"))
+        plain = _normalise_etag(headers.get("etag"))
+        for candidate in (linked, plain):
+            if candidate and _HEX64.match(candidate):
+                sha256 = candidate
+                break
+        size = _int(headers.get("x-linked-size"))
+        if size is None and not response.is_redirect:
+            size = _int(headers.get("content-length"))
+        return HfPin(
+            repo=ref.repo,
+            repo_type=ref.repo_type,
+            revision=ref.revision,
+            commit=commit,
+            path=ref.path,
+            sha256=sha256,
+            size=size,
+            etag=linked or plain,
+        )
+
+    def _error(self, url: str, response: httpx.Response) -> RemoteError:
+        code = response.headers.get("x-error-code", "")
+        detail = redact(response.headers.get("x-error-message", ""))[:200]
+        described = ": ".join(p for p in (code, detail) if p)
+        if code in NOT_FOUND_CODES or response.status_code == 404:
+            hint = "check the repo, revision and path"
+            if code == "RepoNotFound":
+                hint += "; a private repo also answers this way without HF_TOKEN"
+            suffix = f" ({described})" if described else ""
+            return NotFoundError(
+                redact(f"HEAD {url}: {response.status_code} {code or 'Not Found'}{suffix}"),
+                hint=hint,
+            )
+        if code == "GatedRepo" or response.status_code in (401, 403):
+            err = auth_error("HEAD", url, response.status_code, self.endpoints, described)
+            return AuthError(
+                err.message,
+                hint=(err.hint or "")
+                + "; gated repos: accept the terms on the repo page with this account",
+            )
+        return RemoteError(redact(f"HEAD {url}: {response.status_code} {response.reason_phrase}"))
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

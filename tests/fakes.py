@@ -1,0 +1,448 @@
+"""Loopback fakes of Civitai, the Hugging Face hub and the Comfy Registry for the tests.
+
+Each fake configures a ``pytest_httpserver.HTTPServer`` (127.0.0.1) and answers in the real
+services' shapes (see ../shared/api/README.md), quirks included: Civitai sizes in KiB floats,
+``primary`` absent on non-primary files, counts as strings, downloads answering 302 to a signed
+URL; the hub answering 302 to a CDN host with ``X-Linked-*`` headers and ``X-Error-Code``
+errors; the registry redirecting ids case-insensitively. The JSON is built here from small
+dicts, not copied from the samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug.wrappers import Request, Response
+
+__all__ = [
+    "_servers",
+    "FakeCivitai",
+    "FakeHub",
+    "FakeRegistry",
+    "cdn",
+    "civitai_file",
+    "civitai_model",
+    "server",
+    "sha",
+]
+
+ALL = re.compile(r".*")
+
+
+@pytest.fixture(scope="session")
+def _servers() -> Iterator[tuple[HTTPServer, HTTPServer]]:
+    """Two threaded servers on 127.0.0.1 for the whole session (starting one costs 0.5 s)."""
+    with (
+        HTTPServer(host="127.0.0.1", threaded=True) as main,
+        HTTPServer(host="127.0.0.1", threaded=True) as other,
+    ):
+        yield main, other
+
+
+@pytest.fixture
+def server(_servers) -> Iterator[HTTPServer]:
+    """The fake service's server, with no handlers and an empty log for each test."""
+    srv = _servers[0]
+    srv.clear()
+    yield srv
+    srv.clear()
+
+
+@pytest.fixture
+def cdn(_servers) -> Iterator[HTTPServer]:
+    """A second server standing for a CDN host (a different origin)."""
+    srv = _servers[1]
+    srv.clear()
+    yield srv
+    srv.clear()
+
+
+def sha(text: str) -> str:
+    """A deterministic fake sha256 (lower hex)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(data), status=status, headers=headers or {}, content_type="application/json"
+    )
+
+
+def paths(srv: HTTPServer) -> list[str]:
+    """Request paths (with query) the server saw, in order."""
+    return [req.full_path.rstrip("?") for req, _ in srv.log]
+
+
+# --- Civitai --------------------------------------------------------------------------------
+
+
+def civitai_file(
+    file_id: int,
+    name: str,
+    *,
+    size: int,
+    sha256: str | None,
+    blake3: str | None = None,
+    primary: bool = False,
+    type: str = "Model",
+    fmt: str = "SafeTensor",
+    fp: str = "fp16",
+    pruned: bool = False,
+) -> dict:
+    entry = {
+        "id": file_id,
+        "sizeKB": size / 1024,  # KiB float, as Civitai sends it
+        "name": name,
+        "type": type,
+        "pickleScanResult": "Success",
+        "virusScanResult": "Success",
+        "metadata": {"format": fmt, "size": "pruned" if pruned else "full", "fp": fp},
+        "hashes": {},
+    }
+    if sha256:
+        entry["hashes"] = {
+            "AutoV2": sha256[:10].upper(),
+            "SHA256": sha256.upper(),
+            "CRC32": "DEADBEEF",
+        }
+    if blake3:
+        entry["hashes"]["BLAKE3"] = blake3.upper()
+    if primary:
+        entry["primary"] = True  # non-primary files omit the key entirely
+    return entry
+
+
+def civitai_model(
+    model_id: int, name: str, type: str, versions: list[tuple[int, str, list[dict]]]
+) -> dict:
+    """A /models/{id} body; versions are (version_id, version_name, files)."""
+    return {
+        "id": model_id,
+        "name": name,
+        "type": type,
+        "nsfw": False,
+        "stats": {"downloadCount": "1234", "ratingCount": "7"},  # strings, as some answers have
+        "tags": ["style", {"name": "punk"}],  # strings or objects
+        "creator": {"username": "someone"},
+        "modelVersions": [
+            {
+                "id": vid,
+                "modelId": model_id,
+                "name": vname,
+                "baseModel": "SDXL 1.0",
+                "stats": {"downloadCount": "10"},
+                "files": files,
+                "downloadUrl": f"https://api.civitai.com/api/download/models/{vid}",
+            }
+            for vid, vname, files in versions
+        ],
+    }
+
+
+class FakeCivitai:
+    """Answers /api/v1/model-versions/by-hash, /model-versions/{id}, /models/{id}, /models
+    search and /api/download/models/{id} (302 to a signed path)."""
+
+    def __init__(self, srv: HTTPServer, *, require_token: str | None = None) -> None:
+        self.srv = srv
+        self.models: dict[int, dict] = {}
+        self.require_token = require_token
+        self.base_url = srv.url_for("/").rstrip("/")
+        srv.expect_request(ALL).respond_with_handler(self._handle)
+
+    def add(self, model: dict) -> dict:
+        self.models[model["id"]] = model
+        return model
+
+    def _versions(self) -> Iterator[tuple[dict, dict]]:
+        for model in self.models.values():
+            for version in model["modelVersions"]:
+                yield model, version
+
+    def _version_body(self, model: dict, version: dict) -> dict:
+        return {**version, "model": {"name": model["name"], "type": model["type"], "nsfw": False}}
+
+    def _handle(self, request: Request) -> Response:
+        if (
+            self.require_token
+            and request.headers.get("Authorization") != f"Bearer {self.require_token}"
+        ):
+            return _json(
+                {
+                    "error": "Unauthorized",
+                    "message": "The creator of this asset requires you to be logged in",
+                },
+                401,
+            )
+        path = request.path
+        if m := re.fullmatch(r"/api/v1/model-versions/by-hash/([0-9A-Fa-f]+)", path):
+            wanted = m.group(1).upper()
+            for model, version in self._versions():
+                for f in version["files"]:
+                    if wanted in {h.upper() for h in f["hashes"].values()}:
+                        return _json(self._version_body(model, version))
+            return _json({"error": "Model not found"}, 404)
+        if m := re.fullmatch(r"/api/v1/model-versions/(\d+)", path):
+            for model, version in self._versions():
+                if version["id"] == int(m.group(1)):
+                    return _json(self._version_body(model, version))
+            return _json({"error": "Model not found"}, 404)
+        if m := re.fullmatch(r"/api/v1/models/(\d+)", path):
+            model = self.models.get(int(m.group(1)))
+            return _json(model) if model else _json({"error": "Model not found"}, 404)
+        if path == "/api/v1/models":
+            return self._search(request)
+        if m := re.fullmatch(r"/api/download/models/(\d+)", path):
+            return Response(
+                "",
+                status=302,
+                headers={
+                    "Location": f"/signed/{m.group(1)}/file.bin?X-Amz-Signature=abc&token=leaky"
+                },
+            )
+        if path.startswith("/signed/"):
+            return Response(b"model-bytes", status=200, content_type="application/octet-stream")
+        return _json({"error": "Not found"}, 404)
+
+    def _search(self, request: Request) -> Response:
+        query = (request.args.get("query") or "").lower()
+        types = set(request.args.getlist("types"))
+        items = [
+            m
+            for m in self.models.values()
+            if (not types or m["type"] in types)
+            and (
+                query in m["name"].lower()
+                or any(query in f["name"].lower() for v in m["modelVersions"] for f in v["files"])
+            )
+        ]
+        limit = int(request.args.get("limit", "100"))
+        meta = {
+            "totalItems": str(len(items)),
+            "currentPage": "1",
+            "pageSize": str(limit),
+            "totalPages": "1",
+        }
+        return _json({"items": items[:limit], "metadata": meta})
+
+
+# --- Hugging Face hub -----------------------------------------------------------------------
+
+
+class FakeHub:
+    """HEAD/GET ``/{repo}/resolve/{rev}/{path}`` like the hub: LFS files 302 to the CDN."""
+
+    def __init__(
+        self, srv: HTTPServer, cdn_srv: HTTPServer | None = None, *, token: str | None = None
+    ) -> None:
+        self.srv = srv
+        self.cdn = cdn_srv
+        self.token = token
+        self.files: dict[tuple[str, str, str], dict] = {}  # (repo, commit, path) -> info
+        self.refs: dict[tuple[str, str], str] = {}  # (repo, branch or tag) -> commit
+        self.gated: set[str] = set()
+        self.renamed: dict[str, str] = {}
+        self.base_url = srv.url_for("/").rstrip("/")
+        srv.expect_request(ALL).respond_with_handler(self._handle)
+        if cdn_srv is not None:
+            cdn_srv.expect_request(ALL).respond_with_data(b"lfs-bytes")
+
+    def add_file(
+        self,
+        repo: str,
+        path: str,
+        *,
+        commit: str,
+        content: str,
+        lfs: bool = True,
+        refs: tuple[str, ...] = ("main",),
+        linked_size: bool = True,
+        etag_is_sha256: bool = False,
+    ) -> dict:
+        """``lfs``: 302 to the CDN with X-Linked-*; else 200 with a git-sha1 ETag (or, with
+        ``etag_is_sha256``, the sha256, as a mirror serving LFS files directly does)."""
+        data = content.encode()
+        info = {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "sha1": hashlib.sha1(data).hexdigest(),
+            "size": len(data),
+            "lfs": lfs,
+            "commit": commit,
+            "linked_size": linked_size,
+            "etag": hashlib.sha256(data).hexdigest()
+            if etag_is_sha256
+            else hashlib.sha1(data).hexdigest(),
+        }
+        self.files[(repo, commit, path)] = info
+        for ref in refs:
+            self.refs[(repo, ref)] = commit
+        return info
+
+    def _handle(self, request: Request) -> Response:
+        raw = (
+            request.environ.get("RAW_URI")
+            or request.environ.get("REQUEST_URI")
+            or request.full_path
+        )
+        raw_path = raw.split("?", 1)[0]
+        m = re.fullmatch(r"/((?:datasets/|spaces/)?[^/]+/[^/]+)/resolve/([^/]+)/(.+)", raw_path)
+        if not m:
+            return Response("", status=404, headers={"X-Error-Code": "EntryNotFound"})
+        from urllib.parse import unquote
+
+        repo, rev, path = m.group(1), unquote(m.group(2)), unquote(m.group(3))
+        if repo in self.renamed:
+            return Response(
+                "",
+                status=307,
+                headers={"Location": raw.replace(f"/{repo}/", f"/{self.renamed[repo]}/", 1)},
+            )
+        if repo in self.gated and request.headers.get("Authorization") != f"Bearer {self.token}":
+            return Response(
+                "",
+                status=401,
+                headers={
+                    "X-Error-Code": "GatedRepo",
+                    "X-Error-Message": "Access to this repo is restricted",
+                },
+            )
+        if not any(r == repo for r, _ in self.refs):
+            return Response(
+                "",
+                status=401,
+                headers={"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"},
+            )
+        commit = self.refs.get((repo, rev)) or (
+            rev if any(c == rev for r, c, _ in self.files if r == repo) else None
+        )
+        if commit is None:
+            return Response(
+                "",
+                status=404,
+                headers={
+                    "X-Error-Code": "RevisionNotFound",
+                    "X-Error-Message": f"Invalid rev id: {rev}",
+                },
+            )
+        info = self.files.get((repo, commit, path))
+        if info is None:
+            return Response(
+                "",
+                status=404,
+                headers={
+                    "X-Error-Code": "EntryNotFound",
+                    "X-Error-Message": f"{path} does not exist",
+                },
+            )
+        if info["lfs"]:
+            cdn = (
+                self.cdn.url_for(f"/repos/aa/bb/{info['sha256']}")
+                if self.cdn
+                else "https://cdn-lfs.example.invalid/x"
+            )
+            headers = {
+                "Location": f"{cdn}?X-Amz-Signature=sig",
+                "X-Repo-Commit": commit,
+                "X-Linked-Etag": f'"{info["sha256"]}"',
+                **({"X-Linked-Size": str(info["size"])} if info["linked_size"] else {}),
+                "ETag": 'W/"not-the-sha"',
+                "Content-Length": "1093",  # the size of the redirect page: never the file's
+            }
+            return Response(
+                b"" if request.method == "HEAD" else b"x" * 1093, status=302, headers=headers
+            )
+        headers = {"X-Repo-Commit": commit, "ETag": f'W/"{info["etag"]}"'}
+        return Response(b"y" * info["size"], status=200, headers=headers)
+
+
+# --- Comfy Registry -------------------------------------------------------------------------
+
+
+class FakeRegistry:
+    """``/nodes/{id}`` (302 to the canonical id), ``/nodes/search``, ``/comfy-nodes/{X}/node``."""
+
+    def __init__(self, srv: HTTPServer, *, search: bool = True) -> None:
+        self.srv = srv
+        self.nodes: dict[str, dict] = {}
+        self.classes: dict[str, list[str]] = {}
+        self.search = search
+        self.base_url = srv.url_for("/").rstrip("/")
+        srv.expect_request(ALL).respond_with_handler(self._handle)
+
+    def add_node(
+        self, node_id: str, repository: str, version: str | None, classes: list[str]
+    ) -> dict:
+        node = {
+            "id": node_id,
+            "name": node_id.replace("-", " ").title(),
+            "author": "someone",
+            "repository": repository,
+            "downloads": 1234,
+            "status": "NodeStatusActive",
+            "publisher": {"id": "pub", "name": "Pub"},
+            "latest_version": {
+                "id": "v-uuid",
+                "node_id": node_id,
+                "version": version,
+                "status": "NodeVersionStatusActive",
+            }
+            if version
+            else None,
+        }
+        self.nodes[node_id] = node
+        self.classes[node_id] = classes
+        return node
+
+    def _handle(self, request: Request) -> Response:
+        path = request.path
+        if path == "/nodes/search" and self.search:
+            cls = request.args.get("comfy_node_search", "")
+            found = [self.nodes[n] for n, classes in self.classes.items() if cls in classes]
+            return _json(
+                {"nodes": found, "total": len(found), "page": 1, "limit": 50, "totalPages": 1}
+            )
+        if m := re.fullmatch(r"/comfy-nodes/([^/]+)/node", path):
+            for n, classes in self.classes.items():
+                if m.group(1) in classes:
+                    return _json(self.nodes[n])
+            return _json({"message": "not found"}, 404)
+        if m := re.fullmatch(r"/nodes/([^/]+)", path):
+            wanted = m.group(1)
+            if wanted in self.nodes:
+                return _json(self.nodes[wanted])
+            for n in self.nodes:
+                if n.lower() == wanted.lower():
+                    return Response("", status=302, headers={"Location": f"/nodes/{n}"})
+            return _json({"message": "Node not found"}, 404)
+        return _json({"message": "not found"}, 404)
+
+
+# --- shared fixtures ------------------------------------------------------------------------
+
+
+class Sleeps(list):
+    """An injected sleep that records instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def client():
+    from comfylock.http import make_client
+
+    with make_client(timeout=5) as c:
+        yield c
+
+
+@pytest.fixture
+def no_wait():
+    """A Retry policy whose sleeps are recorded (``no_wait.sleep``), never waited."""
+    from comfylock.http import Retry
+
+    return Retry(sleep=Sleeps(), rng=lambda: 0.5)
