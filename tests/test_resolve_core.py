@@ -61,6 +61,9 @@ class FakeSources:
     def node_candidates(self, node):
         return self.packs.get(node.class_type, [])
 
+    def settle_pin(self, class_name, candidates, pin):
+        return next(c for c in candidates if c.id == pin)
+
     def pin_node(self, candidate):
         return LockedNode(id=candidate.id, repo=candidate.repo, commit=COMMIT)
 

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("comfylock.commands.inspect", "inspect_cmd"),
     "report": ("comfylock.commands.report", "report_cmd"),
     "scan": ("comfylock.commands.scan", "scan_cmd"),
+    "resolve": ("comfylock.commands.resolve", "resolve_cmd"),
     "check": ("comfylock.commands.check", "check_cmd"),
     "cache": ("comfylock.commands.cache", "cache_cmd"),
 }

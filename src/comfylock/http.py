@@ -223,6 +223,19 @@ class Retry(msgspec.Struct, frozen=True, kw_only=True):
     sleep: Callable[[float], None] = time.sleep
     rng: Callable[[], float] = random.random
 
+    @classmethod
+    def from_env(cls) -> Retry:
+        """Defaults, tunable for slow mirrors or fast tests: COMFYLOCK_RETRIES (tries) and
+        COMFYLOCK_RETRY_BACKOFF (first delay in seconds)."""
+        import os
+
+        tries = os.environ.get("COMFYLOCK_RETRIES")
+        backoff = os.environ.get("COMFYLOCK_RETRY_BACKOFF")
+        return cls(
+            tries=max(1, int(tries)) if tries and tries.isdigit() else 5,
+            backoff=float(backoff) if backoff and backoff.replace(".", "", 1).isdigit() else 0.5,
+        )
+
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
         hinted = _parse_retry_after(retry_after)
@@ -287,7 +300,7 @@ def send(
     response). Tokens go only to their own service.
     """
     endpoints = endpoints or Endpoints.from_env()
-    retry = retry or Retry()
+    retry = retry or Retry.from_env()
     for _ in range(MAX_REDIRECTS + 1):
         response = _send_retrying(client, method, url, endpoints, headers, retry, stream)
         location = response.headers.get("location")

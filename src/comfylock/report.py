@@ -14,6 +14,8 @@ __all__ = [
     "inspect_text",
     "model_json",
     "node_json",
+    "resolution_json",
+    "resolution_text",
     "table",
 ]
 
@@ -302,4 +304,58 @@ def staleness_text(staleness, lock, *, strict: bool, installed: list | tuple = (
         lines.append(
             f"comfy.lock is up to date: {len(lock.workflow)} workflows, {len(lock.model)} models, {len(lock.node)} node packs"
         )
+    return "\n".join(lines) + "\n"
+
+
+# --- `comfylock resolve` --------------------------------------------------------------------
+
+
+def resolution_json(outcome) -> dict[str, Any]:
+    r = outcome.resolution
+    return {
+        "lock": outcome.lock_path,
+        "written": outcome.written,
+        "changed": outcome.changed,
+        "stats": r.stats,
+        "unresolved": [
+            {"folder": u.folder, "name": u.name, "reason": u.reason} for u in r.unresolved
+        ],
+        "conflicts": [
+            {"reference": c.key, "workflows": {c.first[0]: c.first[1], c.second[0]: c.second[1]}}
+            for c in r.conflicts
+        ],
+        "ambiguous": [{"class": cls, "candidates": list(c)} for cls, c in r.ambiguous],
+    }
+
+
+def resolution_text(outcome) -> str:
+    r = outcome.resolution
+    s = r.stats
+    lines = [
+        f"{outcome.workflows} workflows: {s['pinned']} models pinned ({s['kept']} kept, {s['by_hash']} by hash, "
+        f"{s['by_name']} by name only), {s.get('packs', 0)} node packs, {s['unresolved']} unresolved"
+    ]
+    for u in r.unresolved:
+        lines.append(f"  unresolved {u.folder}/{u.name}: {u.reason}")
+    for c in r.conflicts:
+        lines.append(
+            f"  conflict {c.key}: {c.first[0]} wants {c.first[1][:12]}…, {c.second[0]} wants {c.second[1][:12]}…"
+        )
+    if outcome.check_only:
+        lines.append(
+            "comfy.lock would change"
+            if outcome.changed or outcome.exit_code
+            else "comfy.lock is up to date"
+        )
+    elif outcome.written:
+        lines.append(f"wrote {outcome.lock_path}")
+    elif outcome.exit_code:
+        hint = (
+            "pin them in comfylock.toml or pass --allow-unresolved"
+            if r.unresolved
+            else "settle the conflicts"
+        )
+        lines.append(f"comfy.lock not written: {hint}")
+    else:
+        lines.append(f"{outcome.lock_path} unchanged")
     return "\n".join(lines) + "\n"

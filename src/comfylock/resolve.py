@@ -80,6 +80,9 @@ class Sources(Protocol):
     def civitai_search(self, folder: str, name: str) -> Found | None: ...
     def node_candidates(self, node: NodeUse) -> list[NodeCandidate]: ...
     def pin_node(self, candidate: NodeCandidate) -> LockedNode: ...
+    def settle_pin(
+        self, class_name: str, candidates: list[NodeCandidate], pin: str
+    ) -> NodeCandidate: ...
 
 
 class WorkflowInput(msgspec.Struct, frozen=True):
@@ -366,7 +369,7 @@ def _resolve_nodes(workflows, old, config, sources, upgrade, map_fn):
             continue
         chosen.setdefault(candidate.id, (candidate, []))[1].append(node.class_type)
         pack_of[node.class_type] = candidate.id
-    pinned = map_fn(lambda item: sources.pin_node(item[0]), list(chosen.values()))
+    pinned = map_fn(sources.pin_node, [candidate for candidate, _names in chosen.values()])
     for (_candidate, class_names), node in zip(chosen.values(), pinned):
         existing = packs.get(node.id)
         merged = set(class_names) | set(existing.classes if existing else ())
@@ -380,15 +383,10 @@ def _resolve_nodes(workflows, old, config, sources, upgrade, map_fn):
 def _settle(
     node: NodeUse, sources: Sources, config: Config
 ) -> tuple[NodeCandidate | None, str, list[str]]:
-    pin = config.nodes.get(node.class_type)
     candidates = sources.node_candidates(node)
+    pin = config.nodes.get(node.class_type)
     if pin:
-        matching = [
-            c for c in candidates if pin in (c.id, c.repo) or c.repo.rstrip("/").endswith("/" + pin)
-        ]
-        if matching:
-            return matching[0], "", []
-        return NodeCandidate(id=pin.rsplit("/", 1)[-1] if "://" in pin else pin, repo=pin), "", []
+        return sources.settle_pin(node.class_type, candidates, pin), "", []
     ids = sorted({c.id for c in candidates})
     if not candidates:
         return None, "no pack found for this node class (add a [nodes] pin in comfylock.toml)", []

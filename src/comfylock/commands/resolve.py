@@ -1,0 +1,64 @@
+"""`comfylock resolve [PATH...]`: pin every model and node pack into comfy.lock."""
+
+from __future__ import annotations
+
+import click
+
+from ..cli import json_option, pass_settings
+
+
+@click.command("resolve")
+@click.argument("paths", nargs=-1, metavar="[PATH...]")
+@click.option(
+    "--upgrade", is_flag=True, help="Re-resolve everything instead of keeping existing pins."
+)
+@click.option(
+    "--offline", is_flag=True, help="Use only local files, workflow metadata, the lock and caches."
+)
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 if the lock would change (offline).",
+)
+@click.option(
+    "--allow-unresolved",
+    is_flag=True,
+    help="Write the lock even if some references stay unresolved.",
+)
+@click.option(
+    "--fetch",
+    is_flag=True,
+    help="Download URL-only models once into the store to learn their hash.",
+)
+@click.option("--refresh", is_flag=True, help="Bypass the API response cache.")
+@json_option
+@pass_settings
+def resolve_cmd(
+    settings, paths, upgrade, offline, check_only, allow_unresolved, fetch, refresh, as_json
+) -> int:
+    """Resolve workflows and write comfy.lock (deterministic, minimal diff).
+
+    Default workflows: those listed in comfylock.toml, else every workflow under the lock's
+    directory. Order per reference: existing pin, comfylock.toml pin, local file (by hash on
+    Civitai), the workflow's own URL/hash, the known-models index, Civitai by exact name.
+    """
+    from ..report import resolution_json, resolution_text
+    from ..resolving import run_resolve
+
+    outcome = run_resolve(
+        settings,
+        paths,
+        upgrade=upgrade,
+        offline=offline or check_only,
+        check_only=check_only,
+        allow_unresolved=allow_unresolved,
+        fetch=fetch,
+        refresh=refresh,
+        progress=not as_json,
+    )
+    if as_json or settings.json:
+        click.echo(__import__("json").dumps(resolution_json(outcome), indent=2))
+    elif not settings.quiet or outcome.exit_code:
+        click.echo(resolution_text(outcome), nl=False)
+    return outcome.exit_code

@@ -1,0 +1,355 @@
+"""The real ``resolve.Sources``: local files, Civitai, Hugging Face, plain URLs, the
+known-models index and node packs, behind one object with the network rules of SPEC §4/§6.
+
+``offline`` turns every network lookup into "not found" (the lock, local files, workflow
+metadata and caches still count). Everything network-shaped is imported lazily so that
+``check`` never pays for httpx.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+
+from .errors import InputError, NotFoundError
+from .resolve import Found, NodeCandidate
+from .settings import Settings
+from .structs import Config, HuggingFaceSource, LockedNode, ModelRef, NodeUse, UrlSource
+
+__all__ = ["LiveSources"]
+
+_CIVITAI_DOWNLOAD = re.compile(r"/api/download/models/(\d+)")
+_CIVITAI_PIN = re.compile(r"^civitai:(\d+)(?:@(\d+))?$")
+
+
+class LiveSources:
+    """Implements ``resolve.Sources`` against this machine and the configured endpoints."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: Config,
+        *,
+        offline: bool = False,
+        refresh: bool = False,
+        fetch: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.offline = offline
+        self.refresh = refresh
+        self.fetch = fetch
+        self._inventory = None
+        self._hash_cache = None
+        self._clients: dict[str, object] = {}
+
+    # -- plumbing --
+
+    def _net(self, name: str):
+        """Lazily built network clients, shared by all threads (httpx.Client is thread-safe)."""
+        if name not in self._clients:
+            from .http import Endpoints, make_client
+            from .httpcache import open_cache
+
+            if "http" not in self._clients:
+                self._clients["http"] = make_client()
+                self._clients["cache"] = open_cache(self.settings)
+                self._clients["endpoints"] = Endpoints.from_env()
+            http, cache, endpoints = (
+                self._clients["http"],
+                self._clients["cache"],
+                self._clients["endpoints"],
+            )
+            if name == "civitai":
+                from .sources.civitai import CivitaiClient
+
+                self._clients[name] = CivitaiClient(http, endpoints, cache, refresh=self.refresh)
+            elif name == "hf":
+                from .sources.huggingface import HfClient
+
+                self._clients[name] = HfClient(http, endpoints, cache, refresh=self.refresh)
+            elif name == "nodes":
+                from .sources.nodes import NodeResolver
+
+                self._clients[name] = NodeResolver(http, endpoints, cache, refresh=self.refresh)
+            elif name == "modellist":
+                from .sources.modellist import load_model_list
+
+                self._clients[name] = load_model_list(http, endpoints, cache, refresh=self.refresh)
+        return self._clients[name]
+
+    def close(self) -> None:
+        if "http" in self._clients:
+            self._clients["http"].close()
+            self._clients["cache"].close()
+        if self._hash_cache is not None:
+            self._hash_cache.close()
+
+    # -- local files --
+
+    def _local_index(self):
+        if self._inventory is None:
+            from .hashing import HashCache
+            from .inventory import scan_tree
+            from .modelpaths import load_model_paths
+
+            root, models = self.settings.comfyui_root, self.settings.models_dir
+            self._hash_cache = HashCache.in_dir(self.settings.cache_dir)
+            if root is None and models is None:
+                self._inventory = False
+            else:
+                self._inventory = scan_tree(
+                    load_model_paths(root, models), self._hash_cache, hash=False
+                )
+        return self._inventory
+
+    def local_file(self, folder: str, name: str) -> Found | None:
+        inventory = self._local_index()
+        if not inventory:
+            return None
+        match = inventory.find(folder, name)
+        if match is None and folder == "embeddings":
+            match = next(
+                (
+                    inventory.find(folder, name + ext)
+                    for ext in (".safetensors", ".pt", ".bin")
+                    if inventory.find(folder, name + ext)
+                ),
+                None,
+            )
+        if (
+            match is None
+        ):  # found by name elsewhere in the tree (a wrong folder still has the bytes)
+            same = inventory.by_name(PurePosixPath(name).name)
+            match = same[0] if len(same) == 1 else None
+        if match is None:
+            return None
+        from .hashing import cached_hash
+
+        digest = cached_hash(match.path, self._hash_cache)
+        return Found(sha256=digest.sha256, size=digest.size, blake3=digest.blake3, source=None)
+
+    # -- Civitai --
+
+    def civitai_by_hash(self, sha256: str) -> Found | None:
+        if self.offline:
+            return None
+        hit = self._net("civitai").by_hash(sha256)
+        return (
+            None
+            if hit is None
+            else Found(
+                sha256=hit.sha256, size=hit.size, blake3=hit.blake3, source=hit.to_source("hash")
+            )
+        )
+
+    def civitai_search(self, folder: str, name: str) -> Found | None:
+        if self.offline:
+            return None
+        for hit in self._net("civitai").search_by_name(name, folder):
+            if hit.sha256 and hit.size is not None:
+                return Found(
+                    sha256=hit.sha256,
+                    size=hit.size,
+                    blake3=hit.blake3,
+                    source=hit.to_source("name"),
+                )
+        return None
+
+    def _civitai_version_file(
+        self, version_id: int, want: str, file_id: int | None, matched_by: str
+    ) -> Found | None:
+        from .sources.civitai import hits_from_version
+
+        version = self._net("civitai").version(version_id)
+        if version is None:
+            return None
+        hits = hits_from_version(version)
+        pick = (
+            (next((h for h in hits if h.file_id == file_id), None) if file_id else None)
+            or next((h for h in hits if h.file_name == want), None)
+            or next((h for h in hits if h.primary), None)
+            or (hits[0] if len(hits) == 1 else None)
+        )
+        if pick is None or not pick.sha256:
+            return None
+        return Found(
+            sha256=pick.sha256,
+            size=pick.size,
+            blake3=pick.blake3,
+            source=pick.to_source(matched_by),
+        )
+
+    # -- hand pins and URLs --
+
+    def hand_pin(self, spec: str, ref: ModelRef) -> Found | None:
+        civitai = _CIVITAI_PIN.match(spec.strip())
+        if civitai:
+            if self.offline:
+                return None
+            model_id, version_id = int(civitai.group(1)), civitai.group(2)
+            if version_id is None:
+                model = self._net("civitai").model(model_id)
+                if model is None or not model.modelVersions:
+                    return None
+                version_id = model.modelVersions[0].id
+            return self._civitai_version_file(
+                int(version_id), PurePosixPath(ref.name).name, None, "pin"
+            )
+        if spec.startswith("hf:"):
+            from .sources.huggingface import parse_hf_spec
+
+            return self._hf(parse_hf_spec(spec), "pin")
+        if "://" in spec:
+            found = self.from_url(spec, ref.sha256)
+            return (
+                None
+                if found is None
+                else msgspec.structs.replace(
+                    found,
+                    source=msgspec.structs.replace(found.source, matched_by="pin")
+                    if found.source
+                    else None,
+                )
+            )
+        raise InputError(
+            f"comfylock.toml [sources]: cannot read {spec!r}",
+            hint="use civitai:MODEL[@VERSION], hf:OWNER/REPO[@REV]/PATH or an https URL",
+        )
+
+    def _hf(self, ref, matched_by: str) -> Found | None:
+        if self.offline:
+            return None
+        try:
+            pin = self._net("hf").pin(ref)
+        except NotFoundError:
+            return None
+        source = HuggingFaceSource(
+            matched_by=matched_by,
+            repo=pin.repo,
+            revision=pin.commit,
+            path=pin.path,
+            repo_type=None if pin.repo_type == "model" else pin.repo_type,
+        )
+        return Found(sha256=pin.sha256, size=pin.size, source=source)
+
+    def from_url(self, url: str, declared_sha256: str | None) -> Found | None:
+        from .http import Endpoints
+
+        endpoints = Endpoints.from_env()
+        from .sources.huggingface import parse_hf_url
+
+        hf_ref = parse_hf_url(url, endpoint=endpoints.hf)
+        if hf_ref is not None:
+            found = self._hf(hf_ref, "url")
+            if found is not None and found.sha256 is None and declared_sha256:
+                found = msgspec.structs.replace(found, sha256=declared_sha256)
+            return found
+        host = urlsplit(url).hostname or ""
+        civitai = _CIVITAI_DOWNLOAD.search(urlsplit(url).path)
+        if civitai and (host.endswith("civitai.com") or url.startswith(endpoints.civitai)):
+            if self.offline:
+                return None
+            file_id = parse_qs(urlsplit(url).query).get("fileId", [None])[0]
+            return self._civitai_version_file(
+                int(civitai.group(1)), "", int(file_id) if file_id else None, "url"
+            )
+        return self._plain_url(url, declared_sha256)
+
+    def _plain_url(self, url: str, declared_sha256: str | None) -> Found | None:
+        from .sources.url import check_url
+
+        check_url(url, self.config.allow_http)
+        if self.offline:
+            return None
+        if self.fetch and not declared_sha256:
+            return self._fetch(url)
+        if not declared_sha256:
+            return None  # a URL alone does not say which bytes: use --fetch or declare the hash
+        from .http import Endpoints, make_client
+        from .sources.url import probe
+
+        info = probe(
+            self._net("http") if "http" in self._clients else make_client(),
+            url,
+            allow_http=self.config.allow_http,
+            endpoints=Endpoints.from_env(),
+        )
+        if info.size is None or info.is_html:
+            return None
+        return Found(
+            sha256=declared_sha256, size=info.size, source=UrlSource(matched_by="url", url=url)
+        )
+
+    def _fetch(self, url: str) -> Found | None:
+        """Download once straight into the store (resolve --fetch); sync then has nothing to do."""
+        from .fetching import fetch_into_store
+
+        digest = fetch_into_store(self.settings, url, allow_http=self.config.allow_http)
+        return Found(
+            sha256=digest.sha256,
+            size=digest.size,
+            blake3=digest.blake3,
+            source=UrlSource(matched_by="url", url=url),
+        )
+
+    # -- known-models index --
+
+    def model_list(self, folder: str, name: str) -> list[str]:
+        if self.offline:
+            return []
+        return [e.url for e in self._net("modellist").lookup(folder, name) if e.url]
+
+    # -- node packs --
+
+    def node_candidates(self, node: NodeUse) -> list[NodeCandidate]:
+        if self.offline:  # only a hint that already names repo and commit works offline
+            if node.aux_id and node.ver and re.fullmatch(r"[0-9a-f]{40}", node.ver):
+                return [
+                    NodeCandidate(
+                        id=node.aux_id, repo=f"https://github.com/{node.aux_id}", commit=node.ver
+                    )
+                ]
+            return []
+        found = self._net("nodes").candidates_for_class(
+            node.class_type, cnr_id=node.cnr_id, aux_id=node.aux_id, ver=node.ver
+        )
+        return [_to_candidate(c) for c in found]
+
+    def settle_pin(
+        self, class_name: str, candidates: list[NodeCandidate], pin: str
+    ) -> NodeCandidate:
+        from .sources.nodes import PackCandidate, settle
+
+        packs = [
+            PackCandidate(id=c.id, repo=c.repo, via="registry", version=c.version, commit=c.commit)
+            for c in candidates
+        ]
+        chosen = settle(class_name, packs, {class_name: pin})
+        return _to_candidate(chosen)
+
+    def pin_node(self, candidate: NodeCandidate) -> LockedNode:
+        from .sources.nodes import PackCandidate, pin_pack
+
+        if candidate.commit and re.fullmatch(r"[0-9a-f]{40}", candidate.commit):
+            return LockedNode(
+                id=candidate.id,
+                repo=candidate.repo,
+                commit=candidate.commit,
+                version=candidate.version,
+            )
+        pack = PackCandidate(
+            id=candidate.id,
+            repo=candidate.repo,
+            via="registry",
+            version=candidate.version,
+            commit=candidate.commit,
+        )
+        return pin_pack(pack, allow_http=self.config.allow_http)
+
+
+def _to_candidate(pack) -> NodeCandidate:
+    return NodeCandidate(id=pack.id, repo=pack.repo, version=pack.version, commit=pack.commit)

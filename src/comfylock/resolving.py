@@ -1,0 +1,143 @@
+"""The `resolve` job: read the project, resolve through live sources, write the lock.
+
+Kept apart from the pure ``resolve`` module: this is where files and the network meet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from . import lockfile
+from .config import load_config
+from .errors import LockfileError
+from .project import collect_workflows
+from .resolve import Resolution, WorkflowInput, resolve
+from .settings import Settings
+from .structs import Lock, ModelRef, WorkflowInfo
+
+__all__ = ["ResolveOutcome", "run_resolve"]
+
+
+class ResolveOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    lock_path: str
+    resolution: Resolution
+    written: bool
+    changed: bool
+    check_only: bool
+    exit_code: int
+    workflows: int
+
+
+def _pinned_outside_workflows(config) -> WorkflowInput | None:
+    """Models pinned by hand in comfylock.toml ([sources]) that no workflow names."""
+    refs = []
+    for key in sorted(config.sources):
+        folder, _, name = key.partition("/")
+        if folder and name:
+            refs.append(
+                ModelRef(folder=folder, name=name, node_id="", node_type="", input="comfylock.toml")
+            )
+    return (
+        WorkflowInput("comfylock.toml", WorkflowInfo(format="config", models=tuple(refs)))
+        if refs
+        else None
+    )
+
+
+def _load_old(path: Path) -> Lock | None:
+    try:
+        return lockfile.load(path)
+    except LockfileError:
+        if path.exists():
+            raise
+        return None
+
+
+def run_resolve(
+    settings: Settings,
+    paths,
+    *,
+    upgrade: bool,
+    offline: bool,
+    check_only: bool,
+    allow_unresolved: bool,
+    fetch: bool,
+    refresh: bool,
+    progress: bool,
+) -> ResolveOutcome:
+    from .http import map_concurrent
+    from .livesources import LiveSources
+
+    config = load_config(settings.project_dir)
+    workflows, _skipped = collect_workflows(tuple(paths), settings.project_dir, config)
+    extra = _pinned_outside_workflows(config)
+    inputs = workflows + ([extra] if extra else [])
+    old = _load_old(settings.lock_path)
+    sources = LiveSources(settings, config, offline=offline, refresh=refresh, fetch=fetch)
+    try:
+        with _spinner(progress and not settings.quiet, f"resolving {len(workflows)} workflows"):
+            resolution = resolve(
+                inputs,
+                old=old,
+                config=config,
+                sources=sources,
+                upgrade=upgrade,
+                map_fn=lambda fn, items: map_concurrent(fn, items, workers=8),
+            )
+    finally:
+        sources.close()
+    lock = resolution.lock
+    lock = msgspec.structs.replace(
+        lock,
+        workflow=tuple(w for w in lock.workflow if w.path != "comfylock.toml"),
+        unresolved=lock.unresolved if allow_unresolved else (),
+    )
+    text = lockfile.render(lock)
+    try:
+        current = settings.lock_path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    except FileNotFoundError:
+        current = None
+    changed = current != text
+    failed = bool(resolution.conflicts) or (bool(resolution.unresolved) and not allow_unresolved)
+    written = False
+    if check_only:
+        code = 1 if (changed or failed) else 0
+    elif failed:
+        code = 1
+    else:
+        written = lockfile.dump(lock, settings.lock_path)
+        code = 0
+    return ResolveOutcome(
+        lock_path=str(settings.lock_path),
+        resolution=resolution,
+        written=written,
+        changed=changed,
+        check_only=check_only,
+        exit_code=code,
+        workflows=len(workflows),
+    )
+
+
+class _spinner:
+    """A transient status line on stderr while resolving (TTY only)."""
+
+    def __init__(self, enabled: bool, text: str) -> None:
+        self.enabled = enabled
+        self.text = text
+        self.status = None
+
+    def __enter__(self):
+        import sys
+
+        if self.enabled and sys.stderr.isatty():
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status(self.text)
+            self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.status is not None:
+            self.status.__exit__(*exc)
