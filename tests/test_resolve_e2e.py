@@ -338,3 +338,89 @@ def test_unsafe_name_in_a_workflow_is_exit_2(run_cli, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     result = run_cli("resolve", "--offline")
     assert result.exit_code == 2 and "../../etc/passwd" in result.stderr
+
+
+def test_500_workflows_make_each_distinct_request_once(run_cli, monkeypatch, tmp_path):
+    import collections
+    import time
+
+    proj = tmp_path / "many"
+    (proj / "wf").mkdir(parents=True)
+    names = [f"style_{i:02d}.safetensors" for i in range(40)]
+    for i in range(500):
+        loras = [names[i % 40], names[(i * 7) % 40]]
+        obj = {
+            str(n): {"class_type": "LoraLoader", "inputs": {"lora_name": lora}}
+            for n, lora in enumerate(loras, 1)
+        }
+        (proj / "wf" / f"w{i:03d}.json").write_text(json.dumps(obj))
+    with LoopbackServer() as srv:
+        civitai = FakeCivitai(srv)
+        for i, name in enumerate(names):
+            sha = hashlib.sha256(name.encode()).hexdigest()
+            civitai.add(
+                civitai_model(
+                    1000 + i,
+                    name[:-12],
+                    "LORA",
+                    [
+                        (
+                            2000 + i,
+                            "v1",
+                            [civitai_file(3000 + i, name, size=1024 + i, sha256=sha, primary=True)],
+                        )
+                    ],
+                )
+            )
+        handler = civitai._handle
+
+        def slow(request):  # a slow API: concurrency must not turn into duplicate requests
+            time.sleep(0.01)
+            return handler(request)
+
+        srv.clear_all_handlers()
+        srv.expect_request(__import__("re").compile(".*")).respond_with_handler(slow)
+        monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", srv.url_for("/").rstrip("/"))
+        monkeypatch.chdir(proj)
+        result = run_cli("resolve")
+        paths = [req.full_path for req, _ in srv.log]
+    assert result.exit_code == 0, result
+    counts = collections.Counter(paths)
+    assert counts and max(counts.values()) == 1, counts.most_common(3)
+    assert len(paths) == len(names)
+
+
+def test_add_hf_pin_keeps_comments_and_updates_the_lock(run_cli, monkeypatch, tmp_path):
+    proj = tmp_path / "solo"
+    proj.mkdir()
+    (proj / "comfylock.toml").write_text("# team settings: keep this comment\n[sources]\n")
+    with LoopbackServer() as hub_srv, LoopbackServer() as cdn_srv:
+        hub = FakeHub(hub_srv, cdn_srv)
+        hub.add_file(
+            "stabilityai/sdxl-vae", "sdxl_vae.safetensors", commit=HF_COMMIT, content="sdxl vae"
+        )
+        monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+        monkeypatch.chdir(proj)
+        result = run_cli("add", "hf:stabilityai/sdxl-vae/sdxl_vae.safetensors", "--folder", "vae")
+    assert result.exit_code == 0, result
+    toml = (proj / "comfylock.toml").read_text()
+    assert "# team settings: keep this comment" in toml
+    assert '"vae/sdxl_vae.safetensors" = "hf:stabilityai/sdxl-vae/sdxl_vae.safetensors"' in toml
+    import tomllib
+
+    lock = tomllib.loads((proj / "comfy.lock").read_text())
+    (model,) = lock["model"]
+    assert model["name"] == "sdxl_vae.safetensors" and model["source"][0]["matched-by"] == "pin"
+    assert model["source"][0]["revision"] == HF_COMMIT and "workflow" not in lock
+    why = run_cli("why", "sdxl_vae.safetensors")
+    assert why.exit_code == 1, "no workflow uses a hand pin"
+
+
+def test_why_names_workflows_and_nodes(run_cli, monkeypatch, project):
+    proj, root, pack_repo, _ = project
+    monkeypatch.chdir(proj)
+    result = run_cli("why", "loras/detail.safetensors")
+    assert result.exit_code == 0, result
+    assert "workflows/portrait.json: node 2 (LoraLoader.lora_name)" in result.stdout
+    assert run_cli("why", "FancySampler").exit_code == 0
+    assert run_cli("why", "nothing.safetensors").exit_code == 1

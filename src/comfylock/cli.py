@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("comfylock.commands.scan", "scan_cmd"),
     "resolve": ("comfylock.commands.resolve", "resolve_cmd"),
     "check": ("comfylock.commands.check", "check_cmd"),
+    "add": ("comfylock.commands.add", "add_cmd"),
+    "why": ("comfylock.commands.why", "why_cmd"),
     "cache": ("comfylock.commands.cache", "cache_cmd"),
 }
 

@@ -43,6 +43,8 @@ def collect_workflows(
         result = read_workflows(list(paths))
     else:
         files = project_workflow_files(project_dir, config)
+        if not files and config.sources:
+            return [], []  # a project of hand pins only (`comfylock add`)
         if not files:
             raise InputError(
                 f"no workflows found under {project_dir}",
