@@ -1,0 +1,54 @@
+"""Contracts that must not drift: schemas, the generated tables, exported names, start-up imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from comfylock.schemas import SCHEMAS, render_schema
+
+from .conftest import ROOT
+
+
+@pytest.mark.parametrize("filename", sorted(SCHEMAS))
+def test_schemas_are_up_to_date(filename):
+    committed = (ROOT / "schemas" / filename).read_text()
+    assert committed == render_schema(filename), "run `make schemas` and commit the result"
+
+
+def test_lock_schema_names_the_spec_keys():
+    schema = json.loads(render_schema("comfy.lock.schema.json"))
+    model = schema["$defs"]["LockedModel"]["properties"]
+    assert {"folder", "name", "size", "sha256", "blake3", "source"} <= set(model)
+    assert "matched-by" in schema["$defs"]["CivitaiSource"]["properties"]
+
+
+def test_tables_match_shared_facts(shared_dir):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import gen_tables
+    finally:
+        sys.path.pop(0)
+    shipped = json.loads((ROOT / "src" / "comfylock" / "data" / "comfyui.json").read_text())
+    assert shipped == json.loads(json.dumps(gen_tables.build(shared_dir / "comfyui"))), (
+        "run `make tables`"
+    )
+
+
+def test_all_is_sorted_and_complete():
+    import comfylock
+
+    assert list(comfylock.__all__) == sorted(comfylock.__all__)
+    for name in comfylock.__all__:
+        assert getattr(comfylock, name) is not None
+
+
+def test_help_imports_nothing_heavy():
+    code = "import sys; from comfylock.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in ('httpx','aria2p','tomlkit','rich','blake3','yaml') if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
