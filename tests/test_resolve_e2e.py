@@ -424,3 +424,39 @@ def test_why_names_workflows_and_nodes(run_cli, monkeypatch, project):
     assert "workflows/portrait.json: node 2 (LoraLoader.lora_name)" in result.stdout
     assert run_cli("why", "FancySampler").exit_code == 0
     assert run_cli("why", "nothing.safetensors").exit_code == 1
+
+
+def test_known_models_index_gives_a_pinnable_url(run_cli, monkeypatch, tmp_path):
+    proj = tmp_path / "idx"
+    proj.mkdir()
+    (proj / "w.json").write_text(
+        json.dumps(
+            {"1": {"class_type": "UpscaleModelLoader", "inputs": {"model_name": "4x-Ultra.pth"}}}
+        )
+    )
+    entry = {
+        "name": "4x Ultra",
+        "type": "upscale",
+        "base": "upscale",
+        "save_path": "default",
+        "description": "",
+        "reference": "",
+        "filename": "4x-Ultra.pth",
+        "url": "https://huggingface.co/up/scalers/resolve/main/4x-Ultra.pth",
+        "size": "63.9MB",
+    }
+    with LoopbackServer() as list_srv, LoopbackServer() as hub_srv, LoopbackServer() as cdn_srv:
+        list_srv.expect_request("/model-list.json").respond_with_json({"models": [entry]})
+        hub = FakeHub(hub_srv, cdn_srv)
+        hub.add_file("up/scalers", "4x-Ultra.pth", commit=HF_COMMIT, content="upscaler")
+        monkeypatch.setenv("COMFYLOCK_MODEL_LIST_URL", list_srv.url_for("/model-list.json"))
+        monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+        monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", list_srv.url_for("/civitai").rstrip("/"))
+        monkeypatch.chdir(proj)
+        result = run_cli("resolve")
+    assert result.exit_code == 0, result
+    import tomllib
+
+    (model,) = tomllib.loads((proj / "comfy.lock").read_text())["model"]
+    assert model["folder"] == "upscale_models" and model["source"][0]["repo"] == "up/scalers"
+    assert model["sha256"] == hashlib.sha256(b"upscaler").hexdigest()
