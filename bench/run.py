@@ -239,7 +239,13 @@ def section_startup() -> list[Row]:
     return rows
 
 
-SECTIONS: list[Section] = [section_hashing, section_rescan, section_startup]
+def _project_sections() -> list[Section]:
+    from project_bench import section_check, section_resolve
+
+    return [section_resolve, section_check]
+
+
+SECTIONS: list[Section] = [section_hashing, section_rescan, section_startup, *_project_sections()]
 
 
 # --- report ------------------------------------------------------------------------------

@@ -218,3 +218,30 @@ def test_name_only_matches_are_flagged_for_strict():
         sources=FakeSources(search={"x.safetensors": Found(sha256=SHA_A, size=1, source=by_name)}),
     ).lock
     assert compare(lock, [w]).name_only == ("loras/x.safetensors",)
+
+
+def test_workflow_cache_skips_parsing_unchanged_files(tmp_path, monkeypatch):
+    import os
+
+    from comfylock import workflow as workflow_module
+    from comfylock.discover import WorkflowCache, read_files
+
+    files = []
+    for i in range(3):
+        path = tmp_path / f"w{i}.json"
+        path.write_text(json.dumps(api({"LoraLoader": {"lora_name": f"l{i}.safetensors"}})))
+        files.append(path)
+    calls = []
+    real = workflow_module.parse
+    monkeypatch.setattr(
+        workflow_module, "parse", lambda data, name: calls.append(name) or real(data, name=name)
+    )
+    cache_file = tmp_path / "cache" / "workflows.msgpack"
+    first = read_files(files, WorkflowCache(cache_file))
+    assert len(calls) == 3
+    second = read_files(files, WorkflowCache(cache_file))
+    assert len(calls) == 3 and second.workflows == first.workflows, "nothing parsed the second time"
+    files[1].write_text(json.dumps(api({"LoraLoader": {"lora_name": "changed.safetensors"}})))
+    os.utime(files[1], ns=(1, 1))
+    third = read_files(files, WorkflowCache(cache_file))
+    assert len(calls) == 4 and third.workflows[1].info.models[0].name == "changed.safetensors"

@@ -16,7 +16,14 @@ from .constants import WORKFLOW_SUFFIXES
 from .errors import InputError, NotAWorkflowError, WorkflowError
 from .structs import WorkflowInfo
 
-__all__ = ["ReadResult", "ReadWorkflow", "iter_workflow_files", "read_workflows"]
+__all__ = [
+    "ReadResult",
+    "ReadWorkflow",
+    "WorkflowCache",
+    "iter_workflow_files",
+    "read_files",
+    "read_workflows",
+]
 
 SKIP_DIRS = frozenset({".git", "node_modules", "__pycache__", ".venv"})
 
@@ -39,23 +46,107 @@ def iter_workflow_files(directory: Path) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
         for name in sorted(filenames):
             if name.lower().endswith(WORKFLOW_SUFFIXES) and name != "comfy.lock":
-                found.append(Path(dirpath) / name)
+                found.append(Path(os.path.join(dirpath, name)))
     return found
 
 
-def _read_one(path: Path, shown: str) -> WorkflowInfo:
+class _CacheEntry(msgspec.Struct, frozen=True, array_like=True):
+    key: tuple[int, int, int, int]  # (size, mtime_ns, inode, device)
+    info: WorkflowInfo
+
+
+class WorkflowCache:
+    """What each workflow file yielded, keyed by its stat, so `check` of an unchanged
+    project parses nothing. One msgpack file; a stale or unreadable cache is just a miss."""
+
+    def __init__(self, path: Path) -> None:
+        from . import __version__
+
+        self.path = path
+        self.version = __version__
+        self.entries: dict[str, _CacheEntry] = {}
+        self.dirty = False
+        try:
+            version, entries = msgspec.msgpack.decode(
+                path.read_bytes(), type=tuple[str, dict[str, _CacheEntry]]
+            )
+            if version == self.version:
+                self.entries = entries
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            pass
+
+    @staticmethod
+    def _key(st: os.stat_result) -> tuple[int, int, int, int]:
+        return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+    def get(self, path: Path) -> WorkflowInfo | None:
+        name = os.path.abspath(path)
+        entry = self.entries.get(name)
+        if entry is None:
+            return None
+        try:
+            return entry.info if entry.key == self._key(os.stat(name)) else None
+        except OSError:
+            return None
+
+    def put(self, path: Path, st: os.stat_result, info: WorkflowInfo) -> None:
+        self.entries[os.path.abspath(path)] = _CacheEntry(self._key(st), info)
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        from .lockfile import atomic_write_bytes
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.path, msgspec.msgpack.encode((self.version, self.entries)))
+        except OSError:
+            pass  # a cache that cannot be written only costs speed
+
+
+def _read_one(path: Path, shown: str, cache: WorkflowCache | None = None) -> WorkflowInfo:
+    if cache is not None:
+        hit = cache.get(path)
+        if hit is not None:
+            return hit
     from .workflow import parse
 
     try:
+        st = path.stat()
         data = path.read_bytes()
     except IsADirectoryError:
         raise WorkflowError(shown, "is a directory") from None
     except OSError as exc:
         raise WorkflowError(shown, f"cannot read: {exc.strerror or exc}") from None
-    return parse(data, name=shown)
+    info = parse(data, name=shown)
+    if cache is not None and st.st_size == len(data):
+        cache.put(path, st, info)
+    return info
 
 
-def read_workflows(paths: list[str] | tuple[str, ...]) -> ReadResult:
+def read_files(files: list[Path], cache: WorkflowCache | None = None) -> ReadResult:
+    """Read candidate files as a directory walk does: non-workflows are skipped, broken
+    files are errors, nothing raises."""
+    workflows: list[ReadWorkflow] = []
+    skipped: list[tuple[str, str]] = []
+    errors: list[WorkflowError] = []
+    for file in files:
+        shown = str(file)
+        try:
+            workflows.append(ReadWorkflow(shown, _read_one(file, shown, cache)))
+        except NotAWorkflowError as exc:
+            skipped.append((shown, exc.problem))
+        except WorkflowError as exc:
+            errors.append(exc)
+    if cache is not None:
+        cache.save()
+    return ReadResult(tuple(workflows), tuple(skipped), tuple(errors))
+
+
+def read_workflows(
+    paths: list[str] | tuple[str, ...], cache: WorkflowCache | None = None
+) -> ReadResult:
     """Read every workflow the paths name. Raises for a missing path or an empty directory."""
     workflows: list[ReadWorkflow] = []
     skipped: list[tuple[str, str]] = []
@@ -66,19 +157,16 @@ def read_workflows(paths: list[str] | tuple[str, ...]) -> ReadResult:
             raise InputError(f"{raw}: no such file or directory")
         if path.is_dir():
             files = iter_workflow_files(path)
-            before = len(workflows)
-            for file in files:
-                shown = str(file)
-                try:
-                    workflows.append(ReadWorkflow(shown, _read_one(file, shown)))
-                except NotAWorkflowError as exc:
-                    skipped.append((shown, exc.problem))
-                except WorkflowError as exc:
-                    errors.append(exc)
-            if len(workflows) == before and not errors:
+            found = read_files(files, cache)
+            workflows += found.workflows
+            skipped += found.skipped
+            errors += found.errors
+            if not found.workflows and not found.errors:
                 raise InputError(
                     f"{raw}: no workflows found (looked at {len(files)} .json/.png/.webp files)"
                 )
         else:
-            workflows.append(ReadWorkflow(raw, _read_one(path, raw)))
+            workflows.append(ReadWorkflow(raw, _read_one(path, raw, cache)))
+    if cache is not None:
+        cache.save()
     return ReadResult(tuple(workflows), tuple(skipped), tuple(errors))

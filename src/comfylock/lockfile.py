@@ -36,6 +36,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = [
+    "atomic_write_bytes",
     "atomic_write_text",
     "dump",
     "inputs_digest",
@@ -165,7 +166,11 @@ def render(lock: Lock) -> str:
 
 def atomic_write_text(path: Path, text: str, *, newline: str = "\n") -> bool:
     """Write ``text`` to ``path`` atomically; return False (and touch nothing) if unchanged."""
-    data = text.replace("\n", newline).encode("utf-8")
+    return atomic_write_bytes(path, text.replace("\n", newline).encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically (temp file + fsync + rename); False if unchanged."""
     try:
         if path.read_bytes() == data:
             return False

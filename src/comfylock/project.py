@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .discover import iter_workflow_files, read_workflows
+from .discover import WorkflowCache, iter_workflow_files, read_files, read_workflows
 from .errors import InputError, UnsafePathError
 from .resolve import WorkflowInput
 from .structs import Config
@@ -37,10 +37,13 @@ def collect_workflows(
     config: Config,
     *,
     strict_names: bool = True,
+    cache_dir: Path | None = None,
 ) -> tuple[list[WorkflowInput], list]:
-    """Read the project's workflows. Returns (inputs, skipped). Unsafe names are exit 2."""
+    """Read the project's workflows. Returns (inputs, skipped). Unsafe names are exit 2.
+    With ``cache_dir``, unchanged files are not parsed again (see WorkflowCache)."""
+    cache = WorkflowCache(cache_dir / "workflows.msgpack") if cache_dir else None
     if paths:
-        result = read_workflows(list(paths))
+        result = read_workflows(list(paths), cache)
     else:
         files = project_workflow_files(project_dir, config)
         if not files and config.sources:
@@ -50,11 +53,13 @@ def collect_workflows(
                 f"no workflows found under {project_dir}",
                 hint="pass workflow paths, or list them in comfylock.toml `workflows = [...]`",
             )
-        result = read_workflows([str(f) for f in files])
+        result = read_files(files, cache)
     if result.errors:
         raise result.errors[0]
+    base = os.path.abspath(project_dir)
     inputs = [
-        WorkflowInput(lock_relative(Path(w.path), project_dir), w.info) for w in result.workflows
+        WorkflowInput(os.path.relpath(os.path.abspath(w.path), base).replace(os.sep, "/"), w.info)
+        for w in result.workflows
     ]
     if strict_names:
         for wf in inputs:

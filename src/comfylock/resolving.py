@@ -71,7 +71,9 @@ def run_resolve(
     from .livesources import LiveSources
 
     config = load_config(settings.project_dir)
-    workflows, _skipped = collect_workflows(tuple(paths), settings.project_dir, config)
+    workflows, _skipped = collect_workflows(
+        tuple(paths), settings.project_dir, config, cache_dir=settings.cache_dir
+    )
     extra = _pinned_outside_workflows(config)
     inputs = workflows + ([extra] if extra else [])
     old = _load_old(settings.lock_path)

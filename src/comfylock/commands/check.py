@@ -27,7 +27,7 @@ def check_cmd(settings, strict: bool, as_json: bool) -> int:
 
     lock = load(settings.lock_path)
     config = load_config(settings.project_dir)
-    workflows, _ = collect_workflows((), settings.project_dir, config)
+    workflows, _ = collect_workflows((), settings.project_dir, config, cache_dir=settings.cache_dir)
     staleness = compare(lock, workflows)
     failed = not staleness.ok or (strict and bool(staleness.name_only))
     problems: list[str] = []
