@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("comfylock.commands.inspect", "inspect_cmd"),
     "report": ("comfylock.commands.report", "report_cmd"),
     "scan": ("comfylock.commands.scan", "scan_cmd"),
+    "sync": ("comfylock.commands.sync", "sync_cmd"),
+    "status": ("comfylock.commands.status", "status_cmd"),
+    "verify": ("comfylock.commands.verify", "verify_cmd"),
+    "gc": ("comfylock.commands.gc", "gc_cmd"),
 }
 
 EXIT_INTERNAL = 70

@@ -1,0 +1,160 @@
+"""Observe the models tree for a lock: what is at each target, using stat and readlink.
+
+A link into the store names its digest, so a correct tree is checked without reading a
+byte. Hardlinks and copies comfylock placed are recognised by the (size, mtime_ns, inode)
+the store index recorded when they were placed. Only a user's own file with exactly the
+locked size is hashed (through the hash cache), because it may be adopted instead of
+downloaded. Every name from the lock goes through ``pathsafe`` before it touches a path.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+from pathlib import Path
+
+from .errors import UsageError
+from .modelpaths import ModelPaths
+from .pathsafe import check_name, safe_join
+from .store import LinkRow, Store
+from .structs import Lock, LockedModel
+from .workspace import ModelState, PlacedLink, StoreView, Workspace
+
+__all__ = ["model_target", "observe", "store_view"]
+
+
+def model_target(model: LockedModel, model_paths: ModelPaths) -> Path:
+    """Where a locked model is placed: its folder's target dir joined with its checked name."""
+    folder = check_name(model.folder, what="folder")
+    base = model_paths.target_dir(folder)
+    if base is None:
+        if model_paths.models_dir is None:
+            raise UsageError("no models tree", hint="pass --comfyui-root or --models-dir")
+        base = safe_join(model_paths.models_dir, folder)
+    return safe_join(base, model.name)
+
+
+def _digest(path: Path, st: os.stat_result, hash_cache=None):
+    from .hashing import recall_or_hash
+
+    return recall_or_hash(path, st, hash_cache)[0]
+
+
+def _foreign(path: Path, st: os.stat_result, model: LockedModel, hash_cache) -> tuple[str, str]:
+    if not stat_mod.S_ISREG(st.st_mode):
+        return "foreign-different", "not a regular file"
+    if st.st_size != model.size:
+        return "foreign-different", f"size {st.st_size}, lock says {model.size}"
+    digest = _digest(path, st, hash_cache)
+    if digest.sha256 == model.sha256:
+        return "foreign-matching", "a local file with the locked bytes"
+    return "foreign-different", "same size, different sha256"
+
+
+def _classify(
+    path: Path, model: LockedModel, store: Store, rows: dict[str, LinkRow], hash_cache
+) -> ModelState | None:
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    key, target = model.key, str(path)
+    if stat_mod.S_ISLNK(st.st_mode):
+        dest = os.path.normpath(os.path.join(path.parent, os.readlink(path)))
+        sha = store.sha_of_blob_path(dest)
+        if sha is not None:
+            if sha == model.sha256 and os.path.isfile(dest):
+                return ModelState(key=key, target=target, status="ours-ok", found=target)
+            return ModelState(
+                key=key,
+                target=target,
+                status="ours-stale",
+                found=target,
+                current=sha,
+                detail="links to another blob",
+            )
+        try:
+            st = os.stat(path)
+        except OSError:
+            return ModelState(
+                key=key,
+                target=target,
+                status="foreign-different",
+                found=target,
+                detail="a dangling symlink",
+            )
+    else:
+        row = rows.get(target)
+        if row is not None and (row.size, row.mtime_ns, row.ino) == (
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ino,
+        ):
+            if row.sha256 == model.sha256:
+                status = "copy-ok" if row.mode == "copy" else "ours-ok"
+                return ModelState(key=key, target=target, status=status, found=target)
+            return ModelState(
+                key=key, target=target, status="ours-stale", found=target, current=row.sha256
+            )
+    status, detail = _foreign(path, st, model, hash_cache)
+    return ModelState(key=key, target=target, status=status, found=target, detail=detail)  # type: ignore[arg-type]
+
+
+def _observe_model(
+    model: LockedModel, model_paths: ModelPaths, store: Store, rows, hash_cache
+) -> ModelState:
+    target = model_target(model, model_paths)
+    state = _classify(target, model, store, rows, hash_cache)
+    if state is not None:
+        return state
+    for folder_dir in model_paths.search_dirs(model.folder):
+        other = safe_join(folder_dir, model.name)
+        if other == target:
+            continue
+        seen = _classify(other, model, store, rows, hash_cache)
+        if seen is not None and seen.status in ("ours-ok", "copy-ok", "foreign-matching"):
+            return ModelState(
+                key=model.key, target=str(target), status="elsewhere-ok", found=str(other)
+            )
+    return ModelState(key=model.key, target=str(target), status="missing")
+
+
+def _still_ours(row: LinkRow, store: Store) -> bool:
+    try:
+        st = os.lstat(row.target)
+    except OSError:
+        return False
+    if stat_mod.S_ISLNK(st.st_mode):
+        dest = os.path.normpath(os.path.join(os.path.dirname(row.target), os.readlink(row.target)))
+        return store.sha_of_blob_path(dest) is not None
+    return (row.size, row.mtime_ns, row.ino) == (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def observe(
+    lock: Lock,
+    model_paths: ModelPaths,
+    store: Store,
+    *,
+    lock_path: str | None = None,
+    hash_cache=None,
+) -> Workspace:
+    """Classify every locked model on disk (see ``workspace.ModelStatus``). Reads only."""
+    rows: dict[str, LinkRow] = {}
+    if store.index_path.exists():
+        rows = {r.target: r for r in store.index.links()}
+    models = tuple(_observe_model(m, model_paths, store, rows, hash_cache) for m in lock.model)
+    targets = {m.target for m in models}
+    extra = tuple(
+        PlacedLink(target=r.target, sha256=r.sha256)
+        for r in rows.values()
+        if lock_path is not None
+        and r.lock == lock_path
+        and r.target not in targets
+        and _still_ours(r, store)
+    )
+    return Workspace(models=models, extra_links=extra)
+
+
+def store_view(lock: Lock, store: Store) -> StoreView:
+    """Which of the lock's digests are already blobs."""
+    return StoreView(blobs=frozenset(m.sha256 for m in lock.model if store.has(m.sha256)))

@@ -1,0 +1,144 @@
+"""End to end: a hand-written lock synced from empty against loopback Civitai/HF/URL servers."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+
+import pytest
+from werkzeug import Response
+
+from syncutil import (
+    Model,
+    civitai_source,
+    hf_source,
+    loopback_server,
+    make_bare_repo,
+    paths_in,
+    payload,
+    range_response,
+    stop_server,
+    url_source,
+    write_lock,
+)
+
+
+@pytest.fixture
+def server():
+    s = loopback_server()
+    yield s
+    stop_server(s)
+
+
+@pytest.fixture
+def world(tmp_path, server, monkeypatch):
+    """ComfyUI root, lock with three sources and a node pack, servers wired up."""
+    monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", server.url_for("/").rstrip("/"))
+    monkeypatch.setenv("HF_ENDPOINT", server.url_for("/").rstrip("/"))
+    root = tmp_path / "ComfyUI"
+    (root / "models").mkdir(parents=True)
+    (root / "custom_nodes").mkdir()
+    bare, commits = make_bare_repo(tmp_path / "repos")
+    models = [
+        Model(
+            "checkpoints", "SDXL/base.safetensors", payload(1, 300_000), [civitai_source(128078)]
+        ),
+        Model(
+            "loras",
+            "detail.safetensors",
+            payload(2, 120_000),
+            [hf_source("owner/repo", "detail.safetensors")],
+            with_blake3=False,
+        ),
+        Model(
+            "vae",
+            "vae.safetensors",
+            payload(3, 50_000),
+            [url_source(server.url_for("/files/vae.safetensors"))],
+        ),
+    ]
+    signed = "/signed/base.safetensors"
+    server.expect_request("/api/download/models/128078").respond_with_handler(
+        lambda r: Response(
+            status=302,
+            headers={"Location": server.url_for(signed) + "?X-Amz-Signature=s3cr3t&Expires=9"},
+        )
+    )
+    server.expect_request(signed).respond_with_handler(lambda r: range_response(r, models[0].data))
+    server.expect_request(
+        f"/owner/repo/resolve/{'a' * 40}/detail.safetensors"
+    ).respond_with_handler(lambda r: range_response(r, models[1].data))
+    server.expect_request("/files/vae.safetensors").respond_with_handler(
+        lambda r: range_response(r, models[2].data)
+    )
+    lock = write_lock(
+        tmp_path / "project" / "comfy.lock" if (tmp_path / "project").mkdir() is None else None,
+        models,
+        [("test-pack", str(bare), commits[0])],
+    )
+    args = ["--lock", str(lock), "--comfyui-root", str(root)]
+    return {
+        "root": root,
+        "models": models,
+        "lock": lock,
+        "args": args,
+        "bare": bare,
+        "commits": commits,
+        "server": server,
+    }
+
+
+def _check_tree(world, store_dir):
+    for m in world["models"]:
+        target = world["root"] / "models" / m.folder / m.name
+        assert target.is_symlink(), target
+        assert target.read_bytes() == m.data
+        blob = os.path.realpath(target)
+        assert blob.startswith(str(store_dir))
+        assert not os.stat(blob).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _head(path):
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize("downloader", ["--no-aria2", "aria2"])
+def test_sync_from_empty_then_noop(world, run_cli, downloader, tmp_path):
+    if downloader == "aria2":
+        import shutil
+
+        if shutil.which("aria2c") is None:
+            pytest.skip("aria2c is not installed")
+    extra = ["--no-aria2"] if downloader == "--no-aria2" else []
+    result = run_cli(*world["args"], "sync", *extra)
+    assert result.exit_code == 0, result
+    store_dir = os.environ["COMFYLOCK_STORE"]
+    _check_tree(world, store_dir)
+    assert _head(world["root"] / "custom_nodes" / "ComfyUI-Test-Pack") == world["commits"][0]
+    assert "s3cr3t" not in result.output
+    seen = len(world["server"].log)
+    again = run_cli(*world["args"], "sync", *extra)
+    assert again.exit_code == 0, again
+    assert "Already in sync: 3 models, 1 packs" in again.stdout
+    assert len(world["server"].log) == seen  # no request at all
+
+
+def test_dry_run_and_status_change_nothing(world, run_cli):
+    for cmd in (["sync", "--dry-run"], ["status"]):
+        result = run_cli(*world["args"], *cmd)
+        assert result.exit_code == 0, result
+        assert "fetch" in result.stdout and "clone" in result.stdout
+    assert paths_in(world["server"]) == []
+    assert not any((world["root"] / "models").rglob("*.safetensors"))
+    assert not (world["root"] / "custom_nodes" / "ComfyUI-Test-Pack").exists()
+
+
+def test_status_json(world, run_cli):
+    import json
+
+    result = run_cli(*world["args"], "status", "--json")
+    data = json.loads(result.stdout)
+    assert len(data["fetch"]) == 3 and data["empty"] is False
