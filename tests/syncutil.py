@@ -113,10 +113,12 @@ def make_bare_repo(base: Path, name: str = "ComfyUI-Test-Pack") -> tuple[Path, l
     work = base / f"{name}-work"
     bare = base / f"{name}.git"
     work.mkdir(parents=True)
+
     def run(*a, cwd=work):
         return subprocess.run(
             ["git", *a], cwd=cwd, env=GIT_ENV, check=True, capture_output=True, text=True
         )  # noqa: E731
+
     run("init", "-q", "-b", "main")
     commits = []
     for i in range(2):
@@ -137,7 +139,7 @@ def loopback_server():
     """A pytest-httpserver bound to 127.0.0.1 on a free port, started."""
     from pytest_httpserver import HTTPServer
 
-    server = HTTPServer(host="127.0.0.1", port=0)
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     return server
 
@@ -151,3 +153,96 @@ def stop_server(server) -> None:
 def paths_in(server) -> list[str]:
     """Request paths the server saw, in order."""
     return [req.path for req, _ in server.log]
+
+
+def make_world(tmp_path: Path, server, monkeypatch, *, nodes: bool = True) -> dict:
+    """A ComfyUI root, a hand-written lock with Civitai, HF and URL sources (and a node pack
+    from a local bare repo), served by ``server``; the base URLs point at it."""
+    monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", server.url_for("/").rstrip("/"))
+    monkeypatch.setenv("HF_ENDPOINT", server.url_for("/").rstrip("/"))
+    root = tmp_path / "ComfyUI"
+    (root / "models").mkdir(parents=True)
+    (root / "custom_nodes").mkdir()
+    models = [
+        Model(
+            "checkpoints", "SDXL/base.safetensors", payload(1, 300_000), [civitai_source(128078)]
+        ),
+        Model(
+            "loras",
+            "detail.safetensors",
+            payload(2, 120_000),
+            [hf_source("owner/repo", "detail.safetensors")],
+            with_blake3=False,
+        ),
+        Model(
+            "vae",
+            "vae.safetensors",
+            payload(3, 50_000),
+            [url_source(server.url_for("/files/vae.safetensors"))],
+        ),
+    ]
+    paths = {
+        "civitai": "/api/download/models/128078",
+        "signed": "/signed/base.safetensors",
+        "hf": f"/owner/repo/resolve/{'a' * 40}/detail.safetensors",
+        "url": "/files/vae.safetensors",
+    }
+    node_rows = []
+    bare = commits = None
+    if nodes:
+        bare, commits = make_bare_repo(tmp_path / "repos")
+        node_rows = [("test-pack", str(bare), commits[0])]
+    project = tmp_path / "project"
+    project.mkdir()
+    lock = write_lock(project / "comfy.lock", models, node_rows)
+    args = ["--lock", str(lock), "--comfyui-root", str(root)]
+    return {
+        "root": root,
+        "models": models,
+        "lock": lock,
+        "args": args,
+        "bare": bare,
+        "commits": commits,
+        "server": server,
+        "paths": paths,
+    }
+
+
+def serve_world(world: dict, *, signed_handler=None, hf_handler=None, url_handler=None) -> None:
+    """Default handlers: Civitai answers 302 to a signed URL; every file supports Range."""
+    server, paths, models = world["server"], world["paths"], world["models"]
+    server.expect_request(paths["civitai"]).respond_with_handler(
+        lambda r: Response(
+            status=302,
+            headers={
+                "Location": server.url_for(paths["signed"]) + "?X-Amz-Signature=s3cr3t&Expires=9"
+            },
+        )
+    )
+    server.expect_request(paths["signed"]).respond_with_handler(
+        signed_handler or (lambda r: range_response(r, models[0].data))
+    )
+    server.expect_request(paths["hf"]).respond_with_handler(
+        hf_handler or (lambda r: range_response(r, models[1].data))
+    )
+    server.expect_request(paths["url"]).respond_with_handler(
+        url_handler or (lambda r: range_response(r, models[2].data))
+    )
+
+
+def target_of(world: dict, model: Model) -> Path:
+    return world["root"] / "models" / model.folder / model.name
+
+
+def blob_files(store: Path) -> list[Path]:
+    return sorted(p for p in (store / "blobs").rglob("*") if p.is_file())
+
+
+def tree_snapshot(root: Path) -> dict[str, tuple]:
+    """Every entry under root with what it is and holds: to prove nothing changed."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        st = p.lstat()
+        content = os.readlink(p) if p.is_symlink() else (p.read_bytes() if p.is_file() else None)
+        out[str(p.relative_to(root))] = (st.st_mode, content)
+    return out

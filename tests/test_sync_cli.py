@@ -7,21 +7,8 @@ import stat
 import subprocess
 
 import pytest
-from werkzeug import Response
 
-from syncutil import (
-    Model,
-    civitai_source,
-    hf_source,
-    loopback_server,
-    make_bare_repo,
-    paths_in,
-    payload,
-    range_response,
-    stop_server,
-    url_source,
-    write_lock,
-)
+from syncutil import loopback_server, make_world, paths_in, serve_world, stop_server
 
 
 @pytest.fixture
@@ -33,60 +20,9 @@ def server():
 
 @pytest.fixture
 def world(tmp_path, server, monkeypatch):
-    """ComfyUI root, lock with three sources and a node pack, servers wired up."""
-    monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", server.url_for("/").rstrip("/"))
-    monkeypatch.setenv("HF_ENDPOINT", server.url_for("/").rstrip("/"))
-    root = tmp_path / "ComfyUI"
-    (root / "models").mkdir(parents=True)
-    (root / "custom_nodes").mkdir()
-    bare, commits = make_bare_repo(tmp_path / "repos")
-    models = [
-        Model(
-            "checkpoints", "SDXL/base.safetensors", payload(1, 300_000), [civitai_source(128078)]
-        ),
-        Model(
-            "loras",
-            "detail.safetensors",
-            payload(2, 120_000),
-            [hf_source("owner/repo", "detail.safetensors")],
-            with_blake3=False,
-        ),
-        Model(
-            "vae",
-            "vae.safetensors",
-            payload(3, 50_000),
-            [url_source(server.url_for("/files/vae.safetensors"))],
-        ),
-    ]
-    signed = "/signed/base.safetensors"
-    server.expect_request("/api/download/models/128078").respond_with_handler(
-        lambda r: Response(
-            status=302,
-            headers={"Location": server.url_for(signed) + "?X-Amz-Signature=s3cr3t&Expires=9"},
-        )
-    )
-    server.expect_request(signed).respond_with_handler(lambda r: range_response(r, models[0].data))
-    server.expect_request(
-        f"/owner/repo/resolve/{'a' * 40}/detail.safetensors"
-    ).respond_with_handler(lambda r: range_response(r, models[1].data))
-    server.expect_request("/files/vae.safetensors").respond_with_handler(
-        lambda r: range_response(r, models[2].data)
-    )
-    lock = write_lock(
-        tmp_path / "project" / "comfy.lock" if (tmp_path / "project").mkdir() is None else None,
-        models,
-        [("test-pack", str(bare), commits[0])],
-    )
-    args = ["--lock", str(lock), "--comfyui-root", str(root)]
-    return {
-        "root": root,
-        "models": models,
-        "lock": lock,
-        "args": args,
-        "bare": bare,
-        "commits": commits,
-        "server": server,
-    }
+    w = make_world(tmp_path, server, monkeypatch)
+    serve_world(w)
+    return w
 
 
 def _check_tree(world, store_dir):

@@ -14,7 +14,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import msgspec
@@ -145,27 +144,63 @@ def _fetch_all(
     if note:
         warnings.append(note)
     done: list[str] = []
-    pool = ThreadPoolExecutor(max_workers=max(1, ctx.jobs), thread_name_prefix="comfylock-fetch")
     try:
-        futures = {pool.submit(_fetch_one, f, ctx, downloader, cancel): f for f in plan.fetch}
-        for fut, f in futures.items():
-            try:
-                fut.result()
+        for f, exc in _in_threads(
+            plan.fetch, lambda f: _fetch_one(f, ctx, downloader, cancel), ctx.jobs, cancel
+        ):
+            if exc is None:
                 done.append(", ".join(f.keys))
-            except (ComfylockError, OSError) as exc:
+            elif isinstance(exc, (ComfylockError, OSError)):
                 failures.append(_failure(", ".join(f.keys), exc))
+            else:
+                raise exc
     except KeyboardInterrupt:
-        cancel.set()
         raise Interrupted(
             "interrupted; partial downloads are kept in the store's tmp/ and the next sync resumes them"
         ) from None
     finally:
-        try:
-            cancel.set()  # NOTE: harmless when all are done; stops stragglers on any exception
-            pool.shutdown(wait=True, cancel_futures=True)
-        finally:
-            downloader.close()
+        cancel.set()  # NOTE: harmless when all are done; stops stragglers on any exception
+        downloader.close()
     return done
+
+
+def _in_threads(items: Sequence, fn: Callable, jobs: int, cancel: threading.Event) -> list[tuple]:
+    """Run ``fn`` over ``items`` in ``jobs`` daemon threads; [(item, exception or None)].
+
+    Daemon threads, not a ThreadPoolExecutor: on Ctrl-C a worker may sit in a socket read
+    for a minute, and the executor would make the interpreter wait for it at exit. Here
+    the main thread stops waiting at once; the workers see ``cancel`` and no blob can be
+    half-placed (placement is one os.replace after verification).
+    """
+    pending = list(enumerate(items))
+    results: dict[int, BaseException | None] = {}
+    guard = threading.Condition()
+
+    def worker() -> None:
+        while not cancel.is_set():
+            with guard:
+                if not pending:
+                    return
+                index, item = pending.pop(0)
+            try:
+                fn(item)
+                outcome = None
+            except BaseException as exc:  # noqa: BLE001 — handed to the main thread
+                outcome = exc
+            with guard:
+                results[index] = outcome
+                guard.notify_all()
+
+    for _ in range(min(max(1, jobs), len(items))):
+        threading.Thread(target=worker, name="comfylock-fetch", daemon=True).start()
+    try:
+        with guard:
+            while len(results) < len(items):
+                guard.wait(0.2)
+    except KeyboardInterrupt:
+        cancel.set()
+        raise
+    return [(item, results[i]) for i, item in enumerate(items)]
 
 
 def _default_factory(ctx: ApplyContext):
