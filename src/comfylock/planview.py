@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import msgspec
 
 from .plan import SyncPlan
@@ -21,13 +19,11 @@ def human_size(n: int) -> str:
 
 
 def _rel(path: str, base: str | None) -> str:
+    """``path`` relative to ``base`` when inside it (string prefix only: no I/O here)."""
     if base:
-        try:
-            rel = os.path.relpath(path, base)
-        except ValueError:
-            return path
-        if not rel.startswith(".."):
-            return rel.replace(os.sep, "/")
+        for sep in ("/", "\\"):
+            if path.startswith(base.rstrip(sep) + sep):
+                return path[len(base.rstrip(sep)) + 1 :].replace("\\", "/")
     return path
 
 

@@ -13,10 +13,10 @@ import os
 import stat as stat_mod
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import UnsafePathError, UsageError
 from .modelpaths import ModelPaths
 from .pathsafe import check_name, safe_join
-from .store import LinkRow, Store
+from .store import LinkRow, Store, is_sha256
 from .structs import Lock, LockedModel
 from .workspace import ModelState, PlacedLink, StoreView, Workspace
 
@@ -25,13 +25,41 @@ __all__ = ["model_target", "observe", "store_view"]
 
 def model_target(model: LockedModel, model_paths: ModelPaths) -> Path:
     """Where a locked model is placed: its folder's target dir joined with its checked name."""
-    folder = check_name(model.folder, what="folder")
+    return Path(_join(_target_dir(model.folder, model_paths), model.name))
+
+
+def _target_dir(folder: str, model_paths: ModelPaths) -> str:
+    folder = check_name(folder, what="folder")
     base = model_paths.target_dir(folder)
     if base is None:
         if model_paths.models_dir is None:
             raise UsageError("no models tree", hint="pass --comfyui-root or --models-dir")
         base = safe_join(model_paths.models_dir, folder)
-    return safe_join(base, model.name)
+    return os.path.abspath(base)
+
+
+def _join(base: str, name: str) -> str:
+    """``safe_join`` on strings (this runs once per model on every status)."""
+    joined = os.path.normpath(os.path.join(base, check_name(name)))
+    if not joined.startswith(base + os.sep):
+        raise UnsafePathError(f"unsafe name {name!r}: escapes {base}")
+    return joined
+
+
+class _Dirs:
+    """Per-folder target and search dirs, computed once per observe."""
+
+    def __init__(self, model_paths: ModelPaths) -> None:
+        self._paths = model_paths
+        self._cache: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def get(self, folder: str) -> tuple[str, tuple[str, ...]]:
+        found = self._cache.get(folder)
+        if found is None:
+            target = _target_dir(folder, self._paths)
+            others = tuple(os.path.abspath(d) for d in self._paths.search_dirs(folder))
+            found = self._cache[folder] = (target, tuple(d for d in others if d != target))
+        return found
 
 
 def _digest(path: Path, st: os.stat_result, hash_cache=None):
@@ -51,25 +79,33 @@ def _foreign(path: Path, st: os.stat_result, model: LockedModel, hash_cache) -> 
     return "foreign-different", "same size, different sha256"
 
 
+def _blob_sha(dest: str, prefix: str) -> str | None:
+    """The digest a path inside ``<store>/blobs/sha256/`` names (string ops only)."""
+    if not dest.startswith(prefix):
+        return None
+    sub, _, sha = dest[len(prefix) :].partition(os.sep)
+    return sha if sub == sha[:2] and is_sha256(sha) else None
+
+
 def _classify(
-    path: Path, model: LockedModel, store: Store, rows: dict[str, LinkRow], hash_cache
+    path: str, model: LockedModel, prefix: str, rows: dict[str, LinkRow], hash_cache
 ) -> ModelState | None:
     try:
         st = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    key, target = model.key, str(path)
+    key = model.key
     if stat_mod.S_ISLNK(st.st_mode):
-        dest = os.path.normpath(os.path.join(path.parent, os.readlink(path)))
-        sha = store.sha_of_blob_path(dest)
+        dest = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(path)))
+        sha = _blob_sha(dest, prefix)
         if sha is not None:
             if sha == model.sha256 and os.path.isfile(dest):
-                return ModelState(key=key, target=target, status="ours-ok", found=target)
+                return ModelState(key=key, target=path, status="ours-ok", found=path)
             return ModelState(
                 key=key,
-                target=target,
+                target=path,
                 status="ours-stale",
-                found=target,
+                found=path,
                 current=sha,
                 detail="links to another blob",
             )
@@ -78,13 +114,13 @@ def _classify(
         except OSError:
             return ModelState(
                 key=key,
-                target=target,
+                target=path,
                 status="foreign-different",
-                found=target,
+                found=path,
                 detail="a dangling symlink",
             )
     else:
-        row = rows.get(target)
+        row = rows.get(path)
         if row is not None and (row.size, row.mtime_ns, row.ino) == (
             st.st_size,
             st.st_mtime_ns,
@@ -92,31 +128,26 @@ def _classify(
         ):
             if row.sha256 == model.sha256:
                 status = "copy-ok" if row.mode == "copy" else "ours-ok"
-                return ModelState(key=key, target=target, status=status, found=target)
+                return ModelState(key=key, target=path, status=status, found=path)
             return ModelState(
-                key=key, target=target, status="ours-stale", found=target, current=row.sha256
+                key=key, target=path, status="ours-stale", found=path, current=row.sha256
             )
-    status, detail = _foreign(path, st, model, hash_cache)
-    return ModelState(key=key, target=target, status=status, found=target, detail=detail)  # type: ignore[arg-type]
+    status, detail = _foreign(Path(path), st, model, hash_cache)
+    return ModelState(key=key, target=path, status=status, found=path, detail=detail)  # type: ignore[arg-type]
 
 
-def _observe_model(
-    model: LockedModel, model_paths: ModelPaths, store: Store, rows, hash_cache
-) -> ModelState:
-    target = model_target(model, model_paths)
-    state = _classify(target, model, store, rows, hash_cache)
+def _observe_model(model: LockedModel, dirs: _Dirs, prefix: str, rows, hash_cache) -> ModelState:
+    target_dir, others = dirs.get(model.folder)
+    target = _join(target_dir, model.name)
+    state = _classify(target, model, prefix, rows, hash_cache)
     if state is not None:
         return state
-    for folder_dir in model_paths.search_dirs(model.folder):
-        other = safe_join(folder_dir, model.name)
-        if other == target:
-            continue
-        seen = _classify(other, model, store, rows, hash_cache)
+    for folder_dir in others:
+        other = _join(folder_dir, model.name)
+        seen = _classify(other, model, prefix, rows, hash_cache)
         if seen is not None and seen.status in ("ours-ok", "copy-ok", "foreign-matching"):
-            return ModelState(
-                key=model.key, target=str(target), status="elsewhere-ok", found=str(other)
-            )
-    return ModelState(key=model.key, target=str(target), status="missing")
+            return ModelState(key=model.key, target=target, status="elsewhere-ok", found=other)
+    return ModelState(key=model.key, target=target, status="missing")
 
 
 def _still_ours(row: LinkRow, store: Store) -> bool:
@@ -142,7 +173,8 @@ def observe(
     rows: dict[str, LinkRow] = {}
     if store.index_path.exists():
         rows = {r.target: r for r in store.index.links()}
-    models = tuple(_observe_model(m, model_paths, store, rows, hash_cache) for m in lock.model)
+    dirs, prefix = _Dirs(model_paths), str(store.blobs_dir) + os.sep
+    models = tuple(_observe_model(m, dirs, prefix, rows, hash_cache) for m in lock.model)
     targets = {m.target for m in models}
     extra = tuple(
         PlacedLink(target=r.target, sha256=r.sha256)
@@ -157,4 +189,11 @@ def observe(
 
 def store_view(lock: Lock, store: Store) -> StoreView:
     """Which of the lock's digests are already blobs."""
-    return StoreView(blobs=frozenset(m.sha256 for m in lock.model if store.has(m.sha256)))
+    prefix = str(store.blobs_dir) + os.sep
+    return StoreView(
+        blobs=frozenset(
+            m.sha256
+            for m in lock.model
+            if os.path.isfile(f"{prefix}{m.sha256[:2]}{os.sep}{m.sha256}")
+        )
+    )

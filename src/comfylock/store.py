@@ -4,7 +4,7 @@ On disk::
 
     <store>/
       CACHEDIR.TAG                     marks the store as a cache for backup tools
-      index.sqlite                     blobs(sha256 → size, blake3)
+      index.sqlite                     (user_version 1) blobs(sha256 → size, blake3)
                                        links(target → sha256, lock, mode, size, mtime_ns, ino)
                                        locks(path): lock files that synced into this store (gc)
       blobs/sha256/<2 hex>/<64 hex>    read-only files; the name IS the sha256 of the bytes
@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import shutil
 import sqlite3
 import stat as stat_mod
@@ -54,14 +53,12 @@ _CACHEDIR_TAG = (
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blobs (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, blake3 TEXT);
 CREATE TABLE IF NOT EXISTS links (
     target TEXT PRIMARY KEY, sha256 TEXT NOT NULL, lock TEXT NOT NULL, mode TEXT NOT NULL,
     size INTEGER, mtime_ns INTEGER, ino INTEGER);
 CREATE INDEX IF NOT EXISTS links_lock ON links (lock);
 CREATE TABLE IF NOT EXISTS locks (path TEXT PRIMARY KEY, synced_ns INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('schema', '1');
 """
 
 
@@ -92,7 +89,9 @@ class StoreIndex:
         )
         self._mutex = threading.Lock()
         with self._mutex:
-            self._db.executescript(_SCHEMA)
+            # NOTE: only a new index is written to here: a read-only status stays read-only.
+            if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                self._db.executescript(_SCHEMA + "PRAGMA user_version = 1;")
 
     def _exec(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._mutex:
@@ -239,6 +238,8 @@ class Store:
 
     def _claim(self, path: Path) -> Path:
         """Rename a tmp file to a unique name so no other writer's bytes end up verified."""
+        import secrets
+
         claimed = self.tmp_dir / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.verify"
         os.replace(path, claimed)
         return claimed
@@ -282,6 +283,8 @@ class Store:
         self.ensure()
         if self.has(expected.sha256):
             return self.blob_path(expected.sha256)
+        import secrets
+
         tmp = self.tmp_dir / f"adopt.{os.getpid()}.{secrets.token_hex(4)}.verify"
         source = Path(os.path.realpath(existing))
         try:

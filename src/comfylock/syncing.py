@@ -7,6 +7,7 @@ targets and never imports httpx, aria2p or rich (SPEC §7).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -31,7 +32,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["SyncOptions", "SyncOutcome", "lock_staleness", "prepare", "sync"]
+__all__ = ["SyncOptions", "SyncOutcome", "load_lock_cached", "lock_staleness", "prepare", "sync"]
 
 
 class SyncOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,15 +108,45 @@ def lock_staleness(settings: Settings, lock: Lock) -> tuple[str, str]:
     return ("stale", str(stale)) if stale else ("fresh", "")  # pragma: no cover
 
 
+_RACY_NS = 2_000_000_000
+
+
+def load_lock_cached(lock_path: Path, cache_dir: Path) -> Lock:
+    """``lockfile.load`` with a msgpack copy keyed by the lock's stat (SPEC §7: parsing a
+    1,000-model lock with tomllib is most of a no-op sync; decoding msgpack takes ~1 ms).
+    A copy written within 2 s of the lock's mtime is not trusted (same-tick rewrite)."""
+    from . import __version__, lockfile
+
+    try:
+        st = os.stat(lock_path)
+    except OSError:
+        return lockfile.load(lock_path)
+    key = f"{__version__}:{lock_path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+    cache = cache_dir / "lock-cache" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".msgpack")
+    try:
+        if st.st_mtime_ns + _RACY_NS < cache.stat().st_mtime_ns:
+            return msgspec.msgpack.decode(cache.read_bytes(), type=Lock)
+    except (OSError, msgspec.DecodeError):
+        pass
+    lock = lockfile.load(lock_path)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(msgspec.msgpack.encode(lock))
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # only a speed-up
+    return lock
+
+
 def prepare(
     settings: Settings, options: SyncOptions
 ) -> tuple[Lock, Store, SyncPlan, tuple[str, ...]]:
     """Read the lock, observe this machine, and plan. Reads only."""
-    from . import lockfile
     from .modelpaths import load_model_paths
     from .scan import observe, store_view
 
-    lock = lockfile.load(settings.lock_path)
+    lock = load_lock_cached(settings.lock_path, settings.cache_dir)
     if settings.models_root() is None:
         raise UsageError(
             "no ComfyUI root or models dir",
@@ -163,8 +194,6 @@ def _raise_failures(failures) -> None:
 
 def sync(settings: Settings, options: SyncOptions, *, progress=None) -> SyncOutcome:
     """Make the models tree and custom_nodes/ match the lock (or only plan, with dry_run)."""
-    from .apply import ApplyContext, NullProgress, run
-
     lock, store, plan, allow_http = prepare(settings, options)
     outcome = SyncOutcome(plan=plan, models_root=str(settings.models_root()))
     state, message = lock_staleness(settings, lock)
@@ -176,6 +205,8 @@ def sync(settings: Settings, options: SyncOptions, *, progress=None) -> SyncOutc
         outcome.warnings.append("node packs skipped: no ComfyUI root (pass --comfyui-root)")
     if options.dry_run or plan.is_empty:
         return outcome
+    from .apply import ApplyContext, NullProgress, run
+
     ctx = ApplyContext(
         store=store,
         lock_path=str(settings.lock_path),
