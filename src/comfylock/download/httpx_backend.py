@@ -96,9 +96,12 @@ class HttpxDownloader:
         raise last
 
     def _wait(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not self._cancel.is_set() and time.monotonic() < deadline:
-            self._sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        """Sleep in short steps so Ctrl-C (``cancel``) is noticed during a long Retry-After."""
+        remaining = seconds
+        while remaining > 0 and not self._cancel.is_set():
+            step = min(0.2, remaining)
+            self._sleep(step)
+            remaining -= step
         if self._cancel.is_set():
             raise Interrupted("download interrupted")
 
