@@ -137,7 +137,10 @@ def test_200_answer_to_range_restarts(world, run_cli):
     assert target_of(world, m).read_bytes() == m.data
 
 
-def test_429_then_success(world, run_cli):
+@pytest.mark.parametrize("backend", ["httpx", "aria2"])
+def test_429_then_success(world, run_cli, backend):
+    if backend == "aria2" and shutil.which("aria2c") is None:
+        pytest.skip("aria2c is not installed")
     m = world["models"][1]
     calls = []
 
@@ -148,7 +151,8 @@ def test_429_then_success(world, run_cli):
         return range_response(request, m.data)
 
     serve_world(world, hf_handler=limited)
-    result = run_cli(*world["args"], "sync", "--no-aria2", "--no-nodes")
+    extra = ["--no-aria2"] if backend == "httpx" else []
+    result = run_cli(*world["args"], "sync", "--no-nodes", *extra)
     assert result.exit_code == 0, result
     assert target_of(world, m).read_bytes() == m.data and len(calls) == 3
 
@@ -323,3 +327,29 @@ def test_two_syncs_at_once_download_once(world):
     assert [p.returncode for p in procs] == [0, 0], results
     assert len(gets) == 1
     assert target_of(world, m).read_bytes() == m.data
+
+
+def test_not_enough_disk_space_stops_before_any_download(world, run_cli, monkeypatch):
+    import collections
+
+    serve_world(world)
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9, 1000))
+    result = run_cli(*world["args"], "sync", "--no-aria2", "--no-nodes")
+    assert result.exit_code == 6, result
+    assert paths_in(world["server"]) == []
+
+
+def test_locked_says_it_cannot_check_workflows_yet(world, run_cli):
+    serve_world(world)
+    text = world["lock"].read_text()
+    world["lock"].write_text(
+        text.replace(
+            "version = 1\n",
+            f'version = 1\n\n[[workflow]]\npath = "w.json"\ndigest = "sha256:{"0" * 64}"\n',
+            1,
+        )
+    )
+    result = run_cli(*world["args"], "sync", "--dry-run", "--locked")
+    assert result.exit_code == 0, result
+    assert "cannot check the lock against its workflows" in result.stderr

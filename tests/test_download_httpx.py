@@ -165,3 +165,4 @@ def test_http_only_for_loopback_and_allowed_hosts():
 def test_redact_masks_credentials_in_queries():
     assert redact("https://x/y?token=abc&a=1") == "https://x/y?token=***&a=1"
     assert "s3cr3t" not in redact("https://cdn/x?X-Amz-Signature=s3cr3t")
+    assert redact("https://me:pw@host:8443/x") == "https://***@host:8443/x"

@@ -73,3 +73,29 @@ def test_verify_quarantines_a_corrupt_blob(synced, run_cli):
     # the next sync notices the dangling link and fetches/adopts again: here no source, so it reports
     status = run_cli(*synced["p1"]["args"], "status")
     assert status.exit_code == 0
+
+
+def test_a_lock_already_in_sync_registers_itself(synced, run_cli, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(synced["p2"]["lock"], copy / "comfy.lock")
+    root = synced["p2"]["target"].parents[2]
+    assert (
+        run_cli("--lock", str(copy / "comfy.lock"), "--comfyui-root", str(root), "sync").exit_code
+        == 0
+    )
+    synced["p2"]["lock"].unlink()
+    run_cli("gc")
+    assert len(blobs()) == 2  # the copy still references p2's blob
+
+
+def test_gc_refuses_while_a_sync_holds_the_store(synced, run_cli):
+    from comfylock.store import Store
+
+    store = Store(Path(os.environ["COMFYLOCK_STORE"]))
+    with store.file_lock("gc", shared=True):
+        result = run_cli("gc")
+    assert result.exit_code == 5, result
+    assert len(blobs()) == 2

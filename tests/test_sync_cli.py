@@ -78,3 +78,13 @@ def test_status_json(world, run_cli):
     result = run_cli(*world["args"], "status", "--json")
     data = json.loads(result.stdout)
     assert len(data["fetch"]) == 3 and data["empty"] is False
+
+
+def test_sync_json_has_plan_and_report(world, run_cli):
+    import json
+
+    result = run_cli(*world["args"], "sync", "--no-aria2", "--json")
+    assert result.exit_code == 0, result
+    data = json.loads(result.stdout)
+    assert len(data["fetch"]) == 3 and len(data["report"]["fetched"]) == 3
+    assert "s3cr3t" not in result.stdout

@@ -91,4 +91,8 @@ def gc(store: Store, *, dry_run: bool = False) -> GcPlan:
                 store.remove_blob(item.sha256)
             for lock in plan.gone_locks:
                 store.index.forget_lock(lock)
+            # No sync is running (we hold the gc lock): files being verified were left by a
+            # killed sync. Partial downloads (*.part) stay for resume.
+            for leftover in store.tmp_dir.glob("*.verify"):
+                leftover.unlink(missing_ok=True)
     return plan

@@ -173,6 +173,14 @@ def prepare(
     return lock, store, plan, allow_http
 
 
+def _register_if_new(store: Store, lock_path: str) -> None:
+    """A lock already in sync (a copied project) still registers, so gc keeps its blobs."""
+    if store.index_path.exists() and lock_path not in store.index.locks():
+        with store.file_lock("store"):
+            store.index.register_lock(lock_path)
+    store.close()
+
+
 _BY_CODE = {4: IntegrityError, 3: RemoteError, 5: ConflictError, 2: UsageError}
 
 
@@ -203,7 +211,10 @@ def sync(settings: Settings, options: SyncOptions, *, progress=None) -> SyncOutc
         outcome.warnings.append(message if state == "unknown" else f"the lock is stale: {message}")
     if options.nodes and lock.node and settings.comfyui_root is None:
         outcome.warnings.append("node packs skipped: no ComfyUI root (pass --comfyui-root)")
-    if options.dry_run or plan.is_empty:
+    if options.dry_run:
+        return outcome
+    if plan.is_empty:
+        _register_if_new(store, str(settings.lock_path))
         return outcome
     from .apply import ApplyContext, NullProgress, run
 

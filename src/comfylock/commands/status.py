@@ -16,7 +16,13 @@ def render_outcome(settings, outcome, *, as_json: bool, applied: bool) -> int:
     for warning in outcome.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
-        click.echo(plan_json(outcome.plan))
+        if outcome.report is None:
+            click.echo(plan_json(outcome.plan))
+        else:
+            import msgspec
+
+            report = msgspec.json.encode(outcome.report).decode()
+            click.echo(plan_json(outcome.plan)[:-1] + f',"report":{report}}}')
         return 0
     if settings.quiet:
         return 0

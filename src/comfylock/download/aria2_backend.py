@@ -71,6 +71,7 @@ class Aria2Downloader:
         self._lock = threading.Lock()
         self._falloc = "none"
         self._closed = False
+        self._httpx = None
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -134,6 +135,8 @@ class Aria2Downloader:
         """Stop aria2c (politely, then for sure) and reap it."""
         with self._lock:  # NOTE: a worker may be starting aria2c right now
             proc, self._proc, self._api, self._closed = self._proc, None, None, True
+            if self._httpx is not None:
+                self._httpx.close()
         if proc is None:
             return
         # SIGTERM: aria2c stops at once (an RPC shutdown lingers ~4 s on keep-alive sockets).
@@ -180,16 +183,31 @@ class Aria2Downloader:
         control = dest_tmp.with_name(dest_tmp.name + ".aria2")
         if dest_tmp.exists() and dest_tmp.stat().st_size == size and not control.exists():
             return  # complete from an earlier run; the store verifies it
+        given_urls, given_headers = list(urls), dict(headers)
         urls, headers = _resolve_token_redirects(urls, headers)
         api = self._start()
         download = api.add_uris(list(urls), options=self._options(dest_tmp, headers))
         try:
             self._follow(download, progress)
+        except RemoteError:
+            if self._cancel.is_set():
+                raise
+            # aria2c gives up at once on 429 and ignores Retry-After: let the built-in
+            # downloader (backoff, Retry-After, Range resume) finish this file.
+            self._fallback().fetch(given_urls, dest_tmp, expected, size, given_headers, progress)
         finally:
             with contextlib.suppress(Exception):
                 if download.status in ("active", "waiting", "paused"):
                     api.client.force_remove(download.gid)
                 api.client.remove_download_result(download.gid)
+
+    def _fallback(self):
+        with self._lock:
+            if self._httpx is None:
+                from .httpx_backend import HttpxDownloader
+
+                self._httpx = HttpxDownloader(cancel=self._cancel)
+            return self._httpx
 
     def _follow(self, download, progress: ProgressFn | None) -> None:
         while True:

@@ -61,8 +61,11 @@ def check_url(url: str, allow_http: Sequence[str] = ()) -> str:
 def redact(url: str) -> str:
     """A URL safe to show: query values that look like credentials are masked."""
     parts = urlsplit(url)
+    if parts.password:
+        host = parts.hostname or ""
+        parts = parts._replace(netloc=f"***@{host}" + (f":{parts.port}" if parts.port else ""))
     if not parts.query:
-        return url
+        return parts.geturl()
     shown = []
     for item in parts.query.split("&"):
         name, _, value = item.partition("=")
