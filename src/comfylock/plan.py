@@ -126,56 +126,28 @@ def _model_entries(
     model: LockedModel, state: ModelState, force: bool, out: dict[str, list]
 ) -> str | None:
     """Append the entries for one model; return its digest if the store must get it."""
-    sha, key, target = model.sha256, model.key, state.target
+    sha, key, target, detail = model.sha256, model.key, state.target, state.detail
+    at = {"target": target, "sha256": sha, "key": key}
     if state.status == "missing":
-        out["link"].append(Link(target=target, sha256=sha, key=key, reason="missing"))
+        out["link"].append(Link(**at, reason="missing"))
     elif state.status == "ours-stale":
-        out["relink"].append(
-            Relink(
-                target=target,
-                sha256=sha,
-                key=key,
-                current=state.current,
-                reason="link points at another blob",
-            )
-        )
+        why = "link points at another blob"
+        out["relink"].append(Relink(**at, current=state.current, reason=why))
     elif state.status == "foreign-matching":
-        out["adopt"].append(
-            Adopt(
-                sha256=sha,
-                size=model.size,
-                blake3=model.blake3,
-                path=state.found or target,
-                key=key,
-                reason="local file has the locked bytes",
-            )
-        )
-        out["relink"].append(
-            Relink(
-                target=target, sha256=sha, key=key, reason="replace the adopted file with a link"
-            )
-        )
+        found = state.found or target
+        why = "local file has the locked bytes"
+        kw = {"size": model.size, "blake3": model.blake3, "reason": why}
+        out["adopt"].append(Adopt(sha256=sha, path=found, key=key, **kw))
+        out["relink"].append(Relink(**at, reason="replace the adopted file with a link"))
+        return None
+    elif state.status == "foreign-different" and not force:
+        why = f"a file that is not comfylock's is in the way ({detail})"
+        out["conflicts"].append(Conflict(target=target, key=key, reason=why))
         return None
     elif state.status == "foreign-different":
-        if not force:
-            out["conflicts"].append(
-                Conflict(
-                    target=target,
-                    key=key,
-                    reason=f"a file that is not comfylock's is in the way ({state.detail})",
-                )
-            )
-            return None
-        out["displace"].append(
-            Displace(
-                target=target,
-                key=key,
-                reason=f"--force: move the user's file aside ({state.detail})",
-            )
-        )
-        out["link"].append(
-            Link(target=target, sha256=sha, key=key, reason="replaces the displaced file")
-        )
+        why = f"--force: move the user's file aside ({detail})"
+        out["displace"].append(Displace(target=target, key=key, reason=why))
+        out["link"].append(Link(**at, reason="replaces the displaced file"))
     return sha
 
 
@@ -208,6 +180,24 @@ def _node_entries(node: NodeState, lock: Lock, out: dict[str, list]) -> None:
         )
 
 
+def _fetches(
+    needed: dict[str, list[LockedModel]], have: frozenset[str], adopted: set[str]
+) -> tuple[Fetch, ...]:
+    """One Fetch per digest the store lacks and no adoption provides."""
+    return tuple(
+        Fetch(
+            sha256=sha,
+            size=models[0].size,
+            blake3=models[0].blake3,
+            keys=tuple(sorted(m.key for m in models)),
+            sources=models[0].source,
+            reason="not in the store",
+        )
+        for sha, models in sorted(needed.items())
+        if sha not in have and sha not in adopted
+    )
+
+
 def make_plan(
     lock: Lock,
     workspace: Workspace,
@@ -217,63 +207,38 @@ def make_plan(
     force: bool = False,
 ) -> SyncPlan:
     """Everything sync would do, as a value. ``force`` turns model conflicts into Displace."""
-    out: dict[str, list] = {
-        k: []
-        for k in ("link", "relink", "adopt", "displace", "conflicts", "node_clone", "node_checkout")
-    }
+    names = ("link", "relink", "adopt", "displace", "conflicts", "node_clone", "node_checkout")
+    out: dict[str, list] = {k: [] for k in names}
     states = {s.key: s for s in workspace.models}
-    needed: dict[str, LockedModel] = {}
-    needed_keys: dict[str, list[str]] = {}
-    in_sync = 0
+    needed: dict[str, list[LockedModel]] = {}
     for model in lock.model:
         state = states[model.key]
-        if state.status in _OK:
-            in_sync += 1
-            continue
-        sha = _model_entries(model, state, force, out)
-        if sha is not None:
-            needed.setdefault(sha, model)
-            needed_keys.setdefault(sha, []).append(model.key)
-    adopted = {a.sha256 for a in out["adopt"]}
-    fetch = tuple(
-        Fetch(
-            sha256=sha,
-            size=m.size,
-            blake3=m.blake3,
-            keys=tuple(sorted(needed_keys[sha])),
-            sources=m.source,
-            reason="not in the store",
-        )
-        for sha, m in sorted(needed.items())
-        if sha not in store_index.blobs and sha not in adopted
-    )
-    nodes_ok = 0
+        if state.status not in _OK:
+            sha = _model_entries(model, state, force, out)
+            if sha is not None:
+                needed.setdefault(sha, []).append(model)
     for node in workspace.nodes:
-        if node.status == "ok":
-            nodes_ok += 1
-        else:
+        if node.status != "ok":
             _node_entries(node, lock, out)
-    prunes = (
-        tuple(
-            Prune(target=p.target, sha256=p.sha256, reason="the lock no longer names it")
-            for p in workspace.extra_links
-        )
-        if prune
-        else ()
-    )
+    reason = "the lock no longer names it"
+    prunes = [Prune(target=p.target, sha256=p.sha256, reason=reason) for p in workspace.extra_links]
     return SyncPlan(
-        fetch=fetch,
-        adopt=tuple(sorted(_dedupe_adopt(out["adopt"], store_index), key=lambda a: a.path)),
-        displace=tuple(sorted(out["displace"], key=lambda d: d.target)),
-        prune=tuple(sorted(prunes, key=lambda p: p.target)),
-        link=tuple(sorted(out["link"], key=lambda e: e.target)),
-        relink=tuple(sorted(out["relink"], key=lambda e: e.target)),
-        node_clone=tuple(sorted(out["node_clone"], key=lambda n: n.id)),
-        node_checkout=tuple(sorted(out["node_checkout"], key=lambda n: n.id)),
-        conflicts=tuple(sorted(out["conflicts"], key=lambda c: c.target)),
-        models_in_sync=in_sync,
-        nodes_in_sync=nodes_ok,
+        fetch=_fetches(needed, store_index.blobs, {a.sha256 for a in out["adopt"]}),
+        adopt=tuple(_dedupe_adopt(out["adopt"], store_index)),
+        displace=_by(out["displace"], "target"),
+        prune=_by(prunes if prune else [], "target"),
+        link=_by(out["link"], "target"),
+        relink=_by(out["relink"], "target"),
+        node_clone=_by(out["node_clone"], "id"),
+        node_checkout=_by(out["node_checkout"], "id"),
+        conflicts=_by(out["conflicts"], "target"),
+        models_in_sync=sum(1 for s in workspace.models if s.status in _OK),
+        nodes_in_sync=sum(1 for n in workspace.nodes if n.status == "ok"),
     )
+
+
+def _by(entries: list, field: str) -> tuple:
+    return tuple(sorted(entries, key=lambda e: getattr(e, field)))
 
 
 def _dedupe_adopt(adopts: list[Adopt], store_index: StoreView) -> list[Adopt]:

@@ -9,6 +9,7 @@ downloaded. Every name from the lock goes through ``pathsafe`` before it touches
 
 from __future__ import annotations
 
+import functools
 import os
 import stat as stat_mod
 from pathlib import Path
@@ -90,50 +91,35 @@ def _blob_sha(dest: str, prefix: str) -> str | None:
 def _classify(
     path: str, model: LockedModel, prefix: str, rows: dict[str, LinkRow], hash_cache
 ) -> ModelState | None:
+    """What is at ``path`` for ``model``, or None if nothing is there."""
     try:
         st = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    key = model.key
+    state = functools.partial(ModelState, key=model.key, target=path, found=path)
     if stat_mod.S_ISLNK(st.st_mode):
         dest = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(path)))
         sha = _blob_sha(dest, prefix)
+        if sha == model.sha256 and os.path.isfile(dest):
+            return state(status="ours-ok")
         if sha is not None:
-            if sha == model.sha256 and os.path.isfile(dest):
-                return ModelState(key=key, target=path, status="ours-ok", found=path)
-            return ModelState(
-                key=key,
-                target=path,
-                status="ours-stale",
-                found=path,
-                current=sha,
-                detail="links to another blob",
-            )
+            return state(status="ours-stale", current=sha, detail="links to another blob")
         try:
-            st = os.stat(path)
+            st = os.stat(path)  # a user's own symlink: judge the file it points at
         except OSError:
-            return ModelState(
-                key=key,
-                target=path,
-                status="foreign-different",
-                found=path,
-                detail="a dangling symlink",
-            )
+            return state(status="foreign-different", detail="a dangling symlink")
     else:
         row = rows.get(path)
-        if row is not None and (row.size, row.mtime_ns, row.ino) == (
-            st.st_size,
-            st.st_mtime_ns,
-            st.st_ino,
-        ):
-            if row.sha256 == model.sha256:
-                status = "copy-ok" if row.mode == "copy" else "ours-ok"
-                return ModelState(key=key, target=path, status=status, found=path)
-            return ModelState(
-                key=key, target=path, status="ours-stale", found=path, current=row.sha256
-            )
+        if row is not None and (row.size, row.mtime_ns, row.ino) == _sig(st):
+            if row.sha256 != model.sha256:
+                return state(status="ours-stale", current=row.sha256)
+            return state(status="copy-ok" if row.mode == "copy" else "ours-ok")
     status, detail = _foreign(Path(path), st, model, hash_cache)
-    return ModelState(key=key, target=path, status=status, found=path, detail=detail)  # type: ignore[arg-type]
+    return state(status=status, detail=detail)
+
+
+def _sig(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def _observe_model(model: LockedModel, dirs: _Dirs, prefix: str, rows, hash_cache) -> ModelState:
@@ -158,7 +144,7 @@ def _still_ours(row: LinkRow, store: Store) -> bool:
     if stat_mod.S_ISLNK(st.st_mode):
         dest = os.path.normpath(os.path.join(os.path.dirname(row.target), os.readlink(row.target)))
         return store.sha_of_blob_path(dest) is not None
-    return (row.size, row.mtime_ns, row.ino) == (st.st_size, st.st_mtime_ns, st.st_ino)
+    return (row.size, row.mtime_ns, row.ino) == _sig(st)
 
 
 def observe(
