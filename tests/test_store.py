@@ -125,3 +125,16 @@ def test_index_records_links_and_locks(store):
     store.index.register_lock("/p/comfy.lock")
     assert [r.target for r in store.index.links("/p/comfy.lock")] == ["/m/a"]
     assert store.index.locks() == ["/p/comfy.lock"]
+
+
+def test_adopt_copies_a_file_the_user_also_keeps_elsewhere(store, tmp_path):
+    data = b"shared with another name"
+    real = tmp_path / "library" / "x.safetensors"
+    real.parent.mkdir()
+    real.write_bytes(data)
+    link = tmp_path / "models" / "x.safetensors"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    blob = store.adopt(link, expected_for(data))
+    assert blob.stat().st_ino != real.stat().st_ino
+    assert real.stat().st_mode & stat.S_IWUSR  # the user's file keeps its mode

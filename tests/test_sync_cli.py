@@ -88,3 +88,19 @@ def test_sync_json_has_plan_and_report(world, run_cli):
     data = json.loads(result.stdout)
     assert len(data["fetch"]) == 3 and len(data["report"]["fetched"]) == 3
     assert "s3cr3t" not in result.stdout
+
+
+def test_status_writes_nothing_to_the_store(world, run_cli):
+    result = run_cli(*world["args"], "status")
+    assert result.exit_code == 0, result
+    assert not os.path.exists(os.environ["COMFYLOCK_STORE"])
+
+
+def test_progress_display_smoke():
+    from comfylock.progress import RichProgress
+
+    progress = RichProgress()
+    update = progress.task("loras/x.safetensors", 100)
+    update(40)
+    update(100)
+    progress.close()

@@ -344,6 +344,10 @@ def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
             f"{first.target}: {first.reason}{more}; nothing was changed",
             hint="move it away, or run sync --force to move it to the store's displaced/",
         )
+    from .download.urls import url_groups
+
+    for f in plan.fetch:  # NOTE: refuse unsafe URLs (plain http, odd schemes) before any change
+        url_groups(f.sources, ctx.env, ctx.allow_http)
     store = ctx.store.ensure()
     failures: list[Failure] = []
     warnings: list[str] = []

@@ -287,8 +287,13 @@ class Store:
 
         tmp = self.tmp_dir / f"adopt.{os.getpid()}.{secrets.token_hex(4)}.verify"
         source = Path(os.path.realpath(existing))
+        # Share the inode only when the target is its sole name: a file the user also keeps
+        # elsewhere (through a symlink or another hardlink) could be edited under the blob.
+        shared = os.path.islink(existing) or os.stat(source).st_nlink > 1
         try:
             try:
+                if shared:
+                    raise OSError(errno.EPERM, "copy instead of sharing the user's inode")
                 os.link(source, tmp)
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
