@@ -353,3 +353,52 @@ def test_locked_says_it_cannot_check_workflows_yet(world, run_cli):
     result = run_cli(*world["args"], "sync", "--dry-run", "--locked")
     assert result.exit_code == 0, result
     assert "cannot check the lock against its workflows" in result.stderr
+
+
+def test_extra_model_paths_are_searched_and_default_dirs_used(world, run_cli, tmp_path):
+    serve_world(world)
+    shared = tmp_path / "shared-models"
+    lora, vae = world["models"][1], world["models"][2]
+    (shared / "loras").mkdir(parents=True)
+    (shared / "loras" / lora.name).write_bytes(lora.data)  # already on the shared drive
+    (world["root"] / "extra_model_paths.yaml").write_text(
+        f"shared:\n  base_path: {shared}\n  loras: loras\nfast:\n  base_path: {tmp_path / 'fast'}\n  is_default: true\n  vae: vae\n"
+    )
+    result = run_cli(*world["args"], "sync", "--no-aria2", "--no-nodes")
+    assert result.exit_code == 0, result
+    assert world["paths"]["hf"] not in paths_in(world["server"])  # found on the shared drive
+    assert not target_of(world, lora).exists()
+    assert (tmp_path / "fast" / "vae" / vae.name).read_bytes() == vae.data  # is_default target
+    again = run_cli(*world["args"], "sync", "--no-aria2", "--no-nodes")
+    assert "Already in sync: 3 models" in again.stdout
+
+
+def test_prune_removes_only_links_comfylock_placed(world, run_cli):
+    from syncutil import write_lock
+
+    serve_world(world)
+    assert run_cli(*world["args"], "sync", "--no-aria2", "--no-nodes").exit_code == 0
+    dropped = world["models"][2]
+    users = world["root"] / "models" / "vae" / "mine.safetensors"
+    users.write_bytes(b"the user's own")
+    write_lock(world["lock"], world["models"][:2])
+    kept = run_cli(*world["args"], "sync", "--no-nodes")
+    assert kept.exit_code == 0 and target_of(world, dropped).is_symlink()  # no --prune: stays
+    status = run_cli(*world["args"], "status", "--prune", "--no-nodes")
+    assert "prune" in status.stdout
+    result = run_cli(*world["args"], "sync", "--prune", "--no-nodes")
+    assert result.exit_code == 0, result
+    assert not target_of(world, dropped).exists() and not target_of(world, dropped).is_symlink()
+    assert users.read_bytes() == b"the user's own"
+    assert target_of(world, world["models"][0]).read_bytes() == world["models"][0].data
+
+
+@pytest.mark.parametrize("mode", ["hardlink", "copy"])
+def test_hardlink_and_copy_modes_are_recognised_on_the_next_run(world, run_cli, mode):
+    serve_world(world)
+    result = run_cli(*world["args"], "sync", "--no-aria2", "--no-nodes", "--link", mode)
+    assert result.exit_code == 0, result
+    for m in world["models"]:
+        assert not target_of(world, m).is_symlink() and target_of(world, m).read_bytes() == m.data
+    again = run_cli(*world["args"], "sync", "--no-nodes", "--link", mode)
+    assert "Already in sync: 3 models" in again.stdout, again
