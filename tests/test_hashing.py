@@ -201,3 +201,48 @@ def test_cached_hash_without_cache_always_reads(model, reads):
     cached_hash(model, None)
     cached_hash(model, None)
     assert len(reads.opened) == 2
+
+
+def test_preload_serves_rows_under_the_directory_and_queries_outside(tmp_path, model):
+    outside = tmp_path / "elsewhere.bin"
+    outside.write_bytes(b"x")
+    _backdate(outside)
+    with HashCache.in_dir(tmp_path / "c") as cache:
+        cache.put(model, os.stat(model), hash_file(model))
+        cache.put(outside, os.stat(outside), hash_file(outside))
+    with HashCache.in_dir(tmp_path / "c") as cache:
+        cache.preload(model.parent)
+        assert cache.get(model, os.stat(model)) == hash_file(model)
+        assert cache.get(outside, os.stat(outside)) == hash_file(outside)
+        assert cache.get(model.with_name("absent.bin"), os.stat(model)) is None
+
+
+def test_rows_flushed_after_preload_are_found(tmp_path, model):
+    with HashCache.in_dir(tmp_path / "c") as cache:
+        cache.preload(model.parent)
+        digest = hash_file(model)
+        cache.put(model, os.stat(model), digest)
+        cache.flush()
+        assert cache.get(model, os.stat(model)) == digest
+
+
+def test_flush_while_another_process_writes_drops_rows_without_error(tmp_path, model):
+    db_path = tmp_path / "c" / "hashes.sqlite"
+    digest = hash_file(model)
+    with HashCache(db_path) as cache:
+        cache.put(model, os.stat(model), digest)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        cache = HashCache(db_path, timeout=0.05)
+        assert cache.get(model, os.stat(model)) == digest  # WAL: reading is not blocked
+        newer = model.with_name("new.bin")
+        newer.write_bytes(b"n")
+        cache.put(newer, os.stat(newer), hash_file(newer))
+        cache.flush()  # times out: the rows are dropped, nothing raises
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    cache.close()
+    with HashCache(db_path) as cache:
+        assert cache.get(model, os.stat(model)) == digest

@@ -121,7 +121,8 @@ def _digest_path(
         if want_b3:
             hashers.append(_new_blake3(parallel=not want_sha and expected > _B3_PARALLEL_MIN))
         if expected < chunk:
-            size = _hash_inline(f, hashers, chunk, progress)
+            # +1: a file that grew since fstat is still read to its end, just in more reads.
+            size = _hash_inline(f, hashers, max(expected + 1, 4096), progress)
         else:
             size = _hash_pipelined(f, hashers, chunk, progress)
     sha = hashers[0].hexdigest() if want_sha else None
@@ -182,6 +183,11 @@ def _i64(value: int) -> int:
     return value - (1 << 64) if value >= (1 << 63) else value
 
 
+def _path_key(path: str | os.PathLike[str]) -> bytes:
+    text = os.fspath(path)
+    return os.fsencode(text if os.path.isabs(text) else os.path.abspath(text))
+
+
 def _key(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_size, st.st_mtime_ns, _i64(st.st_ino), _i64(st.st_dev))
 
@@ -210,10 +216,15 @@ class HashCache:
     Use as a context manager, or call ``close()``: writes are batched and flushed there.
     """
 
-    def __init__(self, db_path: str | os.PathLike[str], *, racy_ns: int = _RACY_NS) -> None:
+    def __init__(
+        self, db_path: str | os.PathLike[str], *, racy_ns: int = _RACY_NS, timeout: float = 10.0
+    ) -> None:
         self.path = Path(db_path)
         self.racy_ns = racy_ns
+        self.timeout = timeout  # seconds to wait for another process's write lock
         self._pending: dict[bytes, tuple[Any, ...]] = {}
+        self._loaded: dict[bytes, tuple[Any, ...]] = {}
+        self._prefixes: list[bytes] = []
         self._lock = threading.Lock()
         self._db = self._connect()
 
@@ -226,18 +237,25 @@ class HashCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             return self._open_db(str(self.path))
+        except sqlite3.OperationalError:
+            # Locked for longer than the timeout, or unwritable: work without it this time.
+            return self._open_db(":memory:")
+        except OSError:
+            return self._open_db(":memory:")
+        except sqlite3.DatabaseError:
+            pass
+        # "file is not a database": a corrupt cache only costs re-hashing, so start afresh.
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            return self._open_db(str(self.path))
         except (OSError, sqlite3.DatabaseError):
-            try:
-                # A corrupt cache file: it only saves work, so start a fresh one.
-                if self.path.is_file():
-                    self.path.unlink()
-                return self._open_db(str(self.path))
-            except (OSError, sqlite3.DatabaseError):
-                return self._open_db(":memory:")
+            return self._open_db(":memory:")
 
-    @staticmethod
-    def _open_db(target: str) -> sqlite3.Connection:
-        db = sqlite3.connect(target, timeout=10.0, isolation_level=None, check_same_thread=False)
+    def _open_db(self, target: str) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            target, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -255,12 +273,29 @@ class HashCache:
             raise
         return db
 
+    def preload(self, directory: str | os.PathLike[str]) -> None:
+        """Load every row under ``directory`` in one query, so ``get`` for files there needs
+        no query of its own (10,000 point queries cost ~10x one range scan)."""
+        prefix = _path_key(directory).rstrip(b"/") + b"/"
+        if any(prefix.startswith(p) for p in self._prefixes):
+            return  # already loaded with a parent directory
+        upper = prefix[:-1] + b"0"  # the byte after "/": the end of the prefix range
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT * FROM hashes WHERE path >= ? AND path < ?", (prefix, upper)
+                ).fetchall()
+            except sqlite3.Error:
+                return
+            self._loaded.update((row[0], row) for row in rows)
+            self._prefixes.append(prefix)
+
     def get(self, path: str | os.PathLike[str], st: os.stat_result) -> Digest | None:
         """The cached digest if ``st`` still matches what was hashed, else None."""
-        key = os.fsencode(os.path.abspath(path))
+        key = _path_key(path)
         with self._lock:
-            row = self._pending.get(key)
-            if row is None:
+            row = self._pending.get(key) or self._loaded.get(key)
+            if row is None and not any(key.startswith(p) for p in self._prefixes):
                 try:
                     row = self._db.execute("SELECT * FROM hashes WHERE path = ?", (key,)).fetchone()
                 except sqlite3.Error:
@@ -275,7 +310,7 @@ class HashCache:
         """Remember ``digest`` for the file as ``st`` describes it (flushed in batches)."""
         if digest.size != st.st_size:
             return  # the file changed while it was read: never cache a guess
-        key = os.fsencode(os.path.abspath(path))
+        key = _path_key(path)
         row = (key, *_key(st), digest.sha256, digest.blake3, time.time_ns())
         with self._lock:
             self._pending[key] = row
@@ -293,6 +328,7 @@ class HashCache:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany("INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?,?)", rows)
                 self._db.execute("COMMIT")
+                self._loaded.update((row[0], row) for row in rows)
             except sqlite3.Error:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
@@ -322,14 +358,18 @@ def recall_or_hash(
     cache: HashCache | None,
     *,
     progress: Progress | None = None,
+    lookup: bool = True,
 ) -> tuple[Digest, bool]:
     """Like ``cached_hash`` for a caller that already has the file's stat.
+
+    Args:
+        lookup: False when the caller already knows the cache misses (store only).
 
     Returns:
         (digest, from_cache). Only a miss reads the file; the new digest is cached unless the
         file changed while it was being read.
     """
-    if cache is not None:
+    if cache is not None and lookup:
         found = cache.get(path, st)
         if found is not None:
             return found, True

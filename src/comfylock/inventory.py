@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from .hashing import HashCache, recall_or_hash
+from .hashing import Digest, HashCache, recall_or_hash
 from .modelpaths import ModelPaths
 from .tables import model_extensions
 
@@ -132,14 +132,17 @@ def scan_tree(
         progress: ``progress(done, total)`` in bytes while hashing cache misses.
     """
     roots = _roots(model_paths)
+    if cache is not None:
+        for directory in sorted({str(r.path) for r in roots if r.path.is_dir()}, key=len):
+            cache.preload(directory)
     problems: list[str] = []
     found = list(_walk_roots(roots, problems))
     found.sort(key=lambda f: (f.folder, f.name, f.rank, f.path))
-    digests: dict[str, tuple[str, str] | None] = {}
+    digests: dict[str, Digest | None] = {}
     misses: list[_Found] = []
     for f in found:
         hit = cache.get(f.path, f.st) if cache is not None else None
-        digests[f.path] = (hit.sha256, hit.blake3) if hit else None
+        digests[f.path] = hit
         if hit is None:
             misses.append(f)
     hashed = 0
@@ -157,17 +160,17 @@ def scan_tree(
     )
 
 
-def _local_file(f: _Found, digest: tuple[str, str] | None) -> LocalFile:
-    sha, b3 = digest if digest else (None, None)
-    return LocalFile(
-        folder=f.folder, name=f.name, path=f.path, size=f.st.st_size, sha256=sha, blake3=b3
-    )
+def _local_file(f: _Found, digest: Digest | None) -> LocalFile:
+    if digest is None:
+        return LocalFile(folder=f.folder, name=f.name, path=f.path, size=f.st.st_size)
+    # The digest's size is what was hashed, even if the file changed since the walk.
+    return LocalFile(f.folder, f.name, f.path, digest.size, digest.sha256, digest.blake3)
 
 
 def _hash_misses(
     misses: list[_Found],
     cache: HashCache | None,
-    digests: dict[str, tuple[str, str] | None],
+    digests: dict[str, Digest | None],
     problems: list[str],
     progress: ScanProgress | None,
 ) -> int:
@@ -181,13 +184,13 @@ def _hash_misses(
             progress(start, total)
             tick = lambda done, start=start: progress(start + done, total)  # noqa: E731
         try:
-            digest, _ = recall_or_hash(f.path, f.st, cache, progress=tick)
+            digest, _ = recall_or_hash(f.path, f.st, cache, progress=tick, lookup=False)
         except OSError as exc:
             # Vanished or unreadable since the walk: report it, keep scanning the rest.
             problems.append(f"{f.path}: {exc.strerror or exc}")
             digests.pop(f.path, None)
         else:
-            digests[f.path] = (digest.sha256, digest.blake3)
+            digests[f.path] = digest
             hashed += 1
         base += f.st.st_size
     if progress is not None:
@@ -258,12 +261,17 @@ def _walk(
                         continue
                     visited.add(key)
                     stack.append((entry.path, f"{prefix}{entry.name}/"))
-                elif os.path.splitext(entry.name)[1].lower() in exts and entry.is_file():
+                elif _suffix(entry.name) in exts and entry.is_file():
                     found = _classify(root, prefix, entry)
                     if found is not None:
                         yield found
             except OSError as exc:
                 problems.append(f"{entry.path}: {exc.strerror or exc}")
+
+
+def _suffix(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
 
 
 def _classify(root: _Root, prefix: str, entry: os.DirEntry[str]) -> _Found | None:
@@ -289,8 +297,9 @@ def locate_models(directory: Path | None, settings: Settings) -> ModelPaths:
     if directory is not None:
         directory = directory.expanduser().absolute()
         if not directory.is_dir():
+            problem = "not a directory" if directory.exists() else "no such directory"
             raise InputError(
-                f"{directory}: no such directory", hint="pass a ComfyUI root or its models/ dir"
+                f"{directory}: {problem}", hint="pass a ComfyUI root or its models/ dir"
             )
         if (directory / "models").is_dir():
             return load_model_paths(directory)

@@ -31,7 +31,7 @@ def scan_cmd(settings, directory: Path | None, as_json: bool, no_hash: bool) -> 
     from ..inventory import scan_models
 
     show_bar = sys.stderr.isatty() and not (settings.quiet or as_json)
-    with _progress_bar(show_bar) as progress:
+    with _progress_bar(show_bar, color=settings.color) as progress:
         inventory = scan_models(directory, settings, hash=not no_hash, progress=progress)
     if not settings.quiet:
         for problem in inventory.problems:
@@ -92,8 +92,9 @@ def _print_table(inventory, *, color: bool) -> None:
 class _progress_bar:  # noqa: N801 — used like a function in a with-statement
     """A rich bar on stderr (bytes, rate, ETA) while hashing, or a no-op."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, *, color: bool = True) -> None:
         self.enabled = enabled
+        self.color = color
         self._bar = None
         self._task = None
 
@@ -115,7 +116,7 @@ class _progress_bar:  # noqa: N801 — used like a function in a with-statement
             DownloadColumn(binary_units=True),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=Console(stderr=True, no_color=not self.color),
             transient=True,
         )
         self._bar.start()

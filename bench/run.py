@@ -1,0 +1,322 @@
+"""``make bench``: measure comfylock against the speed targets of SPEC.md §7.
+
+Self-contained: data goes under ``.bench/`` (gitignored), results to stdout and
+``BENCHMARKS.md``. Each section is a function returning rows; add a section by appending
+it to ``SECTIONS``. Nothing here asserts: the numbers are for people to read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Row", "SECTIONS", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".bench"
+GIB = 1 << 30
+BIN = Path(sys.executable).parent  # the venv's console scripts live beside its python
+
+
+@dataclass
+class Row:
+    section: str
+    case: str
+    result: str
+    ratio: str = ""  # measured against the reference, when there is one
+    target: str = ""
+    verdict: str = ""  # ok / MISS / "" (no target)
+    note: str = ""
+
+
+Section = Callable[[], list[Row]]
+
+
+def best_of(n: int, fn: Callable[[], object]) -> float:
+    """Best wall time of ``n`` runs (the least disturbed by the rest of the machine)."""
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def run_quiet(cmd: list[str], **kw) -> int:
+    return subprocess.run(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw
+    ).returncode
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISS"
+
+
+# --- (a) hashing -------------------------------------------------------------------------
+
+
+def _big_file() -> Path:
+    path = DATA / "hash-1gib.bin"
+    if not path.is_file() or path.stat().st_size != GIB:
+        DATA.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as f:  # random bytes: no filesystem shortcut for zeros
+            for _ in range(GIB // (64 << 20)):
+                f.write(os.urandom(64 << 20))
+        os.replace(tmp, path)
+    with open(path, "rb", buffering=0) as f:  # warm the page cache
+        buf = bytearray(16 << 20)
+        while f.readinto(buf):
+            pass
+    return path
+
+
+def section_hashing() -> list[Row]:
+    from comfylock import hashing
+
+    path = _big_file()
+    rate = lambda t: f"{t:.3f} s  {GIB / t / 1e9:5.2f} GB/s"  # noqa: E731
+    ours_sha = best_of(3, lambda: hashing.sha256_file(path))
+    ours_b3 = best_of(3, lambda: hashing.blake3_file(path))
+    ours_both = best_of(3, lambda: hashing.hash_file(path))
+    rows = [Row("hash 1 GiB", "comfylock sha256 alone", rate(ours_sha))]
+    if shutil.which("openssl"):
+        ref = best_of(3, lambda: run_quiet(["openssl", "dgst", "-sha256", str(path)]))
+        rows.append(Row("hash 1 GiB", "openssl dgst -sha256", rate(ref)))
+        rows[0].ratio, rows[0].target = f"{ref / ours_sha:.2f}x openssl", ">= 0.90x"
+        rows[0].verdict = verdict(ref / ours_sha >= 0.9)
+    else:
+        rows[0].note = "openssl absent: no reference"
+    b3 = Row("hash 1 GiB", "comfylock blake3 alone", rate(ours_b3))
+    rows.append(b3)
+    if shutil.which("b3sum"):
+        ref = best_of(3, lambda: run_quiet(["b3sum", str(path)]))
+        rows.append(Row("hash 1 GiB", "b3sum", rate(ref)))
+        b3.ratio, b3.target, b3.verdict = (
+            f"{ref / ours_b3:.2f}x b3sum",
+            ">= 0.90x",
+            verdict(ref / ours_b3 >= 0.9),
+        )
+    else:
+        b3.note = "b3sum absent: no reference"
+    ratio = ours_both / ours_sha
+    rows.append(
+        Row(
+            "hash 1 GiB",
+            "comfylock sha256+blake3, one read",
+            rate(ours_both),
+            f"{ratio:.2f}x sha256 time",
+            "<= 1.15x",
+            verdict(ratio <= 1.15),
+        )
+    )
+    return rows
+
+
+# --- (b) rescan --------------------------------------------------------------------------
+
+
+def _tiny_tree(n_files: int = 10_000) -> Path:
+    models = DATA / "tree10k" / "models"
+    marker = models / ".complete"
+    if not marker.is_file():
+        shutil.rmtree(models.parent, ignore_errors=True)
+        old = time.time_ns() - 3600 * 10**9  # older than the cache's racy window
+        for i in range(n_files):
+            path = models / "loras" / f"d{i // 100:03d}" / f"f{i:05d}.safetensors"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(i.to_bytes(4, "little"))
+            os.utime(path, ns=(old, old))
+        marker.write_text("")
+    return models
+
+
+@contextlib.contextmanager
+def _count_opens() -> Iterator[list[str]]:
+    """Count files hashing opens, through the module's ``_open`` seam."""
+    from comfylock import hashing
+
+    opened: list[str] = []
+    real = hashing._open
+
+    def counting(path, *args, **kwargs):
+        opened.append(str(path))
+        return real(path, *args, **kwargs)
+
+    hashing._open = counting
+    try:
+        yield opened
+    finally:
+        hashing._open = real
+
+
+def section_rescan() -> list[Row]:
+    from comfylock.hashing import HashCache
+    from comfylock.inventory import scan_tree
+    from comfylock.modelpaths import load_model_paths
+
+    models = _tiny_tree()
+    cache_dir = DATA / "cache-rescan"
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    paths = load_model_paths(None, models)
+    rows = []
+    with HashCache.in_dir(cache_dir) as cache, _count_opens() as opened:
+        start = time.perf_counter()
+        cold = scan_tree(paths, cache)
+        cold_t = time.perf_counter() - start
+        rows.append(
+            Row(
+                "rescan 10k",
+                "first scan (hash all, fill cache)",
+                f"{cold_t:.3f} s",
+                note=f"{len(opened)} files read",
+            )
+        )
+        opened.clear()
+    with _count_opens() as opened:
+        warm_t = best_of(3, lambda: _scan_once(paths, cache_dir, scan_tree, HashCache))
+        reads = len(opened)
+    rows.append(
+        Row(
+            "rescan 10k",
+            "rescan, unchanged (library, new process-like cache)",
+            f"{warm_t * 1000:.0f} ms",
+            f"{reads} files read",
+            "0 files read",
+            verdict(reads == 0),
+            f"{len(cold.files)} files",
+        )
+    )
+    exe = BIN / "comfylock"
+    if exe.exists():
+        env = {**os.environ, "COMFYLOCK_CACHE_DIR": str(cache_dir)}
+        cli_t = best_of(3, lambda: run_quiet([str(exe), "scan", str(models), "--json"], env=env))
+        rows.append(
+            Row(
+                "rescan 10k",
+                "comfylock scan DIR --json (CLI, warm cache)",
+                f"{cli_t * 1000:.0f} ms",
+            )
+        )
+    return rows
+
+
+def _scan_once(paths, cache_dir, scan_tree, HashCache) -> None:  # noqa: N803
+    with HashCache.in_dir(cache_dir) as cache:
+        inv = scan_tree(paths, cache)
+    assert inv.hashed == 0, "rescan hashed files: the cache missed"
+
+
+# --- (c) start-up ------------------------------------------------------------------------
+
+
+def section_startup() -> list[Row]:
+    exe = BIN / "comfylock"
+    if not exe.exists():
+        return [Row("start-up", "comfylock", "skipped", note=f"{exe} absent (run make first)")]
+    rows = []
+    for args in (["--help"], ["--version"], ["scan", "--help"]):
+        code = run_quiet([str(exe), *args])
+        t = best_of(10, lambda a=args: run_quiet([str(exe), *a]))
+        rows.append(
+            Row(
+                "start-up",
+                "comfylock " + " ".join(args),
+                f"{t * 1000:.0f} ms",
+                target="< 100 ms",
+                verdict=verdict(t < 0.1 and code == 0),
+                note="" if code == 0 else f"exit {code}",
+            )
+        )
+    return rows
+
+
+SECTIONS: list[Section] = [section_hashing, section_rescan, section_startup]
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def machine() -> list[str]:
+    def first(path: str, key: str) -> str:
+        with contextlib.suppress(OSError):
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+        return "?"
+
+    mem_kb = first("/proc/meminfo", "MemTotal").split()[0]
+    mem = f"{int(mem_kb) / 2**20:.1f} GiB" if mem_kb.isdigit() else "?"
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    tools = []
+    for cmd in (["openssl", "version"], ["b3sum", "--version"]):
+        if shutil.which(cmd[0]):
+            out = subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+            tools.append(out.splitlines()[0] if out else cmd[0])
+    return [
+        f"- CPU: {first('/proc/cpuinfo', 'model name')} ({nproc} CPUs usable, `nproc`)",
+        f"- memory: {mem}",
+        f"- OS: {platform.platform()}",
+        f"- Python: {platform.python_version()} ({sys.executable})",
+        f"- tools: {', '.join(tools) or 'none'}",
+    ]
+
+
+def table(rows: list[Row]) -> list[str]:
+    head = ["section", "measurement", "result", "ratio", "target", "", "note"]
+    cells = [head] + [
+        [r.section, r.case, r.result, r.ratio, r.target, r.verdict, r.note] for r in rows
+    ]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+    fmt = lambda c: "| " + " | ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)) + " |"  # noqa: E731
+    return [
+        fmt(cells[0]),
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+        *map(fmt, cells[1:]),
+    ]
+
+
+def main() -> int:
+    start = time.perf_counter()
+    rows: list[Row] = []
+    for section in SECTIONS:
+        print(f"running {section.__name__} ...", file=sys.stderr, flush=True)
+        try:
+            rows.extend(section())
+        except Exception as exc:  # noqa: BLE001 — one broken section must not hide the others
+            rows.append(Row(section.__name__, "failed", f"{type(exc).__name__}: {exc}"))
+    lines = table(rows)
+    print("\n".join(lines))
+    elapsed = time.perf_counter() - start
+    doc = [
+        "# comfylock benchmarks",
+        "",
+        "Generated by `make bench` (bench/run.py); targets from SPEC.md §7. Best of 3 for hashing",
+        "and rescans, best of 10 for start-up; the 1 GiB file is in the page cache.",
+        "",
+        "## Machine",
+        "",
+        *machine(),
+        "",
+        "## Results",
+        "",
+        *lines,
+        "",
+        f"Total bench time: {elapsed:.0f} s.",
+        "",
+    ]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(doc), encoding="utf-8")
+    print(f"\nwrote BENCHMARKS.md in {elapsed:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
