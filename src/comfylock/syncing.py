@@ -91,21 +91,31 @@ def _allow_http(settings: Settings) -> tuple[str, ...]:
 def lock_staleness(settings: Settings, lock: Lock) -> tuple[str, str]:
     """("fresh" | "stale" | "unknown", message): is the lock up to date with its workflows?
 
-    SEAM: the workflow reader and ``lockfile.check`` are built on another branch. Until they
-    are here, a lock that lists workflows is reported as "unknown", never as fresh.
+    SEAM: the workflow reader and the comparison live on the resolve/check branch
+    (``project.collect_workflows``, ``config.load_config``, ``staleness.compare``, as
+    ``comfylock check`` uses them there). Until those modules are merged here, a lock that
+    lists workflows is reported as "unknown" (a warning), never as fresh.
     """
     if not lock.workflow:
         return "fresh", ""  # a hand-written lock: nothing to be stale against
-    from . import lockfile
-
-    check = getattr(lockfile, "check_project", None)
-    if check is None:
+    try:
+        from .config import load_config  # type: ignore[import-not-found]
+        from .project import collect_workflows  # type: ignore[import-not-found]
+        from .staleness import compare  # type: ignore[import-not-found]
+    except ImportError:
         return (
             "unknown",
             "cannot check the lock against its workflows yet (this build has no workflow checker); not verified",
         )
-    stale = check(settings.project_dir, lock)  # pragma: no cover - wired once it exists
-    return ("stale", str(stale)) if stale else ("fresh", "")  # pragma: no cover
+    config = load_config(settings.project_dir)  # pragma: no cover - runs once merged
+    workflows, _ = collect_workflows(
+        (), settings.project_dir, config, cache_dir=settings.cache_dir
+    )  # pragma: no cover
+    staleness = compare(lock, workflows)  # pragma: no cover
+    if staleness.ok:  # pragma: no cover
+        return "fresh", ""
+    changed = ", ".join(f"{c.path} ({c.status})" for c in staleness.changes[:3])  # pragma: no cover
+    return "stale", changed or "references are not pinned"  # pragma: no cover
 
 
 _RACY_NS = 2_000_000_000
