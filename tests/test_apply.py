@@ -52,10 +52,10 @@ def wait_for(predicate, timeout: float = 30.0) -> None:
 
 
 def spawn(world, *args: str) -> subprocess.Popen:
+    """The CLI as a child in its own process group (so a test can signal the group)."""
     cmd = [sys.executable, "-m", "comfylock", *world["args"], *args]
-    return subprocess.Popen(
-        cmd, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    return subprocess.Popen(cmd, env=os.environ.copy(), start_new_session=True, **pipes)
 
 
 def stalling(
@@ -252,6 +252,7 @@ def test_sigkill_mid_download_then_rerun(world, run_cli, backend):
         wait_for(lambda: stalled.is_set() and part.exists())
         proc.kill()
         proc.wait(timeout=30)
+        wait_for(lambda: not _aria2_children(proc.pid))  # aria2c notices and exits by itself
     finally:
         release.set()
         if proc.poll() is None:
@@ -275,8 +276,11 @@ def _aria2_children(pid: int) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("backend", ["httpx", "aria2"])
-def test_sigint_exits_130_without_traceback(world, backend):
+@pytest.mark.parametrize(
+    ("backend", "group"), [("httpx", False), ("aria2", False), ("aria2", True)]
+)
+def test_sigint_exits_130_without_traceback(world, backend, group):
+    """``group``: Ctrl-C in a terminal signals the whole foreground process group."""
     if backend == "aria2" and shutil.which("aria2c") is None:
         pytest.skip("aria2c is not installed")
     m = world["models"][0]
@@ -287,7 +291,10 @@ def test_sigint_exits_130_without_traceback(world, backend):
     try:
         part = store_dir() / "tmp" / f"{m.sha256}.part"
         wait_for(lambda: stalled.is_set() and part.exists())
-        proc.send_signal(signal.SIGINT)
+        if group:
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         release.set()
