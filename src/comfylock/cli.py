@@ -19,12 +19,16 @@ __all__ = ["cli", "json_option", "main", "pass_settings"]
 # name -> (module, attribute); the order here is the order in `--help`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("comfylock.commands.inspect", "inspect_cmd"),
-    "report": ("comfylock.commands.report", "report_cmd"),
     "scan": ("comfylock.commands.scan", "scan_cmd"),
+    "report": ("comfylock.commands.report", "report_cmd"),
     "resolve": ("comfylock.commands.resolve", "resolve_cmd"),
     "check": ("comfylock.commands.check", "check_cmd"),
+    "sync": ("comfylock.commands.sync", "sync_cmd"),
+    "status": ("comfylock.commands.status", "status_cmd"),
     "add": ("comfylock.commands.add", "add_cmd"),
     "why": ("comfylock.commands.why", "why_cmd"),
+    "verify": ("comfylock.commands.verify", "verify_cmd"),
+    "gc": ("comfylock.commands.gc", "gc_cmd"),
     "cache": ("comfylock.commands.cache", "cache_cmd"),
 }
 

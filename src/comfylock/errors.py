@@ -13,6 +13,7 @@
     │   └── NotFoundError          3  404: a named repo, file, version or pack does not exist
     ├── IntegrityError             4  hash or size mismatch, corrupt store (also ValueError)
     ├── ConflictError              5  a user's own file is in the way; nothing was changed
+    ├── DiskSpaceError             6  not enough free space for the downloads (checked first)
     └── Interrupted              130  Ctrl-C; partial downloads are kept for resume
 
 Messages are one line and say how to fix the problem (``hint``). Library code raises;
@@ -25,6 +26,7 @@ __all__ = [
     "AuthError",
     "ComfylockError",
     "ConflictError",
+    "DiskSpaceError",
     "FindingError",
     "InputError",
     "IntegrityError",
@@ -106,6 +108,12 @@ class IntegrityError(ComfylockError, ValueError):
 
 class ConflictError(ComfylockError):
     exit_code = 5
+
+
+class DiskSpaceError(ComfylockError):
+    """Like an OSError (exit 6), raised before any download starts."""
+
+    exit_code = 6
 
 
 class Interrupted(ComfylockError):

@@ -1,0 +1,38 @@
+"""``comfylock gc``: delete store blobs that no registered lock references."""
+
+from __future__ import annotations
+
+import click
+
+from ..cli import pass_settings
+
+__all__ = ["gc_cmd"]
+
+
+@click.command("gc")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@pass_settings
+def gc_cmd(settings, dry_run, as_json) -> int:
+    """Delete blobs no lock that synced into this store still references."""
+    import msgspec
+
+    from ..gc import gc
+    from ..planview import human_size
+    from ..store import Store
+
+    plan = gc(Store(settings.store_dir), dry_run=dry_run)
+    if as_json:
+        click.echo(
+            msgspec.json.encode(
+                {**msgspec.to_builtins(plan), "freed": plan.freed, "dry_run": dry_run}
+            ).decode()
+        )
+        return 0
+    verb = "would delete" if dry_run else "deleted"
+    for item in plan.delete:
+        click.echo(f"{verb}  {item.sha256} ({human_size(item.size)})")
+    click.echo(
+        f"{len(plan.delete)} blobs {verb} ({human_size(plan.freed)}), {plan.kept} kept for {len(plan.locks)} locks."
+    )
+    return 0

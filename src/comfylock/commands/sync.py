@@ -1,0 +1,70 @@
+"""``comfylock sync``: make the models tree and custom_nodes/ match the lock."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..cli import pass_settings
+
+__all__ = ["sync_cmd"]
+
+
+@click.command("sync")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option(
+    "--locked", is_flag=True, help="Fail (exit 1) if the lock is stale against its workflows."
+)
+@click.option(
+    "--link",
+    type=click.Choice(["auto", "symlink", "hardlink", "copy"]),
+    default="auto",
+    show_default=True,
+)
+@click.option(
+    "--prune", is_flag=True, help="Remove links comfylock placed that the lock no longer names."
+)
+@click.option(
+    "--force", is_flag=True, help="Move a user's file in the way to the store's displaced/."
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Concurrent downloads.",
+)
+@click.option("--no-aria2", is_flag=True, help="Use the built-in httpx downloader.")
+@click.option("--no-nodes", is_flag=True, help="Skip node packs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@pass_settings
+def sync_cmd(
+    settings, dry_run, locked, link, prune, force, jobs, no_aria2, no_nodes, as_json
+) -> int:
+    """Make this machine match comfy.lock (models, then node packs)."""
+    from ..syncing import SyncOptions, sync
+    from .status import render_outcome
+
+    options = SyncOptions(
+        dry_run=dry_run,
+        locked=locked,
+        link=link,
+        prune=prune,
+        force=force,
+        jobs=jobs,
+        use_aria2=not no_aria2,
+        nodes=not no_nodes,
+    )
+    progress = None
+    if not (as_json or settings.quiet or dry_run) and sys.stderr.isatty():
+        from ..progress import make_progress
+
+        progress = make_progress(True)
+    try:
+        outcome = sync(settings, options, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    return render_outcome(settings, outcome, as_json=as_json, applied=not dry_run)

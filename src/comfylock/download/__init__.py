@@ -1,0 +1,56 @@
+"""Downloading a verified blob into the store's ``tmp/``: the protocol and the backend choice.
+
+Backends only move bytes into ``dest_tmp`` (resuming what is there); the store verifies them
+(``Store.ingest``) before anything is placed. httpx and aria2p are imported only here, on the
+fetch path, so a sync with nothing to download never pays for them (SPEC §7).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from ..workspace import Expected
+
+__all__ = ["Downloader", "ProgressFn", "make_downloader"]
+
+ProgressFn = Callable[[int], None]  # called with the number of bytes of the file done so far
+
+
+class Downloader(Protocol):
+    """Fetch one file from any of ``urls`` (mirrors of the same bytes) into ``dest_tmp``."""
+
+    def fetch(
+        self,
+        urls: Sequence[str],
+        dest_tmp: Path,
+        expected: Expected,
+        size: int,
+        headers: Mapping[str, str],
+        progress: ProgressFn | None = None,
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def make_downloader(
+    *, tmp_dir: Path, jobs: int, use_aria2: bool, cancel: threading.Event
+) -> tuple[Downloader, str | None]:
+    """The aria2 backend when asked for and aria2c is installed, else httpx; plus a note."""
+    if use_aria2:
+        exe = shutil.which("aria2c")
+        if exe is not None:
+            from .aria2_backend import Aria2Downloader
+
+            return Aria2Downloader(tmp_dir=tmp_dir, jobs=jobs, cancel=cancel, executable=exe), None
+        note = (
+            "aria2c not found; using the built-in downloader (install aria2 for faster downloads)"
+        )
+    else:
+        note = None
+    from .httpx_backend import HttpxDownloader
+
+    return HttpxDownloader(cancel=cancel), note

@@ -1,0 +1,251 @@
+"""The fast downloader: an ``aria2c`` child on 127.0.0.1, driven over JSON-RPC with aria2p.
+
+aria2c gets every source URL of a model at once (multi-source) with 16 connections per
+server and 1 MiB pieces (SPEC §7), resumes from its control file, and is shut down at the
+end, on Ctrl-C and on any error. ``--stop-with-process`` makes it exit by itself if we are
+killed. Tokens travel only in per-download RPC options, never on its command line; a URL
+that needs a token and redirects (Civitai's signed URLs) is resolved first, so the token is
+not replayed to the CDN. We verify the bytes ourselves afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ..errors import Interrupted, RemoteError
+from ..workspace import Expected
+from . import ProgressFn
+from .urls import redact
+
+__all__ = ["Aria2Downloader"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _falloc_mode(tmp_dir: Path) -> str:
+    """``falloc`` where the filesystem supports it, else ``none``."""
+    probe = tmp_dir / f".falloc-probe-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(probe, os.O_CREAT | os.O_WRONLY, 0o600)
+        try:
+            os.posix_fallocate(fd, 0, 4096)
+            return "falloc"
+        except (OSError, AttributeError):
+            return "none"
+        finally:
+            os.close(fd)
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+
+
+class Aria2Downloader:
+    def __init__(
+        self,
+        *,
+        tmp_dir: Path,
+        jobs: int = 8,
+        cancel: threading.Event | None = None,
+        executable: str = "aria2c",
+        poll: float = 0.1,
+    ) -> None:
+        self._tmp_dir = Path(tmp_dir)
+        self._jobs = max(1, jobs)
+        self._cancel = cancel or threading.Event()
+        self._exe = executable
+        self._poll = poll
+        self._proc: subprocess.Popen | None = None
+        self._api = None
+        self._lock = threading.Lock()
+        self._falloc = "none"
+        self._closed = False
+        self._httpx = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def _start(self):
+        with self._lock:
+            if self._api is not None:
+                return self._api
+            if self._closed:
+                raise Interrupted("download cancelled")
+            import aria2p
+
+            self._tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._falloc = _falloc_mode(self._tmp_dir)
+            port, secret = _free_port(), secrets.token_hex(16)
+            cmd = [
+                self._exe,
+                "--enable-rpc",
+                "--rpc-listen-all=false",
+                f"--rpc-listen-port={port}",
+                f"--rpc-secret={secret}",
+                "--no-conf",
+                "--quiet",
+                f"--stop-with-process={os.getpid()}",
+                f"--max-concurrent-downloads={self._jobs}",
+                "--auto-file-renaming=false",
+                "--max-tries=5",
+                "--retry-wait=1",
+            ]
+            # NOTE: a new session, so a terminal's Ctrl-C reaches us first; we stop aria2c.
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            api = aria2p.API(
+                aria2p.Client(host="http://127.0.0.1", port=port, secret=secret, timeout=10)
+            )
+            self._wait_ready(api)
+            self._api = api
+            return api
+
+    def _wait_ready(self, api) -> None:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RemoteError(
+                    f"aria2c exited at start-up (code {self._proc.returncode})",
+                    hint="try --no-aria2",
+                )
+            try:
+                api.client.get_version()
+                return
+            except Exception:  # noqa: BLE001 — not listening yet
+                time.sleep(0.05)
+        self.close()
+        raise RemoteError("aria2c did not start", hint="try --no-aria2")
+
+    def close(self) -> None:
+        """Stop aria2c (politely, then for sure) and reap it."""
+        with self._lock:  # NOTE: a worker may be starting aria2c right now
+            proc, self._proc, self._api, self._closed = self._proc, None, None, True
+            if self._httpx is not None:
+                self._httpx.close()
+        if proc is None:
+            return
+        # SIGTERM: aria2c stops at once (an RPC shutdown lingers ~4 s on keep-alive sockets).
+        # Nothing is lost: unfinished downloads keep their .aria2 control file for resume.
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    # --- downloads ---------------------------------------------------------------------
+
+    def _options(self, dest: Path, headers: Mapping[str, str]) -> dict:
+        options = {
+            "dir": str(dest.parent),
+            "out": dest.name,
+            "split": "16",
+            "max-connection-per-server": "16",
+            "min-split-size": "1M",
+            "continue": "true",
+            "file-allocation": self._falloc,
+            "allow-overwrite": "false",
+        }
+        if headers:
+            options["header"] = [f"{k}: {v}" for k, v in headers.items()]
+        return options
+
+    def fetch(
+        self,
+        urls: Sequence[str],
+        dest_tmp: Path,
+        expected: Expected,
+        size: int,
+        headers: Mapping[str, str],
+        progress: ProgressFn | None = None,
+    ) -> None:
+        if not urls:
+            raise RemoteError(
+                "no download source in the lock",
+                hint="add a source with `comfylock add` or resolve again",
+            )
+        control = dest_tmp.with_name(dest_tmp.name + ".aria2")
+        if dest_tmp.exists() and dest_tmp.stat().st_size == size and not control.exists():
+            return  # complete from an earlier run; the store verifies it
+        given_urls, given_headers = list(urls), dict(headers)
+        urls, headers = _resolve_token_redirects(urls, headers)
+        api = self._start()
+        download = api.add_uris(list(urls), options=self._options(dest_tmp, headers))
+        try:
+            self._follow(download, progress)
+        except RemoteError:
+            if self._cancel.is_set():
+                raise
+            # aria2c gives up at once on 429 and ignores Retry-After: let the built-in
+            # downloader (backoff, Retry-After, Range resume) finish this file.
+            self._fallback().fetch(given_urls, dest_tmp, expected, size, given_headers, progress)
+        finally:
+            with contextlib.suppress(Exception):
+                if download.status in ("active", "waiting", "paused"):
+                    api.client.force_remove(download.gid)
+                api.client.remove_download_result(download.gid)
+
+    def _fallback(self):
+        with self._lock:
+            if self._httpx is None:
+                from .httpx_backend import HttpxDownloader
+
+                self._httpx = HttpxDownloader(cancel=self._cancel)
+            return self._httpx
+
+    def _follow(self, download, progress: ProgressFn | None) -> None:
+        while True:
+            if self._cancel.is_set():
+                raise Interrupted("download interrupted")
+            download.update()
+            if progress is not None:
+                progress(download.completed_length)
+            if download.status == "complete":
+                return
+            if download.status in ("error", "removed"):
+                msg = redact(download.error_message or download.status)
+                raise RemoteError(
+                    f"aria2c: {msg} (code {download.error_code})",
+                    hint="run sync again to resume, or try --no-aria2",
+                )
+            time.sleep(self._poll)
+
+
+def _resolve_token_redirects(
+    urls: Sequence[str], headers: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """With a token, follow the first redirect ourselves so aria2c never forwards the token."""
+    if not headers:
+        return list(urls), {}
+    import httpx
+
+    redirected: list[str] = []
+    with httpx.Client(follow_redirects=False, timeout=30) as client:
+        for url in urls:
+            try:
+                with client.stream("GET", url, headers={**headers, "Range": "bytes=0-0"}) as resp:
+                    location = resp.headers.get("location") if resp.is_redirect else None
+            except httpx.TransportError as exc:
+                raise RemoteError(f"{redact(url)}: {type(exc).__name__}") from None
+            if location:
+                redirected.append(str(httpx.URL(url).join(location)))
+    # Signed URLs need no token: prefer them, so the token goes nowhere but its own service.
+    if redirected:
+        return list(dict.fromkeys(redirected)), {}
+    return list(urls), dict(headers)

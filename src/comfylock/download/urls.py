@@ -1,0 +1,133 @@
+"""Turn a lock's canonical sources into concrete download URLs, at fetch time (SPEC §6).
+
+The lock stores host-independent sources; the base URLs come from the environment now, so a
+mirror or a test server can stand in. Tokens are attached as headers only for their own
+service and are never part of a URL, so nothing that prints a URL can leak one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote, urlsplit
+
+import msgspec
+
+from ..constants import (
+    DEFAULT_CIVITAI_URL,
+    DEFAULT_HF_ENDPOINT,
+    ENV_CIVITAI_KEY,
+    ENV_CIVITAI_URL,
+    ENV_HF_ENDPOINT,
+    ENV_HF_TOKEN,
+)
+from ..errors import UsageError
+from ..structs import CivitaiSource, HuggingFaceSource, Source, UrlSource
+
+__all__ = ["UrlGroup", "check_url", "is_loopback_host", "redact", "source_urls", "url_groups"]
+
+
+class UrlGroup(msgspec.Struct, frozen=True):
+    """URLs that may be fetched together (one aria2 download): they share their headers."""
+
+    urls: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, allow_http: Sequence[str] = ()) -> str:
+    """HTTPS only, except loopback and ``allow-http`` hosts."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https":
+        return url
+    if parts.scheme == "http" and (is_loopback_host(host) or host in allow_http):
+        return url
+    raise UsageError(
+        f"refusing to download over {parts.scheme or 'no scheme'}: {redact(url)}",
+        hint="use https, or list the host in allow-http in comfylock.toml",
+    )
+
+
+def redact(url: str) -> str:
+    """A URL safe to show: query values that look like credentials are masked."""
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.hostname or ""
+        parts = parts._replace(netloc=f"***@{host}" + (f":{parts.port}" if parts.port else ""))
+    if not parts.query:
+        return parts.geturl()
+    shown = []
+    for item in parts.query.split("&"):
+        name, _, value = item.partition("=")
+        secret = name.lower() in (
+            "token",
+            "key",
+            "api_key",
+            "apikey",
+            "access_token",
+            "signature",
+            "sig",
+            "x-amz-signature",
+        )
+        shown.append(f"{name}=***" if secret and value else item)
+    return parts._replace(query="&".join(shown)).geturl()
+
+
+def _civitai(src: CivitaiSource, env: Mapping[str, str]) -> tuple[str, dict[str, str]] | None:
+    base = (env.get(ENV_CIVITAI_URL) or DEFAULT_CIVITAI_URL).rstrip("/")
+    if src.version_id is None:
+        return None
+    url = f"{base}/api/download/models/{src.version_id}"
+    query = urlsplit(src.url).query if src.url else ""
+    if query:
+        url += "?" + query
+    token = env.get(ENV_CIVITAI_KEY)
+    return url, ({"Authorization": f"Bearer {token}"} if token else {})
+
+
+def _huggingface(src: HuggingFaceSource, env: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    base = (env.get(ENV_HF_ENDPOINT) or DEFAULT_HF_ENDPOINT).rstrip("/")
+    prefix = {"dataset": "datasets/", "space": "spaces/"}.get(src.repo_type or "model", "")
+    url = f"{base}/{prefix}{src.repo}/resolve/{src.revision}/{quote(src.path)}"
+    token = env.get(ENV_HF_TOKEN)
+    return url, ({"Authorization": f"Bearer {token}"} if token else {})
+
+
+def source_urls(
+    sources: Sequence[Source], env: Mapping[str, str] | None = None, allow_http: Sequence[str] = ()
+) -> list[tuple[str, dict[str, str]]]:
+    """(url, headers) for every usable source, in lock order. Unsafe URLs raise UsageError."""
+    env = os.environ if env is None else env
+    out: list[tuple[str, dict[str, str]]] = []
+    for src in sources:
+        if isinstance(src, CivitaiSource):
+            got = _civitai(src, env)
+        elif isinstance(src, HuggingFaceSource):
+            got = _huggingface(src, env)
+        elif isinstance(src, UrlSource):
+            got = (src.url, {})
+        else:  # pragma: no cover
+            got = None
+        if got is not None:
+            out.append((check_url(got[0], allow_http), got[1]))
+    return out
+
+
+def url_groups(
+    sources: Sequence[Source], env: Mapping[str, str] | None = None, allow_http: Sequence[str] = ()
+) -> list[UrlGroup]:
+    """Sources grouped by identical headers, so no service ever receives another's token."""
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for url, headers in source_urls(sources, env, allow_http):
+        groups.setdefault(tuple(sorted(headers.items())), []).append(url)
+    return [UrlGroup(tuple(urls), key) for key, urls in groups.items()]

@@ -1,0 +1,146 @@
+"""Node packs in ``custom_nodes/``: observe them, clone them, move them to a commit.
+
+A pack lives in ``custom_nodes/<repo name>``. A clean clone of the same remote is fetched
+and checked out at the pinned commit; a directory with local changes, one that is not a git
+clone, or a clone of another remote is never touched (a conflict). Repos may be https URLs,
+local paths or ``file://`` URLs (a team's mirror, a test's bare repo); ``git://`` and plain
+http only for loopback or ``allow-http`` hosts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import RemoteError, UsageError
+from .pathsafe import check_name, safe_join
+from .structs import Lock, LockedNode
+from .workspace import NodeState
+
+__all__ = ["checkout_pack", "clone_pack", "observe_nodes", "pack_dir", "repo_url"]
+
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "LC_ALL": "C"}
+
+
+def _git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, **_GIT_ENV}
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    if check and proc.returncode != 0:
+        err = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        raise RemoteError(f"git {args[0]}: {err}")
+    return proc
+
+
+def repo_url(repo: str, project_dir: Path, allow_http: Sequence[str] = ()) -> str:
+    """A repo from the lock as git should see it; unsafe schemes raise UsageError."""
+    parts = urlsplit(repo)
+    if parts.scheme in ("https", "file", "ssh"):
+        return repo
+    if parts.scheme in ("http", "git"):
+        from .download.urls import is_loopback_host
+
+        if is_loopback_host(parts.hostname or "") or (parts.hostname or "") in allow_http:
+            return repo
+        raise UsageError(
+            f"refusing node repo over {parts.scheme}: {repo}",
+            hint="use https, or list the host in allow-http",
+        )
+    if parts.scheme and len(parts.scheme) > 1:
+        raise UsageError(f"unsupported node repo URL: {repo}")
+    path = Path(repo)
+    return str(path if path.is_absolute() else (project_dir / path).resolve())
+
+
+def pack_dir(node: LockedNode, custom_nodes: Path) -> Path:
+    """``custom_nodes/<repo name>``, with the name checked like any name from a lock."""
+    name = node.repo.rstrip("/").rsplit("/", 1)[-1]
+    name = name[:-4] if name.endswith(".git") else name
+    return safe_join(custom_nodes, check_name(name, what="node pack name"))
+
+
+def _same_remote(a: str, b: str) -> bool:
+    def norm(u: str) -> str:
+        u = u.rstrip("/")
+        u = u[:-4] if u.endswith(".git") else u
+        return u[len("file://") :] if u.startswith("file://") else u
+
+    return norm(a).lower() == norm(b).lower()
+
+
+def _observe_one(node: LockedNode, path: Path, url: str) -> NodeState:
+    base = {"id": node.id, "path": str(path)}
+    if not path.exists():
+        return NodeState(**base, status="missing")
+    if not (path / ".git").exists():
+        return NodeState(
+            **base, status="foreign", detail="a directory that is not a git clone is in the way"
+        )
+    remote = _git("config", "--get", "remote.origin.url", cwd=path, check=False).stdout.strip()
+    if not _same_remote(remote, url):
+        return NodeState(
+            **base, status="foreign", detail=f"a clone of another remote ({remote or 'none'})"
+        )
+    head = _git("rev-parse", "HEAD", cwd=path, check=False).stdout.strip() or None
+    dirty = _git(
+        "status", "--porcelain", "--untracked-files=no", cwd=path, check=False
+    ).stdout.strip()
+    if dirty:
+        return NodeState(
+            **base,
+            status="dirty",
+            head=head,
+            detail="local changes; commit or stash them, comfylock will not touch them",
+        )
+    if head == node.commit:
+        return NodeState(**base, status="ok", head=head)
+    return NodeState(**base, status="behind", head=head)
+
+
+def observe_nodes(
+    lock: Lock, comfyui_root: Path, project_dir: Path, allow_http: Sequence[str] = ()
+) -> tuple[NodeState, ...]:
+    custom_nodes = comfyui_root / "custom_nodes"
+    return tuple(
+        _observe_one(n, pack_dir(n, custom_nodes), repo_url(n.repo, project_dir, allow_http))
+        for n in lock.node
+    )
+
+
+def _has_commit(path: Path, commit: str) -> bool:
+    return _git("cat-file", "-e", f"{commit}^{{commit}}", cwd=path, check=False).returncode == 0
+
+
+def clone_pack(url: str, commit: str, path: Path) -> None:
+    """Clone beside the destination, check out the commit, then rename into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.comfylock-{secrets.token_hex(4)}")
+    try:
+        _git("clone", "--quiet", "--no-checkout", "--", url, str(tmp))
+        if not _has_commit(tmp, commit):
+            _git("fetch", "--quiet", "origin", commit, cwd=tmp)
+        _git("checkout", "--quiet", "--detach", commit, cwd=tmp)
+        os.rename(tmp, path)
+        tmp = None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def checkout_pack(commit: str, path: Path) -> None:
+    """Move a clean clone to ``commit``, fetching it first when it is not there yet."""
+    if not _has_commit(path, commit):
+        _git("fetch", "--quiet", "origin", cwd=path)
+        if not _has_commit(path, commit):
+            with contextlib.suppress(RemoteError):
+                _git("fetch", "--quiet", "origin", commit, cwd=path)
+    if not _has_commit(path, commit):
+        raise RemoteError(f"{path.name}: commit {commit[:12]} not found in the remote")
+    _git("checkout", "--quiet", "--detach", commit, cwd=path)

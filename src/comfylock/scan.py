@@ -1,0 +1,185 @@
+"""Observe the models tree for a lock: what is at each target, using stat and readlink.
+
+A link into the store names its digest, so a correct tree is checked without reading a
+byte. Hardlinks and copies comfylock placed are recognised by the (size, mtime_ns, inode)
+the store index recorded when they were placed. Only a user's own file with exactly the
+locked size is hashed (through the hash cache), because it may be adopted instead of
+downloaded. Every name from the lock goes through ``pathsafe`` before it touches a path.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import stat as stat_mod
+from pathlib import Path
+
+from .errors import UnsafePathError, UsageError
+from .modelpaths import ModelPaths
+from .pathsafe import check_name, safe_join
+from .store import LinkRow, Store, is_sha256
+from .structs import Lock, LockedModel
+from .workspace import ModelState, PlacedLink, StoreView, Workspace
+
+__all__ = ["model_target", "observe", "store_view"]
+
+
+def model_target(model: LockedModel, model_paths: ModelPaths) -> Path:
+    """Where a locked model is placed: its folder's target dir joined with its checked name."""
+    return Path(_join(_target_dir(model.folder, model_paths), model.name))
+
+
+def _target_dir(folder: str, model_paths: ModelPaths) -> str:
+    folder = check_name(folder, what="folder")
+    base = model_paths.target_dir(folder)
+    if base is None:
+        if model_paths.models_dir is None:
+            raise UsageError("no models tree", hint="pass --comfyui-root or --models-dir")
+        base = safe_join(model_paths.models_dir, folder)
+    return os.path.abspath(base)
+
+
+def _join(base: str, name: str) -> str:
+    """``safe_join`` on strings (this runs once per model on every status)."""
+    joined = os.path.normpath(os.path.join(base, check_name(name)))
+    if not joined.startswith(base + os.sep):
+        raise UnsafePathError(f"unsafe name {name!r}: escapes {base}")
+    return joined
+
+
+class _Dirs:
+    """Per-folder target and search dirs, computed once per observe."""
+
+    def __init__(self, model_paths: ModelPaths) -> None:
+        self._paths = model_paths
+        self._cache: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def get(self, folder: str) -> tuple[str, tuple[str, ...]]:
+        found = self._cache.get(folder)
+        if found is None:
+            target = _target_dir(folder, self._paths)
+            others = tuple(os.path.abspath(d) for d in self._paths.search_dirs(folder))
+            found = self._cache[folder] = (target, tuple(d for d in others if d != target))
+        return found
+
+
+def _digest(path: Path, st: os.stat_result, hash_cache=None):
+    from .hashing import recall_or_hash
+
+    return recall_or_hash(path, st, hash_cache)[0]
+
+
+def _foreign(path: Path, st: os.stat_result, model: LockedModel, hash_cache) -> tuple[str, str]:
+    if not stat_mod.S_ISREG(st.st_mode):
+        return "foreign-different", "not a regular file"
+    if st.st_size != model.size:
+        return "foreign-different", f"size {st.st_size}, lock says {model.size}"
+    digest = _digest(path, st, hash_cache)
+    if digest.sha256 == model.sha256:
+        return "foreign-matching", "a local file with the locked bytes"
+    return "foreign-different", "same size, different sha256"
+
+
+def _blob_sha(dest: str, prefix: str) -> str | None:
+    """The digest a path inside ``<store>/blobs/sha256/`` names (string ops only)."""
+    if not dest.startswith(prefix):
+        return None
+    sub, _, sha = dest[len(prefix) :].partition(os.sep)
+    return sha if sub == sha[:2] and is_sha256(sha) else None
+
+
+def _classify(
+    path: str, model: LockedModel, prefix: str, rows: dict[str, LinkRow], hash_cache
+) -> ModelState | None:
+    """What is at ``path`` for ``model``, or None if nothing is there."""
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    state = functools.partial(ModelState, key=model.key, target=path, found=path)
+    if stat_mod.S_ISLNK(st.st_mode):
+        dest = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(path)))
+        sha = _blob_sha(dest, prefix)
+        if sha == model.sha256 and os.path.isfile(dest):
+            return state(status="ours-ok")
+        if sha is not None:
+            return state(status="ours-stale", current=sha, detail="links to another blob")
+        try:
+            st = os.stat(path)  # a user's own symlink: judge the file it points at
+        except OSError:
+            return state(status="foreign-different", detail="a dangling symlink")
+    else:
+        row = rows.get(path)
+        if row is not None and (row.size, row.mtime_ns, row.ino) == _sig(st):
+            if row.sha256 != model.sha256:
+                return state(status="ours-stale", current=row.sha256)
+            return state(status="copy-ok" if row.mode == "copy" else "ours-ok")
+    status, detail = _foreign(Path(path), st, model, hash_cache)
+    return state(status=status, detail=detail)
+
+
+def _sig(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _observe_model(model: LockedModel, dirs: _Dirs, prefix: str, rows, hash_cache) -> ModelState:
+    target_dir, others = dirs.get(model.folder)
+    target = _join(target_dir, model.name)
+    state = _classify(target, model, prefix, rows, hash_cache)
+    if state is not None:
+        return state
+    for folder_dir in others:
+        other = _join(folder_dir, model.name)
+        seen = _classify(other, model, prefix, rows, hash_cache)
+        if seen is not None and seen.status in ("ours-ok", "copy-ok", "foreign-matching"):
+            return ModelState(key=model.key, target=target, status="elsewhere-ok", found=other)
+    return ModelState(key=model.key, target=target, status="missing")
+
+
+def _still_ours(row: LinkRow, store: Store) -> bool:
+    try:
+        st = os.lstat(row.target)
+    except OSError:
+        return False
+    if stat_mod.S_ISLNK(st.st_mode):
+        dest = os.path.normpath(os.path.join(os.path.dirname(row.target), os.readlink(row.target)))
+        return store.sha_of_blob_path(dest) is not None
+    return (row.size, row.mtime_ns, row.ino) == _sig(st)
+
+
+def observe(
+    lock: Lock,
+    model_paths: ModelPaths,
+    store: Store,
+    *,
+    lock_path: str | None = None,
+    hash_cache=None,
+) -> Workspace:
+    """Classify every locked model on disk (see ``workspace.ModelStatus``). Reads only."""
+    rows: dict[str, LinkRow] = {}
+    if store.index_path.exists():
+        rows = {r.target: r for r in store.index.links()}
+    dirs, prefix = _Dirs(model_paths), str(store.blobs_dir) + os.sep
+    models = tuple(_observe_model(m, dirs, prefix, rows, hash_cache) for m in lock.model)
+    targets = {m.target for m in models}
+    extra = tuple(
+        PlacedLink(target=r.target, sha256=r.sha256)
+        for r in rows.values()
+        if lock_path is not None
+        and r.lock == lock_path
+        and r.target not in targets
+        and _still_ours(r, store)
+    )
+    return Workspace(models=models, extra_links=extra)
+
+
+def store_view(lock: Lock, store: Store) -> StoreView:
+    """Which of the lock's digests are already blobs."""
+    prefix = str(store.blobs_dir) + os.sep
+    return StoreView(
+        blobs=frozenset(
+            m.sha256
+            for m in lock.model
+            if os.path.isfile(f"{prefix}{m.sha256[:2]}{os.sep}{m.sha256}")
+        )
+    )

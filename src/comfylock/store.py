@@ -1,0 +1,348 @@
+"""The content-addressed blob store shared by every project on the machine (SPEC §5).
+
+On disk::
+
+    <store>/
+      CACHEDIR.TAG                     marks the store as a cache for backup tools
+      index.sqlite                     (user_version 1) blobs(sha256 → size, blake3)
+                                       links(target → sha256, lock, mode, size, mtime_ns, ino)
+                                       locks(path): lock files that synced into this store (gc)
+      blobs/sha256/<2 hex>/<64 hex>    read-only files; the name IS the sha256 of the bytes
+      tmp/<64 hex>.part                partial downloads, kept across runs for resume
+      tmp/<64 hex>.part.aria2          aria2c's control file for the same (when aria2 ran)
+      tmp/*.verify                     a claimed file being hashed (never trusted)
+      displaced/<utc stamp>/<rel>      a user's files moved aside by ``sync --force``
+      quarantine/<64 hex>              blobs ``verify`` found corrupt
+      locks/<64 hex>.lock, store.lock  advisory fcntl locks
+
+A blob only ever appears in ``blobs/`` through ``os.replace`` after its size and sha256
+(and blake3 when known) were checked, so a process killed at any moment leaves at worst a
+stray file in ``tmp/``. Locks only avoid duplicate work: two syncs download a digest once.
+Correctness never depends on them (everything is verified before it is placed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import sqlite3
+import stat as stat_mod
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+
+from .errors import IntegrityError, UnsafePathError
+from .workspace import Expected
+
+try:  # POSIX; on Windows locks are skipped (they are only an optimisation)
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["LinkRow", "Store", "StoreIndex", "is_sha256"]
+
+_HEX = frozenset("0123456789abcdef")
+_CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by comfylock.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS blobs (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, blake3 TEXT);
+CREATE TABLE IF NOT EXISTS links (
+    target TEXT PRIMARY KEY, sha256 TEXT NOT NULL, lock TEXT NOT NULL, mode TEXT NOT NULL,
+    size INTEGER, mtime_ns INTEGER, ino INTEGER);
+CREATE INDEX IF NOT EXISTS links_lock ON links (lock);
+CREATE TABLE IF NOT EXISTS locks (path TEXT PRIMARY KEY, synced_ns INTEGER NOT NULL);
+"""
+
+
+def is_sha256(value: str) -> bool:
+    return len(value) == 64 and set(value) <= _HEX
+
+
+class LinkRow(msgspec.Struct, frozen=True):
+    """One entry comfylock placed in a models tree, with the stat it had when placed."""
+
+    target: str
+    sha256: str
+    lock: str
+    mode: str
+    size: int | None = None
+    mtime_ns: int | None = None
+    ino: int | None = None
+
+
+class StoreIndex:
+    """SQLite index of the store. Every write is its own short transaction."""
+
+    def __init__(self, path: Path) -> None:
+        # NOTE: a generous busy timeout: concurrent syncs write here at the same time.
+        # Download threads ingest concurrently: one connection, serialised by a lock.
+        self._db = sqlite3.connect(
+            str(path), timeout=60, isolation_level=None, check_same_thread=False
+        )
+        self._mutex = threading.Lock()
+        with self._mutex:
+            # NOTE: only a new index is written to here: a read-only status stays read-only.
+            if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                self._db.executescript(_SCHEMA + "PRAGMA user_version = 1;")
+
+    def _exec(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._mutex:
+            return self._db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add_blob(self, sha256: str, size: int, blake3: str | None) -> None:
+        self._exec(
+            "INSERT INTO blobs VALUES (?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET "
+            "blake3 = coalesce(excluded.blake3, blobs.blake3)",
+            (sha256, size, blake3),
+        )
+
+    def remove_blob(self, sha256: str) -> None:
+        self._exec("DELETE FROM blobs WHERE sha256 = ?", (sha256,))
+
+    def blake3_of(self, sha256: str) -> str | None:
+        row = self._exec("SELECT blake3 FROM blobs WHERE sha256 = ?", (sha256,))
+        return row[0][0] if row else None
+
+    def record_link(self, row: LinkRow) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO links VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (row.target, row.sha256, row.lock, row.mode, row.size, row.mtime_ns, row.ino),
+        )
+
+    def forget_link(self, target: str) -> None:
+        self._exec("DELETE FROM links WHERE target = ?", (target,))
+
+    def links(self, lock: str | None = None) -> list[LinkRow]:
+        if lock is None:
+            rows = self._exec("SELECT * FROM links ORDER BY target")
+        else:
+            rows = self._exec("SELECT * FROM links WHERE lock = ? ORDER BY target", (lock,))
+        return [LinkRow(*r) for r in rows]
+
+    def register_lock(self, lock: str) -> None:
+        self._exec("INSERT OR REPLACE INTO locks VALUES (?, ?)", (lock, time.time_ns()))
+
+    def forget_lock(self, lock: str) -> None:
+        self._exec("DELETE FROM locks WHERE path = ?", (lock,))
+
+    def locks(self) -> list[str]:
+        return [r[0] for r in self._exec("SELECT path FROM locks ORDER BY path")]
+
+
+class Store:
+    """A store rooted at ``root``. Cheap to construct; ``ensure()`` creates the layout."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.blobs_dir = self.root / "blobs" / "sha256"
+        self.tmp_dir = self.root / "tmp"
+        self.displaced_dir = self.root / "displaced"
+        self.quarantine_dir = self.root / "quarantine"
+        self.locks_dir = self.root / "locks"
+        self.index_path = self.root / "index.sqlite"
+        self._index: StoreIndex | None = None
+
+    def ensure(self) -> Store:
+        for d in (self.blobs_dir, self.tmp_dir, self.locks_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        tag = self.root / "CACHEDIR.TAG"
+        if not tag.exists():
+            tag.write_text(_CACHEDIR_TAG, encoding="ascii")
+        return self
+
+    @property
+    def index(self) -> StoreIndex:
+        """The SQLite index, opened on first use (a no-op status may never need it)."""
+        if self._index is None:
+            self.ensure()
+            self._index = StoreIndex(self.index_path)
+        return self._index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    # --- paths -------------------------------------------------------------------------
+
+    def blob_path(self, sha256: str) -> Path:
+        if not is_sha256(sha256):
+            raise UnsafePathError(f"not a sha256 digest: {sha256!r}")
+        return self.blobs_dir / sha256[:2] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.blob_path(sha256).is_file()
+
+    def tmp_path(self, sha256: str) -> Path:
+        """The partial-download file of a digest: stable across runs, so downloads resume."""
+        if not is_sha256(sha256):
+            raise UnsafePathError(f"not a sha256 digest: {sha256!r}")
+        return self.tmp_dir / f"{sha256}.part"
+
+    def sha_of_blob_path(self, path: str | os.PathLike[str]) -> str | None:
+        """The digest a path inside ``blobs/`` names, or None if it is not a blob path."""
+        path = Path(path)
+        if path.parent.parent != self.blobs_dir or not is_sha256(path.name):
+            return None
+        return path.name if path.parent.name == path.name[:2] else None
+
+    def iter_blobs(self) -> Iterator[tuple[str, Path]]:
+        if not self.blobs_dir.is_dir():
+            return
+        for sub in sorted(self.blobs_dir.iterdir()):
+            if sub.is_dir():
+                for blob in sorted(sub.iterdir()):
+                    if self.sha_of_blob_path(blob):
+                        yield blob.name, blob
+
+    # --- locks -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def file_lock(
+        self, name: str, *, shared: bool = False, blocking: bool = True
+    ) -> Iterator[bool]:
+        """Advisory lock ``locks/<name>.lock``; yields False if non-blocking and busy."""
+        self.locks_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.locks_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            got = True
+            if fcntl is not None:
+                flags = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (
+                    0 if blocking else fcntl.LOCK_NB
+                )
+                try:
+                    fcntl.flock(fd, flags)
+                except BlockingIOError:
+                    got = False
+            yield got
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def digest_lock(self, sha256: str):
+        """Held while one process downloads or ingests a digest."""
+        self.blob_path(sha256)  # validates the name
+        return self.file_lock(sha256)
+
+    # --- placing blobs -----------------------------------------------------------------
+
+    def _claim(self, path: Path) -> Path:
+        """Rename a tmp file to a unique name so no other writer's bytes end up verified."""
+        import secrets
+
+        claimed = self.tmp_dir / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.verify"
+        os.replace(path, claimed)
+        return claimed
+
+    def ingest(self, tmp_path: Path, expected: Expected) -> Path:
+        """Verify ``tmp_path`` against ``expected`` and move it into ``blobs/``.
+
+        A mismatch deletes the tmp file, places nothing and raises IntegrityError.
+        """
+        from .hashing import hash_file
+
+        self.ensure()
+        claimed = self._claim(Path(tmp_path))
+        try:
+            digest = hash_file(claimed)
+            _check_digest(digest, expected, what=str(tmp_path))
+            return self._place(claimed, expected)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                claimed.unlink()
+
+    def _place(self, verified: Path, expected: Expected) -> Path:
+        with open(verified, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(verified, 0o444)
+        blob = self.blob_path(expected.sha256)
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(verified, blob)
+        with self.file_lock("store"):
+            self.index.add_blob(expected.sha256, expected.size, expected.blake3)
+        return blob
+
+    def adopt(self, existing: Path, expected: Expected) -> Path:
+        """Take a user's matching file into the store (hardlink, else copy); return the blob.
+
+        The file itself is left where it is; the caller then links the target to the blob.
+        The bytes are verified again here: the file may have changed since it was observed.
+        """
+        from .hashing import hash_file
+
+        self.ensure()
+        if self.has(expected.sha256):
+            return self.blob_path(expected.sha256)
+        import secrets
+
+        tmp = self.tmp_dir / f"adopt.{os.getpid()}.{secrets.token_hex(4)}.verify"
+        source = Path(os.path.realpath(existing))
+        # Share the inode only when the target is its sole name: a file the user also keeps
+        # elsewhere (through a symlink or another hardlink) could be edited under the blob.
+        shared = os.path.islink(existing) or os.stat(source).st_nlink > 1
+        try:
+            try:
+                if shared:
+                    raise OSError(errno.EPERM, "copy instead of sharing the user's inode")
+                os.link(source, tmp)
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
+                    raise
+                shutil.copyfile(source, tmp)
+            _check_digest(hash_file(tmp), expected, what=str(existing))
+            return self._place(tmp, expected)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def displace(self, path: Path, rel: str, stamp: str) -> Path:
+        """Move a user's file aside to ``displaced/<stamp>/<rel>`` (never delete it)."""
+        dest = self.displaced_dir / stamp / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, dest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            shutil.move(str(path), str(dest))
+        return dest
+
+    def quarantine(self, sha256: str) -> Path:
+        dest = self.quarantine_dir / sha256
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        os.replace(self.blob_path(sha256), dest)
+        with self.file_lock("store"):
+            self.index.remove_blob(sha256)
+        return dest
+
+    def remove_blob(self, sha256: str) -> None:
+        blob = self.blob_path(sha256)
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(blob, stat_mod.S_IWUSR | stat_mod.S_IRUSR)
+            blob.unlink()
+        self.index.remove_blob(sha256)
+
+
+def _check_digest(digest, expected: Expected, *, what: str) -> None:
+    if digest.size != expected.size:
+        raise IntegrityError(
+            f"{what}: size {digest.size} but the lock says {expected.size}",
+            hint="the source served other bytes; nothing was placed",
+        )
+    if digest.sha256 != expected.sha256:
+        raise IntegrityError(
+            f"{what}: sha256 {digest.sha256[:16]}… but the lock says {expected.sha256[:16]}…",
+            hint="the source served other bytes; nothing was placed",
+        )
+    if expected.blake3 and digest.blake3 and digest.blake3 != expected.blake3:
+        raise IntegrityError(f"{what}: blake3 differs from the lock", hint="nothing was placed")

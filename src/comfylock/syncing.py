@@ -1,0 +1,250 @@
+"""``sync`` and ``status`` end to end: load → observe → plan → (apply). One call per command.
+
+This is the glue the thin commands call: it turns Settings into the objects the pure and the
+effectful parts need. The fast path (nothing to do) reads the lock with tomllib, stats the
+targets and never imports httpx, aria2p or rich (SPEC §7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import msgspec
+
+from .errors import (
+    ComfylockError,
+    ConflictError,
+    FindingError,
+    IntegrityError,
+    RemoteError,
+    UsageError,
+)
+from .plan import SyncPlan, make_plan
+from .settings import Settings
+from .store import Store
+from .structs import Lock
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["SyncOptions", "SyncOutcome", "load_lock_cached", "lock_staleness", "prepare", "sync"]
+
+
+class SyncOptions(msgspec.Struct, frozen=True, kw_only=True):
+    dry_run: bool = False
+    locked: bool = False
+    link: str = "auto"
+    prune: bool = False
+    force: bool = False
+    jobs: int = 4
+    use_aria2: bool = True
+    nodes: bool = True
+
+
+class SyncOutcome(msgspec.Struct, kw_only=True):
+    plan: SyncPlan
+    models_root: str | None = None
+    report: object = None  # apply.ApplyReport after a real run
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+
+class _LazyHashCache:
+    """Opens the hash cache only if some user file has to be hashed."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self._dir, self._cache = cache_dir, None
+
+    def _get(self):
+        if self._cache is None:
+            from .hashing import HashCache
+
+            self._cache = HashCache.in_dir(self._dir)
+        return self._cache
+
+    def get(self, path, st):
+        return self._get().get(path, st)
+
+    def put(self, path, st, digest) -> None:
+        self._get().put(path, st, digest)
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+
+
+def _allow_http(settings: Settings) -> tuple[str, ...]:
+    config = settings.project_dir / "comfylock.toml"
+    if not config.is_file():
+        return ()
+    try:
+        hosts = tomllib.loads(config.read_text(encoding="utf-8")).get("allow-http", [])
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{config}: {exc}") from None
+    return tuple(str(h) for h in hosts)
+
+
+def lock_staleness(settings: Settings, lock: Lock) -> tuple[str, str]:
+    """("fresh" | "stale" | "unknown", message): is the lock up to date with the workflows
+    beside it? "unknown" when the lock names workflows but none are here (a machine that
+    only syncs); ``sync --locked`` treats that as a failure too."""
+    if not lock.workflow:
+        return "fresh", ""  # a hand-written lock: nothing to be stale against
+    from .config import load_config
+    from .errors import InputError
+    from .project import collect_workflows
+    from .staleness import compare
+
+    config = load_config(settings.project_dir)
+    try:
+        workflows, _ = collect_workflows(
+            (), settings.project_dir, config, cache_dir=settings.cache_dir
+        )
+    except InputError:
+        return "unknown", "the lock's workflows are not here, so it was not checked against them"
+    staleness = compare(lock, workflows)
+    if staleness.ok:
+        return "fresh", ""
+    changed = ", ".join(f"{c.path} ({c.status})" for c in staleness.changes[:3])
+    return "stale", changed or "references are not pinned"
+
+
+_RACY_NS = 2_000_000_000
+
+
+def load_lock_cached(lock_path: Path, cache_dir: Path) -> Lock:
+    """``lockfile.load`` with a msgpack copy keyed by the lock's stat (SPEC §7: parsing a
+    1,000-model lock with tomllib is most of a no-op sync; decoding msgpack takes ~1 ms).
+    A copy written within 2 s of the lock's mtime is not trusted (same-tick rewrite)."""
+    from . import __version__, lockfile
+
+    try:
+        st = os.stat(lock_path)
+    except OSError:
+        return lockfile.load(lock_path)
+    key = f"{__version__}:{lock_path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+    cache = cache_dir / "lock-cache" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".msgpack")
+    try:
+        if st.st_mtime_ns + _RACY_NS < cache.stat().st_mtime_ns:
+            return msgspec.msgpack.decode(cache.read_bytes(), type=Lock)
+    except (OSError, msgspec.DecodeError):
+        pass
+    lock = lockfile.load(lock_path)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(msgspec.msgpack.encode(lock))
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # only a speed-up
+    return lock
+
+
+def prepare(
+    settings: Settings, options: SyncOptions
+) -> tuple[Lock, Store, SyncPlan, tuple[str, ...]]:
+    """Read the lock, observe this machine, and plan. Reads only."""
+    from .modelpaths import load_model_paths
+    from .scan import observe, store_view
+
+    lock = load_lock_cached(settings.lock_path, settings.cache_dir)
+    if settings.models_root() is None:
+        raise UsageError(
+            "no ComfyUI root or models dir",
+            hint="pass --comfyui-root DIR (or set COMFYUI_ROOT) or --models-dir DIR",
+        )
+    allow_http = _allow_http(settings)
+    model_paths = load_model_paths(settings.comfyui_root, settings.models_dir)
+    store = Store(settings.store_dir)
+    cache = _LazyHashCache(settings.cache_dir)
+    try:
+        workspace = observe(
+            lock, model_paths, store, lock_path=str(settings.lock_path), hash_cache=cache
+        )
+    finally:
+        cache.close()
+    if options.nodes and lock.node and settings.comfyui_root is not None:
+        from .nodes import observe_nodes
+
+        nodes = observe_nodes(lock, settings.comfyui_root, settings.project_dir, allow_http)
+        workspace = msgspec.structs.replace(workspace, nodes=nodes)
+    plan = make_plan(
+        lock, workspace, store_view(lock, store), prune=options.prune, force=options.force
+    )
+    return lock, store, plan, allow_http
+
+
+def _register_if_new(store: Store, lock_path: str) -> None:
+    """A lock already in sync (a copied project) still registers, so gc keeps its blobs."""
+    if store.index_path.exists() and lock_path not in store.index.locks():
+        with store.file_lock("store"):
+            store.index.register_lock(lock_path)
+    store.close()
+
+
+_BY_CODE = {4: IntegrityError, 3: RemoteError, 5: ConflictError, 2: UsageError}
+
+
+def _raise_failures(failures) -> None:
+    code = next(
+        (c for c in (4, 3, 5, 6, 2, 130) if any(f.exit_code == c for f in failures)),
+        failures[0].exit_code,
+    )
+    first = next(f for f in failures if f.exit_code == code)
+    more = f" (and {len(failures) - 1} more failures)" if len(failures) > 1 else ""
+    cls = _BY_CODE.get(code, ComfylockError)
+    err = cls(
+        f"{first.item}: {first.error}{more}",
+        hint="fix the cause and run sync again; finished items are kept",
+    )
+    err.exit_code = code
+    raise err
+
+
+def sync(settings: Settings, options: SyncOptions, *, progress=None) -> SyncOutcome:
+    """Make the models tree and custom_nodes/ match the lock (or only plan, with dry_run)."""
+    lock, store, plan, allow_http = prepare(settings, options)
+    outcome = SyncOutcome(plan=plan, models_root=str(settings.models_root()))
+    state, message = lock_staleness(settings, lock)
+    if state != "fresh" and options.locked:
+        raise FindingError(
+            f"the lock is stale: {message}" if state == "stale" else message,
+            hint="run `comfylock resolve` and commit comfy.lock"
+            if state == "stale"
+            else "run sync without --locked",
+        )
+    if state != "fresh":
+        outcome.warnings.append(message if state == "unknown" else f"the lock is stale: {message}")
+    if options.nodes and lock.node and settings.comfyui_root is None:
+        outcome.warnings.append("node packs skipped: no ComfyUI root (pass --comfyui-root)")
+    if options.dry_run:
+        return outcome
+    if plan.is_empty:
+        _register_if_new(store, str(settings.lock_path))
+        return outcome
+    from .apply import ApplyContext, NullProgress, run
+
+    ctx = ApplyContext(
+        store=store,
+        lock_path=str(settings.lock_path),
+        models_root=settings.models_root(),
+        link_mode=options.link,
+        jobs=options.jobs,
+        use_aria2=options.use_aria2,
+        allow_http=allow_http,
+        env=os.environ,
+        progress=progress or NullProgress(),
+    )
+    try:
+        report = run(plan, ctx)
+    finally:
+        store.close()
+    outcome.report = report
+    outcome.warnings.extend(report.warnings)
+    if report.failures:
+        _raise_failures(report.failures)
+    return outcome

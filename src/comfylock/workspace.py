@@ -1,0 +1,71 @@
+"""What sync observed on this machine: plain values the pure planner reads.
+
+``scan.observe`` fills these in with stat/readlink (and a hash only for a foreign file that
+might be adopted); ``plan.make_plan`` turns them into a ``SyncPlan``. Nothing here does I/O,
+so the planner can be tested with hand-made values.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+__all__ = ["Expected", "ModelState", "NodeState", "PlacedLink", "StoreView", "Workspace"]
+
+ModelStatus = Literal[
+    "missing",  # nothing at the target, nor in any other search dir
+    "ours-ok",  # a link comfylock placed (symlink into the store, hardlink, or a known copy)
+    "ours-stale",  # a link comfylock placed, to another blob
+    "foreign-matching",  # a user's file with the locked size and sha256: adopt it
+    "foreign-different",  # a user's file with other bytes: conflict
+    "copy-ok",  # a plain copy whose digest matches (from the hash cache or our own record)
+    "elsewhere-ok",  # a matching file in another search dir (extra_model_paths.yaml)
+]
+NodeStatus = Literal["missing", "ok", "behind", "dirty", "foreign"]
+
+
+class Expected(msgspec.Struct, frozen=True, kw_only=True):
+    """The bytes a blob must hold: size and sha256 always, blake3 when the lock has it."""
+
+    size: int
+    sha256: str
+    blake3: str | None = None
+
+
+class ModelState(msgspec.Struct, frozen=True, kw_only=True):
+    """One locked model as found on disk. ``target`` is where sync places it."""
+
+    key: str
+    target: str
+    status: ModelStatus
+    found: str | None = None  # the path looked at (target, or a file in another search dir)
+    current: str | None = None  # sha256 the existing link points at (ours-stale)
+    detail: str = ""
+
+
+class NodeState(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    path: str
+    status: NodeStatus
+    head: str | None = None
+    detail: str = ""
+
+
+class PlacedLink(msgspec.Struct, frozen=True, kw_only=True):
+    """A link comfylock placed earlier (store index) that is still ours on disk."""
+
+    target: str
+    sha256: str
+
+
+class StoreView(msgspec.Struct, frozen=True, kw_only=True):
+    """The part of the store index the planner needs."""
+
+    blobs: frozenset[str] = frozenset()  # locked digests already in blobs/
+
+
+class Workspace(msgspec.Struct, frozen=True, kw_only=True):
+    models: tuple[ModelState, ...] = ()
+    nodes: tuple[NodeState, ...] = ()
+    extra_links: tuple[PlacedLink, ...] = ()  # ours, not named by the lock (for --prune)

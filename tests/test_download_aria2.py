@@ -1,0 +1,142 @@
+"""The aria2 backend, for real: aria2c on 127.0.0.1 driven over RPC."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import threading
+
+import pytest
+
+from comfylock.workspace import Expected
+
+from .syncutil import loopback_server, payload, range_response, stop_server
+
+pytestmark = pytest.mark.skipif(shutil.which("aria2c") is None, reason="aria2c is not installed")
+
+DATA = payload(11, 3 * 1024 * 1024 + 123)
+EXP = Expected(size=len(DATA), sha256=hashlib.sha256(DATA).hexdigest())
+
+
+@pytest.fixture
+def server():
+    s = loopback_server()
+    yield s
+    stop_server(s)
+
+
+@pytest.fixture
+def aria2(tmp_path):
+    from comfylock.download.aria2_backend import Aria2Downloader
+
+    d = Aria2Downloader(tmp_dir=tmp_path / "tmp", jobs=4, executable=shutil.which("aria2c"))
+    yield d
+    d.close()
+
+
+def _aria2_processes() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [
+        line for line in out.splitlines() if line.startswith(shutil.which("aria2c") or "aria2c")
+    ]
+
+
+def test_multi_source_multi_connection_download(server, aria2, tmp_path):
+    hits = {"a": [], "b": []}
+    for name in hits:
+        server.expect_request(f"/{name}").respond_with_handler(
+            lambda r, n=name: (hits[n].append(r.headers.get("Range")), range_response(r, DATA))[1]
+        )
+    dest = tmp_path / "tmp" / f"{EXP.sha256}.part"
+    done = []
+    aria2.fetch([server.url_for("/a"), server.url_for("/b")], dest, EXP, len(DATA), {}, done.append)
+    assert dest.read_bytes() == DATA
+    assert hits["a"] and hits["b"]  # both mirrors served pieces
+    assert sum(len(v) for v in hits.values()) > 2  # split into several ranged connections
+    assert done and done[-1] == len(DATA)
+
+
+def test_headers_go_over_rpc_not_argv(server, aria2, tmp_path):
+    seen, argv = [], []
+
+    def handler(request):
+        seen.append(request.headers.get("Authorization"))
+        argv.extend(_aria2_processes())
+        return range_response(request, DATA)
+
+    server.expect_request("/f").respond_with_handler(handler)
+    dest = tmp_path / "tmp" / "x.part"
+    aria2.fetch([server.url_for("/f")], dest, EXP, len(DATA), {"Authorization": "Bearer tok-123"})
+    assert dest.read_bytes() == DATA
+    assert set(seen) == {"Bearer tok-123"}
+    assert argv and not any("tok-123" in line for line in argv)
+    assert all("--rpc-listen-all=false" in line for line in argv)
+
+
+def test_token_is_not_replayed_to_a_redirect_target(server, aria2, tmp_path):
+    from werkzeug import Response
+
+    seen = []
+    server.expect_request("/api").respond_with_handler(
+        lambda r: Response(status=302, headers={"Location": server.url_for("/cdn")})
+    )
+    server.expect_request("/cdn").respond_with_handler(
+        lambda r: (seen.append(r.headers.get("Authorization")), range_response(r, DATA))[1]
+    )
+    dest = tmp_path / "tmp" / "x.part"
+    aria2.fetch([server.url_for("/api")], dest, EXP, len(DATA), {"Authorization": "Bearer tok-123"})
+    assert dest.read_bytes() == DATA and seen and set(seen) == {None}
+
+
+def test_resumes_a_partial_file(server, aria2, tmp_path):
+    ranges = []
+    server.expect_request("/f").respond_with_handler(
+        lambda r: (ranges.append(r.headers.get("Range")), range_response(r, DATA))[1]
+    )
+    dest = tmp_path / "tmp" / "x.part"
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(DATA[: 2 * 1024 * 1024])
+    aria2.fetch([server.url_for("/f")], dest, EXP, len(DATA), {})
+    assert dest.read_bytes() == DATA
+    assert all(
+        r is None or int(r.split("=")[1].split("-")[0]) >= 2 * 1024 * 1024 - 1 for r in ranges
+    ), ranges
+
+
+def test_close_stops_aria2c(server, tmp_path):
+    from comfylock.download.aria2_backend import Aria2Downloader
+
+    server.expect_request("/f").respond_with_handler(lambda r: range_response(r, DATA))
+    d = Aria2Downloader(tmp_dir=tmp_path / "tmp", jobs=1)
+    d.fetch([server.url_for("/f")], tmp_path / "tmp" / "x.part", EXP, len(DATA), {})
+    proc = d._proc
+    d.close()
+    assert proc.poll() is not None
+
+
+def test_cancel_interrupts_a_stalled_download(server, tmp_path):
+    from werkzeug import Response
+
+    from comfylock.download.aria2_backend import Aria2Downloader
+    from comfylock.errors import Interrupted
+
+    release = threading.Event()
+
+    def stall(request):
+        def gen():
+            yield DATA[:1000]
+            release.wait(30)
+
+        return Response(gen(), headers={"Content-Length": str(len(DATA))}, direct_passthrough=True)
+
+    server.expect_request("/f").respond_with_handler(stall)
+    cancel = threading.Event()
+    d = Aria2Downloader(tmp_dir=tmp_path / "tmp", jobs=1, cancel=cancel)
+    try:
+        threading.Timer(0.5, cancel.set).start()
+        with pytest.raises(Interrupted):
+            d.fetch([server.url_for("/f")], tmp_path / "tmp" / "x.part", EXP, len(DATA), {})
+    finally:
+        release.set()
+        d.close()
