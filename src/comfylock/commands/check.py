@@ -9,9 +9,14 @@ from ..cli import json_option, pass_settings
 
 @click.command("check")
 @click.option("--strict", is_flag=True, help="Also fail on models matched only by file name.")
+@click.option(
+    "--installed",
+    is_flag=True,
+    help="Also fail when this machine's models tree does not match the lock.",
+)
 @json_option
 @pass_settings
-def check_cmd(settings, strict: bool, as_json: bool) -> int:
+def check_cmd(settings, strict: bool, installed: bool, as_json: bool) -> int:
     """Exit 0 only if comfy.lock is up to date with the workflows and everything is pinned.
 
     Names each stale workflow and what changed (added, removed, renamed references) and
@@ -31,6 +36,11 @@ def check_cmd(settings, strict: bool, as_json: bool) -> int:
     staleness = compare(lock, workflows)
     failed = not staleness.ok or (strict and bool(staleness.name_only))
     problems: list[str] = []
+    if installed:
+        from ..installcheck import installed_problems
+
+        problems = installed_problems(settings)
+        failed = failed or bool(problems)
     if as_json or settings.json:
         click.echo(
             json.dumps(

@@ -1,0 +1,23 @@
+"""`check --installed`: does this machine's tree match the lock? Reads only (the sync plan)."""
+
+from __future__ import annotations
+
+from .settings import Settings
+
+__all__ = ["installed_problems"]
+
+
+def installed_problems(settings: Settings) -> list[str]:
+    """One line per thing `sync` would still have to do (an empty list: installed)."""
+    from .planview import plan_lines
+    from .syncing import SyncOptions, prepare
+
+    _lock, store, plan, _ = prepare(
+        settings, SyncOptions(dry_run=True, nodes=settings.comfyui_root is not None)
+    )
+    store.close()
+    if plan.is_empty:
+        return []
+    return [
+        line.strip() for line in plan_lines(plan, base=str(settings.models_root())) if line.strip()
+    ]
