@@ -17,7 +17,7 @@ tools:
 	@bash tools/ensure-tools.sh
 
 demo: $(STAMP) tools
-	@bash tools/demo.sh
+	$(PY) tools/demo.py
 
 test: $(STAMP) tools
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -4,6 +4,7 @@ workflows against a fake Civitai that adds 50 ms to every request (SPEC §7)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import os
 import re
@@ -15,6 +16,8 @@ from pathlib import Path
 from run import BIN, DATA, Row, best_of, verdict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fakes' request log is noise here
 
 __all__ = ["section_check", "section_resolve"]
 

@@ -160,6 +160,7 @@ class FakeCivitai:
     def __init__(self, srv: HTTPServer, *, require_token: str | None = None) -> None:
         self.srv = srv
         self.models: dict[int, dict] = {}
+        self.downloads: dict[int, bytes] = {}  # version id -> bytes its download serves
         self.require_token = require_token
         self.base_url = srv.url_for("/").rstrip("/")
         srv.expect_request(ALL).respond_with_handler(self._handle)
@@ -215,7 +216,8 @@ class FakeCivitai:
                 },
             )
         if path.startswith("/signed/"):
-            return Response(b"model-bytes", status=200, content_type="application/octet-stream")
+            data = self.downloads.get(int(path.split("/")[2]), b"model-bytes")
+            return Response(data, status=200, content_type="application/octet-stream")
         return _json({"error": "Not found"}, 404)
 
     def _search(self, request: Request) -> Response:
@@ -258,8 +260,9 @@ class FakeHub:
         self.renamed: dict[str, str] = {}
         self.base_url = srv.url_for("/").rstrip("/")
         srv.expect_request(ALL).respond_with_handler(self._handle)
+        self.blobs: dict[str, bytes] = {}  # sha256 -> bytes the CDN serves
         if cdn_srv is not None:
-            cdn_srv.expect_request(ALL).respond_with_data(b"lfs-bytes")
+            cdn_srv.expect_request(ALL).respond_with_handler(self._cdn)
 
     def add_file(
         self,
@@ -276,6 +279,7 @@ class FakeHub:
         """``lfs``: 302 to the CDN with X-Linked-*; else 200 with a git-sha1 ETag (or, with
         ``etag_is_sha256``, the sha256, as a mirror serving LFS files directly does)."""
         data = content.encode()
+        self.blobs[hashlib.sha256(data).hexdigest()] = data
         info = {
             "sha256": hashlib.sha256(data).hexdigest(),
             "sha1": hashlib.sha1(data).hexdigest(),
@@ -291,6 +295,12 @@ class FakeHub:
         for ref in refs:
             self.refs[(repo, ref)] = commit
         return info
+
+    def _cdn(self, request: Request) -> Response:
+        data = self.blobs.get(request.path.rsplit("/", 1)[-1])
+        if data is None:
+            return Response(b"no such object", status=404)
+        return Response(data, status=200, content_type="application/octet-stream")
 
     def _handle(self, request: Request) -> Response:
         raw = (

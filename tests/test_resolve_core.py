@@ -245,3 +245,22 @@ def test_workflow_cache_skips_parsing_unchanged_files(tmp_path, monkeypatch):
     os.utime(files[1], ns=(1, 1))
     third = read_files(files, WorkflowCache(cache_file))
     assert len(calls) == 4 and third.workflows[1].info.models[0].name == "changed.safetensors"
+
+
+def test_embedding_without_extension_is_pinned_under_its_real_file_name():
+    w = wf("w.json", api({"CLIPTextEncode": {"text": "embedding:EasyNegative, cat"}}))
+    fake = FakeSources(
+        local={
+            "embeddings/EasyNegative": Found(
+                sha256=SHA_A, size=3, source=None, file_name="EasyNegative.safetensors"
+            )
+        },
+        by_hash={SHA_A: Found(sha256=SHA_A, size=3, source=CIVITAI)},
+    )
+    lock = resolve([w], old=None, config=Config(), sources=fake).lock
+    (model,) = lock.model
+    assert model.name == "EasyNegative.safetensors"
+    assert lock.workflow[0].models == ("embeddings/EasyNegative.safetensors",)
+    assert compare(lock, [w]).ok
+    again = FakeSources()
+    assert resolve([w], old=lock, config=Config(), sources=again).lock == lock and again.calls == []

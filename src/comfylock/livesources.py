@@ -130,7 +130,13 @@ class LiveSources:
         from .hashing import cached_hash
 
         digest = cached_hash(match.path, self._hash_cache)
-        return Found(sha256=digest.sha256, size=digest.size, blake3=digest.blake3, source=None)
+        return Found(
+            sha256=digest.sha256,
+            size=digest.size,
+            blake3=digest.blake3,
+            source=None,
+            file_name=PurePosixPath(match.name).name,
+        )
 
     # -- Civitai --
 
@@ -149,7 +155,11 @@ class LiveSources:
     def civitai_search(self, folder: str, name: str) -> Found | None:
         if self.offline:
             return None
-        for hit in self._net("civitai").search_by_name(name, folder):
+        from .resolve import lock_keys
+
+        names = [key.split("/", 1)[1] for key in lock_keys(folder, name)]
+        hits = [h for n in names for h in self._net("civitai").search_by_name(n, folder)]
+        for hit in hits:
             if hit.sha256 and hit.size is not None:
                 return Found(
                     sha256=hit.sha256,

@@ -47,6 +47,7 @@ __all__ = [
     "Sources",
     "WorkflowInput",
     "custom_classes",
+    "lock_keys",
     "resolve",
     "source_key",
     "workflow_digest",
@@ -60,6 +61,19 @@ class Found(msgspec.Struct, frozen=True, kw_only=True):
     size: int | None
     source: Source | None
     blake3: str | None = None
+    file_name: str | None = None  # the real file name, when it completes the reference's
+
+
+EMBEDDING_EXTENSIONS = (".safetensors", ".pt", ".bin")
+
+
+def lock_keys(folder: str | None, name: str) -> list[str]:
+    """Lock keys a reference may be pinned under: ``embedding:foo`` names a file such as
+    ``embeddings/foo.safetensors`` (ComfyUI adds the extension; the lock pins the real file)."""
+    keys = [f"{folder}/{name}"]
+    if folder == "embeddings" and not name.lower().endswith(EMBEDDING_EXTENSIONS):
+        keys += [f"{folder}/{name}{ext}" for ext in EMBEDDING_EXTENSIONS]
+    return keys
 
 
 class NodeCandidate(msgspec.Struct, frozen=True, kw_only=True):
@@ -156,12 +170,12 @@ class _ModelResolver:
     def __call__(self, refs: list[ModelRef]) -> tuple[LockedModel | None, str, str]:
         """(locked model or None, reason if unresolved, how it was found)."""
         ref = refs[0]
-        key = f"{ref.folder}/{ref.name}"
-        if not self.upgrade and key in self.old:
-            return self.old[key], "", "kept"
+        kept = next((self.old[k] for k in lock_keys(ref.folder, ref.name) if k in self.old), None)
+        if not self.upgrade and kept is not None:
+            return kept, "", "kept"
         found: list[Found] = []
         how = ""
-        spec = self.config.sources.get(key)
+        spec = self.config.sources.get(f"{ref.folder}/{ref.name}")
         if spec:
             hit = self.sources.hand_pin(spec, ref)
             if hit is None:
@@ -223,9 +237,14 @@ def _assemble(ref: ModelRef, found: list[Found], how: str) -> tuple[LockedModel 
             f"local file only (sha256 {sha[:12]}…): not found on Civitai by hash and no URL; add one with `comfylock add`",
             "",
         )
+    name = ref.name
+    if len(lock_keys(ref.folder, ref.name)) > 1:  # an embedding named without its extension
+        real = next((f.file_name for f in found if f.file_name and f.sha256 == sha), None)
+        if real and "." in real:
+            name = f"{ref.name}{real[real.rfind('.') :]}"
     return (
         LockedModel(
-            folder=ref.folder, name=ref.name, size=size, sha256=sha, blake3=blake3, source=sources
+            folder=ref.folder, name=name, size=size, sha256=sha, blake3=blake3, source=sources
         ),
         "",
         how,
@@ -269,8 +288,11 @@ def resolve(
     keys = sorted(groups)
     results = map_fn(lambda k: resolver(groups[k]), keys)
     models: list[LockedModel] = []
+    resolved_key: dict[str, str] = {}
     stats = {"pinned": 0, "kept": 0, "by_hash": 0, "by_name": 0, "unresolved": 0}
     for key, (locked, reason, how) in zip(keys, results):
+        if locked is not None:
+            resolved_key[key] = locked.key
         if locked is None:
             ref = groups[key][0]
             unresolved.append(Unresolved(folder=ref.folder, name=ref.name, reason=reason))
@@ -291,7 +313,13 @@ def resolve(
             path=wf.path,
             digest=workflow_digest(wf.info),
             models=tuple(
-                sorted({f"{r.folder}/{r.name}" for r in lockable_refs(wf.info) if r.folder})
+                sorted(
+                    {
+                        resolved_key.get(f"{r.folder}/{r.name}", f"{r.folder}/{r.name}")
+                        for r in lockable_refs(wf.info)
+                        if r.folder
+                    }
+                )
             ),
             nodes=tuple(
                 sorted(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from .resolve import WorkflowInput, custom_classes, lockable_refs, workflow_digest
+from .resolve import WorkflowInput, custom_classes, lock_keys, lockable_refs, workflow_digest
 from .structs import Lock
 
 __all__ = ["Staleness", "WorkflowChange", "compare"]
@@ -44,12 +44,20 @@ def _renames(
     return renamed, added, removed
 
 
+def _locked_key(ref, models: dict) -> str:
+    """The key a reference is pinned under (an extension-less embedding maps to its file)."""
+    return next(
+        (k for k in lock_keys(ref.folder, ref.name) if k in models), f"{ref.folder}/{ref.name}"
+    )
+
+
 def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool = True) -> Staleness:
     locked = {w.path: w for w in lock.workflow}
+    models = {m.key: m for m in lock.model}
     changes: list[WorkflowChange] = []
     for wf in workflows:
         entry = locked.get(wf.path)
-        current = sorted({f"{r.folder}/{r.name}" for r in lockable_refs(wf.info)})
+        current = sorted({_locked_key(r, models) for r in lockable_refs(wf.info)})
         if entry is None:
             changes.append(WorkflowChange(path=wf.path, status="new", added=tuple(current)))
             continue
@@ -70,7 +78,6 @@ def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool =
     if check_missing:
         present = {w.path for w in workflows}
         changes += [WorkflowChange(path=p, status="missing") for p in sorted(set(locked) - present)]
-    models = {m.key: m for m in lock.model}
     packs = {c for n in lock.node for c in n.classes}
     unpinned: dict[str, str] = {}
     for u in lock.unresolved:
@@ -78,7 +85,7 @@ def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool =
     for wf in workflows:
         for ref in lockable_refs(wf.info):
             key = f"{ref.folder}/{ref.name}"
-            model = models.get(key)
+            model = next((models[k] for k in lock_keys(ref.folder, ref.name) if k in models), None)
             if model is None:
                 unpinned.setdefault(key, f"not in the lock (used by {wf.path})")
             elif not model.source:

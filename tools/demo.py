@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""`make demo`: the whole comfylock loop on bundled fixtures, with no network.
+
+A studio machine (fixtures/demo) has two workflows and some of their models. Loopback fakes
+stand in for Civitai, the Hugging Face hub and the Comfy Registry (the same fakes the tests
+use, answering in the real APIs' shapes), and a local git repository stands in for a
+custom-node pack. The demo resolves the workflows into comfy.lock, checks it, then syncs a
+fresh "GPU box" ComfyUI from nothing and shows that a second sync has nothing to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes import (
+    FakeCivitai,
+    FakeHub,
+    FakeRegistry,
+    LoopbackServer,
+    civitai_file,
+    civitai_model,
+)  # noqa: E402
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fakes' request log is noise here
+OUT = ROOT / "demo-out"
+EXE = str(Path(sys.executable).parent / "comfylock")
+BOLD, RESET = (
+    ("\033[1m", "\033[0m") if sys.stdout.isatty() and not os.environ.get("NO_COLOR") else ("", "")
+)
+DETAIL = b"demo stand-in for a detail LoRA\n"
+INK = b"demo stand-in for an ink-wash style LoRA\n"
+
+
+def run(*args: str, cwd: Path, ok=(0,)) -> None:
+    shown = " ".join(a if " " not in a else repr(a) for a in args)
+    print(f"\n{BOLD}$ comfylock {shown}{RESET}", flush=True)
+    code = subprocess.run([EXE, *args], cwd=cwd).returncode
+    if code not in ok:
+        sys.exit(f"demo: `comfylock {shown}` exited {code}")
+    if code:
+        print(f"(exit {code})")
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "demo",
+        "GIT_AUTHOR_EMAIL": "demo@localhost",
+        "GIT_COMMITTER_NAME": "demo",
+        "GIT_COMMITTER_EMAIL": "demo@localhost",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def make_pack(where: Path) -> Path:
+    """A custom-node pack as a bare git repository, tagged v1.0.0."""
+    work = where / "pack-src"
+    work.mkdir(parents=True)
+    git("init", "-q", "-b", "main", cwd=work)
+    (work / "__init__.py").write_text(
+        'NODE_CLASS_MAPPINGS = {"Power Lora Loader (rgthree)": object}\n'
+    )
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "demo pack 1.0.0", cwd=work)
+    git("tag", "v1.0.0", cwd=work)
+    bare = where / "demo-lora-pack.git"
+    git("clone", "-q", "--bare", str(work), str(bare), cwd=where)
+    shutil.rmtree(work)
+    return bare
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def main() -> int:
+    shutil.rmtree(OUT, ignore_errors=True)
+    studio = OUT / "studio"
+    shutil.copytree(ROOT / "fixtures" / "demo", studio)
+    gpu_box = OUT / "gpu-box" / "ComfyUI"
+    (gpu_box / "models").mkdir(parents=True)
+    (gpu_box / "custom_nodes").mkdir()
+    pack = make_pack(OUT / "git")
+    base = (studio / "ComfyUI/models/checkpoints/sd_xl_base_1.0.safetensors").read_bytes()
+    easyneg = (studio / "ComfyUI/models/embeddings/EasyNegative.safetensors").read_bytes()
+    vae = (studio / "shared-models/vae/sdxl_vae.safetensors").read_bytes()
+
+    with (
+        LoopbackServer() as civ,
+        LoopbackServer() as hub_srv,
+        LoopbackServer() as cdn,
+        LoopbackServer() as reg,
+    ):
+        civitai = FakeCivitai(civ)
+        for mid, vid, fid, name, kind, data in [
+            (101055, 128078, 128078, "sd_xl_base_1.0.safetensors", "Checkpoint", base),
+            (7808, 9208, 9208, "EasyNegative.safetensors", "TextualInversion", easyneg),
+            (122359, 135867, 148808, "detail_tweaker.safetensors", "LORA", DETAIL),
+            (200001, 300001, 400001, "ink_wash.safetensors", "LORA", INK),
+        ]:
+            civitai.add(
+                civitai_model(
+                    mid,
+                    name.split(".")[0],
+                    kind,
+                    [
+                        (
+                            vid,
+                            "v1",
+                            [
+                                civitai_file(
+                                    fid, name, size=len(data), sha256=sha(data), primary=True
+                                )
+                            ],
+                        )
+                    ],
+                )
+            )
+            civitai.downloads[vid] = data
+        hub = FakeHub(hub_srv, cdn)
+        hub.add_file(
+            "stabilityai/sdxl-vae",
+            "sdxl_vae.safetensors",
+            commit="6f5909a7e596173e25d4e97b07fd19cdf9611c76",
+            content=vae.decode(),
+        )
+        registry = FakeRegistry(reg)
+        registry.add_node("demo-lora-pack", str(pack), "1.0.0", ["Power Lora Loader (rgthree)"])
+        os.environ.update(
+            {
+                "COMFYLOCK_CIVITAI_URL": civitai.base_url,
+                "HF_ENDPOINT": hub.base_url,
+                "COMFYLOCK_REGISTRY_URL": registry.base_url,
+                "COMFYLOCK_CACHE_DIR": str(OUT / "cache"),
+                "COMFYLOCK_STORE": str(OUT / "store"),
+            }
+        )
+        for secret in ("CIVITAI_API_KEY", "HF_TOKEN"):
+            os.environ.pop(secret, None)
+        print(
+            f"fake Civitai {civitai.base_url}, hub {hub.base_url}, registry {registry.base_url} (loopback only)"
+        )
+
+        studio_root = str(studio / "ComfyUI")
+        run("inspect", "workflows", cwd=studio)
+        run("--comfyui-root", studio_root, "report", "workflows", cwd=studio, ok=(0, 1))
+        run("--comfyui-root", studio_root, "resolve", cwd=studio)
+        print((studio / "comfy.lock").read_text()[:1400] + "…")
+        run("check", cwd=studio)
+        run("--comfyui-root", str(gpu_box), "status", cwd=studio)
+        run("--comfyui-root", str(gpu_box), "sync", cwd=studio)
+        run("--comfyui-root", str(gpu_box), "sync", cwd=studio)
+        run("--comfyui-root", str(gpu_box), "check", "--installed", cwd=studio)
+    print(
+        f"\ndemo finished: the studio project is in {studio.relative_to(ROOT)}/, the synced machine in {gpu_box.relative_to(ROOT)}/"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
