@@ -4,8 +4,8 @@ workflows against a fake Civitai that adds 50 ms to every request (SPEC §7)."""
 from __future__ import annotations
 
 import hashlib
-import logging
 import json
+import logging
 import os
 import re
 import subprocess
