@@ -42,7 +42,7 @@ def test_clone_at_commit_then_move_to_another(pack, run_cli):
     assert result.exit_code == 0, result
     assert head(pack_dir(pack)) == first
     again = run_cli(*sync_args(pack, first), "sync")
-    assert "Already in sync: 0 models, 1 packs" in again.stdout
+    assert "Already in sync: 0 models, 1 node pack" in again.stdout
     moved = run_cli(*sync_args(pack, second), "sync")
     assert moved.exit_code == 0, moved
     assert head(pack_dir(pack)) == second

@@ -57,7 +57,7 @@ def test_two_targets_with_one_digest_fetch_once():
 def test_satisfied_models_need_nothing(status):
     plan = plan_for([state("x", status)])
     assert plan.is_empty and plan.models_in_sync == 1
-    assert summary_line(plan) == "Already in sync: 1 models, 0 packs"
+    assert summary_line(plan) == "Already in sync: 1 model, 0 node packs"
 
 
 def test_stale_link_is_relinked():

@@ -58,7 +58,7 @@ def test_sync_from_empty_then_noop(world, run_cli, downloader, tmp_path):
     seen = len(world["server"].log)
     again = run_cli(*world["args"], "sync", *extra)
     assert again.exit_code == 0, again
-    assert "Already in sync: 3 models, 1 packs" in again.stdout
+    assert "Already in sync: 3 models, 1 node pack" in again.stdout
     assert len(world["server"].log) == seen  # no request at all
 
 

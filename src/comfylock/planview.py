@@ -9,6 +9,10 @@ from .plan import SyncPlan
 __all__ = ["human_size", "plan_json", "plan_lines", "summary_line"]
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def human_size(n: int) -> str:
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -57,13 +61,13 @@ def plan_lines(plan: SyncPlan, *, base: str | None = None) -> list[str]:
 
 def summary_line(plan: SyncPlan) -> str:
     if plan.is_empty:
-        return f"Already in sync: {plan.models_in_sync} models, {plan.nodes_in_sync} packs"
+        return f"Already in sync: {_count(plan.models_in_sync, 'model')}, {_count(plan.nodes_in_sync, 'node pack')}"
     total = sum(f.size for f in plan.fetch)
     parts = [
         f"{len(plan.fetch)} to fetch ({human_size(total)})",
         f"{len(plan.adopt)} to adopt",
         f"{len(plan.link) + len(plan.relink)} to link",
-        f"{len(plan.node_clone) + len(plan.node_checkout)} packs to update",
+        f"{_count(len(plan.node_clone) + len(plan.node_checkout), 'node pack')} to update",
     ]
     if plan.prune:
         parts.append(f"{len(plan.prune)} to prune")

@@ -7,6 +7,7 @@ from typing import Any
 from .structs import ModelRef, NodeUse, WorkflowInfo
 
 __all__ = [
+    "count",
     "gaps_json",
     "gaps_markdown",
     "gaps_script",
@@ -18,6 +19,11 @@ __all__ = [
     "resolution_text",
     "table",
 ]
+
+
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """'1 model', '2 models', '1 custom node class', '3 custom node classes'."""
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
 def model_json(ref: ModelRef) -> dict[str, Any]:
@@ -101,7 +107,7 @@ def inspect_text(items: list[tuple[str, WorkflowInfo]], skipped, errors) -> str:
     for path, info in items:
         custom = sorted({n.class_type for n in info.nodes if not n.core})
         lines.append(
-            f"{path}  ({info.format} format, {len(info.models)} model references, {len(custom)} custom node classes)"
+            f"{path}  ({info.format} format, {count(len(info.models), 'model reference')}, {count(len(custom), 'custom node class', 'custom node classes')})"
         )
         rows = [
             [
@@ -302,7 +308,7 @@ def staleness_text(staleness, lock, *, strict: bool, installed: list | tuple = (
         )
     else:
         lines.append(
-            f"comfy.lock is up to date: {len(lock.workflow)} workflows, {len(lock.model)} models, {len(lock.node)} node packs"
+            f"comfy.lock is up to date: {count(len(lock.workflow), 'workflow')}, {count(len(lock.model), 'model')}, {count(len(lock.node), 'node pack')}"
         )
     return "\n".join(lines) + "\n"
 
@@ -332,8 +338,8 @@ def resolution_text(outcome) -> str:
     r = outcome.resolution
     s = r.stats
     lines = [
-        f"{outcome.workflows} workflows: {s['pinned']} models pinned ({s['kept']} kept, {s['by_hash']} by hash, "
-        f"{s['by_name']} by name only), {s.get('packs', 0)} node packs, {s['unresolved']} unresolved"
+        f"{count(outcome.workflows, 'workflow')}: {count(s['pinned'], 'model')} pinned ({s['kept']} kept, {s['by_hash']} by hash, "
+        f"{s['by_name']} by name only), {count(s.get('packs', 0), 'node pack')}, {s['unresolved']} unresolved"
     ]
     for u in r.unresolved:
         lines.append(f"  unresolved {u.folder}/{u.name}: {u.reason}")

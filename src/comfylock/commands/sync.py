@@ -21,6 +21,7 @@ __all__ = ["sync_cmd"]
     type=click.Choice(["auto", "symlink", "hardlink", "copy"]),
     default="auto",
     show_default=True,
+    help="How models reach the tree; auto = symlink, else hardlink, else copy.",
 )
 @click.option(
     "--prune", is_flag=True, help="Remove links comfylock placed that the lock no longer names."
