@@ -152,16 +152,16 @@ def main() -> int:
             f"fake Civitai {civitai.base_url}, hub {hub.base_url}, registry {registry.base_url} (loopback only)"
         )
 
-        studio_root = str(studio / "ComfyUI")
+        box = "../gpu-box/ComfyUI"  # relative to the studio project, where every command runs
         run("inspect", "workflows", cwd=studio)
-        run("--comfyui-root", studio_root, "report", "workflows", cwd=studio, ok=(0, 1))
-        run("--comfyui-root", studio_root, "resolve", cwd=studio)
+        run("--comfyui-root", "ComfyUI", "report", "workflows", cwd=studio, ok=(0, 1))
+        run("--comfyui-root", "ComfyUI", "resolve", cwd=studio)
         print((studio / "comfy.lock").read_text()[:1400] + "…")
         run("check", cwd=studio)
-        run("--comfyui-root", str(gpu_box), "status", cwd=studio)
-        run("--comfyui-root", str(gpu_box), "sync", cwd=studio)
-        run("--comfyui-root", str(gpu_box), "sync", cwd=studio)
-        run("--comfyui-root", str(gpu_box), "check", "--installed", cwd=studio)
+        run("--comfyui-root", box, "status", cwd=studio)
+        run("--comfyui-root", box, "sync", cwd=studio)
+        run("--comfyui-root", box, "sync", cwd=studio)
+        run("--comfyui-root", box, "check", "--installed", cwd=studio)
     print(
         f"\ndemo finished: the studio project is in {studio.relative_to(ROOT)}/, the synced machine in {gpu_box.relative_to(ROOT)}/"
     )

@@ -71,6 +71,22 @@ def _key(method: str, url: str) -> str:
     return f"{method.upper()} {redact(url)}"
 
 
+def _setup(conn: sqlite3.Connection, tries: int = 50) -> None:
+    import time as _time
+
+    for attempt in range(tries):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(_SCHEMA)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            return
+        except sqlite3.OperationalError:
+            if attempt == tries - 1:
+                raise
+            _time.sleep(0.02 * (attempt + 1))
+
+
 class HttpCache:
     """Thread-safe response cache: one SQLite connection per thread, WAL journal."""
 
@@ -95,13 +111,12 @@ class HttpCache:
             conn = sqlite3.connect(
                 self.path, timeout=30.0, check_same_thread=False, isolation_level=None
             )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self._local.conn = conn
+            # NOTE: setting up the schema and WAL mode takes an exclusive lock that SQLite's
+            # busy timeout does not always wait for; threads take turns, processes retry.
             with self._lock:
+                _setup(conn)
                 self._connections.append(conn)
+            self._local.conn = conn
         return conn
 
     def get(self, method: str, url: str, *, ttl: float) -> CachedResponse | None:

@@ -334,13 +334,29 @@ def resolution_json(outcome) -> dict[str, Any]:
     }
 
 
+def shown_path(path: str) -> str:
+    """A path relative to the working directory when it is below it (shorter to read)."""
+    import os
+
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def resolution_text(outcome) -> str:
     r = outcome.resolution
     s = r.stats
-    lines = [
-        f"{count(outcome.workflows, 'workflow')}: {count(s['pinned'], 'model')} pinned ({s['kept']} kept, {s['by_hash']} by hash, "
-        f"{s['by_name']} by name only), {count(s.get('packs', 0), 'node pack')}, {s['unresolved']} unresolved"
-    ]
+    node_unresolved = sum(1 for u in r.unresolved if u.folder == "custom_nodes")
+    lines = [f"resolved {count(outcome.workflows, 'workflow')}:"]
+    lines += table(
+        [
+            ["", "models", "node packs"],
+            ["pinned", str(s["pinned"]), str(s.get("packs", 0))],
+            ["  kept from the lock", str(s["kept"]), ""],
+            ["  identified by hash", str(s["by_hash"]), ""],
+            ["  by file name only", str(s["by_name"]), ""],
+            ["unresolved", str(s["unresolved"] - node_unresolved), str(node_unresolved)],
+        ]
+    )
     for u in r.unresolved:
         lines.append(f"  unresolved {u.folder}/{u.name}: {u.reason}")
     for c in r.conflicts:
@@ -354,7 +370,7 @@ def resolution_text(outcome) -> str:
             else "comfy.lock is up to date"
         )
     elif outcome.written:
-        lines.append(f"wrote {outcome.lock_path}")
+        lines.append(f"wrote {shown_path(outcome.lock_path)}")
     elif outcome.exit_code:
         hint = (
             "pin them in comfylock.toml or pass --allow-unresolved"
@@ -363,5 +379,5 @@ def resolution_text(outcome) -> str:
         )
         lines.append(f"comfy.lock not written: {hint}")
     else:
-        lines.append(f"{outcome.lock_path} unchanged")
+        lines.append(f"{shown_path(outcome.lock_path)} unchanged")
     return "\n".join(lines) + "\n"

@@ -53,6 +53,11 @@ def default_store_dir() -> Path:
     return default_cache_dir() / "store"
 
 
+def _absolute(path: str) -> Path:
+    """Absolute and normalised (``../x`` resolved lexically, symlinks kept as given)."""
+    return Path(os.path.abspath(os.path.expanduser(path)))
+
+
 def make_settings(
     *,
     lock: str | None = None,
@@ -69,10 +74,10 @@ def make_settings(
     store_dir = store or env.get(ENV_STORE) or None
     color = not (no_color or "NO_COLOR" in env)
     return Settings(
-        lock_path=Path(lock or LOCK_FILENAME).absolute(),
-        comfyui_root=Path(root).expanduser().absolute() if root else None,
-        models_dir=Path(models_dir).expanduser().absolute() if models_dir else None,
-        store_dir=Path(store_dir).expanduser().absolute() if store_dir else default_store_dir(),
+        lock_path=_absolute(lock or LOCK_FILENAME),
+        comfyui_root=_absolute(root) if root else None,
+        models_dir=_absolute(models_dir) if models_dir else None,
+        store_dir=_absolute(store_dir) if store_dir else default_store_dir(),
         cache_dir=default_cache_dir(),
         verbose=verbose,
         quiet=quiet,
