@@ -32,7 +32,10 @@ def gc_cmd(settings, dry_run, as_json) -> int:
     verb = "would delete" if dry_run else "deleted"
     for item in plan.delete:
         click.echo(f"{verb}  {item.sha256} ({human_size(item.size)})")
+    from ..report import count
+
     click.echo(
-        f"{len(plan.delete)} blobs {verb} ({human_size(plan.freed)}), {plan.kept} kept for {len(plan.locks)} locks."
+        f"{verb.capitalize()} {count(len(plan.delete), 'blob')} ({human_size(plan.freed)}); "
+        f"kept {count(plan.kept, 'blob')} that {count(len(plan.locks), 'lock')} still use."
     )
     return 0
