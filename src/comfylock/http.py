@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 __all__ = [
+    "ServiceClient",
     "DEFAULT_TIMEOUT",
     "Endpoints",
     "Retry",
@@ -546,3 +547,39 @@ def map_concurrent(fn: Callable[[T], R], items: Iterable[T], workers: int = 8) -
                 raise exc
         results = [f.result() for f in futures]
     return [results[distinct[item]] for item in items]
+
+
+class ServiceClient:
+    """What every service client shares: one pooled httpx client, the endpoints, the response
+    cache, the retry policy, and ``--refresh``. Subclasses add the service's calls."""
+
+    def __init__(
+        self,
+        client: httpx.Client | None,
+        endpoints: Endpoints | None = None,
+        cache: HttpCache | None = None,
+        *,
+        retry: Retry | None = None,
+        refresh: bool = False,
+    ) -> None:
+        self._client = client
+        self.endpoints = endpoints or Endpoints.from_env()
+        self._cache = cache
+        self._retry = retry
+        self._refresh = refresh
+
+    def _get_json(self, url: str, *, kind: str, ttl: float) -> Any:
+        """GET JSON through the cache and retries; None for a 404 (absence is an answer)."""
+        if self._client is None:
+            return None
+        return request_json(
+            self._client,
+            "GET",
+            url,
+            endpoints=self.endpoints,
+            cache=self._cache,
+            kind=kind,
+            ttl=ttl,
+            refresh=self._refresh,
+            retry=self._retry,
+        )

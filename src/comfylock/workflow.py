@@ -336,7 +336,7 @@ class _Reader:
             supplied=supplied,
             stack=(*stack, def_id),
         )
-        self._read_properties_models(node, node_id, def_id, active, widget_values=set())
+        self._read_properties_models(node, node_id, def_id, active)
 
     def _walk_group_node(self, node: dict, node_id: str, active: bool) -> None:
         name = (
@@ -378,22 +378,20 @@ class _Reader:
         named = {str(k): v for k, v in values.items()} if isinstance(values, dict) else {}
         named.update(supplied)
         loader = tables.loader_inputs(node_type)
-        seen_values: set[str] = set()
         if loader:
-            self._read_loader(node_type, node_id, active, loader, values, named, seen_values)
+            self._read_loader(node_type, node_id, active, loader, values, named)
         else:
             pairs = list(_labelled_leaves(node, values)) + list(supplied.items())
-            self._read_custom(node_type, node_id, active, pairs, seen_values)
+            self._read_custom(node_type, node_id, active, pairs)
         self._read_embeddings(node_type, node_id, active, values, supplied)
-        self._read_properties_models(node, node_id, node_type, active, seen_values)
+        self._read_properties_models(node, node_id, node_type, active)
 
-    def _read_loader(self, node_type, node_id, active, loader, values, named, seen_values) -> None:
+    def _read_loader(self, node_type, node_id, active, loader, values, named) -> None:
         for input_name, spec in loader.items():
             if "<N>" in input_name:
                 group, field = input_name.split(".<N>.")
                 for path, value in _leaves(named or values):
                     if is_model_filename(value) and (field in path or group in path or not named):
-                        seen_values.add(value)
                         self.add_ref(
                             folder=spec.folder,
                             name=value,
@@ -417,7 +415,6 @@ class _Reader:
                 value = None
             if not isinstance(value, str) or value in tables.fileless_values(node_type, input_name):
                 continue
-            seen_values.add(value)
             self.add_ref(
                 folder=spec.folder,
                 name=value,
@@ -427,11 +424,10 @@ class _Reader:
                 active=active,
             )
 
-    def _read_custom(self, node_type, node_id, active, pairs, seen_values) -> None:
+    def _read_custom(self, node_type, node_id, active, pairs) -> None:
         for path, value in pairs:
             if not is_model_filename(value):
                 continue
-            seen_values.add(value)
             folder = infer_folder(_last_key(path), node_type, normalise_name(value))
             self.add_ref(
                 folder=folder,
@@ -462,7 +458,7 @@ class _Reader:
                     active=active,
                 )
 
-    def _read_properties_models(self, node, node_id, node_type, active, widget_values) -> None:
+    def _read_properties_models(self, node, node_id, node_type, active) -> None:
         props = node.get("properties")
         entries = props.get("models") if isinstance(props, dict) else None
         if not isinstance(entries, list):
@@ -553,7 +549,6 @@ class _Reader:
             self.add_node(class_type, str(node_id), {}, True)
             flat = {path: v for path, v in _api_leaves(inputs)}
             loader = tables.loader_inputs(class_type)
-            seen: set[str] = set()
             if loader:
                 for input_name, spec in loader.items():
                     if "<N>" in input_name:
@@ -569,7 +564,6 @@ class _Reader:
                         if isinstance(value, str) and value not in tables.fileless_values(
                             class_type, input_name
                         ):
-                            seen.add(value)
                             self.add_ref(
                                 folder=spec.folder,
                                 name=value,
@@ -579,7 +573,7 @@ class _Reader:
                                 active=True,
                             )
             else:
-                self._read_custom(class_type, str(node_id), True, list(flat.items()), seen)
+                self._read_custom(class_type, str(node_id), True, list(flat.items()))
             self._read_embeddings(class_type, str(node_id), True, list(flat.values()), {})
 
 

@@ -19,13 +19,11 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 
-from ..http import TTL_METADATA, TTL_SEARCH, Endpoints, Retry, convert, request_json
+from ..http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert
 from ..structs import CivitaiSource, MatchedBy
 
 if TYPE_CHECKING:
-    import httpx
-
-    from ..httpcache import HttpCache
+    pass
 
 __all__ = [
     "CANONICAL_HOST",
@@ -217,39 +215,14 @@ def parse_model(data: object) -> CivitaiModel:
 # --- the client -----------------------------------------------------------------------------
 
 
-class CivitaiClient:
+class CivitaiClient(ServiceClient):
     """Civitai's public REST API through comfylock's HTTP rules (retries, cache, token)."""
-
-    def __init__(
-        self,
-        client: httpx.Client,
-        endpoints: Endpoints | None = None,
-        cache: HttpCache | None = None,
-        *,
-        retry: Retry | None = None,
-        refresh: bool = False,
-    ) -> None:
-        self._client = client
-        self.endpoints = endpoints or Endpoints.from_env()
-        self._cache = cache
-        self._retry = retry
-        self._refresh = refresh
 
     def __repr__(self) -> str:
         return f"CivitaiClient({self.endpoints.civitai!r})"
 
     def _get(self, path: str, *, kind: str, ttl: float) -> object:
-        return request_json(
-            self._client,
-            "GET",
-            f"{self.endpoints.civitai}{path}",
-            endpoints=self.endpoints,
-            cache=self._cache,
-            kind=kind,
-            ttl=ttl,
-            refresh=self._refresh,
-            retry=self._retry,
-        )
+        return self._get_json(f"{self.endpoints.civitai}{path}", kind=kind, ttl=ttl)
 
     def by_hash(self, sha256: str) -> CivitaiHit | None:
         """The file whose published SHA256 is ``sha256``, or None."""

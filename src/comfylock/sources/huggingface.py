@@ -20,13 +20,12 @@ from urllib.parse import quote, unquote, urlsplit
 import msgspec
 
 from ..errors import AuthError, NotFoundError, RemoteError, UsageError
-from ..http import TTL_METADATA, Endpoints, Retry, auth_error, redact, send
+from ..http import TTL_METADATA, Endpoints, ServiceClient, auth_error, redact, send
 from ..structs import HuggingFaceSource, MatchedBy
 
 if TYPE_CHECKING:
     import httpx
 
-    from ..httpcache import HttpCache
 
 __all__ = [
     "CANONICAL_ENDPOINT",
@@ -166,23 +165,8 @@ def _normalise_etag(value: str | None) -> str | None:
     return value.strip('"').lower() or None
 
 
-class HfClient:
+class HfClient(ServiceClient):
     """Pins hub files with a HEAD request; the token (``HF_TOKEN``) goes only to the hub."""
-
-    def __init__(
-        self,
-        client: httpx.Client,
-        endpoints: Endpoints | None = None,
-        cache: HttpCache | None = None,
-        *,
-        retry: Retry | None = None,
-        refresh: bool = False,
-    ) -> None:
-        self._client = client
-        self.endpoints = endpoints or Endpoints.from_env()
-        self._cache = cache
-        self._retry = retry
-        self._refresh = refresh
 
     def __repr__(self) -> str:
         return f"HfClient({self.endpoints.hf!r})"

@@ -38,10 +38,10 @@ from ..http import (
     TTL_SEARCH,
     Endpoints,
     Retry,
+    ServiceClient,
     convert,
     fetch_document,
     redact,
-    request_json,
 )
 from ..structs import LockedNode
 from .url import is_loopback
@@ -377,7 +377,7 @@ def settle(
 # --- the resolver ---------------------------------------------------------------------------
 
 
-class NodeResolver:
+class NodeResolver(ServiceClient):
     """Finds candidate packs for node classes through the registry and the node map."""
 
     def __init__(
@@ -390,11 +390,7 @@ class NodeResolver:
         refresh: bool = False,
         node_map: NodeMap | None = None,
     ) -> None:
-        self._client = client
-        self.endpoints = endpoints or Endpoints.from_env()
-        self._cache = cache
-        self._retry = retry
-        self._refresh = refresh
+        super().__init__(client, endpoints, cache, retry=retry, refresh=refresh)
         self._node_map = node_map
 
     def __repr__(self) -> str:
@@ -409,19 +405,7 @@ class NodeResolver:
         return self._node_map
 
     def _get(self, path: str, *, kind: str, ttl: float) -> object:
-        if self._client is None:
-            return None
-        return request_json(
-            self._client,
-            "GET",
-            f"{self.endpoints.registry}{path}",
-            endpoints=self.endpoints,
-            cache=self._cache,
-            kind=kind,
-            ttl=ttl,
-            refresh=self._refresh,
-            retry=self._retry,
-        )
+        return self._get_json(f"{self.endpoints.registry}{path}", kind=kind, ttl=ttl)
 
     def registry_node(self, node_id: str) -> RegistryNode | None:
         data = self._get(f"/nodes/{quote(node_id, safe='')}", kind="metadata", ttl=TTL_METADATA)
