@@ -41,14 +41,14 @@ def test_scan_models_dir_prints_table_and_summary(run_cli, comfy):
     assert hashlib.sha256(b"lora").hexdigest()[:12] in result.stdout
     assert blake3.blake3(b"lora").hexdigest()[:12] in result.stdout
     assert "ae.safetensors" not in result.stdout  # a models dir: no YAML is consulted
-    assert result.stdout.strip().splitlines()[-1] == "2 files, 0.00 GiB, 2 hashed, 0 from cache"
+    assert result.stdout.strip().splitlines()[-1] == "2 files, 14 B, 2 hashed, 0 from cache"
 
 
 def test_second_scan_comes_from_cache(run_cli, comfy):
     assert run_cli("scan", str(comfy)).exit_code == 0
     result = run_cli("scan", str(comfy))
     assert result.exit_code == 0, result
-    assert result.stdout.strip().splitlines()[-1] == "3 files, 0.00 GiB, 0 hashed, 3 from cache"
+    assert result.stdout.strip().splitlines()[-1] == "3 files, 17 B, 0 hashed, 3 from cache"
 
 
 def test_comfyui_root_honours_extra_model_paths(run_cli, comfy, tmp_path):

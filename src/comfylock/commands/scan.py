@@ -55,18 +55,11 @@ def _as_json(inventory) -> str:
     return msgspec.json.format(msgspec.json.encode(doc), indent=2).decode()
 
 
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
 def _print_table(inventory, *, color: bool) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from ..planview import human_size
 
     table = Table(box=None, pad_edge=False)
     table.add_column("folder")
@@ -76,15 +69,14 @@ def _print_table(inventory, *, color: bool) -> None:
     table.add_column("blake3")
     for f in inventory.files:
         table.add_row(
-            f.folder, f.name, _human(f.size), (f.sha256 or "-")[:12], (f.blake3 or "-")[:12]
+            f.folder, f.name, human_size(f.size), (f.sha256 or "-")[:12], (f.blake3 or "-")[:12]
         )
     console = Console(no_color=not color, highlight=False)
     if inventory.files:
         console.print(table)
-    gib = inventory.total_size / 2**30
     count = len(inventory.files)
     console.print(
-        f"{count} file{'s' if count != 1 else ''}, {gib:.2f} GiB, "
+        f"{count} file{'s' if count != 1 else ''}, {human_size(inventory.total_size)}, "
         f"{inventory.hashed} hashed, {inventory.cached} from cache"
     )
 
