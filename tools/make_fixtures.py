@@ -278,6 +278,103 @@ def ui_v1_subgraphs():
     }
 
 
+def subgraph_partial_inputs():
+    """An instance whose own ``inputs`` list names only some promoted widgets (as the frontend
+    saves them), while ``widgets_values`` follow the definition's widget-fed inputs: numbers
+    and prompt text come before the model names and must not shift onto the loaders."""
+    sg_id = "a1b2c3d4-0000-4000-8000-0000000000b1"
+
+    def widget_input(name, link):
+        return {"name": name, "type": "COMBO", "link": link, "widget": {"name": name}}
+
+    definition = {
+        "id": sg_id,
+        "version": 1,
+        "name": "two-stage video",
+        "revision": 0,
+        "state": {"lastGroupId": 0, "lastNodeId": 9, "lastLinkId": 9, "lastRerouteId": 0},
+        "inputNode": {"id": -10, "bounding": [0, 0, 10, 10]},
+        "outputNode": {"id": -20, "bounding": [0, 0, 10, 10]},
+        "inputs": [
+            {"id": "i0", "name": "start_image", "type": "IMAGE", "linkIds": [1]},
+            {"id": "i1", "name": "text", "type": "STRING", "linkIds": [2]},
+            {"id": "i2", "name": "width", "type": "INT", "linkIds": [3]},
+            {"id": "i3", "name": "noise_seed", "type": "INT", "linkIds": [4]},
+            {"id": "i4", "name": "unet_name", "type": "COMBO", "linkIds": [5]},
+            {"id": "i5", "name": "lora_name", "type": "COMBO", "linkIds": [6]},
+            {"id": "i6", "name": "vae_name", "type": "COMBO", "linkIds": [7]},
+        ],
+        "outputs": [],
+        "widgets": [],
+        "nodes": [
+            node(
+                1,
+                "LoadImage",
+                ["stale.png", "image"],
+                inputs=[{"name": "image", "type": "IMAGE", "link": 1}],
+            ),
+            node(2, "CLIPTextEncode", ["stale prompt"], inputs=[widget_input("text", 2)]),
+            node(3, "EmptyLatentImage", [512, 512, 1], inputs=[widget_input("width", 3)]),
+            node(4, "RandomNoise", [1, "fixed"], inputs=[widget_input("noise_seed", 4)]),
+            node(
+                5,
+                "UNETLoader",
+                ["stale_unet.safetensors", "default"],
+                inputs=[widget_input("unet_name", 5)],
+            ),
+            node(
+                6,
+                "LoraLoaderModelOnly",
+                ["stale_lora.safetensors", 1.0],
+                inputs=[
+                    {"name": "model", "type": "MODEL", "link": None},
+                    widget_input("lora_name", 6),
+                ],
+            ),
+            node(7, "VAELoader", ["stale_vae.safetensors"], inputs=[widget_input("vae_name", 7)]),
+        ],
+        "links": [
+            {
+                "id": i,
+                "origin_id": -10,
+                "origin_slot": i - 1,
+                "target_id": i,
+                "target_slot": 0 if i != 6 else 1,
+                "type": "*",
+            }
+            for i in range(1, 8)
+        ],
+    }
+    instance = node(
+        20,
+        sg_id,
+        [
+            "a fox in the snow, wan_style.safetensors mentioned in text",
+            832,
+            42,
+            "wan2.2_high_noise_14B.safetensors",
+            "lightx2v_4steps.safetensors",
+            "wan_2.1_vae.safetensors",
+        ],
+        inputs=[
+            {"name": "start_image", "type": "IMAGE", "link": None},
+            {"name": "text", "type": "STRING", "link": None, "widget": {"name": "text"}},
+            {"name": "unet_name", "type": "COMBO", "link": None, "widget": {"name": "unet_name"}},
+            {"name": "vae_name", "type": "COMBO", "link": None, "widget": {"name": "vae_name"}},
+        ],
+    )
+    return {
+        "id": "0b6a4f1e-0000-4000-8000-0000000000bb",
+        "revision": 0,
+        "version": 1,
+        "state": {"lastGroupId": 0, "lastNodeId": 20, "lastLinkId": 0, "lastRerouteId": 0},
+        "nodes": [instance],
+        "links": [],
+        "definitions": {"subgraphs": [definition]},
+        "extra": {},
+    }
+
+
 def group_nodes():
     return ui04(
         [
@@ -528,6 +625,15 @@ def main() -> None:
             "upscale_models/extra_upscaler.pth",
         ],
         nodes=["SomeCustomLoader"],
+    )
+    write("ui1_subgraph_partial_inputs.json", json.dumps(subgraph_partial_inputs(), indent=1))
+    expect(
+        "ui1_subgraph_partial_inputs.json",
+        [
+            "diffusion_models/wan2.2_high_noise_14B.safetensors",
+            "loras/lightx2v_4steps.safetensors",
+            "vae/wan_2.1_vae.safetensors",
+        ],
     )
     write("group_nodes.json", json.dumps(group_nodes(), indent=1))
     expect(

@@ -401,7 +401,7 @@ class _Reader:
                             active=active,
                         )
                 continue
-            if input_name in named:
+            if isinstance(named.get(input_name), str):  # a value the subgraph instance supplies
                 value = named[input_name]
             elif (
                 isinstance(values, list)
@@ -627,6 +627,10 @@ def _instance_values(
 
 
 def _own_instance_values(node: dict, definition: dict) -> dict[tuple[str, str], Any]:
+    """Values stored on the instance itself. With ``proxyWidgets`` they follow that list;
+    otherwise they follow, in order, the definition's inputs that feed an inner widget (the
+    instance's own ``inputs`` list may name only some of them, so it cannot be trusted for
+    positions). Values that do not line up are not used: the inner nodes' own values stand."""
     out: dict[tuple[str, str], Any] = {}
     values = node.get("widgets_values")
     if not isinstance(values, list):
@@ -638,27 +642,34 @@ def _own_instance_values(node: dict, definition: dict) -> dict[tuple[str, str], 
             proxies = json.loads(proxies)
         except json.JSONDecodeError:
             proxies = None
-    targets = _input_targets(definition)
+    inputs = _subgraph_inputs(definition)
+    by_name = {name: targets for name, targets, _fed in inputs}
     if isinstance(proxies, list) and len(proxies) == len(values):
         for proxy, value in zip(proxies, values):
             if isinstance(proxy, list) and len(proxy) == 2:
                 inner, widget = str(proxy[0]), str(proxy[1])
                 if inner == "-1":
-                    for target in targets.get(widget, ()):
+                    for target in by_name.get(widget, ()):
                         out[target] = value
                 else:
                     out[(inner, widget)] = value
         return out
-    widget_inputs = [i for i in node.get("inputs") or [] if isinstance(i, dict) and i.get("widget")]
-    if widget_inputs and len(widget_inputs) <= len(values):
-        for inp, value in zip(widget_inputs, values):
-            for target in targets.get(str(inp.get("name")), ()):
+    fed = [targets for _name, targets, is_widget in inputs if is_widget]
+    if values and len(fed) == len(values):
+        for targets, value in zip(fed, values):
+            for target in targets:
                 out[target] = value
     return out
 
 
 def _input_targets(definition: dict) -> dict[str, list[tuple[str, str]]]:
     """Subgraph input name -> inner (node id, widget name) pairs it feeds."""
+    return {name: targets for name, targets, _fed in _subgraph_inputs(definition)}
+
+
+def _subgraph_inputs(definition: dict) -> list[tuple[str, list[tuple[str, str]], bool]]:
+    """The definition's inputs in order: (name, inner (node id, widget name) targets,
+    whether it feeds an inner widget)."""
     links: dict[Any, tuple[Any, Any]] = {}
     for link in definition.get("links") or []:
         if isinstance(link, dict):
@@ -666,10 +677,12 @@ def _input_targets(definition: dict) -> dict[str, list[tuple[str, str]]]:
         elif isinstance(link, list) and len(link) >= 5:
             links[link[0]] = (link[3], link[4])
     nodes = {n.get("id"): n for n in definition.get("nodes") or [] if isinstance(n, dict)}
-    out: dict[str, list[tuple[str, str]]] = {}
+    out: list[tuple[str, list[tuple[str, str]], bool]] = []
     for sg_input in definition.get("inputs") or []:
         if not isinstance(sg_input, dict):
             continue
+        targets: list[tuple[str, str]] = []
+        fed_widget = False
         for link_id in sg_input.get("linkIds") or []:
             target_id, slot = links.get(link_id, (None, None))
             target = nodes.get(target_id)
@@ -678,8 +691,10 @@ def _input_targets(definition: dict) -> dict[str, list[tuple[str, str]]]:
             inputs = target.get("inputs") or []
             if slot < len(inputs) and isinstance(inputs[slot], dict):
                 widget = inputs[slot].get("widget")
+                fed_widget = fed_widget or isinstance(widget, dict)
                 name = widget.get("name") if isinstance(widget, dict) else inputs[slot].get("name")
-                out.setdefault(str(sg_input.get("name")), []).append((str(target_id), str(name)))
+                targets.append((str(target_id), str(name)))
+        out.append((str(sg_input.get("name")), targets, fed_widget))
     return out
 
 
