@@ -94,3 +94,17 @@ def test_report_script_reads_tokens_at_run_time(run_cli, make_tree, monkeypatch)
         ["bash", "-n"], input=script, text=True, capture_output=True, env=os.environ
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_report_script_turns_hub_blob_pages_into_file_urls(run_cli, make_tree):
+    root = make_tree({"c/models/.keep": ""}) / "c"
+    result = run_cli(
+        "--comfyui-root",
+        str(root),
+        "report",
+        "--format",
+        "script",
+        str(FIXTURES / "workflows" / "ui1_nested_subgraphs.json"),
+    )
+    assert "/blob/" not in result.stdout
+    assert "resolve/main/split_files/vae/wan_2.1_vae.safetensors" in result.stdout

@@ -200,6 +200,17 @@ def gaps_markdown(gaps, *, comfyui_root: str | None, models_dir: str | None) -> 
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _downloadable(url: str) -> str:
+    """A Hugging Face ``/blob/`` page URL becomes the file's ``/resolve/`` URL."""
+    import re
+
+    return re.sub(
+        r"^(https://huggingface\.co/(?:(?:datasets|spaces)/)?[^/]+/[^/]+)/blob/",
+        r"\1/resolve/",
+        url,
+    )
+
+
 _TOKEN_FOR_HOST = (("civitai.com", "CIVITAI_API_KEY"), ("huggingface.co", "HF_TOKEN"))
 
 
@@ -235,11 +246,12 @@ def gaps_script(gaps) -> str:
                 )
                 continue
             directory, _, name = m.expected_path.rpartition("/")
+            url = _downloadable(m.ref.url)
             lines.append(f"mkdir -p {shlex.quote(directory)}")
             lines.append(
-                f"printf '%s\\n  dir=%s\\n  out=%s\\n' {shlex.quote(m.ref.url)} {shlex.quote(directory)} {shlex.quote(name)} >> \"$list\""
+                f"printf '%s\\n  dir=%s\\n  out=%s\\n' {shlex.quote(url)} {shlex.quote(directory)} {shlex.quote(name)} >> \"$list\""
             )
-            host = urlsplit(m.ref.url).hostname or ""
+            host = urlsplit(url).hostname or ""
             for suffix, var in _TOKEN_FOR_HOST:
                 if host == suffix or host.endswith("." + suffix):
                     lines.append(
