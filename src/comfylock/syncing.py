@@ -166,10 +166,10 @@ def _raise_failures(failures) -> None:
     first = next(f for f in failures if f.exit_code == code)
     more = f" (and {len(failures) - 1} more failures)" if len(failures) > 1 else ""
     cls = _BY_CODE.get(code, ComfylockError)
-    err = cls(
-        f"{first.item}: {first.error}{more}",
-        hint="fix the cause and run sync again; finished items are kept",
-    )
+    # A local disk failure leads with what happened ("disk full", "read-only filesystem"):
+    # that, not the model's name, is what the user has to act on.
+    text = f"{first.error} [{first.item}]" if code == 6 else f"{first.item}: {first.error}"
+    err = cls(f"{text}{more}", hint="fix the cause and run sync again; finished items are kept")
     err.exit_code = code
     raise err
 
