@@ -364,7 +364,12 @@ def test_ctrl_c_during_resolve_exits_130_without_writing_the_lock(tmp_path):
             assert proc.poll() is None, proc.communicate()
             assert started.is_set(), "resolve never asked the fake anything"
             proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=30)
+            try:
+                out, err = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+                pytest.fail(f"resolve did not stop on SIGINT while requests were held:\n{err}")
         finally:
             release.set()
             if proc.poll() is None:

@@ -131,7 +131,7 @@ class Aria2Downloader:
                 api.client.get_version()
                 return
             except Exception:  # noqa: BLE001 — not listening yet
-                time.sleep(0.05)
+                time.sleep(0.01)  # it usually listens within a few ms
         self.close()
         raise RemoteError("aria2c did not start", hint="try --no-aria2")
 
@@ -146,11 +146,14 @@ class Aria2Downloader:
         # SIGTERM: aria2c stops and writes the .aria2 control file of every unfinished
         # download, for resume (an RPC shutdown lingers ~4 s on keep-alive sockets). With
         # nothing unfinished there is nothing to save, and its ~1 s graceful exit is pure
-        # wait (measured: a third of a 512 MiB sync), so it is killed after a short grace.
+        # wait (measured: a third of a 512 MiB sync), so then it is killed at once.
         if proc.poll() is None:
-            proc.terminate()
+            if self._active:
+                proc.terminate()
+            else:
+                proc.kill()
         try:
-            proc.wait(timeout=5 if self._active else 0.1)
+            proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
