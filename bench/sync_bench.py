@@ -441,6 +441,31 @@ def section_downloads() -> list[Row]:
                 _mbps(total, seq[0]) if seq[1] == 0 else "failed",
             )
         )
+        listing = DATA / "dl-many.txt"
+        listing.write_text("".join(f"{base}/{name}\n  out={name}\n" for name, _ in many))
+        ceiling = _raw(
+            [
+                "aria2c",
+                "--no-conf",
+                "-q",
+                "-j",
+                str(MANY),
+                "-x16",
+                "-s16",
+                "-k1M",
+                "-i",
+                str(listing),
+            ],
+            work / "aria2c-many",
+        )
+        ceil_row = Row(
+            sec_many,
+            f"raw aria2c -j{MANY} -x16 -s16 -k1M, all at once (this machine's ceiling)",
+            _mbps(total, ceiling[0]) if ceiling[1] == 0 else "failed",
+        )
+        if ceiling[1] == 0 and seq[1] == 0:
+            ceil_row.ratio = f"{seq[0] / ceiling[0]:.2f}x sequential"
+        rows.append(ceil_row)
         t, code, err = _comfylock_sync(work / "cl", many_files, base)
         row = Row(
             sec_many,
