@@ -99,8 +99,10 @@ def test_resumes_a_partial_file(server, aria2, tmp_path):
     dest.write_bytes(DATA[: 2 * 1024 * 1024])
     aria2.fetch([server.url_for("/f")], dest, EXP, len(DATA), {})
     assert dest.read_bytes() == DATA
+    # "bytes=0-0" is the one-byte probe that resolves redirects before aria2c starts.
     assert all(
-        r is None or int(r.split("=")[1].split("-")[0]) >= 2 * 1024 * 1024 - 1 for r in ranges
+        r in (None, "bytes=0-0") or int(r.split("=")[1].split("-")[0]) >= 2 * 1024 * 1024 - 1
+        for r in ranges
     ), ranges
 
 

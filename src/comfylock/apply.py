@@ -97,8 +97,13 @@ def check_disk_space(store: Store, fetches: Sequence[Fetch]) -> None:
 
 
 def _failure(item: str, exc: BaseException) -> Failure:
-    code = exc.exit_code if isinstance(exc, ComfylockError) else 6
-    return Failure(item, str(exc) or type(exc).__name__, code)
+    if isinstance(exc, ComfylockError):
+        return Failure(item, str(exc) or type(exc).__name__, exc.exit_code)
+    if isinstance(exc, OSError):  # a local disk problem: say what it is and what to do
+        from .errors import describe_os_error
+
+        return Failure(item, describe_os_error(exc), 6)
+    return Failure(item, str(exc) or type(exc).__name__, 6)
 
 
 def _fetch_one(f: Fetch, ctx: ApplyContext, downloader, cancel: threading.Event) -> None:
@@ -207,7 +212,13 @@ def _default_factory(ctx: ApplyContext):
     from .download import make_downloader
 
     def factory(tmp_dir, jobs, cancel):
-        return make_downloader(tmp_dir=tmp_dir, jobs=jobs, use_aria2=ctx.use_aria2, cancel=cancel)
+        return make_downloader(
+            tmp_dir=tmp_dir,
+            jobs=jobs,
+            use_aria2=ctx.use_aria2,
+            cancel=cancel,
+            allow_http=ctx.allow_http,
+        )
 
     return factory
 

@@ -69,17 +69,21 @@ class Digest(msgspec.Struct, frozen=True):
     blake3: str
 
 
-def hash_file(path: str | os.PathLike[str], *, progress: Progress | None = None) -> Digest:
+def hash_file(
+    path: str | os.PathLike[str], *, progress: Progress | None = None, blake3: bool = True
+) -> Digest:
     """sha256 and blake3 of a file from one read.
 
     Args:
         path: the file.
         progress: called with the number of bytes read so far, after each chunk.
+        blake3: False skips blake3 (its ``Digest.blake3`` is then ""), for callers that
+            would not use it.
 
     Returns:
         Digest with the size actually read (not the stat size, which could be stale).
     """
-    size, sha, b3 = _digest_path(path, want_sha=True, want_b3=True, progress=progress)
+    size, sha, b3 = _digest_path(path, want_sha=True, want_b3=blake3, progress=progress)
     return Digest(size=size, sha256=sha or "", blake3=b3 or "")
 
 

@@ -1,13 +1,12 @@
 """``sync`` and ``status`` end to end: load → observe → plan → (apply). One call per command.
 
 This is the glue the thin commands call: it turns Settings into the objects the pure and the
-effectful parts need. The fast path (nothing to do) reads the lock with tomllib, stats the
-targets and never imports httpx, aria2p or rich (SPEC §7).
+effectful parts need. The fast path (nothing to do) reads the lock's msgpack copy
+(``lockcache``), stats the targets and never imports httpx, aria2p, tomllib or rich (SPEC §7).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from pathlib import Path
@@ -22,15 +21,11 @@ from .errors import (
     RemoteError,
     UsageError,
 )
+from .lockcache import load_lock_cached
 from .plan import SyncPlan, make_plan
 from .settings import Settings
 from .store import Store
 from .structs import Lock
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = ["SyncOptions", "SyncOutcome", "load_lock_cached", "lock_staleness", "prepare", "sync"]
 
@@ -81,6 +76,11 @@ def _allow_http(settings: Settings) -> tuple[str, ...]:
     config = settings.project_dir / "comfylock.toml"
     if not config.is_file():
         return ()
+    if sys.version_info >= (3, 11):  # NOTE: imported here: most projects have no config
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
     try:
         hosts = tomllib.loads(config.read_text(encoding="utf-8")).get("allow-http", [])
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -111,37 +111,6 @@ def lock_staleness(settings: Settings, lock: Lock) -> tuple[str, str]:
         return "fresh", ""
     changed = ", ".join(f"{c.path} ({c.status})" for c in staleness.changes[:3])
     return "stale", changed or "references are not pinned"
-
-
-_RACY_NS = 2_000_000_000
-
-
-def load_lock_cached(lock_path: Path, cache_dir: Path) -> Lock:
-    """``lockfile.load`` with a msgpack copy keyed by the lock's stat (SPEC §7: parsing a
-    1,000-model lock with tomllib is most of a no-op sync; decoding msgpack takes ~1 ms).
-    A copy written within 2 s of the lock's mtime is not trusted (same-tick rewrite)."""
-    from . import __version__, lockfile
-
-    try:
-        st = os.stat(lock_path)
-    except OSError:
-        return lockfile.load(lock_path)
-    key = f"{__version__}:{lock_path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
-    cache = cache_dir / "lock-cache" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".msgpack")
-    try:
-        if st.st_mtime_ns + _RACY_NS < cache.stat().st_mtime_ns:
-            return msgspec.msgpack.decode(cache.read_bytes(), type=Lock)
-    except (OSError, msgspec.DecodeError):
-        pass
-    lock = lockfile.load(lock_path)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(msgspec.msgpack.encode(lock))
-        os.replace(tmp, cache)
-    except OSError:
-        pass  # only a speed-up
-    return lock
 
 
 def prepare(
@@ -197,10 +166,10 @@ def _raise_failures(failures) -> None:
     first = next(f for f in failures if f.exit_code == code)
     more = f" (and {len(failures) - 1} more failures)" if len(failures) > 1 else ""
     cls = _BY_CODE.get(code, ComfylockError)
-    err = cls(
-        f"{first.item}: {first.error}{more}",
-        hint="fix the cause and run sync again; finished items are kept",
-    )
+    # A local disk failure leads with what happened ("disk full", "read-only filesystem"):
+    # that, not the model's name, is what the user has to act on.
+    text = f"{first.error} [{first.item}]" if code == 6 else f"{first.item}: {first.error}"
+    err = cls(f"{text}{more}", hint="fix the cause and run sync again; finished items are kept")
     err.exit_code = code
     raise err
 

@@ -25,12 +25,12 @@ def check_cmd(settings, strict: bool, installed: bool, as_json: bool) -> int:
     import json
 
     from ..config import load_config
-    from ..lockfile import load
+    from ..lockcache import load_lock_cached
     from ..project import collect_workflows
     from ..report import staleness_json, staleness_text
     from ..staleness import compare
 
-    lock = load(settings.lock_path)
+    lock = load_lock_cached(settings.lock_path, settings.cache_dir)
     config = load_config(settings.project_dir)
     workflows, _ = collect_workflows((), settings.project_dir, config, cache_dir=settings.cache_dir)
     staleness = compare(lock, workflows)

@@ -37,15 +37,32 @@ class Downloader(Protocol):
 
 
 def make_downloader(
-    *, tmp_dir: Path, jobs: int, use_aria2: bool, cancel: threading.Event
+    *,
+    tmp_dir: Path,
+    jobs: int,
+    use_aria2: bool,
+    cancel: threading.Event,
+    allow_http: Sequence[str] = (),
 ) -> tuple[Downloader, str | None]:
-    """The aria2 backend when asked for and aria2c is installed, else httpx; plus a note."""
+    """The aria2 backend when asked for and aria2c is installed, else httpx; plus a note.
+
+    ``allow_http`` is checked on every redirect too (SPEC §6), not only on the lock's URLs.
+    """
     if use_aria2:
         exe = shutil.which("aria2c")
         if exe is not None:
             from .aria2_backend import Aria2Downloader
 
-            return Aria2Downloader(tmp_dir=tmp_dir, jobs=jobs, cancel=cancel, executable=exe), None
+            return (
+                Aria2Downloader(
+                    tmp_dir=tmp_dir,
+                    jobs=jobs,
+                    cancel=cancel,
+                    executable=exe,
+                    allow_http=allow_http,
+                ),
+                None,
+            )
         note = (
             "aria2c not found; using the built-in downloader (install aria2 for faster downloads)"
         )
@@ -53,4 +70,4 @@ def make_downloader(
         note = None
     from .httpx_backend import HttpxDownloader
 
-    return HttpxDownloader(cancel=cancel), note
+    return HttpxDownloader(cancel=cancel, allow_http=allow_http), note

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import AuthError, Interrupted, RemoteError
 from ..workspace import Expected
 from . import ProgressFn
-from .urls import redact
+from .urls import check_url, redact
 
 __all__ = ["HttpxDownloader", "retry_after"]
 
@@ -53,14 +53,19 @@ class HttpxDownloader:
         retries: int = 6,
         sleep: Callable[[float], None] = time.sleep,
         client=None,
+        allow_http: Sequence[str] = (),
     ) -> None:
         import httpx
 
         self._httpx = httpx
+        self._allow_http = tuple(allow_http)
+        # NOTE: the hook runs for every request, redirects included: a source on loopback or
+        # https must not be able to send us to a plain-http host elsewhere (SPEC §6).
         self._client = client or httpx.Client(
             timeout=httpx.Timeout(30.0, read=60.0),
             follow_redirects=True,
             headers={"Accept-Encoding": "identity"},
+            event_hooks={"request": [self._check_hop]},
         )
         self._cancel = cancel or threading.Event()
         self._retries = retries
@@ -69,6 +74,9 @@ class HttpxDownloader:
 
     def close(self) -> None:
         self._client.close()
+
+    def _check_hop(self, request) -> None:
+        check_url(str(request.url), self._allow_http)
 
     def fetch(
         self,
