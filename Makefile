@@ -26,7 +26,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests tools bench
 	$(VENV)/bin/ruff format --check src tests tools bench
 
-bench: $(STAMP) tools
+bench: $(STAMP)
+	@bash tools/ensure-tools.sh --bench
 	$(PY) bench/run.py
 
 schemas: $(STAMP)

@@ -6,6 +6,11 @@ want=()
 command -v aria2c >/dev/null 2>&1 || want+=(aria2)
 command -v b3sum  >/dev/null 2>&1 || want+=(b3sum)
 command -v git    >/dev/null 2>&1 || want+=(git)
+if [ "${1:-}" = "--bench" ]; then  # what `make bench` compares against
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || want+=(nginx-light)
+  command -v curl  >/dev/null 2>&1 || want+=(curl)
+  command -v openssl >/dev/null 2>&1 || want+=(openssl)
+fi
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${want[*]} (Debian packages)…"
