@@ -92,8 +92,19 @@ def sha256_file(path: str | os.PathLike[str], *, progress: Progress | None = Non
     return _digest_path(path, want_sha=True, want_b3=False, progress=progress)[1] or ""
 
 
+MMAP_MIN = 64 * 1024 * 1024  # below this, mapping costs more than it saves
+
+
 def blake3_file(path: str | os.PathLike[str], *, progress: Progress | None = None) -> str:
-    """Lower-hex blake3 of a file; multithreaded for large chunks, like ``b3sum``."""
+    """Lower-hex blake3 of a file already at rest (a store blob, a scanned model):
+    memory-mapped and multithreaded like ``b3sum``. Freshly written files and progress
+    reporting go through the buffered reader instead (SPEC §7: no mmap of new files)."""
+    if progress is None:
+        try:
+            if os.path.getsize(path) >= MMAP_MIN:
+                return _new_blake3(True).update_mmap(os.fspath(path)).hexdigest()
+        except (OSError, ValueError, AttributeError):
+            pass  # an odd file system or an old blake3 package: read it the ordinary way
     return _digest_path(path, want_sha=False, want_b3=True, progress=progress)[2] or ""
 
 
