@@ -24,7 +24,11 @@ def test_inspect_directory_lists_skipped_files(run_cli):
     assert result.exit_code == 0, result
     data = json.loads(result.stdout)
     expected = json.loads((FIXTURES / "workflows" / "EXPECTED.json").read_text())
-    assert len(data["workflows"]) == len(expected)
+    # a directory walk considers .json/.png/.webp only (SPEC §2); other containers are read
+    # when named explicitly
+    assert len(data["workflows"]) == len(
+        [n for n in expected if n.endswith((".json", ".png", ".webp"))]
+    )
     inactive = [m for w in data["workflows"] for m in w["models"] if not m["active"]]
     assert inactive
 
@@ -60,3 +64,13 @@ def test_directory_with_a_broken_file_reports_the_rest(run_cli):
         "broken.json",
         "truncated.png",
     }
+
+
+def test_flac_and_safetensors_are_read_when_named(run_cli):
+    files = [
+        str(FIXTURES / "workflows" / n)
+        for n in ("audio_comments.flac", "latent_metadata.safetensors")
+    ]
+    result = run_cli("inspect", "--json", *files)
+    assert result.exit_code == 0, result
+    assert all(w["models"] for w in json.loads(result.stdout)["workflows"])

@@ -32,7 +32,7 @@ def test_fixture_references(name):
 def test_every_format_is_covered():
     suffixes = {name.rsplit(".", 1)[-1] for name in EXPECTED}
     formats = {parse((WORKFLOWS / n).read_bytes()).format for n in EXPECTED}
-    assert suffixes == {"json", "png", "webp"}
+    assert suffixes == {"json", "png", "webp", "flac", "safetensors"}
     assert formats == {"ui", "api"}
 
 

@@ -571,6 +571,32 @@ def tiny_webp(exif: bytes) -> bytes:
     return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WEBP" + chunks
 
 
+def tiny_flac(comments: dict[str, str]) -> bytes:
+    """fLaC + STREAMINFO + VORBIS_COMMENT (last block); no audio frames are needed to read tags."""
+    streaminfo = bytes(34)
+    vendor = b"comfylock fixture"
+    entries = [f"{k}={v}".encode() for k, v in comments.items()]
+    body = struct.pack("<I", len(vendor)) + vendor + struct.pack("<I", len(entries))
+    body += b"".join(struct.pack("<I", len(e)) + e for e in entries)
+    return (
+        b"fLaC"
+        + bytes([0])
+        + len(streaminfo).to_bytes(3, "big")
+        + streaminfo
+        + bytes([0x80 | 4])
+        + len(body).to_bytes(3, "big")
+        + body
+    )
+
+
+def tiny_safetensors(metadata: dict[str, str]) -> bytes:
+    header = json.dumps(
+        {"__metadata__": metadata, "latent": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}
+    ).encode()
+    header += b" " * (-len(header) % 8)
+    return struct.pack("<Q", len(header)) + header + b"\0\0\0\0"
+
+
 def write(name: str, data: bytes | str) -> None:
     path = OUT / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -713,6 +739,13 @@ def main() -> None:
     )
     write("webp_exif_bare.webp", tiny_webp(exif_block([(0x0110, "prompt:" + prompt)], False)))
     expect("webp_exif_bare.webp", api_models, nodes=["MysteryCustomNode"])
+
+    write(
+        "audio_comments.flac", tiny_flac({"prompt": prompt, "workflow": json.dumps(group_nodes())})
+    )
+    expect("audio_comments.flac", EXPECTED["group_nodes.json"]["models"])
+    write("latent_metadata.safetensors", tiny_safetensors({"prompt": prompt}))
+    expect("latent_metadata.safetensors", api_models, nodes=["MysteryCustomNode"])
 
     bad = OUT.parent / "broken"
     bad.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""Workflows embedded in output files: PNG/APNG text chunks and WebP EXIF.
+"""Workflows embedded in output files: PNG/APNG text chunks, WebP EXIF, FLAC comments and
+safetensors ``__metadata__``.
 
 ComfyUI writes PNG ``tEXt`` chunks ``prompt`` and ``workflow`` (``iTXt``/``zTXt`` are read
 too), animated PNGs a private ``comf`` chunk (``key\\0json``), and WebP files an EXIF IFD0
@@ -22,11 +23,15 @@ class EmbeddedError(ValueError):
 
 
 def sniff(data: bytes) -> str | None:
-    """'png', 'webp' or None, from the magic bytes."""
+    """'png', 'webp', 'flac', 'safetensors' or None, from the magic bytes."""
     if data.startswith(PNG_SIGNATURE):
         return "png"
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
+    if data.startswith(b"fLaC"):
+        return "flac"
+    if len(data) >= 10 and data[8:10] == b'{"' and struct.unpack("<Q", data[:8])[0] < len(data):
+        return "safetensors"
     return None
 
 
@@ -37,7 +42,63 @@ def extract(data: bytes) -> dict[str, str] | None:
         return _png(data)
     if kind == "webp":
         return _webp(data)
+    if kind == "flac":
+        return _flac(data)
+    if kind == "safetensors":
+        return _safetensors(data)
     return None
+
+
+def _flac(data: bytes) -> dict[str, str]:
+    """Vorbis comments (``prompt=…``, ``workflow=…``) of a FLAC file, as SaveAudio writes."""
+    found: dict[str, str] = {}
+    pos = 4
+    while pos + 4 <= len(data):
+        header = data[pos]
+        size = int.from_bytes(data[pos + 1 : pos + 4], "big")
+        body = data[pos + 4 : pos + 4 + size]
+        if len(body) < size:
+            raise EmbeddedError("truncated FLAC (metadata block cut short)")
+        if header & 0x7F == 4:  # VORBIS_COMMENT, little-endian lengths inside
+            found.update(_vorbis_comments(body))
+        if header & 0x80:  # last metadata block
+            break
+        pos += 4 + size
+    return found
+
+
+def _vorbis_comments(body: bytes) -> dict[str, str]:
+    found: dict[str, str] = {}
+    try:
+        vendor = struct.unpack_from("<I", body, 0)[0]
+        pos = 4 + vendor
+        (count,) = struct.unpack_from("<I", body, pos)
+        pos += 4
+        for _ in range(count):
+            (length,) = struct.unpack_from("<I", body, pos)
+            entry = body[pos + 4 : pos + 4 + length].decode("utf-8", "replace")
+            pos += 4 + length
+            key, sep, value = entry.partition("=")
+            if sep and key.lower() in WANTED_KEYS and key.lower() not in found:
+                found[key.lower()] = value
+    except struct.error:
+        raise EmbeddedError("corrupt FLAC comment block") from None
+    return found
+
+
+def _safetensors(data: bytes) -> dict[str, str]:
+    """``__metadata__`` of a safetensors file (SaveLatent, CheckpointSave write prompt/workflow)."""
+    import json
+
+    (length,) = struct.unpack("<Q", data[:8])
+    try:
+        header = json.loads(data[8 : 8 + length])
+    except (ValueError, UnicodeDecodeError):
+        raise EmbeddedError("corrupt safetensors header") from None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict):
+        return {}
+    return {k: v for k, v in meta.items() if k in WANTED_KEYS and isinstance(v, str)}
 
 
 def _png(data: bytes) -> dict[str, str]:

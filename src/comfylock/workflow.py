@@ -93,7 +93,8 @@ def parse(data: bytes, *, name: str = "<workflow>") -> WorkflowInfo:
         except EmbeddedError as exc:
             raise WorkflowError(name, str(exc)) from None
         if not texts:
-            raise NotAWorkflowError(name, f"{kind.upper()} image carries no ComfyUI workflow")
+            what = "image" if kind in ("png", "webp") else "file"
+            raise NotAWorkflowError(name, f"{kind.upper()} {what} carries no ComfyUI workflow")
         key = "workflow" if "workflow" in texts else "prompt"
         obj = _loads(texts[key], name, f"embedded {key!r}")
         if key == "workflow" and not _is_ui(obj) and "prompt" in texts:
