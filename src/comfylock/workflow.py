@@ -462,6 +462,16 @@ class _Reader:
     def _read_properties_models(self, node, node_id, node_type, active) -> None:
         props = node.get("properties")
         entries = props.get("models") if isinstance(props, dict) else None
+        self._read_model_entries(entries, node_id, node_type, active, "properties.models")
+
+    def _read_workflow_models(self, entries: Any) -> None:
+        self._read_model_entries(entries, "", "", True, "models")
+
+    def _read_model_entries(
+        self, entries: Any, node_id: str, node_type: str, active: bool, input: str
+    ) -> None:
+        """``{name, url, hash, hash_type, directory}`` entries, from a node's properties or the
+        workflow-level list: merged into the widget reference naming the same file, or added."""
         if not isinstance(entries, list):
             return
         for entry in entries:
@@ -469,18 +479,16 @@ class _Reader:
                 continue
             directory = entry.get("directory") if isinstance(entry.get("directory"), str) else None
             folder, name = _split_directory(directory, entry["name"])
-            sha = _entry_sha256(entry)
-            url = entry.get("url") if isinstance(entry.get("url"), str) else None
             self._merge_or_add(
                 folder=folder,
                 name=name,
                 node_id=node_id,
                 node_type=node_type,
                 active=active,
-                url=url,
-                sha256=sha,
+                url=entry.get("url") if isinstance(entry.get("url"), str) else None,
+                sha256=_entry_sha256(entry),
                 directory=directory,
-                input="properties.models",
+                input=input,
             )
 
     def _merge_or_add(
@@ -516,27 +524,6 @@ class _Reader:
                 url=url,
                 sha256=sha256,
                 directory=directory,
-            )
-
-    def _read_workflow_models(self, entries: Any) -> None:
-        if not isinstance(entries, list):
-            return
-        for entry in entries:
-            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-                continue
-            directory = entry.get("directory") if isinstance(entry.get("directory"), str) else None
-            folder, name = _split_directory(directory, entry["name"])
-            url = entry.get("url") if isinstance(entry.get("url"), str) else None
-            self._merge_or_add(
-                folder=folder,
-                name=name,
-                node_id="",
-                node_type="",
-                active=True,
-                url=url,
-                sha256=_entry_sha256(entry),
-                directory=directory,
-                input="models",
             )
 
     # -- API format --
