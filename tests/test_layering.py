@@ -81,3 +81,13 @@ def test_noop_sync_does_not_import_httpx_aria2p_or_rich(tmp_path):
         check=True,
     )
     assert out.stdout.strip().endswith("0 []"), out
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["workflow.py", "embedded.py", "inference.py", "subgraphs.py", "report.py", "structs.py"],
+)
+def test_reader_and_renderers_import_no_io(module):
+    """The reader takes bytes, renderers return strings: neither touches files or the network."""
+    names = imported_modules(SRC / module)
+    assert not {n.split(".")[0] for n in names} & IO_MODULES, names

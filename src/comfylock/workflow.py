@@ -23,8 +23,10 @@ import msgspec
 from . import tables
 from .embedded import EmbeddedError, extract, sniff
 from .errors import NotAWorkflowError, WorkflowError
+from .inference import infer_folder, is_model_filename
 from .pathsafe import normalise_name, unsafe_reason
 from .structs import ModelRef, NodeUse, WorkflowInfo
+from .subgraphs import instance_values
 
 __all__ = ["infer_folder", "is_model_filename", "parse", "parse_obj"]
 
@@ -33,53 +35,6 @@ NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
 MAX_DEPTH = 32
 _EMBEDDING = re.compile(r"embedding:([^\s,()\[\]{}<>|:\"']+)", re.IGNORECASE)
 _DYNAMIC = re.compile(r"^(?P<group>[A-Za-z_]+)\.\d+\.(?P<field>[A-Za-z_]+)$")
-
-# (pattern, folder): the first hit on the widget name, then the class name, then the file
-# name wins. Order matters: "clip_vision" before "clip", "ipadapter" before "adapter".
-_INFER_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p, re.IGNORECASE), folder)
-    for p, folder in (
-        (r"lora|lycoris|locon", "loras"),
-        (r"clip[_-]?vision|image[_-]?encoder", "clip_vision"),
-        (r"ip[_-]?adapter", "ipadapter"),
-        (r"control[_-]?net|t2i[_-]?adapter|controllllite", "controlnet"),
-        (r"upscale|esrgan|swinir|realesr|4x|2x", "upscale_models"),
-        (r"vae", "vae"),
-        (r"t5|umt5|text[_-]?encoder|clip|llava|llama|qwen.*vl|gemma|mistral|byt5", "text_encoders"),
-        (r"unet|diffusion|transformer|dit\b", "diffusion_models"),
-        (r"ckpt|checkpoint", "checkpoints"),
-        (r"embedding|textual[_-]?inversion", "embeddings"),
-        (r"hypernet", "hypernetworks"),
-        (r"style[_-]?model", "style_models"),
-        (r"gligen", "gligen"),
-        (r"photomaker", "photomaker"),
-        (r"ultralytics|yolo|\bbbox/|\bsegm/", "ultralytics"),
-        (r"sam[_-]?(vit|hq)|samloader|sam_model", "sams"),
-    )
-)
-_MODEL_LOADER = re.compile(r"model[_-]?loader", re.IGNORECASE)
-
-
-def is_model_filename(value: Any) -> bool:
-    """A string that plausibly names a model file: one line, a model extension, no URL."""
-    if not isinstance(value, str) or not value or len(value) > 512 or "\n" in value:
-        return False
-    lower = value.lower()
-    if "://" in lower or "embedding:" in lower or ", " in value:
-        return False  # a URL or prompt text, not a file name
-    return lower.endswith(tables.model_extensions())
-
-
-def infer_folder(widget: str, class_type: str, name: str) -> str | None:
-    """Best guess of a custom node's model folder, or None when nothing hints at one."""
-    for text in (widget, class_type, name):
-        for pattern, folder in _INFER_RULES:
-            if pattern.search(text):
-                return folder
-    if _MODEL_LOADER.search(class_type):
-        return "diffusion_models"
-    return None
-
 
 # --- entry points -------------------------------------------------------------------------
 
@@ -329,7 +284,7 @@ class _Reader:
             return
         self._used_defs.add(def_id)
         definition = self._defs[def_id]
-        supplied = _instance_values(node, definition, overrides)
+        supplied = instance_values(node, definition, overrides)
         self._walk(
             definition,
             prefix=f"{node_id}:",
@@ -599,91 +554,6 @@ def _labelled_leaves(node: dict, values: Any) -> Iterator[tuple[str, Any]]:
             yield from _leaves(value, f"widgets_values[{i}]")
         return
     yield from _leaves(values)
-
-
-def _instance_values(
-    node: dict, definition: dict, overrides: dict[str, Any]
-) -> dict[tuple[str, str], Any]:
-    """(inner node id, widget name) -> value that a subgraph instance supplies; ``overrides``
-    are values an enclosing subgraph's instance pushes into this (nested) instance."""
-    out = _own_instance_values(node, definition)
-    targets = _input_targets(definition)
-    for widget, value in overrides.items():
-        for target in targets.get(widget, ()):
-            out[target] = value
-    return out
-
-
-def _own_instance_values(node: dict, definition: dict) -> dict[tuple[str, str], Any]:
-    """Values stored on the instance itself. With ``proxyWidgets`` they follow that list;
-    otherwise they follow, in order, the definition's inputs that feed an inner widget (the
-    instance's own ``inputs`` list may name only some of them, so it cannot be trusted for
-    positions). Values that do not line up are not used: the inner nodes' own values stand."""
-    out: dict[tuple[str, str], Any] = {}
-    values = node.get("widgets_values")
-    if not isinstance(values, list):
-        values = []
-    props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
-    proxies = props.get("proxyWidgets")
-    if isinstance(proxies, str):
-        try:
-            proxies = json.loads(proxies)
-        except json.JSONDecodeError:
-            proxies = None
-    inputs = _subgraph_inputs(definition)
-    by_name = {name: targets for name, targets, _fed in inputs}
-    if isinstance(proxies, list) and len(proxies) == len(values):
-        for proxy, value in zip(proxies, values):
-            if isinstance(proxy, list) and len(proxy) == 2:
-                inner, widget = str(proxy[0]), str(proxy[1])
-                if inner == "-1":
-                    for target in by_name.get(widget, ()):
-                        out[target] = value
-                else:
-                    out[(inner, widget)] = value
-        return out
-    fed = [targets for _name, targets, is_widget in inputs if is_widget]
-    if values and len(fed) == len(values):
-        for targets, value in zip(fed, values):
-            for target in targets:
-                out[target] = value
-    return out
-
-
-def _input_targets(definition: dict) -> dict[str, list[tuple[str, str]]]:
-    """Subgraph input name -> inner (node id, widget name) pairs it feeds."""
-    return {name: targets for name, targets, _fed in _subgraph_inputs(definition)}
-
-
-def _subgraph_inputs(definition: dict) -> list[tuple[str, list[tuple[str, str]], bool]]:
-    """The definition's inputs in order: (name, inner (node id, widget name) targets,
-    whether it feeds an inner widget)."""
-    links: dict[Any, tuple[Any, Any]] = {}
-    for link in definition.get("links") or []:
-        if isinstance(link, dict):
-            links[link.get("id")] = (link.get("target_id"), link.get("target_slot"))
-        elif isinstance(link, list) and len(link) >= 5:
-            links[link[0]] = (link[3], link[4])
-    nodes = {n.get("id"): n for n in definition.get("nodes") or [] if isinstance(n, dict)}
-    out: list[tuple[str, list[tuple[str, str]], bool]] = []
-    for sg_input in definition.get("inputs") or []:
-        if not isinstance(sg_input, dict):
-            continue
-        targets: list[tuple[str, str]] = []
-        fed_widget = False
-        for link_id in sg_input.get("linkIds") or []:
-            target_id, slot = links.get(link_id, (None, None))
-            target = nodes.get(target_id)
-            if target is None or not isinstance(slot, int):
-                continue
-            inputs = target.get("inputs") or []
-            if slot < len(inputs) and isinstance(inputs[slot], dict):
-                widget = inputs[slot].get("widget")
-                fed_widget = fed_widget or isinstance(widget, dict)
-                name = widget.get("name") if isinstance(widget, dict) else inputs[slot].get("name")
-                targets.append((str(target_id), str(name)))
-        out.append((str(sg_input.get("name")), targets, fed_widget))
-    return out
 
 
 def _split_directory(directory: str | None, name: str) -> tuple[str | None, str]:
