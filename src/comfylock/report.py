@@ -346,15 +346,8 @@ def resolution_json(outcome) -> dict[str, Any]:
     }
 
 
-def shown_path(path: str) -> str:
-    """A path relative to the working directory when it is below it (shorter to read)."""
-    import os
-
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
-
-
-def resolution_text(outcome) -> str:
+def resolution_text(outcome, shown_lock: str | None = None) -> str:
+    """``shown_lock``: the lock path as the caller wants it shown (e.g. relative to the cwd)."""
     r = outcome.resolution
     s = r.stats
     node_unresolved = sum(1 for u in r.unresolved if u.folder == "custom_nodes")
@@ -382,7 +375,7 @@ def resolution_text(outcome) -> str:
             else "comfy.lock is up to date"
         )
     elif outcome.written:
-        lines.append(f"wrote {shown_path(outcome.lock_path)}")
+        lines.append(f"wrote {shown_lock or outcome.lock_path}")
     elif outcome.exit_code:
         hint = (
             "pin them in comfylock.toml or pass --allow-unresolved"
@@ -391,5 +384,5 @@ def resolution_text(outcome) -> str:
         )
         lines.append(f"comfy.lock not written: {hint}")
     else:
-        lines.append(f"{shown_path(outcome.lock_path)} unchanged")
+        lines.append(f"{shown_lock or outcome.lock_path} unchanged")
     return "\n".join(lines) + "\n"

@@ -60,5 +60,13 @@ def resolve_cmd(
     if as_json or settings.json:
         click.echo(__import__("json").dumps(resolution_json(outcome), indent=2))
     elif not settings.quiet or outcome.exit_code:
-        click.echo(resolution_text(outcome), nl=False)
+        click.echo(resolution_text(outcome, shown_lock=_shown(outcome.lock_path)), nl=False)
     return outcome.exit_code
+
+
+def _shown(path: str) -> str:
+    """The lock path relative to the working directory when it is below it."""
+    import os
+
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
