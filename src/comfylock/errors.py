@@ -6,7 +6,8 @@
     │   ├── WorkflowError          2  broken JSON, truncated PNG
     │   │   └── NotAWorkflowError  2  readable, but holds no workflow
     │   ├── LockfileError          2  comfy.lock / comfylock.toml invalid or too new
-    │   └── UnsafePathError        2  a name that would escape its folder
+    │   ├── UnsafePathError        2  a name that would escape its folder
+    │   └── InsecureUrlError       2  plain http to a host not allowed (also a UsageError)
     ├── FindingError               1  a check failed: stale, missing, unpinned, ambiguous
     ├── RemoteError                3  network or server failure after retries
     │   ├── AuthError              3  401/403: a token is missing or refused
@@ -29,6 +30,7 @@ __all__ = [
     "DiskSpaceError",
     "FindingError",
     "InputError",
+    "InsecureUrlError",
     "IntegrityError",
     "Interrupted",
     "LockfileError",
@@ -76,6 +78,10 @@ class WorkflowError(InputError):
 class NotAWorkflowError(WorkflowError):
     """A readable file that holds no workflow (an image without metadata, other JSON).
     Inside a directory such files are skipped; named explicitly they are exit 2."""
+
+
+class InsecureUrlError(UsageError, InputError):
+    """A download or repo URL that breaks the https-only rule (SPEC §6)."""
 
 
 class LockfileError(InputError):

@@ -9,6 +9,7 @@ metadata and caches still count). Everything network-shaped is imported lazily s
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import PurePosixPath
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,11 +46,17 @@ class LiveSources:
         self._inventory = None
         self._hash_cache = None
         self._clients: dict[str, object] = {}
+        self._lock = threading.Lock()  # resolve calls in from several worker threads
+        self._scan_lock = threading.Lock()
 
     # -- plumbing --
 
     def _net(self, name: str):
         """Lazily built network clients, shared by all threads (httpx.Client is thread-safe)."""
+        with self._lock:
+            return self._net_locked(name)
+
+    def _net_locked(self, name: str):
         if name not in self._clients:
             from .http import Endpoints, make_client
             from .httpcache import open_cache
@@ -91,6 +98,10 @@ class LiveSources:
     # -- local files --
 
     def _local_index(self):
+        with self._scan_lock:  # the first worker thread scans; the others wait for its result
+            return self._local_index_locked()
+
+    def _local_index_locked(self):
         if self._inventory is None:
             from .hashing import HashCache
             from .inventory import scan_tree
@@ -279,14 +290,13 @@ class LiveSources:
             return self._fetch(url)
         if not declared_sha256:
             return None  # a URL alone does not say which bytes: use --fetch or declare the hash
-        from .http import Endpoints, make_client
         from .sources.url import probe
 
         info = probe(
-            self._net("http") if "http" in self._clients else make_client(),
+            self._net("http"),
             url,
             allow_http=self.config.allow_http,
-            endpoints=Endpoints.from_env(),
+            endpoints=self._net("endpoints"),
         )
         if info.size is None or info.is_html:
             return None

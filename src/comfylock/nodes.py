@@ -45,9 +45,9 @@ def repo_url(repo: str, project_dir: Path, allow_http: Sequence[str] = ()) -> st
     if parts.scheme in ("https", "file", "ssh"):
         return repo
     if parts.scheme in ("http", "git"):
-        from .download.urls import is_loopback_host
+        from .urlpolicy import is_loopback
 
-        if is_loopback_host(parts.hostname or "") or (parts.hostname or "") in allow_http:
+        if is_loopback(parts.hostname or "") or (parts.hostname or "") in allow_http:
             return repo
         raise UsageError(
             f"refusing node repo over {parts.scheme}: {repo}",

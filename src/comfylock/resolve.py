@@ -35,7 +35,6 @@ from .structs import (
     NodeUse,
     Source,
     Unresolved,
-    UrlSource,
     WorkflowInfo,
 )
 
@@ -425,11 +424,3 @@ def _settle(
             ids,
         )
     return candidates[0], "", []
-
-
-def sources_for_display(model: LockedModel) -> str:
-    kinds = sorted({type(s).__name__.replace("Source", "").lower() for s in model.source})
-    return ",".join(kinds)
-
-
-_ = UrlSource  # re-exported type used by Sources implementations

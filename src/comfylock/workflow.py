@@ -34,7 +34,6 @@ NONE_VALUES = frozenset({"", "none", "None", "null", "[None]", "disabled", "Disa
 NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
 MAX_DEPTH = 32
 _EMBEDDING = re.compile(r"embedding:([^\s,()\[\]{}<>|:\"']+)", re.IGNORECASE)
-_DYNAMIC = re.compile(r"^(?P<group>[A-Za-z_]+)\.\d+\.(?P<field>[A-Za-z_]+)$")
 
 # --- entry points -------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ service and are never part of a URL, so nothing that prints a URL can leak one.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlsplit
@@ -22,10 +21,11 @@ from ..constants import (
     ENV_HF_ENDPOINT,
     ENV_HF_TOKEN,
 )
-from ..errors import UsageError
+from ..http import redact
 from ..structs import CivitaiSource, HuggingFaceSource, Source, UrlSource
+from ..urlpolicy import check_url
 
-__all__ = ["UrlGroup", "check_url", "is_loopback_host", "redact", "source_urls", "url_groups"]
+__all__ = ["UrlGroup", "check_url", "redact", "source_urls", "url_groups"]
 
 
 class UrlGroup(msgspec.Struct, frozen=True):
@@ -33,54 +33,6 @@ class UrlGroup(msgspec.Struct, frozen=True):
 
     urls: tuple[str, ...]
     headers: tuple[tuple[str, str], ...] = ()
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str, allow_http: Sequence[str] = ()) -> str:
-    """HTTPS only, except loopback and ``allow-http`` hosts."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme == "https":
-        return url
-    if parts.scheme == "http" and (is_loopback_host(host) or host in allow_http):
-        return url
-    raise UsageError(
-        f"refusing to download over {parts.scheme or 'no scheme'}: {redact(url)}",
-        hint="use https, or list the host in allow-http in comfylock.toml",
-    )
-
-
-def redact(url: str) -> str:
-    """A URL safe to show: query values that look like credentials are masked."""
-    parts = urlsplit(url)
-    if parts.password:
-        host = parts.hostname or ""
-        parts = parts._replace(netloc=f"***@{host}" + (f":{parts.port}" if parts.port else ""))
-    if not parts.query:
-        return parts.geturl()
-    shown = []
-    for item in parts.query.split("&"):
-        name, _, value = item.partition("=")
-        secret = name.lower() in (
-            "token",
-            "key",
-            "api_key",
-            "apikey",
-            "access_token",
-            "signature",
-            "sig",
-            "x-amz-signature",
-        )
-        shown.append(f"{name}=***" if secret and value else item)
-    return parts._replace(query="&".join(shown)).geturl()
 
 
 def _civitai(src: CivitaiSource, env: Mapping[str, str]) -> tuple[str, dict[str, str]] | None:

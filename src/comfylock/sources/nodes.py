@@ -44,7 +44,7 @@ from ..http import (
     redact,
 )
 from ..structs import LockedNode
-from .url import is_loopback
+from ..urlpolicy import is_loopback
 
 if TYPE_CHECKING:
     import httpx

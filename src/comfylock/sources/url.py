@@ -9,16 +9,16 @@ Tokens go only to their own service (``comfylock.http``) and are redacted from m
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import msgspec
 
-from ..errors import InputError, RemoteError
+from ..errors import RemoteError
 from ..http import MAX_REDIRECTS, Endpoints, Retry, auth_error, not_found, redact, send
+from ..urlpolicy import check_url, is_loopback
 
 if TYPE_CHECKING:
     import httpx
@@ -35,34 +35,6 @@ class UrlInfo(msgspec.Struct, frozen=True, kw_only=True):
     final_url: str
     is_html: bool
     content_type: str | None = None
-
-
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str, allow_http: Iterable[str] = ()) -> None:
-    """Raise ``InputError`` unless ``url`` is https, or http to loopback or an allowed host."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if scheme == "https" and host:
-        return
-    if scheme == "http" and host:
-        allowed = {h.lower() for h in allow_http}
-        if is_loopback(host) or host in allowed:
-            return
-        raise InputError(
-            f"refusing plain http download from {host}: {redact(url)}",
-            hint=f'use https, or add the host to comfylock.toml: allow-http = ["{host}"]',
-        )
-    raise InputError(f"unsupported URL {redact(url)!r}", hint="model sources must be https:// URLs")
 
 
 def probe(
