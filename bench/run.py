@@ -80,7 +80,7 @@ def _big_file() -> Path:
 
 
 def section_hashing() -> list[Row]:
-    from comfylock import hashing
+    from comfylock.machine import hashing
 
     path = _big_file()
     rate = lambda t: f"{t:.3f} s  {GIB / t / 1e9:5.2f} GB/s"  # noqa: E731
@@ -142,7 +142,7 @@ def _tiny_tree(n_files: int = 10_000) -> Path:
 @contextlib.contextmanager
 def _count_opens() -> Iterator[list[str]]:
     """Count files hashing opens, through the module's ``_open`` seam."""
-    from comfylock import hashing
+    from comfylock.machine import hashing
 
     opened: list[str] = []
     real = hashing._open
@@ -159,9 +159,9 @@ def _count_opens() -> Iterator[list[str]]:
 
 
 def section_rescan() -> list[Row]:
-    from comfylock.hashing import HashCache
-    from comfylock.inventory import scan_tree
-    from comfylock.modelpaths import load_model_paths
+    from comfylock.machine.hashing import HashCache
+    from comfylock.machine.inventory import scan_tree
+    from comfylock.machine.modelpaths import load_model_paths
 
     models = _tiny_tree()
     cache_dir = DATA / "cache-rescan"

@@ -1,4 +1,4 @@
-"""comfylock.sources.civitai against a loopback fake, plus the real samples from ../shared."""
+"""comfylock.resolve.sources.civitai against a loopback fake, plus the real samples from ../shared."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ import json
 import pytest
 
 from comfylock.errors import AuthError
-from comfylock.http import Endpoints
-from comfylock.httpcache import HttpCache
-from comfylock.sources.civitai import (
+from comfylock.net.http import Endpoints
+from comfylock.net.responsecache import HttpCache
+from comfylock.resolve.sources.civitai import (
     CivitaiClient,
     hits_from_model,
     hits_from_version,
     parse_model,
     parse_version,
 )
-from comfylock.structs import CivitaiSource
+from comfylock.lock.model import CivitaiSource
 
 from . import fakes
 

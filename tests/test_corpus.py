@@ -7,7 +7,7 @@ import json
 import pytest
 
 from comfylock.errors import NotAWorkflowError
-from comfylock.workflow import parse
+from comfylock.workflows.reader import parse
 
 
 def _corpus_index(shared_dir):

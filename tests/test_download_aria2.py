@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from comfylock.workspace import Expected
+from comfylock.sync.workspace import Expected
 
 from .syncutil import loopback_server, payload, range_response, stop_server
 
@@ -28,7 +28,7 @@ def server():
 
 @pytest.fixture
 def aria2(tmp_path):
-    from comfylock.download.aria2_backend import Aria2Downloader
+    from comfylock.sync.download.aria2_backend import Aria2Downloader
 
     d = Aria2Downloader(tmp_dir=tmp_path / "tmp", jobs=4, executable=shutil.which("aria2c"))
     yield d
@@ -107,7 +107,7 @@ def test_resumes_a_partial_file(server, aria2, tmp_path):
 
 
 def test_close_stops_aria2c(server, tmp_path):
-    from comfylock.download.aria2_backend import Aria2Downloader
+    from comfylock.sync.download.aria2_backend import Aria2Downloader
 
     server.expect_request("/f").respond_with_handler(lambda r: range_response(r, DATA))
     d = Aria2Downloader(tmp_dir=tmp_path / "tmp", jobs=1)
@@ -120,7 +120,7 @@ def test_close_stops_aria2c(server, tmp_path):
 def test_cancel_interrupts_a_stalled_download(server, tmp_path):
     from werkzeug import Response
 
-    from comfylock.download.aria2_backend import Aria2Downloader
+    from comfylock.sync.download.aria2_backend import Aria2Downloader
     from comfylock.errors import Interrupted
 
     release = threading.Event()

@@ -7,11 +7,11 @@ import hashlib
 import pytest
 from werkzeug import Response
 
-from comfylock.download.httpx_backend import HttpxDownloader, retry_after
-from comfylock.download.urls import check_url, redact, source_urls, url_groups
+from comfylock.sync.download.httpx_backend import HttpxDownloader, retry_after
+from comfylock.sync.download.urls import check_url, redact, source_urls, url_groups
 from comfylock.errors import AuthError, RemoteError, UsageError
-from comfylock.structs import CivitaiSource, HuggingFaceSource, UrlSource
-from comfylock.workspace import Expected
+from comfylock.lock.model import CivitaiSource, HuggingFaceSource, UrlSource
+from comfylock.sync.workspace import Expected
 
 from .syncutil import loopback_server, payload, range_response, stop_server
 

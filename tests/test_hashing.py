@@ -7,8 +7,8 @@ import sqlite3
 import blake3
 import pytest
 
-from comfylock import hashing
-from comfylock.hashing import CHUNK_SIZE, Digest, HashCache, cached_hash, hash_file
+from comfylock.machine import hashing
+from comfylock.machine.hashing import CHUNK_SIZE, Digest, HashCache, cached_hash, hash_file
 
 from .readcount import ReadCounter
 

@@ -1,4 +1,4 @@
-"""comfylock.http and comfylock.httpcache: endpoints, retries, auth, redaction, cache, concurrency."""
+"""comfylock.net.http and comfylock.net.responsecache: endpoints, retries, auth, redaction, cache, concurrency."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from werkzeug.wrappers import Response
 
 from comfylock.errors import AuthError, RemoteError
-from comfylock.http import (
+from comfylock.net.http import (
     Endpoints,
     Retry,
     SingleFlight,
@@ -22,7 +22,7 @@ from comfylock.http import (
     request_json,
     send,
 )
-from comfylock.httpcache import HttpCache
+from comfylock.net.responsecache import HttpCache
 
 from . import fakes
 

@@ -1,4 +1,4 @@
-"""comfylock.sources.huggingface: URL parsing and HEAD pinning against a loopback hub."""
+"""comfylock.resolve.sources.huggingface: URL parsing and HEAD pinning against a loopback hub."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comfylock.errors import AuthError, NotFoundError, UsageError
-from comfylock.http import Endpoints
-from comfylock.httpcache import HttpCache
-from comfylock.sources.huggingface import (
+from comfylock.net.http import Endpoints
+from comfylock.net.responsecache import HttpCache
+from comfylock.resolve.sources.huggingface import (
     HfClient,
     HfRef,
     canonical_url,
@@ -17,7 +17,7 @@ from comfylock.sources.huggingface import (
     parse_hf_url,
     resolve_url,
 )
-from comfylock.structs import HuggingFaceSource
+from comfylock.lock.model import HuggingFaceSource
 
 from . import fakes
 

@@ -6,10 +6,10 @@ import threading
 
 import pytest
 
-from comfylock import hashing
-from comfylock.hashing import HashCache
-from comfylock.inventory import Inventory, scan_tree
-from comfylock.modelpaths import load_model_paths
+from comfylock.machine import hashing
+from comfylock.machine.hashing import HashCache
+from comfylock.machine.inventory import Inventory, scan_tree
+from comfylock.machine.modelpaths import load_model_paths
 
 from .readcount import ReadCounter
 

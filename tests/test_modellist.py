@@ -1,4 +1,4 @@
-"""comfylock.sources.modellist: Manager's model-list.json as a known-models index."""
+"""comfylock.resolve.sources.modellist: Manager's model-list.json as a known-models index."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from comfylock.httpcache import HttpCache
-from comfylock.sources.huggingface import HfRef
-from comfylock.sources.modellist import build_index, load_model_list
+from comfylock.net.responsecache import HttpCache
+from comfylock.resolve.sources.huggingface import HfRef
+from comfylock.resolve.sources.modellist import build_index, load_model_list
 
 from . import fakes
 

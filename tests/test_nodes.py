@@ -1,4 +1,4 @@
-"""comfylock.sources.nodes: hints, registry, node map, ambiguity, and git pinning of packs."""
+"""comfylock.resolve.sources.registry: hints, registry, node map, ambiguity, and git pinning of packs."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from comfylock.errors import InputError, RemoteError
-from comfylock.httpcache import HttpCache
-from comfylock.sources.nodes import (
+from comfylock.net.responsecache import HttpCache
+from comfylock.resolve.sources.registry import (
     NodeResolver,
     PackCandidate,
     build_node_map,
@@ -20,7 +20,7 @@ from comfylock.sources.nodes import (
     pin_pack,
     settle,
 )
-from comfylock.structs import LockedNode
+from comfylock.lock.model import LockedNode
 
 from . import fakes
 

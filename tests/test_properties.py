@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from comfylock import lockfile
+from comfylock.lock import file as lockfile
 from comfylock.errors import UnsafePathError, WorkflowError
 from comfylock.pathsafe import check_name, safe_join
-from comfylock.structs import (
+from comfylock.lock.model import (
     CivitaiSource,
     HuggingFaceSource,
     Lock,
@@ -24,7 +24,7 @@ from comfylock.structs import (
     Unresolved,
     UrlSource,
 )
-from comfylock.workflow import parse
+from comfylock.workflows.reader import parse
 
 from .conftest import FIXTURES
 
@@ -222,12 +222,12 @@ def test_second_plan_after_apply_is_empty_for_any_start(states, folders, link):
     apply(plan) then plan again finds nothing to do."""
     import tempfile
 
-    from comfylock.apply import ApplyContext, run
-    from comfylock.modelpaths import load_model_paths
-    from comfylock.plan import make_plan
-    from comfylock.scan import observe, store_view
-    from comfylock.store import Store
-    from comfylock.workspace import Expected
+    from comfylock.sync.apply import ApplyContext, run
+    from comfylock.machine.modelpaths import load_model_paths
+    from comfylock.sync.plan import make_plan
+    from comfylock.sync.observe import observe, store_view
+    from comfylock.sync.store import Store
+    from comfylock.sync.workspace import Expected
 
     from .syncutil import Model, url_source, write_lock
 

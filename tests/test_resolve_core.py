@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from comfylock import lockfile
-from comfylock.resolve import Found, NodeCandidate, WorkflowInput, resolve
-from comfylock.staleness import compare
-from comfylock.structs import CivitaiSource, Config, HuggingFaceSource, LockedNode, UrlSource
-from comfylock.workflow import parse_obj
+from comfylock.lock import file as lockfile
+from comfylock.resolve.core import Found, NodeCandidate, WorkflowInput, resolve
+from comfylock.lock.staleness import compare
+from comfylock.lock.model import CivitaiSource, Config, HuggingFaceSource, LockedNode, UrlSource
+from comfylock.workflows.reader import parse_obj
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
@@ -223,8 +223,8 @@ def test_name_only_matches_are_flagged_for_strict():
 def test_workflow_cache_skips_parsing_unchanged_files(tmp_path, monkeypatch):
     import os
 
-    from comfylock import workflow as workflow_module
-    from comfylock.discover import WorkflowCache, read_files
+    from comfylock.workflows import reader as workflow_module
+    from comfylock.workflows.discover import WorkflowCache, read_files
 
     files = []
     for i in range(3):

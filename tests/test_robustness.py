@@ -111,7 +111,7 @@ class _FillingFile:
 def test_full_disk_during_download_exits_6_keeps_partial_and_resumes(
     tmp_path, server, run_cli, monkeypatch
 ):
-    from comfylock.download import httpx_backend
+    from comfylock.sync.download import httpx_backend
 
     w = _world(tmp_path, server)
     room = [100_000]  # the disk "fills up" after 100 kB of the 400 kB file

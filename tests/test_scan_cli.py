@@ -146,7 +146,7 @@ def test_scan_module_imports_nothing_heavy():
     # `comfylock --help` lists the commands, importing each command module: keep them light.
     code = (
         "import sys, comfylock.commands.scan\n"
-        "heavy = ['rich', 'blake3', 'sqlite3', 'msgspec', 'yaml', 'comfylock.inventory']\n"
+        "heavy = ['rich', 'blake3', 'sqlite3', 'msgspec', 'yaml', 'comfylock.machine.inventory']\n"
         "print(','.join(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

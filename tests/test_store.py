@@ -11,8 +11,8 @@ import blake3
 import pytest
 
 from comfylock.errors import IntegrityError, UnsafePathError
-from comfylock.store import Store
-from comfylock.workspace import Expected
+from comfylock.sync.store import Store
+from comfylock.sync.workspace import Expected
 
 
 def expected_for(data: bytes, with_blake3: bool = True) -> Expected:
@@ -119,7 +119,7 @@ def test_displace_keeps_the_users_file(store, tmp_path):
 
 
 def test_index_records_links_and_locks(store):
-    from comfylock.store import LinkRow
+    from comfylock.sync.store import LinkRow
 
     store.index.record_link(LinkRow("/m/a", "b" * 64, "/p/comfy.lock", "symlink"))
     store.index.register_lock("/p/comfy.lock")

@@ -1,4 +1,4 @@
-"""comfylock.sources.url: scheme policy and probing sizes without downloading."""
+"""comfylock.resolve.sources.url: scheme policy and probing sizes without downloading."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from werkzeug.wrappers import Response
 
 from comfylock.errors import AuthError, InputError, NotFoundError
-from comfylock.sources.url import check_url, is_loopback, probe
+from comfylock.resolve.sources.url import check_url, is_loopback, probe
 
 from . import fakes
 

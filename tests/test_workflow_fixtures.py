@@ -7,7 +7,7 @@ import json
 import pytest
 
 from comfylock.errors import NotAWorkflowError, WorkflowError
-from comfylock.workflow import parse
+from comfylock.workflows.reader import parse
 
 from .conftest import FIXTURES
 
@@ -108,7 +108,7 @@ def test_garbage_is_a_clean_error(data):
 
 
 def test_unsafe_directory_in_properties_models_is_invalid():
-    from comfylock.workflow import parse_obj
+    from comfylock.workflows.reader import parse_obj
 
     info = parse_obj(
         {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from comfylock.schemas import SCHEMAS, render_schema
+from comfylock.lock.schemas import SCHEMAS, render_schema
 
 OUT = Path(__file__).resolve().parent.parent / "schemas"
 

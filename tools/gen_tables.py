@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate src/comfylock/data/comfyui.json from the ComfyUI facts in ../shared/comfyui/.
+"""Generate src/comfylock/workflows/data/comfyui.json from the ComfyUI facts in ../shared/comfyui/.
 
 The package ships the derived table (not the source files) so it works on a machine without
 ../shared. Run `make tables` after the facts change; tests/test_tables.py fails when the
@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "comfyui"
-OUT = ROOT / "src" / "comfylock" / "data" / "comfyui.json"
+OUT = ROOT / "src" / "comfylock" / "workflows" / "data" / "comfyui.json"
 
 # Values a core loader accepts that name no file (loader_inputs.json "special_values").
 FILELESS = {

@@ -14,11 +14,11 @@ def __getattr__(name: str):  # lazy re-exports (PEP 562) keep import time near z
 
         return ComfylockError
     if name == "load_lock":
-        from .lockfile import load
+        from .lock.file import load
 
         return load
     if name == "parse_workflow":
-        from .workflow import parse
+        from .workflows.reader import parse
 
         return parse
     raise AttributeError(name)

@@ -13,7 +13,7 @@ import msgspec
 
 from .constants import CONFIG_FILENAME
 from .errors import LockfileError
-from .structs import Config
+from .lock.model import Config
 
 if sys.version_info >= (3, 11):
     import tomllib

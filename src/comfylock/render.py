@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .structs import ModelRef, NodeUse, WorkflowInfo
+from .lock.model import ModelRef, NodeUse, WorkflowInfo
 
 __all__ = [
     "count",

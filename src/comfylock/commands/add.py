@@ -29,8 +29,8 @@ def add_cmd(
     """
     import json
 
-    from ..adding import add_pin
-    from ..report import resolution_json, resolution_text
+    from ..resolve.add import add_pin
+    from ..render import resolution_json, resolution_text
 
     key, outcome = add_pin(settings, source, folder, name, refresh=refresh)
     if as_json or settings.json:

@@ -21,7 +21,7 @@ def cache_cmd() -> None:
 @click.pass_obj
 def stats_cmd(settings, as_json: bool) -> None:
     """How many answers are cached, by kind, and how much space they take."""
-    from ..httpcache import open_cache
+    from ..net.responsecache import open_cache
 
     with open_cache(settings) as cache:
         stats = cache.stats()
@@ -41,7 +41,7 @@ def stats_cmd(settings, as_json: bool) -> None:
 @click.pass_obj
 def clear_cmd(settings) -> None:
     """Delete every cached answer."""
-    from ..httpcache import open_cache
+    from ..net.responsecache import open_cache
 
     with open_cache(settings) as cache:
         removed = cache.clear()

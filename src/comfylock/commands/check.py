@@ -25,10 +25,10 @@ def check_cmd(settings, strict: bool, installed: bool, as_json: bool) -> int:
     import json
 
     from ..config import load_config
-    from ..lockcache import load_lock_cached
-    from ..project import collect_workflows
-    from ..report import staleness_json, staleness_text
-    from ..staleness import compare
+    from ..lock.cache import load_lock_cached
+    from ..workflows.project import collect_workflows
+    from ..render import staleness_json, staleness_text
+    from ..lock.staleness import compare
 
     lock = load_lock_cached(settings.lock_path, settings.cache_dir)
     config = load_config(settings.project_dir)
@@ -37,7 +37,7 @@ def check_cmd(settings, strict: bool, installed: bool, as_json: bool) -> int:
     failed = not staleness.ok or (strict and bool(staleness.name_only))
     problems: list[str] = []
     if installed:
-        from ..installcheck import installed_problems
+        from ..sync.installcheck import installed_problems
 
         problems = installed_problems(settings)
         failed = failed or bool(problems)

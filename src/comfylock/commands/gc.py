@@ -17,9 +17,9 @@ def gc_cmd(settings, dry_run, as_json) -> int:
     """Delete blobs no lock that synced into this store still references."""
     import msgspec
 
-    from ..gc import gc
-    from ..planview import human_size
-    from ..store import Store
+    from ..sync.gc import gc
+    from ..sync.planview import human_size
+    from ..sync.store import Store
 
     plan = gc(Store(settings.store_dir), dry_run=dry_run)
     if as_json:
@@ -32,7 +32,7 @@ def gc_cmd(settings, dry_run, as_json) -> int:
     verb = "would delete" if dry_run else "deleted"
     for item in plan.delete:
         click.echo(f"{verb}  {item.sha256} ({human_size(item.size)})")
-    from ..report import count
+    from ..render import count
 
     click.echo(
         f"{verb.capitalize()} {count(len(plan.delete), 'blob')} ({human_size(plan.freed)}); "

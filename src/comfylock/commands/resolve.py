@@ -43,8 +43,8 @@ def resolve_cmd(
     directory. Order per reference: existing pin, comfylock.toml pin, local file (by hash on
     Civitai), the workflow's own URL/hash, the known-models index, Civitai by exact name.
     """
-    from ..report import resolution_json, resolution_text
-    from ..resolving import run_resolve
+    from ..render import resolution_json, resolution_text
+    from ..resolve.job import run_resolve
 
     outcome = run_resolve(
         settings,

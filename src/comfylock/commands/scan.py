@@ -28,7 +28,7 @@ def scan_cmd(settings, directory: Path | None, as_json: bool, no_hash: bool) -> 
     it defaults to --models-dir, else --comfyui-root/models, else $COMFYUI_ROOT/models.
     Digests are cached, so a rescan of an unchanged tree reads no file.
     """
-    from ..inventory import scan_models
+    from ..machine.inventory import scan_models
 
     show_bar = sys.stderr.isatty() and not (settings.quiet or as_json)
     with _progress_bar(show_bar, color=settings.color) as progress:
@@ -59,7 +59,7 @@ def _print_table(inventory, *, color: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ..planview import human_size
+    from ..sync.planview import human_size
 
     table = Table(box=None, pad_edge=False)
     table.add_column("folder")

@@ -11,7 +11,7 @@ __all__ = ["render_outcome", "status_cmd"]
 
 def render_outcome(settings, outcome, *, as_json: bool, applied: bool) -> int:
     """Print warnings (stderr) and the plan or its summary (stdout); return the exit code."""
-    from ..planview import plan_json, plan_lines, summary_line
+    from ..sync.planview import plan_json, plan_lines, summary_line
 
     for warning in outcome.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -43,7 +43,7 @@ def render_outcome(settings, outcome, *, as_json: bool, applied: bool) -> int:
 @pass_settings
 def status_cmd(settings, prune, no_nodes, as_json) -> int:
     """Show what `comfylock sync` would change. Exit 0 even when there is work to do."""
-    from ..syncing import SyncOptions, sync
+    from ..sync.job import SyncOptions, sync
 
     outcome = sync(settings, SyncOptions(dry_run=True, prune=prune, nodes=not no_nodes))
     return render_outcome(settings, outcome, as_json=as_json, applied=False)

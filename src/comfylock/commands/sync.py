@@ -45,7 +45,7 @@ def sync_cmd(
     settings, dry_run, locked, link, prune, force, jobs, no_aria2, no_nodes, as_json
 ) -> int:
     """Make this machine match comfy.lock (models, then node packs)."""
-    from ..syncing import SyncOptions, sync
+    from ..sync.job import SyncOptions, sync
     from .status import render_outcome
 
     options = SyncOptions(
@@ -60,7 +60,7 @@ def sync_cmd(
     )
     progress = None
     if not (as_json or settings.quiet or dry_run) and sys.stderr.isatty():
-        from ..progress import make_progress
+        from ..sync.progress import make_progress
 
         progress = make_progress(True)
     try:

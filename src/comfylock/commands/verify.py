@@ -17,8 +17,8 @@ def verify_cmd(settings, as_json) -> int:
     import msgspec
 
     from ..errors import FindingError, IntegrityError
-    from ..store import Store
-    from ..verify import verify_store
+    from ..sync.store import Store
+    from ..sync.verify import verify_store
 
     report = verify_store(Store(settings.store_dir))
     if as_json:

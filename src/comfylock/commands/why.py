@@ -20,9 +20,9 @@ def why_cmd(settings, name: str, as_json: bool) -> int:
     import json
 
     from ..config import load_config
-    from ..lockfile import load
-    from ..project import collect_workflows
-    from ..usage import find_uses
+    from ..lock.file import load
+    from ..workflows.project import collect_workflows
+    from ..workflows.usage import find_uses
 
     config = load_config(settings.project_dir)
     workflows, _ = collect_workflows((), settings.project_dir, config, strict_names=False)

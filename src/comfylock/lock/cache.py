@@ -17,7 +17,7 @@ from pathlib import Path
 
 import msgspec
 
-from .structs import Lock
+from .model import Lock
 
 __all__ = ["load_lock_cached"]
 
@@ -30,7 +30,7 @@ class _Entry(msgspec.Struct, array_like=True):
 
 
 def _key(lock_path: Path, st: os.stat_result) -> str:
-    from . import __version__
+    from .. import __version__
 
     return f"{__version__}:{lock_path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
@@ -41,7 +41,7 @@ def load_lock_cached(lock_path: Path, cache_dir: Path) -> Lock:
     try:
         st = os.stat(lock_path)
     except OSError:
-        from .lockfile import load
+        from .file import load
 
         return load(lock_path)  # raises the usual "no lock file" error
     key = _key(lock_path, st)
@@ -54,7 +54,7 @@ def load_lock_cached(lock_path: Path, cache_dir: Path) -> Lock:
                 return entry.lock
     except (OSError, msgspec.DecodeError):
         pass
-    from .lockfile import load
+    from .file import load
 
     lock = load(lock_path)
     try:

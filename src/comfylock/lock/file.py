@@ -26,9 +26,9 @@ from pathlib import Path
 
 import msgspec
 
-from .constants import LOCK_HEADER, LOCK_VERSION
-from .errors import LockfileError
-from .structs import Lock, LockedModel, LockedNode, LockedWorkflow, ModelRef, Unresolved
+from ..constants import LOCK_HEADER, LOCK_VERSION
+from ..errors import LockfileError
+from .model import Lock, LockedModel, LockedNode, LockedWorkflow, ModelRef, Unresolved
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -7,7 +7,7 @@ import json
 
 import msgspec
 
-from .structs import Config, Lock
+from .model import Config, Lock
 
 __all__ = ["SCHEMAS", "render_schema"]
 

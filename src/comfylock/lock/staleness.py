@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import msgspec
 
-from .resolve import WorkflowInput, custom_classes, lock_keys, lockable_refs, workflow_digest
-from .structs import Lock
+from ..resolve.core import WorkflowInput, custom_classes, lock_keys, lockable_refs, workflow_digest
+from .model import Lock
 
 __all__ = ["Staleness", "WorkflowChange", "compare"]
 

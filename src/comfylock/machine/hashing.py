@@ -32,7 +32,7 @@ from typing import Any
 
 import msgspec
 
-from .constants import CHUNK_SIZE as _CHUNK_SIZE
+from ..constants import CHUNK_SIZE as _CHUNK_SIZE
 
 __all__ = [
     "CHUNK_SIZE",

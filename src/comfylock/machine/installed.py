@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from .modelpaths import ModelPaths
-from .pathsafe import unsafe_reason
+from ..pathsafe import unsafe_reason
 
 __all__ = ["find_model", "installed_node_classes"]
 

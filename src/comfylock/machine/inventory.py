@@ -24,10 +24,10 @@ import msgspec
 
 from .hashing import Digest, HashCache, recall_or_hash
 from .modelpaths import ModelPaths
-from .tables import model_extensions
+from ..workflows.tables import model_extensions
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from ..settings import Settings
 
 __all__ = ["Inventory", "LocalFile", "ScanProgress", "locate_models", "scan_models", "scan_tree"]
 
@@ -61,7 +61,7 @@ class Inventory(msgspec.Struct, frozen=True, dict=True):
 
     def find(self, folder: str, name: str) -> LocalFile | None:
         """The file ComfyUI would load for (folder, name): the first in search order."""
-        from .tables import canonical_folder
+        from ..workflows.tables import canonical_folder
 
         return self._by_key.get((canonical_folder(folder), name.replace("\\", "/")))
 
@@ -291,7 +291,7 @@ def locate_models(directory: Path | None, settings: Settings) -> ModelPaths:
     DIR may be a ComfyUI root (it has ``models/``; its extra_model_paths.yaml counts) or a
     models dir. Without DIR: ``--models-dir``, else ``--comfyui-root``/``$COMFYUI_ROOT``.
     """
-    from .errors import InputError, UsageError
+    from ..errors import InputError, UsageError
     from .modelpaths import load_model_paths
 
     if directory is not None:

@@ -8,7 +8,7 @@ import msgspec
 
 from .installed import find_model, installed_node_classes
 from .modelpaths import ModelPaths
-from .structs import ModelRef, NodeUse, WorkflowInfo
+from ..lock.model import ModelRef, NodeUse, WorkflowInfo
 
 __all__ = ["MissingModel", "MissingNode", "WorkflowGaps", "find_gaps"]
 

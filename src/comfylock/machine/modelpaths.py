@@ -14,8 +14,8 @@ from pathlib import Path
 
 import msgspec
 
-from .errors import InputError
-from .tables import canonical_folder, default_dirs, folder_names
+from ..errors import InputError
+from ..workflows.tables import canonical_folder, default_dirs, folder_names
 
 __all__ = ["ModelPaths", "load_model_paths", "parse_extra_model_paths"]
 
@@ -45,7 +45,7 @@ class ModelPaths(msgspec.Struct, frozen=True):
 
 
 def _model_folders() -> list[str]:
-    from .tables import _table
+    from ..workflows.tables import _table
 
     return sorted(
         n

@@ -33,7 +33,7 @@ from urllib.parse import urljoin, urlsplit
 
 import msgspec
 
-from .constants import (
+from ..constants import (
     DEFAULT_CIVITAI_URL,
     DEFAULT_HF_ENDPOINT,
     DEFAULT_REGISTRY_URL,
@@ -46,13 +46,13 @@ from .constants import (
     ENV_REGISTRY_URL,
     SECRET_ENV_VARS,
 )
-from .errors import AuthError, NotFoundError, RemoteError
+from ..errors import AuthError, NotFoundError, RemoteError
 
 if TYPE_CHECKING:
     import httpx
 
-    from .httpcache import HttpCache
-    from .settings import Settings
+    from .responsecache import HttpCache
+    from ..settings import Settings
 
 __all__ = [
     "ServiceClient",
@@ -272,7 +272,7 @@ def make_client(
     """
     import httpx
 
-    from . import __version__
+    from .. import __version__
 
     return httpx.Client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -484,7 +484,7 @@ def fetch_document(client: httpx.Client | None, url: str, **kwargs: Any) -> Any:
     from pathlib import Path
     from urllib.request import url2pathname
 
-    from .errors import InputError
+    from ..errors import InputError
 
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("http", "https"):

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from ..settings import Settings
 
 __all__ = ["CACHE_FILENAME", "CacheStats", "CachedResponse", "HttpCache", "open_cache"]
 
@@ -199,7 +199,7 @@ class HttpCache:
 def open_cache(settings: Settings | None = None) -> HttpCache:
     """The user's cache: ``settings.cache_dir / "http.sqlite"`` (default cache dir if None)."""
     if settings is None:
-        from .settings import default_cache_dir
+        from ..settings import default_cache_dir
 
         return HttpCache(default_cache_dir() / CACHE_FILENAME)
     return HttpCache(settings.cache_dir / CACHE_FILENAME)

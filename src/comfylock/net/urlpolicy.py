@@ -7,7 +7,7 @@ import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from .errors import InsecureUrlError
+from ..errors import InsecureUrlError
 
 __all__ = ["check_url", "is_loopback"]
 

@@ -22,8 +22,8 @@ from typing import Protocol
 
 import msgspec
 
-from .lockfile import inputs_digest
-from .structs import (
+from ..lock.file import inputs_digest
+from ..lock.model import (
     CivitaiSource,
     Config,
     HuggingFaceSource,

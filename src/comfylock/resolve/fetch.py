@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 
-from .errors import RemoteError
-from .hashing import Digest, hash_file
-from .settings import Settings
-from .store import Store
-from .workspace import Expected
+from ..errors import RemoteError
+from ..machine.hashing import Digest, hash_file
+from ..settings import Settings
+from ..sync.store import Store
+from ..sync.workspace import Expected
 
 __all__ = ["fetch_into_store"]
 
@@ -21,7 +21,7 @@ __all__ = ["fetch_into_store"]
 def fetch_into_store(settings: Settings, url: str, *, allow_http=()) -> Digest:
     """Download ``url`` (token scoping and redirect rules of ``http.send``), hash it, and
     place it in the store. Raises RemoteError for an HTML page or an empty body."""
-    from .http import Endpoints, make_client, redact, send
+    from ..net.http import Endpoints, make_client, redact, send
     from .sources.url import check_url
 
     check_url(url, allow_http)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import msgspec
 
-from . import lockfile
-from .config import load_config
-from .errors import LockfileError
-from .project import collect_workflows
-from .resolve import Resolution, WorkflowInput, resolve
-from .settings import Settings
-from .structs import Lock, ModelRef, WorkflowInfo
+from ..lock import file as lockfile
+from ..config import load_config
+from ..errors import LockfileError
+from ..workflows.project import collect_workflows
+from .core import Resolution, WorkflowInput, resolve
+from ..settings import Settings
+from ..lock.model import Lock, ModelRef, WorkflowInfo
 
 __all__ = ["ResolveOutcome", "run_resolve"]
 
@@ -67,8 +67,8 @@ def run_resolve(
     refresh: bool,
     progress: bool,
 ) -> ResolveOutcome:
-    from .http import map_concurrent
-    from .livesources import LiveSources
+    from ..net.http import map_concurrent
+    from .live import LiveSources
 
     config = load_config(settings.project_dir)
     workflows, _skipped = collect_workflows(

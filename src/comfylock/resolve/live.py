@@ -15,10 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
-from .errors import InputError, NotFoundError
-from .resolve import Found, NodeCandidate
-from .settings import Settings
-from .structs import Config, HuggingFaceSource, LockedNode, ModelRef, NodeUse, UrlSource
+from ..errors import InputError, NotFoundError
+from .core import Found, NodeCandidate
+from ..settings import Settings
+from ..lock.model import Config, HuggingFaceSource, LockedNode, ModelRef, NodeUse, UrlSource
 
 __all__ = ["LiveSources"]
 
@@ -58,8 +58,8 @@ class LiveSources:
 
     def _net_locked(self, name: str):
         if name not in self._clients:
-            from .http import Endpoints, make_client
-            from .httpcache import open_cache
+            from ..net.http import Endpoints, make_client
+            from ..net.responsecache import open_cache
 
             if "http" not in self._clients:
                 self._clients["http"] = make_client()
@@ -79,7 +79,7 @@ class LiveSources:
 
                 self._clients[name] = HfClient(http, endpoints, cache, refresh=self.refresh)
             elif name == "nodes":
-                from .sources.nodes import NodeResolver
+                from .sources.registry import NodeResolver
 
                 self._clients[name] = NodeResolver(http, endpoints, cache, refresh=self.refresh)
             elif name == "modellist":
@@ -103,9 +103,9 @@ class LiveSources:
 
     def _local_index_locked(self):
         if self._inventory is None:
-            from .hashing import HashCache
-            from .inventory import scan_tree
-            from .modelpaths import load_model_paths
+            from ..machine.hashing import HashCache
+            from ..machine.inventory import scan_tree
+            from ..machine.modelpaths import load_model_paths
 
             root, models = self.settings.comfyui_root, self.settings.models_dir
             self._hash_cache = HashCache.in_dir(self.settings.cache_dir)
@@ -138,7 +138,7 @@ class LiveSources:
             match = same[0] if len(same) == 1 else None
         if match is None:
             return None
-        from .hashing import cached_hash
+        from ..machine.hashing import cached_hash
 
         digest = cached_hash(match.path, self._hash_cache)
         return Found(
@@ -166,7 +166,7 @@ class LiveSources:
     def civitai_search(self, folder: str, name: str) -> Found | None:
         if self.offline:
             return None
-        from .resolve import lock_keys
+        from .core import lock_keys
 
         names = [key.split("/", 1)[1] for key in lock_keys(folder, name)]
         hits = [h for n in names for h in self._net("civitai").search_by_name(n, folder)]
@@ -258,7 +258,7 @@ class LiveSources:
         return Found(sha256=pin.sha256, size=pin.size, source=source)
 
     def from_url(self, url: str, declared_sha256: str | None) -> Found | None:
-        from .http import Endpoints
+        from ..net.http import Endpoints
 
         endpoints = Endpoints.from_env()
         from .sources.huggingface import parse_hf_url
@@ -306,7 +306,7 @@ class LiveSources:
 
     def _fetch(self, url: str) -> Found | None:
         """Download once straight into the store (resolve --fetch); sync then has nothing to do."""
-        from .fetching import fetch_into_store
+        from .fetch import fetch_into_store
 
         digest = fetch_into_store(self.settings, url, allow_http=self.config.allow_http)
         return Found(
@@ -342,7 +342,7 @@ class LiveSources:
     def settle_pin(
         self, class_name: str, candidates: list[NodeCandidate], pin: str
     ) -> NodeCandidate:
-        from .sources.nodes import PackCandidate, settle
+        from .sources.registry import PackCandidate, settle
 
         packs = [
             PackCandidate(id=c.id, repo=c.repo, via="registry", version=c.version, commit=c.commit)
@@ -352,7 +352,7 @@ class LiveSources:
         return _to_candidate(chosen)
 
     def pin_node(self, candidate: NodeCandidate) -> LockedNode:
-        from .sources.nodes import PackCandidate, pin_pack
+        from .sources.registry import PackCandidate, pin_pack
 
         if candidate.commit and re.fullmatch(r"[0-9a-f]{40}", candidate.commit):
             return LockedNode(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from .errors import (
+from ..errors import (
     ComfylockError,
     ConflictError,
     DiskSpaceError,
@@ -100,7 +100,7 @@ def _failure(item: str, exc: BaseException) -> Failure:
     if isinstance(exc, ComfylockError):
         return Failure(item, str(exc) or type(exc).__name__, exc.exit_code)
     if isinstance(exc, OSError):  # a local disk problem: say what it is and what to do
-        from .errors import describe_os_error
+        from ..errors import describe_os_error
 
         return Failure(item, describe_os_error(exc), 6)
     return Failure(item, str(exc) or type(exc).__name__, 6)
@@ -327,7 +327,7 @@ def _link_all(
 
 
 def _nodes_all(plan: SyncPlan, ctx: ApplyContext, failures: list[Failure]) -> list[str]:
-    from .nodes import checkout_pack, clone_pack, repo_url
+    from .nodepacks import checkout_pack, clone_pack, repo_url
 
     done = []
     project = Path(ctx.lock_path).parent

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from .errors import ConflictError, LockfileError
+from ..errors import ConflictError, LockfileError
 from .store import Store
 
 __all__ = ["GcItem", "GcPlan", "collect", "gc", "plan_gc"]
@@ -55,7 +55,7 @@ def plan_gc(
 
 def collect(store: Store) -> GcPlan:
     """Read the registered locks and the blobs, and plan."""
-    from . import lockfile
+    from ..lock import file as lockfile
 
     registered = store.index.locks() if store.index_path.exists() else []
     alive = [p for p in registered if os.path.isfile(p)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .settings import Settings
+from ..settings import Settings
 
 __all__ = ["installed_problems"]
 
@@ -10,7 +10,7 @@ __all__ = ["installed_problems"]
 def installed_problems(settings: Settings) -> list[str]:
     """One line per thing `sync` would still have to do (an empty list: installed)."""
     from .planview import plan_lines
-    from .syncing import SyncOptions, prepare
+    from .job import SyncOptions, prepare
 
     _lock, store, plan, _ = prepare(
         settings, SyncOptions(dry_run=True, nodes=settings.comfyui_root is not None)

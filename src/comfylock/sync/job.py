@@ -13,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 
-from .errors import (
+from ..errors import (
     ComfylockError,
     ConflictError,
     FindingError,
@@ -21,11 +21,11 @@ from .errors import (
     RemoteError,
     UsageError,
 )
-from .lockcache import load_lock_cached
+from ..lock.cache import load_lock_cached
 from .plan import SyncPlan, make_plan
-from .settings import Settings
+from ..settings import Settings
 from .store import Store
-from .structs import Lock
+from ..lock.model import Lock
 
 __all__ = ["SyncOptions", "SyncOutcome", "load_lock_cached", "lock_staleness", "prepare", "sync"]
 
@@ -56,7 +56,7 @@ class _LazyHashCache:
 
     def _get(self):
         if self._cache is None:
-            from .hashing import HashCache
+            from ..machine.hashing import HashCache
 
             self._cache = HashCache.in_dir(self._dir)
         return self._cache
@@ -94,10 +94,10 @@ def lock_staleness(settings: Settings, lock: Lock) -> tuple[str, str]:
     only syncs); ``sync --locked`` treats that as a failure too."""
     if not lock.workflow:
         return "fresh", ""  # a hand-written lock: nothing to be stale against
-    from .config import load_config
-    from .errors import InputError
-    from .project import collect_workflows
-    from .staleness import compare
+    from ..config import load_config
+    from ..errors import InputError
+    from ..workflows.project import collect_workflows
+    from ..lock.staleness import compare
 
     config = load_config(settings.project_dir)
     try:
@@ -117,8 +117,8 @@ def prepare(
     settings: Settings, options: SyncOptions
 ) -> tuple[Lock, Store, SyncPlan, tuple[str, ...]]:
     """Read the lock, observe this machine, and plan. Reads only."""
-    from .modelpaths import load_model_paths
-    from .scan import observe, store_view
+    from ..machine.modelpaths import load_model_paths
+    from .observe import observe, store_view
 
     lock = load_lock_cached(settings.lock_path, settings.cache_dir)
     if settings.models_root() is None:
@@ -137,7 +137,7 @@ def prepare(
     finally:
         cache.close()
     if options.nodes and lock.node and settings.comfyui_root is not None:
-        from .nodes import observe_nodes
+        from .nodepacks import observe_nodes
 
         nodes = observe_nodes(lock, settings.comfyui_root, settings.project_dir, allow_http)
         workspace = msgspec.structs.replace(workspace, nodes=nodes)

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import RemoteError, UsageError
-from .pathsafe import check_name, safe_join
-from .structs import Lock, LockedNode
+from ..errors import RemoteError, UsageError
+from ..pathsafe import check_name, safe_join
+from ..lock.model import Lock, LockedNode
 from .workspace import NodeState
 
 __all__ = ["checkout_pack", "clone_pack", "observe_nodes", "pack_dir", "repo_url"]
@@ -45,7 +45,7 @@ def repo_url(repo: str, project_dir: Path, allow_http: Sequence[str] = ()) -> st
     if parts.scheme in ("https", "file", "ssh"):
         return repo
     if parts.scheme in ("http", "git"):
-        from .urlpolicy import is_loopback
+        from ..net.urlpolicy import is_loopback
 
         if is_loopback(parts.hostname or "") or (parts.hostname or "") in allow_http:
             return repo

@@ -14,11 +14,11 @@ import os
 import stat as stat_mod
 from pathlib import Path
 
-from .errors import UnsafePathError, UsageError
-from .modelpaths import ModelPaths
-from .pathsafe import check_name, safe_join
+from ..errors import UnsafePathError, UsageError
+from ..machine.modelpaths import ModelPaths
+from ..pathsafe import check_name, safe_join
 from .store import LinkRow, Store, is_sha256
-from .structs import Lock, LockedModel
+from ..lock.model import Lock, LockedModel
 from .workspace import ModelState, PlacedLink, StoreView, Workspace
 
 __all__ = ["model_target", "observe", "store_view"]
@@ -64,7 +64,7 @@ class _Dirs:
 
 
 def _digest(path: Path, st: os.stat_result, hash_cache=None):
-    from .hashing import recall_or_hash
+    from ..machine.hashing import recall_or_hash
 
     return recall_or_hash(path, st, hash_cache)[0]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
-from .structs import Lock, LockedModel, Source
+from ..lock.model import Lock, LockedModel, Source
 from .workspace import ModelState, NodeState, StoreView, Workspace
 
 __all__ = [

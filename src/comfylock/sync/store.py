@@ -36,7 +36,7 @@ from pathlib import Path
 
 import msgspec
 
-from .errors import IntegrityError, UnsafePathError
+from ..errors import IntegrityError, UnsafePathError
 from .workspace import Expected
 
 try:  # POSIX; on Windows locks are skipped (they are only an optimisation)
@@ -249,7 +249,7 @@ class Store:
 
         A mismatch deletes the tmp file, places nothing and raises IntegrityError.
         """
-        from .hashing import hash_file
+        from ..machine.hashing import hash_file
 
         self.ensure()
         claimed = self._claim(Path(tmp_path))
@@ -280,7 +280,7 @@ class Store:
         The file itself is left where it is; the caller then links the target to the blob.
         The bytes are verified again here: the file may have changed since it was observed.
         """
-        from .hashing import hash_file
+        from ..machine.hashing import hash_file
 
         self.ensure()
         if self.has(expected.sha256):

@@ -24,7 +24,7 @@ class VerifyReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _blob_ok(store: Store, sha: str, path) -> bool:
-    from .hashing import blake3_file, sha256_file
+    from ..machine.hashing import blake3_file, sha256_file
 
     blake3 = store.index.blake3_of(sha)
     if blake3:
@@ -49,7 +49,7 @@ def _link_problem(store: Store, row) -> str | None:
             if blob.exists() and st.st_ino == blob.stat().st_ino
             else "no longer the store's file"
         )
-    from .hashing import sha256_file
+    from ..machine.hashing import sha256_file
 
     return None if sha256_file(row.target) == row.sha256 else "copy was modified"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import msgspec
 
-from .constants import WORKFLOW_SUFFIXES
-from .errors import InputError, NotAWorkflowError, WorkflowError
-from .structs import WorkflowInfo
+from ..constants import WORKFLOW_SUFFIXES
+from ..errors import InputError, NotAWorkflowError, WorkflowError
+from ..lock.model import WorkflowInfo
 
 __all__ = [
     "ReadResult",
@@ -60,7 +60,7 @@ class WorkflowCache:
     project parses nothing. One msgpack file; a stale or unreadable cache is just a miss."""
 
     def __init__(self, path: Path) -> None:
-        from . import __version__
+        from .. import __version__
 
         self.path = path
         self.version = __version__
@@ -96,7 +96,7 @@ class WorkflowCache:
     def save(self) -> None:
         if not self.dirty:
             return
-        from .lockfile import atomic_write_bytes
+        from ..lock.file import atomic_write_bytes
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +110,7 @@ def _read_one(path: Path, shown: str, cache: WorkflowCache | None = None) -> Wor
         hit = cache.get(path)
         if hit is not None:
             return hit
-    from .workflow import parse
+    from .reader import parse
 
     try:
         st = path.stat()

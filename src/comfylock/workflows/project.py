@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 from .discover import WorkflowCache, iter_workflow_files, read_files, read_workflows
-from .errors import InputError, UnsafePathError
-from .resolve import WorkflowInput
-from .structs import Config
+from ..errors import InputError, UnsafePathError
+from ..resolve.core import WorkflowInput
+from ..lock.model import Config
 
 __all__ = ["collect_workflows", "lock_relative", "project_workflow_files"]
 

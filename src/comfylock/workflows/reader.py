@@ -22,10 +22,10 @@ import msgspec
 
 from . import tables
 from .embedded import EmbeddedError, extract, sniff
-from .errors import NotAWorkflowError, WorkflowError
+from ..errors import NotAWorkflowError, WorkflowError
 from .inference import infer_folder, is_model_filename
-from .pathsafe import normalise_name, unsafe_reason
-from .structs import ModelRef, NodeUse, WorkflowInfo
+from ..pathsafe import normalise_name, unsafe_reason
+from ..lock.model import ModelRef, NodeUse, WorkflowInfo
 from .subgraphs import instance_values
 
 __all__ = ["infer_folder", "is_model_filename", "parse", "parse_obj"]

@@ -47,7 +47,7 @@ def _table() -> dict:
     except OSError:
         from importlib import resources
 
-        data = resources.files("comfylock").joinpath("data/comfyui.json").read_bytes()
+        data = resources.files("comfylock.workflows").joinpath("data/comfyui.json").read_bytes()
     return msgspec.json.decode(data)
 
 

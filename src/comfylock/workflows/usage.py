@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .resolve import WorkflowInput
-from .structs import Lock
+from ..resolve.core import WorkflowInput
+from ..lock.model import Lock
 
 __all__ = ["find_uses"]
 

@@ -1,6 +1,6 @@
 """Network sources resolve calls: Civitai, Hugging Face, plain URLs, model lists, node packs.
 
-Each module takes an injected ``httpx.Client`` (see ``comfylock.http``); importing this
+Each module takes an injected ``httpx.Client`` (see ``comfylock.net.http``); importing this
 package imports nothing heavy.
 """
 

@@ -19,9 +19,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 import msgspec
 
-from ..errors import AuthError, NotFoundError, RemoteError, UsageError
-from ..http import TTL_METADATA, Endpoints, ServiceClient, auth_error, redact, send
-from ..structs import HuggingFaceSource, MatchedBy
+from ...errors import AuthError, NotFoundError, RemoteError, UsageError
+from ...net.http import TTL_METADATA, Endpoints, ServiceClient, auth_error, redact, send
+from ...lock.model import HuggingFaceSource, MatchedBy
 
 if TYPE_CHECKING:
     import httpx

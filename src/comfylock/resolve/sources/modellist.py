@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from ..http import TTL_METADATA, Endpoints, Retry, convert, fetch_document
+from ...net.http import TTL_METADATA, Endpoints, Retry, convert, fetch_document
 from .huggingface import HfRef, parse_hf_url
 
 if TYPE_CHECKING:
     import httpx
 
-    from ..httpcache import HttpCache
+    from ...net.responsecache import HttpCache
 
 __all__ = [
     "TYPE_FOLDERS",
@@ -100,7 +100,7 @@ class ModelListEntry(msgspec.Struct, frozen=True, kw_only=True):
 
 @lru_cache(maxsize=1)
 def _dir_folders() -> dict[str, str]:
-    from ..tables import default_dirs, folder_names
+    from ...workflows.tables import default_dirs, folder_names
 
     mapping: dict[str, str] = {}
     for folder in sorted(folder_names()):
@@ -162,7 +162,7 @@ class ModelIndex:
 
         Entries whose ``relname`` equals ``name`` exactly (subdir included) come first.
         """
-        from ..tables import canonical_folder
+        from ...workflows.tables import canonical_folder
 
         name = name.replace("\\", "/")
         found = self._by_name.get((canonical_folder(folder), PurePosixPath(name).name), [])

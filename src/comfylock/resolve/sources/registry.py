@@ -32,8 +32,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import msgspec
 
-from ..errors import InputError, NotFoundError, RemoteError
-from ..http import (
+from ...errors import InputError, NotFoundError, RemoteError
+from ...net.http import (
     TTL_METADATA,
     TTL_SEARCH,
     Endpoints,
@@ -43,13 +43,13 @@ from ..http import (
     fetch_document,
     redact,
 )
-from ..structs import LockedNode
-from ..urlpolicy import is_loopback
+from ...lock.model import LockedNode
+from ...net.urlpolicy import is_loopback
 
 if TYPE_CHECKING:
     import httpx
 
-    from ..httpcache import HttpCache
+    from ...net.responsecache import HttpCache
 
 __all__ = [
     "CORE_PACK_ID",
@@ -431,7 +431,7 @@ class NodeResolver(ServiceClient):
         ver: str | None = None,
     ) -> list[PackCandidate]:
         """Candidate packs for a class, from the first tier that knows it (module docstring)."""
-        from ..tables import core_nodes
+        from ...workflows.tables import core_nodes
 
         if cnr_id == CORE_PACK_ID or (class_name in core_nodes() and not (cnr_id or aux_id)):
             return []

@@ -4,7 +4,7 @@ Why: a URL source in the lock must be fetchable later (https, or a host the team
 plain http) and should not be a login page (``is_html``). ``probe`` asks with HEAD and, when a
 server refuses HEAD or gives no size, with a one-byte ranged GET. Redirects are followed (a
 Civitai download answers 302 to a signed storage URL); every hop obeys the scheme policy.
-Tokens go only to their own service (``comfylock.http``) and are redacted from messages.
+Tokens go only to their own service (``comfylock.net.http``) and are redacted from messages.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from urllib.parse import urljoin
 
 import msgspec
 
-from ..errors import RemoteError
-from ..http import MAX_REDIRECTS, Endpoints, Retry, auth_error, not_found, redact, send
-from ..urlpolicy import check_url, is_loopback
+from ...errors import RemoteError
+from ...net.http import MAX_REDIRECTS, Endpoints, Retry, auth_error, not_found, redact, send
+from ...net.urlpolicy import check_url, is_loopback
 
 if TYPE_CHECKING:
     import httpx

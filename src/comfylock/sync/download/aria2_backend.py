@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..errors import Interrupted, RemoteError
+from ...errors import Interrupted, RemoteError
 from ..workspace import Expected
 from . import ProgressFn
 from .urls import check_url, redact

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from ..errors import AuthError, Interrupted, RemoteError
+from ...errors import AuthError, Interrupted, RemoteError
 from ..workspace import Expected
 from . import ProgressFn
 from .urls import check_url, redact

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 
 import msgspec
 
-from ..constants import (
+from ...constants import (
     DEFAULT_CIVITAI_URL,
     DEFAULT_HF_ENDPOINT,
     ENV_CIVITAI_KEY,
@@ -21,9 +21,9 @@ from ..constants import (
     ENV_HF_ENDPOINT,
     ENV_HF_TOKEN,
 )
-from ..http import redact
-from ..structs import CivitaiSource, HuggingFaceSource, Source, UrlSource
-from ..urlpolicy import check_url
+from ...net.http import redact
+from ...lock.model import CivitaiSource, HuggingFaceSource, Source, UrlSource
+from ...net.urlpolicy import check_url
 
 __all__ = ["UrlGroup", "check_url", "redact", "source_urls", "url_groups"]
 
