@@ -453,7 +453,7 @@ class Sleeps(list):
 
 @pytest.fixture
 def client():
-    from comfylock.net.http import make_client
+    from comfylock.net.send import make_client
 
     with make_client(timeout=5) as c:
         yield c
@@ -462,6 +462,6 @@ def client():
 @pytest.fixture
 def no_wait():
     """A Retry policy whose sleeps are recorded (``no_wait.sleep``), never waited."""
-    from comfylock.net.http import Retry
+    from comfylock.net.send import Retry
 
     return Retry(sleep=Sleeps(), rng=lambda: 0.5)

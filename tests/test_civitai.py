@@ -7,7 +7,8 @@ import json
 import pytest
 
 from comfylock.errors import AuthError
-from comfylock.net.http import Endpoints
+from comfylock.lock.model import CivitaiSource
+from comfylock.net.endpoints import Endpoints
 from comfylock.net.responsecache import HttpCache
 from comfylock.resolve.sources.civitai import (
     CivitaiClient,
@@ -16,7 +17,6 @@ from comfylock.resolve.sources.civitai import (
     parse_model,
     parse_version,
 )
-from comfylock.lock.model import CivitaiSource
 
 from . import fakes
 

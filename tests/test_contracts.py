@@ -32,7 +32,9 @@ def test_tables_match_shared_facts(shared_dir):
         import gen_tables
     finally:
         sys.path.pop(0)
-    shipped = json.loads((ROOT / "src" / "comfylock" / "workflows" / "data" / "comfyui.json").read_text())
+    shipped = json.loads(
+        (ROOT / "src" / "comfylock" / "workflows" / "data" / "comfyui.json").read_text()
+    )
     assert shipped == json.loads(json.dumps(gen_tables.build(shared_dir / "comfyui"))), (
         "run `make tables`"
     )

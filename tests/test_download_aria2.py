@@ -120,8 +120,8 @@ def test_close_stops_aria2c(server, tmp_path):
 def test_cancel_interrupts_a_stalled_download(server, tmp_path):
     from werkzeug import Response
 
-    from comfylock.sync.download.aria2_backend import Aria2Downloader
     from comfylock.errors import Interrupted
+    from comfylock.sync.download.aria2_backend import Aria2Downloader
 
     release = threading.Event()
 

@@ -7,10 +7,10 @@ import hashlib
 import pytest
 from werkzeug import Response
 
-from comfylock.sync.download.httpx_backend import HttpxDownloader, retry_after
-from comfylock.sync.download.urls import check_url, redact, source_urls, url_groups
 from comfylock.errors import AuthError, RemoteError, UsageError
 from comfylock.lock.model import CivitaiSource, HuggingFaceSource, UrlSource
+from comfylock.sync.download.httpx_backend import HttpxDownloader, retry_after
+from comfylock.sync.download.urls import check_url, redact, source_urls, url_groups
 from comfylock.sync.workspace import Expected
 
 from .syncutil import loopback_server, payload, range_response, stop_server

@@ -11,18 +11,12 @@ import pytest
 from werkzeug.wrappers import Response
 
 from comfylock.errors import AuthError, RemoteError
-from comfylock.net.http import (
-    Endpoints,
-    Retry,
-    SingleFlight,
-    is_under,
-    make_client,
-    map_concurrent,
-    redact,
-    request_json,
-    send,
-)
+from comfylock.net.concurrency import map_concurrent
+from comfylock.net.endpoints import Endpoints, is_under
+from comfylock.net.http import SingleFlight, request_json
+from comfylock.net.redact import redact
 from comfylock.net.responsecache import HttpCache
+from comfylock.net.send import Retry, make_client, send
 
 from . import fakes
 

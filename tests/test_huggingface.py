@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comfylock.errors import AuthError, NotFoundError, UsageError
-from comfylock.net.http import Endpoints
+from comfylock.lock.model import HuggingFaceSource
+from comfylock.net.endpoints import Endpoints
 from comfylock.net.responsecache import HttpCache
 from comfylock.resolve.sources.huggingface import (
     HfClient,
@@ -17,7 +18,6 @@ from comfylock.resolve.sources.huggingface import (
     parse_hf_url,
     resolve_url,
 )
-from comfylock.lock.model import HuggingFaceSource
 
 from . import fakes
 

@@ -1,4 +1,6 @@
-"""Layering rules of STYLE.md: the planner is pure, and a no-op sync imports nothing heavy."""
+"""Layering rules of STYLE.md Part 1: imports run one way down the data flow, the planner,
+reader and renderers are pure, only the network rooms import network libraries, and a no-op
+sync imports nothing heavy."""
 
 from __future__ import annotations
 
@@ -29,7 +31,22 @@ IO_MODULES = {
     "time",
     "threading",
 }
-PURE = ["plan.py", "planview.py", "workspace.py"]
+
+# The one-way order, top to bottom: a module may import its own room and rooms below it,
+# never one above. Top-level modules sit where their imports put them: the CLI group with
+# the commands, the pure renderers just below them, comfylock.toml's reader beside the lock.
+TIERS: list[tuple[str, ...]] = [
+    ("cli", "commands", "__main__"),
+    ("render",),
+    ("resolve",),
+    ("sync",),
+    ("machine",),
+    ("net",),
+    ("workflows",),
+    ("lock", "config"),
+    ("errors", "constants", "settings", "pathsafe", ""),
+]
+NETWORK_ROOMS = ("net/", "resolve/sources/", "sync/download/", "sync/remotes/")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -43,22 +60,96 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def package_imports(path: Path) -> set[str]:
+    """Absolute comfylock module names (without the 'comfylock.' prefix) that ``path`` imports."""
+    own = module_name(path)
+    package = own if path.name == "__init__.py" else own.rpartition(".")[0]
+    out = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.split(".") if package else []
+            base = base[: len(base) - (node.level - 1)]
+            target = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            if node.module is None:  # `from . import x` may name modules
+                out.update(f"{target}.{a.name}".strip(".") for a in node.names)
+            out.add(target)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            for mod in mods:
+                if mod and (mod == "comfylock" or mod.startswith("comfylock.")):
+                    out.add(mod.removeprefix("comfylock").lstrip("."))
+    return out
+
+
+def tier_of(module: str) -> int:
+    room = module.split(".")[0]
+    for index, rooms in enumerate(TIERS):
+        if room in rooms:
+            return index
+    # a name imported from the package root (`from . import __version__`) is the root's
+    return len(TIERS) - 1
+
+
+def upward_imports(path: Path) -> list[str]:
+    # the package root is the public face: its lazy re-exports may reach any room
+    mine = 0 if path == SRC / "__init__.py" else tier_of(module_name(path))
+    return sorted(m for m in package_imports(path) if tier_of(m) < mine)
+
+
+def all_modules() -> list[Path]:
+    return sorted(SRC.rglob("*.py"))
+
+
+def test_top_level_holds_only_the_shell_and_shared_basics():
+    allowed = {"__init__", "__main__", "cli", "settings", "config", "errors", "constants"}
+    allowed |= {"pathsafe", "render"}
+    assert {p.stem for p in SRC.glob("*.py")} <= allowed
+    for child in SRC.iterdir():
+        if child.is_dir() and child.name != "__pycache__":
+            assert child.name in {r for tier in TIERS for r in tier}, child
+
+
+@pytest.mark.parametrize("path", all_modules(), ids=lambda p: module_name(p) or "__init__")
+def test_imports_run_one_way_down_the_data_flow(path):
+    assert upward_imports(path) == [], f"{module_name(path)} imports a room above it"
+
+
+def test_an_upward_import_is_caught(tmp_path):
+    """The rule can fail: a lock module importing the sync planner is reported."""
+    global SRC
+    fake = tmp_path / "comfylock"
+    (fake / "lock").mkdir(parents=True)
+    (fake / "lock" / "bad.py").write_text("from ..sync.plan import make_plan\n")
+    saved, SRC = SRC, fake
+    try:
+        assert upward_imports(fake / "lock" / "bad.py") == ["sync.plan"]
+    finally:
+        SRC = saved
+
+
+PURE = ["sync/plan.py", "sync/planview.py", "sync/workspace.py"]
+
+
 @pytest.mark.parametrize("module", PURE)
-def test_pure_modules_import_no_io(module):
+def test_planner_imports_no_io(module):
     names = imported_modules(SRC / module)
     assert not {n.split(".")[0] for n in names} & IO_MODULES, names
-    local = {n.lstrip(".") for n in names if n.startswith(".")}
-    assert local <= {"structs", "workspace", "plan"}, local
+    local = {m for m in package_imports(SRC / module)}
+    assert local <= {"lock.model", "sync.workspace", "sync.plan", "sync"}, local
 
 
-def test_only_download_modules_import_network_libraries():
-    for path in SRC.rglob("*.py"):
+def test_only_network_rooms_import_network_libraries():
+    for path in all_modules():
         rel = path.relative_to(SRC).as_posix()
-        heavy = {n.split(".")[0] for n in imported_modules(path)} & {"httpx", "aria2p"}
-        if (
-            heavy
-        ):  # http.py is the network edge sources/ and download/ share (client, retries, tokens)
-            assert rel.startswith(("download/", "sources/")) or rel == "http.py", rel
+        heavy = {n.split(".")[0] for n in imported_modules(path)} & {"httpx", "aria2p", "boto3"}
+        if heavy:
+            assert rel.startswith(NETWORK_ROOMS), rel
 
 
 def test_noop_sync_does_not_import_httpx_aria2p_or_rich(tmp_path):
@@ -85,7 +176,14 @@ def test_noop_sync_does_not_import_httpx_aria2p_or_rich(tmp_path):
 
 @pytest.mark.parametrize(
     "module",
-    ["workflow.py", "embedded.py", "inference.py", "subgraphs.py", "report.py", "structs.py"],
+    [
+        "workflows/reader.py",
+        "workflows/embedded.py",
+        "workflows/inference.py",
+        "workflows/subgraphs.py",
+        "render.py",
+        "lock/model.py",
+    ],
 )
 def test_reader_and_renderers_import_no_io(module):
     """The reader takes bytes, renderers return strings: neither touches files or the network."""

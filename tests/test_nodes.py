@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from comfylock.errors import InputError, RemoteError
+from comfylock.lock.model import LockedNode
 from comfylock.net.responsecache import HttpCache
 from comfylock.resolve.sources.registry import (
     NodeResolver,
@@ -20,7 +21,6 @@ from comfylock.resolve.sources.registry import (
     pin_pack,
     settle,
 )
-from comfylock.lock.model import LockedNode
 
 from . import fakes
 

@@ -7,10 +7,17 @@ import hashlib
 import pytest
 
 from comfylock.lock import file as lockfile
+from comfylock.lock.model import Lock, LockedModel, LockedNode, UrlSource
 from comfylock.sync.plan import make_plan
 from comfylock.sync.planview import plan_json, plan_lines, summary_line
-from comfylock.lock.model import Lock, LockedModel, LockedNode, UrlSource
-from comfylock.sync.workspace import Expected, ModelState, NodeState, PlacedLink, StoreView, Workspace
+from comfylock.sync.workspace import (
+    Expected,
+    ModelState,
+    NodeState,
+    PlacedLink,
+    StoreView,
+    Workspace,
+)
 
 from .syncutil import Model, url_source, write_lock
 
@@ -123,8 +130,8 @@ def test_plan_is_frozen_and_renders():
 
 def test_second_plan_after_apply_is_empty(tmp_path, monkeypatch):
     """Contract: apply, observe again, plan again -> nothing to do."""
-    from comfylock.sync.apply import ApplyContext, run
     from comfylock.machine.modelpaths import load_model_paths
+    from comfylock.sync.apply import ApplyContext, run
     from comfylock.sync.observe import observe, store_view
     from comfylock.sync.store import Store
 

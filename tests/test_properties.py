@@ -11,9 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from comfylock.lock import file as lockfile
 from comfylock.errors import UnsafePathError, WorkflowError
-from comfylock.pathsafe import check_name, safe_join
+from comfylock.lock import file as lockfile
 from comfylock.lock.model import (
     CivitaiSource,
     HuggingFaceSource,
@@ -24,6 +23,7 @@ from comfylock.lock.model import (
     Unresolved,
     UrlSource,
 )
+from comfylock.pathsafe import check_name, safe_join
 from comfylock.workflows.reader import parse
 
 from .conftest import FIXTURES
@@ -222,10 +222,10 @@ def test_second_plan_after_apply_is_empty_for_any_start(states, folders, link):
     apply(plan) then plan again finds nothing to do."""
     import tempfile
 
-    from comfylock.sync.apply import ApplyContext, run
     from comfylock.machine.modelpaths import load_model_paths
-    from comfylock.sync.plan import make_plan
+    from comfylock.sync.apply import ApplyContext, run
     from comfylock.sync.observe import observe, store_view
+    from comfylock.sync.plan import make_plan
     from comfylock.sync.store import Store
     from comfylock.sync.workspace import Expected
 

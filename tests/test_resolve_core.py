@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from comfylock.lock import file as lockfile
-from comfylock.resolve.core import Found, NodeCandidate, WorkflowInput, resolve
-from comfylock.lock.staleness import compare
+from comfylock.lock.inputs import WorkflowInput
 from comfylock.lock.model import CivitaiSource, Config, HuggingFaceSource, LockedNode, UrlSource
+from comfylock.lock.staleness import compare
+from comfylock.resolve.core import Found, NodeCandidate, resolve
 from comfylock.workflows.reader import parse_obj
 
 SHA_A = "a" * 64

@@ -29,8 +29,8 @@ def add_cmd(
     """
     import json
 
-    from ..resolve.add import add_pin
     from ..render import resolution_json, resolution_text
+    from ..resolve.add import add_pin
 
     key, outcome = add_pin(settings, source, folder, name, refresh=refresh)
     if as_json or settings.json:

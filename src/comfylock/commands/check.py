@@ -26,9 +26,9 @@ def check_cmd(settings, strict: bool, installed: bool, as_json: bool) -> int:
 
     from ..config import load_config
     from ..lock.cache import load_lock_cached
-    from ..workflows.project import collect_workflows
-    from ..render import staleness_json, staleness_text
     from ..lock.staleness import compare
+    from ..render import staleness_json, staleness_text
+    from ..workflows.project import collect_workflows
 
     lock = load_lock_cached(settings.lock_path, settings.cache_dir)
     config = load_config(settings.project_dir)

@@ -20,8 +20,8 @@ def inspect_cmd(settings, paths: tuple[str, ...], as_json: bool) -> int:
     """
     import json
 
-    from ..workflows.discover import read_workflows
     from ..render import inspect_json, inspect_text
+    from ..workflows.discover import read_workflows
 
     result = read_workflows(paths)
     items = [(w.path, w.info) for w in result.workflows]

@@ -26,11 +26,11 @@ def report_cmd(settings, paths: tuple[str, ...], fmt: str) -> int:
     """
     import json
 
-    from ..workflows.discover import read_workflows
     from ..errors import UsageError
     from ..machine.missing import find_gaps
     from ..machine.modelpaths import load_model_paths
     from ..render import gaps_json, gaps_markdown, gaps_script
+    from ..workflows.discover import read_workflows
 
     if settings.comfyui_root is None and settings.models_dir is None:
         raise UsageError(

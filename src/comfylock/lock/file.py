@@ -18,7 +18,6 @@ skipped when the bytes would not change.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import tempfile
@@ -28,7 +27,7 @@ import msgspec
 
 from ..constants import LOCK_HEADER, LOCK_VERSION
 from ..errors import LockfileError
-from .model import Lock, LockedModel, LockedNode, LockedWorkflow, ModelRef, Unresolved
+from .model import Lock, LockedModel
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,7 +38,6 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "dump",
-    "inputs_digest",
     "load",
     "loads",
     "normalise",
@@ -204,19 +202,3 @@ def dump(lock: Lock, path: str | os.PathLike[str]) -> bool:
     except FileNotFoundError:
         pass
     return atomic_write_text(path, render(lock), newline=newline)
-
-
-def inputs_digest(
-    refs: list[ModelRef] | tuple[ModelRef, ...], nodes: list[str] | tuple[str, ...] = ()
-) -> str:
-    """Digest of a workflow's extracted references: changes only when what it needs changes."""
-    keys = sorted({f"model\t{r.folder}\t{r.name}" for r in refs if not r.invalid})
-    keys += sorted({f"node\t{n}" for n in nodes})
-    return "sha256:" + hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()
-
-
-# Re-exported for callers that build locks.
-LockedModel = LockedModel
-LockedNode = LockedNode
-LockedWorkflow = LockedWorkflow
-Unresolved = Unresolved

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from ..resolve.core import WorkflowInput, custom_classes, lock_keys, lockable_refs, workflow_digest
+from .inputs import WorkflowInput, custom_classes, lock_keys, lockable_refs, workflow_digest
 from .model import Lock
 
 __all__ = ["Staleness", "WorkflowChange", "compare"]

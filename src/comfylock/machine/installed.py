@@ -11,8 +11,8 @@ import os
 import re
 from pathlib import Path
 
-from .modelpaths import ModelPaths
 from ..pathsafe import unsafe_reason
+from .modelpaths import ModelPaths
 
 __all__ = ["find_model", "installed_node_classes"]
 

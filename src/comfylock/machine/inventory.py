@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from ..workflows.tables import model_extensions
 from .hashing import Digest, HashCache, recall_or_hash
 from .modelpaths import ModelPaths
-from ..workflows.tables import model_extensions
 
 if TYPE_CHECKING:
     from ..settings import Settings

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import msgspec
 
+from ..lock.model import ModelRef, NodeUse, WorkflowInfo
 from .installed import find_model, installed_node_classes
 from .modelpaths import ModelPaths
-from ..lock.model import ModelRef, NodeUse, WorkflowInfo
 
 __all__ = ["MissingModel", "MissingNode", "WorkflowGaps", "find_gaps"]
 

@@ -24,7 +24,7 @@ def is_loopback(host: str) -> bool:
 
 def check_url(url: str, allow_http: Iterable[str] = ()) -> str:
     """``url`` itself when it may be fetched, else InsecureUrlError (exit 2) naming the fix."""
-    from .http import redact
+    from .redact import redact
 
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

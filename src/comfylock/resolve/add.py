@@ -12,9 +12,9 @@ from urllib.parse import unquote, urlsplit
 from ..config import config_path, load_config
 from ..errors import FindingError, UsageError
 from ..lock.file import atomic_write_text
+from ..lock.model import ModelRef
 from ..pathsafe import check_name
 from ..settings import Settings
-from ..lock.model import ModelRef
 
 __all__ = ["add_pin", "default_name"]
 
@@ -32,9 +32,9 @@ def add_pin(
     settings: Settings, source: str, folder: str, name: str | None, *, refresh: bool = False
 ):
     """Check the pin, record it under ``[sources]``, and re-resolve. Returns the outcome."""
-    from .live import LiveSources
-    from .job import run_resolve
     from ..workflows.tables import canonical_folder
+    from .job import run_resolve
+    from .live import LiveSources
 
     folder = canonical_folder(check_name(folder, what="folder"))
     if "/" in folder:
@@ -77,7 +77,7 @@ def add_pin(
 
 
 def _civitai_file_name(settings: Settings, source: str, found) -> str | None:
-    from ..net.http import make_client
+    from ..net.send import make_client
     from .sources.civitai import CivitaiClient, hits_from_version
 
     with make_client() as client:

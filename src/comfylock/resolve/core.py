@@ -22,7 +22,7 @@ from typing import Protocol
 
 import msgspec
 
-from ..lock.file import inputs_digest
+from ..lock.inputs import WorkflowInput, custom_classes, lock_keys, lockable_refs, workflow_digest
 from ..lock.model import (
     CivitaiSource,
     Config,
@@ -35,7 +35,6 @@ from ..lock.model import (
     NodeUse,
     Source,
     Unresolved,
-    WorkflowInfo,
 )
 
 __all__ = [
@@ -44,12 +43,8 @@ __all__ = [
     "NodeCandidate",
     "Resolution",
     "Sources",
-    "WorkflowInput",
-    "custom_classes",
-    "lock_keys",
     "resolve",
     "source_key",
-    "workflow_digest",
 ]
 
 
@@ -61,18 +56,6 @@ class Found(msgspec.Struct, frozen=True, kw_only=True):
     source: Source | None
     blake3: str | None = None
     file_name: str | None = None  # the real file name, when it completes the reference's
-
-
-EMBEDDING_EXTENSIONS = (".safetensors", ".pt", ".bin")
-
-
-def lock_keys(folder: str | None, name: str) -> list[str]:
-    """Lock keys a reference may be pinned under: ``embedding:foo`` names a file such as
-    ``embeddings/foo.safetensors`` (ComfyUI adds the extension; the lock pins the real file)."""
-    keys = [f"{folder}/{name}"]
-    if folder == "embeddings" and not name.lower().endswith(EMBEDDING_EXTENSIONS):
-        keys += [f"{folder}/{name}{ext}" for ext in EMBEDDING_EXTENSIONS]
-    return keys
 
 
 class NodeCandidate(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,11 +81,6 @@ class Sources(Protocol):
     ) -> NodeCandidate: ...
 
 
-class WorkflowInput(msgspec.Struct, frozen=True):
-    path: str  # relative to the lock's directory, '/' separators
-    info: WorkflowInfo
-
-
 class Conflict(msgspec.Struct, frozen=True):
     key: str
     first: tuple[str, str]  # (workflow, sha256)
@@ -115,28 +93,6 @@ class Resolution(msgspec.Struct, frozen=True, kw_only=True):
     conflicts: tuple[Conflict, ...]
     ambiguous: tuple[tuple[str, tuple[str, ...]], ...]  # (class, candidate pack ids)
     stats: dict[str, int]
-
-
-def custom_classes(info: WorkflowInfo) -> list[NodeUse]:
-    """One NodeUse per custom (non-core) class, the first occurrence carrying the hints."""
-    out: dict[str, NodeUse] = {}
-    for node in info.nodes:
-        if not node.core:
-            previous = out.get(node.class_type)
-            if previous is None or (
-                not previous.cnr_id and not previous.aux_id and (node.cnr_id or node.aux_id)
-            ):
-                out[node.class_type] = node
-    return [out[k] for k in sorted(out)]
-
-
-def lockable_refs(info: WorkflowInfo) -> list[ModelRef]:
-    """References that belong in a lock: valid names (muted nodes included)."""
-    return [r for r in info.models if not r.invalid]
-
-
-def workflow_digest(info: WorkflowInfo) -> str:
-    return inputs_digest(lockable_refs(info), [n.class_type for n in custom_classes(info)])
 
 
 def source_key(source: Source) -> tuple:

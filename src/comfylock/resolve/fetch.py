@@ -21,7 +21,9 @@ __all__ = ["fetch_into_store"]
 def fetch_into_store(settings: Settings, url: str, *, allow_http=()) -> Digest:
     """Download ``url`` (token scoping and redirect rules of ``http.send``), hash it, and
     place it in the store. Raises RemoteError for an HTML page or an empty body."""
-    from ..net.http import Endpoints, make_client, redact, send
+    from ..net.endpoints import Endpoints
+    from ..net.redact import redact
+    from ..net.send import make_client, send
     from .sources.url import check_url
 
     check_url(url, allow_http)

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import msgspec
 
-from ..lock import file as lockfile
 from ..config import load_config
 from ..errors import LockfileError
-from ..workflows.project import collect_workflows
-from .core import Resolution, WorkflowInput, resolve
-from ..settings import Settings
+from ..lock import file as lockfile
+from ..lock.inputs import WorkflowInput
 from ..lock.model import Lock, ModelRef, WorkflowInfo
+from ..settings import Settings
+from ..workflows.project import collect_workflows
+from .core import Resolution, resolve
 
 __all__ = ["ResolveOutcome", "run_resolve"]
 
@@ -67,7 +68,7 @@ def run_resolve(
     refresh: bool,
     progress: bool,
 ) -> ResolveOutcome:
-    from ..net.http import map_concurrent
+    from ..net.concurrency import map_concurrent
     from .live import LiveSources
 
     config = load_config(settings.project_dir)

@@ -16,9 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 
 from ..errors import InputError, NotFoundError
-from .core import Found, NodeCandidate
-from ..settings import Settings
 from ..lock.model import Config, HuggingFaceSource, LockedNode, ModelRef, NodeUse, UrlSource
+from ..settings import Settings
+from .core import Found, NodeCandidate
 
 __all__ = ["LiveSources"]
 
@@ -58,8 +58,9 @@ class LiveSources:
 
     def _net_locked(self, name: str):
         if name not in self._clients:
-            from ..net.http import Endpoints, make_client
+            from ..net.endpoints import Endpoints
             from ..net.responsecache import open_cache
+            from ..net.send import make_client
 
             if "http" not in self._clients:
                 self._clients["http"] = make_client()
@@ -166,7 +167,7 @@ class LiveSources:
     def civitai_search(self, folder: str, name: str) -> Found | None:
         if self.offline:
             return None
-        from .core import lock_keys
+        from ..lock.inputs import lock_keys
 
         names = [key.split("/", 1)[1] for key in lock_keys(folder, name)]
         hits = [h for n in names for h in self._net("civitai").search_by_name(n, folder)]
@@ -258,7 +259,7 @@ class LiveSources:
         return Found(sha256=pin.sha256, size=pin.size, source=source)
 
     def from_url(self, url: str, declared_sha256: str | None) -> Found | None:
-        from ..net.http import Endpoints
+        from ..net.endpoints import Endpoints
 
         endpoints = Endpoints.from_env()
         from .sources.huggingface import parse_hf_url

@@ -9,8 +9,8 @@ __all__ = ["installed_problems"]
 
 def installed_problems(settings: Settings) -> list[str]:
     """One line per thing `sync` would still have to do (an empty list: installed)."""
-    from .planview import plan_lines
     from .job import SyncOptions, prepare
+    from .planview import plan_lines
 
     _lock, store, plan, _ = prepare(
         settings, SyncOptions(dry_run=True, nodes=settings.comfyui_root is not None)

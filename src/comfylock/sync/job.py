@@ -22,10 +22,10 @@ from ..errors import (
     UsageError,
 )
 from ..lock.cache import load_lock_cached
-from .plan import SyncPlan, make_plan
-from ..settings import Settings
-from .store import Store
 from ..lock.model import Lock
+from ..settings import Settings
+from .plan import SyncPlan, make_plan
+from .store import Store
 
 __all__ = ["SyncOptions", "SyncOutcome", "load_lock_cached", "lock_staleness", "prepare", "sync"]
 
@@ -96,8 +96,8 @@ def lock_staleness(settings: Settings, lock: Lock) -> tuple[str, str]:
         return "fresh", ""  # a hand-written lock: nothing to be stale against
     from ..config import load_config
     from ..errors import InputError
-    from ..workflows.project import collect_workflows
     from ..lock.staleness import compare
+    from ..workflows.project import collect_workflows
 
     config = load_config(settings.project_dir)
     try:

@@ -19,8 +19,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import RemoteError, UsageError
-from ..pathsafe import check_name, safe_join
 from ..lock.model import Lock, LockedNode
+from ..pathsafe import check_name, safe_join
 from .workspace import NodeState
 
 __all__ = ["checkout_pack", "clone_pack", "observe_nodes", "pack_dir", "repo_url"]

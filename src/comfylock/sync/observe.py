@@ -15,10 +15,10 @@ import stat as stat_mod
 from pathlib import Path
 
 from ..errors import UnsafePathError, UsageError
+from ..lock.model import Lock, LockedModel
 from ..machine.modelpaths import ModelPaths
 from ..pathsafe import check_name, safe_join
 from .store import LinkRow, Store, is_sha256
-from ..lock.model import Lock, LockedModel
 from .workspace import ModelState, PlacedLink, StoreView, Workspace
 
 __all__ = ["model_target", "observe", "store_view"]

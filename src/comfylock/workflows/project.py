@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .discover import WorkflowCache, iter_workflow_files, read_files, read_workflows
 from ..errors import InputError, UnsafePathError
-from ..resolve.core import WorkflowInput
+from ..lock.inputs import WorkflowInput
 from ..lock.model import Config
+from .discover import WorkflowCache, iter_workflow_files, read_files, read_workflows
 
 __all__ = ["collect_workflows", "lock_relative", "project_workflow_files"]
 

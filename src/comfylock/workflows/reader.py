@@ -20,13 +20,13 @@ from typing import Any
 
 import msgspec
 
+from ..errors import NotAWorkflowError, WorkflowError
+from ..lock.model import ModelRef, NodeUse, WorkflowInfo
+from ..pathsafe import normalise_name, unsafe_reason
 from . import tables
 from .embedded import EmbeddedError, extract, sniff
-from ..errors import NotAWorkflowError, WorkflowError
 from .inference import infer_folder, is_model_filename
-from ..pathsafe import normalise_name, unsafe_reason
-from ..lock.model import ModelRef, NodeUse, WorkflowInfo
-from .subgraphs import instance_values
+from .subgraphs import as_list, instance_values
 
 __all__ = ["infer_folder", "is_model_filename", "parse", "parse_obj"]
 
@@ -246,7 +246,7 @@ class _Reader:
         defs = graph.get("definitions")
         if depth > MAX_DEPTH or not isinstance(defs, dict):
             return
-        for sub in defs.get("subgraphs") or []:
+        for sub in as_list(defs.get("subgraphs")):
             if isinstance(sub, dict) and isinstance(sub.get("id"), str):
                 self._defs.setdefault(sub["id"], sub)
                 self._collect_defs(sub, depth + 1)
@@ -254,7 +254,7 @@ class _Reader:
     def _walk(
         self, graph: dict, *, prefix: str, active: bool, supplied: dict, stack: tuple
     ) -> None:
-        for node in graph.get("nodes") or []:
+        for node in as_list(graph.get("nodes")):
             if not isinstance(node, dict):
                 continue
             node_type = node.get("type")
@@ -305,7 +305,7 @@ class _Reader:
                 f"node {node_id}: group node {name!r} has no definition in extra.groupNodes"
             )
             return
-        inner = [n for n in definition.get("nodes") or [] if isinstance(n, dict)]
+        inner = [n for n in as_list(definition.get("nodes")) if isinstance(n, dict)]
         values = node.get("widgets_values")
         lengths = [
             len(n["widgets_values"]) if isinstance(n.get("widgets_values"), list) else 0
@@ -542,7 +542,7 @@ def _labelled_leaves(node: dict, values: Any) -> Iterator[tuple[str, Any]]:
     if isinstance(values, list):
         names = [
             i["widget"].get("name")
-            for i in node.get("inputs") or []
+            for i in as_list(node.get("inputs"))
             if isinstance(i, dict) and isinstance(i.get("widget"), dict)
         ]
         if len(names) == len(values) and all(isinstance(n, str) for n in names):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["instance_values", "subgraph_inputs"]
+__all__ = ["as_list", "instance_values", "subgraph_inputs"]
 
 
 def instance_values(
@@ -68,28 +68,38 @@ def _input_targets(definition: dict) -> dict[str, list[tuple[str, str]]]:
     return {name: targets for name, targets, _fed in subgraph_inputs(definition)}
 
 
+def as_list(value: Any) -> list:
+    """A JSON value that should be a list, or [] (hand-edited files hold anything)."""
+    return value if isinstance(value, list) else []
+
+
+def _key(value: Any) -> Any:
+    """A JSON value usable as a dict key (ids are ints or strings; anything else matches nothing)."""
+    return value if isinstance(value, (int, str)) else None
+
+
 def subgraph_inputs(definition: dict) -> list[tuple[str, list[tuple[str, str]], bool]]:
     """The definition's inputs in order: (name, inner (node id, widget name) targets,
     whether it feeds an inner widget)."""
     links: dict[Any, tuple[Any, Any]] = {}
-    for link in definition.get("links") or []:
+    for link in as_list(definition.get("links")):
         if isinstance(link, dict):
-            links[link.get("id")] = (link.get("target_id"), link.get("target_slot"))
+            links[_key(link.get("id"))] = (link.get("target_id"), link.get("target_slot"))
         elif isinstance(link, list) and len(link) >= 5:
-            links[link[0]] = (link[3], link[4])
-    nodes = {n.get("id"): n for n in definition.get("nodes") or [] if isinstance(n, dict)}
+            links[_key(link[0])] = (link[3], link[4])
+    nodes = {_key(n.get("id")): n for n in as_list(definition.get("nodes")) if isinstance(n, dict)}
     out: list[tuple[str, list[tuple[str, str]], bool]] = []
-    for sg_input in definition.get("inputs") or []:
+    for sg_input in as_list(definition.get("inputs")):
         if not isinstance(sg_input, dict):
             continue
         targets: list[tuple[str, str]] = []
         fed_widget = False
-        for link_id in sg_input.get("linkIds") or []:
-            target_id, slot = links.get(link_id, (None, None))
-            target = nodes.get(target_id)
+        for link_id in as_list(sg_input.get("linkIds")):
+            target_id, slot = links.get(_key(link_id), (None, None))
+            target = nodes.get(_key(target_id))
             if target is None or not isinstance(slot, int):
                 continue
-            inputs = target.get("inputs") or []
+            inputs = as_list(target.get("inputs"))
             if slot < len(inputs) and isinstance(inputs[slot], dict):
                 widget = inputs[slot].get("widget")
                 fed_widget = fed_widget or isinstance(widget, dict)

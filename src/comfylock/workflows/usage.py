@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..resolve.core import WorkflowInput
+from ..lock.inputs import WorkflowInput
 from ..lock.model import Lock
 
 __all__ = ["find_uses"]

@@ -19,8 +19,8 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 
-from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert
 from ...lock.model import CivitaiSource, MatchedBy
+from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert
 
 if TYPE_CHECKING:
     pass

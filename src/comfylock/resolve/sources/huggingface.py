@@ -20,8 +20,11 @@ from urllib.parse import quote, unquote, urlsplit
 import msgspec
 
 from ...errors import AuthError, NotFoundError, RemoteError, UsageError
-from ...net.http import TTL_METADATA, Endpoints, ServiceClient, auth_error, redact, send
 from ...lock.model import HuggingFaceSource, MatchedBy
+from ...net.endpoints import Endpoints
+from ...net.http import TTL_METADATA, ServiceClient
+from ...net.redact import redact
+from ...net.send import auth_error, send
 
 if TYPE_CHECKING:
     import httpx

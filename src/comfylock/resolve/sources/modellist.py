@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from ...net.http import TTL_METADATA, Endpoints, Retry, convert, fetch_document
+from ...net.endpoints import Endpoints
+from ...net.http import TTL_METADATA, convert, fetch_document
+from ...net.send import Retry
 from .huggingface import HfRef, parse_hf_url
 
 if TYPE_CHECKING:

@@ -33,17 +33,11 @@ from urllib.parse import quote, urlencode, urlsplit
 import msgspec
 
 from ...errors import InputError, NotFoundError, RemoteError
-from ...net.http import (
-    TTL_METADATA,
-    TTL_SEARCH,
-    Endpoints,
-    Retry,
-    ServiceClient,
-    convert,
-    fetch_document,
-    redact,
-)
 from ...lock.model import LockedNode
+from ...net.endpoints import Endpoints
+from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert, fetch_document
+from ...net.redact import redact
+from ...net.send import Retry
 from ...net.urlpolicy import is_loopback
 
 if TYPE_CHECKING:

@@ -17,7 +17,9 @@ from urllib.parse import urljoin
 import msgspec
 
 from ...errors import RemoteError
-from ...net.http import MAX_REDIRECTS, Endpoints, Retry, auth_error, not_found, redact, send
+from ...net.endpoints import Endpoints
+from ...net.redact import redact
+from ...net.send import MAX_REDIRECTS, Retry, auth_error, not_found, send
 from ...net.urlpolicy import check_url, is_loopback
 
 if TYPE_CHECKING:

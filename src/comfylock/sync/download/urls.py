@@ -21,8 +21,8 @@ from ...constants import (
     ENV_HF_ENDPOINT,
     ENV_HF_TOKEN,
 )
-from ...net.http import redact
 from ...lock.model import CivitaiSource, HuggingFaceSource, Source, UrlSource
+from ...net.redact import redact
 from ...net.urlpolicy import check_url
 
 __all__ = ["UrlGroup", "check_url", "redact", "source_urls", "url_groups"]

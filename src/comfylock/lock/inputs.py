@@ -1,0 +1,69 @@
+"""What a workflow contributes to a lock: its lockable references, its custom classes, their
+digest (``[[workflow]] digest``) and the lock keys a reference may be pinned under.
+
+Shared by resolution, staleness and ``why``; pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import msgspec
+
+from .model import ModelRef, NodeUse, WorkflowInfo
+
+__all__ = [
+    "WorkflowInput",
+    "custom_classes",
+    "inputs_digest",
+    "lock_keys",
+    "lockable_refs",
+    "workflow_digest",
+]
+
+EMBEDDING_EXTENSIONS = (".safetensors", ".pt", ".bin")
+
+
+def lock_keys(folder: str | None, name: str) -> list[str]:
+    """Lock keys a reference may be pinned under: ``embedding:foo`` names a file such as
+    ``embeddings/foo.safetensors`` (ComfyUI adds the extension; the lock pins the real file)."""
+    keys = [f"{folder}/{name}"]
+    if folder == "embeddings" and not name.lower().endswith(EMBEDDING_EXTENSIONS):
+        keys += [f"{folder}/{name}{ext}" for ext in EMBEDDING_EXTENSIONS]
+    return keys
+
+
+class WorkflowInput(msgspec.Struct, frozen=True):
+    path: str  # relative to the lock's directory, '/' separators
+    info: WorkflowInfo
+
+
+def custom_classes(info: WorkflowInfo) -> list[NodeUse]:
+    """One NodeUse per custom (non-core) class, the first occurrence carrying the hints."""
+    out: dict[str, NodeUse] = {}
+    for node in info.nodes:
+        if not node.core:
+            previous = out.get(node.class_type)
+            if previous is None or (
+                not previous.cnr_id and not previous.aux_id and (node.cnr_id or node.aux_id)
+            ):
+                out[node.class_type] = node
+    return [out[k] for k in sorted(out)]
+
+
+def lockable_refs(info: WorkflowInfo) -> list[ModelRef]:
+    """References that belong in a lock: valid names (muted nodes included)."""
+    return [r for r in info.models if not r.invalid]
+
+
+def workflow_digest(info: WorkflowInfo) -> str:
+    return inputs_digest(lockable_refs(info), [n.class_type for n in custom_classes(info)])
+
+
+def inputs_digest(
+    refs: list[ModelRef] | tuple[ModelRef, ...], nodes: list[str] | tuple[str, ...] = ()
+) -> str:
+    """Digest of a workflow's extracted references: changes only when what it needs changes."""
+    keys = sorted({f"model\t{r.folder}\t{r.name}" for r in refs if not r.invalid})
+    keys += sorted({f"node\t{n}" for n in nodes})
+    return "sha256:" + hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()
