@@ -11,11 +11,11 @@ import pytest
 from comfylock.errors import InputError, RemoteError
 from comfylock.lock.model import LockedNode
 from comfylock.net.responsecache import HttpCache
+from comfylock.net.urlpolicy import check_repo
 from comfylock.resolve.sources.registry import (
     NodeResolver,
     PackCandidate,
     build_node_map,
-    check_repo,
     ls_remote,
     pack_id_for_repo,
     pin_pack,

@@ -1,6 +1,7 @@
 """``comfylock.toml``: the optional, user-edited project file beside the lock.
 
-Read with tomllib + msgspec (strict: a typo is an error, not a silent no-op); edited with
+The one reader of that file: every command that needs its settings (``allow-http``, hand
+pins, the workflow globs) comes here. Read with tomllib + msgspec (strict: a typo is an error, not a silent no-op); edited with
 tomlkit by ``comfylock add`` so comments survive.
 """
 
@@ -14,11 +15,6 @@ import msgspec
 from .constants import CONFIG_FILENAME
 from .errors import LockfileError
 from .lock.model import Config
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = ["config_path", "load_config"]
 
@@ -36,6 +32,12 @@ def load_config(project_dir: Path) -> Config:
         return Config()
     except OSError as exc:
         raise LockfileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    # NOTE: imported here, not at the top: most projects have no comfylock.toml
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -36,6 +36,7 @@ __all__ = [
     "error_detail",
     "make_client",
     "not_found",
+    "parse_retry_after",
     "send",
     "status_text",
 ]
@@ -103,14 +104,14 @@ class Retry(msgspec.Struct, frozen=True, kw_only=True):
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
-        hinted = _parse_retry_after(retry_after)
+        hinted = parse_retry_after(retry_after)
         if hinted is not None:
             return min(hinted, self.max_retry_after)
         ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         return ceiling * (0.5 + 0.5 * self.rng())  # jitter, never zero
 
 
-def _parse_retry_after(value: str | None) -> float | None:
+def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()

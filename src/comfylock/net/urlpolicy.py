@@ -7,9 +7,9 @@ import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from ..errors import InsecureUrlError
+from ..errors import InputError, InsecureUrlError
 
-__all__ = ["check_url", "is_loopback"]
+__all__ = ["check_repo", "check_url", "is_loopback", "is_local_repo"]
 
 
 def is_loopback(host: str) -> bool:
@@ -22,6 +22,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _http_allowed(host: str, allow_http: Iterable[str]) -> bool:
+    return is_loopback(host) or host in {h.lower() for h in allow_http}
+
+
 def check_url(url: str, allow_http: Iterable[str] = ()) -> str:
     """``url`` itself when it may be fetched, else InsecureUrlError (exit 2) naming the fix."""
     from .redact import redact
@@ -31,7 +35,7 @@ def check_url(url: str, allow_http: Iterable[str] = ()) -> str:
     host = (parts.hostname or "").lower()
     if scheme == "https" and host:
         return url
-    if scheme == "http" and host and (is_loopback(host) or host in {h.lower() for h in allow_http}):
+    if scheme == "http" and host and _http_allowed(host, allow_http):
         return url
     if scheme == "http" and host:
         raise InsecureUrlError(
@@ -41,4 +45,42 @@ def check_url(url: str, allow_http: Iterable[str] = ()) -> str:
     raise InsecureUrlError(
         f"refusing to download {redact(url)!r}: not an https URL",
         hint="model sources must be https:// URLs",
+    )
+
+
+def is_local_repo(repo: str) -> bool:
+    """A node-pack repo given as a path or ``file://`` URL (a team mirror, a test's bare repo).
+
+    A scheme-less value with a ``:`` is not a path: git reads ``host:path`` as ssh."""
+    scheme = urlsplit(repo).scheme.lower()
+    if scheme == "file":
+        return True
+    if len(scheme) == 1 and repo[1:3] in (":\\", ":/"):  # a Windows drive
+        return True
+    return not scheme and ":" not in repo and not repo.startswith("-")
+
+
+def check_repo(repo: str, allow_http: Iterable[str] = ()) -> str:
+    """``repo`` itself when git may fetch it (SPEC §6): https, a local path or ``file://``, and
+    http/git:// only to loopback or ``allow-http`` hosts. Anything else (ssh, ``ext::``,
+    option-looking values) raises InputError or InsecureUrlError (exit 2)."""
+    from .redact import redact
+
+    parts = urlsplit(repo)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if repo.startswith("-") or not repo.strip():
+        raise InputError(f"invalid node pack repo {repo!r}")
+    if (scheme == "https" and host) or is_local_repo(repo):
+        return repo
+    if scheme in ("http", "git") and host:
+        if _http_allowed(host, allow_http):
+            return repo
+        raise InsecureUrlError(
+            f"refusing {scheme}:// node pack repo {redact(repo)}",
+            hint=f'use https, or add the host to comfylock.toml: allow-http = ["{host}"]',
+        )
+    raise InputError(
+        f"unsupported node pack repo {redact(repo)!r}",
+        hint="use an https URL, a local path or a file:// URL",
     )

@@ -8,7 +8,6 @@ effectful parts need. The fast path (nothing to do) reads the lock's msgpack cop
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import msgspec
@@ -73,19 +72,9 @@ class _LazyHashCache:
 
 
 def _allow_http(settings: Settings) -> tuple[str, ...]:
-    config = settings.project_dir / "comfylock.toml"
-    if not config.is_file():
-        return ()
-    if sys.version_info >= (3, 11):  # NOTE: imported here: most projects have no config
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    from ..config import load_config  # NOTE: imported here: most projects have no config
 
-    try:
-        hosts = tomllib.loads(config.read_text(encoding="utf-8")).get("allow-http", [])
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{config}: {exc}") from None
-    return tuple(str(h) for h in hosts)
+    return load_config(settings.project_dir).allow_http
 
 
 def lock_staleness(settings: Settings, lock: Lock) -> tuple[str, str]:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import RemoteError, UsageError
+from ..errors import RemoteError
 from ..lock.model import Lock, LockedNode
 from ..pathsafe import check_name, safe_join
 from .workspace import NodeState
@@ -40,22 +40,14 @@ def _git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.
 
 
 def repo_url(repo: str, project_dir: Path, allow_http: Sequence[str] = ()) -> str:
-    """A repo from the lock as git should see it; unsafe schemes raise UsageError."""
-    parts = urlsplit(repo)
-    if parts.scheme in ("https", "file", "ssh"):
-        return repo
-    if parts.scheme in ("http", "git"):
-        from ..net.urlpolicy import is_loopback
+    """A repo from the lock as git should see it: the https-only rule of ``check_repo``, and
+    local paths made absolute against the lock's directory."""
+    from ..net.urlpolicy import check_repo, is_local_repo
 
-        if is_loopback(parts.hostname or "") or (parts.hostname or "") in allow_http:
-            return repo
-        raise UsageError(
-            f"refusing node repo over {parts.scheme}: {repo}",
-            hint="use https, or list the host in allow-http",
-        )
-    if parts.scheme and len(parts.scheme) > 1:
-        raise UsageError(f"unsupported node repo URL: {repo}")
-    path = Path(repo)
+    check_repo(repo, allow_http)
+    if not is_local_repo(repo) or urlsplit(repo).scheme.lower() == "file":
+        return repo
+    path = Path(repo).expanduser()
     return str(path if path.is_absolute() else (project_dir / path).resolve())
 
 

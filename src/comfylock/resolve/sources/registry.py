@@ -38,7 +38,7 @@ from ...net.endpoints import Endpoints
 from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert, fetch_document
 from ...net.redact import redact
 from ...net.send import Retry
-from ...net.urlpolicy import is_loopback
+from ...net.urlpolicy import check_repo
 
 if TYPE_CHECKING:
     import httpx
@@ -52,7 +52,6 @@ __all__ = [
     "PackCandidate",
     "RegistryNode",
     "build_node_map",
-    "check_repo",
     "distinct",
     "is_commit",
     "load_node_map",
@@ -124,32 +123,6 @@ def pack_id_for_repo(repo: str) -> str:
         return f"{owner}/{name[:-4] if name.endswith('.git') else name}"
     name = segments[-1] if segments else repo
     return name[:-4] if name.endswith(".git") else name
-
-
-def check_repo(repo: str, allow_http: Iterable[str] = ()) -> None:
-    """Raise ``InputError`` unless the repo URL follows SPEC §6 (https, local, allowed http)."""
-    parts = urlsplit(repo)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if repo.startswith("-"):
-        raise InputError(f"invalid node pack repo {repo!r}")
-    if scheme == "https" and host:
-        return
-    if scheme == "file" or (
-        not scheme and (os.path.isabs(repo) or repo.startswith(("./", "../", "~")))
-    ):
-        return
-    if scheme in ("http", "git") and host:
-        if is_loopback(host) or host in {h.lower() for h in allow_http}:
-            return
-        raise InputError(
-            f"refusing {scheme}:// node pack repo {redact(repo)}",
-            hint=f'use https, or add the host to comfylock.toml: allow-http = ["{host}"]',
-        )
-    raise InputError(
-        f"unsupported node pack repo {redact(repo)!r}",
-        hint="use an https URL, a local path or a file:// URL",
-    )
 
 
 def ls_remote(

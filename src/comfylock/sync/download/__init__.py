@@ -11,8 +11,8 @@ import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
 
+from ...errors import RemoteError
 from ..workspace import Expected
 
 __all__ = ["Downloader", "ProgressFn", "make_downloader"]
@@ -20,8 +20,11 @@ __all__ = ["Downloader", "ProgressFn", "make_downloader"]
 ProgressFn = Callable[[int], None]  # called with the number of bytes of the file done so far
 
 
-class Downloader(Protocol):
-    """Fetch one file from any of ``urls`` (mirrors of the same bytes) into ``dest_tmp``."""
+class Downloader:
+    """Fetch one file from any of ``urls`` (mirrors of the same bytes) into ``dest_tmp``.
+
+    The backends share this entry point and differ in ``_fetch``; anything with the same
+    ``fetch``/``close`` methods (a test's fake) can stand in."""
 
     def fetch(
         self,
@@ -31,9 +34,27 @@ class Downloader(Protocol):
         size: int,
         headers: Mapping[str, str],
         progress: ProgressFn | None = None,
-    ) -> None: ...
+    ) -> None:
+        if not urls:
+            raise RemoteError(
+                "no download source in the lock",
+                hint="add a source with `comfylock add` or resolve again",
+            )
+        self._fetch(list(urls), dest_tmp, expected, size, dict(headers), progress)
 
-    def close(self) -> None: ...
+    def _fetch(
+        self,
+        urls: list[str],
+        dest_tmp: Path,
+        expected: Expected,
+        size: int,
+        headers: dict[str, str],
+        progress: ProgressFn | None,
+    ) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections and child processes (idempotent)."""
 
 
 def make_downloader(

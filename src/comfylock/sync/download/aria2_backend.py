@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ...errors import Interrupted, RemoteError
 from ..workspace import Expected
-from . import ProgressFn
+from . import Downloader, ProgressFn
 from .urls import check_url, redact
 
 __all__ = ["Aria2Downloader"]
@@ -52,7 +52,7 @@ def _falloc_mode(tmp_dir: Path) -> str:
             probe.unlink()
 
 
-class Aria2Downloader:
+class Aria2Downloader(Downloader):
     def __init__(
         self,
         *,
@@ -175,20 +175,15 @@ class Aria2Downloader:
             options["header"] = [f"{k}: {v}" for k, v in headers.items()]
         return options
 
-    def fetch(
+    def _fetch(
         self,
-        urls: Sequence[str],
+        urls: list[str],
         dest_tmp: Path,
         expected: Expected,
         size: int,
-        headers: Mapping[str, str],
-        progress: ProgressFn | None = None,
+        headers: dict[str, str],
+        progress: ProgressFn | None,
     ) -> None:
-        if not urls:
-            raise RemoteError(
-                "no download source in the lock",
-                hint="add a source with `comfylock add` or resolve again",
-            )
         control = dest_tmp.with_name(dest_tmp.name + ".aria2")
         if dest_tmp.exists() and dest_tmp.stat().st_size == size and not control.exists():
             return  # complete from an earlier run; the store verifies it

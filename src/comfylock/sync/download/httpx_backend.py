@@ -9,15 +9,15 @@ or an empty body served with 200 in place of a model is refused (an error page, 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ...errors import AuthError, Interrupted, RemoteError
+from ...net.send import parse_retry_after
 from ..workspace import Expected
-from . import ProgressFn
+from . import Downloader, ProgressFn
 from .urls import check_url, redact
 
 __all__ = ["HttpxDownloader", "retry_after"]
@@ -33,19 +33,11 @@ class _Retry(Exception):
 
 def retry_after(value: str | None, *, cap: float = 60.0) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP date), capped."""
-    if not value:
-        return None
-    try:
-        return min(cap, max(0.0, float(value)))
-    except ValueError:
-        pass
-    when = email.utils.parsedate_to_datetime(value) if value else None
-    if when is None:
-        return None
-    return min(cap, max(0.0, when.timestamp() - time.time()))
+    seconds = parse_retry_after(value)
+    return None if seconds is None else min(cap, seconds)
 
 
-class HttpxDownloader:
+class HttpxDownloader(Downloader):
     def __init__(
         self,
         *,
@@ -78,20 +70,15 @@ class HttpxDownloader:
     def _check_hop(self, request) -> None:
         check_url(str(request.url), self._allow_http)
 
-    def fetch(
+    def _fetch(
         self,
-        urls: Sequence[str],
+        urls: list[str],
         dest_tmp: Path,
         expected: Expected,
         size: int,
-        headers: Mapping[str, str],
-        progress: ProgressFn | None = None,
+        headers: dict[str, str],
+        progress: ProgressFn | None,
     ) -> None:
-        if not urls:
-            raise RemoteError(
-                "no download source in the lock",
-                hint="add a source with `comfylock add` or resolve again",
-            )
         _forget_aria2_state(dest_tmp)
         last: RemoteError | None = None
         for url in urls:
