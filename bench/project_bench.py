@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from run import BIN, DATA, Row, best_of, verdict
+from common import BIN, DATA, Row, best_of, verdict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from run import BIN, DATA, Row, best_of, verdict
+from common import BIN, DATA, Row, best_of, verdict
 
 __all__ = ["section_downloads", "section_noop_sync"]
 
