@@ -90,6 +90,11 @@ def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool =
                 unpinned.setdefault(key, f"not in the lock (used by {wf.path})")
             elif not model.source:
                 unpinned.setdefault(key, "pinned without any source")
+            elif ref.sha256 and ref.sha256 != model.sha256:
+                unpinned.setdefault(
+                    key,
+                    f"pinned to sha256 {model.sha256}, but {wf.path} declares {ref.sha256}",
+                )
         for node in custom_classes(wf.info):
             if node.class_type not in packs:
                 unpinned.setdefault(

@@ -36,6 +36,7 @@ from ..lock.model import (
     Source,
     Unresolved,
 )
+from .samefile import file_of_source, file_of_url
 
 __all__ = [
     "Conflict",
@@ -56,6 +57,7 @@ class Found(msgspec.Struct, frozen=True, kw_only=True):
     source: Source | None
     blake3: str | None = None
     file_name: str | None = None  # the real file name, when it completes the reference's
+    note: str | None = None  # why these bytes are all there is (e.g. the history searched)
 
 
 class NodeCandidate(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,9 +84,13 @@ class Sources(Protocol):
 
 
 class Conflict(msgspec.Struct, frozen=True):
+    """Two workflows want different files for one (folder, name): ``what`` they disagree on
+    is the declared ``"sha256"`` or the ``"url"`` (URLs naming different files)."""
+
     key: str
-    first: tuple[str, str]  # (workflow, sha256)
+    first: tuple[str, str]  # (workflow, sha256 or URL)
     second: tuple[str, str]
+    what: str = "sha256"
 
 
 class Resolution(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,6 +117,45 @@ def _merge_sources(existing: Iterable[Source], new: Iterable[Source]) -> tuple[S
     return tuple(seen.values())
 
 
+class _Outcome(msgspec.Struct, frozen=True):
+    model: LockedModel | None
+    reason: str  # why it is unresolved
+    how: str  # how it was found
+    conflict: Conflict | None = None
+
+
+class _Candidates:
+    """The hits for one reference; with a declared sha256, hits of other bytes are rejected
+    and remembered so the reason can name both hashes."""
+
+    def __init__(self, want: str | None) -> None:
+        self.want = want
+        self.found: list[Found] = []
+        self.rejected: list[tuple[str, Found]] = []  # (where, hit)
+
+    def offer(self, hit: Found | None, where: str) -> bool:
+        if hit is None:
+            return False
+        if self.want and hit.sha256 and hit.sha256 != self.want:
+            self.rejected.append((where, hit))
+            return False
+        first = next((f.sha256 for f in self.found if f.sha256), None)
+        if first and hit.sha256 and hit.sha256 != first:
+            return False
+        self.found.append(hit)
+        return True
+
+    def has_source(self) -> bool:
+        return any(f.source is not None for f in self.found)
+
+    def reason(self) -> str:
+        parts = [
+            f"{where} has sha256 {hit.sha256}" + (f" ({hit.note})" if hit.note else "")
+            for where, hit in self.rejected
+        ]
+        return f"the workflow declares sha256 {self.want}, but " + "; ".join(parts)
+
+
 class _ModelResolver:
     """Resolves one distinct (folder, name); collects every matching source."""
 
@@ -122,57 +167,100 @@ class _ModelResolver:
         self.old = old
         self.upgrade = upgrade
 
-    def __call__(self, refs: list[ModelRef]) -> tuple[LockedModel | None, str, str]:
-        """(locked model or None, reason if unresolved, how it was found)."""
-        ref = refs[0]
+    def __call__(self, uses: list[tuple[str, ModelRef]]) -> _Outcome:
+        """``uses``: (workflow path, reference) pairs naming one (folder, name)."""
+        ref = uses[0][1]
+        declared = sorted({r.sha256 for _, r in uses if r.sha256})
+        if len(declared) > 1:  # reported as a conflict between the workflows
+            return _Outcome(None, f"workflows declare different sha256: {', '.join(declared)}", "")
+        want = declared[0] if declared else None
         kept = next((self.old[k] for k in lock_keys(ref.folder, ref.name) if k in self.old), None)
-        if not self.upgrade and kept is not None:
-            return kept, "", "kept"
-        found: list[Found] = []
+        if not self.upgrade and kept is not None and want in (None, kept.sha256):
+            return _Outcome(kept, "", "kept", self._url_conflict(uses, {}, kept))
+        found = _Candidates(want)
+        urls = sorted({r.url for _, r in uses if r.url})
+        how, url_hits = self._lookup(msgspec.structs.replace(ref, sha256=want), urls, found)
+        if isinstance(how, _Outcome):
+            return how
+        locked, reason, how = _assemble(ref, found.found, how)
+        if locked is None and found.rejected:
+            reason = found.reason()
+        return _Outcome(locked, reason, how, self._url_conflict(uses, url_hits, None))
+
+    def _lookup(
+        self, ref: ModelRef, urls: list[str], found: _Candidates
+    ) -> tuple[str | _Outcome, dict]:
+        """Steps 2-6 of SPEC §4; returns (how it was found, or an early outcome; URL hits)."""
         how = ""
         spec = self.config.sources.get(f"{ref.folder}/{ref.name}")
         if spec:
             hit = self.sources.hand_pin(spec, ref)
             if hit is None:
-                return None, f"hand pin {spec!r} in comfylock.toml did not resolve", ""
-            found.append(hit)
+                return _Outcome(
+                    None, f"hand pin {spec!r} in comfylock.toml did not resolve", ""
+                ), {}
+            if not found.offer(hit, f"the hand pin {spec!r}"):
+                return _Outcome(None, found.reason(), ""), {}
             how = "pin"
-        local = self.sources.local_file(ref.folder, ref.name) if not found else None
-        if local is not None:
-            found.append(local)
+        local = self.sources.local_file(ref.folder, ref.name) if not found.found else None
+        if found.offer(local, "the local file"):
             how = how or "local"
-            if local.sha256:
-                civitai = self.sources.civitai_by_hash(local.sha256)
-                if civitai is not None:
-                    found.append(civitai)
-        for url, declared in _declared_urls(refs):
-            if found and declared and found[0].sha256 and declared != found[0].sha256:
-                continue
-            hit = self.sources.from_url(url, declared)
-            if hit is not None and (not found or hit.sha256 == found[0].sha256):
-                found.append(hit)
+            found.offer(self.sources.civitai_by_hash(local.sha256), "Civitai")
+        url_hits: dict[str, Found | None] = {}
+        for url in urls:
+            url_hits[url] = hit = self.sources.from_url(url, ref.sha256)
+            if found.offer(hit, url):
                 how = how or "url"
-        if not any(f.source for f in found):
+        # the declared bytes, wherever Civitai has them
+        if (
+            ref.sha256
+            and not found.has_source()
+            and found.offer(self.sources.civitai_by_hash(ref.sha256), "Civitai")
+        ):
+            how = how or "hash"
+        if not found.has_source():
             for url in self.sources.model_list(ref.folder, ref.name):
-                hit = self.sources.from_url(url, None)
-                if hit is not None and (not found or hit.sha256 == found[0].sha256):
-                    found.append(hit)
+                if found.offer(self.sources.from_url(url, ref.sha256), url):
                     how = how or "index"
                     break
-        if not any(f.source for f in found):
-            hit = self.sources.civitai_search(ref.folder, ref.name)
-            if hit is not None and (not found or hit.sha256 == found[0].sha256):
-                found.append(hit)
-                how = how or "name"
-        return _assemble(ref, found, how)
+        if not found.has_source() and found.offer(
+            self.sources.civitai_search(ref.folder, ref.name), "Civitai search"
+        ):
+            how = how or "name"
+        return how, url_hits
 
-
-def _declared_urls(refs: list[ModelRef]) -> list[tuple[str, str | None]]:
-    out: dict[str, str | None] = {}
-    for ref in refs:
-        if ref.url:
-            out.setdefault(ref.url, ref.sha256)
-    return sorted(out.items())
+    def _url_conflict(
+        self, uses: list[tuple[str, ModelRef]], hits: dict[str, Found | None], kept
+    ) -> Conflict | None:
+        """URLs for this reference that name different files (or give different bytes),
+        unless every one is known to give the same bytes: same file or same sha256."""
+        first_use: dict[str, tuple[str, str]] = {}  # url -> (workflow, url)
+        for path, r in uses:
+            if r.url:
+                first_use.setdefault(r.url, (path, r.url))
+        files = {url: file_of_url(url) for url in first_use}
+        if len(set(files.values())) < 2 and len(hits) < 2:
+            return None
+        want = next((r.sha256 for _, r in uses if r.sha256), None)
+        known = {f for s in (kept.source if kept else ()) for f in file_of_source(s)}
+        shas: dict[str, str | None] = {}
+        for url, file in files.items():
+            if kept is not None and file in known:
+                shas[url] = kept.sha256
+            else:
+                hit = hits[url] if url in hits else self.sources.from_url(url, want)
+                shas[url] = hit.sha256 if hit is not None else None
+        order = sorted(first_use, key=lambda u: first_use[u])
+        if len(set(files.values())) > 1 and None in shas.values():
+            other = next(u for u in order if files[u] != files[order[0]])
+            return Conflict(uses[0][1].key, first_use[order[0]], first_use[other], what="url")
+        distinct = sorted({v for v in shas.values() if v})
+        if len(distinct) > 1:
+            one = next(u for u in order if shas[u] == distinct[0])
+            two = next(u for u in order if shas[u] == distinct[1])
+            pair = sorted([first_use[one], first_use[two]])
+            return Conflict(uses[0][1].key, pair[0], pair[1], what="url")
+        return None
 
 
 def _assemble(ref: ModelRef, found: list[Found], how: str) -> tuple[LockedModel | None, str, str]:
@@ -224,7 +312,7 @@ def resolve(
     """Resolve every reference of every workflow. Pure but for ``sources``."""
     map_fn = map_fn or (lambda fn, items: [fn(i) for i in items])
     old_models = {m.key: m for m in (old.model if old else ())}
-    groups: dict[str, list[ModelRef]] = {}
+    groups: dict[str, list[tuple[str, ModelRef]]] = {}
     unresolved: list[Unresolved] = []
     for wf in workflows:
         for ref in lockable_refs(wf.info):
@@ -237,7 +325,7 @@ def resolve(
                     )
                 )
                 continue
-            groups.setdefault(f"{ref.folder}/{ref.name}", []).append(ref)
+            groups.setdefault(f"{ref.folder}/{ref.name}", []).append((wf.path, ref))
     conflicts = _declared_conflicts(workflows)
     resolver = _ModelResolver(sources, config, old_models, upgrade)
     keys = sorted(groups)
@@ -245,11 +333,14 @@ def resolve(
     models: list[LockedModel] = []
     resolved_key: dict[str, str] = {}
     stats = {"pinned": 0, "kept": 0, "by_hash": 0, "by_name": 0, "unresolved": 0}
-    for key, (locked, reason, how) in zip(keys, results):
+    for key, outcome in zip(keys, results):
+        locked, reason, how = outcome.model, outcome.reason, outcome.how
+        if outcome.conflict is not None and not any(c.key == key for c in conflicts):
+            conflicts.append(outcome.conflict)
         if locked is not None:
             resolved_key[key] = locked.key
         if locked is None:
-            ref = groups[key][0]
+            ref = groups[key][0][1]
             unresolved.append(Unresolved(folder=ref.folder, name=ref.name, reason=reason))
             continue
         models.append(locked)
@@ -298,7 +389,7 @@ def resolve(
     return Resolution(
         lock=lock,
         unresolved=tuple(unresolved),
-        conflicts=tuple(conflicts),
+        conflicts=tuple(sorted(conflicts, key=lambda c: c.key)),
         ambiguous=tuple(ambiguous),
         stats=stats,
     )

@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
-from ..errors import InputError, NotFoundError
-from ..lock.model import Config, HuggingFaceSource, LockedNode, ModelRef, NodeUse, UrlSource
+from ..errors import InputError, NotFoundError, RemoteError
+from ..lock.model import Config, LockedNode, ModelRef, NodeUse, UrlSource
 from ..settings import Settings
 from .core import Found, NodeCandidate
 
@@ -224,7 +224,7 @@ class LiveSources:
         if spec.startswith("hf:"):
             from .sources.huggingface import parse_hf_spec
 
-            return self._hf(parse_hf_spec(spec), "pin")
+            return self._hf(parse_hf_spec(spec), "pin", ref.sha256)
         if "://" in spec:
             found = self.from_url(spec, ref.sha256)
             return (
@@ -242,21 +242,43 @@ class LiveSources:
             hint="use civitai:MODEL[@VERSION], hf:OWNER/REPO[@REV]/PATH or an https URL",
         )
 
-    def _hf(self, ref, matched_by: str) -> Found | None:
+    def _hf(self, ref, matched_by: str, declared: str | None = None) -> Found | None:
+        """Pin a hub file; with a declared sha256 the hub's other bytes are never pinned: the
+        repo's history is searched for a revision that has the declared ones."""
         if self.offline:
             return None
+        hf = self._net("hf")
         try:
-            pin = self._net("hf").pin(ref)
+            pin = hf.pin(ref)
         except NotFoundError:
             return None
-        source = HuggingFaceSource(
-            matched_by=matched_by,
-            repo=pin.repo,
-            revision=pin.commit,
-            path=pin.path,
-            repo_type=None if pin.repo_type == "model" else pin.repo_type,
+        note = None
+        if declared and pin.sha256 and pin.sha256 != declared:
+            older, note = self._hf_history(hf, pin, declared)
+            if older is None:
+                return Found(
+                    sha256=pin.sha256, size=pin.size, source=pin.to_source(matched_by), note=note
+                )
+            pin, matched_by = older, "hash"
+        return Found(sha256=pin.sha256 or declared, size=pin.size, source=pin.to_source(matched_by))
+
+    @staticmethod
+    def _hf_history(hf, pin, declared: str):
+        """(the pin of the newest commit whose file has ``declared``, or None; why not)."""
+        from .sources.huggingface import REVISION_SEARCH_LIMIT, HfRef
+
+        head = HfRef(repo=pin.repo, revision=pin.commit, path=pin.path, repo_type=pin.repo_type)
+        try:
+            older = hf.find_revision(head, declared)
+        except RemoteError as exc:  # the search is best effort; the reference stays unpinned
+            why = exc.message.rsplit(": ", 1)[-1]  # the status, without the mirror's host
+            return None, f"its history could not be searched ({why})"
+        if older is not None:
+            return older, None
+        return None, (
+            f"none of the {REVISION_SEARCH_LIMIT} newest commits of {pin.repo} "
+            f"from {pin.commit[:12]} has the declared bytes at {pin.path}"
         )
-        return Found(sha256=pin.sha256, size=pin.size, source=source)
 
     def from_url(self, url: str, declared_sha256: str | None) -> Found | None:
         from ..net.endpoints import Endpoints
@@ -266,19 +288,20 @@ class LiveSources:
 
         hf_ref = parse_hf_url(url, endpoint=endpoints.hf)
         if hf_ref is not None:
-            found = self._hf(hf_ref, "url")
-            if found is not None and found.sha256 is None and declared_sha256:
-                found = msgspec.structs.replace(found, sha256=declared_sha256)
-            return found
+            return self._hf(hf_ref, "url", declared_sha256)
         host = urlsplit(url).hostname or ""
         civitai = _CIVITAI_DOWNLOAD.search(urlsplit(url).path)
         if civitai and (host.endswith("civitai.com") or url.startswith(endpoints.civitai)):
             if self.offline:
                 return None
             file_id = parse_qs(urlsplit(url).query).get("fileId", [None])[0]
-            return self._civitai_version_file(
+            found = self._civitai_version_file(
                 int(civitai.group(1)), "", int(file_id) if file_id else None, "url"
             )
+            if found is not None and declared_sha256 and found.sha256 != declared_sha256:
+                # the declared bytes may be another file on Civitai: ask by hash
+                return self.civitai_by_hash(declared_sha256) or found
+            return found
         return self._plain_url(url, declared_sha256)
 
     def _plain_url(self, url: str, declared_sha256: str | None) -> Found | None:
@@ -301,8 +324,13 @@ class LiveSources:
         )
         if info.size is None or info.is_html:
             return None
+        # NOTE: a server that publishes the sha256 (a 64-hex ETag) may contradict the
+        # declaration; then those bytes are reported, never pinned. Otherwise the declared
+        # sha256 is pinned and every download is verified against it.
         return Found(
-            sha256=declared_sha256, size=info.size, source=UrlSource(matched_by="url", url=url)
+            sha256=info.sha256 or declared_sha256,
+            size=info.size,
+            source=UrlSource(matched_by="url", url=url),
         )
 
     def _fetch(self, url: str) -> Found | None:

@@ -4,7 +4,16 @@ Why a HEAD and not the API: one ``HEAD {endpoint}/{repo}/resolve/{rev}/{path}`` 
 everything a lock needs (the commit the revision resolved to, the LFS object's sha256 and its
 size), which is exactly what the official client reads before a download. For LFS files the
 hub answers 302 to a CDN; we stop there and read the hub's headers, so the CDN is never
-contacted. Same-origin (relative) redirects, such as a renamed repo, are followed.
+contacted. The first response that carries ``X-Repo-Commit`` gives the pin, whatever its
+``Location`` (a CDN, the hub's own origin as self-hosted mirrors answer, or a relative path);
+only a response without it is followed, and only to a relative ``Location`` (a renamed repo),
+as the official client does.
+
+A workflow may declare the file's sha256. When the revision it names now has other bytes,
+``find_revision`` walks the repo's history (``list_commits``, newest first, at most
+``REVISION_SEARCH_LIMIT`` commits) and reads each commit's directory listing
+(``tree_entries``: LFS entries carry the sha256 as ``lfs.oid``) for a commit that has the
+declared bytes. Both listings go through the response cache.
 
 ``pin`` raises ``NotFoundError`` for RepoNotFound / RevisionNotFound / EntryNotFound (the
 workflow named something that does not exist) and ``AuthError`` (hint: ``HF_TOKEN``) for
@@ -15,16 +24,16 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import msgspec
 
 from ...errors import AuthError, NotFoundError, RemoteError, UsageError
 from ...lock.model import HuggingFaceSource, MatchedBy
-from ...net.endpoints import Endpoints
-from ...net.http import TTL_METADATA, ServiceClient
+from ...net.endpoints import Endpoints, origin
+from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert
 from ...net.redact import redact
-from ...net.send import auth_error, send
+from ...net.send import MAX_REDIRECTS, auth_error, send
 
 if TYPE_CHECKING:
     import httpx
@@ -32,9 +41,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CANONICAL_ENDPOINT",
+    "REVISION_SEARCH_LIMIT",
     "HfClient",
+    "HfCommit",
     "HfPin",
     "HfRef",
+    "HfTreeEntry",
     "canonical_url",
     "parse_hf_spec",
     "parse_hf_url",
@@ -49,6 +61,10 @@ _PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.I)
+REVISION_SEARCH_LIMIT = 50  # commits looked at for a declared sha256 (each costs a tree listing)
+_MAX_PAGES = 20  # pages of one listing (the hub pages trees by 1,000 entries)
+_API_PREFIX = {"model": "models", "dataset": "datasets", "space": "spaces"}
 
 
 class HfRef(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,6 +100,34 @@ class HfPin(msgspec.Struct, frozen=True, kw_only=True):
             path=self.path,
             repo_type=None if self.repo_type == "model" else self.repo_type,
         )
+
+
+class HfCommit(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of ``GET /api/{models}/{repo}/commits/{rev}`` (newest first)."""
+
+    id: str
+    title: str = ""
+    date: str | None = None
+
+
+class HfLfs(msgspec.Struct, frozen=True, kw_only=True):
+    oid: str  # the LFS object's sha256
+    size: int
+
+
+class HfTreeEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of ``GET /api/{models}/{repo}/tree/{rev}/{dir}``."""
+
+    type: str  # "file" | "directory"
+    path: str
+    oid: str | None = None  # git blob sha1
+    size: int | None = None
+    lfs: HfLfs | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        oid = (self.lfs.oid if self.lfs else "").lower()
+        return oid if _HEX64.match(oid) else None
 
 
 def resolve_url(ref: HfRef, endpoint: str) -> str:
@@ -181,19 +225,136 @@ class HfClient(ServiceClient):
             hit = self._cache.get("HEAD", url, ttl=TTL_METADATA)
             if hit is not None and hit.status == 200:
                 return msgspec.json.decode(hit.body, type=HfPin)
-        response = send(
-            self._client,
-            "HEAD",
-            url,
-            endpoints=self.endpoints,
-            headers={"Accept-Encoding": "identity"},
-            follow="same-origin",
-            retry=self._retry,
-        )
-        pin = self._read(ref, url, response)
+        response, final = self._head(url)
+        pin = self._read(ref, final, response)
         if self._cache is not None:
             self._cache.put("HEAD", url, 200, msgspec.json.encode(pin), kind="pin")
         return pin
+
+    def _head(self, url: str) -> tuple[httpx.Response, str]:
+        """HEAD until a response carries ``X-Repo-Commit`` or is no relative redirect."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = send(
+                self._client,
+                "HEAD",
+                url,
+                endpoints=self.endpoints,
+                headers={"Accept-Encoding": "identity"},
+                follow="none",
+                retry=self._retry,
+            )
+            location = response.headers.get("location") or ""
+            target = urlsplit(location)
+            if (
+                not response.is_redirect
+                or response.headers.get("x-repo-commit")
+                or not location
+                or target.scheme
+                or target.netloc
+            ):
+                return response, url
+            url = urljoin(url, location)
+        raise RemoteError(redact(f"HEAD {url}: more than {MAX_REDIRECTS} redirects"))
+
+    # -- history: a declared sha256 at another revision --
+
+    def _api(self, repo: str, repo_type: RepoType, *parts: str) -> str:
+        return "/".join(
+            [f"{self.endpoints.hf}/api/{_API_PREFIX[repo_type]}/{repo}", *(p for p in parts if p)]
+        )
+
+    def list_commits(
+        self,
+        repo: str,
+        revision: str,
+        *,
+        repo_type: RepoType = "model",
+        limit: int = REVISION_SEARCH_LIMIT,
+    ) -> list[HfCommit]:
+        """The commits reachable from ``revision``, newest first, at most ``limit``."""
+        url = self._api(repo, repo_type, "commits", quote(revision, safe=""))
+        items = self._get_pages(url, kind="hf-commits", ttl=TTL_SEARCH, limit=limit)
+        return convert(items[:limit], list[HfCommit], f"the commits of {repo}")
+
+    def tree_entries(
+        self, repo: str, commit: str, directory: str = "", *, repo_type: RepoType = "model"
+    ) -> list[HfTreeEntry]:
+        """The entries of ``directory`` (not recursive) at ``commit``; [] where it is absent."""
+        url = self._api(repo, repo_type, "tree", quote(commit, safe=""), quote(directory))
+        items = self._get_pages(url, kind="hf-tree", ttl=TTL_METADATA, limit=1_000 * _MAX_PAGES)
+        return convert(items, list[HfTreeEntry], f"the file list of {repo}")
+
+    def find_revision(
+        self, ref: HfRef, sha256: str, *, limit: int = REVISION_SEARCH_LIMIT
+    ) -> HfPin | None:
+        """The newest commit reachable from ``ref.revision`` whose ``ref.path`` has ``sha256``."""
+        wanted = sha256.lower()
+        directory = ref.path.rpartition("/")[0]
+        for commit in self.list_commits(
+            ref.repo, ref.revision, repo_type=ref.repo_type, limit=limit
+        ):
+            if not _HEX40.match(commit.id):
+                continue
+            entries = self.tree_entries(ref.repo, commit.id, directory, repo_type=ref.repo_type)
+            entry = next((e for e in entries if e.path == ref.path and e.type == "file"), None)
+            if entry is not None and entry.sha256 == wanted:
+                return HfPin(
+                    repo=ref.repo,
+                    repo_type=ref.repo_type,
+                    revision=ref.revision,
+                    commit=commit.id,
+                    path=ref.path,
+                    sha256=wanted,
+                    size=entry.lfs.size if entry.lfs else entry.size,
+                )
+        return None
+
+    def _get_pages(self, url: str, *, kind: str, ttl: float, limit: int) -> list:
+        """A listing's items, following ``Link: <…>; rel="next"`` on the hub's own origin."""
+        items: list = []
+        for _ in range(_MAX_PAGES):
+            page, next_url = self._get_page(url, kind=kind, ttl=ttl)
+            items += page
+            if not next_url or len(items) >= limit:
+                break
+            url = urljoin(url, next_url)
+            if origin(url) != origin(self.endpoints.hf):
+                break
+        return items
+
+    def _get_page(self, url: str, *, kind: str, ttl: float) -> tuple[list, str | None]:
+        """One page (cached as ``{"items", "next"}``); a 404 is an empty page."""
+        if self._cache is not None and not self._refresh:
+            hit = self._cache.get("GET", url, ttl=ttl)
+            if hit is not None:
+                return _decode_page(hit.body)
+        response = send(
+            self._client,
+            "GET",
+            url,
+            endpoints=self.endpoints,
+            headers={"Accept": "application/json"},
+            follow="same-origin",
+            retry=self._retry,
+        )
+        if response.status_code in (404, 410):
+            body = msgspec.json.encode({"items": [], "next": None})
+        elif response.status_code >= 400:
+            raise self._error(url, response, method="GET")
+        else:
+            try:
+                data = msgspec.json.decode(response.content)
+            except msgspec.DecodeError:
+                raise RemoteError(
+                    redact(f"GET {url}: the answer is not JSON"), hint="is HF_ENDPOINT right?"
+                ) from None
+            link = _LINK_NEXT.search(response.headers.get("link", ""))
+            body = msgspec.json.encode(
+                {"items": data if isinstance(data, list) else [], "next": link and link.group(1)}
+            )
+        if self._cache is not None:
+            self._cache.put("GET", url, 200, body, kind=kind)
+        return _decode_page(body)
 
     def _read(self, ref: HfRef, url: str, response: httpx.Response) -> HfPin:
         headers = response.headers
@@ -227,7 +388,7 @@ class HfClient(ServiceClient):
             etag=linked or plain,
         )
 
-    def _error(self, url: str, response: httpx.Response) -> RemoteError:
+    def _error(self, url: str, response: httpx.Response, method: str = "HEAD") -> RemoteError:
         code = response.headers.get("x-error-code", "")
         detail = redact(response.headers.get("x-error-message", ""))[:200]
         described = ": ".join(p for p in (code, detail) if p)
@@ -237,17 +398,24 @@ class HfClient(ServiceClient):
                 hint += "; a private repo also answers this way without HF_TOKEN"
             suffix = f" ({described})" if described else ""
             return NotFoundError(
-                redact(f"HEAD {url}: {response.status_code} {code or 'Not Found'}{suffix}"),
+                redact(f"{method} {url}: {response.status_code} {code or 'Not Found'}{suffix}"),
                 hint=hint,
             )
         if code == "GatedRepo" or response.status_code in (401, 403):
-            err = auth_error("HEAD", url, response.status_code, self.endpoints, described)
+            err = auth_error(method, url, response.status_code, self.endpoints, described)
             return AuthError(
                 err.message,
                 hint=(err.hint or "")
                 + "; gated repos: accept the terms on the repo page with this account",
             )
-        return RemoteError(redact(f"HEAD {url}: {response.status_code} {response.reason_phrase}"))
+        return RemoteError(
+            redact(f"{method} {url}: {response.status_code} {response.reason_phrase}")
+        )
+
+
+def _decode_page(body: bytes) -> tuple[list, str | None]:
+    page = msgspec.json.decode(body)
+    return list(page.get("items") or []), page.get("next")
 
 
 def _int(value: str | None) -> int | None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["UrlInfo", "check_url", "is_loopback", "probe"]
 
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE = re.compile(r"^bytes\s+\d+-\d+/(\d+)$", re.I)
 
 
@@ -37,6 +38,7 @@ class UrlInfo(msgspec.Struct, frozen=True, kw_only=True):
     final_url: str
     is_html: bool
     content_type: str | None = None
+    sha256: str | None = None  # when the server publishes it (a 64-hex ETag / X-Linked-Etag)
 
 
 def probe(
@@ -80,6 +82,7 @@ def probe(
         final_url=redact(final),
         is_html=content_type in ("text/html", "application/xhtml+xml"),
         content_type=content_type,
+        sha256=_published_sha256(response),
     )
 
 
@@ -106,6 +109,17 @@ def _follow(
             return response, url
         url = urljoin(url, location)
     raise RemoteError(redact(f"{method} {url}: more than {MAX_REDIRECTS} redirects"))
+
+
+def _published_sha256(response: httpx.Response) -> str | None:
+    """The sha256 a server states for the file: ``X-Linked-Etag`` or an ETag of 64 hex."""
+    for name in ("x-linked-etag", "etag"):
+        value = (response.headers.get(name) or "").strip()
+        value = value[2:] if value.startswith("W/") else value
+        value = value.strip('"').lower()
+        if _HEX64.match(value):
+            return value
+    return None
 
 
 def _size(response: httpx.Response) -> int | None:
