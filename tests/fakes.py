@@ -246,16 +246,36 @@ class FakeCivitai:
 
 
 class FakeHub:
-    """HEAD/GET ``/{repo}/resolve/{rev}/{path}`` like the hub: LFS files 302 to the CDN."""
+    """HEAD/GET ``/{repo}/resolve/{rev}/{path}`` like the hub: LFS files 302 to the CDN.
+
+    Also ``GET /api/{models,datasets,spaces}/{repo}/commits/{rev}`` (newest first, paged by
+    ``page_size`` with a ``Link: <…>; rel="next"`` header) and ``…/tree/{rev}[/{dir}]`` (the
+    directory's entries; LFS files carry ``lfs.oid`` = sha256). Each repo has a linear history:
+    commits in the order ``add_file`` first saw them (oldest first); a commit's tree holds
+    every file added at it or before it (the latest version of each path).
+
+    ``lfs_redirect``: where an LFS file's 302 points: ``"cdn"`` (another origin, as the hub),
+    ``"same-origin"`` (an absolute URL on the hub's own origin, as self-hosted mirrors do) or
+    ``"relative"`` (a path); the target serves the bytes without any ``X-Repo-*`` header.
+    """
 
     def __init__(
-        self, srv: HTTPServer, cdn_srv: HTTPServer | None = None, *, token: str | None = None
+        self,
+        srv: HTTPServer,
+        cdn_srv: HTTPServer | None = None,
+        *,
+        token: str | None = None,
+        lfs_redirect: str = "cdn",
+        page_size: int = 50,
     ) -> None:
         self.srv = srv
         self.cdn = cdn_srv
         self.token = token
+        self.lfs_redirect = lfs_redirect
+        self.page_size = page_size
         self.files: dict[tuple[str, str, str], dict] = {}  # (repo, commit, path) -> info
         self.refs: dict[tuple[str, str], str] = {}  # (repo, branch or tag) -> commit
+        self.history: dict[str, list[str]] = {}  # repo -> commits, oldest first
         self.gated: set[str] = set()
         self.renamed: dict[str, str] = {}
         self.base_url = srv.url_for("/").rstrip("/")
@@ -292,15 +312,32 @@ class FakeHub:
             else hashlib.sha1(data).hexdigest(),
         }
         self.files[(repo, commit, path)] = info
+        history = self.history.setdefault(repo, [])
+        if commit not in history:
+            history.append(commit)
         for ref in refs:
             self.refs[(repo, ref)] = commit
         return info
+
+    def tree(self, repo: str, commit: str) -> dict[str, dict]:
+        """Every file of ``repo`` at ``commit``: path -> info."""
+        history = self.history.get(repo, [])
+        upto = history[: history.index(commit) + 1] if commit in history else []
+        out: dict[str, dict] = {}
+        for c in upto:
+            out.update({p: i for (r, k, p), i in self.files.items() if r == repo and k == c})
+        return out
 
     def _cdn(self, request: Request) -> Response:
         data = self.blobs.get(request.path.rsplit("/", 1)[-1])
         if data is None:
             return Response(b"no such object", status=404)
         return Response(data, status=200, content_type="application/octet-stream")
+
+    def _commit_of(self, repo: str, rev: str) -> str | None:
+        if (repo, rev) in self.refs:
+            return self.refs[(repo, rev)]
+        return rev if rev in self.history.get(repo, []) else None
 
     def _handle(self, request: Request) -> Response:
         raw = (
@@ -309,6 +346,10 @@ class FakeHub:
             or request.full_path
         )
         raw_path = raw.split("?", 1)[0]
+        if raw_path.startswith("/lfs-objects/"):  # a mirror's own file store: bytes, no X-Repo-*
+            return self._cdn(request)
+        if raw_path.startswith("/api/"):
+            return self._api(request, raw_path)
         m = re.fullmatch(r"/((?:datasets/|spaces/)?[^/]+/[^/]+)/resolve/([^/]+)/(.+)", raw_path)
         if not m:
             return Response("", status=404, headers={"X-Error-Code": "EntryNotFound"})
@@ -321,34 +362,13 @@ class FakeHub:
                 status=307,
                 headers={"Location": raw.replace(f"/{repo}/", f"/{self.renamed[repo]}/", 1)},
             )
-        if repo in self.gated and request.headers.get("Authorization") != f"Bearer {self.token}":
-            return Response(
-                "",
-                status=401,
-                headers={
-                    "X-Error-Code": "GatedRepo",
-                    "X-Error-Message": "Access to this repo is restricted",
-                },
-            )
-        if not any(r == repo for r, _ in self.refs):
-            return Response(
-                "",
-                status=401,
-                headers={"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"},
-            )
-        commit = self.refs.get((repo, rev)) or (
-            rev if any(c == rev for r, c, _ in self.files if r == repo) else None
-        )
+        denied = self._denied(request, repo)
+        if denied is not None:
+            return denied
+        commit = self._commit_of(repo, rev)
         if commit is None:
-            return Response(
-                "",
-                status=404,
-                headers={
-                    "X-Error-Code": "RevisionNotFound",
-                    "X-Error-Message": f"Invalid rev id: {rev}",
-                },
-            )
-        info = self.files.get((repo, commit, path))
+            return _revision_not_found(rev)
+        info = self.tree(repo, commit).get(path)
         if info is None:
             return Response(
                 "",
@@ -359,24 +379,126 @@ class FakeHub:
                 },
             )
         if info["lfs"]:
-            cdn = (
-                self.cdn.url_for(f"/repos/aa/bb/{info['sha256']}")
-                if self.cdn
-                else "https://cdn-lfs.example.invalid/x"
-            )
-            headers = {
-                "Location": f"{cdn}?X-Amz-Signature=sig",
-                "X-Repo-Commit": commit,
-                "X-Linked-Etag": f'"{info["sha256"]}"',
-                **({"X-Linked-Size": str(info["size"])} if info["linked_size"] else {}),
-                "ETag": 'W/"not-the-sha"',
-                "Content-Length": "1093",  # the size of the redirect page: never the file's
-            }
-            return Response(
-                b"" if request.method == "HEAD" else b"x" * 1093, status=302, headers=headers
-            )
+            return self._lfs_redirect(request, commit, info)
         headers = {"X-Repo-Commit": commit, "ETag": f'W/"{info["etag"]}"'}
         return Response(b"y" * info["size"], status=200, headers=headers)
+
+    def _denied(self, request: Request, repo: str) -> Response | None:
+        if repo in self.gated and request.headers.get("Authorization") != f"Bearer {self.token}":
+            return Response(
+                "",
+                status=401,
+                headers={
+                    "X-Error-Code": "GatedRepo",
+                    "X-Error-Message": "Access to this repo is restricted",
+                },
+            )
+        if repo not in self.history:
+            return Response(
+                "",
+                status=401,
+                headers={"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"},
+            )
+        return None
+
+    def _lfs_redirect(self, request: Request, commit: str, info: dict) -> Response:
+        where = f"/lfs-objects/{info['sha256']}?X-Amz-Signature=sig"
+        if self.lfs_redirect == "same-origin":
+            location = f"{self.base_url}{where}"
+        elif self.lfs_redirect == "relative":
+            location = where
+        elif self.cdn:
+            location = self.cdn.url_for(f"/repos/aa/bb/{info['sha256']}") + "?X-Amz-Signature=sig"
+        else:
+            location = "https://cdn-lfs.example.invalid/x?X-Amz-Signature=sig"
+        headers = {
+            "Location": location,
+            "X-Repo-Commit": commit,
+            "X-Linked-Etag": f'"{info["sha256"]}"',
+            **({"X-Linked-Size": str(info["size"])} if info["linked_size"] else {}),
+            "ETag": 'W/"not-the-sha"',
+            "Content-Length": "1093",  # the size of the redirect page: never the file's
+        }
+        return Response(
+            b"" if request.method == "HEAD" else b"x" * 1093, status=302, headers=headers
+        )
+
+    def _api(self, request: Request, raw_path: str) -> Response:
+        from urllib.parse import unquote
+
+        m = re.fullmatch(
+            r"/api/(?:models|datasets|spaces)/([^/]+/[^/]+)/(commits|tree)/([^/]+)(/.*)?", raw_path
+        )
+        if not m:
+            return _json({"error": "Not Found"}, 404)
+        repo, kind, rev = m.group(1), m.group(2), unquote(m.group(3))
+        denied = self._denied(request, repo)
+        if denied is not None:
+            return denied
+        commit = self._commit_of(repo, rev)
+        if commit is None:
+            return _revision_not_found(rev)
+        if kind == "commits":
+            return self._commits(request, repo, commit, raw_path)
+        directory = unquote((m.group(4) or "").strip("/"))
+        return self._tree_listing(repo, commit, directory)
+
+    def _commits(self, request: Request, repo: str, commit: str, raw_path: str) -> Response:
+        history = self.history[repo]
+        newest_first = list(reversed(history[: history.index(commit) + 1]))
+        page = int(request.args.get("p", "0"))
+        chunk = newest_first[page * self.page_size : (page + 1) * self.page_size]
+        body = [
+            {
+                "id": c,
+                "title": f"Upload {c[:7]}",
+                "message": "",
+                "authors": [{"user": "someone", "avatar": "https://example.invalid/a.png"}],
+                "date": f"2025-01-{1 + history.index(c) % 28:02d}T00:00:00.000Z",
+            }
+            for c in chunk
+        ]
+        headers = {}
+        if (page + 1) * self.page_size < len(newest_first):
+            headers["Link"] = f'<{self.base_url}{raw_path}?p={page + 1}>; rel="next"'
+        return _json(body, headers=headers)
+
+    def _tree_listing(self, repo: str, commit: str, directory: str) -> Response:
+        files = self.tree(repo, commit)
+        prefix = f"{directory}/" if directory else ""
+        if directory and not any(p.startswith(prefix) for p in files):
+            return Response(
+                "",
+                status=404,
+                headers={
+                    "X-Error-Code": "EntryNotFound",
+                    "X-Error-Message": f"{directory} does not exist",
+                },
+            )
+        entries, dirs = [], set()
+        for path, info in sorted(files.items()):
+            if not path.startswith(prefix):
+                continue
+            rest = path[len(prefix) :]
+            if "/" in rest:
+                dirs.add(prefix + rest.split("/", 1)[0])
+                continue
+            entry = {"type": "file", "oid": info["sha1"], "size": info["size"], "path": path}
+            if info["lfs"]:
+                entry["lfs"] = {"oid": info["sha256"], "size": info["size"], "pointerSize": 134}
+            entries.append(entry)
+        entries += [
+            {"type": "directory", "oid": "0" * 40, "size": 0, "path": d} for d in sorted(dirs)
+        ]
+        return _json(entries)
+
+
+def _revision_not_found(rev: str) -> Response:
+    return Response(
+        "",
+        status=404,
+        headers={"X-Error-Code": "RevisionNotFound", "X-Error-Message": f"Invalid rev id: {rev}"},
+    )
 
 
 # --- Comfy Registry -------------------------------------------------------------------------

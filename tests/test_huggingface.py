@@ -262,3 +262,90 @@ def test_resolve_url_round_trips_through_parse(owner, name, revision, parts, rep
         repo=f"{owner}/{name}", revision=revision, path="/".join(parts), repo_type=repo_type
     )
     assert parse_hf_url(resolve_url(ref, endpoint), endpoint=endpoint) == ref
+
+
+# --- redirects: the first response carrying X-Repo-Commit gives the pin ---------------------
+
+
+@pytest.mark.parametrize("mode", ["same-origin", "relative"])
+def test_mirror_redirecting_to_its_own_origin_pins_from_the_first_response(
+    server, cdn, client, no_wait, monkeypatch, mode
+):
+    hub = fakes.FakeHub(server, cdn, lfs_redirect=mode)
+    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+    info = hub.add_file(REPO, FILE, commit=COMMIT, content="mirrored weights")
+    pin = HfClient(client, Endpoints.from_env(), retry=no_wait).pin(
+        HfRef(repo=REPO, revision="main", path=FILE)
+    )
+    assert (pin.commit, pin.sha256, pin.size) == (COMMIT, info["sha256"], info["size"])
+    assert [r.path for r, _ in server.log] == [f"/{REPO}/resolve/main/{FILE}"], (
+        "the file itself is never asked for"
+    )
+    assert cdn.log == []
+
+
+def test_redirect_without_repo_commit_to_another_origin_is_not_followed(
+    server, cdn, client, no_wait, monkeypatch
+):
+    server.expect_request(fakes.ALL).respond_with_data(
+        "", status=302, headers={"Location": cdn.url_for("/elsewhere")}
+    )
+    cdn.expect_request(fakes.ALL).respond_with_data(
+        "", status=200, headers={"X-Repo-Commit": COMMIT}
+    )
+    monkeypatch.setenv("HF_ENDPOINT", server.url_for("/").rstrip("/"))
+    with pytest.raises(Exception, match="X-Repo-Commit"):
+        HfClient(client, retry=no_wait).pin(HfRef(repo="o/r", path="x"))
+    assert cdn.log == []
+
+
+# --- history: commits and trees --------------------------------------------------------------
+
+
+def _history(hub, contents: list[str], path: str = "split/vae/ae.safetensors") -> list[str]:
+    commits = [f"{i:040x}" for i in range(1, len(contents) + 1)]
+    for commit, content in zip(commits, contents):
+        hub.add_file(REPO, path, commit=commit, content=content)
+        hub.add_file(REPO, f"other-{commit[-4:]}.txt", commit=commit, content="x", lfs=False)
+    return commits
+
+
+def test_list_commits_pages_newest_first_and_stops_at_the_limit(hub, hf, server):
+    hub.page_size = 2
+    commits = _history(hub, [f"v{i}" for i in range(7)])
+    listed = hf.list_commits(REPO, "main", limit=5)
+    assert [c.id for c in listed] == list(reversed(commits))[:5]
+    pages = [r for r, _ in server.log if "/commits/" in r.path]
+    assert len(pages) == 3, "pages are followed through the Link header, and no further"
+
+
+def test_tree_entries_carry_the_lfs_sha256(hub, hf):
+    commits = _history(hub, ["old bytes", "new bytes"])
+    (entry,) = hf.tree_entries(REPO, commits[0], "split/vae")
+    assert entry.path == "split/vae/ae.safetensors" and entry.sha256 == fakes.sha("old bytes")
+    assert entry.lfs.size == len("old bytes")
+    assert hf.tree_entries(REPO, commits[0], "no/such/dir") == []
+
+
+def test_find_revision_finds_the_declared_bytes_in_history(hub, hf):
+    commits = _history(hub, ["declared bytes", "newer bytes", "newest bytes"])
+    ref = HfRef(repo=REPO, revision="main", path="split/vae/ae.safetensors")
+    assert hf.pin(ref).sha256 == fakes.sha("newest bytes")
+    found = hf.find_revision(ref, fakes.sha("declared bytes"))
+    assert found is not None and found.commit == commits[0]
+    assert (found.sha256, found.size) == (fakes.sha("declared bytes"), len("declared bytes"))
+    assert hf.find_revision(ref, fakes.sha("never uploaded")) is None
+
+
+def test_find_revision_is_bounded_and_cached(hub, client, server, tmp_path, no_wait):
+    hub.page_size = 3
+    _history(hub, ["declared bytes", *(f"v{i}" for i in range(12))])
+    ref = HfRef(repo=REPO, revision="main", path="split/vae/ae.safetensors")
+    with HttpCache(tmp_path / "http.sqlite") as cache:
+        hf = HfClient(client, cache=cache, retry=no_wait)
+        assert hf.find_revision(ref, fakes.sha("declared bytes"), limit=5) is None
+        trees = [r for r, _ in server.log if "/tree/" in r.path]
+        assert len(trees) == 5, "at most `limit` commits are looked at"
+        asked = len(server.log)
+        assert hf.find_revision(ref, fakes.sha("declared bytes"), limit=5) is None
+        assert len(server.log) == asked, "the second search is answered by the cache"

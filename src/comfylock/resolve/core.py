@@ -22,6 +22,7 @@ from typing import Protocol
 
 import msgspec
 
+from ..errors import RemoteError
 from ..lock.inputs import WorkflowInput, custom_classes, lock_keys, lockable_refs, workflow_digest
 from ..lock.model import (
     CivitaiSource,
@@ -132,6 +133,7 @@ class _Candidates:
         self.want = want
         self.found: list[Found] = []
         self.rejected: list[tuple[str, Found]] = []  # (where, hit)
+        self.notes: list[str] = []
 
     def offer(self, hit: Found | None, where: str) -> bool:
         if hit is None:
@@ -153,7 +155,9 @@ class _Candidates:
             f"{where} has sha256 {hit.sha256}" + (f" ({hit.note})" if hit.note else "")
             for where, hit in self.rejected
         ]
-        return f"the workflow declares sha256 {self.want}, but " + "; ".join(parts)
+        if not parts:
+            return "; ".join(self.notes)
+        return f"the workflow declares sha256 {self.want}, but " + "; ".join(parts + self.notes)
 
 
 class _ModelResolver:
@@ -183,7 +187,7 @@ class _ModelResolver:
         if isinstance(how, _Outcome):
             return how
         locked, reason, how = _assemble(ref, found.found, how)
-        if locked is None and found.rejected:
+        if locked is None and (found.rejected or found.notes):
             reason = found.reason()
         return _Outcome(locked, reason, how, self._url_conflict(uses, url_hits, None))
 
@@ -211,23 +215,30 @@ class _ModelResolver:
             url_hits[url] = hit = self.sources.from_url(url, ref.sha256)
             if found.offer(hit, url):
                 how = how or "url"
-        # the declared bytes, wherever Civitai has them
-        if (
-            ref.sha256
-            and not found.has_source()
-            and found.offer(self.sources.civitai_by_hash(ref.sha256), "Civitai")
-        ):
+        if ref.sha256 and not found.has_source() and found.offer(self._by_hash(ref, found), ""):
             how = how or "hash"
         if not found.has_source():
             for url in self.sources.model_list(ref.folder, ref.name):
                 if found.offer(self.sources.from_url(url, ref.sha256), url):
                     how = how or "index"
                     break
-        if not found.has_source() and found.offer(
-            self.sources.civitai_search(ref.folder, ref.name), "Civitai search"
+        # NOTE: with a declared sha256 a name search adds nothing the hash lookup missed
+        if (
+            not ref.sha256
+            and not found.has_source()
+            and found.offer(self.sources.civitai_search(ref.folder, ref.name), "Civitai search")
         ):
             how = how or "name"
         return how, url_hits
+
+    def _by_hash(self, ref: ModelRef, found: _Candidates) -> Found | None:
+        """The declared bytes wherever Civitai has them: best effort, after the workflow's own
+        sources; if Civitai cannot be asked, the reason says so."""
+        try:
+            return self.sources.civitai_by_hash(ref.sha256)
+        except RemoteError as exc:
+            found.notes.append(f"Civitai could not be asked ({exc.message.rsplit(': ', 1)[-1]})")
+            return None
 
     def _url_conflict(
         self, uses: list[tuple[str, ModelRef]], hits: dict[str, Found | None], kept
