@@ -331,10 +331,11 @@ def test_find_revision_finds_the_declared_bytes_in_history(hub, hf):
     commits = _history(hub, ["declared bytes", "newer bytes", "newest bytes"])
     ref = HfRef(repo=REPO, revision="main", path="split/vae/ae.safetensors")
     assert hf.pin(ref).sha256 == fakes.sha("newest bytes")
-    found = hf.find_revision(ref, fakes.sha("declared bytes"))
+    found, looked = hf.find_revision(ref, fakes.sha("declared bytes"))
     assert found is not None and found.commit == commits[0]
     assert (found.sha256, found.size) == (fakes.sha("declared bytes"), len("declared bytes"))
-    assert hf.find_revision(ref, fakes.sha("never uploaded")) is None
+    assert looked == 3
+    assert hf.find_revision(ref, fakes.sha("never uploaded")) == (None, 3)
 
 
 def test_find_revision_is_bounded_and_cached(hub, client, server, tmp_path, no_wait):
@@ -343,9 +344,9 @@ def test_find_revision_is_bounded_and_cached(hub, client, server, tmp_path, no_w
     ref = HfRef(repo=REPO, revision="main", path="split/vae/ae.safetensors")
     with HttpCache(tmp_path / "http.sqlite") as cache:
         hf = HfClient(client, cache=cache, retry=no_wait)
-        assert hf.find_revision(ref, fakes.sha("declared bytes"), limit=5) is None
+        assert hf.find_revision(ref, fakes.sha("declared bytes"), limit=5) == (None, 5)
         trees = [r for r, _ in server.log if "/tree/" in r.path]
         assert len(trees) == 5, "at most `limit` commits are looked at"
         asked = len(server.log)
-        assert hf.find_revision(ref, fakes.sha("declared bytes"), limit=5) is None
+        assert hf.find_revision(ref, fakes.sha("declared bytes"), limit=5) == (None, 5)
         assert len(server.log) == asked, "the second search is answered by the cache"

@@ -365,9 +365,14 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
     for u in r.unresolved:
         lines.append(f"  unresolved {u.folder}/{u.name}: {u.reason}")
     for c in r.conflicts:
-        lines.append(
-            f"  conflict {c.key}: {c.first[0]} wants {c.first[1][:12]}…, {c.second[0]} wants {c.second[1][:12]}…"
-        )
+        if getattr(c, "what", "sha256") == "url":
+            lines.append(
+                f"  conflict {c.key}: {c.first[0]} names {c.first[1]}, {c.second[0]} names {c.second[1]}: not the same file"
+            )
+        else:
+            lines.append(
+                f"  conflict {c.key}: {c.first[0]} declares sha256 {c.first[1]}, {c.second[0]} declares {c.second[1]}"
+            )
     if outcome.check_only:
         lines.append(
             "comfy.lock would change"

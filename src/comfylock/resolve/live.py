@@ -269,15 +269,16 @@ class LiveSources:
 
         head = HfRef(repo=pin.repo, revision=pin.commit, path=pin.path, repo_type=pin.repo_type)
         try:
-            older = hf.find_revision(head, declared)
+            older, looked = hf.find_revision(head, declared)
         except RemoteError as exc:  # the search is best effort; the reference stays unpinned
             why = exc.message.rsplit(": ", 1)[-1]  # the status, without the mirror's host
             return None, f"its history could not be searched ({why})"
         if older is not None:
             return older, None
+        bound = " (the search stops there)" if looked >= REVISION_SEARCH_LIMIT else ""
         return None, (
-            f"none of the {REVISION_SEARCH_LIMIT} newest commits of {pin.repo} "
-            f"from {pin.commit[:12]} has the declared bytes at {pin.path}"
+            f"nor does it at any of the {looked} commits of {pin.repo} up to "
+            f"{pin.commit[:12]}{bound}"
         )
 
     def from_url(self, url: str, declared_sha256: str | None) -> Found | None:

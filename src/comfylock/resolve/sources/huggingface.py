@@ -286,19 +286,19 @@ class HfClient(ServiceClient):
 
     def find_revision(
         self, ref: HfRef, sha256: str, *, limit: int = REVISION_SEARCH_LIMIT
-    ) -> HfPin | None:
-        """The newest commit reachable from ``ref.revision`` whose ``ref.path`` has ``sha256``."""
+    ) -> tuple[HfPin | None, int]:
+        """The newest commit reachable from ``ref.revision`` whose ``ref.path`` has ``sha256``
+        (or None), and how many commits were looked at."""
         wanted = sha256.lower()
         directory = ref.path.rpartition("/")[0]
-        for commit in self.list_commits(
-            ref.repo, ref.revision, repo_type=ref.repo_type, limit=limit
-        ):
+        commits = self.list_commits(ref.repo, ref.revision, repo_type=ref.repo_type, limit=limit)
+        for commit in commits:
             if not _HEX40.match(commit.id):
                 continue
             entries = self.tree_entries(ref.repo, commit.id, directory, repo_type=ref.repo_type)
             entry = next((e for e in entries if e.path == ref.path and e.type == "file"), None)
             if entry is not None and entry.sha256 == wanted:
-                return HfPin(
+                pin = HfPin(
                     repo=ref.repo,
                     repo_type=ref.repo_type,
                     revision=ref.revision,
@@ -307,7 +307,8 @@ class HfClient(ServiceClient):
                     sha256=wanted,
                     size=entry.lfs.size if entry.lfs else entry.size,
                 )
-        return None
+                return pin, commits.index(commit) + 1
+        return None, len(commits)
 
     def _get_pages(self, url: str, *, kind: str, ttl: float, limit: int) -> list:
         """A listing's items, following ``Link: <…>; rel="next"`` on the hub's own origin."""
