@@ -295,13 +295,16 @@ class FakeHub:
         refs: tuple[str, ...] = ("main",),
         linked_size: bool = True,
         etag_is_sha256: bool = False,
+        claimed_sha256: str | None = None,
     ) -> dict:
         """``lfs``: 302 to the CDN with X-Linked-*; else 200 with a git-sha1 ETag (or, with
-        ``etag_is_sha256``, the sha256, as a mirror serving LFS files directly does)."""
+        ``etag_is_sha256``, the sha256, as a mirror serving LFS files directly does).
+        ``claimed_sha256``: the LFS sha256 the hub states, for a file whose real bytes the
+        test does not have (a real template's declared hash)."""
         data = content.encode()
         self.blobs[hashlib.sha256(data).hexdigest()] = data
         info = {
-            "sha256": hashlib.sha256(data).hexdigest(),
+            "sha256": claimed_sha256 or hashlib.sha256(data).hexdigest(),
             "sha1": hashlib.sha1(data).hexdigest(),
             "size": len(data),
             "lfs": lfs,

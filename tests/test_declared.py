@@ -269,3 +269,82 @@ def test_declared_hashes_that_differ_conflict(run_cli, monkeypatch, project):
         result = resolve(run_cli, monkeypatch, env)
     assert result.exit_code == 1 and "conflict" in result.output
     assert "workflows/a.json" in result.output and "workflows/b.json" in result.output
+
+
+# --- template-shaped workflows against a hub serving other bytes than declared -----------------
+
+
+def _declared_templates() -> list:
+    """Our template-shaped fixtures, plus any workflow of ../shared/corpus that declares a
+    sha256 for a Hugging Face URL (the official examples there declare none today)."""
+    from comfylock.resolve.sources.huggingface import parse_hf_url
+    from comfylock.workflows.reader import parse
+
+    from .conftest import FIXTURES, SHARED
+
+    paths = sorted((FIXTURES / "templates").glob("*.json"))
+    corpus = SHARED / "corpus"
+    if corpus.is_dir():
+        paths += sorted(corpus.rglob("*.json"))
+    out = []
+    for path in paths:
+        try:
+            info = parse(path.read_bytes(), name=path.name)
+        except Exception:  # not a workflow (an index, a README's JSON)
+            continue
+        declared = [r for r in info.models if r.sha256 and r.folder and not r.invalid]
+        if declared and all(r.url and parse_hf_url(r.url) for r in declared):
+            out.append((path, declared))
+    return out
+
+
+def test_templates_are_never_pinned_to_other_bytes_than_declared(run_cli, monkeypatch, project):
+    from comfylock.resolve.sources.huggingface import parse_hf_url
+
+    proj, _write = project
+    templates = _declared_templates()
+    assert len(templates) >= 2, "the fixtures/templates workflows are always there"
+    wanted: dict[str, tuple[str, str]] = {}  # key -> (declared sha256, url)
+    for i, (path, refs) in enumerate(templates):
+        (proj / "workflows" / f"{i:03d}_{path.name}").write_bytes(path.read_bytes())
+        for r in refs:
+            wanted.setdefault(r.key, (r.sha256, r.url))
+    keys = sorted(wanted)
+    in_history = set(keys[::2])  # every other file has its declared bytes at an older commit
+    with world(lfs_redirect="same-origin") as (hub, _civitai, env, _srv):
+        for n, key in enumerate(keys):
+            declared, url = wanted[key]
+            ref = parse_hf_url(url, endpoint="https://huggingface.co")
+            if key in in_history:
+                hub.add_file(
+                    ref.repo,
+                    ref.path,
+                    commit=f"{n + 1:040x}",
+                    content=key,
+                    refs=(),
+                    claimed_sha256=declared,
+                )
+        for n, key in enumerate(keys):
+            ref = parse_hf_url(wanted[key][1], endpoint="https://huggingface.co")
+            hub.add_file(
+                ref.repo, ref.path, commit=f"{n + 1:08x}{'f' * 32}", content=f"other {key}"
+            )
+        strict = resolve(run_cli, monkeypatch, env)
+        assert strict.exit_code == 1 and not (proj / "comfy.lock").exists(), strict.output
+        result = resolve(run_cli, monkeypatch, env, "--allow-unresolved")
+    assert result.exit_code == 0, result.output
+    models = locked_models(proj)
+    for key, (declared, _url) in wanted.items():
+        if key in in_history:
+            assert models[key]["sha256"] == declared, key
+            assert models[key]["source"][0]["matched-by"] == "hash"
+        else:
+            assert key not in models, f"{key} pinned to bytes the workflow did not ask for"
+    unresolved = tomllib.loads((proj / "comfy.lock").read_text())["unresolved"]
+    reasons = {f"{u['folder']}/{u['name']}": u["reason"] for u in unresolved}
+    assert set(reasons) == set(keys) - in_history
+    for key, reason in reasons.items():
+        assert (
+            wanted[key][0] in reason
+            and hashlib.sha256(f"other {key}".encode()).hexdigest() in reason
+        )
