@@ -277,8 +277,8 @@ class LiveSources:
             return older, None
         bound = " (the search stops there)" if looked >= REVISION_SEARCH_LIMIT else ""
         return None, (
-            f"nor does it at any of the {looked} commits of {pin.repo} up to "
-            f"{pin.commit[:12]}{bound}"
+            f"no earlier revision has the declared bytes: looked at {looked} commits of "
+            f"{pin.repo} up to {pin.commit[:12]}{bound}"
         )
 
     def from_url(self, url: str, declared_sha256: str | None) -> Found | None:
