@@ -265,3 +265,67 @@ def test_embedding_without_extension_is_pinned_under_its_real_file_name():
     assert compare(lock, [w]).ok
     again = FakeSources()
     assert resolve([w], old=lock, config=Config(), sources=again).lock == lock and again.calls == []
+
+
+def _declaring(path: str, url: str, sha: str | None = None) -> WorkflowInput:
+    entry = {"name": "ae.safetensors", "directory": "vae", "url": url}
+    if sha:
+        entry |= {"hash": sha, "hash_type": "sha256"}
+    return wf(
+        path,
+        {
+            "nodes": [{"id": 1, "type": "VAELoader", "widgets_values": ["ae.safetensors"]}],
+            "models": [entry],
+        },
+    )
+
+
+def test_hand_pin_of_other_bytes_than_declared_is_not_pinned():
+    url = UrlSource(matched_by="pin", url="https://x.test/ae")
+    fake = FakeSources(urls={"https://x.test/ae": Found(sha256=SHA_B, size=1, source=url)})
+    config = Config(sources={"vae/ae.safetensors": "https://x.test/ae"})
+    result = resolve(
+        [_declaring("w.json", "https://x.test/ae", SHA_A)], old=None, config=config, sources=fake
+    )
+    assert not result.lock.model
+    (u,) = result.unresolved
+    assert SHA_A in u.reason and SHA_B in u.reason and "hand pin" in u.reason
+
+
+def test_kept_pin_is_re_resolved_when_its_bytes_are_not_the_declared_ones():
+    url = UrlSource(matched_by="url", url="https://x.test/ae")
+    first = resolve(
+        [_declaring("w.json", "https://x.test/ae")],
+        old=None,
+        config=Config(),
+        sources=FakeSources(urls={"https://x.test/ae": Found(sha256=SHA_B, size=1, source=url)}),
+    ).lock
+    fake = FakeSources(by_hash={SHA_A: Found(sha256=SHA_A, size=2, source=CIVITAI)})
+    second = resolve(
+        [_declaring("w.json", "https://x.test/ae", SHA_A)], old=first, config=Config(), sources=fake
+    )
+    (model,) = second.lock.model
+    assert (model.sha256, model.source) == (SHA_A, (CIVITAI,))
+    assert ("by_hash", SHA_A) in fake.calls
+
+
+def test_urls_naming_different_files_conflict_unless_their_bytes_agree():
+    a, b = "https://x.test/a/ae", "https://y.test/b/ae"
+    workflows = [_declaring("a.json", a), _declaring("b.json", b)]
+
+    def run(sha_b):
+        urls = {
+            a: Found(sha256=SHA_A, size=1, source=UrlSource(matched_by="url", url=a)),
+            b: Found(sha256=sha_b, size=1, source=UrlSource(matched_by="url", url=b)),
+        }
+        return resolve(workflows, old=None, config=Config(), sources=FakeSources(urls=urls))
+
+    (conflict,) = run(SHA_B).conflicts
+    assert conflict.what == "url" and {conflict.first, conflict.second} == {
+        ("a.json", a),
+        ("b.json", b),
+    }
+    agreeing = run(SHA_A)
+    assert not agreeing.conflicts and len(agreeing.lock.model[0].source) == 2
+    unknown = resolve(workflows, old=None, config=Config(), sources=FakeSources())
+    assert [c.key for c in unknown.conflicts] == ["vae/ae.safetensors"]
