@@ -365,26 +365,24 @@ class FakeHub:
                 status=307,
                 headers={"Location": raw.replace(f"/{repo}/", f"/{self.renamed[repo]}/", 1)},
             )
-        denied = self._denied(request, repo)
-        if denied is not None:
-            return denied
-        commit = self._commit_of(repo, rev)
-        if commit is None:
-            return _revision_not_found(rev)
+        commit = self._locate(request, repo, rev)
+        if isinstance(commit, Response):
+            return commit
         info = self.tree(repo, commit).get(path)
         if info is None:
-            return Response(
-                "",
-                status=404,
-                headers={
-                    "X-Error-Code": "EntryNotFound",
-                    "X-Error-Message": f"{path} does not exist",
-                },
-            )
+            return _entry_not_found(path)
         if info["lfs"]:
             return self._lfs_redirect(request, commit, info)
         headers = {"X-Repo-Commit": commit, "ETag": f'W/"{info["etag"]}"'}
         return Response(b"y" * info["size"], status=200, headers=headers)
+
+    def _locate(self, request: Request, repo: str, rev: str) -> str | Response:
+        """The commit ``rev`` names in ``repo``, or the hub's error answer."""
+        denied = self._denied(request, repo)
+        if denied is not None:
+            return denied
+        commit = self._commit_of(repo, rev)
+        return _revision_not_found(rev) if commit is None else commit
 
     def _denied(self, request: Request, repo: str) -> Response | None:
         if repo in self.gated and request.headers.get("Authorization") != f"Bearer {self.token}":
@@ -435,12 +433,9 @@ class FakeHub:
         if not m:
             return _json({"error": "Not Found"}, 404)
         repo, kind, rev = m.group(1), m.group(2), unquote(m.group(3))
-        denied = self._denied(request, repo)
-        if denied is not None:
-            return denied
-        commit = self._commit_of(repo, rev)
-        if commit is None:
-            return _revision_not_found(rev)
+        commit = self._locate(request, repo, rev)
+        if isinstance(commit, Response):
+            return commit
         if kind == "commits":
             return self._commits(request, repo, commit, raw_path)
         directory = unquote((m.group(4) or "").strip("/"))
@@ -470,14 +465,7 @@ class FakeHub:
         files = self.tree(repo, commit)
         prefix = f"{directory}/" if directory else ""
         if directory and not any(p.startswith(prefix) for p in files):
-            return Response(
-                "",
-                status=404,
-                headers={
-                    "X-Error-Code": "EntryNotFound",
-                    "X-Error-Message": f"{directory} does not exist",
-                },
-            )
+            return _entry_not_found(directory)
         entries, dirs = [], set()
         for path, info in sorted(files.items()):
             if not path.startswith(prefix):
@@ -494,6 +482,14 @@ class FakeHub:
             {"type": "directory", "oid": "0" * 40, "size": 0, "path": d} for d in sorted(dirs)
         ]
         return _json(entries)
+
+
+def _entry_not_found(path: str) -> Response:
+    return Response(
+        "",
+        status=404,
+        headers={"X-Error-Code": "EntryNotFound", "X-Error-Message": f"{path} does not exist"},
+    )
 
 
 def _revision_not_found(rev: str) -> Response:
