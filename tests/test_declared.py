@@ -348,3 +348,19 @@ def test_templates_are_never_pinned_to_other_bytes_than_declared(run_cli, monkey
             wanted[key][0] in reason
             and hashlib.sha256(f"other {key}".encode()).hexdigest() in reason
         )
+
+
+def test_urls_to_two_repos_declaring_the_same_hash_are_no_conflict(run_cli, monkeypatch, project):
+    proj, write = project
+    copy = f"https://huggingface.co/Comfy-Org/wan_2_2_repackaged/resolve/main/{PATH}"
+    write("a.json", template("wan_14B_fp16.safetensors", URL, sha("v1 bytes")))
+    write("b.json", template("wan_14B_fp16.safetensors", copy, sha("v1 bytes")))
+    with world() as (hub, _civitai, env, _srv):
+        hub.add_file(REPO, PATH, commit=OLD, content="v1 bytes", refs=())
+        hub.add_file(REPO, PATH, commit=NEW, content="v3 bytes")
+        hub.add_file("Comfy-Org/wan_2_2_repackaged", PATH, commit=MID, content="v2 bytes")
+        result = resolve(run_cli, monkeypatch, env)
+    assert result.exit_code == 0 and "conflict" not in result.output, result.output
+    model = locked_models(proj)[KEY]
+    assert model["sha256"] == sha("v1 bytes")
+    assert [(s["repo"], s["revision"]) for s in model["source"]] == [(REPO, OLD)]
