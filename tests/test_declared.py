@@ -232,9 +232,11 @@ def test_two_workflows_with_urls_to_different_files_conflict(run_cli, monkeypatc
 def test_urls_to_unreachable_different_files_still_conflict(run_cli, monkeypatch, project):
     proj, write = project
     write("a.json", template("wan_14B_fp16.safetensors", "https://example.invalid/a/wan.bin"))
-    write("b.json", template("wan_14B_fp16.safetensors", "https://example.invalid/b/wan.bin"))
+    b = "https://example.invalid/b/wan.bin?token=SECRET-in-url"
+    write("b.json", template("wan_14B_fp16.safetensors", b))
     result = run_cli("resolve", "--offline")
     assert result.exit_code == 1 and "conflict" in result.output, result.output
+    assert "SECRET-in-url" not in result.output
     assert "workflows/a.json" in result.output and "workflows/b.json" in result.output
 
 

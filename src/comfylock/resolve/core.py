@@ -37,6 +37,7 @@ from ..lock.model import (
     Source,
     Unresolved,
 )
+from ..net.redact import redact
 from .samefile import file_of_source, file_of_url
 
 __all__ = [
@@ -152,7 +153,7 @@ class _Candidates:
 
     def reason(self) -> str:
         parts = [
-            f"{where} has sha256 {hit.sha256}" + (f" ({hit.note})" if hit.note else "")
+            f"{redact(where)} has sha256 {hit.sha256}" + (f" ({hit.note})" if hit.note else "")
             for where, hit in self.rejected
         ]
         if not parts:
@@ -250,7 +251,7 @@ class _ModelResolver:
         declared: dict[str, str] = {}  # url -> the sha256 a workflow declares for it
         for path, r in uses:
             if r.url:
-                first_use.setdefault(r.url, (path, r.url))
+                first_use.setdefault(r.url, (path, redact(r.url)))
                 if r.sha256:
                     declared.setdefault(r.url, r.sha256)
         files = {url: file_of_url(url) for url in first_use}
