@@ -366,3 +366,15 @@ def test_urls_to_two_repos_declaring_the_same_hash_are_no_conflict(run_cli, monk
     model = locked_models(proj)[KEY]
     assert model["sha256"] == sha("v1 bytes")
     assert [(s["repo"], s["revision"]) for s in model["source"]] == [(REPO, OLD)]
+
+
+def test_declared_file_gone_from_main_is_found_in_history(run_cli, monkeypatch, project):
+    proj, write = project
+    write("t2v.json", template("wan_14B_fp16.safetensors", URL, sha("v1 bytes")))
+    with world() as (hub, _civitai, env, _srv):
+        hub.add_file(REPO, PATH, commit=OLD, content="v1 bytes")
+        hub.delete_file(REPO, PATH, commit=NEW)
+        result = resolve(run_cli, monkeypatch, env)
+    assert result.exit_code == 0, result.output
+    model = locked_models(proj)[KEY]
+    assert model["sha256"] == sha("v1 bytes") and model["source"][0]["revision"] == OLD

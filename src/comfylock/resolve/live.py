@@ -244,32 +244,33 @@ class LiveSources:
 
     def _hf(self, ref, matched_by: str, declared: str | None = None) -> Found | None:
         """Pin a hub file; with a declared sha256 the hub's other bytes are never pinned: the
-        repo's history is searched for a revision that has the declared ones."""
+        repo's history is searched for a revision that has the declared ones (also when the
+        file is gone from the revision named)."""
         if self.offline:
             return None
         hf = self._net("hf")
         try:
             pin = hf.pin(ref)
         except NotFoundError:
-            return None
-        note = None
+            older = self._hf_history(hf, ref, declared)[0] if declared else None
+            return None if older is None else _hf_found(older, "hash")
         if declared and pin.sha256 and pin.sha256 != declared:
-            older, note = self._hf_history(hf, pin, declared)
+            older, note = self._hf_history(hf, pin.ref, declared)
             if older is None:
-                return Found(
-                    sha256=pin.sha256, size=pin.size, source=pin.to_source(matched_by), note=note
-                )
+                found = _hf_found(pin, matched_by)
+                return msgspec.structs.replace(found, note=note)
             pin, matched_by = older, "hash"
-        return Found(sha256=pin.sha256 or declared, size=pin.size, source=pin.to_source(matched_by))
+        found = _hf_found(pin, matched_by)
+        return found if found.sha256 else msgspec.structs.replace(found, sha256=declared)
 
     @staticmethod
-    def _hf_history(hf, pin, declared: str):
-        """(the pin of the newest commit whose file has ``declared``, or None; why not)."""
-        from .sources.huggingface import REVISION_SEARCH_LIMIT, HfRef
+    def _hf_history(hf, ref, declared: str):
+        """(the pin of the newest commit from ``ref.revision`` whose file has ``declared``,
+        or None; why not)."""
+        from .sources.huggingface import REVISION_SEARCH_LIMIT
 
-        head = HfRef(repo=pin.repo, revision=pin.commit, path=pin.path, repo_type=pin.repo_type)
         try:
-            older, looked = hf.find_revision(head, declared)
+            older, looked = hf.find_revision(ref, declared)
         except RemoteError as exc:  # the search is best effort; the reference stays unpinned
             why = exc.message.rsplit(": ", 1)[-1]  # the status, without the mirror's host
             return None, f"its history could not be searched ({why})"
@@ -278,7 +279,7 @@ class LiveSources:
         bound = " (the search stops there)" if looked >= REVISION_SEARCH_LIMIT else ""
         return None, (
             f"no earlier revision has the declared bytes: looked at {looked} commits of "
-            f"{pin.repo} up to {pin.commit[:12]}{bound}"
+            f"{ref.repo} up to {ref.revision[:12]}{bound}"
         )
 
     def from_url(self, url: str, declared_sha256: str | None) -> Found | None:
@@ -399,6 +400,10 @@ class LiveSources:
             commit=candidate.commit,
         )
         return pin_pack(pack, allow_http=self.config.allow_http)
+
+
+def _hf_found(pin, matched_by: str) -> Found:
+    return Found(sha256=pin.sha256, size=pin.size, source=pin.to_source(matched_by))
 
 
 def _to_candidate(pack) -> NodeCandidate:
