@@ -9,7 +9,12 @@ On-disk format (SPEC §3), rendered deterministically::
     [[model]]           folder, name, size, sha256, blake3 sorted by (folder, name)
     [[model.source]]    type, matched-by, ids / repo+revision+path / url
     [[node]]            id, repo, commit, version, classes sorted by id
+    [[snapshot]]        repo, revision, dir, repo-type     sorted by dir
+    [[snapshot.file]]   path, size, sha256                 sorted by path
     [[unresolved]]      folder, name, reason               sorted by (folder, name)
+
+A snapshot's ``dir`` and its files' paths are checked like model names when the lock is read
+(relative, no ``..``); two snapshots may not share a ``dir``, nor one file appear twice.
 
 Reading is on the hot path of ``sync``/``status``/``check``, so it uses tomllib plus
 ``msgspec.convert`` (tomlkit is ~5x slower); writing uses tomlkit. Writes are atomic and
@@ -27,7 +32,8 @@ import msgspec
 
 from ..constants import LOCK_HEADER, LOCK_VERSION
 from ..errors import LockfileError
-from .model import Lock, LockedModel
+from ..pathsafe import normalise_name, unsafe_reason
+from .model import Lock, LockedModel, LockedSnapshot
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -63,9 +69,33 @@ def loads(text: str, *, source: str = "comfy.lock") -> Lock:
             hint="upgrade comfylock",
         )
     try:
-        return msgspec.convert(data, Lock, strict=True)
+        lock = msgspec.convert(data, Lock, strict=True)
     except msgspec.ValidationError as exc:
         raise LockfileError(f"{source}: {exc}") from None
+    if lock.snapshot:
+        _check_snapshots(lock.snapshot, source)
+    return lock
+
+
+def _check_snapshots(snapshots: tuple[LockedSnapshot, ...], source: str) -> None:
+    """Untrusted paths: a snapshot's dir and file paths must be plain relative names."""
+    dirs: set[str] = set()
+    for i, snap in enumerate(snapshots):
+        where = f"{source}: $.snapshot[{i}]"
+        reason = unsafe_reason(snap.dir) or (
+            "not in normal form" if normalise_name(snap.dir) != snap.dir else None
+        )
+        if reason:
+            raise LockfileError(f"{where}.dir {snap.dir!r}: {reason}")
+        if snap.dir in dirs:
+            raise LockfileError(f"{where}.dir {snap.dir!r}: two snapshots share this dir")
+        dirs.add(snap.dir)
+        paths: set[str] = set()
+        for j, f in enumerate(snap.file):
+            reason = unsafe_reason(f.path) or ("listed twice" if f.path in paths else None)
+            if reason:
+                raise LockfileError(f"{where}.file[{j}].path {f.path!r}: {reason}")
+            paths.add(f.path)
 
 
 def load(path: str | os.PathLike[str]) -> Lock:
@@ -89,7 +119,10 @@ def normalise(lock: Lock) -> Lock:
             sorted(
                 (
                     msgspec.structs.replace(
-                        w, models=tuple(sorted(set(w.models))), nodes=tuple(sorted(set(w.nodes)))
+                        w,
+                        models=tuple(sorted(set(w.models))),
+                        nodes=tuple(sorted(set(w.nodes))),
+                        snapshots=tuple(sorted(set(w.snapshots))),
                     )
                     for w in lock.workflow
                 ),
@@ -104,6 +137,15 @@ def normalise(lock: Lock) -> Lock:
                     for n in lock.node
                 ),
                 key=lambda n: n.id,
+            )
+        ),
+        snapshot=tuple(
+            sorted(
+                (
+                    msgspec.structs.replace(s, file=tuple(sorted(s.file, key=lambda f: f.path)))
+                    for s in lock.snapshot
+                ),
+                key=lambda s: s.dir,
             )
         ),
         unresolved=tuple(sorted(lock.unresolved, key=lambda u: (u.folder, u.name))),
@@ -142,6 +184,7 @@ def render(lock: Lock) -> str:
         ("workflow", lock.workflow),
         ("model", lock.model),
         ("node", lock.node),
+        ("snapshot", lock.snapshot),
         ("unresolved", lock.unresolved),
     ]
     for name, items in sections:
@@ -150,11 +193,18 @@ def render(lock: Lock) -> str:
         aot = tomlkit.aot()
         for item in items:
             table = _table(item)
-            if isinstance(item, LockedModel) and item.source:
-                sources = tomlkit.aot()
-                for source in item.source:
-                    sources.append(_table(source))
-                table.add("source", sources)
+            nested = (
+                ("source", item.source)
+                if isinstance(item, LockedModel)
+                else ("file", item.file)
+                if isinstance(item, LockedSnapshot)
+                else ("", ())
+            )
+            if nested[1]:
+                sub = tomlkit.aot()
+                for entry in nested[1]:
+                    sub.append(_table(entry))
+                table.add(nested[0], sub)
             aot.append(table)
         doc.add(tomlkit.nl())
         doc.add(name, aot)

@@ -10,7 +10,7 @@ import hashlib
 
 import msgspec
 
-from .model import ModelRef, NodeUse, WorkflowInfo
+from .model import ModelRef, NodeUse, RepoRef, WorkflowInfo
 
 __all__ = [
     "WorkflowInput",
@@ -57,13 +57,19 @@ def lockable_refs(info: WorkflowInfo) -> list[ModelRef]:
 
 
 def workflow_digest(info: WorkflowInfo) -> str:
-    return inputs_digest(lockable_refs(info), [n.class_type for n in custom_classes(info)])
+    return inputs_digest(
+        lockable_refs(info), [n.class_type for n in custom_classes(info)], info.repos
+    )
 
 
 def inputs_digest(
-    refs: list[ModelRef] | tuple[ModelRef, ...], nodes: list[str] | tuple[str, ...] = ()
+    refs: list[ModelRef] | tuple[ModelRef, ...],
+    nodes: list[str] | tuple[str, ...] = (),
+    repos: tuple[RepoRef, ...] = (),
 ) -> str:
-    """Digest of a workflow's extracted references: changes only when what it needs changes."""
+    """Digest of a workflow's extracted references: changes only when what it needs changes.
+    (Repo keys are added only when there are repos, so older digests stay valid.)"""
     keys = sorted({f"model\t{r.folder}\t{r.name}" for r in refs if not r.invalid})
     keys += sorted({f"node\t{n}" for n in nodes})
+    keys += sorted({f"repo\t{r.dir}\t{r.repo}" for r in repos})
     return "sha256:" + hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()

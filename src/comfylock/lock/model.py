@@ -21,21 +21,29 @@ __all__ = [
     "Lock",
     "LockedModel",
     "LockedNode",
+    "LockedSnapshot",
     "LockedWorkflow",
+    "REPO_ID_PATTERN",
     "MatchedBy",
     "ModelRef",
     "NodeUse",
+    "RepoRef",
     "Sha256",
+    "SnapshotFile",
     "Source",
     "Unresolved",
     "UrlSource",
     "WorkflowInfo",
+    "snapshot_models",
 ]
 
 Sha256 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
 Commit = Annotated[str, Meta(pattern="^[0-9a-f]{40}$")]
 Digest = Annotated[str, Meta(pattern="^sha256:[0-9a-f]{64}$")]
 MatchedBy = Literal["hash", "url", "name", "pin"]
+# A hub repo id: "owner/name", each part as the hub allows it (no "..", at most 96 chars).
+REPO_ID_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
+RepoId = Annotated[str, Meta(pattern=REPO_ID_PATTERN)]
 NonNegative = Annotated[int, Meta(ge=0)]
 
 
@@ -85,6 +93,18 @@ class NodeUse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     active: bool = True
 
 
+class RepoRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A Hugging Face repo a download-and-load node fetches whole at run time: the repo id
+    from its widget and ``dir``, where the node puts it (relative to the ComfyUI root)."""
+
+    repo: str  # "owner/name", checked strictly
+    dir: str  # "models/CogVideo/CogVideoX-5b": '/' separators, no '..'
+    node_id: str
+    node_type: str
+    input: str
+    active: bool = True
+
+
 class WorkflowInfo(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the reader extracted from one workflow file."""
 
@@ -92,6 +112,7 @@ class WorkflowInfo(msgspec.Struct, frozen=True, kw_only=True):
     models: tuple[ModelRef, ...] = ()
     nodes: tuple[NodeUse, ...] = ()
     problems: tuple[str, ...] = ()
+    repos: tuple[RepoRef, ...] = ()
 
 
 # --- comfy.lock ---------------------------------------------------------------------------
@@ -134,11 +155,53 @@ class LockedModel(Base):
         return f"{self.folder}/{self.name}"
 
 
+class SnapshotFile(Base):
+    """One file of a repo snapshot: its path in the repo, size and sha256 (of the bytes)."""
+
+    path: str
+    size: NonNegative
+    sha256: Sha256
+
+
+class LockedSnapshot(Base):
+    """A whole Hugging Face repo pinned to a commit and placed at ``dir`` (relative to the
+    ComfyUI root), every file through the store like any model."""
+
+    repo: RepoId
+    revision: Commit
+    dir: str
+    repo_type: Literal["model", "dataset", "space"] | None = None
+    file: tuple[SnapshotFile, ...] = ()
+
+    def models(self) -> tuple[LockedModel, ...]:
+        """Each file as a model to place: folder = ``dir``, name = the file's path, one
+        Hugging Face source at the pinned commit (so sync fetches, verifies and links it
+        like any other blob)."""
+        return tuple(
+            LockedModel(
+                folder=self.dir,
+                name=f.path,
+                size=f.size,
+                sha256=f.sha256,
+                source=(
+                    HuggingFaceSource(
+                        repo=self.repo,
+                        revision=self.revision,
+                        path=f.path,
+                        repo_type=self.repo_type,
+                    ),
+                ),
+            )
+            for f in self.file
+        )
+
+
 class LockedWorkflow(Base):
     path: str
     digest: Digest
     models: tuple[str, ...] = ()
     nodes: tuple[str, ...] = ()
+    snapshots: tuple[str, ...] = ()  # the ``dir`` of each snapshot it needs
 
 
 class LockedNode(Base):
@@ -160,7 +223,13 @@ class Lock(Base):
     workflow: tuple[LockedWorkflow, ...] = ()
     model: tuple[LockedModel, ...] = ()
     node: tuple[LockedNode, ...] = ()
+    snapshot: tuple[LockedSnapshot, ...] = ()
     unresolved: tuple[Unresolved, ...] = ()
+
+
+def snapshot_models(lock: Lock) -> tuple[LockedModel, ...]:
+    """Every file of every snapshot in the lock, as models placed under the ComfyUI root."""
+    return tuple(m for s in lock.snapshot for m in s.models())
 
 
 # --- comfylock.toml -----------------------------------------------------------------------

@@ -79,6 +79,7 @@ def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool =
         present = {w.path for w in workflows}
         changes += [WorkflowChange(path=p, status="missing") for p in sorted(set(locked) - present)]
     packs = {c for n in lock.node for c in n.classes}
+    snapshots = {(s.dir, s.repo) for s in lock.snapshot}
     unpinned: dict[str, str] = {}
     for u in lock.unresolved:
         unpinned[f"{u.folder}/{u.name}"] = u.reason
@@ -94,6 +95,11 @@ def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool =
                 unpinned.setdefault(
                     key,
                     f"pinned to sha256 {model.sha256}, but {wf.path} declares {ref.sha256}",
+                )
+        for repo in wf.info.repos:
+            if (repo.dir, repo.repo) not in snapshots:
+                unpinned.setdefault(
+                    f"{repo.dir} ({repo.repo})", f"repo snapshot not in the lock (used by {wf.path})"
                 )
         for node in custom_classes(wf.info):
             if node.class_type not in packs:

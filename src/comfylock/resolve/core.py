@@ -9,6 +9,11 @@ For each distinct (folder, name), first hit wins and fixes the bytes (sha256 + s
 5. the known-models index (ComfyUI-Manager ``model-list.json`` format);
 6. Civitai search by exact file name.
 
+Repos that download-and-load nodes fetch whole (``WorkflowInfo.repos``) become snapshots:
+an existing pin for the same (dir, repo) is kept unless ``upgrade``; else ``Sources.snapshot``
+pins the repo's default branch to a commit and lists every file with its sha256. Two
+workflows that want different repos in one directory are reported, never a silent pick.
+
 Later steps that find the *same bytes* add their source too, so a lock says every place a
 file can come from. Network and disk go through the injected ``Sources``; this module only
 decides. Node packs follow the same idea: existing pin, ``[nodes]`` hand pin, the workflow's
@@ -31,6 +36,7 @@ from ..lock.model import (
     Lock,
     LockedModel,
     LockedNode,
+    LockedSnapshot,
     LockedWorkflow,
     ModelRef,
     NodeUse,
@@ -83,6 +89,7 @@ class Sources(Protocol):
     def settle_pin(
         self, class_name: str, candidates: list[NodeCandidate], pin: str
     ) -> NodeCandidate: ...
+    def snapshot(self, repo: str, dir: str) -> LockedSnapshot | None: ...
 
 
 class Conflict(msgspec.Struct, frozen=True):
@@ -374,8 +381,11 @@ def resolve(
         workflows, old, config, sources, upgrade, map_fn
     )
     unresolved += node_unresolved
+    snapshots, snapshot_unresolved = _resolve_snapshots(workflows, old, sources, upgrade, map_fn)
+    unresolved += snapshot_unresolved
     stats["unresolved"] = len(unresolved)
     stats["packs"] = len(nodes)
+    stats["snapshots"] = len(snapshots)
     locked_workflows = tuple(
         LockedWorkflow(
             path=wf.path,
@@ -398,6 +408,7 @@ def resolve(
                     }
                 )
             ),
+            snapshots=tuple(sorted({r.dir for r in wf.info.repos})),
         )
         for wf in workflows
     )
@@ -406,6 +417,7 @@ def resolve(
         workflow=locked_workflows,
         model=tuple(models),
         node=tuple(nodes),
+        snapshot=tuple(snapshots),
         unresolved=tuple(unresolved),
     )
     return Resolution(
@@ -430,6 +442,36 @@ def _declared_conflicts(workflows: list[WorkflowInput]) -> list[Conflict]:
             if first[1] != ref.sha256 and not any(c.key == key for c in conflicts):
                 conflicts.append(Conflict(key, first, (wf.path, ref.sha256)))
     return conflicts
+
+
+def _resolve_snapshots(
+    workflows: list[WorkflowInput], old: Lock | None, sources: Sources, upgrade: bool, map_fn
+) -> tuple[list[LockedSnapshot], list[Unresolved]]:
+    """Pin each (dir, repo) the workflows' download-and-load nodes name."""
+    wanted: dict[str, tuple[str, str]] = {}  # dir -> (repo, first workflow)
+    unresolved: list[Unresolved] = []
+    for wf in workflows:
+        for ref in wf.info.repos:
+            repo, first = wanted.setdefault(ref.dir, (ref.repo, wf.path))
+            if repo != ref.repo:
+                why = f"{first} wants {repo} there, {wf.path} wants {ref.repo}"
+                unresolved.append(Unresolved(folder="snapshot", name=ref.dir, reason=why))
+    clashing = {u.name for u in unresolved}
+    kept = {s.dir: s for s in (old.snapshot if old else ()) if not upgrade}
+    done = [
+        kept[d]
+        for d in sorted(wanted)
+        if d in kept and d not in clashing and kept[d].repo == wanted[d][0]
+    ]
+    todo = [d for d in sorted(wanted) if d not in clashing and d not in {s.dir for s in done}]
+    pinned = map_fn(lambda d: sources.snapshot(wanted[d][0], d), todo)
+    for d, snap in zip(todo, pinned):
+        if snap is None:
+            why = f"{wanted[d][0]}: not found on the Hugging Face hub (or offline)"
+            unresolved.append(Unresolved(folder="snapshot", name=d, reason=why))
+        else:
+            done.append(snap)
+    return sorted(done, key=lambda s: s.dir), unresolved
 
 
 def _resolve_nodes(workflows, old, config, sources, upgrade, map_fn):

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 
 from ..errors import InputError, NotFoundError, RemoteError
-from ..lock.model import Config, LockedNode, ModelRef, NodeUse, UrlSource
+from ..lock.model import Config, LockedNode, LockedSnapshot, ModelRef, NodeUse, UrlSource
 from ..settings import Settings
 from .core import Found, NodeCandidate
 
@@ -346,6 +346,19 @@ class LiveSources:
             blake3=digest.blake3,
             source=UrlSource(matched_by="url", url=url),
         )
+
+    # -- whole-repo snapshots --
+
+    def snapshot(self, repo: str, dir: str) -> LockedSnapshot | None:
+        """The repo's default branch pinned with every file; None offline or when absent."""
+        if self.offline:
+            return None
+        from .sources.hfsnapshot import pin_snapshot
+
+        try:
+            return pin_snapshot(self._net("hf"), repo, dir)
+        except NotFoundError:
+            return None
 
     # -- known-models index --
 

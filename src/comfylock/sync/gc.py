@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import msgspec
 
 from ..errors import ConflictError, LockfileError
+from ..lock.model import snapshot_models
 from .store import Store
 
 __all__ = ["GcItem", "GcPlan", "collect", "gc", "plan_gc"]
@@ -62,7 +63,8 @@ def collect(store: Store) -> GcPlan:
     referenced: set[str] = set()
     for path in alive:
         try:
-            referenced.update(m.sha256 for m in lockfile.load(path).model)
+            lock = lockfile.load(path)
+            referenced.update(m.sha256 for m in (*lock.model, *snapshot_models(lock)))
         except LockfileError as exc:
             raise LockfileError(
                 f"gc stopped: a registered lock cannot be read ({exc})",

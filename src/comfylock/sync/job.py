@@ -121,7 +121,12 @@ def prepare(
     cache = _LazyHashCache(settings.cache_dir)
     try:
         workspace = observe(
-            lock, model_paths, store, lock_path=str(settings.lock_path), hash_cache=cache
+            lock,
+            model_paths,
+            store,
+            lock_path=str(settings.lock_path),
+            hash_cache=cache,
+            comfyui_root=settings.comfyui_root,
         )
     finally:
         cache.close()
@@ -179,6 +184,10 @@ def sync(settings: Settings, options: SyncOptions, *, progress=None) -> SyncOutc
         outcome.warnings.append(message if state == "unknown" else f"the lock is stale: {message}")
     if options.nodes and lock.node and settings.comfyui_root is None:
         outcome.warnings.append("node packs skipped: no ComfyUI root (pass --comfyui-root)")
+    if settings.comfyui_root is None and any(
+        not s.dir.startswith("models/") for s in lock.snapshot
+    ):
+        outcome.warnings.append("repo snapshots outside models/ skipped: no ComfyUI root")
     if options.dry_run:
         return outcome
     if plan.is_empty:

@@ -5,6 +5,10 @@ byte. Hardlinks and copies comfylock placed are recognised by the (size, mtime_n
 the store index recorded when they were placed. Only a user's own file with exactly the
 locked size is hashed (through the hash cache), because it may be adopted instead of
 downloaded. Every name from the lock goes through ``pathsafe`` before it touches a path.
+
+Repo snapshots (``[[snapshot]]``) are observed file by file like models, each at
+``<ComfyUI root>/<dir>/<path>`` (a ``dir`` under ``models/`` follows ``--models-dir`` when
+there is no ComfyUI root); without either they are not observed (``snapshot_root``).
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ import stat as stat_mod
 from pathlib import Path
 
 from ..errors import UnsafePathError, UsageError
-from ..lock.model import Lock, LockedModel
+from ..lock.model import Lock, LockedModel, snapshot_models
 from ..machine.modelpaths import ModelPaths
 from ..pathsafe import check_name, safe_join
 from .store import LinkRow, Store, is_sha256
 from .workspace import ModelState, PlacedLink, StoreView, Workspace
 
-__all__ = ["model_target", "observe", "store_view"]
+__all__ = ["model_target", "observe", "snapshot_root", "store_view"]
 
 
 def model_target(model: LockedModel, model_paths: ModelPaths) -> Path:
@@ -136,6 +140,33 @@ def _observe_model(model: LockedModel, dirs: _Dirs, prefix: str, rows, hash_cach
     return ModelState(key=model.key, target=target, status="missing")
 
 
+def snapshot_root(dir: str, comfyui_root: Path | None, models_dir: Path | None) -> str | None:
+    """Absolute directory of a snapshot's ``dir``, or None when this machine has no place
+    for it (no ComfyUI root, and ``dir`` is not under ``models/``)."""
+    parts = check_name(dir, what="snapshot dir").split("/")
+    if comfyui_root is not None:
+        base, rest = os.path.abspath(comfyui_root), parts
+    elif models_dir is not None and len(parts) > 1 and parts[0] == "models":
+        base, rest = os.path.abspath(models_dir), parts[1:]
+    else:
+        return None
+    return _join(base, "/".join(rest))
+
+
+def _observe_snapshots(lock: Lock, roots: tuple, prefix: str, rows, hash_cache) -> list[ModelState]:
+    out: list[ModelState] = []
+    comfyui_root, models_dir = roots
+    for snap in lock.snapshot:
+        base = snapshot_root(snap.dir, comfyui_root, models_dir)
+        if base is None:
+            continue
+        for model in snap.models():
+            target = _join(base, model.name)
+            state = _classify(target, model, prefix, rows, hash_cache)
+            out.append(state or ModelState(key=model.key, target=target, status="missing"))
+    return out
+
+
 def _still_ours(row: LinkRow, store: Store) -> bool:
     try:
         st = os.lstat(row.target)
@@ -154,13 +185,18 @@ def observe(
     *,
     lock_path: str | None = None,
     hash_cache=None,
+    comfyui_root: Path | None = None,
 ) -> Workspace:
-    """Classify every locked model on disk (see ``workspace.ModelStatus``). Reads only."""
+    """Classify every locked model and snapshot file on disk (``workspace.ModelStatus``).
+    Reads only."""
     rows: dict[str, LinkRow] = {}
     if store.index_path.exists():
         rows = {r.target: r for r in store.index.links()}
     dirs, prefix = _Dirs(model_paths), str(store.blobs_dir) + os.sep
     models = tuple(_observe_model(m, dirs, prefix, rows, hash_cache) for m in lock.model)
+    if lock.snapshot:
+        roots = (comfyui_root, model_paths.models_dir)
+        models += tuple(_observe_snapshots(lock, roots, prefix, rows, hash_cache))
     targets = {m.target for m in models}
     extra = tuple(
         PlacedLink(target=r.target, sha256=r.sha256)
@@ -179,7 +215,7 @@ def store_view(lock: Lock, store: Store) -> StoreView:
     return StoreView(
         blobs=frozenset(
             m.sha256
-            for m in lock.model
+            for m in (*lock.model, *snapshot_models(lock))
             if os.path.isfile(f"{prefix}{m.sha256[:2]}{os.sep}{m.sha256}")
         )
     )

@@ -3,13 +3,17 @@
 Pure: no filesystem, network or clock. ``sync --dry-run``, ``status`` and ``apply`` all read
 the same value, and every entry says why it is there. A plan made right after a successful
 apply is empty.
+
+A repo snapshot's files are planned like models (``LockedSnapshot.models``): fetched into the
+store by sha256, verified, linked at ``<dir>/<path>``; a user's file in the way is a conflict.
+Files the workspace did not observe (no place for them on this machine) are left out.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from ..lock.model import Lock, LockedModel, Source
+from ..lock.model import Lock, LockedModel, Source, snapshot_models
 from .workspace import ModelState, NodeState, StoreView, Workspace
 
 __all__ = [
@@ -110,6 +114,7 @@ class SyncPlan(msgspec.Struct, frozen=True, kw_only=True):
     conflicts: tuple[Conflict, ...] = ()
     models_in_sync: int = 0
     nodes_in_sync: int = 0
+    snapshot_files_in_sync: int = 0
 
     @property
     def is_empty(self) -> bool:
@@ -210,10 +215,11 @@ def make_plan(
     names = ("link", "relink", "adopt", "displace", "conflicts", "node_clone", "node_checkout")
     out: dict[str, list] = {k: [] for k in names}
     states = {s.key: s for s in workspace.models}
+    models = {m.key for m in lock.model}
     needed: dict[str, list[LockedModel]] = {}
-    for model in lock.model:
-        state = states[model.key]
-        if state.status not in _OK:
+    for model in (*lock.model, *snapshot_models(lock)):
+        state = states.get(model.key)
+        if state is not None and state.status not in _OK:
             sha = _model_entries(model, state, force, out)
             if sha is not None:
                 needed.setdefault(sha, []).append(model)
@@ -232,7 +238,10 @@ def make_plan(
         node_clone=_by(out["node_clone"], "id"),
         node_checkout=_by(out["node_checkout"], "id"),
         conflicts=_by(out["conflicts"], "target"),
-        models_in_sync=sum(1 for s in workspace.models if s.status in _OK),
+        models_in_sync=sum(1 for s in workspace.models if s.status in _OK and s.key in models),
+        snapshot_files_in_sync=sum(
+            1 for s in workspace.models if s.status in _OK and s.key not in models
+        ),
         nodes_in_sync=sum(1 for n in workspace.nodes if n.status == "ok"),
     )
 

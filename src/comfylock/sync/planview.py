@@ -61,7 +61,9 @@ def plan_lines(plan: SyncPlan, *, base: str | None = None) -> list[str]:
 
 def summary_line(plan: SyncPlan) -> str:
     if plan.is_empty:
-        return f"Already in sync: {_count(plan.models_in_sync, 'model')}, {_count(plan.nodes_in_sync, 'node pack')}"
+        files = plan.snapshot_files_in_sync
+        more = f", {_count(files, 'snapshot file')}" if files else ""
+        return f"Already in sync: {_count(plan.models_in_sync, 'model')}, {_count(plan.nodes_in_sync, 'node pack')}{more}"
     total = sum(f.size for f in plan.fetch)
     parts = [
         f"{len(plan.fetch)} to fetch ({human_size(total)})",

@@ -21,11 +21,12 @@ from typing import Any
 import msgspec
 
 from ..errors import NotAWorkflowError, WorkflowError
-from ..lock.model import ModelRef, NodeUse, WorkflowInfo
+from ..lock.model import ModelRef, NodeUse, RepoRef, WorkflowInfo
 from ..pathsafe import normalise_name, unsafe_reason
 from . import tables
 from .embedded import EmbeddedError, extract, sniff
 from .inference import infer_folder, is_model_filename
+from .repos import repo_reference
 from .subgraphs import as_list, instance_values
 
 __all__ = ["infer_folder", "is_model_filename", "parse", "parse_obj"]
@@ -138,6 +139,7 @@ class _Reader:
         self.models: list[ModelRef] = []
         self.nodes: list[NodeUse] = []
         self.problems: list[str] = []
+        self.repos: list[RepoRef] = []
         self._seen: set[tuple] = set()
         self._defs: dict[str, dict] = {}
         self._used_defs: set[str] = set()
@@ -160,6 +162,7 @@ class _Reader:
             models=tuple(self.models),
             nodes=tuple(self.nodes),
             problems=tuple(dict.fromkeys(problems)),
+            repos=tuple(dict.fromkeys(self.repos)),
         )
 
     # -- recording --
@@ -379,7 +382,20 @@ class _Reader:
                 active=active,
             )
 
+    def _read_repos(self, node_type, node_id, active, pairs) -> list:
+        """Widgets the knowledge table marks as whole-repo downloads become repo references;
+        returns the other (path, value) pairs."""
+        rest = []
+        for path, value in pairs:
+            ref = repo_reference(node_type, _last_key(path), value, node_id=node_id, active=active)
+            if ref is None:
+                rest.append((path, value))
+            else:
+                self.repos.append(ref)
+        return rest
+
     def _read_custom(self, node_type, node_id, active, pairs) -> None:
+        pairs = self._read_repos(node_type, node_id, active, pairs)
         for path, value in pairs:
             if not is_model_filename(value):
                 continue

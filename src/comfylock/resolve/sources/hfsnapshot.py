@@ -1,0 +1,194 @@
+"""Pin a whole Hugging Face repo: a commit and every file's path, size and sha256.
+
+Download-and-load nodes fetch a repo's newest revision at run time; a lock pins it instead:
+
+1. ``GET {HF_ENDPOINT}/api/models/{repo}/revision/{rev}`` → ``sha``, the commit ``rev`` (the
+   default branch, ``main``) points at now;
+2. ``GET {HF_ENDPOINT}/api/models/{repo}/tree/{commit}?recursive=true`` → every entry,
+   ``[{type, path, oid, size, lfs?: {oid, size, pointerSize}}]``, paginated by a
+   ``Link: <…>; rel="next"`` header (followed only on the hub's own origin);
+3. an LFS entry's ``lfs.oid`` *is* the file's sha256. A small non-LFS file (config, tokenizer
+   text) has only its git blob id (``oid`` = sha1 of ``"blob <size>\\0"`` + bytes), so its
+   bytes are fetched once from ``/{repo}/resolve/{commit}/{path}`` (at most
+   ``MAX_SMALL_FILE`` bytes; the hub stores bigger files in LFS), checked against that git
+   id, and hashed: the lock then names every file by sha256 and ``sync`` verifies each one
+   like any other blob.
+
+Everything goes through the shared HTTP client, its retries and the response cache; the
+listing and the small files' digests are cached by commit, which never changes. Gated and
+private repos need ``HF_TOKEN`` (``AuthError``, exit 3, with that hint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urljoin
+
+import msgspec
+
+from ...errors import IntegrityError, NotFoundError, RemoteError
+from ...lock.model import LockedSnapshot, SnapshotFile
+from ...net.endpoints import origin
+from ...net.http import TTL_METADATA, TTL_SEARCH, convert
+from ...net.redact import redact
+from ...net.send import send
+from ...pathsafe import unsafe_reason
+from .huggingface import HfRef, resolve_url
+
+if TYPE_CHECKING:
+    from .huggingface import HfClient
+
+__all__ = ["MAX_FILES", "MAX_SMALL_FILE", "TreeEntry", "git_blob_id", "pin_snapshot"]
+
+MAX_SMALL_FILE = 10 * 1024 * 1024  # the hub refuses non-LFS files above 10 MB
+MAX_FILES = 10_000
+_MAX_PAGES = 100
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.I)
+
+
+class _Lfs(msgspec.Struct, frozen=True):
+    oid: str
+    size: int
+
+
+class TreeEntry(msgspec.Struct, frozen=True):
+    """One entry of the tree API (extra keys such as ``xetHash`` are ignored)."""
+
+    type: str
+    path: str
+    oid: str = ""
+    size: int = 0
+    lfs: _Lfs | None = None
+
+
+class _Revision(msgspec.Struct, frozen=True):
+    sha: str
+
+
+def git_blob_id(data: bytes) -> str:
+    """The git blob id of ``data`` (what the tree API calls a non-LFS file's ``oid``)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def pin_snapshot(hf: HfClient, repo: str, dir: str, *, revision: str = "main") -> LockedSnapshot:
+    """The repo at ``revision`` pinned to its commit, every file with size and sha256.
+
+    Raises:
+        NotFoundError: the repo or revision does not exist.
+        AuthError: gated or private (needs ``HF_TOKEN``).
+        IntegrityError: a small file's bytes do not match the tree's git id.
+        RemoteError: other failures, or a repo beyond ``MAX_FILES`` files.
+    """
+    commit = _commit(hf, repo, revision)
+    files = [e for e in _tree(hf, repo, commit) if e.type == "file"]
+    if len(files) > MAX_FILES:
+        raise RemoteError(f"{repo} has {len(files)} files; snapshots hold at most {MAX_FILES}")
+    for entry in files:
+        if unsafe_reason(entry.path):
+            raise RemoteError(f"{repo}: unsafe path {entry.path!r} in the hub's file list")
+    from ...net.concurrency import map_concurrent
+
+    pinned = map_concurrent(lambda e: _file(hf, repo, commit, e), files, workers=8)
+    return LockedSnapshot(repo=repo, revision=commit, dir=dir, file=tuple(pinned))
+
+
+def _api(hf: HfClient, repo: str, *parts: str) -> str:
+    return "/".join([f"{hf.endpoints.hf}/api/models/{repo}", *parts])
+
+
+def _commit(hf: HfClient, repo: str, revision: str) -> str:
+    url = _api(hf, repo, "revision", quote(revision, safe=""))
+    data = hf._get_json(url, kind="hf-revision", ttl=TTL_SEARCH)
+    if data is None:
+        raise NotFoundError(
+            redact(f"GET {url}: 404 Not Found"),
+            hint="check the repo id; a private repo also answers this way without HF_TOKEN",
+        )
+    sha = convert(data, _Revision, f"the revision of {repo}").sha.lower()
+    if not _HEX40.match(sha):
+        raise RemoteError(redact(f"GET {url}: no commit in the answer"), hint="is HF_ENDPOINT right?")
+    return sha
+
+
+def _tree(hf: HfClient, repo: str, commit: str) -> list[TreeEntry]:
+    """Every entry at ``commit``, following the ``Link`` header page by page."""
+    url = _api(hf, repo, "tree", commit) + "?recursive=true"
+    items: list = []
+    for _ in range(_MAX_PAGES):
+        page, next_url = _page(hf, url)
+        items += page
+        if not next_url or len(items) > MAX_FILES:
+            break
+        url = urljoin(url, next_url)
+        if origin(url) != origin(hf.endpoints.hf):
+            break  # NOTE: never follow a listing (and send the token) off the hub's origin
+    return convert(items, list[TreeEntry], f"the file list of {repo}")
+
+
+def _page(hf: HfClient, url: str) -> tuple[list, str | None]:
+    """One page of a listing, cached as ``{"items", "next"}``."""
+    cache = hf._cache
+    if cache is not None and not hf._refresh:
+        hit = cache.get("GET", url, ttl=TTL_METADATA)
+        if hit is not None and hit.status == 200:
+            page = msgspec.json.decode(hit.body)
+            return page["items"], page["next"]
+    response = _get(hf, url, accept="application/json")
+    try:
+        items = msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
+        raise RemoteError(redact(f"GET {url}: the answer is not JSON")) from None
+    link = _LINK_NEXT.search(response.headers.get("link", ""))
+    page = {"items": items if isinstance(items, list) else [], "next": link and link.group(1)}
+    if cache is not None:
+        cache.put("GET", url, 200, msgspec.json.encode(page), kind="hf-tree")
+    return page["items"], page["next"]
+
+
+def _get(hf: HfClient, url: str, *, accept: str = "*/*"):
+    if hf._client is None:
+        raise RemoteError(f"cannot fetch {redact(url)} offline")
+    response = send(
+        hf._client,
+        "GET",
+        url,
+        endpoints=hf.endpoints,
+        headers={"Accept": accept, "Accept-Encoding": "identity"},
+        follow="same-origin",
+        retry=hf._retry,
+    )
+    if response.status_code >= 400:
+        raise hf._error(url, response)
+    return response
+
+
+def _file(hf: HfClient, repo: str, commit: str, entry: TreeEntry) -> SnapshotFile:
+    if entry.lfs is not None and _HEX64.match(entry.lfs.oid.lower()):
+        return SnapshotFile(path=entry.path, size=entry.lfs.size, sha256=entry.lfs.oid.lower())
+    return SnapshotFile(path=entry.path, size=entry.size, sha256=_small_sha256(hf, repo, commit, entry))
+
+
+def _small_sha256(hf: HfClient, repo: str, commit: str, entry: TreeEntry) -> str:
+    """Fetch a small non-LFS file once, check it against its git id, return its sha256."""
+    url = resolve_url(HfRef(repo=repo, revision=commit, path=entry.path), hf.endpoints.hf)
+    cache = hf._cache
+    if cache is not None:  # keyed by commit: the bytes behind it never change
+        hit = cache.get("GET", url, ttl=TTL_METADATA)
+        if hit is not None and hit.status == 200 and _HEX64.match(hit.body.decode()):
+            return hit.body.decode()
+    if entry.size > MAX_SMALL_FILE:
+        raise RemoteError(f"{repo}/{entry.path}: {entry.size} bytes outside LFS; not pinned")
+    data = _get(hf, url).content
+    if len(data) != entry.size or git_blob_id(data) != entry.oid.lower():
+        raise IntegrityError(
+            f"{repo}/{entry.path} at {commit[:12]}: the hub served other bytes than its file list names",
+            hint="run resolve again; if it persists, the hub or a mirror in between is broken",
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    if cache is not None:
+        cache.put("GET", url, 200, digest.encode(), kind="hf-sha256")
+    return digest
