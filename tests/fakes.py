@@ -249,8 +249,11 @@ class FakeHub:
     """HEAD/GET ``/{repo}/resolve/{rev}/{path}`` like the hub: LFS files 302 to the CDN.
 
     Also ``GET /api/{models,datasets,spaces}/{repo}/commits/{rev}`` (newest first, paged by
-    ``page_size`` with a ``Link: <…>; rel="next"`` header) and ``…/tree/{rev}[/{dir}]`` (the
-    directory's entries; LFS files carry ``lfs.oid`` = sha256). Each repo has a linear history:
+    ``page_size`` with a ``Link: <…>; rel="next"`` header), ``…/tree/{rev}[/{dir}]`` (the
+    directory's entries, or with ``?recursive=true`` every file and directory below it, paged
+    the same way by a ``cursor``; LFS files carry ``lfs.oid`` = sha256, every file ``oid`` =
+    its git blob id) and ``…/revision/{rev}`` (``sha``: the commit; ``siblings``). A non-LFS
+    file's GET serves ``info["content"]`` (tests may change it). Each repo has a linear history:
     commits in the order ``add_file`` first saw them (oldest first); a commit's tree holds
     every file added at it or before it (the latest version of each path).
 
@@ -304,6 +307,8 @@ class FakeHub:
         data = content.encode()
         self.blobs[hashlib.sha256(data).hexdigest()] = data
         info = {
+            "content": data,
+            "git_oid": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(),
             "sha256": claimed_sha256 or hashlib.sha256(data).hexdigest(),
             "sha1": hashlib.sha1(data).hexdigest(),
             "size": len(data),
@@ -381,7 +386,7 @@ class FakeHub:
         if info["lfs"]:
             return self._lfs_redirect(request, commit, info)
         headers = {"X-Repo-Commit": commit, "ETag": f'W/"{info["etag"]}"'}
-        return Response(b"y" * info["size"], status=200, headers=headers)
+        return Response(info["content"], status=200, headers=headers)
 
     def _locate(self, request: Request, repo: str, rev: str) -> str | Response:
         """The commit ``rev`` names in ``repo``, or the hub's error answer."""
@@ -435,7 +440,8 @@ class FakeHub:
         from urllib.parse import unquote
 
         m = re.fullmatch(
-            r"/api/(?:models|datasets|spaces)/([^/]+/[^/]+)/(commits|tree)/([^/]+)(/.*)?", raw_path
+            r"/api/(?:models|datasets|spaces)/([^/]+/[^/]+)/(commits|tree|revision)/([^/]+)(/.*)?",
+            raw_path,
         )
         if not m:
             return _json({"error": "Not Found"}, 404)
@@ -445,8 +451,24 @@ class FakeHub:
             return commit
         if kind == "commits":
             return self._commits(request, repo, commit, raw_path)
+        if kind == "revision":
+            siblings = [{"rfilename": p} for p in sorted(self.tree(repo, commit))]
+            return _json({"_id": "0" * 24, "id": repo, "sha": commit, "siblings": siblings})
         directory = unquote((m.group(4) or "").strip("/"))
-        return self._tree_listing(repo, commit, directory)
+        entries = self._tree_listing(repo, commit, directory, request.args.get("recursive"))
+        if isinstance(entries, Response):
+            return entries
+        return self._paged(entries, request, raw_path)
+
+    def _paged(self, entries: list, request: Request, raw_path: str) -> Response:
+        """``page_size`` entries from ``cursor``; a ``Link`` header names the next page."""
+        start = int(request.args.get("cursor", "0"))
+        headers = {}
+        if start + self.page_size < len(entries):
+            query = "recursive=true&" if request.args.get("recursive") == "true" else ""
+            cursor = start + self.page_size
+            headers["Link"] = f'<{self.base_url}{raw_path}?{query}cursor={cursor}>; rel="next"'
+        return _json(entries[start : start + self.page_size], headers=headers)
 
     def _commits(self, request: Request, repo: str, commit: str, raw_path: str) -> Response:
         history = self.history[repo]
@@ -468,7 +490,9 @@ class FakeHub:
             headers["Link"] = f'<{self.base_url}{raw_path}?p={page + 1}>; rel="next"'
         return _json(body, headers=headers)
 
-    def _tree_listing(self, repo: str, commit: str, directory: str) -> Response:
+    def _tree_listing(
+        self, repo: str, commit: str, directory: str, recursive: str | None = None
+    ) -> list | Response:
         files = self.tree(repo, commit)
         prefix = f"{directory}/" if directory else ""
         if directory and not any(p.startswith(prefix) for p in files):
@@ -479,16 +503,19 @@ class FakeHub:
                 continue
             rest = path[len(prefix) :]
             if "/" in rest:
-                dirs.add(prefix + rest.split("/", 1)[0])
-                continue
-            entry = {"type": "file", "oid": info["sha1"], "size": info["size"], "path": path}
+                parts = rest.split("/")[:-1]
+                depth = len(parts) if recursive == "true" else 1
+                dirs.update(prefix + "/".join(parts[: i + 1]) for i in range(depth))
+                if recursive != "true":
+                    continue
+            entry = {"type": "file", "oid": info["git_oid"], "size": info["size"], "path": path}
             if info["lfs"]:
                 entry["lfs"] = {"oid": info["sha256"], "size": info["size"], "pointerSize": 134}
             entries.append(entry)
         entries += [
             {"type": "directory", "oid": "0" * 40, "size": 0, "path": d} for d in sorted(dirs)
         ]
-        return _json(entries)
+        return entries
 
 
 def _entry_not_found(path: str) -> Response:
