@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tomllib
 
 import msgspec
 import pytest
+import tomllib
 
 from comfylock.errors import LockfileError
 from comfylock.lock import file as lockfile
@@ -262,8 +262,10 @@ def test_sync_places_the_snapshot_then_is_a_noop(world, run_cli):
     status = run_cli(*world["args"], "status")
     assert "link      CogVideo/CogVideoX-5b/model_index.json (missing)" in status.stdout, status
     assert "fetch     models/CogVideo/CogVideoX-5b/vae/diffusion" in status.stdout
+    assert run_cli(*world["args"], "check", "--installed").exit_code == 1
     result = run_cli(*world["args"], "sync", "--no-aria2")
     assert result.exit_code == 0, result
+    assert run_cli(*world["args"], "check", "--installed").exit_code == 0
     base = world["root"] / DIR
     for path, (content, _) in FILES.items():
         target = base / path
@@ -295,10 +297,20 @@ def test_gated_repo_without_token_is_a_network_error_naming_hf_token(world, run_
     assert not (world["proj"] / "comfy.lock").exists()
 
 
-def test_missing_repo_is_unresolved(world, run_cli):
+def test_missing_repo_answers_like_a_private_one(world, run_cli):
+    """The hub answers 401 RepoNotFound for an unknown repo and a private one alike."""
     (world["proj"] / "workflows" / "cog.json").write_text(json.dumps(api_workflow("nobody/none")))
     result = run_cli(*world["args"], "resolve")
-    assert result.exit_code in (1, 3), result
+    assert result.exit_code == 3, result
+    assert "HF_TOKEN" in result.stderr and "nobody/none" in result.stderr
+    assert not (world["proj"] / "comfy.lock").exists()
+
+
+def test_a_repo_without_the_revision_is_unresolved(world, run_cli):
+    world["hub"].refs.pop((REPO, "main"))
+    result = run_cli(*world["args"], "resolve")
+    assert result.exit_code == 1, result
+    assert f"unresolved snapshot/{DIR}: {REPO}: not found" in result.stdout
     assert not (world["proj"] / "comfy.lock").exists()
 
 
@@ -338,9 +350,9 @@ def test_a_hand_written_lock_without_snapshots_still_syncs(tmp_path, run_cli, mo
     with LoopbackServer() as srv:
         srv.expect_request("/f.bin").respond_with_data(data)
         (tmp_path / "comfy.lock").write_text(
-            "version = 1\n\n[[model]]\nfolder = \"vae\"\nname = \"f.bin\"\n"
-            f"size = {len(data)}\nsha256 = \"{hashlib.sha256(data).hexdigest()}\"\n\n"
-            f"[[model.source]]\ntype = \"url\"\nurl = \"{srv.url_for('/f.bin')}\"\n"
+            'version = 1\n\n[[model]]\nfolder = "vae"\nname = "f.bin"\n'
+            f'size = {len(data)}\nsha256 = "{hashlib.sha256(data).hexdigest()}"\n\n'
+            f'[[model.source]]\ntype = "url"\nurl = "{srv.url_for("/f.bin")}"\n'
         )
         root = tmp_path / "ComfyUI"
         (root / "models").mkdir(parents=True)
@@ -348,3 +360,22 @@ def test_a_hand_written_lock_without_snapshots_still_syncs(tmp_path, run_cli, mo
         result = run_cli("--comfyui-root", str(root), "sync", "--no-aria2")
     assert result.exit_code == 0, result
     assert (root / "models" / "vae" / "f.bin").read_bytes() == data
+
+
+def test_inspect_and_resolve_show_the_repo(world, run_cli):
+    shown = run_cli("inspect", "--json", "workflows/cog.json")
+    assert shown.exit_code == 0, shown
+    (wf,) = json.loads(shown.stdout)["workflows"]
+    assert wf["repos"] == [
+        {
+            "repo": REPO,
+            "dir": DIR,
+            "node_id": "1",
+            "node_type": "DownloadAndLoadCogVideoModel",
+            "input": "model",
+        }
+    ]
+    text = run_cli("inspect", "workflows/cog.json").stdout
+    assert f"{REPO}  -> {DIR}" in text
+    resolved = run_cli(*world["args"], "resolve")
+    assert "repo snapshots: 1 pinned, 0 unresolved" in resolved.stdout, resolved

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from .lock.model import ModelRef, NodeUse, WorkflowInfo
 
 __all__ = [
@@ -62,18 +64,22 @@ def node_json(node: NodeUse) -> dict[str, Any]:
     return out
 
 
+def _workflow_json(path: str, info: WorkflowInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "path": path,
+        "format": info.format,
+        "models": [model_json(m) for m in info.models],
+        "nodes": [node_json(n) for n in info.nodes],
+        "problems": list(info.problems),
+    }
+    if info.repos:  # whole Hugging Face repos download-and-load nodes fetch (only when any)
+        out["repos"] = [msgspec.to_builtins(r) for r in info.repos]
+    return out
+
+
 def inspect_json(items: list[tuple[str, WorkflowInfo]], skipped, errors) -> dict[str, Any]:
     return {
-        "workflows": [
-            {
-                "path": path,
-                "format": info.format,
-                "models": [model_json(m) for m in info.models],
-                "nodes": [node_json(n) for n in info.nodes],
-                "problems": list(info.problems),
-            }
-            for path, info in items
-        ],
+        "workflows": [_workflow_json(path, info) for path, info in items],
         "skipped": [{"path": p, "reason": why} for p, why in skipped],
         "errors": [{"path": e.path, "error": e.problem} for e in errors],
     }
@@ -127,6 +133,15 @@ def inspect_text(items: list[tuple[str, WorkflowInfo]], skipped, errors) -> str:
             lines.append("  custom nodes:")
             lines += table(
                 [[c, f"pack: {hints[c]}" if hints[c] else ""] for c in custom], indent="    "
+            )
+        if info.repos:
+            lines.append("  repo snapshots (downloaded whole by the node):")
+            lines += table(
+                [
+                    [r.repo, f"-> {r.dir}", f"node {r.node_id}", f"{r.node_type}.{r.input}"]
+                    for r in info.repos
+                ],
+                indent="    ",
             )
         for problem in info.problems:
             lines.append(f"  problem: {problem}")
@@ -351,6 +366,8 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
     r = outcome.resolution
     s = r.stats
     node_unresolved = sum(1 for u in r.unresolved if u.folder == "custom_nodes")
+    snap_unresolved = sum(1 for u in r.unresolved if u.folder == "snapshot")
+    model_unresolved = s["unresolved"] - node_unresolved - snap_unresolved
     lines = [f"resolved {count(outcome.workflows, 'workflow')}:"]
     lines += table(
         [
@@ -359,9 +376,13 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
             ["  kept from the lock", str(s["kept"]), ""],
             ["  identified by hash", str(s["by_hash"]), ""],
             ["  by file name only", str(s["by_name"]), ""],
-            ["unresolved", str(s["unresolved"] - node_unresolved), str(node_unresolved)],
+            ["unresolved", str(model_unresolved), str(node_unresolved)],
         ]
     )
+    if s.get("snapshots") or snap_unresolved:
+        lines.append(
+            f"  repo snapshots: {s.get('snapshots', 0)} pinned, {snap_unresolved} unresolved"
+        )
     for u in r.unresolved:
         lines.append(f"  unresolved {u.folder}/{u.name}: {u.reason}")
     for c in r.conflicts:

@@ -99,7 +99,8 @@ def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool =
         for repo in wf.info.repos:
             if (repo.dir, repo.repo) not in snapshots:
                 unpinned.setdefault(
-                    f"{repo.dir} ({repo.repo})", f"repo snapshot not in the lock (used by {wf.path})"
+                    f"{repo.dir} ({repo.repo})",
+                    f"repo snapshot not in the lock (used by {wf.path})",
                 )
         for node in custom_classes(wf.info):
             if node.class_type not in packs:

@@ -55,5 +55,10 @@ def repo_reference(
     if where is None:
         return None
     return RepoRef(
-        repo=value, dir=where, node_id=node_id, node_type=class_type, input=input_name, active=active
+        repo=value,
+        dir=where,
+        node_id=node_id,
+        node_type=class_type,
+        input=input_name,
+        active=active,
     )

@@ -110,7 +110,9 @@ def _commit(hf: HfClient, repo: str, revision: str) -> str:
         )
     sha = convert(data, _Revision, f"the revision of {repo}").sha.lower()
     if not _HEX40.match(sha):
-        raise RemoteError(redact(f"GET {url}: no commit in the answer"), hint="is HF_ENDPOINT right?")
+        raise RemoteError(
+            redact(f"GET {url}: no commit in the answer"), hint="is HF_ENDPOINT right?"
+        )
     return sha
 
 
@@ -169,7 +171,9 @@ def _get(hf: HfClient, url: str, *, accept: str = "*/*"):
 def _file(hf: HfClient, repo: str, commit: str, entry: TreeEntry) -> SnapshotFile:
     if entry.lfs is not None and _HEX64.match(entry.lfs.oid.lower()):
         return SnapshotFile(path=entry.path, size=entry.lfs.size, sha256=entry.lfs.oid.lower())
-    return SnapshotFile(path=entry.path, size=entry.size, sha256=_small_sha256(hf, repo, commit, entry))
+    return SnapshotFile(
+        path=entry.path, size=entry.size, sha256=_small_sha256(hf, repo, commit, entry)
+    )
 
 
 def _small_sha256(hf: HfClient, repo: str, commit: str, entry: TreeEntry) -> str:
