@@ -379,3 +379,48 @@ def test_inspect_and_resolve_show_the_repo(world, run_cli):
     assert f"{REPO}  -> {DIR}" in text
     resolved = run_cli(*world["args"], "resolve")
     assert "repo snapshots: 1 pinned, 0 unresolved" in resolved.stdout, resolved
+
+
+def test_git_blob_id_is_gits():
+    from comfylock.resolve.sources.hfsnapshot import git_blob_id
+
+    assert git_blob_id(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"  # git hash-object
+
+
+def test_an_unsafe_path_in_the_hubs_listing_is_refused(world, run_cli):
+    world["hub"].add_file(REPO, "transformer/../../../etc/x", commit=C1, content="x", lfs=True)
+    result = run_cli(*world["args"], "resolve")
+    assert result.exit_code == 3, result
+    assert "unsafe path" in result.stderr
+    assert not (world["proj"] / "comfy.lock").exists()
+
+
+def test_offline_resolve_keeps_the_pin_and_cannot_make_one(world, run_cli):
+    assert run_cli(*world["args"], "resolve", "--offline").exit_code == 1
+    assert run_cli(*world["args"], "resolve").exit_code == 0
+    before = (world["proj"] / "comfy.lock").read_text()
+    seen = len(world["hub"].srv.log)
+    assert run_cli(*world["args"], "resolve", "--offline", "--check").exit_code == 0
+    assert (world["proj"] / "comfy.lock").read_text() == before
+    assert len(world["hub"].srv.log) == seen
+
+
+def test_the_planner_treats_snapshot_files_like_models():
+    from comfylock.sync.plan import make_plan
+    from comfylock.sync.workspace import ModelState, StoreView, Workspace
+
+    lock = Lock(version=1, snapshot=(_snapshot(),))
+    a, b = (f"{DIR}/a.json", f"{DIR}/b/config.json")
+    missing = Workspace(
+        models=(
+            ModelState(key=a, target="/r/" + a, status="missing"),
+            ModelState(key=b, target="/r/" + b, status="foreign-different", detail="mine"),
+        )
+    )
+    plan = make_plan(lock, missing, StoreView())
+    assert [(f.keys, f.sources[0].path) for f in plan.fetch] == [((a,), "a.json")]
+    assert [link.target for link in plan.link] == ["/r/" + a]
+    assert [c.key for c in plan.conflicts] == [b]
+    done = Workspace(models=(ModelState(key=a, target="/r/" + a, status="ours-ok"),))
+    plan = make_plan(lock, done, StoreView(blobs=frozenset({"a" * 64})))
+    assert plan.is_empty and plan.snapshot_files_in_sync == 1 and plan.models_in_sync == 0

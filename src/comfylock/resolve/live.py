@@ -76,9 +76,9 @@ class LiveSources:
 
                 self._clients[name] = CivitaiClient(http, endpoints, cache, refresh=self.refresh)
             elif name == "hf":
-                from .sources.huggingface import HfClient
+                from .sources.hfsnapshot import HfSnapshots  # an HfClient that also pins repos
 
-                self._clients[name] = HfClient(http, endpoints, cache, refresh=self.refresh)
+                self._clients[name] = HfSnapshots(http, endpoints, cache, refresh=self.refresh)
             elif name == "nodes":
                 from .sources.registry import NodeResolver
 
@@ -353,10 +353,8 @@ class LiveSources:
         """The repo's default branch pinned with every file; None offline or when absent."""
         if self.offline:
             return None
-        from .sources.hfsnapshot import pin_snapshot
-
         try:
-            return pin_snapshot(self._net("hf"), repo, dir)
+            return self._net("hf").pin_snapshot(repo, dir)
         except NotFoundError:
             return None
 

@@ -35,12 +35,12 @@ from ...net.http import TTL_METADATA, TTL_SEARCH, convert
 from ...net.redact import redact
 from ...net.send import send
 from ...pathsafe import unsafe_reason
-from .huggingface import HfRef, resolve_url
+from .huggingface import HfClient, HfRef, resolve_url
 
 if TYPE_CHECKING:
-    from .huggingface import HfClient
+    import httpx
 
-__all__ = ["MAX_FILES", "MAX_SMALL_FILE", "TreeEntry", "git_blob_id", "pin_snapshot"]
+__all__ = ["MAX_FILES", "MAX_SMALL_FILE", "HfSnapshots", "TreeEntry", "git_blob_id"]
 
 MAX_SMALL_FILE = 10 * 1024 * 1024  # the hub refuses non-LFS files above 10 MB
 MAX_FILES = 10_000
@@ -74,125 +74,118 @@ def git_blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def pin_snapshot(hf: HfClient, repo: str, dir: str, *, revision: str = "main") -> LockedSnapshot:
-    """The repo at ``revision`` pinned to its commit, every file with size and sha256.
+class HfSnapshots(HfClient):
+    """The hub client's snapshot calls (same HTTP client, cache, retries and token rules)."""
 
-    Raises:
-        NotFoundError: the repo or revision does not exist.
-        AuthError: gated or private (needs ``HF_TOKEN``).
-        IntegrityError: a small file's bytes do not match the tree's git id.
-        RemoteError: other failures, or a repo beyond ``MAX_FILES`` files.
-    """
-    commit = _commit(hf, repo, revision)
-    files = [e for e in _tree(hf, repo, commit) if e.type == "file"]
-    if len(files) > MAX_FILES:
-        raise RemoteError(f"{repo} has {len(files)} files; snapshots hold at most {MAX_FILES}")
-    for entry in files:
-        if unsafe_reason(entry.path):
-            raise RemoteError(f"{repo}: unsafe path {entry.path!r} in the hub's file list")
-    from ...net.concurrency import map_concurrent
+    def pin_snapshot(self, repo: str, dir: str, *, revision: str = "main") -> LockedSnapshot:
+        """The repo at ``revision`` pinned to its commit, every file with size and sha256.
 
-    pinned = map_concurrent(lambda e: _file(hf, repo, commit, e), files, workers=8)
-    return LockedSnapshot(repo=repo, revision=commit, dir=dir, file=tuple(pinned))
+        Raises:
+            NotFoundError: the repo or revision does not exist.
+            AuthError: gated or private (needs ``HF_TOKEN``).
+            IntegrityError: a small file's bytes do not match the tree's git id.
+            RemoteError: other failures, or a repo beyond ``MAX_FILES`` files.
+        """
+        commit = self._commit(repo, revision)
+        files = [e for e in self._tree(repo, commit) if e.type == "file"]
+        if len(files) > MAX_FILES:
+            raise RemoteError(f"{repo} has {len(files)} files; snapshots hold at most {MAX_FILES}")
+        for entry in files:
+            if unsafe_reason(entry.path):
+                raise RemoteError(f"{repo}: unsafe path {entry.path!r} in the hub's file list")
+        from ...net.concurrency import map_concurrent
 
+        pinned = map_concurrent(lambda e: self._file(repo, commit, e), files, workers=8)
+        return LockedSnapshot(repo=repo, revision=commit, dir=dir, file=tuple(pinned))
 
-def _api(hf: HfClient, repo: str, *parts: str) -> str:
-    return "/".join([f"{hf.endpoints.hf}/api/models/{repo}", *parts])
+    def _models_api(self, repo: str, *parts: str) -> str:
+        return "/".join([f"{self.endpoints.hf}/api/models/{repo}", *parts])
 
+    def _commit(self, repo: str, revision: str) -> str:
+        url = self._models_api(repo, "revision", quote(revision, safe=""))
+        data = self._get_json(url, kind="hf-revision", ttl=TTL_SEARCH)
+        if data is None:
+            raise NotFoundError(
+                redact(f"GET {url}: 404 Not Found"),
+                hint="check the repo id; a private repo also answers this way without HF_TOKEN",
+            )
+        sha = convert(data, _Revision, f"the revision of {repo}").sha.lower()
+        if not _HEX40.match(sha):
+            raise RemoteError(
+                redact(f"GET {url}: no commit in the answer"), hint="is HF_ENDPOINT right?"
+            )
+        return sha
 
-def _commit(hf: HfClient, repo: str, revision: str) -> str:
-    url = _api(hf, repo, "revision", quote(revision, safe=""))
-    data = hf._get_json(url, kind="hf-revision", ttl=TTL_SEARCH)
-    if data is None:
-        raise NotFoundError(
-            redact(f"GET {url}: 404 Not Found"),
-            hint="check the repo id; a private repo also answers this way without HF_TOKEN",
+    def _tree(self, repo: str, commit: str) -> list[TreeEntry]:
+        """Every entry at ``commit``, following the ``Link`` header page by page."""
+        url = self._models_api(repo, "tree", commit) + "?recursive=true"
+        items: list = []
+        for _ in range(_MAX_PAGES):
+            page, next_url = self._page(url)
+            items += page
+            if not next_url or len(items) > MAX_FILES:
+                break
+            url = urljoin(url, next_url)
+            if origin(url) != origin(self.endpoints.hf):
+                break  # NOTE: never follow a listing (and send the token) off the hub's origin
+        return convert(items, list[TreeEntry], f"the file list of {repo}")
+
+    def _page(self, url: str) -> tuple[list, str | None]:
+        """One page of a listing, cached as ``{"items", "next"}``."""
+        if self._cache is not None and not self._refresh:
+            hit = self._cache.get("GET", url, ttl=TTL_METADATA)
+            if hit is not None and hit.status == 200:
+                page = msgspec.json.decode(hit.body)
+                return page["items"], page["next"]
+        response = self._get(url, accept="application/json")
+        try:
+            items = msgspec.json.decode(response.content)
+        except msgspec.DecodeError:
+            raise RemoteError(redact(f"GET {url}: the answer is not JSON")) from None
+        link = _LINK_NEXT.search(response.headers.get("link", ""))
+        page = {"items": items if isinstance(items, list) else [], "next": link and link.group(1)}
+        if self._cache is not None:
+            self._cache.put("GET", url, 200, msgspec.json.encode(page), kind="hf-tree")
+        return page["items"], page["next"]
+
+    def _get(self, url: str, *, accept: str = "*/*") -> httpx.Response:
+        if self._client is None:
+            raise RemoteError(f"cannot fetch {redact(url)} offline")
+        response = send(
+            self._client,
+            "GET",
+            url,
+            endpoints=self.endpoints,
+            headers={"Accept": accept, "Accept-Encoding": "identity"},
+            follow="same-origin",
+            retry=self._retry,
         )
-    sha = convert(data, _Revision, f"the revision of {repo}").sha.lower()
-    if not _HEX40.match(sha):
-        raise RemoteError(
-            redact(f"GET {url}: no commit in the answer"), hint="is HF_ENDPOINT right?"
-        )
-    return sha
+        if response.status_code >= 400:
+            raise self._error(url, response)
+        return response
 
+    def _file(self, repo: str, commit: str, entry: TreeEntry) -> SnapshotFile:
+        if entry.lfs is not None and _HEX64.match(entry.lfs.oid.lower()):
+            return SnapshotFile(path=entry.path, size=entry.lfs.size, sha256=entry.lfs.oid.lower())
+        sha256 = self._small_sha256(repo, commit, entry)
+        return SnapshotFile(path=entry.path, size=entry.size, sha256=sha256)
 
-def _tree(hf: HfClient, repo: str, commit: str) -> list[TreeEntry]:
-    """Every entry at ``commit``, following the ``Link`` header page by page."""
-    url = _api(hf, repo, "tree", commit) + "?recursive=true"
-    items: list = []
-    for _ in range(_MAX_PAGES):
-        page, next_url = _page(hf, url)
-        items += page
-        if not next_url or len(items) > MAX_FILES:
-            break
-        url = urljoin(url, next_url)
-        if origin(url) != origin(hf.endpoints.hf):
-            break  # NOTE: never follow a listing (and send the token) off the hub's origin
-    return convert(items, list[TreeEntry], f"the file list of {repo}")
-
-
-def _page(hf: HfClient, url: str) -> tuple[list, str | None]:
-    """One page of a listing, cached as ``{"items", "next"}``."""
-    cache = hf._cache
-    if cache is not None and not hf._refresh:
-        hit = cache.get("GET", url, ttl=TTL_METADATA)
-        if hit is not None and hit.status == 200:
-            page = msgspec.json.decode(hit.body)
-            return page["items"], page["next"]
-    response = _get(hf, url, accept="application/json")
-    try:
-        items = msgspec.json.decode(response.content)
-    except msgspec.DecodeError:
-        raise RemoteError(redact(f"GET {url}: the answer is not JSON")) from None
-    link = _LINK_NEXT.search(response.headers.get("link", ""))
-    page = {"items": items if isinstance(items, list) else [], "next": link and link.group(1)}
-    if cache is not None:
-        cache.put("GET", url, 200, msgspec.json.encode(page), kind="hf-tree")
-    return page["items"], page["next"]
-
-
-def _get(hf: HfClient, url: str, *, accept: str = "*/*"):
-    if hf._client is None:
-        raise RemoteError(f"cannot fetch {redact(url)} offline")
-    response = send(
-        hf._client,
-        "GET",
-        url,
-        endpoints=hf.endpoints,
-        headers={"Accept": accept, "Accept-Encoding": "identity"},
-        follow="same-origin",
-        retry=hf._retry,
-    )
-    if response.status_code >= 400:
-        raise hf._error(url, response)
-    return response
-
-
-def _file(hf: HfClient, repo: str, commit: str, entry: TreeEntry) -> SnapshotFile:
-    if entry.lfs is not None and _HEX64.match(entry.lfs.oid.lower()):
-        return SnapshotFile(path=entry.path, size=entry.lfs.size, sha256=entry.lfs.oid.lower())
-    return SnapshotFile(
-        path=entry.path, size=entry.size, sha256=_small_sha256(hf, repo, commit, entry)
-    )
-
-
-def _small_sha256(hf: HfClient, repo: str, commit: str, entry: TreeEntry) -> str:
-    """Fetch a small non-LFS file once, check it against its git id, return its sha256."""
-    url = resolve_url(HfRef(repo=repo, revision=commit, path=entry.path), hf.endpoints.hf)
-    cache = hf._cache
-    if cache is not None:  # keyed by commit: the bytes behind it never change
-        hit = cache.get("GET", url, ttl=TTL_METADATA)
-        if hit is not None and hit.status == 200 and _HEX64.match(hit.body.decode()):
-            return hit.body.decode()
-    if entry.size > MAX_SMALL_FILE:
-        raise RemoteError(f"{repo}/{entry.path}: {entry.size} bytes outside LFS; not pinned")
-    data = _get(hf, url).content
-    if len(data) != entry.size or git_blob_id(data) != entry.oid.lower():
-        raise IntegrityError(
-            f"{repo}/{entry.path} at {commit[:12]}: the hub served other bytes than its file list names",
-            hint="run resolve again; if it persists, the hub or a mirror in between is broken",
-        )
-    digest = hashlib.sha256(data).hexdigest()
-    if cache is not None:
-        cache.put("GET", url, 200, digest.encode(), kind="hf-sha256")
-    return digest
+    def _small_sha256(self, repo: str, commit: str, entry: TreeEntry) -> str:
+        """Fetch a small non-LFS file once, check it against its git id, return its sha256."""
+        url = resolve_url(HfRef(repo=repo, revision=commit, path=entry.path), self.endpoints.hf)
+        if self._cache is not None:  # keyed by commit: the bytes behind it never change
+            hit = self._cache.get("GET", url, ttl=TTL_METADATA)
+            if hit is not None and hit.status == 200 and _HEX64.match(hit.body.decode()):
+                return hit.body.decode()
+        if entry.size > MAX_SMALL_FILE:
+            raise RemoteError(f"{repo}/{entry.path}: {entry.size} bytes outside LFS; not pinned")
+        data = self._get(url).content
+        if len(data) != entry.size or git_blob_id(data) != entry.oid.lower():
+            raise IntegrityError(
+                f"{repo}/{entry.path} at {commit[:12]}: the hub served other bytes than its file list names",
+                hint="run resolve again; if it persists, the hub or a mirror in between is broken",
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        if self._cache is not None:
+            self._cache.put("GET", url, 200, digest.encode(), kind="hf-sha256")
+        return digest
