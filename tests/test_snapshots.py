@@ -108,10 +108,22 @@ def test_values_that_are_not_repo_ids(value):
 def test_repo_dir_fills_the_placeholders_and_refuses_escapes():
     assert repo_dir("models/CogVideo/{repo_name}", REPO) == DIR
     assert repo_dir("models/hf/{repo_owner}/{repo_name}/", REPO) == "models/hf/THUDM/CogVideoX-5b"
-    assert repo_dir("models/LLM", REPO) == "models/LLM"
+    assert repo_dir("models/diffusers/{repo_id}", REPO) == "models/diffusers/THUDM/CogVideoX-5b"
+    assert (
+        repo_dir("models/CogVideo/CogVideoX-5b-Tora", REPO) == "models/CogVideo/CogVideoX-5b-Tora"
+    )
+    assert (
+        repo_dir("custom_nodes/pack/ckpts/{repo_name}", REPO)
+        == "custom_nodes/pack/ckpts/CogVideoX-5b"
+    )
     assert repo_dir("../outside/{repo_name}", REPO) is None
+    assert repo_dir("models/../../{repo_name}", REPO) is None
     assert repo_dir("/abs/{repo_name}", REPO) is None
     assert repo_dir("models/{revision}", REPO) is None
+    assert repo_dir("hf-cache", REPO) is None  # the table's mark for the Hugging Face cache
+    assert repo_dir("output/{repo_name}", REPO) is None
+    assert repo_dir("models", REPO) is None
+    assert repo_dir(["models/CogVideo", "models/CogVideo/{repo_name}"], REPO) is None
 
 
 def test_repo_reference_needs_the_table(node_table):

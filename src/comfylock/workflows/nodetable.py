@@ -72,9 +72,10 @@ def pack_repo(pack_id: str) -> str | None:
 
 def download_dir(class_type: str, input_name: str) -> str | None:
     """Where a download-and-load node puts the Hugging Face repo named by ``input_name``
-    (relative to the ComfyUI root, ``/`` separators), or None. ``{repo_name}`` and
-    ``{repo_owner}`` stand for the parts of the repo id (``models/LLM/{repo_name}``); a dir
-    without them is the repo's own directory (see ``workflows.repos.repo_dir``)."""
+    (relative to the ComfyUI root, ``/`` separators), or None. ``{repo_id}``,
+    ``{repo_owner}`` and ``{repo_name}`` stand for the repo id and its parts
+    (``models/LLM/{repo_name}``); a dir without them is the repo's own directory (see
+    ``workflows.repos.repo_dir``)."""
     entry = _table().classes.get(class_type)
     return entry.downloads.get(input_name) if entry else None
 

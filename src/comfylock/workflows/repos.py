@@ -3,9 +3,14 @@
 A node such as ``DownloadAndLoadCogVideoModel`` holds a repo id (``THUDM/CogVideoX-5b``) in a
 widget and, when its directory is missing, downloads the whole repo's newest revision there.
 The custom-node knowledge table says which (class, input) does that and where the repo goes
-(``nodetable.download_dir``, relative to the ComfyUI root; ``{repo_name}`` / ``{repo_owner}``
-in it stand for the id's parts). Such a widget value becomes a ``RepoRef`` that resolve pins
-as a snapshot. Pure: no filesystem, no network.
+(``nodetable.download_dir``, relative to the ComfyUI root; ``{repo_id}``, ``{repo_owner}`` and
+``{repo_name}`` in it stand for the id and its parts). Such a widget value becomes a
+``RepoRef`` that resolve pins as a snapshot. Pure: no filesystem, no network.
+
+Only a directory under ``models/`` or ``custom_nodes/`` is a place comfylock fills; anything
+else (the Hugging Face cache, which the table writes as ``hf-cache``, several candidate
+directories, an unknown placeholder) is not one, and the value stays unlocked rather than
+placed where the node may not look.
 
 The value is checked strictly: exactly ``owner/name`` as the hub spells ids (letters, digits,
 ``.``, ``_``, ``-``; no ``..``); anything else (a local path, a URL, free text) is not a repo.
@@ -24,6 +29,7 @@ __all__ = ["is_repo_id", "repo_dir", "repo_reference"]
 
 _REPO_ID = re.compile(REPO_ID_PATTERN)
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_ROOTS = ("models", "custom_nodes")
 
 
 def is_repo_id(value: Any) -> bool:
@@ -31,16 +37,20 @@ def is_repo_id(value: Any) -> bool:
     return isinstance(value, str) and _REPO_ID.match(value) is not None
 
 
-def repo_dir(template: str, repo: str) -> str | None:
-    """The directory a repo goes to: the table's ``template`` with ``{repo_name}`` and
-    ``{repo_owner}`` filled in, normalised; None when the result is unsafe or the template
-    names another placeholder."""
+def repo_dir(template: Any, repo: str) -> str | None:
+    """The directory a repo goes to: the table's ``template`` with the placeholders filled
+    in, normalised; None when it is not one plain string, names another placeholder, is
+    unsafe, or lies outside ``models/`` and ``custom_nodes/``."""
+    if not isinstance(template, str):
+        return None  # several candidate directories: the table cannot say which
     owner, _, name = repo.partition("/")
-    values = {"repo_name": name, "repo_owner": owner}
+    values = {"repo_id": repo, "repo_name": name, "repo_owner": owner}
     if any(key not in values for key in _PLACEHOLDER.findall(template)):
         return None
     path = normalise_name(_PLACEHOLDER.sub(lambda m: values[m.group(1)], template)).rstrip("/")
-    return None if unsafe_reason(path) else path
+    if unsafe_reason(path) or path.split("/")[0] not in _ROOTS or "/" not in path:
+        return None
+    return path
 
 
 def repo_reference(
