@@ -4,13 +4,13 @@ Download-and-load nodes fetch a repo's newest revision at run time; a lock pins 
 
 1. ``GET {HF_ENDPOINT}/api/models/{repo}/revision/{rev}`` → ``sha``, the commit ``rev`` (the
    default branch, ``main``) points at now;
-2. ``GET {HF_ENDPOINT}/api/models/{repo}/tree/{commit}?recursive=true`` → every entry,
-   ``[{type, path, oid, size, lfs?: {oid, size, pointerSize}}]``, paginated by a
-   ``Link: <…>; rel="next"`` header (followed only on the hub's own origin);
+2. ``GET {HF_ENDPOINT}/api/models/{repo}/tree/{commit}?recursive=true`` → every entry
+   (``HfClient.tree_entries``: ``[{type, path, oid, size, lfs?: {oid, size}}]``, paged by a
+   ``Link`` header followed only on the hub's own origin);
 3. an LFS entry's ``lfs.oid`` *is* the file's sha256. A small non-LFS file (config, tokenizer
    text) has only its git blob id (``oid`` = sha1 of ``"blob <size>\\0"`` + bytes), so its
    bytes are fetched once from ``/{repo}/resolve/{commit}/{path}`` (at most
-   ``MAX_SMALL_FILE`` bytes; the hub stores bigger files in LFS), checked against that git
+   ``MAX_SMALL_FILE`` bytes; the hub keeps bigger files in LFS), checked against that git
    id, and hashed: the lock then names every file by sha256 and ``sync`` verifies each one
    like any other blob.
 
@@ -24,45 +24,27 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urljoin
+from urllib.parse import quote
 
 import msgspec
 
 from ...errors import IntegrityError, NotFoundError, RemoteError
 from ...lock.model import LockedSnapshot, SnapshotFile
-from ...net.endpoints import origin
 from ...net.http import TTL_METADATA, TTL_SEARCH, convert
 from ...net.redact import redact
 from ...net.send import send
 from ...pathsafe import unsafe_reason
-from .huggingface import HfClient, HfRef, resolve_url
+from .huggingface import HfClient, HfRef, HfTreeEntry, resolve_url
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["MAX_FILES", "MAX_SMALL_FILE", "HfSnapshots", "TreeEntry", "git_blob_id"]
+__all__ = ["MAX_FILES", "MAX_SMALL_FILE", "HfSnapshots", "git_blob_id"]
 
 MAX_SMALL_FILE = 10 * 1024 * 1024  # the hub refuses non-LFS files above 10 MB
 MAX_FILES = 10_000
-_MAX_PAGES = 100
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.I)
-
-
-class _Lfs(msgspec.Struct, frozen=True):
-    oid: str
-    size: int
-
-
-class TreeEntry(msgspec.Struct, frozen=True):
-    """One entry of the tree API (extra keys such as ``xetHash`` are ignored)."""
-
-    type: str
-    path: str
-    oid: str = ""
-    size: int = 0
-    lfs: _Lfs | None = None
 
 
 class _Revision(msgspec.Struct, frozen=True):
@@ -75,19 +57,20 @@ def git_blob_id(data: bytes) -> str:
 
 
 class HfSnapshots(HfClient):
-    """The hub client's snapshot calls (same HTTP client, cache, retries and token rules)."""
+    """The hub client with the snapshot calls (same HTTP client, cache, retries, tokens)."""
 
     def pin_snapshot(self, repo: str, dir: str, *, revision: str = "main") -> LockedSnapshot:
         """The repo at ``revision`` pinned to its commit, every file with size and sha256.
 
         Raises:
-            NotFoundError: the repo or revision does not exist.
-            AuthError: gated or private (needs ``HF_TOKEN``).
+            NotFoundError: the revision does not exist.
+            AuthError: gated, private or unknown repo (the hub answers those alike).
             IntegrityError: a small file's bytes do not match the tree's git id.
-            RemoteError: other failures, or a repo beyond ``MAX_FILES`` files.
+            RemoteError: other failures, an unsafe path, or more than ``MAX_FILES`` files.
         """
         commit = self._commit(repo, revision)
-        files = [e for e in self._tree(repo, commit) if e.type == "file"]
+        entries = self.tree_entries(repo, commit, recursive=True)
+        files = [e for e in entries if e.type == "file"]
         if len(files) > MAX_FILES:
             raise RemoteError(f"{repo} has {len(files)} files; snapshots hold at most {MAX_FILES}")
         for entry in files:
@@ -98,17 +81,11 @@ class HfSnapshots(HfClient):
         pinned = map_concurrent(lambda e: self._file(repo, commit, e), files, workers=8)
         return LockedSnapshot(repo=repo, revision=commit, dir=dir, file=tuple(pinned))
 
-    def _models_api(self, repo: str, *parts: str) -> str:
-        return "/".join([f"{self.endpoints.hf}/api/models/{repo}", *parts])
-
     def _commit(self, repo: str, revision: str) -> str:
-        url = self._models_api(repo, "revision", quote(revision, safe=""))
+        url = self._api(repo, "model", "revision", quote(revision, safe=""))
         data = self._get_json(url, kind="hf-revision", ttl=TTL_SEARCH)
         if data is None:
-            raise NotFoundError(
-                redact(f"GET {url}: 404 Not Found"),
-                hint="check the repo id; a private repo also answers this way without HF_TOKEN",
-            )
+            raise NotFoundError(redact(f"GET {url}: 404 Not Found"), hint="check the revision")
         sha = convert(data, _Revision, f"the revision of {repo}").sha.lower()
         if not _HEX40.match(sha):
             raise RemoteError(
@@ -116,70 +93,24 @@ class HfSnapshots(HfClient):
             )
         return sha
 
-    def _tree(self, repo: str, commit: str) -> list[TreeEntry]:
-        """Every entry at ``commit``, following the ``Link`` header page by page."""
-        url = self._models_api(repo, "tree", commit) + "?recursive=true"
-        items: list = []
-        for _ in range(_MAX_PAGES):
-            page, next_url = self._page(url)
-            items += page
-            if not next_url or len(items) > MAX_FILES:
-                break
-            url = urljoin(url, next_url)
-            if origin(url) != origin(self.endpoints.hf):
-                break  # NOTE: never follow a listing (and send the token) off the hub's origin
-        return convert(items, list[TreeEntry], f"the file list of {repo}")
+    def _file(self, repo: str, commit: str, entry: HfTreeEntry) -> SnapshotFile:
+        if entry.sha256 and entry.lfs is not None:
+            return SnapshotFile(path=entry.path, size=entry.lfs.size, sha256=entry.sha256)
+        size, sha256 = self._small_file(repo, commit, entry)
+        return SnapshotFile(path=entry.path, size=size, sha256=sha256)
 
-    def _page(self, url: str) -> tuple[list, str | None]:
-        """One page of a listing, cached as ``{"items", "next"}``."""
-        if self._cache is not None and not self._refresh:
-            hit = self._cache.get("GET", url, ttl=TTL_METADATA)
-            if hit is not None and hit.status == 200:
-                page = msgspec.json.decode(hit.body)
-                return page["items"], page["next"]
-        response = self._get(url, accept="application/json")
-        try:
-            items = msgspec.json.decode(response.content)
-        except msgspec.DecodeError:
-            raise RemoteError(redact(f"GET {url}: the answer is not JSON")) from None
-        link = _LINK_NEXT.search(response.headers.get("link", ""))
-        page = {"items": items if isinstance(items, list) else [], "next": link and link.group(1)}
-        if self._cache is not None:
-            self._cache.put("GET", url, 200, msgspec.json.encode(page), kind="hf-tree")
-        return page["items"], page["next"]
-
-    def _get(self, url: str, *, accept: str = "*/*") -> httpx.Response:
-        if self._client is None:
-            raise RemoteError(f"cannot fetch {redact(url)} offline")
-        response = send(
-            self._client,
-            "GET",
-            url,
-            endpoints=self.endpoints,
-            headers={"Accept": accept, "Accept-Encoding": "identity"},
-            follow="same-origin",
-            retry=self._retry,
-        )
-        if response.status_code >= 400:
-            raise self._error(url, response)
-        return response
-
-    def _file(self, repo: str, commit: str, entry: TreeEntry) -> SnapshotFile:
-        if entry.lfs is not None and _HEX64.match(entry.lfs.oid.lower()):
-            return SnapshotFile(path=entry.path, size=entry.lfs.size, sha256=entry.lfs.oid.lower())
-        sha256 = self._small_sha256(repo, commit, entry)
-        return SnapshotFile(path=entry.path, size=entry.size, sha256=sha256)
-
-    def _small_sha256(self, repo: str, commit: str, entry: TreeEntry) -> str:
-        """Fetch a small non-LFS file once, check it against its git id, return its sha256."""
+    def _small_file(self, repo: str, commit: str, entry: HfTreeEntry) -> tuple[int, str]:
+        """Fetch a small non-LFS file once, check it against its git id: (size, sha256)."""
         url = resolve_url(HfRef(repo=repo, revision=commit, path=entry.path), self.endpoints.hf)
         if self._cache is not None:  # keyed by commit: the bytes behind it never change
             hit = self._cache.get("GET", url, ttl=TTL_METADATA)
-            if hit is not None and hit.status == 200 and _HEX64.match(hit.body.decode()):
-                return hit.body.decode()
-        if entry.size > MAX_SMALL_FILE:
-            raise RemoteError(f"{repo}/{entry.path}: {entry.size} bytes outside LFS; not pinned")
-        data = self._get(url).content
+            if hit is not None and hit.status == 200:
+                size, _, digest = hit.body.decode().partition(" ")
+                if size.isdigit() and _HEX64.match(digest):
+                    return int(size), digest
+        if entry.size is None or entry.size > MAX_SMALL_FILE or not entry.oid:
+            raise RemoteError(f"{repo}/{entry.path}: neither LFS nor a small git file; not pinned")
+        data = self._get_bytes(url).content
         if len(data) != entry.size or git_blob_id(data) != entry.oid.lower():
             raise IntegrityError(
                 f"{repo}/{entry.path} at {commit[:12]}: the hub served other bytes than its file list names",
@@ -187,5 +118,21 @@ class HfSnapshots(HfClient):
             )
         digest = hashlib.sha256(data).hexdigest()
         if self._cache is not None:
-            self._cache.put("GET", url, 200, digest.encode(), kind="hf-sha256")
-        return digest
+            self._cache.put("GET", url, 200, f"{len(data)} {digest}".encode(), kind="hf-sha256")
+        return len(data), digest
+
+    def _get_bytes(self, url: str) -> httpx.Response:
+        if self._client is None:
+            raise RemoteError(f"cannot fetch {redact(url)} offline")
+        response = send(
+            self._client,
+            "GET",
+            url,
+            endpoints=self.endpoints,
+            headers={"Accept-Encoding": "identity"},
+            follow="same-origin",
+            retry=self._retry,
+        )
+        if response.status_code >= 400:
+            raise self._error(url, response, method="GET")
+        return response

@@ -277,10 +277,18 @@ class HfClient(ServiceClient):
         return convert(items[:limit], list[HfCommit], f"the commits of {repo}")
 
     def tree_entries(
-        self, repo: str, commit: str, directory: str = "", *, repo_type: RepoType = "model"
+        self,
+        repo: str,
+        commit: str,
+        directory: str = "",
+        *,
+        repo_type: RepoType = "model",
+        recursive: bool = False,
     ) -> list[HfTreeEntry]:
-        """The entries of ``directory`` (not recursive) at ``commit``; [] where it is absent."""
+        """The entries of ``directory`` at ``commit`` (with ``recursive``, every file and
+        directory below it); [] where it is absent."""
         url = self._api(repo, repo_type, "tree", quote(commit, safe=""), quote(directory))
+        url += "?recursive=true" if recursive else ""
         items = self._get_pages(url, kind="hf-tree", ttl=TTL_METADATA, limit=1_000 * _MAX_PAGES)
         return convert(items, list[HfTreeEntry], f"the file list of {repo}")
 
