@@ -327,6 +327,13 @@ class FakeHub:
             self.refs[(repo, ref)] = commit
         return info
 
+    def delete_file(self, repo: str, path: str, *, commit: str) -> None:
+        """A commit (on ``main``) that removes ``path``."""
+        self.files[(repo, commit, path)] = None
+        if commit not in self.history[repo]:
+            self.history[repo].append(commit)
+        self.refs[(repo, "main")] = commit
+
     def tree(self, repo: str, commit: str) -> dict[str, dict]:
         """Every file of ``repo`` at ``commit``: path -> info."""
         history = self.history.get(repo, [])
@@ -334,7 +341,7 @@ class FakeHub:
         out: dict[str, dict] = {}
         for c in upto:
             out.update({p: i for (r, k, p), i in self.files.items() if r == repo and k == c})
-        return out
+        return {p: i for p, i in out.items() if i is not None}
 
     def _cdn(self, request: Request) -> Response:
         data = self.blobs.get(request.path.rsplit("/", 1)[-1])
