@@ -329,3 +329,25 @@ def test_urls_naming_different_files_conflict_unless_their_bytes_agree():
     assert not agreeing.conflicts and len(agreeing.lock.model[0].source) == 2
     unknown = resolve(workflows, old=None, config=Config(), sources=FakeSources())
     assert [c.key for c in unknown.conflicts] == ["vae/ae.safetensors"]
+
+
+def test_a_new_workflow_naming_another_file_conflicts_with_a_kept_pin():
+    a, b = "https://x.test/a/ae", "https://y.test/b/ae"
+    urls = {
+        a: Found(sha256=SHA_A, size=1, source=UrlSource(matched_by="url", url=a)),
+        b: Found(sha256=SHA_B, size=1, source=UrlSource(matched_by="url", url=b)),
+    }
+    first = resolve(
+        [_declaring("a.json", a)], old=None, config=Config(), sources=FakeSources(urls=urls)
+    )
+    assert not first.conflicts
+    again = FakeSources(urls=urls)
+    second = resolve(
+        [_declaring("a.json", a), _declaring("b.json", b)],
+        old=first.lock,
+        config=Config(),
+        sources=again,
+    )
+    (conflict,) = second.conflicts
+    assert {conflict.first[0], conflict.second[0]} == {"a.json", "b.json"}
+    assert ("url", a) not in again.calls, "the kept pin already answers for the first URL"
