@@ -44,7 +44,7 @@ from ..lock.model import (
     Unresolved,
 )
 from ..net.redact import redact
-from .samefile import file_of_source, file_of_url
+from .samefile import FileId, disagreeing_urls, file_of_source
 
 __all__ = [
     "Conflict",
@@ -251,45 +251,17 @@ class _ModelResolver:
     def _url_conflict(
         self, uses: list[tuple[str, ModelRef]], hits: dict[str, Found | None], kept
     ) -> Conflict | None:
-        """URLs for this reference that name different files (or give different bytes),
-        unless every one is known to give the same bytes: the same file, the same declared
-        sha256, or the same sha256 found."""
-        first_use: dict[str, tuple[str, str]] = {}  # url -> (workflow, url)
-        declared: dict[str, str] = {}  # url -> the sha256 a workflow declares for it
-        for path, r in uses:
-            if r.url:
-                first_use.setdefault(r.url, (path, redact(r.url)))
-                if r.sha256:
-                    declared.setdefault(r.url, r.sha256)
-        files = {url: file_of_url(url) for url in first_use}
-        if len(set(files.values())) < 2 and len(hits) < 2:
-            return None
+        """Two URLs for this reference not known to give the same bytes (SPEC §1)."""
         known = {f for s in (kept.source if kept else ()) for f in file_of_source(s)}
-        shas: dict[str, str | None] = {}
-        for url, file in files.items():
-            if url in declared:
-                shas[url] = declared[url]
-            elif kept is not None and file in known:
-                shas[url] = kept.sha256
-            else:
-                hit = hits[url] if url in hits else self.sources.from_url(url, None)
-                shas[url] = hit.sha256 if hit is not None else None
-        return _first_disagreement(uses[0][1].key, first_use, files, shas)
 
+        def sha_of(url: str, file: FileId) -> str | None:
+            if kept is not None and file in known:
+                return kept.sha256
+            hit = hits[url] if url in hits else self.sources.from_url(url, None)
+            return hit.sha256 if hit is not None else None
 
-def _first_disagreement(key: str, first_use: dict, files: dict, shas: dict) -> Conflict | None:
-    """The first two URLs not known to give the same bytes (by workflow, then URL)."""
-    order = sorted(first_use, key=lambda u: first_use[u])
-    if len(set(files.values())) > 1 and None in shas.values():
-        other = next(u for u in order if files[u] != files[order[0]])
-        return Conflict(key, first_use[order[0]], first_use[other], what="url")
-    distinct = sorted({v for v in shas.values() if v})
-    if len(distinct) > 1:
-        one = next(u for u in order if shas[u] == distinct[0])
-        two = next(u for u in order if shas[u] == distinct[1])
-        pair = sorted([first_use[one], first_use[two]])
-        return Conflict(key, pair[0], pair[1], what="url")
-    return None
+        pair = disagreeing_urls(uses, sha_of, compare_all=len(hits) > 1)
+        return None if pair is None else Conflict(uses[0][1].key, *pair, what="url")
 
 
 def _assemble(ref: ModelRef, found: list[Found], how: str) -> tuple[LockedModel | None, str, str]:

@@ -1,4 +1,4 @@
-"""Which file a URL names, so that two workflows' URLs for one (folder, name) can be compared.
+"""Which file a URL names, and which of a reference's URLs disagree (SPEC §1).
 
 Why: SPEC §1 makes two workflows whose URLs for one reference name *different files* a
 conflict, never a silent pick; the same file written two ways is not one. A Hugging Face URL
@@ -6,19 +6,23 @@ names ``(repo type, repo, path)`` whatever its host (the hub, ``hf.co``, ``$HF_E
 (``resolve``/``blob``) or query (``?download=true``); its revision is left out on purpose: the
 same path at two revisions is one file whose bytes resolution compares. A Civitai download
 names a model version (and a ``fileId`` when given). Any other URL names itself, without its
-fragment and the ``download``/``token`` query noise. Pure (reads ``$HF_ENDPOINT``'s host).
+fragment and the ``download``/``token`` query noise. URLs of different files must be known
+to give the same bytes (a declared sha256, or one found) or they are a conflict. Pure but for
+the ``sha_of`` callback (reads ``$HF_ENDPOINT``'s host).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from ..lock.model import CivitaiSource, HuggingFaceSource, Source
+from ..lock.model import CivitaiSource, HuggingFaceSource, ModelRef, Source
 from ..net.endpoints import Endpoints
+from ..net.redact import redact
 from .sources.huggingface import parse_hf_url
 
-__all__ = ["FileId", "file_of_source", "file_of_url"]
+__all__ = ["FileId", "disagreeing_urls", "file_of_source", "file_of_url"]
 
 FileId = tuple
 _CIVITAI_DOWNLOAD = re.compile(r"/api/download/models/(\d+)")
@@ -51,3 +55,42 @@ def file_of_source(source: Source) -> set[FileId]:
             ("civitai", source.version_id, source.file_id),
         }
     return {file_of_url(source.url)}
+
+
+Use = tuple[str, str]  # (workflow, URL as shown)
+
+
+def disagreeing_urls(
+    uses: list[tuple[str, ModelRef]],
+    sha_of: Callable[[str, FileId], str | None],
+    *,
+    compare_all: bool = False,
+) -> tuple[Use, Use] | None:
+    """The first two of the references' URLs not known to give the same bytes.
+
+    A URL's bytes are the sha256 its workflow declares, else ``sha_of(url, file)`` (None:
+    unknown). URLs naming one file agree unless ``compare_all`` (they were all resolved) and
+    their bytes differ; URLs naming different files must be known to give the same bytes.
+    """
+    first_use: dict[str, Use] = {}
+    declared: dict[str, str] = {}
+    for path, r in uses:
+        if r.url:
+            first_use.setdefault(r.url, (path, redact(r.url)))
+            if r.sha256:
+                declared.setdefault(r.url, r.sha256)
+    files = {url: file_of_url(url) for url in first_use}
+    if len(set(files.values())) < 2 and not compare_all:
+        return None
+    shas = {url: declared.get(url) or sha_of(url, file) for url, file in files.items()}
+    order = sorted(first_use, key=lambda u: first_use[u])
+    if len(set(files.values())) > 1 and None in shas.values():
+        other = next(u for u in order if files[u] != files[order[0]])
+        return first_use[order[0]], first_use[other]
+    distinct = sorted({v for v in shas.values() if v})
+    if len(distinct) > 1:
+        one = next(u for u in order if shas[u] == distinct[0])
+        two = next(u for u in order if shas[u] == distinct[1])
+        pair = sorted([first_use[one], first_use[two]])
+        return pair[0], pair[1]
+    return None
