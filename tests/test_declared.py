@@ -313,7 +313,7 @@ def test_templates_are_never_pinned_to_other_bytes_than_declared(run_cli, monkey
             wanted.setdefault(r.key, (r.sha256, r.url))
     keys = sorted(wanted)
     in_history = set(keys[::2])  # every other file has its declared bytes at an older commit
-    with world(lfs_redirect="same-origin") as (hub, _civitai, env, _srv):
+    with world(lfs_redirect="same-origin") as (hub, _civitai, env, hub_srv):
         for n, key in enumerate(keys):
             declared, url = wanted[key]
             ref = parse_hf_url(url, endpoint="https://huggingface.co")
@@ -333,6 +333,8 @@ def test_templates_are_never_pinned_to_other_bytes_than_declared(run_cli, monkey
             )
         strict = resolve(run_cli, monkeypatch, env)
         assert strict.exit_code == 1 and not (proj / "comfy.lock").exists(), strict.output
+        listings = [r.full_path for r, _ in hub_srv.log if r.path.startswith("/api/")]
+        assert listings and len(listings) == len(set(listings)), "each listing asked once"
         result = resolve(run_cli, monkeypatch, env, "--allow-unresolved")
     assert result.exit_code == 0, result.output
     models = locked_models(proj)

@@ -31,7 +31,7 @@ import msgspec
 from ...errors import AuthError, NotFoundError, RemoteError, UsageError
 from ...lock.model import HuggingFaceSource, MatchedBy
 from ...net.endpoints import Endpoints, origin
-from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert
+from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, SingleFlight, convert
 from ...net.redact import redact
 from ...net.send import MAX_REDIRECTS, auth_error, send
 
@@ -64,6 +64,7 @@ _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.I)
 REVISION_SEARCH_LIMIT = 50  # commits looked at for a declared sha256 (each costs a tree listing)
 _MAX_PAGES = 20  # pages of one listing (the hub pages trees by 1,000 entries)
+_PAGES = SingleFlight()  # listings in flight, shared by the resolver's threads
 _API_PREFIX = {"model": "models", "dataset": "datasets", "space": "spaces"}
 
 
@@ -332,11 +333,16 @@ class HfClient(ServiceClient):
         return items
 
     def _get_page(self, url: str, *, kind: str, ttl: float) -> tuple[list, str | None]:
-        """One page (cached as ``{"items", "next"}``); a 404 is an empty page."""
+        """One page (cached as ``{"items", "next"}``); a 404 is an empty page. Files of one
+        repo resolved at once ask for the same listings: one request serves them all."""
         if self._cache is not None and not self._refresh:
             hit = self._cache.get("GET", url, ttl=ttl)
             if hit is not None:
                 return _decode_page(hit.body)
+        body = _PAGES.run((redact(url), self._refresh), lambda: self._fetch_page(url, kind))
+        return _decode_page(body)
+
+    def _fetch_page(self, url: str, kind: str) -> bytes:
         response = send(
             self._client,
             "GET",
@@ -363,7 +369,7 @@ class HfClient(ServiceClient):
             )
         if self._cache is not None:
             self._cache.put("GET", url, 200, body, kind=kind)
-        return _decode_page(body)
+        return body
 
     def _read(self, ref: HfRef, url: str, response: httpx.Response) -> HfPin:
         headers = response.headers
