@@ -274,7 +274,8 @@ class HfClient(ServiceClient):
     ) -> list[HfCommit]:
         """The commits reachable from ``revision``, newest first, at most ``limit``."""
         url = self._api(repo, repo_type, "commits", quote(revision, safe=""))
-        items = self._get_pages(url, kind="hf-commits", ttl=TTL_SEARCH, limit=limit)
+        ttl = TTL_METADATA if _HEX40.match(revision) else TTL_SEARCH  # a branch moves
+        items = self._get_pages(url, kind="hf-commits", ttl=ttl, limit=limit)
         return convert(items[:limit], list[HfCommit], f"the commits of {repo}")
 
     def tree_entries(
