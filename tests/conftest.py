@@ -34,6 +34,24 @@ def _isolated_env(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def node_table(monkeypatch, tmp_path):
+    """Point the custom-node knowledge table at a small one: the fixture table by default,
+    or a dict given to the returned function (written to a temp file)."""
+    import json
+
+    def use(data: dict | None = None) -> Path:
+        path = FIXTURES / "nodetable" / "custom_nodes.json"
+        if data is not None:
+            path = tmp_path / "custom_nodes.json"
+            path.write_text(json.dumps({"version": 1, **data}))
+        monkeypatch.setenv("COMFYLOCK_NODE_TABLE", str(path))
+        return path
+
+    use()
+    return use
+
+
+@pytest.fixture
 def shared_dir() -> Path:
     """../shared (real workflows, API samples); tests using it skip when it is absent."""
     if not SHARED.is_dir():

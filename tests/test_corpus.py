@@ -33,7 +33,7 @@ def test_examples_find_every_loader_file(shared_dir):
     assert checked >= 40
 
 
-def test_custom_node_workflows(shared_dir):
+def test_custom_node_workflows(shared_dir, node_table):
     base = shared_dir / "corpus"
     index = json.loads((base / "custom_node_workflows" / "INDEX.json").read_text())
     for rel, entry in index.items():
@@ -43,7 +43,8 @@ def test_custom_node_workflows(shared_dir):
             assert value.replace("\\", "/") in names, f"{rel}: missed {value}"
         custom = {n.class_type for n in info.nodes if not n.core}
         assert set(entry["custom_node_types"]) <= custom
-        assert all(r.folder for r in info.models), f"{rel}: a model without a folder"
+        for ref in info.models:  # a folder, or an honest "cannot tell" with its reason
+            assert ref.folder or (ref.reason or "").startswith("cannot tell"), (rel, ref)
 
 
 def test_inspect_json_reads_the_whole_corpus(shared_dir, run_cli):

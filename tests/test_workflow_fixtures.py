@@ -15,6 +15,11 @@ WORKFLOWS = FIXTURES / "workflows"
 EXPECTED = json.loads((WORKFLOWS / "EXPECTED.json").read_text())
 
 
+@pytest.fixture(autouse=True)
+def _fixture_table(node_table):
+    """The fixtures' custom nodes as the fixture knowledge table knows them."""
+
+
 def keys(refs, pred=lambda r: True):
     return sorted({f"{r.folder}/{r.name}" for r in refs if pred(r)})
 

@@ -699,7 +699,7 @@ def main() -> None:
         "loras/dyn_a.safetensors",
         "loras/dyn_b.safetensors",
         "embeddings/EasyNegative",
-        "upscale_models/RealESRGAN_x4plus.pth",
+        "None/RealESRGAN_x4plus.pth",  # an unknown custom node: cannot tell, never a guess
     ]
     expect("api_prompt.json", api_models, nodes=["MysteryCustomNode"])
 

@@ -46,6 +46,8 @@ def model_json(ref: ModelRef) -> dict[str, Any]:
         out["inferred"] = True
     if ref.invalid:
         out["invalid"] = ref.invalid
+    if ref.reason:
+        out["reason"] = ref.reason
     return out
 
 
@@ -101,6 +103,8 @@ def _flags(ref: ModelRef) -> str:
         flags.append("folder inferred")
     if ref.invalid:
         flags.append(f"INVALID: {ref.invalid}")
+    if ref.reason:
+        flags.append(ref.reason)
     if ref.url:
         flags.append("url")
     if ref.sha256:

@@ -75,6 +75,7 @@ class ModelRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     directory: str | None = None
     inferred: bool = False
     invalid: str | None = None  # why the name is unsafe (absolute, '..'); never joined to a path
+    reason: str | None = None  # why ``folder`` is None ("cannot tell: unknown custom node X")
 
     @property
     def key(self) -> str:

@@ -1,43 +1,58 @@
-"""Which folder a custom node's model file belongs in, when nothing in the workflow says so.
+"""Which folder a custom node's model file belongs in.
 
 Custom nodes name model files in widgets whose folder ComfyUI's core table cannot know. The
-widget's name, then the node's class name, then the file name hint at it; references
-found this way are marked ``inferred``.
+custom-node knowledge table (``nodetable``, generated from the packs' own code) answers
+first. Only where it knows nothing does a narrow heuristic speak: a widget named like a core
+loader's input (``ckpt_name``, ``lora_name``, ``vae_name``, …) reads the same folder, and such
+references are marked ``inferred``. Nothing else is guessed: a file name (``…BakedVAE…``, a
+``.pth``) or a class name says too little, and a wrong folder sends ``sync`` to a place the
+node never reads. "Cannot tell" is an honest answer and carries its reason.
+
+URL values are sources, not paths: ``url_reference_name`` names the file a URL serves.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import unquote, urlsplit
 
-from . import tables
+from . import nodetable, tables
 
-__all__ = ["infer_folder", "is_model_filename"]
+__all__ = [
+    "Guess",
+    "custom_folder",
+    "folders_by_position",
+    "is_model_filename",
+    "is_url_value",
+    "url_reference_name",
+]
 
-# (pattern, folder): the first hit on the widget name, then the class name, then the file
-# name wins. Order matters: "clip_vision" before "clip", "ipadapter" before "adapter".
-_INFER_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p, re.IGNORECASE), folder)
+# Widget names that mean one folder in every pack that uses them (ComfyUI's core loaders'
+# own input names, plus the numbered and dict forms LoRA stacks use).
+_WIDGET_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), folder)
     for p, folder in (
-        (r"lora|lycoris|locon", "loras"),
-        (r"clip[_-]?vision|image[_-]?encoder", "clip_vision"),
-        (r"ip[_-]?adapter", "ipadapter"),
-        (r"control[_-]?net|t2i[_-]?adapter|controllllite", "controlnet"),
-        (r"upscale|esrgan|swinir|realesr|4x|2x", "upscale_models"),
-        (r"vae", "vae"),
-        (r"t5|umt5|text[_-]?encoder|clip|llava|llama|qwen.*vl|gemma|mistral|byt5", "text_encoders"),
-        (r"unet|diffusion|transformer|dit\b", "diffusion_models"),
-        (r"ckpt|checkpoint", "checkpoints"),
-        (r"embedding|textual[_-]?inversion", "embeddings"),
-        (r"hypernet", "hypernetworks"),
-        (r"style[_-]?model", "style_models"),
-        (r"gligen", "gligen"),
-        (r"photomaker", "photomaker"),
-        (r"ultralytics|yolo|\bbbox/|\bsegm/", "ultralytics"),
-        (r"sam[_-]?(vit|hq)|samloader|sam_model", "sams"),
+        (r"^ckpt_name(_?\d+)?$", "checkpoints"),
+        (r"^vae_name(_?\d+)?$", "vae"),
+        (r"^(lora|lora_name|loras)(_?\d+)?$", "loras"),
+        (r"^control_net_name(_?\d+)?$", "controlnet"),
+        (r"^unet_name$", "diffusion_models"),
+        (r"^clip_name\d$", "text_encoders"),
+        (r"^style_model_name$", "style_models"),
+        (r"^gligen_name$", "gligen"),
+        (r"^hypernetwork_name$", "hypernetworks"),
     )
 )
-_MODEL_LOADER = re.compile(r"model[_-]?loader", re.IGNORECASE)
+_CIVITAI_DOWNLOAD = re.compile(r"/api/download/models/(\d+)")
+
+
+class Guess(NamedTuple):
+    """A folder (or None), whether it was inferred, and why there is none."""
+
+    folder: str | None
+    inferred: bool = False
+    reason: str | None = None
 
 
 def is_model_filename(value: Any) -> bool:
@@ -50,12 +65,57 @@ def is_model_filename(value: Any) -> bool:
     return lower.endswith(tables.model_extensions())
 
 
-def infer_folder(widget: str, class_type: str, name: str) -> str | None:
-    """Best guess of a custom node's model folder, or None when nothing hints at one."""
-    for text in (widget, class_type, name):
-        for pattern, folder in _INFER_RULES:
-            if pattern.search(text):
-                return folder
-    if _MODEL_LOADER.search(class_type):
-        return "diffusion_models"
+def is_url_value(value: Any) -> bool:
+    """An ``https://`` (or ``http://``) URL in a widget: a source of a model, never a path."""
+    if not isinstance(value, str) or len(value) > 2048 or any(c.isspace() for c in value):
+        return False
+    lower = value[:8].lower()
+    return lower.startswith(("https://", "http://")) and len(value) > len("https://x")
+
+
+def url_reference_name(url: str) -> str:
+    """The file name a URL serves: the last path segment (a Hugging Face ``resolve`` URL's
+    file), or, for a Civitai download URL that names no file, ``civitai-<version id>``: a
+    placeholder without an extension that resolve completes with the real file name."""
+    parts = urlsplit(url)
+    civitai = _CIVITAI_DOWNLOAD.search(parts.path)
+    if civitai:
+        return f"civitai-{civitai.group(1)}"
+    segment = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
+    return segment or (parts.hostname or "download")
+
+
+def _by_widget_name(widget: str) -> str | None:
+    for pattern, folder in _WIDGET_RULES:
+        if pattern.match(widget):
+            return folder
     return None
+
+
+def custom_folder(class_type: str, widget: str) -> Guess:
+    """The folder a custom node's input reads: the table's answer, else a widget named like a
+    core loader's input (inferred), else "cannot tell" with the reason."""
+    folder = nodetable.folder_of(class_type, widget)
+    if folder:
+        return Guess(folder)
+    guessed = _by_widget_name(widget)
+    if guessed:
+        return Guess(guessed, inferred=True)
+    if nodetable.knows(class_type):
+        return Guess(None, reason=f"cannot tell: {class_type}.{widget} reads no model folder")
+    return Guess(None, reason=f"cannot tell: unknown custom node {class_type}")
+
+
+def folders_by_position(class_type: str, positions: list[str]) -> dict[str, Guess]:
+    """Folders for a UI node's model values that carry no widget name (``widgets_values[i]``):
+    when every model input of the class reads one folder, that folder; when the count of
+    model values equals the count of model inputs, in ``INPUT_TYPES`` order; else nothing."""
+    inputs = nodetable.model_inputs(class_type)
+    if not inputs or not positions:
+        return {}
+    folders = list(inputs.values())
+    if len(set(folders)) == 1:
+        return {p: Guess(folders[0]) for p in positions}
+    if len(positions) == len(folders):
+        return {p: Guess(f) for p, f in zip(positions, folders)}
+    return {}

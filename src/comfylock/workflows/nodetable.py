@@ -12,9 +12,20 @@ Shape of the data file (version 1)::
                              "folders": {"<folder key>": ["<dir relative to the ComfyUI root>", ...]}}},
      "classes": {"<class>": {"pack": "<pack id>",
                              "inputs": {"<input name>": "<folder key>"},
-                             "downloads": {"<input name>": "<dir relative to the ComfyUI root>"}}}}
+                             "downloads": {"<input name>": "<dir relative to the ComfyUI root>"},
+                             "widgets": ["<input name>", ...],
+                             "claimed-by": ["<other pack id>", ...]}}}
+
+``inputs`` follows the order of the node's ``INPUT_TYPES``. ``widgets`` (optional) is the
+order of the UI's ``widgets_values``: the widget inputs as the frontend lays them out, with
+``""`` for the extra value a seed widget's "control after generate" adds; the reader uses it
+when a UI node does not name its widgets. ``claimed-by`` (optional) lists other packs that
+define the same class: the class is then ambiguous and resolve says so.
 
 An absent class or input means "the table does not know" — never a guess.
+
+``COMFYLOCK_NODE_TABLE`` (read at call time) points at another data file of this shape:
+tests inject small tables with it.
 """
 
 from __future__ import annotations
@@ -24,7 +35,20 @@ from functools import lru_cache
 
 import msgspec
 
-__all__ = ["download_dir", "folder_dirs", "folder_of", "pack_of", "pack_repo"]
+__all__ = [
+    "ENV_TABLE",
+    "download_dir",
+    "folder_dirs",
+    "folder_of",
+    "knows",
+    "model_inputs",
+    "pack_of",
+    "pack_repo",
+    "packs_of",
+    "widget_order",
+]
+
+ENV_TABLE = "COMFYLOCK_NODE_TABLE"
 
 
 class _Pack(msgspec.Struct, frozen=True, rename="kebab"):
@@ -34,10 +58,12 @@ class _Pack(msgspec.Struct, frozen=True, rename="kebab"):
     folders: dict[str, list[str]] = {}
 
 
-class _Class(msgspec.Struct, frozen=True):
+class _Class(msgspec.Struct, frozen=True, rename="kebab"):
     pack: str
     inputs: dict[str, str] = {}
     downloads: dict[str, str] = {}
+    widgets: list[str] = []
+    claimed_by: list[str] = []
 
 
 class _Table(msgspec.Struct, frozen=True):
@@ -46,11 +72,42 @@ class _Table(msgspec.Struct, frozen=True):
     classes: dict[str, _Class] = {}
 
 
-@lru_cache(maxsize=1)
 def _table() -> _Table:
-    path = os.path.join(os.path.dirname(__file__), "data", "custom_nodes.json")
+    path = os.environ.get(ENV_TABLE) or os.path.join(
+        os.path.dirname(__file__), "data", "custom_nodes.json"
+    )
+    return _load(path)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> _Table:
     with open(path, "rb") as fh:
         return msgspec.json.decode(fh.read(), type=_Table)
+
+
+def knows(class_type: str) -> bool:
+    """Whether the table read this class's code (its inputs are then known, not guessed)."""
+    return class_type in _table().classes
+
+
+def model_inputs(class_type: str) -> dict[str, str]:
+    """{input name: folder key} of the class's model inputs, in ``INPUT_TYPES`` order."""
+    entry = _table().classes.get(class_type)
+    return dict(entry.inputs) if entry else {}
+
+
+def widget_order(class_type: str) -> tuple[str, ...]:
+    """The class's ``widgets_values`` layout in UI files (see the docstring), or ()."""
+    entry = _table().classes.get(class_type)
+    return tuple(entry.widgets) if entry else ()
+
+
+def packs_of(class_type: str) -> tuple[str, ...]:
+    """Every pack that defines ``class_type``: one id, or several when it is ambiguous."""
+    entry = _table().classes.get(class_type)
+    if entry is None:
+        return ()
+    return tuple(dict.fromkeys([entry.pack, *entry.claimed_by]))
 
 
 def folder_of(class_type: str, input_name: str) -> str | None:

@@ -6,9 +6,11 @@ embed either. Pure: no filesystem, no network. Reading a file is the caller's jo
 
 What counts as a reference, and what does not, is in ``../shared/comfyui/README.md`` §8:
 loader widgets come from the shipped table of core loaders; custom nodes' widget values
-that name a model file are references with an inferred folder; values naming no file
-(``pixel_space``, ``None``, a Note's text) are not references; unsafe names are reported,
-never joined to a path.
+that name a model file are references whose folder comes from ``properties.models``, then
+the custom-node knowledge table, then a narrow heuristic marked ``inferred``, else "cannot
+tell" with a reason (``inference``); a URL value is a source whose reference is named by the
+URL's file; values naming no file (``pixel_space``, ``None``, a Note's text) are not
+references; unsafe names are reported, never joined to a path.
 """
 
 from __future__ import annotations
@@ -23,13 +25,19 @@ import msgspec
 from ..errors import NotAWorkflowError, WorkflowError
 from ..lock.model import ModelRef, NodeUse, RepoRef, WorkflowInfo
 from ..pathsafe import normalise_name, unsafe_reason
-from . import tables
+from . import nodetable, tables
 from .embedded import EmbeddedError, extract, sniff
-from .inference import infer_folder, is_model_filename
+from .inference import (
+    custom_folder,
+    folders_by_position,
+    is_model_filename,
+    is_url_value,
+    url_reference_name,
+)
 from .repos import repo_reference
 from .subgraphs import as_list, instance_values
 
-__all__ = ["infer_folder", "is_model_filename", "parse", "parse_obj"]
+__all__ = ["is_model_filename", "parse", "parse_obj"]
 
 NONE_VALUES = frozenset({"", "none", "None", "null", "[None]", "disabled", "Disabled", "NONE"})
 NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
@@ -154,8 +162,9 @@ class _Reader:
             if ref.invalid:
                 problems.append(f"{where}: invalid model name {ref.name!r}: {ref.invalid}")
             elif ref.folder is None:
+                why = f" ({ref.reason})" if ref.reason else ""
                 problems.append(
-                    f"{where}: cannot tell which folder {ref.name!r} belongs in; pin it in comfylock.toml"
+                    f"{where}: cannot tell which folder {ref.name!r} belongs in{why}; pin it in comfylock.toml"
                 )
         return WorkflowInfo(
             format=self.format,
@@ -180,9 +189,12 @@ class _Reader:
         url: str | None = None,
         sha256: str | None = None,
         directory: str | None = None,
+        reason: str | None = None,
     ) -> None:
         if not isinstance(name, str):
             return
+        if is_url_value(name):  # a source, never a path: name the file the URL serves
+            url, name = url or name, url_reference_name(name)
         norm = normalise_name(name)
         if norm in NONE_VALUES:
             return
@@ -206,6 +218,7 @@ class _Reader:
             sha256=sha256,
             directory=directory,
             invalid=invalid,
+            reason=None if folder else reason,
         )
         self.models.append(ref)
 
@@ -339,7 +352,8 @@ class _Reader:
         if loader:
             self._read_loader(node_type, node_id, active, loader, values, named)
         else:
-            pairs = list(_labelled_leaves(node, values)) + list(supplied.items())
+            order = nodetable.widget_order(node_type) if isinstance(values, list) else ()
+            pairs = list(_labelled_leaves(node, values, order)) + list(supplied.items())
             self._read_custom(node_type, node_id, active, pairs)
         self._read_embeddings(node_type, node_id, active, values, supplied)
         self._read_properties_models(node, node_id, node_type, active)
@@ -395,19 +409,24 @@ class _Reader:
         return rest
 
     def _read_custom(self, node_type, node_id, active, pairs) -> None:
+        """Model files (and URLs) in a custom node's widgets; the folder from ``inference``.
+        The same class gets the same answer in UI, API and embedded files: only the widget's
+        name matters, and unnamed UI widgets are matched to the table's inputs by position."""
         pairs = self._read_repos(node_type, node_id, active, pairs)
-        for path, value in pairs:
-            if not is_model_filename(value):
-                continue
-            folder = infer_folder(_last_key(path), node_type, normalise_name(value))
+        hits = [(p, v) for p, v in pairs if is_model_filename(v) or is_url_value(v)]
+        unnamed = [p for p, _ in hits if p.startswith("widgets_values[")]
+        by_position = folders_by_position(node_type, unnamed)
+        for path, value in hits:
+            guess = by_position.get(path) or custom_folder(node_type, _last_key(path))
             self.add_ref(
-                folder=folder,
+                folder=guess.folder,
                 name=value,
                 node_id=node_id,
                 node_type=node_type,
                 input=path,
                 active=active,
-                inferred=True,
+                inferred=guess.inferred,
+                reason=guess.reason,
             )
 
     def _read_embeddings(self, node_type, node_id, active, values, named) -> None:
@@ -472,15 +491,17 @@ class _Reader:
         for i, ref in enumerate(self.models):
             if ref.name != norm or (node_id and ref.node_id != node_id):
                 continue
-            if canonical and ref.folder and not ref.inferred and canonical != ref.folder:
+            declared_wins = ref.inferred or not tables.loader_inputs(ref.node_type)
+            if canonical and ref.folder and not declared_wins and canonical != ref.folder:
                 continue
             self.models[i] = msgspec.structs.replace(
                 ref,
-                folder=canonical if canonical and (ref.inferred or not ref.folder) else ref.folder,
+                folder=canonical if canonical and (declared_wins or not ref.folder) else ref.folder,
                 url=ref.url or url,
                 sha256=ref.sha256 or sha256,
                 directory=ref.directory or directory,
                 inferred=ref.inferred and not canonical,
+                reason=None if canonical else ref.reason,
             )
             merged = True
         if not merged:
@@ -552,18 +573,22 @@ def _api_leaves(inputs: dict) -> Iterator[tuple[str, Any]]:
             yield str(key), value
 
 
-def _labelled_leaves(node: dict, values: Any) -> Iterator[tuple[str, Any]]:
+def _labelled_leaves(node: dict, values: Any, order: tuple = ()) -> Iterator[tuple[str, Any]]:
     """Leaves of a UI node's widget values, labelled by widget name where the node's
-    ``inputs`` list names every widget in order, else by position."""
+    ``inputs`` list names every widget in order, or where the knowledge table's widget
+    ``order`` fits the values, else by position."""
     if isinstance(values, list):
         names = [
             i["widget"].get("name")
             for i in as_list(node.get("inputs"))
             if isinstance(i, dict) and isinstance(i.get("widget"), dict)
         ]
-        if len(names) == len(values) and all(isinstance(n, str) for n in names):
+        if not (len(names) == len(values) and all(isinstance(n, str) for n in names)):
+            names = list(order)
+        if len(names) == len(values):
             for name, value in zip(names, values):
-                yield from _leaves(value, name)
+                if name:
+                    yield from _leaves(value, name)
             return
         for i, value in enumerate(values):
             yield from _leaves(value, f"widgets_values[{i}]")

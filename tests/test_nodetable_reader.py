@@ -1,0 +1,127 @@
+"""Custom nodes' folders come from the knowledge table first (issue 10, SPEC §4).
+
+The table here is the small fixture table (``fixtures/nodetable/custom_nodes.json``, facts
+read from the packs' code): ELLA's loader reads ``ella``, XLabs' ControlNet loader reads
+``xlabs_controlnets``. Before the table was read, the reader guessed ``text_encoders`` for
+ELLA (a ``t5`` in the file name) and ``vae`` for a checkpoint named ``…BakedVAE…``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from comfylock.workflows.reader import parse
+
+ELLA_FILE = "ella-sd1.5-tsc-t5xl.safetensors"
+
+
+@pytest.fixture(autouse=True)
+def _table(node_table):
+    """Every test here reads with the fixture table."""
+
+
+def _ui(*nodes) -> bytes:
+    return json.dumps({"nodes": list(nodes), "links": [], "version": 0.4}).encode()
+
+
+def _node(nid, ntype, widgets, **extra) -> dict:
+    return {"id": nid, "type": ntype, "mode": 0, "widgets_values": widgets, **extra}
+
+
+def _api(**nodes) -> bytes:
+    return json.dumps(
+        {nid: {"class_type": c, "inputs": inputs} for nid, (c, inputs) in nodes.items()}
+    ).encode()
+
+
+def _only(info):
+    assert len(info.models) == 1, info.models
+    return info.models[0]
+
+
+def test_table_folder_is_the_same_in_ui_and_api_formats():
+    ui = parse(_ui(_node(1, "ELLALoader", [ELLA_FILE])))
+    api = parse(_api(**{"1": ("ELLALoader", {"name": ELLA_FILE})}))
+    named_ui = parse(
+        _ui(
+            _node(
+                1, "ELLALoader", [ELLA_FILE], inputs=[{"name": "name", "widget": {"name": "name"}}]
+            )
+        )
+    )
+    for info in (ui, api, named_ui):
+        ref = _only(info)
+        assert (ref.folder, ref.name, ref.inferred) == ("ella", ELLA_FILE, False)
+
+
+def test_widget_order_from_the_table_maps_ui_positions():
+    values = ["flux-dev", "flux-dev-canny-controlnet-v3.safetensors"]
+    ui = parse(_ui(_node(7, "LoadFluxControlNet", values)))
+    api = parse(
+        _api(**{"7": ("LoadFluxControlNet", {"model_name": "flux-dev", "checkpoint": values[1]})})
+    )
+    for info in (ui, api):
+        ref = _only(info)
+        assert (ref.folder, ref.input) == ("xlabs_controlnets", "checkpoint")
+
+
+def test_declared_directory_beats_the_table():
+    entry = {"name": ELLA_FILE, "directory": "ella_custom"}
+    info = parse(_ui(_node(1, "ELLALoader", [ELLA_FILE], properties={"models": [entry]})))
+    ref = _only(info)
+    assert ref.folder == "ella_custom" and not ref.inferred and ref.reason is None
+
+
+def test_unknown_custom_node_says_cannot_tell_instead_of_guessing():
+    baked = "SDXL/juggernautXL_v9BakedVAE.safetensors"
+    tile = "control_v11f1e_sd15_tile.pth"
+    info = parse(_ui(_node(3, "MysteryLoader", [baked, tile, "4x"])))
+    assert sorted(r.name for r in info.models) == [baked, tile]
+    for ref in info.models:
+        assert ref.folder is None
+        assert ref.reason == "cannot tell: unknown custom node MysteryLoader"
+    assert any("cannot tell: unknown custom node MysteryLoader" in p for p in info.problems)
+    api = parse(_api(**{"3": ("MysteryLoader", {"model": baked})}))
+    assert _only(api).folder is None
+
+
+def test_known_class_input_the_table_does_not_list_is_not_guessed():
+    info = parse(_api(**{"1": ("ELLALoader", {"name": ELLA_FILE, "extra_file": "other.pth"})}))
+    by_input = {r.input: r for r in info.models}
+    assert by_input["name"].folder == "ella"
+    assert by_input["extra_file"].folder is None
+    assert (
+        by_input["extra_file"].reason == "cannot tell: ELLALoader.extra_file reads no model folder"
+    )
+
+
+def test_core_loader_widget_names_on_unknown_nodes_are_inferred():
+    info = parse(_api(**{"1": ("Efficient Loader", {"ckpt_name": "SDXL/x_BakedVAE.safetensors"})}))
+    ref = _only(info)
+    assert (ref.folder, ref.inferred) == ("checkpoints", True)
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        (
+            "https://civitai.com/api/download/models/142421?type=Model&format=SafeTensor",
+            "civitai-142421",
+        ),
+        (
+            "https://huggingface.co/owner/repo/resolve/main/sub/My%20Lora.safetensors?download=true",
+            "My Lora.safetensors",
+        ),
+    ],
+)
+def test_url_values_are_sources_not_paths(url, name):
+    ui = parse(_ui(_node(4, "LoraLoaderFromURL", [url, 1.0, 1.0])))
+    api = parse(_api(**{"4": ("LoraLoaderFromURL", {"url": url, "strength_model": 1.0})}))
+    core = parse(_api(**{"5": ("LoraLoader", {"lora_name": url, "strength_model": 1.0})}))
+    for info in (ui, api, core):
+        ref = _only(info)
+        assert ref.url == url and ref.name == name
+        assert "https:" not in ref.name and "/" not in ref.name
+    assert _only(core).folder == "loras"
