@@ -60,11 +60,18 @@ def test_widget_order_from_the_table_maps_ui_positions():
     values = ["flux-dev", "flux-dev-canny-controlnet-v3.safetensors"]
     ui = parse(_ui(_node(7, "LoadFluxControlNet", values)))
     api = parse(
-        _api(**{"7": ("LoadFluxControlNet", {"model_name": "flux-dev", "checkpoint": values[1]})})
+        _api(
+            **{
+                "7": (
+                    "LoadFluxControlNet",
+                    {"model_name": "flux-dev", "controlnet_path": values[1]},
+                )
+            }
+        )
     )
     for info in (ui, api):
         ref = _only(info)
-        assert (ref.folder, ref.input) == ("xlabs_controlnets", "checkpoint")
+        assert (ref.folder, ref.input) == ("xlabs_controlnets", "controlnet_path")
 
 
 def test_declared_directory_beats_the_table():
@@ -125,3 +132,30 @@ def test_url_values_are_sources_not_paths(url, name):
         assert ref.url == url and ref.name == name
         assert "https:" not in ref.name and "/" not in ref.name
     assert _only(core).folder == "loras"
+
+
+def test_inspect_names_packs_offline(run_cli, tmp_path):
+    wf = tmp_path / "wf.json"
+    wf.write_bytes(
+        _ui(
+            _node(1, "ELLALoader", [ELLA_FILE]),
+            _node(2, "Image Resize", [512]),
+            _node(3, "VHS_VideoCombine", {"frame_rate": 8}, properties={"cnr_id": "vhs-own"}),
+            _node(4, "NobodyKnowsMe", [1]),
+        )
+    )
+    text = run_cli("inspect", str(wf))
+    assert text.exit_code == 0, text
+    lines = {line.split()[0]: line for line in text.stdout.splitlines() if line.startswith("    ")}
+    assert lines["ELLALoader"].split(None, 1)[1] == "pack: comfyui-ella"
+    assert "ambiguous: comfyui-nodes-a | comfyui-nodes-b" in text.stdout
+    assert lines["VHS_VideoCombine"].endswith("pack: vhs-own")  # the node's own hint first
+    assert lines["NobodyKnowsMe"].strip() == "NobodyKnowsMe"
+    data = json.loads(run_cli("inspect", "--json", str(wf)).stdout)
+    packs = {n["class_type"]: n.get("packs") for n in data["workflows"][0]["nodes"]}
+    assert packs == {
+        "ELLALoader": ["comfyui-ella"],
+        "Image Resize": ["comfyui-nodes-a", "comfyui-nodes-b"],
+        "VHS_VideoCombine": ["comfyui-videohelpersuite"],
+        "NobodyKnowsMe": None,
+    }

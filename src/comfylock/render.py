@@ -61,6 +61,8 @@ def node_json(node: NodeUse) -> dict[str, Any]:
         value = getattr(node, key)
         if value is not None:
             out[key] = value
+    if node.packs:  # from the shipped knowledge table, offline; several = ambiguous
+        out["packs"] = list(node.packs)
     if not node.active:
         out["active"] = False
     return out
@@ -112,6 +114,18 @@ def _flags(ref: ModelRef) -> str:
     return ", ".join(flags)
 
 
+def _pack_hint(node: NodeUse) -> str:
+    """What names the node's pack offline: its own ``cnr_id``/``aux_id``, else the table."""
+    own = node.cnr_id or node.aux_id
+    if own:
+        return f"pack: {own}"
+    if len(node.packs) == 1:
+        return f"pack: {node.packs[0]}"
+    if node.packs:
+        return f"ambiguous: {' | '.join(node.packs)}"
+    return ""
+
+
 def inspect_text(items: list[tuple[str, WorkflowInfo]], skipped, errors) -> str:
     lines: list[str] = []
     for path, info in items:
@@ -133,11 +147,9 @@ def inspect_text(items: list[tuple[str, WorkflowInfo]], skipped, errors) -> str:
             hints = {}
             for n in info.nodes:
                 if not n.core and n.class_type not in hints:
-                    hints[n.class_type] = n.cnr_id or n.aux_id or ""
+                    hints[n.class_type] = _pack_hint(n)
             lines.append("  custom nodes:")
-            lines += table(
-                [[c, f"pack: {hints[c]}" if hints[c] else ""] for c in custom], indent="    "
-            )
+            lines += table([[c, hints[c]] for c in custom], indent="    ")
         if info.repos:
             lines.append("  repo snapshots (downloaded whole by the node):")
             lines += table(

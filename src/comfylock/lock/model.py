@@ -92,6 +92,7 @@ class NodeUse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     aux_id: str | None = None
     ver: str | None = None
     active: bool = True
+    packs: tuple[str, ...] = ()  # the knowledge table's packs for the class (several: ambiguous)
 
 
 class RepoRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -61,9 +61,10 @@ class WorkflowCache:
 
     def __init__(self, path: Path) -> None:
         from .. import __version__
+        from .nodetable import fingerprint
 
         self.path = path
-        self.version = __version__
+        self.version = f"{__version__} {fingerprint()}"
         self.entries: dict[str, _CacheEntry] = {}
         self.dirty = False
         try:

@@ -44,6 +44,7 @@ _WIDGET_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^hypernetwork_name$", "hypernetworks"),
     )
 )
+_POSITION = re.compile(r"^widgets_values\[(\d+)\]$")
 _CIVITAI_DOWNLOAD = re.compile(r"/api/download/models/(\d+)")
 
 
@@ -95,8 +96,14 @@ def _by_widget_name(widget: str) -> str | None:
 def custom_folder(class_type: str, widget: str) -> Guess:
     """The folder a custom node's input reads: the table's answer, else a widget named like a
     core loader's input (inferred), else "cannot tell" with the reason."""
+    position = _POSITION.match(widget)
+    if position and nodetable.knows(class_type):
+        return Guess(
+            None,
+            reason=f"cannot tell: the file does not name {class_type}'s widget {position.group(1)}",
+        )
     folder = nodetable.folder_of(class_type, widget)
-    if folder:
+    if isinstance(folder, str) and folder:
         return Guess(folder)
     guessed = _by_widget_name(widget)
     if guessed:
@@ -107,15 +114,12 @@ def custom_folder(class_type: str, widget: str) -> Guess:
 
 
 def folders_by_position(class_type: str, positions: list[str]) -> dict[str, Guess]:
-    """Folders for a UI node's model values that carry no widget name (``widgets_values[i]``):
-    when every model input of the class reads one folder, that folder; when the count of
-    model values equals the count of model inputs, in ``INPUT_TYPES`` order; else nothing."""
-    inputs = nodetable.model_inputs(class_type)
-    if not inputs or not positions:
+    """Folders for a UI node's model values that carry no widget name (``widgets_values[i]``,
+    neither the node's ``inputs`` nor the table's widget order names them): when every model
+    input of the class reads one folder, that folder; otherwise nothing (which value is which
+    input is unknown, and a wrong pairing would be a confident wrong folder)."""
+    folders = {f for f in nodetable.model_inputs(class_type).values() if isinstance(f, str)}
+    if len(folders) != 1 or not positions:
         return {}
-    folders = list(inputs.values())
-    if len(set(folders)) == 1:
-        return {p: Guess(folders[0]) for p in positions}
-    if len(positions) == len(folders):
-        return {p: Guess(f) for p, f in zip(positions, folders)}
-    return {}
+    folder = folders.pop()
+    return {p: Guess(folder) for p in positions}

@@ -38,6 +38,7 @@ import msgspec
 __all__ = [
     "ENV_TABLE",
     "download_dir",
+    "fingerprint",
     "folder_dirs",
     "folder_of",
     "knows",
@@ -72,11 +73,25 @@ class _Table(msgspec.Struct, frozen=True):
     classes: dict[str, _Class] = {}
 
 
-def _table() -> _Table:
-    path = os.environ.get(ENV_TABLE) or os.path.join(
+def _path() -> str:
+    return os.environ.get(ENV_TABLE) or os.path.join(
         os.path.dirname(__file__), "data", "custom_nodes.json"
     )
-    return _load(path)
+
+
+def _table() -> _Table:
+    return _load(_path())
+
+
+def fingerprint() -> str:
+    """Which table answers (path, size, mtime), without reading it: caches of what the
+    reader extracted key on it, so a new table is never hidden behind an old answer."""
+    path = _path()
+    try:
+        st = os.stat(path)
+    except OSError:
+        return path
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
 @lru_cache(maxsize=4)

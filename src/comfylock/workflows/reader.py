@@ -236,6 +236,7 @@ class _Reader:
                 aux_id=aux,
                 ver=str(ver) if ver is not None else None,
                 active=active,
+                packs=() if core else nodetable.packs_of(class_type),
             )
         )
 
@@ -417,7 +418,8 @@ class _Reader:
         unnamed = [p for p, _ in hits if p.startswith("widgets_values[")]
         by_position = folders_by_position(node_type, unnamed)
         for path, value in hits:
-            guess = by_position.get(path) or custom_folder(node_type, _last_key(path))
+            label = path if path in by_position or path.startswith("widgets_values[") else None
+            guess = by_position.get(path) or custom_folder(node_type, label or _last_key(path))
             self.add_ref(
                 folder=guess.folder,
                 name=value,
