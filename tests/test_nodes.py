@@ -169,7 +169,8 @@ def registry(server, monkeypatch):
 
 
 @pytest.fixture
-def resolver(client, no_wait, tmp_path):
+def resolver(client, no_wait, tmp_path, node_table):
+    node_table({"packs": {}, "classes": {}})  # these tests are about the registry's tiers
     with HttpCache(tmp_path / "http.sqlite") as cache:
         yield NodeResolver(client, cache=cache, retry=no_wait)
 
@@ -245,6 +246,35 @@ def test_registry_ambiguity_is_returned_and_settled_by_a_pin(registry, resolver)
         settle("SAMLoader", resolver.candidates_for_class("SAMLoader"), {}).id
         == "comfyui-impact-pack"
     )
+
+
+def test_knowledge_table_names_the_pack_before_the_registry(registry, resolver, server, node_table):
+    node_table(
+        {
+            "packs": {
+                "comfyui-impact-pack": {"repo": IMPACT, "registry-id": "comfyui-impact-pack"},
+                "someone/inspire-fork": {"repo": "https://github.com/someone/inspire-fork"},
+            },
+            "classes": {
+                "SAMLoader": {"pack": "comfyui-impact-pack"},
+                "Shared": {"pack": "comfyui-impact-pack", "claimed-by": ["someone/inspire-fork"]},
+            },
+        }
+    )
+    [cand] = resolver.candidates_for_class("SAMLoader")
+    assert (cand.id, cand.repo, cand.via, cand.registry_id) == (
+        "comfyui-impact-pack",
+        IMPACT,
+        "table",
+        "comfyui-impact-pack",
+    )
+    assert server.log == []  # offline: no registry request for a class the table knows
+    both = resolver.candidates_for_class("Shared")
+    assert [c.id for c in both] == ["comfyui-impact-pack", "someone/inspire-fork"]
+    assert settle("Shared", both, {}) is None  # ambiguous, reported, never the first one
+    assert server.log == []
+    [asked] = resolver.candidates_for_class("FaceDetailer")  # unknown to the table
+    assert asked.via == "registry" and server.log
 
 
 def test_registry_without_search_uses_single_lookup(server, monkeypatch, resolver):

@@ -44,6 +44,7 @@ __all__ = [
     "knows",
     "model_inputs",
     "pack_of",
+    "pack_registry_id",
     "pack_repo",
     "packs_of",
     "widget_order",
@@ -140,6 +141,11 @@ def pack_of(class_type: str) -> str | None:
 def pack_repo(pack_id: str) -> str | None:
     pack = _table().packs.get(pack_id)
     return pack.repo if pack else None
+
+
+def pack_registry_id(pack_id: str) -> str | None:
+    pack = _table().packs.get(pack_id)
+    return pack.registry_id if pack else None
 
 
 def download_dir(class_type: str, input_name: str) -> str | None:

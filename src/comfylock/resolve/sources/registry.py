@@ -5,6 +5,8 @@ ComfyUI-Manager's community map. Within a tier every claimant is returned: a cla
 several packs is *ambiguous* and only a ``[nodes]`` pin in comfylock.toml settles it
 (``settle``), never "first match wins".
 
+0. (after the node's own hints) the shipped custom-node knowledge table, offline: the pack
+   whose code defines the class, or every such pack (ambiguous); no request at all.
 1. hints on the node: ``cnr_id`` (registry id; ``comfy-core`` is never a pack) →
    ``GET /nodes/{id}`` (the registry 302-redirects other spellings to the canonical id);
    ``aux_id`` ``owner/repo`` → ``https://github.com/owner/repo``; ``ver`` may be a semver,
@@ -60,6 +62,7 @@ __all__ = [
     "pack_id_for_repo",
     "pin_pack",
     "settle",
+    "table_candidates",
 ]
 
 CORE_PACK_ID = "comfy-core"
@@ -67,7 +70,7 @@ CORE_REPOS = frozenset(
     {"https://github.com/comfyanonymous/comfyui", "https://github.com/comfy-org/comfyui"}
 )
 GIT_TIMEOUT = 60.0
-Via = Literal["cnr_id", "aux_id", "registry", "preemption", "node-map", "pattern", "pin"]
+Via = Literal["cnr_id", "aux_id", "table", "registry", "preemption", "node-map", "pattern", "pin"]
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _OWNER_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
 
@@ -405,6 +408,9 @@ class NodeResolver(ServiceClient):
         hinted = self._from_hints(cnr_id, aux_id, ver)
         if hinted is not None:
             return [hinted]
+        known = table_candidates(class_name)
+        if known:
+            return known
         found = distinct(self.registry_candidates(class_name))
         return found or distinct(self.node_map.candidates(class_name))
 
@@ -428,6 +434,23 @@ class NodeResolver(ServiceClient):
 
     def pin_pack(self, candidate: PackCandidate, *, allow_http: Iterable[str] = ()) -> LockedNode:
         return pin_pack(candidate, allow_http=allow_http)
+
+
+def table_candidates(class_name: str) -> list[PackCandidate]:
+    """The packs the shipped knowledge table says define ``class_name`` (no network)."""
+    from ...workflows import nodetable
+
+    out = []
+    for pack in nodetable.packs_of(class_name):
+        repo = nodetable.pack_repo(pack)
+        if repo:
+            registry_id = nodetable.pack_registry_id(pack)
+            out.append(
+                PackCandidate(
+                    id=registry_id or pack, repo=repo, via="table", registry_id=registry_id
+                )
+            )
+    return distinct(out)
 
 
 def _registry_candidate(node: RegistryNode, via: Via) -> PackCandidate:
