@@ -5,11 +5,19 @@ list of directories, the first being where new files go. ``extra_model_paths.yam
 may set ``base_path`` (``~`` and ``$VARS`` expanded, relative to the YAML's directory),
 ``is_default: true`` (its dirs go to the front), and ``<folder>: <path>`` where the value may
 be a multi-line block of several paths; legacy names (``clip``, ``unet``) are mapped.
+
+Folders custom-node packs register (``ella``, ``xlabs_controlnets``, …) live where the pack
+registers them (the knowledge table's ``folder_dirs``, relative to the ComfyUI root: e.g.
+``models/xlabs/controlnets`` or the pack's own ``custom_nodes/<pack>/models``), after any
+``is_default`` entry ``extra_model_paths.yaml`` gives the name and before its other entries;
+a folder nobody registers lives at ``models/<folder>``. The table is read only when such a
+folder is asked for: core folders never load it.
 """
 
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import msgspec
@@ -27,6 +35,8 @@ class ModelPaths(msgspec.Struct, frozen=True):
 
     models_dir: Path | None
     dirs: dict[str, tuple[Path, ...]]
+    comfyui_root: Path | None = None
+    yaml_defaults: dict[str, int] = {}  # how many of dirs[folder] are is_default yaml entries
 
     def target_dir(self, folder: str) -> Path | None:
         """Directory new files of ``folder`` are placed in."""
@@ -34,14 +44,44 @@ class ModelPaths(msgspec.Struct, frozen=True):
         return found[0] if found else None
 
     def search_dirs(self, folder: str) -> tuple[Path, ...]:
-        """Dirs of a folder; a folder ComfyUI core does not know (one a custom node registers,
-        e.g. ``ultralytics``) lives at ``models/<folder>`` as those nodes register it."""
-        found = self.dirs.get(canonical_folder(folder))
-        if found:
+        """Dirs of a folder, the first being its target (see the module docstring)."""
+        folder = canonical_folder(folder)
+        found = self.dirs.get(folder, ())
+        if folder in _core_folders():
             return found
-        if self.models_dir is not None and "/" not in folder and folder not in ("", ".", ".."):
-            return (self.models_dir / folder,)
-        return ()
+        registered = self._registered(folder)
+        plain = "/" not in folder and folder not in ("", ".", "..")
+        if not registered and not found and self.models_dir is not None and plain:
+            registered = (self.models_dir / folder,)
+        if not registered:
+            return found
+        head = found[: self.yaml_defaults.get(folder, 0)]
+        rest = tuple(d for d in found[len(head) :] if d not in registered)
+        return (*head, *(d for d in registered if d not in head), *rest)
+
+    def _registered(self, folder: str) -> tuple[Path, ...]:
+        """Where packs register ``folder``; ``models/…`` follows ``--models-dir``."""
+        from ..workflows.nodetable import folder_dirs
+
+        out: list[Path] = []
+        for rel in folder_dirs(folder):
+            parts = rel.replace("\\", "/").strip("/").split("/")
+            if not parts or any(p in ("", ".", "..") for p in parts) or rel.startswith("/"):
+                continue  # a table row is data, never a way out of the tree
+            if parts[0] == "models" and self.models_dir is not None:
+                path = self.models_dir.joinpath(*parts[1:])
+            elif self.comfyui_root is not None:
+                path = self.comfyui_root.joinpath(*parts)
+            else:
+                continue
+            if path not in out:
+                out.append(path)
+        return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _core_folders() -> frozenset[str]:
+    return frozenset(_model_folders())
 
 
 def _model_folders() -> list[str]:
@@ -107,6 +147,7 @@ def load_model_paths(
     if base_models is not None:
         for folder in _model_folders():
             dirs[folder] = [base_models / d for d in default_dirs(folder)]
+    defaults: dict[str, int] = {}
     configs = list(extra_configs)
     if comfyui_root is not None and (comfyui_root / EXTRA_CONFIG_NAME).is_file():
         configs.insert(0, comfyui_root / EXTRA_CONFIG_NAME)
@@ -123,9 +164,15 @@ def load_model_paths(
                 current.remove(path)
             if is_default:
                 current.insert(0, path)
+                defaults[folder] = defaults.get(folder, 0) + 1
             else:
                 current.append(path)
-    return ModelPaths(models_dir=base_models, dirs={k: tuple(v) for k, v in sorted(dirs.items())})
+    return ModelPaths(
+        models_dir=base_models,
+        dirs={k: tuple(v) for k, v in sorted(dirs.items())},
+        comfyui_root=comfyui_root,
+        yaml_defaults=defaults,
+    )
 
 
 def known_folder(folder: str) -> bool:

@@ -160,7 +160,14 @@ def download_dir(class_type: str, input_name: str) -> str | None:
 
 def folder_dirs(folder: str) -> tuple[str, ...]:
     """Directories (relative to the ComfyUI root) that packs register for ``folder``."""
-    out: list[str] = []
-    for pack in _table().packs.values():
-        out.extend(d for d in pack.folders.get(folder, ()) if d not in out)
-    return tuple(out)
+    return _folder_index(_path()).get(folder, ())
+
+
+@lru_cache(maxsize=4)
+def _folder_index(path: str) -> dict[str, tuple[str, ...]]:
+    index: dict[str, list[str]] = {}
+    for pack in _load(path).packs.values():
+        for folder, dirs in pack.folders.items():
+            known = index.setdefault(folder, [])
+            known.extend(d for d in dirs if d not in known)
+    return {k: tuple(v) for k, v in index.items()}
