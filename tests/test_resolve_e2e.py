@@ -460,3 +460,29 @@ def test_known_models_index_gives_a_pinnable_url(run_cli, monkeypatch, tmp_path)
     (model,) = tomllib.loads((proj / "comfy.lock").read_text())["model"]
     assert model["folder"] == "upscale_models" and model["source"][0]["repo"] == "up/scalers"
     assert model["sha256"] == hashlib.sha256(b"upscaler").hexdigest()
+
+
+def test_civitai_download_url_in_a_widget_resolves_to_the_real_file_name(
+    run_cli, monkeypatch, project
+):
+    """A loader value that is a Civitai download URL is a source; the URL names no file, so
+    the lock takes the version's file name (never a path with ``https:`` in it)."""
+    proj, root, pack_repo, _ = project
+    url = "https://civitai.com/api/download/models/202?type=Model&format=SafeTensor"
+    (proj / "workflows" / "portrait.json").write_text(json.dumps(workflow(lora=url)))
+    with fake_world(pack_repo) as (env, _servers):
+        result = resolve_in(run_cli, monkeypatch, proj, root, env)
+        assert result.exit_code == 0, result
+    import tomllib
+
+    data = tomllib.loads((proj / "comfy.lock").read_text())
+    models = {f"{m['folder']}/{m['name']}": m for m in data["model"]}
+    assert "loras/detail.safetensors" in models, sorted(models)
+    assert not any("https" in key or "civitai-" in key for key in models)
+    assert models["loras/detail.safetensors"]["source"][0]["version-id"] == 202
+    portrait = next(w for w in data["workflow"] if w["path"] == "workflows/portrait.json")
+    assert "loras/detail.safetensors" in portrait["models"]
+    check = run_cli("check")  # offline: the placeholder finds its pin through the version id
+    assert check.exit_code == 0, check
+    again = run_cli("--comfyui-root", str(root), "resolve", "--check")
+    assert again.exit_code == 0, again

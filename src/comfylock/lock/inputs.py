@@ -7,17 +7,21 @@ Shared by resolution, staleness and ``why``; pure.
 from __future__ import annotations
 
 import hashlib
+import re
 
 import msgspec
 
-from .model import ModelRef, NodeUse, RepoRef, WorkflowInfo
+from .model import CivitaiSource, LockedModel, ModelRef, NodeUse, RepoRef, WorkflowInfo
 
 __all__ = [
     "WorkflowInput",
     "custom_classes",
+    "find_locked",
     "inputs_digest",
     "lock_keys",
     "lockable_refs",
+    "placeholder_version",
+    "url_placeholder",
     "workflow_digest",
 ]
 
@@ -31,6 +35,40 @@ def lock_keys(folder: str | None, name: str) -> list[str]:
     if folder == "embeddings" and not name.lower().endswith(EMBEDDING_EXTENSIONS):
         keys += [f"{folder}/{name}{ext}" for ext in EMBEDDING_EXTENSIONS]
     return keys
+
+
+_CIVITAI_DOWNLOAD = re.compile(r"/api/download/models/(\d+)")
+_PLACEHOLDER = re.compile(r"^civitai-(\d+)$")
+
+
+def url_placeholder(path: str) -> str | None:
+    """The reference name of a Civitai download URL's path (``/api/download/models/142421``
+    names no file): ``civitai-142421``, completed by resolve with the file's real name."""
+    match = _CIVITAI_DOWNLOAD.search(path)
+    return f"civitai-{match.group(1)}" if match else None
+
+
+def placeholder_version(ref: ModelRef) -> int | None:
+    """The Civitai version id a URL reference's placeholder name stands for, or None."""
+    match = _PLACEHOLDER.match(ref.name) if ref.url else None
+    return int(match.group(1)) if match else None
+
+
+def find_locked(ref: ModelRef, models: dict[str, LockedModel]) -> LockedModel | None:
+    """The lock's model for a reference: by key (``lock_keys``), or, for a Civitai URL
+    placeholder, the model of that folder pinned to that Civitai version."""
+    for key in lock_keys(ref.folder, ref.name):
+        if key in models:
+            return models[key]
+    version = placeholder_version(ref)
+    if version is None:
+        return None
+    for model in models.values():
+        if model.folder == ref.folder and any(
+            isinstance(s, CivitaiSource) and s.version_id == version for s in model.source
+        ):
+            return model
+    return None
 
 
 class WorkflowInput(msgspec.Struct, frozen=True):

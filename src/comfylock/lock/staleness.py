@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from .inputs import WorkflowInput, custom_classes, lock_keys, lockable_refs, workflow_digest
+from .inputs import WorkflowInput, custom_classes, find_locked, lockable_refs, workflow_digest
 from .model import Lock
 
 __all__ = ["Staleness", "WorkflowChange", "compare"]
@@ -46,9 +46,8 @@ def _renames(
 
 def _locked_key(ref, models: dict) -> str:
     """The key a reference is pinned under (an extension-less embedding maps to its file)."""
-    return next(
-        (k for k in lock_keys(ref.folder, ref.name) if k in models), f"{ref.folder}/{ref.name}"
-    )
+    found = find_locked(ref, models)
+    return found.key if found is not None else f"{ref.folder}/{ref.name}"
 
 
 def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool = True) -> Staleness:
@@ -86,7 +85,7 @@ def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool =
     for wf in workflows:
         for ref in lockable_refs(wf.info):
             key = f"{ref.folder}/{ref.name}"
-            model = next((models[k] for k in lock_keys(ref.folder, ref.name) if k in models), None)
+            model = find_locked(ref, models)
             if model is None:
                 unpinned.setdefault(key, f"not in the lock (used by {wf.path})")
             elif not model.source:

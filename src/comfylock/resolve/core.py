@@ -28,7 +28,15 @@ from typing import Protocol
 import msgspec
 
 from ..errors import RemoteError
-from ..lock.inputs import WorkflowInput, custom_classes, lock_keys, lockable_refs, workflow_digest
+from ..lock.inputs import (
+    WorkflowInput,
+    custom_classes,
+    find_locked,
+    lock_keys,
+    lockable_refs,
+    placeholder_version,
+    workflow_digest,
+)
 from ..lock.model import (
     CivitaiSource,
     Config,
@@ -44,6 +52,7 @@ from ..lock.model import (
     Unresolved,
 )
 from ..net.redact import redact
+from ..pathsafe import unsafe_reason
 from .samefile import FileId, disagreeing_urls, file_of_source
 
 __all__ = [
@@ -186,7 +195,7 @@ class _ModelResolver:
         if len(declared) > 1:  # reported as a conflict between the workflows
             return _Outcome(None, f"workflows declare different sha256: {', '.join(declared)}", "")
         want = declared[0] if declared else None
-        kept = next((self.old[k] for k in lock_keys(ref.folder, ref.name) if k in self.old), None)
+        kept = find_locked(ref, self.old)
         if not self.upgrade and kept is not None and want in (None, kept.sha256):
             return _Outcome(kept, "", "kept", self._url_conflict(uses, {}, kept))
         found = _Candidates(want)
@@ -282,10 +291,12 @@ def _assemble(ref: ModelRef, found: list[Found], how: str) -> tuple[LockedModel 
             "",
         )
     name = ref.name
+    real = next((f.file_name for f in found if f.file_name and f.sha256 == sha), None)
     if len(lock_keys(ref.folder, ref.name)) > 1:  # an embedding named without its extension
-        real = next((f.file_name for f in found if f.file_name and f.sha256 == sha), None)
         if real and "." in real:
             name = f"{ref.name}{real[real.rfind('.') :]}"
+    elif placeholder_version(ref) is not None and real and unsafe_reason(real) is None:
+        name = real  # a Civitai download URL names no file: the version's file names it
     return (
         LockedModel(
             folder=ref.folder, name=name, size=size, sha256=sha, blake3=blake3, source=sources

@@ -203,6 +203,7 @@ class LiveSources:
             size=pick.size,
             blake3=pick.blake3,
             source=pick.to_source(matched_by),
+            file_name=pick.file_name,
         )
 
     # -- hand pins and URLs --

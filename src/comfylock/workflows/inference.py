@@ -17,6 +17,7 @@ import re
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
+from ..lock.inputs import url_placeholder
 from . import nodetable, tables
 
 __all__ = [
@@ -45,7 +46,6 @@ _WIDGET_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 _POSITION = re.compile(r"^widgets_values\[(\d+)\]$")
-_CIVITAI_DOWNLOAD = re.compile(r"/api/download/models/(\d+)")
 
 
 class Guess(NamedTuple):
@@ -79,9 +79,9 @@ def url_reference_name(url: str) -> str:
     file), or, for a Civitai download URL that names no file, ``civitai-<version id>``: a
     placeholder without an extension that resolve completes with the real file name."""
     parts = urlsplit(url)
-    civitai = _CIVITAI_DOWNLOAD.search(parts.path)
-    if civitai:
-        return f"civitai-{civitai.group(1)}"
+    placeholder = url_placeholder(parts.path)
+    if placeholder:
+        return placeholder
     segment = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
     return segment or (parts.hostname or "download")
 
