@@ -159,3 +159,11 @@ def test_inspect_names_packs_offline(run_cli, tmp_path):
         "VHS_VideoCombine": ["comfyui-videohelpersuite"],
         "NobodyKnowsMe": None,
     }
+
+
+def test_hub_repo_and_file_widgets_are_a_url_source():
+    inputs = {"repo_id": "owner/loras", "subfolder": "v2", "filename": "style.safetensors"}
+    info = parse(_api(**{"9": ("HFHubLoraLoader", {**inputs, "strength_model": 1.0})}))
+    ref = _only(info)
+    assert ref.name == "style.safetensors"
+    assert ref.url == "https://huggingface.co/owner/loras/resolve/main/v2/style.safetensors"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ..lock.inputs import url_placeholder
 from . import nodetable, tables
@@ -24,6 +24,7 @@ __all__ = [
     "Guess",
     "custom_folder",
     "folders_by_position",
+    "hub_file_url",
     "is_model_filename",
     "is_url_value",
     "url_reference_name",
@@ -45,6 +46,7 @@ _WIDGET_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^hypernetwork_name$", "hypernetworks"),
     )
 )
+_HUB_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _POSITION = re.compile(r"^widgets_values\[(\d+)\]$")
 
 
@@ -84,6 +86,21 @@ def url_reference_name(url: str) -> str:
         return placeholder
     segment = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
     return segment or (parts.hostname or "download")
+
+
+def hub_file_url(named: dict[str, Any]) -> str | None:
+    """The file a node names by Hugging Face ``repo_id`` + (``subfolder``) + ``filename``
+    widgets (``HFHubLoraLoader``-style), as its public ``resolve`` URL on ``main``."""
+    repo, filename = named.get("repo_id"), named.get("filename")
+    if not (isinstance(repo, str) and _HUB_REPO.match(repo.strip())):
+        return None
+    if not is_model_filename(filename):
+        return None
+    sub = named.get("subfolder")
+    path = "/".join(
+        p.strip().strip("/") for p in (sub, filename) if isinstance(p, str) and p.strip()
+    )
+    return f"https://huggingface.co/{repo.strip()}/resolve/main/{quote(path)}"
 
 
 def _by_widget_name(widget: str) -> str | None:

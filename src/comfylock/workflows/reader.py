@@ -30,6 +30,7 @@ from .embedded import EmbeddedError, extract, sniff
 from .inference import (
     custom_folder,
     folders_by_position,
+    hub_file_url,
     is_model_filename,
     is_url_value,
     url_reference_name,
@@ -417,6 +418,7 @@ class _Reader:
         hits = [(p, v) for p, v in pairs if is_model_filename(v) or is_url_value(v)]
         unnamed = [p for p, _ in hits if p.startswith("widgets_values[")]
         by_position = folders_by_position(node_type, unnamed)
+        hub_url = hub_file_url({_last_key(p): v for p, v in pairs})
         for path, value in hits:
             label = path if path in by_position or path.startswith("widgets_values[") else None
             guess = by_position.get(path) or custom_folder(node_type, label or _last_key(path))
@@ -429,6 +431,7 @@ class _Reader:
                 active=active,
                 inferred=guess.inferred,
                 reason=guess.reason,
+                url=hub_url if _last_key(path) == "filename" else None,
             )
 
     def _read_embeddings(self, node_type, node_id, active, values, named) -> None:
