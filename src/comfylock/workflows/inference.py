@@ -46,6 +46,7 @@ _WIDGET_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^hypernetwork_name$", "hypernetworks"),
     )
 )
+_SPACE = re.compile(r"\s")
 _HUB_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _POSITION = re.compile(r"^widgets_values\[(\d+)\]$")
 
@@ -70,10 +71,9 @@ def is_model_filename(value: Any) -> bool:
 
 def is_url_value(value: Any) -> bool:
     """An ``https://`` (or ``http://``) URL in a widget: a source of a model, never a path."""
-    if not isinstance(value, str) or len(value) > 2048 or any(c.isspace() for c in value):
-        return False
-    lower = value[:8].lower()
-    return lower.startswith(("https://", "http://")) and len(value) > len("https://x")
+    if not isinstance(value, str) or not value[:8].lower().startswith(("https://", "http://")):
+        return False  # the common case (prompt text, numbers) leaves here
+    return len("https://x") < len(value) <= 2048 and not _SPACE.search(value)
 
 
 def url_reference_name(url: str) -> str:
@@ -135,8 +135,10 @@ def folders_by_position(class_type: str, positions: list[str]) -> dict[str, Gues
     neither the node's ``inputs`` nor the table's widget order names them): when every model
     input of the class reads one folder, that folder; otherwise nothing (which value is which
     input is unknown, and a wrong pairing would be a confident wrong folder)."""
+    if not positions:
+        return {}
     folders = {f for f in nodetable.model_inputs(class_type).values() if isinstance(f, str)}
-    if len(folders) != 1 or not positions:
+    if len(folders) != 1:
         return {}
     folder = folders.pop()
     return {p: Guess(folder) for p in positions}

@@ -31,6 +31,8 @@ tests inject small tables with it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import msgspec
@@ -47,6 +49,7 @@ __all__ = [
     "pack_registry_id",
     "pack_repo",
     "packs_of",
+    "pinned",
     "widget_order",
 ]
 
@@ -74,10 +77,25 @@ class _Table(msgspec.Struct, frozen=True):
     classes: dict[str, _Class] = {}
 
 
+_SHIPPED = os.path.join(os.path.dirname(__file__), "data", "custom_nodes.json")
+
+
+_PINNED: list[str] = []
+
+
 def _path() -> str:
-    return os.environ.get(ENV_TABLE) or os.path.join(
-        os.path.dirname(__file__), "data", "custom_nodes.json"
-    )
+    return _PINNED[-1] if _PINNED else (os.environ.get(ENV_TABLE) or _SHIPPED)
+
+
+@contextmanager
+def pinned() -> Iterator[None]:
+    """Read the environment once for a whole workflow: the reader asks the table a few
+    times per node, and ``os.environ`` lookups were a fifth of its time."""
+    _PINNED.append(_path())
+    try:
+        yield
+    finally:
+        _PINNED.pop()
 
 
 def _table() -> _Table:

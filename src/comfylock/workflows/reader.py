@@ -76,17 +76,18 @@ def parse_obj(obj: Any, *, name: str = "<workflow>") -> WorkflowInfo:
             ):
                 obj = obj[wrapper]
                 break
-    if _is_ui(obj):
-        reader = _Reader("ui")
-        reader.read_ui(obj)
-    elif _is_api(obj):
-        reader = _Reader("api")
-        reader.read_api(obj)
-    else:
-        raise NotAWorkflowError(
-            name, "not a ComfyUI workflow (no 'nodes' list and no API-format nodes)"
-        )
-    return reader.result()
+    with nodetable.pinned():
+        if _is_ui(obj):
+            reader = _Reader("ui")
+            reader.read_ui(obj)
+        elif _is_api(obj):
+            reader = _Reader("api")
+            reader.read_api(obj)
+        else:
+            raise NotAWorkflowError(
+                name, "not a ComfyUI workflow (no 'nodes' list and no API-format nodes)"
+            )
+        return reader.result()
 
 
 def _loads(data: bytes | str, name: str, what: str) -> Any:
@@ -418,7 +419,9 @@ class _Reader:
         hits = [(p, v) for p, v in pairs if is_model_filename(v) or is_url_value(v)]
         unnamed = [p for p, _ in hits if p.startswith("widgets_values[")]
         by_position = folders_by_position(node_type, unnamed)
-        hub_url = hub_file_url({_last_key(p): v for p, v in pairs})
+        hub_url = None
+        if hits and any(p.endswith("repo_id") for p, _ in pairs):
+            hub_url = hub_file_url({_last_key(p): v for p, v in pairs})
         for path, value in hits:
             label = path if path in by_position or path.startswith("widgets_values[") else None
             guess = by_position.get(path) or custom_folder(node_type, label or _last_key(path))
