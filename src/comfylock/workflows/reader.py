@@ -164,7 +164,7 @@ class _Reader:
             if ref.invalid:
                 problems.append(f"{where}: invalid model name {ref.name!r}: {ref.invalid}")
             elif ref.folder is None:
-                why = f" ({ref.reason})" if ref.reason else ""
+                why = f" ({ref.reason.removeprefix('cannot tell: ')})" if ref.reason else ""
                 problems.append(
                     f"{where}: cannot tell which folder {ref.name!r} belongs in{why}; pin it in comfylock.toml"
                 )
