@@ -89,7 +89,7 @@ def test_unknown_custom_node_says_cannot_tell_instead_of_guessing():
     for ref in info.models:
         assert ref.folder is None
         assert ref.reason == "cannot tell: unknown custom node MysteryLoader"
-    assert any("cannot tell: unknown custom node MysteryLoader" in p for p in info.problems)
+    assert any("belongs in (unknown custom node MysteryLoader)" in p for p in info.problems)
     api = parse(_api(**{"3": ("MysteryLoader", {"model": baked})}))
     assert _only(api).folder is None
 

@@ -235,6 +235,11 @@ def world(tmp_path, monkeypatch, node_table):
     (root / "models").mkdir(parents=True)
     (root / "custom_nodes").mkdir()
     pack_repo, _commit = make_pack_repo(tmp_path)
+    # the table names the class's pack before the registry is asked: its repo is the local one
+    table = msgspec.convert(
+        {**TABLE, "packs": {"cogvideox": {"repo": str(pack_repo)}}}, nodetable._Table
+    )
+    monkeypatch.setattr(nodetable, "_table", lambda: table)
     with LoopbackServer() as hub_srv, LoopbackServer() as cdn_srv, LoopbackServer() as reg_srv:
         hub = FakeHub(hub_srv, cdn_srv, page_size=2)
         _publish(hub, C1)

@@ -178,14 +178,16 @@ def download_dir(class_type: str, input_name: str) -> str | None:
 
 def folder_dirs(folder: str) -> tuple[str, ...]:
     """Directories (relative to the ComfyUI root) that packs register for ``folder``."""
-    return _folder_index(_path()).get(folder, ())
-
-
-@lru_cache(maxsize=4)
-def _folder_index(path: str) -> dict[str, tuple[str, ...]]:
+    table = _table()
+    if _FOLDER_INDEX and _FOLDER_INDEX[0] is table:
+        return _FOLDER_INDEX[1].get(folder, ())
     index: dict[str, list[str]] = {}
-    for pack in _load(path).packs.values():
-        for folder, dirs in pack.folders.items():
-            known = index.setdefault(folder, [])
+    for pack in table.packs.values():
+        for name, dirs in pack.folders.items():
+            known = index.setdefault(name, [])
             known.extend(d for d in dirs if d not in known)
-    return {k: tuple(v) for k, v in index.items()}
+    _FOLDER_INDEX[:] = [table, {k: tuple(v) for k, v in index.items()}]
+    return _FOLDER_INDEX[1].get(folder, ())
+
+
+_FOLDER_INDEX: list = []  # [table, {folder: dirs}] for the table last asked
