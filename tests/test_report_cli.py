@@ -37,8 +37,8 @@ def test_report_json_lists_only_what_is_missing(run_cli, make_tree):
     )
     assert "diffusion_models/flux1-dev.safetensors" in missing
     flux = next(m for m in wf["missing_models"] if m["name"] == "flux1-dev.safetensors")
-    assert flux["expected_path"].endswith("models/unet/flux1-dev.safetensors"), (
-        "diffusion_models defaults to unet/"
+    assert flux["expected_path"].endswith("models/diffusion_models/flux1-dev.safetensors"), (
+        "diffusion_models goes to its own dir, not the legacy unet/ (SPEC §5)"
     )
     assert wf["missing_nodes"] == [], "MysteryCustomNode is registered by an installed pack"
 

@@ -30,6 +30,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("comfylock.commands.verify", "verify_cmd"),
     "gc": ("comfylock.commands.gc", "gc_cmd"),
     "cache": ("comfylock.commands.cache", "cache_cmd"),
+    "doctor": ("comfylock.commands.doctor", "doctor_cmd"),
+}
+
+# Global options (SPEC §2) are accepted before or after the command name: ``_hoist_globals``
+# moves any found after it to the front, where the group parses them.
+GLOBAL_VALUE_OPTIONS = ("--lock", "--comfyui-root", "--models-dir", "--store")
+GLOBAL_FLAGS = ("--verbose", "--quiet", "-q", "--no-color")
+# What an interrupted command leaves behind, for the Ctrl-C message.
+INTERRUPTED = {
+    "sync": "partial downloads are kept and the next run resumes them",
+    "resolve": "comfy.lock was not changed",
+    "add": "comfy.lock and comfylock.toml were not changed",
 }
 
 EXIT_INTERNAL = 70
@@ -48,13 +60,33 @@ class LazyGroup(click.Group):
         module = importlib.import_module(spec[0])
         return getattr(module, spec[1])
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
+            maybe = f" Did you mean {close[0]!r}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{maybe} (see `comfylock --help`)")
+        return super().resolve_command(ctx, args)
+
 
 @click.group(
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.option("--lock", "lock", metavar="PATH", help="Lock file (default: ./comfy.lock).")
-@click.option("--comfyui-root", metavar="DIR", help="ComfyUI install (default: $COMFYUI_ROOT).")
+@click.option(
+    "--lock",
+    "lock",
+    metavar="PATH",
+    help="Lock file (default: comfy.lock here or in the nearest parent with one).",
+)
+@click.option(
+    "--comfyui-root",
+    metavar="DIR",
+    help="ComfyUI install, the folder with main.py, models/, custom_nodes/ "
+    "(default: $COMFYUI_ROOT).",
+)
 @click.option("--models-dir", metavar="DIR", help="Models tree (default: <ComfyUI root>/models).")
 @click.option(
     "--store", metavar="DIR", help="Blob store (default: $COMFYLOCK_STORE or the user cache dir)."
@@ -62,12 +94,15 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", count=True, help="More detail; -v also shows tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="JSON on stdout, for commands that print data."
+)
 @click.version_option(
     __version__, "--version", prog_name="comfylock", message="%(prog)s %(version)s"
 )
 @click.pass_context
 def cli(
-    ctx: click.Context, lock, comfyui_root, models_dir, store, verbose, quiet, no_color
+    ctx: click.Context, lock, comfyui_root, models_dir, store, verbose, quiet, no_color, as_json
 ) -> None:
     """Pin the models and custom nodes of ComfyUI workflows, and make any machine match.
 
@@ -77,11 +112,15 @@ def cli(
       comfylock resolve                     pin it all in comfy.lock
       comfylock check                       CI gate: is the lock up to date?
       comfylock sync --comfyui-root DIR     make this machine match the lock
+      comfylock doctor                      where is everything, does it work?
+
+    Global options go before or after the command. The lock is comfy.lock in the current
+    directory or the nearest parent that has one (or a comfylock.toml).
 
     Exit codes: 0 ok, 1 finding (stale/missing/unpinned), 2 usage or input error,
     3 network, 4 integrity, 5 conflict, 6 local disk or permission error, 130 interrupted.
     """
-    from .settings import make_settings
+    from .settings import check_comfyui_root, make_settings
 
     ctx.obj = make_settings(
         lock=lock,
@@ -90,8 +129,15 @@ def cli(
         store=store,
         verbose=verbose,
         quiet=quiet,
+        json=as_json,
         no_color=no_color,
     )
+    # NOTE: checked here, before any command runs, so a typo changes nothing (SPEC §2);
+    # doctor reports a bad root as one of its findings instead of stopping.
+    if ctx.obj.comfyui_root is not None and ctx.invoked_subcommand != "doctor":
+        check_comfyui_root(
+            ctx.obj.comfyui_root, given_as="--comfyui-root" if comfyui_root else "COMFYUI_ROOT"
+        )
 
 
 pass_settings = click.pass_obj
@@ -105,11 +151,62 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _is_verbose_flag(arg: str) -> bool:
+    return arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"})
+
+
+def _command_index(args: list[str]) -> int | None:
+    """Index of the command name in ``args`` (global options and their values skipped)."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return None
+        if arg in GLOBAL_VALUE_OPTIONS:
+            i += 2
+            continue
+        if not arg.startswith("-"):
+            return i
+        i += 1
+    return None
+
+
+def _hoist_globals(args: list[str]) -> list[str]:
+    """Move global options given after the command name in front of it (``comfylock sync
+    --comfyui-root X`` == ``comfylock --comfyui-root X sync``). Stops at ``--``."""
+    at = _command_index(args)
+    if at is None:
+        return args
+    front, rest, moved = list(args[: at + 1]), [], []
+    i = at + 1
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_VALUE_OPTIONS:
+            take = 1 if "=" in arg else 2
+            moved.extend(args[i : i + take])
+            i += take
+            continue
+        if arg in GLOBAL_FLAGS or _is_verbose_flag(arg):
+            moved.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return [*front[:at], *moved, *front[at:], *rest]
+
+
+def _interrupted(args: list[str]) -> str:
+    at = _command_index(args)
+    left = INTERRUPTED.get(args[at], "") if at is not None else ""
+    return f"interrupted; {left}" if left else "interrupted"
+
+
 def _run(args: list[str] | None) -> int:
-    verbose = any(
-        a == "-v" or a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"})
-        for a in (args if args is not None else sys.argv[1:])
-    )
+    args = _hoist_globals(list(args if args is not None else sys.argv[1:]))
+    verbose = any(_is_verbose_flag(a) for a in args)
     try:
         rv = cli.main(args=args, prog_name="comfylock", standalone_mode=False)
         return rv if isinstance(rv, int) else 0
@@ -119,7 +216,7 @@ def _run(args: list[str] | None) -> int:
         exc.show()
         return 2
     except (KeyboardInterrupt, click.exceptions.Abort):
-        return _fail("interrupted; partial downloads are kept and the next run resumes them", 130)
+        return _fail(_interrupted(args), 130)
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 — the one place errors become exit codes

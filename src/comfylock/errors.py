@@ -9,6 +9,7 @@
     │   ├── UnsafePathError        2  a name that would escape its folder
     │   └── InsecureUrlError       2  plain http to a host not allowed (also a UsageError)
     ├── FindingError               1  a check failed: stale, missing, unpinned, ambiguous
+    │   └── NoWorkflowsError       1  a project folder holds no workflow at all
     ├── RemoteError                3  network or server failure after retries
     │   ├── AuthError              3  401/403: a token is missing or refused
     │   └── NotFoundError          3  404: a named repo, file, version or pack does not exist
@@ -34,6 +35,7 @@ __all__ = [
     "IntegrityError",
     "Interrupted",
     "LockfileError",
+    "NoWorkflowsError",
     "NotAWorkflowError",
     "NotFoundError",
     "RemoteError",
@@ -94,6 +96,10 @@ class UnsafePathError(InputError, ValueError):
 
 class FindingError(ComfylockError):
     exit_code = 1
+
+
+class NoWorkflowsError(FindingError):
+    """Nothing to resolve or check: no file under the project is a workflow."""
 
 
 class RemoteError(ComfylockError):

@@ -12,9 +12,20 @@ from pathlib import Path
 
 import msgspec
 
-from .constants import ENV_COMFYUI_ROOT, ENV_STORE, LOCK_FILENAME
+from .constants import CONFIG_FILENAME, ENV_COMFYUI_ROOT, ENV_STORE, LOCK_FILENAME
 
-__all__ = ["Settings", "default_cache_dir", "default_store_dir", "make_settings"]
+__all__ = [
+    "COMFYUI_MARKERS",
+    "Settings",
+    "check_comfyui_root",
+    "default_cache_dir",
+    "default_store_dir",
+    "find_lock",
+    "make_settings",
+]
+
+# What makes a directory look like a ComfyUI install (SPEC §2): any one of these.
+COMFYUI_MARKERS = ("models", "custom_nodes", "main.py")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +77,48 @@ def _absolute(path: str) -> Path:
     return Path(os.path.abspath(os.path.expanduser(path)))
 
 
+def find_lock(start: Path) -> Path:
+    """``comfy.lock`` in ``start`` or the nearest parent that has one or a ``comfylock.toml``
+    (as git and uv find their files), else ``start/comfy.lock``. A ``comfylock.toml`` marks a
+    project whose lock is not written yet, so ``resolve`` in a subfolder writes it there."""
+    for directory in (start, *start.parents):
+        if (directory / LOCK_FILENAME).is_file() or (directory / CONFIG_FILENAME).is_file():
+            return directory / LOCK_FILENAME
+    return start / LOCK_FILENAME
+
+
+def check_comfyui_root(root: Path, *, given_as: str = "--comfyui-root") -> None:
+    """Raise UsageError unless ``root`` exists and looks like ComfyUI (SPEC §2): a typo must
+    not make sync build a new tree somewhere. Suggests a near-miss sibling by name."""
+    from .errors import UsageError
+
+    if root.is_dir():
+        if any(os.path.exists(root / marker) for marker in COMFYUI_MARKERS):
+            return
+        raise UsageError(
+            f"{given_as} {root} does not look like ComfyUI (it has no models/, custom_nodes/ "
+            "or main.py)",
+            hint="pass the folder that holds ComfyUI's main.py, e.g. --comfyui-root ~/ComfyUI",
+        )
+    hint = "pass the folder that holds ComfyUI's main.py, e.g. --comfyui-root ~/ComfyUI"
+    near = _near_sibling(root)
+    if near is not None:
+        hint = f"did you mean {near}?"
+    what = "is not a directory" if root.exists() else "does not exist"
+    raise UsageError(f"{given_as} {root} {what}", hint=hint)
+
+
+def _near_sibling(path: Path) -> Path | None:
+    import difflib
+
+    try:
+        names = [e.name for e in os.scandir(path.parent) if e.is_dir()]
+    except OSError:
+        return None
+    match = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
+    return path.parent / match[0] if match else None
+
+
 def make_settings(
     *,
     lock: str | None = None,
@@ -82,7 +135,7 @@ def make_settings(
     store_dir = store or env.get(ENV_STORE) or None
     color = not (no_color or "NO_COLOR" in env)
     return Settings(
-        lock_path=_absolute(lock or LOCK_FILENAME),
+        lock_path=_absolute(lock) if lock else find_lock(Path(os.path.abspath(os.curdir))),
         comfyui_root=_absolute(root) if root else None,
         models_dir=_absolute(models_dir) if models_dir else None,
         store_dir=_absolute(store_dir) if store_dir else default_store_dir(),

@@ -6,34 +6,81 @@ import click
 
 from ..cli import pass_settings
 
-__all__ = ["render_outcome", "status_cmd"]
+__all__ = ["render_outcome", "render_plan", "status_cmd"]
 
 
-def render_outcome(settings, outcome, *, as_json: bool, applied: bool) -> int:
-    """Print warnings (stderr) and the plan or its summary (stdout); return the exit code."""
-    from ..sync.planview import plan_json, plan_lines, summary_line
+def render_plan(settings, outcome, *, applied: bool) -> None:
+    """Warnings so far (stderr) and the plan (stdout); for a sync, before the work."""
+    from ..sync.planview import plan_lines, summary_line
 
     for warning in outcome.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if settings.quiet:
+        return
+    for line in plan_lines(outcome.plan, base=outcome.models_root):
+        click.echo(line)
+    prefix = "Plan: " if applied and not outcome.plan.is_empty else ""
+    click.echo(prefix + summary_line(outcome.plan), nl=True)
+
+
+def _unresolved_error(outcome) -> None:
+    names = list(outcome.unresolved)
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    n = len(names)
+    click.echo(
+        f"error: {n} reference{'s are' if n != 1 else ' is'} not pinned in the lock, so "
+        f"{'they were' if n != 1 else 'it was'} not installed: {shown} (hint: pin each with "
+        "`comfylock add SOURCE --folder F --name N`; `comfylock resolve` lists candidates)",
+        err=True,
+    )
+
+
+def render_outcome(
+    settings, outcome, *, as_json: bool, applied: bool, plan_shown: int | None = None
+) -> int:
+    """Print the outcome; return the exit code (1 after a sync that left references unpinned).
+
+    ``plan_shown`` is how many warnings the plan already printed before a sync's work."""
+    from ..sync.planview import done_line, plan_json
+
     if as_json:
         if outcome.report is None:
-            click.echo(plan_json(outcome.plan))
+            doc = plan_json(outcome.plan)
         else:
             import msgspec
 
             report = msgspec.json.encode(outcome.report).decode()
-            click.echo(plan_json(outcome.plan)[:-1] + f',"report":{report}}}')
-        return 0
-    if settings.quiet:
-        return 0
-    for line in plan_lines(outcome.plan, base=outcome.models_root):
-        click.echo(line)
-    plan = outcome.plan
-    if plan.is_empty or not applied:
-        click.echo(summary_line(plan))
+            doc = plan_json(outcome.plan)[:-1] + f',"report":{report}}}'
+        doc = doc[:-1] + f',"unresolved":{_json_list(outcome.unresolved)}}}'
+        click.echo(_indent(doc))
+        return 1 if applied and outcome.unresolved else 0
+    if plan_shown is None:
+        render_plan(settings, outcome, applied=False)
     else:
-        click.echo(f"Synced: {summary_line(plan)}")
+        for warning in outcome.warnings[plan_shown:]:
+            click.echo(f"warning: {warning}", err=True)
+        if not settings.quiet:
+            click.echo(done_line(outcome.plan, outcome.report, outcome.seconds))
+    if outcome.unresolved:
+        if applied:
+            _unresolved_error(outcome)
+            return 1
+        if not settings.quiet:
+            n = len(outcome.unresolved)
+            click.echo(f"{n} reference{'s' if n != 1 else ''} not pinned (sync will exit 1)")
     return 0
+
+
+def _json_list(items) -> str:
+    import json
+
+    return json.dumps(list(items))
+
+
+def _indent(doc: str) -> str:
+    import msgspec
+
+    return msgspec.json.format(doc.encode(), indent=2).decode()
 
 
 @click.command("status")

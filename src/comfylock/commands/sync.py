@@ -46,7 +46,7 @@ def sync_cmd(
 ) -> int:
     """Make this machine match comfy.lock (models, then node packs)."""
     from ..sync.job import SyncOptions, sync
-    from .status import render_outcome
+    from .status import render_outcome, render_plan
 
     options = SyncOptions(
         dry_run=dry_run,
@@ -59,13 +59,26 @@ def sync_cmd(
         nodes=not no_nodes,
     )
     progress = None
-    if not (as_json or settings.quiet or dry_run) and sys.stderr.isatty():
+    if not (as_json or settings.quiet or dry_run):
         from ..sync.progress import make_progress
 
-        progress = make_progress(True)
+        progress = make_progress("tty" if sys.stderr.isatty() else "plain", sys.stderr)
+    shown: list[int] = []
+
+    def show_plan(outcome) -> None:
+        if not as_json:
+            render_plan(settings, outcome, applied=True)
+            shown.append(len(outcome.warnings))
+
     try:
-        outcome = sync(settings, options, progress=progress)
+        outcome = sync(settings, options, progress=progress, on_plan=show_plan)
     finally:
         if progress is not None:
             progress.close()
-    return render_outcome(settings, outcome, as_json=as_json, applied=not dry_run)
+    return render_outcome(
+        settings,
+        outcome,
+        as_json=as_json,
+        applied=not dry_run,
+        plan_shown=shown[0] if shown else None,
+    )

@@ -1,7 +1,9 @@
 """Where each model folder lives on this machine: ComfyUI's defaults plus extra_model_paths.yaml.
 
 Mirrors ComfyUI's ``folder_paths`` + ``utils/extra_config.py``: every folder has an ordered
-list of directories, the first being where new files go. ``extra_model_paths.yaml`` sections
+list of directories ComfyUI searches. New files of a core folder go to its own
+``models/<folder>`` (``diffusion_models``, not the legacy first dir ``unet``; SPEC §5) unless
+an ``is_default`` entry comes first; other folders' files go to their first directory. ``extra_model_paths.yaml`` sections
 may set ``base_path`` (``~`` and ``$VARS`` expanded, relative to the YAML's directory),
 ``is_default: true`` (its dirs go to the front), and ``<folder>: <path>`` where the value may
 be a multi-line block of several paths; legacy names (``clip``, ``unet``) are mapped.
@@ -31,7 +33,7 @@ EXTRA_CONFIG_NAME = "extra_model_paths.yaml"
 
 
 class ModelPaths(msgspec.Struct, frozen=True):
-    """folder -> ordered directories; ``dirs[folder][0]`` is the folder's default target."""
+    """folder -> ordered search directories; ``target_dir`` says where new files go."""
 
     models_dir: Path | None
     dirs: dict[str, tuple[Path, ...]]
@@ -39,9 +41,20 @@ class ModelPaths(msgspec.Struct, frozen=True):
     yaml_defaults: dict[str, int] = {}  # how many of dirs[folder] are is_default yaml entries
 
     def target_dir(self, folder: str) -> Path | None:
-        """Directory new files of ``folder`` are placed in."""
+        """Directory new files of ``folder`` are placed in: an ``is_default`` directory of
+        extra_model_paths.yaml, else a core folder's own ``models/<folder>`` when ComfyUI
+        searches it (``models/diffusion_models/``, not the legacy first dir ``unet``, as
+        today's ComfyUI, its templates and docs place them; SPEC §5), else the first dir
+        (where a pack registers its folder). ``search_dirs`` keeps ComfyUI's search order:
+        a right file in any of them counts as present."""
         found = self.search_dirs(folder)
-        return found[0] if found else None
+        if not found:
+            return None
+        folder = canonical_folder(folder)
+        if self.yaml_defaults.get(folder, 0) or folder not in _core_folders():
+            return found[0]
+        own = self.models_dir / folder if self.models_dir is not None else None
+        return own if own in found else found[0]
 
     def search_dirs(self, folder: str) -> tuple[Path, ...]:
         """Dirs of a folder, the first being its target (see the module docstring)."""
@@ -144,6 +157,7 @@ def load_model_paths(
     """Folder directories for a ComfyUI root (and/or explicit models dir) as ComfyUI sees them."""
     base_models = models_dir or (comfyui_root / "models" if comfyui_root else None)
     dirs: dict[str, list[Path]] = {}
+    defaults: dict[str, Path] = {}
     if base_models is not None:
         for folder in _model_folders():
             dirs[folder] = [base_models / d for d in default_dirs(folder)]

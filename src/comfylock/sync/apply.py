@@ -58,6 +58,9 @@ class NullProgress:
     def task(self, label: str, total: int) -> Callable[[int], None]:
         return lambda done: None
 
+    def finished(self, label: str, size: int) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -130,6 +133,7 @@ def _fetch_one(f: Fetch, ctx: ApplyContext, downloader, cancel: threading.Event)
                 raise last
             try:
                 store.ingest(tmp, expected)
+                ctx.progress.finished(f.keys[0], f.size)
                 return
             except IntegrityError:
                 if not stale_tmp or cancel.is_set():
@@ -346,6 +350,20 @@ def _nodes_all(plan: SyncPlan, ctx: ApplyContext, failures: list[Failure]) -> li
     return done
 
 
+def _preflight(plan: SyncPlan) -> None:
+    """Tools the plan needs, checked before the first byte is downloaded (a missing git used
+    to surface only after every download had finished)."""
+    if (plan.node_clone or plan.node_checkout) and shutil.which("git") is None:
+        from ..errors import UsageError
+
+        n = len(plan.node_clone) + len(plan.node_checkout)
+        raise UsageError(
+            f"git is not installed, and {n} node pack{'s' if n != 1 else ''} need it; "
+            "nothing was changed",
+            hint="install git, or run `comfylock sync --no-nodes` to install only the models",
+        )
+
+
 def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
     """Apply ``plan``. Raises ConflictError (nothing changed) if it has conflicts."""
     if plan.conflicts:
@@ -355,6 +373,7 @@ def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
             f"{first.target}: {first.reason}{more}; nothing was changed",
             hint="move it away, or run sync --force to move it to the store's displaced/",
         )
+    _preflight(plan)
     from .download.urls import url_groups
 
     for f in plan.fetch:  # NOTE: refuse unsafe URLs (plain http, odd schemes) before any change

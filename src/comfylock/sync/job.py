@@ -45,6 +45,8 @@ class SyncOutcome(msgspec.Struct, kw_only=True):
     models_root: str | None = None
     report: object = None  # apply.ApplyReport after a real run
     warnings: list[str] = msgspec.field(default_factory=list)
+    unresolved: tuple[str, ...] = ()  # "folder/name" of the lock's [[unresolved]] entries
+    seconds: float = 0.0  # how long apply took
 
 
 class _LazyHashCache:
@@ -84,7 +86,7 @@ def lock_staleness(settings: Settings, lock: Lock) -> tuple[str, str]:
     if not lock.workflow:
         return "fresh", ""  # a hand-written lock: nothing to be stale against
     from ..config import load_config
-    from ..errors import InputError
+    from ..errors import InputError, NoWorkflowsError
     from ..lock.staleness import compare
     from ..workflows.project import collect_workflows
 
@@ -93,7 +95,7 @@ def lock_staleness(settings: Settings, lock: Lock) -> tuple[str, str]:
         workflows, _ = collect_workflows(
             (), settings.project_dir, config, cache_dir=settings.cache_dir
         )
-    except InputError:
+    except (InputError, NoWorkflowsError):
         return "unknown", "the lock's workflows are not here, so it was not checked against them"
     staleness = compare(lock, workflows)
     if staleness.ok:
@@ -168,10 +170,17 @@ def _raise_failures(failures) -> None:
     raise err
 
 
-def sync(settings: Settings, options: SyncOptions, *, progress=None) -> SyncOutcome:
-    """Make the models tree and custom_nodes/ match the lock (or only plan, with dry_run)."""
+def sync(settings: Settings, options: SyncOptions, *, progress=None, on_plan=None) -> SyncOutcome:
+    """Make the models tree and custom_nodes/ match the lock (or only plan, with dry_run).
+
+    ``on_plan(outcome)`` is called once the plan is known and before anything changes, so
+    the command can show the plan before the work rather than after it."""
     lock, store, plan, allow_http = prepare(settings, options)
-    outcome = SyncOutcome(plan=plan, models_root=str(settings.models_root()))
+    outcome = SyncOutcome(
+        plan=plan,
+        models_root=str(settings.models_root()),
+        unresolved=tuple(f"{u.folder}/{u.name}" for u in lock.unresolved),
+    )
     state, message = lock_staleness(settings, lock)
     if state != "fresh" and options.locked:
         raise FindingError(
@@ -193,6 +202,10 @@ def sync(settings: Settings, options: SyncOptions, *, progress=None) -> SyncOutc
     if plan.is_empty:
         _register_if_new(store, str(settings.lock_path))
         return outcome
+    if on_plan is not None:
+        on_plan(outcome)
+    import time
+
     from .apply import ApplyContext, NullProgress, run
 
     ctx = ApplyContext(
@@ -206,10 +219,12 @@ def sync(settings: Settings, options: SyncOptions, *, progress=None) -> SyncOutc
         env=os.environ,
         progress=progress or NullProgress(),
     )
+    started = time.monotonic()
     try:
         report = run(plan, ctx)
     finally:
         store.close()
+    outcome.seconds = time.monotonic() - started
     outcome.report = report
     outcome.warnings.extend(report.warnings)
     if report.failures:

@@ -6,7 +6,7 @@ import msgspec
 
 from .plan import SyncPlan
 
-__all__ = ["human_size", "plan_json", "plan_lines", "summary_line"]
+__all__ = ["done_line", "human_size", "plan_json", "plan_lines", "summary_line"]
 
 
 def _count(n: int, word: str) -> str:
@@ -76,6 +76,27 @@ def summary_line(plan: SyncPlan) -> str:
     if plan.conflicts:
         parts.append(f"{len(plan.conflicts)} conflicts")
     return ", ".join(parts)
+
+
+def done_line(plan: SyncPlan, report, seconds: float) -> str:
+    """What a sync did, in the past tense, after the work (``summary_line`` is the plan)."""
+    sizes = {", ".join(f.keys): f.size for f in plan.fetch}
+    fetched = sum(sizes.get(k, 0) for k in report.fetched)
+    parts = []
+    if report.fetched:
+        parts.append(f"fetched {_count(len(report.fetched), 'model')} ({human_size(fetched)})")
+    for items, verb in (
+        (report.adopted, "adopted"),
+        (report.displaced, "moved aside"),
+        (report.pruned, "pruned"),
+        (report.linked, "linked"),
+    ):
+        if items:
+            parts.append(f"{verb} {len(items)}")
+    if report.nodes:
+        parts.append(f"installed {_count(len(report.nodes), 'node pack')}")
+    took = f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    return f"Synced in {took}: {', '.join(parts) or 'nothing changed'}."
 
 
 def plan_json(plan: SyncPlan) -> str:

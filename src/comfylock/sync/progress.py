@@ -1,73 +1,193 @@
-"""The one progress display of a sync: per-model and total bytes, rate and ETA, on stderr.
+"""The progress display of a sync, on stderr, readable on a terminal and in a CI log.
 
-Used only when stderr is a terminal (and not --quiet/--json); rich is imported here, so a
-sync with nothing to download never loads it.
+On a terminal (``RichProgress``): one row per download in flight plus a total row, laid out
+to fit 80 columns; a finished file leaves its row and prints one line above the display.
+Elsewhere (``PlainProgress``: CI, nohup, a pipe): a plain line per finished file and a
+periodic total, as pip and uv do, never a carriage-return stream. Sizes are binary units
+(KiB, MiB, GiB) here as everywhere else (``planview.human_size``). rich is imported only
+when a terminal display starts, so a sync with nothing to download never loads it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from typing import TextIO
 
-__all__ = ["RichProgress", "make_progress"]
+from .planview import human_size
+
+__all__ = ["PlainProgress", "RichProgress", "make_progress"]
+
+# The longest label a terminal row shows; longer names keep their end (the file name).
+LABEL_WIDTH = 26
 
 
-class RichProgress:
+def _short(label: str, width: int = LABEL_WIDTH) -> str:
+    return label if len(label) <= width else "…" + label[-(width - 1) :]
+
+
+def _rate(nbytes: float, seconds: float) -> str:
+    return f"{human_size(int(nbytes / seconds))}/s" if seconds > 0 else "-"
+
+
+class _Totals:
+    """Bytes done and expected across every download, shared by both displays."""
+
     def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
+        self.lock = threading.Lock()
+        self.total = 0
+        self.done: dict[int, int] = {}
+        self.files = 0
+        self.finished = 0
+        self.started = time.monotonic()
 
-        self._progress = Progress(
-            TextColumn("{task.description}", justify="left"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self._lock = threading.Lock()
-        self._total = None
-        self._done: dict[int, int] = {}
-        self._started = False
+    def add(self, total: int) -> int:
+        self.total += total
+        self.files += 1
+        key = len(self.done)
+        self.done[key] = 0
+        return key
+
+    @property
+    def done_bytes(self) -> int:
+        return sum(self.done.values())
+
+
+class PlainProgress:
+    """For logs: ``fetched NAME (SIZE, RATE) [i/n]`` per file and a total every ``every`` s."""
+
+    def __init__(self, stream: TextIO, *, every: float = 10.0, clock=time.monotonic) -> None:
+        self._out, self._every, self._clock = stream, every, clock
+        self._t = _Totals()
+        self._t.started = clock()
+        self._last = self._t.started
+        self._began: dict[str, float] = {}
+
+    def _line(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
 
     def task(self, label: str, total: int) -> Callable[[int], None]:
-        with self._lock:
-            if not self._started:
-                self._progress.start()
-                self._total = self._progress.add_task("total", total=0)
-                self._started = True
-            self._progress.update(
-                self._total, total=(self._progress.tasks[self._total].total or 0) + total
-            )
-            task_id = self._progress.add_task(label, total=total)
-            self._done[task_id] = 0
+        with self._t.lock:
+            key = self._t.add(total)
+            self._began[label] = self._clock()
 
         def update(done: int) -> None:
-            with self._lock:
-                delta = done - self._done[task_id]
-                self._done[task_id] = done
-                self._progress.update(task_id, completed=done)
-                self._progress.advance(self._total, delta)
+            with self._t.lock:
+                self._t.done[key] = done
+                now = self._clock()
+                if now - self._last < self._every:
+                    return
+                self._last = now
+                have, want = self._t.done_bytes, self._t.total
+                pct = f" ({100 * have // want}%)" if want else ""
+                self._line(
+                    f"  {human_size(have)} of {human_size(want)}{pct}, "
+                    f"{_rate(have, now - self._t.started)}, "
+                    f"{self._t.finished} of {self._t.files} files done"
+                )
 
         return update
 
+    def finished(self, label: str, size: int) -> None:
+        with self._t.lock:
+            self._t.finished += 1
+            took = self._clock() - self._began.get(label, self._t.started)
+            self._line(
+                f"fetched {label} ({human_size(size)}, {_rate(size, took)}) "
+                f"[{self._t.finished}/{self._t.files}]"
+            )
+
     def close(self) -> None:
-        if self._started:
+        pass
+
+
+class RichProgress:
+    """For a terminal: rows that fit 80 columns; finished files become plain lines."""
+
+    def __init__(self) -> None:
+        self._t = _Totals()
+        self._progress = None
+        self._tasks: dict[str, int] = {}
+        self._began: dict[int, float] = {}
+        self._total_id = None
+
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.table import Column
+
+        # label 26 + bar 16 + "123.4 MiB/456.7 MiB" 19 + rate 12 + eta 7 + gaps = 80
+        self._progress = Progress(
+            TextColumn(
+                "{task.description}",
+                table_column=Column(width=LABEL_WIDTH, no_wrap=True, overflow="ellipsis"),
+            ),
+            BarColumn(bar_width=12),
+            TextColumn("{task.fields[sizes]}", table_column=Column(width=19, justify="right")),
+            TextColumn("{task.fields[rate]}", table_column=Column(width=11, justify="right")),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._progress.start()
+        self._total_id = self._progress.add_task("total", total=0, sizes="", rate="")
+        self._began[self._total_id] = time.monotonic()
+
+    def task(self, label: str, total: int) -> Callable[[int], None]:
+        with self._t.lock:
+            if self._progress is None:
+                self._start()
+            key = self._t.add(total)
+            p = self._progress
+            p.update(self._total_id, total=self._t.total, description=self._total_label())
+            task_id = p.add_task(_short(label), total=total, sizes="", rate="")
+            self._tasks[label] = task_id
+            self._began[task_id] = time.monotonic()
+
+        def update(done: int) -> None:
+            with self._t.lock:
+                self._t.done[key] = done
+                self._show(task_id, done, total)
+                self._show(self._total_id, self._t.done_bytes, self._t.total)
+
+        return update
+
+    def _total_label(self) -> str:
+        return f"total ({self._t.finished}/{self._t.files} files)"
+
+    def _show(self, task_id: int, done: int, total: int) -> None:
+        elapsed = time.monotonic() - self._began.get(task_id, time.monotonic())
+        self._progress.update(
+            task_id,
+            completed=done,
+            sizes=f"{human_size(done)}/{human_size(total)}",
+            rate=_rate(done, elapsed),
+        )
+
+    def finished(self, label: str, size: int) -> None:
+        with self._t.lock:
+            self._t.finished += 1
+            task_id = self._tasks.pop(label, None)
+            if self._progress is None:
+                return
+            if task_id is not None:
+                self._progress.remove_task(task_id)
+            self._progress.update(self._total_id, description=self._total_label())
+            self._progress.console.print(f"fetched {label} ({human_size(size)})", highlight=False)
+
+    def close(self) -> None:
+        if self._progress is not None:
             self._progress.stop()
 
 
-def make_progress(enabled: bool):
-    """A rich display when ``enabled`` (a TTY, not quiet/json), else a silent sink."""
-    if enabled:
+def make_progress(mode: str, stream: TextIO | None = None):
+    """``"tty"``: the rich display; ``"plain"``: lines on ``stream``; else a silent sink."""
+    if mode == "tty":
         return RichProgress()
+    if mode == "plain" and stream is not None:
+        return PlainProgress(stream)
     from .apply import NullProgress
 
     return NullProgress()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import InputError, UnsafePathError
+from ..errors import NoWorkflowsError, UnsafePathError
 from ..lock.inputs import WorkflowInput
 from ..lock.model import Config
 from .discover import WorkflowCache, iter_workflow_files, read_files, read_workflows
@@ -49,11 +49,19 @@ def collect_workflows(
         if not files and config.sources:
             return [], []  # a project of hand pins only (`comfylock add`)
         if not files:
-            raise InputError(
+            raise NoWorkflowsError(
                 f"no workflows found under {project_dir}",
-                hint="pass workflow paths, or list them in comfylock.toml `workflows = [...]`",
+                hint="pass workflow paths (`comfylock resolve workflows/`), or list them in "
+                "comfylock.toml `workflows = [...]`",
             )
         result = read_files(files, cache)
+        if not result.workflows and not result.errors and not config.sources:
+            raise NoWorkflowsError(
+                f"no workflows found under {project_dir} ({len(files)} files looked at, "
+                "none is a ComfyUI workflow; `comfylock inspect DIR` says why)",
+                hint="pass workflow paths (`comfylock resolve workflows/`), or list them in "
+                "comfylock.toml `workflows = [...]`",
+            )
     if result.errors:
         raise result.errors[0]
     base = os.path.abspath(project_dir)

@@ -64,7 +64,27 @@ def parse(data: bytes, *, name: str = "<workflow>") -> WorkflowInfo:
         if key == "workflow" and not _is_ui(obj) and "prompt" in texts:
             obj = _loads(texts["prompt"], name, "embedded 'prompt'")
         return parse_obj(obj, name=name)
-    return parse_obj(_loads(data, name, "file"), name=name)
+    if not data.strip():
+        raise NotAWorkflowError(name, "empty file")
+    try:
+        obj = _loads(data, name, "file")
+    except WorkflowError as exc:
+        if _mentions_workflow(data):
+            raise
+        # Not a workflow at all (a JPEG named .png, a tsconfig.json with comments): a directory
+        # walk skips it; named explicitly it is still exit 2 (NotAWorkflowError is an error).
+        raise NotAWorkflowError(name, exc.problem) from None
+    return parse_obj(obj, name=name)
+
+
+_WORKFLOW_KEYS = (b'"nodes"', b'"class_type"', b'"last_node_id"', b'"links"')
+
+
+def _mentions_workflow(data: bytes) -> bool:
+    """Whether unreadable bytes still look like a damaged workflow (then it is an error,
+    not a file to skip): its keys appear in the first 64 KiB."""
+    head = data[:65536]
+    return any(key in head for key in _WORKFLOW_KEYS)
 
 
 def parse_obj(obj: Any, *, name: str = "<workflow>") -> WorkflowInfo:
