@@ -182,7 +182,8 @@ def gaps_json(gaps, *, comfyui_root: str | None, models_dir: str | None) -> dict
             {
                 "path": g.path,
                 "missing_models": [
-                    {**model_json(m.ref), "expected_path": m.expected_path} for m in g.models
+                    {**model_json(m.ref), "expected_path": m.expected_path, "sha256": m.sha256}
+                    for m in g.models
                 ],
                 "missing_nodes": [node_json(n.node) for n in g.nodes],
                 "invalid_models": [model_json(r) for r in g.invalid],
@@ -282,6 +283,8 @@ def gaps_script(gaps) -> str:
             lines.append(
                 f"printf '%s\\n  dir=%s\\n  out=%s\\n' {shlex.quote(url)} {shlex.quote(directory)} {shlex.quote(name)} >> \"$list\""
             )
+            if m.sha256:  # pinned by the lock: aria2c verifies the bytes
+                lines.append(f"printf '  checksum=sha-256=%s\\n' {m.sha256} >> \"$list\"")
             host = urlsplit(url).hostname or ""
             for suffix, var in _TOKEN_FOR_HOST:
                 if host == suffix or host.endswith("." + suffix):
@@ -344,16 +347,33 @@ def staleness_text(staleness, lock, *, strict: bool, installed: list | tuple = (
     for problem in installed:
         lines.append(f"not installed: {problem}")
     if lines:
-        lines.append(
-            "run `comfylock resolve` to update the lock"
-            if staleness.changes or staleness.unpinned
-            else "run `comfylock sync` to install"
-        )
+        lines += _check_fixes(staleness, strict=strict, installed=installed)
     else:
         lines.append(
             f"comfy.lock is up to date: {count(len(lock.workflow), 'workflow')}, {count(len(lock.model), 'model')}, {count(len(lock.node), 'node pack')}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _check_fixes(staleness, *, strict: bool, installed) -> list[str]:
+    """One line per kind of finding, each naming the command that fixes that kind."""
+    fixes = []
+    new_refs = any(why.startswith("not in the lock") for _, why in staleness.unpinned)
+    if staleness.changes or new_refs:
+        fixes.append("fix: run `comfylock resolve` to update the lock")
+    if any(not why.startswith("not in the lock") for _, why in staleness.unpinned):
+        fixes.append(
+            "fix: resolve cannot find the unpinned ones; pin each with "
+            "`comfylock add SOURCE --folder F --name N` (civitai:ID, hf:OWNER/REPO/PATH or a URL)"
+        )
+    if strict and staleness.name_only:
+        fixes.append(
+            "fix: pin weak ones by hash with `comfylock add SOURCE --folder F --name N`, or put "
+            "the file in the models tree and run `comfylock resolve --upgrade`"
+        )
+    if installed:
+        fixes.append("fix: run `comfylock sync` to install")
+    return fixes
 
 
 # --- `comfylock resolve` --------------------------------------------------------------------

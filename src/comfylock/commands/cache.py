@@ -25,7 +25,7 @@ def stats_cmd(settings, as_json: bool) -> None:
 
     with open_cache(settings) as cache:
         stats = cache.stats()
-    if as_json:
+    if as_json or settings.json:
         import msgspec
 
         click.echo(msgspec.json.format(msgspec.json.encode(stats), indent=2).decode())
@@ -38,14 +38,19 @@ def stats_cmd(settings, as_json: bool) -> None:
 
 
 @cache_cmd.command("clear")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def clear_cmd(settings) -> None:
+def clear_cmd(settings, as_json: bool) -> None:
     """Delete every cached answer."""
     from ..net.responsecache import open_cache
 
     with open_cache(settings) as cache:
         removed = cache.clear()
-    if not settings.quiet:
+    if as_json or settings.json:
+        import json
+
+        click.echo(json.dumps({"removed": removed}, indent=2))
+    elif not settings.quiet:
         click.echo(f"removed {removed} cached answer{'s' if removed != 1 else ''}")
 
 

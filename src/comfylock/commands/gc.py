@@ -22,12 +22,9 @@ def gc_cmd(settings, dry_run, as_json) -> int:
     from ..sync.store import Store
 
     plan = gc(Store(settings.store_dir), dry_run=dry_run)
-    if as_json:
-        click.echo(
-            msgspec.json.encode(
-                {**msgspec.to_builtins(plan), "freed": plan.freed, "dry_run": dry_run}
-            ).decode()
-        )
+    if as_json or settings.json:
+        doc = {**msgspec.to_builtins(plan), "freed": plan.freed, "dry_run": dry_run}
+        click.echo(msgspec.json.format(msgspec.json.encode(doc), indent=2).decode())
         return 0
     verb = "would delete" if dry_run else "deleted"
     for item in plan.delete:

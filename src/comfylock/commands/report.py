@@ -17,12 +17,14 @@ from ..cli import pass_settings
     show_default=True,
     help="markdown for people, json for tools, script for a bash script of aria2c downloads.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @pass_settings
-def report_cmd(settings, paths: tuple[str, ...], fmt: str) -> int:
+def report_cmd(settings, paths: tuple[str, ...], fmt: str, as_json: bool) -> int:
     """Report the models and custom nodes each workflow needs that this machine lacks.
 
     Needs --comfyui-root (or $COMFYUI_ROOT) or --models-dir. Honours extra_model_paths.yaml.
-    Exits 1 when something is missing, 0 when everything is installed.
+    When a comfy.lock is found, its pinned sources and hashes are used (the script checks
+    each download's sha256). Exits 1 when something is missing, 0 when all is installed.
     """
     import json
 
@@ -35,12 +37,20 @@ def report_cmd(settings, paths: tuple[str, ...], fmt: str) -> int:
     if settings.comfyui_root is None and settings.models_dir is None:
         raise UsageError(
             "report needs a ComfyUI install",
-            hint="pass --comfyui-root DIR, set COMFYUI_ROOT, or pass --models-dir DIR",
+            hint="pass --comfyui-root DIR (the folder with ComfyUI's main.py), set "
+            "COMFYUI_ROOT, or pass --models-dir DIR",
         )
+    if as_json or settings.json:
+        fmt = "json"
     result = read_workflows(paths)
     paths_ = load_model_paths(settings.comfyui_root, settings.models_dir)
     custom_nodes = settings.comfyui_root / "custom_nodes" if settings.comfyui_root else None
     gaps = find_gaps([(w.path, w.info) for w in result.workflows], paths_, custom_nodes)
+    if settings.lock_path.is_file():
+        from ..machine.missing import with_pins
+        from ..sync.download.urls import pinned_urls
+
+        gaps = with_pins(gaps, pinned_urls(settings.lock_path, settings.cache_dir))
     where = {
         "comfyui_root": str(settings.comfyui_root) if settings.comfyui_root else None,
         "models_dir": str(paths_.models_dir) if paths_.models_dir else None,

@@ -30,6 +30,7 @@ def scan_cmd(settings, directory: Path | None, as_json: bool, no_hash: bool) -> 
     """
     from ..machine.inventory import scan_models
 
+    as_json = as_json or settings.json
     show_bar = sys.stderr.isatty() and not (settings.quiet or as_json)
     with _progress_bar(show_bar, color=settings.color) as progress:
         inventory = scan_models(directory, settings, hash=not no_hash, progress=progress)
@@ -71,7 +72,9 @@ def _print_table(inventory, *, color: bool) -> None:
         table.add_row(
             f.folder, f.name, human_size(f.size), (f.sha256 or "-")[:12], (f.blake3 or "-")[:12]
         )
-    console = Console(no_color=not color, highlight=False)
+    # NOTE: piped output (a file, grep) must not wrap names at 80 columns: lines stay whole.
+    wide = None if sys.stdout.isatty() else 100_000
+    console = Console(no_color=not color, highlight=False, width=wide, soft_wrap=wide is not None)
     if inventory.files:
         console.print(table)
     count = len(inventory.files)

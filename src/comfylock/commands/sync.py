@@ -44,7 +44,13 @@ __all__ = ["sync_cmd"]
 def sync_cmd(
     settings, dry_run, locked, link, prune, force, jobs, no_aria2, no_nodes, as_json
 ) -> int:
-    """Make this machine match comfy.lock (models, then node packs)."""
+    """Make this machine match comfy.lock (models, then node packs).
+
+    Prints the plan first, then progress on stderr (a live display on a terminal; a line
+    per finished file and a periodic total in a CI log), then what was done. Exits 1 when
+    the lock leaves references unpinned (after installing everything it does pin).
+    """
+    as_json = as_json or settings.json
     from ..sync.job import SyncOptions, sync
     from .status import render_outcome, render_plan
 

@@ -21,8 +21,8 @@ def verify_cmd(settings, as_json) -> int:
     from ..sync.verify import verify_store
 
     report = verify_store(Store(settings.store_dir))
-    if as_json:
-        click.echo(msgspec.json.encode(report).decode())
+    if as_json or settings.json:
+        click.echo(msgspec.json.format(msgspec.json.encode(report), indent=2).decode())
     else:
         for sha in report.quarantined:
             click.echo(f"corrupt   {sha} (moved to quarantine/)")

@@ -10,12 +10,13 @@ from ..lock.model import ModelRef, NodeUse, WorkflowInfo
 from .installed import find_model, installed_node_classes
 from .modelpaths import ModelPaths
 
-__all__ = ["MissingModel", "MissingNode", "WorkflowGaps", "find_gaps"]
+__all__ = ["MissingModel", "MissingNode", "WorkflowGaps", "find_gaps", "with_pins"]
 
 
 class MissingModel(msgspec.Struct, frozen=True):
     ref: ModelRef
     expected_path: str | None  # where sync would place it (the folder's default dir)
+    sha256: str | None = None  # from the lock, when it pins this reference
 
 
 class MissingNode(msgspec.Struct, frozen=True):
@@ -61,3 +62,22 @@ def find_gaps(
             )
         )
     return gaps
+
+
+def with_pins(
+    gaps: list[WorkflowGaps], pins: dict[tuple[str, str], tuple[str | None, str]]
+) -> list[WorkflowGaps]:
+    """The gaps with what the lock pins: ``pins[(folder, name)] = (download URL, sha256)``.
+    The lock's URL wins over the workflow's own (it is the one sync would use)."""
+    out = []
+    for g in gaps:
+        models = []
+        for m in g.models:
+            pin = pins.get((m.ref.folder or "", m.ref.name))
+            if pin is not None:
+                url, sha = pin
+                ref = msgspec.structs.replace(m.ref, url=url or m.ref.url)
+                m = msgspec.structs.replace(m, ref=ref, sha256=sha)
+            models.append(m)
+        out.append(msgspec.structs.replace(g, models=tuple(models)))
+    return out

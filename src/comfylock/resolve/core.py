@@ -203,7 +203,8 @@ class _ModelResolver:
         how, url_hits = self._lookup(msgspec.structs.replace(ref, sha256=want), urls, found)
         if isinstance(how, _Outcome):
             return how
-        locked, reason, how = _assemble(ref, found.found, how)
+        offline = getattr(self.sources, "offline", False)
+        locked, reason, how = _assemble(ref, found.found, how, offline=offline)
         if locked is None and (found.rejected or found.notes):
             reason = found.reason()
         return _Outcome(locked, reason, how, self._url_conflict(uses, url_hits, None))
@@ -273,21 +274,25 @@ class _ModelResolver:
         return None if pair is None else Conflict(uses[0][1].key, *pair, what="url")
 
 
-def _assemble(ref: ModelRef, found: list[Found], how: str) -> tuple[LockedModel | None, str, str]:
+def _assemble(
+    ref: ModelRef, found: list[Found], how: str, *, offline: bool = False
+) -> tuple[LockedModel | None, str, str]:
     with_hash = [f for f in found if f.sha256 and f.size is not None]
     if not with_hash:
         if found:
             return None, "found a source but no published sha256/size (try `resolve --fetch`)", ""
-        return None, _not_found_reason(ref), ""
+        return None, _not_found_reason(ref, offline=offline), ""
     sha, size = with_hash[0].sha256, with_hash[0].size
     blake3 = next((f.blake3 for f in found if f.blake3 and f.sha256 == sha), None)
     sources = _merge_sources(
         (), (f.source for f in found if f.source is not None and f.sha256 in (sha, None))
     )
     if not sources:
+        looked = "Civitai not looked up (offline)" if offline else "not found on Civitai by hash"
         return (
             None,
-            f"local file only (sha256 {sha[:12]}…): not found on Civitai by hash and no URL; add one with `comfylock add`",
+            f"local file only (sha256 {sha[:12]}…): {looked} and no URL; pin a source with "
+            f"`comfylock add SOURCE --folder {ref.folder} --name {ref.name}`",
             "",
         )
     name = ref.name
@@ -306,9 +311,16 @@ def _assemble(ref: ModelRef, found: list[Found], how: str) -> tuple[LockedModel 
     )
 
 
-def _not_found_reason(ref: ModelRef) -> str:
+def _not_found_reason(ref: ModelRef, *, offline: bool = False) -> str:
     if ref.url:
+        if offline:
+            return f"the workflow's URL was not looked up (offline): {ref.url}"
         return f"the workflow's URL could not be pinned ({ref.url})"
+    if offline:
+        return (
+            "no local file, no URL in the workflow; the known-models index and Civitai were "
+            "not looked up (offline)"
+        )
     return "no local file, no URL in the workflow, not in the known-models index, not found on Civitai by exact name"
 
 

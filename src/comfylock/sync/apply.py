@@ -38,6 +38,7 @@ class Failure(msgspec.Struct, frozen=True):
     item: str
     error: str
     exit_code: int
+    hint: str = ""
 
 
 class ApplyReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,7 +102,7 @@ def check_disk_space(store: Store, fetches: Sequence[Fetch]) -> None:
 
 def _failure(item: str, exc: BaseException) -> Failure:
     if isinstance(exc, ComfylockError):
-        return Failure(item, str(exc) or type(exc).__name__, exc.exit_code)
+        return Failure(item, exc.message or type(exc).__name__, exc.exit_code, exc.hint or "")
     if isinstance(exc, OSError):  # a local disk problem: say what it is and what to do
         from ..errors import describe_os_error
 

@@ -115,7 +115,8 @@ def prepare(
     if settings.models_root() is None:
         raise UsageError(
             "no ComfyUI root or models dir",
-            hint="pass --comfyui-root DIR (or set COMFYUI_ROOT) or --models-dir DIR",
+            hint="pass the folder holding ComfyUI's main.py: `comfylock sync --comfyui-root "
+            "~/ComfyUI` (or set COMFYUI_ROOT), or --models-dir DIR",
         )
     allow_http = _allow_http(settings)
     model_paths = load_model_paths(settings.comfyui_root, settings.models_dir)
@@ -165,7 +166,8 @@ def _raise_failures(failures) -> None:
     # A local disk failure leads with what happened ("disk full", "read-only filesystem"):
     # that, not the model's name, is what the user has to act on.
     text = f"{first.error} [{first.item}]" if code == 6 else f"{first.item}: {first.error}"
-    err = cls(f"{text}{more}", hint="fix the cause and run sync again; finished items are kept")
+    hint = first.hint or "fix the cause and run sync again"
+    err = cls(f"{text}{more}", hint=f"{hint}; finished items are kept")
     err.exit_code = code
     raise err
 
@@ -192,7 +194,9 @@ def sync(settings: Settings, options: SyncOptions, *, progress=None, on_plan=Non
     if state != "fresh":
         outcome.warnings.append(message if state == "unknown" else f"the lock is stale: {message}")
     if options.nodes and lock.node and settings.comfyui_root is None:
-        outcome.warnings.append("node packs skipped: no ComfyUI root (pass --comfyui-root)")
+        outcome.warnings.append(
+            "node packs skipped: no ComfyUI root (pass --comfyui-root DIR, the folder with main.py)"
+        )
     if settings.comfyui_root is None and any(
         not s.dir.startswith("models/") for s in lock.snapshot
     ):

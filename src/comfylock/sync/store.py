@@ -335,16 +335,30 @@ class Store:
         self.index.remove_blob(sha256)
 
 
+# Either the file at the source changed, or the lock's pin is wrong (edited by hand): the
+# bytes alone cannot tell which, so the hint names the fix for both.
+_DIGEST_HINT = (
+    "nothing was placed; if comfy.lock was edited by hand, re-pin with "
+    "`comfylock resolve --upgrade`; if the source changed its file, pin another with "
+    "`comfylock add`"
+)
+
+
 def _check_digest(digest, expected: Expected, *, what: str) -> None:
     if digest.size != expected.size:
         raise IntegrityError(
-            f"{what}: size {digest.size} but the lock says {expected.size}",
-            hint="the source served other bytes; nothing was placed",
+            f"{what}: expected size {expected.size} (comfy.lock), got {digest.size}",
+            hint=_DIGEST_HINT,
         )
     if digest.sha256 != expected.sha256:
         raise IntegrityError(
-            f"{what}: sha256 {digest.sha256[:16]}… but the lock says {expected.sha256[:16]}…",
-            hint="the source served other bytes; nothing was placed",
+            f"{what}: expected sha256 {expected.sha256[:16]}… (comfy.lock), "
+            f"got {digest.sha256[:16]}…",
+            hint=_DIGEST_HINT,
         )
     if expected.blake3 and digest.blake3 and digest.blake3 != expected.blake3:
-        raise IntegrityError(f"{what}: blake3 differs from the lock", hint="nothing was placed")
+        raise IntegrityError(
+            f"{what}: expected blake3 {expected.blake3[:16]}… (comfy.lock), "
+            f"got {digest.blake3[:16]}…",
+            hint=_DIGEST_HINT,
+        )

@@ -25,7 +25,7 @@ from ...lock.model import CivitaiSource, HuggingFaceSource, Source, UrlSource
 from ...net.redact import redact
 from ...net.urlpolicy import check_url
 
-__all__ = ["UrlGroup", "check_url", "redact", "source_urls", "url_groups"]
+__all__ = ["UrlGroup", "check_url", "pinned_urls", "redact", "source_urls", "url_groups"]
 
 
 class UrlGroup(msgspec.Struct, frozen=True):
@@ -83,3 +83,22 @@ def url_groups(
     for url, headers in source_urls(sources, env, allow_http):
         groups.setdefault(tuple(sorted(headers.items())), []).append(url)
     return [UrlGroup(tuple(urls), key) for key, urls in groups.items()]
+
+
+def pinned_urls(lock_path, cache_dir) -> dict[tuple[str, str], tuple[str | None, str]]:
+    """(folder, name) -> (first download URL, sha256) for every model the lock pins, for
+    ``report``. No token goes near these URLs: they are built from an environment without
+    secrets, and the report's script adds tokens at its own run time."""
+    from ...constants import SECRET_ENV_VARS
+    from ...errors import ComfylockError
+    from ...lock.cache import load_lock_cached
+
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS}
+    out: dict[tuple[str, str], tuple[str | None, str]] = {}
+    for model in load_lock_cached(lock_path, cache_dir).model:
+        try:
+            urls = source_urls(model.source, env)
+        except ComfylockError:
+            urls = []
+        out[(model.folder, model.name)] = (urls[0][0] if urls else None, model.sha256)
+    return out
