@@ -440,7 +440,7 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
         lines.append(f"wrote {shown_lock or outcome.lock_path}")
     elif outcome.exit_code:
         hint = (
-            "pin them in comfylock.toml or pass --allow-unresolved"
+            "pin each with `comfylock add SOURCE --folder F --name N`, or pass --allow-unresolved"
             if r.unresolved
             else "settle the conflicts"
         )

@@ -11,11 +11,24 @@ from ..cli import json_option, pass_settings
 @click.argument("source")
 @click.option("--folder", required=True, help="Model folder, e.g. loras, checkpoints, vae.")
 @click.option("--name", help="File name inside the folder (default: from the source).")
+@click.option(
+    "--sha256", metavar="HEX", help="For a plain URL: the file's sha256 (its bytes are pinned)."
+)
+@click.option(
+    "--fetch", is_flag=True, help="For a plain URL: download it once into the store to hash it."
+)
 @click.option("--refresh", is_flag=True, help="Bypass the API response cache.")
 @json_option
 @pass_settings
 def add_cmd(
-    settings, source: str, folder: str, name: str | None, refresh: bool, as_json: bool
+    settings,
+    source: str,
+    folder: str,
+    name: str | None,
+    sha256: str | None,
+    fetch: bool,
+    refresh: bool,
+    as_json: bool,
 ) -> int:
     """Pin a model outside any workflow, or override how one is found.
 
@@ -23,21 +36,26 @@ def add_cmd(
     SOURCE is one of:
       civitai:MODEL[@VERSION]          e.g. civitai:4201@130072
       hf:OWNER/REPO[@REV]/PATH         e.g. hf:stabilityai/sdxl-vae/sdxl_vae.safetensors
-      https://…                        a plain URL (the file's hash must be known)
+      https://…                        a plain URL, with --sha256 HEX or --fetch
 
-    Records it in comfylock.toml [sources] (comments kept) and updates comfy.lock.
+    Resolves the project as `resolve` does with the pin in place, writes comfy.lock, and
+    only then records the pin in comfylock.toml [sources] (comments kept).
     """
     import json
 
     from ..render import resolution_json, resolution_text
     from ..resolve.add import add_pin
 
-    key, outcome = add_pin(settings, source, folder, name, refresh=refresh)
+    key, outcome, written = add_pin(
+        settings, source, folder, name, refresh=refresh, sha256=sha256, fetch=fetch
+    )
     if as_json or settings.json:
-        click.echo(
-            json.dumps({"added": key, "source": source, **resolution_json(outcome)}, indent=2)
-        )
+        doc = {"added": key if written else None, "source": source, **resolution_json(outcome)}
+        click.echo(json.dumps(doc, indent=2))
     else:
-        click.echo(f"pinned {key} = {source} in comfylock.toml")
         click.echo(resolution_text(outcome), nl=False)
+        if written:
+            click.echo(f"pinned {key} = {source} in comfylock.toml")
+        else:
+            click.echo("comfylock.toml not changed (the lock could not be written)")
     return outcome.exit_code

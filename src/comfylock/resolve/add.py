@@ -28,52 +28,124 @@ def default_name(source: str) -> str | None:
     return None
 
 
+_SOURCE_FORMS = "civitai:MODEL[@VERSION], hf:OWNER/REPO[@REV]/PATH or an https URL"
+
+
+def _check_source(source: str, sha256: str | None) -> None:
+    """Blame the argument, not comfylock.toml, when SOURCE or --sha256 cannot be read."""
+    import re
+
+    if not (source.startswith(("civitai:", "hf:")) or "://" in source):
+        raise UsageError(
+            f"SOURCE {source!r} is not a source comfylock reads", hint=f"use {_SOURCE_FORMS}"
+        )
+    if sha256 is not None:
+        if "://" not in source:
+            raise UsageError(
+                "--sha256 is for plain URLs; Civitai and Hugging Face publish the hash",
+                hint="drop --sha256, or pass the file's https URL as SOURCE",
+            )
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256.lower()):
+            raise UsageError(
+                f"--sha256 {sha256!r} is not 64 hex digits", hint="copy it from `sha256sum FILE`"
+            )
+
+
+def _not_found_hint(source: str, sha256: str | None, fetch: bool) -> str:
+    if (
+        "://" in source
+        and not (sha256 or fetch)
+        and not source.startswith("https://huggingface.co")
+    ):
+        return "a URL alone does not say which bytes: pass --sha256 HEX, or --fetch to download it once and hash it"
+    return "check the model id, version or path (open it in a browser), then run add again"
+
+
 def add_pin(
-    settings: Settings, source: str, folder: str, name: str | None, *, refresh: bool = False
+    settings: Settings,
+    source: str,
+    folder: str,
+    name: str | None,
+    *,
+    refresh: bool = False,
+    sha256: str | None = None,
+    fetch: bool = False,
 ):
-    """Check the pin, record it under ``[sources]``, and re-resolve. Returns the outcome."""
+    """Check the pin, re-resolve with it, write the lock, then record it in comfylock.toml.
+
+    NOTE: comfylock.toml is edited only after the lock was written (or was already right), so
+    a failed add leaves both files as they were. Returns (key, outcome, toml_written)."""
     from ..workflows.tables import canonical_folder
-    from .job import run_resolve
     from .live import LiveSources
 
+    _check_source(source, sha256)
     folder = canonical_folder(check_name(folder, what="folder"))
     if "/" in folder:
         raise UsageError(
             f"--folder {folder!r} must be one folder name such as loras or checkpoints"
         )
     config = load_config(settings.project_dir)
-    sources = LiveSources(settings, config, refresh=refresh)
+    sources = LiveSources(settings, config, refresh=refresh, fetch=fetch)
     try:
         wanted = name or default_name(source) or ""
         probe = ModelRef(
-            folder=folder, name=wanted or "unknown", node_id="", node_type="", input="add"
+            folder=folder,
+            name=wanted or "unknown",
+            node_id="",
+            node_type="",
+            input="add",
+            sha256=sha256.lower() if sha256 else None,
         )
         found = sources.hand_pin(source, probe)
     finally:
         sources.close()
     if found is None or not found.sha256 or found.size is None:
         raise FindingError(
-            f"{source}: could not be resolved to a file with a published sha256 and size",
-            hint="check the id/URL; plain URLs need `resolve --fetch` or a declared hash",
+            f"{source}: could not be resolved to a file with a known sha256 and size",
+            hint=_not_found_hint(source, sha256, fetch),
         )
     if not wanted and found.source is not None:
         wanted = _civitai_file_name(settings, source, found) or ""
     if not wanted:
         raise UsageError("cannot tell the file name", hint="pass --name NAME")
     key = f"{folder}/{check_name(wanted)}"
-    _write_pin(settings, key, source)
-    outcome = run_resolve(
+    outcome = _resolve_with(settings, config, key, source, found, refresh=refresh)
+    written = outcome.exit_code == 0
+    if written:
+        _write_pin(settings, key, source)
+    return key, outcome, written
+
+
+def _resolve_with(settings: Settings, config, key: str, source: str, found, *, refresh: bool):
+    """Resolve the project as `resolve` would, with the new pin in place (in memory)."""
+    import msgspec
+
+    from ..lock.model import LockedModel
+    from .job import run_resolve
+
+    folder, _, name = key.partition("/")
+    pinned = LockedModel(
+        folder=folder,
+        name=name,
+        size=found.size,
+        sha256=found.sha256,
+        blake3=found.blake3,
+        source=(found.source,) if found.source is not None else (),
+    )
+    config = msgspec.structs.replace(config, sources={**config.sources, key: source})
+    return run_resolve(
         settings,
         (),
         upgrade=False,
         offline=False,
         check_only=False,
-        allow_unresolved=False,
+        allow_unresolved=True,  # other references may wait for their own `add`
         fetch=False,
         refresh=refresh,
         progress=False,
+        config=config,
+        extra_pins=(pinned,),
     )
-    return key, outcome
 
 
 def _civitai_file_name(settings: Settings, source: str, found) -> str | None:

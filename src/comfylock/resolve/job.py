@@ -10,6 +10,7 @@ from pathlib import Path
 import msgspec
 
 from ..config import load_config
+from ..constants import LOCK_VERSION
 from ..errors import LockfileError
 from ..lock import file as lockfile
 from ..lock.inputs import WorkflowInput
@@ -56,6 +57,15 @@ def _load_old(path: Path) -> Lock | None:
         return None
 
 
+def _with_pins(old: Lock | None, pins: tuple) -> Lock | None:
+    if not pins:
+        return old
+    keys = {p.key for p in pins}
+    kept = tuple(m for m in (old.model if old else ()) if m.key not in keys)
+    base = old if old is not None else Lock(version=LOCK_VERSION)
+    return msgspec.structs.replace(base, model=kept + tuple(pins))
+
+
 def run_resolve(
     settings: Settings,
     paths,
@@ -67,17 +77,22 @@ def run_resolve(
     fetch: bool,
     refresh: bool,
     progress: bool,
+    config=None,
+    extra_pins: tuple = (),
 ) -> ResolveOutcome:
+    """Resolve and write the lock. ``config`` replaces comfylock.toml's (``add`` passes the
+    file plus its new pin, before writing it); ``extra_pins`` count as pins already in the
+    lock, so a pin ``add`` just checked is kept as checked."""
     from ..net.concurrency import map_concurrent
     from .live import LiveSources
 
-    config = load_config(settings.project_dir)
+    config = config if config is not None else load_config(settings.project_dir)
     workflows, _skipped = collect_workflows(
         tuple(paths), settings.project_dir, config, cache_dir=settings.cache_dir
     )
     extra = _pinned_outside_workflows(config)
     inputs = workflows + ([extra] if extra else [])
-    old = _load_old(settings.lock_path)
+    old = _with_pins(_load_old(settings.lock_path), extra_pins)
     sources = LiveSources(settings, config, offline=offline, refresh=refresh, fetch=fetch)
     try:
         with _spinner(progress and not settings.quiet, f"resolving {len(workflows)} workflows"):
