@@ -6,6 +6,7 @@ terminal-less stream matters) against loopback servers and temporary trees.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -295,7 +296,7 @@ def test_5_terminal_rows_fit_80_columns():
     progress._progress.stop()
     update = progress.task("checkpoints/SDXL/juggernautXL_v9Rdphoto2Lightning.safetensors", 10**9)
     update(5 * 10**8)
-    console = Console(width=80, file=open(os.devnull, "w"), force_terminal=True)
+    console = Console(width=80, file=io.StringIO(), force_terminal=True)
     table = progress._progress.make_tasks_table(progress._progress.tasks)
     lines = console.render_lines(table, console.options.update(width=80), pad=False)
     text = ["".join(seg.text for seg in line).rstrip() for line in lines]
