@@ -506,3 +506,88 @@ def test_12_ctrl_c_in_resolve_does_not_talk_about_downloads(run_cli, tmp_path, m
     assert result.exit_code == 130
     assert "comfy.lock was not changed" in result.stderr
     assert "partial downloads" not in result.stderr
+
+
+# --- suggestions for what cannot be pinned ---------------------------------------------------
+
+
+def test_suggestions_for_unresolved_then_add_takes_one(run_cli, tmp_path, monkeypatch):
+    import hashlib
+
+    from .fakes import FakeCivitai, LoopbackServer, civitai_file, civitai_model
+
+    data = b"detail tweaker xl bytes"
+    project = tmp_path / "sugg"
+    wf = project / "workflows" / "w.json"
+    wf.parent.mkdir(parents=True)
+    wf.write_text(
+        json.dumps(
+            {
+                "1": {
+                    "class_type": "LoraLoader",
+                    "inputs": {"lora_name": "detail_tweaker.safetensors", "strength_model": 1},
+                }
+            }
+        )
+    )
+    root = _comfy(tmp_path)
+    (root / "models" / "checkpoints").mkdir()
+    (root / "models" / "checkpoints" / "detail_tweaker.safetensors").write_bytes(b"misplaced")
+    model_list = tmp_path / "model-list.json"
+    model_list.write_text('{"models": []}')
+    monkeypatch.setenv("COMFYLOCK_MODEL_LIST_URL", str(model_list))
+    sha = hashlib.sha256(data).hexdigest()
+    with LoopbackServer() as civ:
+        civitai = FakeCivitai(civ)
+        civitai.add(
+            civitai_model(
+                555,
+                "Detail Tweaker XL",
+                "LORA",
+                [
+                    (
+                        777,
+                        "v1",
+                        [
+                            civitai_file(
+                                888,
+                                "detail_tweaker_xl.safetensors",
+                                size=len(data),
+                                sha256=sha,
+                                primary=True,
+                            )
+                        ],
+                    )
+                ],
+            )
+        )
+        monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", civitai.base_url)
+        monkeypatch.chdir(project)
+        result = run_cli("--comfyui-root", str(root), "resolve")
+        assert result.exit_code == 1, result
+        assert not (project / "comfy.lock").exists(), "a suggestion is never pinned by itself"
+        command = "comfylock add civitai:555@777 --folder loras --name detail_tweaker.safetensors"
+        assert command in result.stdout, result.stdout
+        assert "checkpoints/detail_tweaker.safetensors on this machine" in result.stdout
+        data_json = json.loads(run_cli("--comfyui-root", str(root), "resolve", "--json").stdout)
+        (u,) = data_json["unresolved"]
+        kinds = [s["kind"] for s in u["suggestions"]]
+        assert kinds == ["local", "civitai"], u
+        assert u["suggestions"][1]["command"] == command
+        added = run_cli("--comfyui-root", str(root), *command.split()[1:])
+        assert added.exit_code == 0, added
+    lock = (project / "comfy.lock").read_text()
+    assert sha in lock and "[[unresolved]]" not in lock
+
+
+def test_report_suggests_a_local_copy_under_another_folder(run_cli, tmp_path):
+    root = _comfy(tmp_path)
+    (root / "models" / "checkpoints").mkdir()
+    (root / "models" / "checkpoints" / "vae.safetensors").write_bytes(b"in the wrong folder")
+    wf = _vae_workflow(tmp_path / "wf" / "w.json")
+    result = run_cli("--comfyui-root", str(root), "report", "--json", str(wf))
+    (missing,) = json.loads(result.stdout)["workflows"][0]["missing_models"]
+    (s,) = missing["suggestions"]
+    assert s["kind"] == "local" and "checkpoints/vae.safetensors" in s["detail"], s
+    md = run_cli("--comfyui-root", str(root), "report", str(wf))
+    assert "checkpoints/vae.safetensors on this machine" in md.stdout

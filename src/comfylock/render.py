@@ -19,6 +19,7 @@ __all__ = [
     "node_json",
     "resolution_json",
     "resolution_text",
+    "suggestion_lines",
     "table",
 ]
 
@@ -182,7 +183,12 @@ def gaps_json(gaps, *, comfyui_root: str | None, models_dir: str | None) -> dict
             {
                 "path": g.path,
                 "missing_models": [
-                    {**model_json(m.ref), "expected_path": m.expected_path, "sha256": m.sha256}
+                    {
+                        **model_json(m.ref),
+                        "expected_path": m.expected_path,
+                        "sha256": m.sha256,
+                        "suggestions": [msgspec.to_builtins(x) for x in m.suggestions],
+                    }
                     for m in g.models
                 ],
                 "missing_nodes": [node_json(n.node) for n in g.nodes],
@@ -213,6 +219,10 @@ def gaps_markdown(gaps, *, comfyui_root: str | None, models_dir: str | None) -> 
                 lines.append(
                     f"| {_md_cell(m.ref.folder or '?')} | {_md_cell(m.ref.name)} | {_md_cell(node)} | {_md_cell(m.expected_path)} | {_md_cell(m.ref.url)} |"
                 )
+            for m in g.models:
+                if m.suggestions:
+                    lines.append(f"Candidates for `{m.ref.folder}/{m.ref.name}`:")
+                    lines += [f"- {x.detail}: {x.command}" for x in m.suggestions]
             lines.append("")
         if g.nodes:
             lines += [
@@ -387,7 +397,16 @@ def resolution_json(outcome) -> dict[str, Any]:
         "changed": outcome.changed,
         "stats": r.stats,
         "unresolved": [
-            {"folder": u.folder, "name": u.name, "reason": u.reason} for u in r.unresolved
+            {
+                "folder": u.folder,
+                "name": u.name,
+                "reason": u.reason,
+                "suggestions": [
+                    msgspec.to_builtins(x)
+                    for x in getattr(outcome, "suggestions", {}).get(f"{u.folder}/{u.name}", ())
+                ],
+            }
+            for u in r.unresolved
         ],
         "conflicts": [
             {"reference": c.key, "workflows": {c.first[0]: c.first[1], c.second[0]: c.second[1]}}
@@ -395,6 +414,15 @@ def resolution_json(outcome) -> dict[str, Any]:
         ],
         "ambiguous": [{"class": cls, "candidates": list(c)} for cls, c in r.ambiguous],
     }
+
+
+def suggestion_lines(suggestions, indent: str = "    ") -> list[str]:
+    """A candidate per line: what it is and the command that pins it (never auto-pinned)."""
+    lines = []
+    for x in suggestions or ():
+        lines.append(f"{indent}maybe ({x.kind}, name {round(x.score * 100)}% alike): {x.detail}")
+        lines.append(f"{indent}  {x.command}")
+    return lines
 
 
 def resolution_text(outcome, shown_lock: str | None = None) -> str:
@@ -421,6 +449,7 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
         )
     for u in r.unresolved:
         lines.append(f"  unresolved {u.folder}/{u.name}: {u.reason}")
+        lines += suggestion_lines(getattr(outcome, "suggestions", {}).get(f"{u.folder}/{u.name}"))
     for c in r.conflicts:
         if getattr(c, "what", "sha256") == "url":
             lines.append(

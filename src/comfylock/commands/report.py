@@ -51,6 +51,11 @@ def report_cmd(settings, paths: tuple[str, ...], fmt: str, as_json: bool) -> int
         from ..sync.download.urls import pinned_urls
 
         gaps = with_pins(gaps, pinned_urls(settings.lock_path, settings.cache_dir))
+    if any(g.models for g in gaps):
+        from ..machine.inventory import scan_tree
+        from ..machine.missing import with_suggestions
+
+        gaps = with_suggestions(gaps, scan_tree(paths_, None, hash=False).files)
     where = {
         "comfyui_root": str(settings.comfyui_root) if settings.comfyui_root else None,
         "models_dir": str(paths_.models_dir) if paths_.models_dir else None,

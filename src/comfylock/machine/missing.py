@@ -10,13 +10,21 @@ from ..lock.model import ModelRef, NodeUse, WorkflowInfo
 from .installed import find_model, installed_node_classes
 from .modelpaths import ModelPaths
 
-__all__ = ["MissingModel", "MissingNode", "WorkflowGaps", "find_gaps", "with_pins"]
+__all__ = [
+    "MissingModel",
+    "MissingNode",
+    "WorkflowGaps",
+    "find_gaps",
+    "with_pins",
+    "with_suggestions",
+]
 
 
 class MissingModel(msgspec.Struct, frozen=True):
     ref: ModelRef
     expected_path: str | None  # where sync would place it (the folder's default dir)
     sha256: str | None = None  # from the lock, when it pins this reference
+    suggestions: tuple = ()  # machine.suggest.Suggestion: local files that may be the one
 
 
 class MissingNode(msgspec.Struct, frozen=True):
@@ -80,4 +88,29 @@ def with_pins(
                 m = msgspec.structs.replace(m, ref=ref, sha256=sha)
             models.append(m)
         out.append(msgspec.structs.replace(g, models=tuple(models)))
+    return out
+
+
+def with_suggestions(gaps: list[WorkflowGaps], files) -> list[WorkflowGaps]:
+    """Each missing model with local files that may be it (a renamed or moved copy)."""
+    from .suggest import local_suggestions
+
+    out = []
+    for g in gaps:
+        models = tuple(
+            msgspec.structs.replace(
+                m,
+                suggestions=tuple(
+                    local_suggestions(
+                        m.ref.folder or "",
+                        m.ref.name,
+                        files,
+                        target=m.expected_path,
+                        sha256=m.ref.sha256 or m.sha256,
+                    )
+                ),
+            )
+            for m in g.models
+        )
+        out.append(msgspec.structs.replace(g, models=models))
     return out

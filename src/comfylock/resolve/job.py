@@ -30,6 +30,8 @@ class ResolveOutcome(msgspec.Struct, frozen=True, kw_only=True):
     check_only: bool
     exit_code: int
     workflows: int
+    # "folder/name" of an unresolved reference -> candidates (machine.suggest.Suggestion)
+    suggestions: dict[str, tuple] = {}
 
 
 def _pinned_outside_workflows(config) -> WorkflowInput | None:
@@ -104,6 +106,7 @@ def run_resolve(
                 upgrade=upgrade,
                 map_fn=lambda fn, items: map_concurrent(fn, items, workers=8),
             )
+        suggestions = _suggestions(sources, resolution, inputs, map_concurrent)
     finally:
         sources.close()
     lock = resolution.lock
@@ -135,7 +138,27 @@ def run_resolve(
         check_only=check_only,
         exit_code=code,
         workflows=len(workflows),
+        suggestions=suggestions,
     )
+
+
+def _suggestions(sources, resolution, inputs, map_concurrent) -> dict[str, tuple]:
+    """Candidates for each unresolved model (never pinned; ``comfylock add`` takes one)."""
+    from ..errors import RemoteError
+
+    declared = {
+        f"{r.folder}/{r.name}": r.sha256 for wf in inputs for r in wf.info.models if r.sha256
+    }
+    todo = [u for u in resolution.unresolved if u.folder != "custom_nodes"]
+
+    def one(u):
+        try:
+            return tuple(sources.suggest(u.folder, u.name, declared.get(f"{u.folder}/{u.name}")))
+        except RemoteError:
+            return ()  # suggestions are a courtesy: a failed search costs only them
+
+    found = map_concurrent(one, todo, workers=4)
+    return {f"{u.folder}/{u.name}": s for u, s in zip(todo, found, strict=True) if s}
 
 
 class _spinner:

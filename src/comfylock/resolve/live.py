@@ -181,6 +181,37 @@ class LiveSources:
                 )
         return None
 
+    def suggest(self, folder: str, name: str, sha256: str | None = None) -> list:
+        """Candidates for an unresolved reference (``machine.suggest``): local files with the
+        same bytes or a similar name, then Civitai files with a similar name. Never pins."""
+        from ..machine.suggest import Candidate, local_suggestions, rank_by_name
+        from ..sync.planview import human_size
+
+        out = []
+        inventory = self._local_index()
+        if inventory:
+            out += local_suggestions(folder, name, inventory.files, sha256=sha256)
+        if self.offline:
+            return out
+        candidates = [
+            Candidate(
+                kind="civitai",
+                source=f"civitai:{hit.model_id}@{hit.version_id}",
+                file_name=hit.file_name,
+                detail=", ".join(
+                    p
+                    for p in (
+                        f"Civitai {hit.model_name!r}" if hit.model_name else "Civitai",
+                        hit.base_model,
+                        human_size(hit.size) if hit.size is not None else None,
+                    )
+                    if p
+                ),
+            )
+            for hit in self._net("civitai").search(name, folder)
+        ]
+        return out + rank_by_name(folder, name, candidates)
+
     def _civitai_version_file(
         self, version_id: int, want: str, file_id: int | None, matched_by: str
     ) -> Found | None:

@@ -131,6 +131,7 @@ class CivitaiHit(msgspec.Struct, frozen=True, kw_only=True):
     model_name: str | None = None
     version_name: str | None = None
     model_type: str | None = None
+    base_model: str | None = None
 
     def to_source(self, matched_by: MatchedBy) -> CivitaiSource:
         return CivitaiSource(
@@ -185,6 +186,7 @@ def _hit(
         model_name=model.name if model else None,
         version_name=version.name,
         model_type=model.type if model else None,
+        base_model=version.baseModel,
     )
 
 
@@ -253,7 +255,12 @@ class CivitaiClient(ServiceClient):
         Case-sensitive; hits keep the API's order, one per file id.
         """
         wanted = PurePosixPath(name.replace("\\", "/")).name
-        stem = PurePosixPath(wanted).stem
+        return [hit for hit in self.search(name, folder) if hit.file_name == wanted]
+
+    def search(self, name: str, folder: str | None) -> list[CivitaiHit]:
+        """Every file of the models a search by ``name``'s stem returns (one per file id),
+        in the API's order: the exact-name pick and the suggestions share one request."""
+        stem = PurePosixPath(PurePosixPath(name.replace("\\", "/")).name).stem
         if not stem:
             return []
         params: list[tuple[str, str]] = [("query", stem)]
@@ -268,7 +275,7 @@ class CivitaiClient(ServiceClient):
         hits = []
         for model in page.items:
             for hit in hits_from_model(model):
-                if hit.file_name == wanted and hit.file_id not in seen:
+                if hit.file_id not in seen:
                     seen.add(hit.file_id)
                     hits.append(hit)
         return hits
