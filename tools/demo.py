@@ -159,11 +159,20 @@ def main() -> int:
         print((studio / "comfy.lock").read_text()[:1400] + "…")
         run("check", cwd=studio)
         run("--comfyui-root", box, "status", cwd=studio)
-        run("--comfyui-root", box, "sync", cwd=studio)
-        run("--comfyui-root", box, "sync", cwd=studio)
-        run("--comfyui-root", box, "check", "--installed", cwd=studio)
+        run("sync", "--comfyui-root", box, cwd=studio)
+        run("sync", "--comfyui-root", box, cwd=studio)
+        run("check", "--installed", "--comfyui-root", box, cwd=studio)
+        run("doctor", "--comfyui-root", box, cwd=studio, ok=(0, 1))
     print(
         f"\ndemo finished: the studio project is in {studio.relative_to(ROOT)}/, the synced machine in {gpu_box.relative_to(ROOT)}/"
+    )
+    # NOTE: the demo used its own store and cache; without these, comfylock in the demo folder
+    # would look at the user's default store and propose to adopt what the demo placed.
+    print(
+        "to look around with the demo's own store and cache:\n"
+        f"  cd {studio.relative_to(ROOT)}\n"
+        f"  export COMFYLOCK_STORE={OUT / 'store'} COMFYLOCK_CACHE_DIR={OUT / 'cache'}\n"
+        "  ../../.venv/bin/comfylock status --comfyui-root ../gpu-box/ComfyUI"
     )
     return 0
 
