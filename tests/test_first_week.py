@@ -591,3 +591,51 @@ def test_report_suggests_a_local_copy_under_another_folder(run_cli, tmp_path):
     assert s["kind"] == "local" and "checkpoints/vae.safetensors" in s["detail"], s
     md = run_cli("--comfyui-root", str(root), "report", str(wf))
     assert "checkpoints/vae.safetensors on this machine" in md.stdout
+
+
+def test_suggestions_include_hf_files_in_repos_the_lock_uses(run_cli, tmp_path, monkeypatch):
+    from .fakes import FakeCivitai, FakeHub, LoopbackServer
+
+    commit = "d" * 40
+    project = tmp_path / "hfs"
+    hf_url = "https://huggingface.co/org/vae/resolve/main/sdxl_vae.safetensors"
+    (project / "workflows").mkdir(parents=True)
+    (project / "workflows" / "a.json").write_text(
+        json.dumps(
+            {
+                "nodes": [
+                    {
+                        "id": 1,
+                        "type": "VAELoader",
+                        "widgets_values": ["sdxl_vae.safetensors"],
+                        "properties": {
+                            "models": [
+                                {"name": "sdxl_vae.safetensors", "directory": "vae", "url": hf_url}
+                            ]
+                        },
+                    }
+                ],
+                "links": [],
+            }
+        )
+    )
+    _vae_workflow(project / "workflows" / "b.json", "sdxl_vae_fp16.safetensors")
+    model_list = tmp_path / "model-list.json"
+    model_list.write_text('{"models": []}')
+    monkeypatch.setenv("COMFYLOCK_MODEL_LIST_URL", str(model_list))
+    with LoopbackServer() as civ, LoopbackServer() as hub_srv, LoopbackServer() as cdn:
+        FakeCivitai(civ)
+        hub = FakeHub(hub_srv, cdn)
+        hub.add_file("org/vae", "sdxl_vae.safetensors", commit=commit, content="vae")
+        hub.add_file("org/vae", "fp16/sdxl_vae_fp16.safetensors", commit=commit, content="vae16")
+        monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", civ.url_for("/").rstrip("/"))
+        monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+        monkeypatch.chdir(project)
+        result = run_cli("resolve", "--json")
+    assert result.exit_code == 1, result
+    (u,) = json.loads(result.stdout)["unresolved"]
+    hf = [s for s in u["suggestions"] if s["kind"] == "huggingface"]
+    assert hf and hf[0]["command"] == (
+        f"comfylock add hf:org/vae@{commit}/fp16/sdxl_vae_fp16.safetensors "
+        "--folder vae --name sdxl_vae_fp16.safetensors"
+    ), u["suggestions"]

@@ -106,7 +106,7 @@ def run_resolve(
                 upgrade=upgrade,
                 map_fn=lambda fn, items: map_concurrent(fn, items, workers=8),
             )
-        suggestions = _suggestions(sources, resolution, inputs, map_concurrent)
+        suggestions = _suggestions(sources, resolution, inputs, old, map_concurrent)
     finally:
         sources.close()
     lock = resolution.lock
@@ -142,9 +142,29 @@ def run_resolve(
     )
 
 
-def _suggestions(sources, resolution, inputs, map_concurrent) -> dict[str, tuple]:
+def _hf_repos(*locks) -> tuple[tuple[str, str], ...]:
+    """(repo, revision) of every Hugging Face model repo the locks pin from, sorted."""
+    from ..lock.model import HuggingFaceSource
+
+    return tuple(
+        sorted(
+            {
+                (s.repo, s.revision)
+                for lock in locks
+                if lock is not None
+                for m in lock.model
+                for s in m.source
+                if isinstance(s, HuggingFaceSource) and (s.repo_type or "model") == "model"
+            }
+        )
+    )
+
+
+def _suggestions(sources, resolution, inputs, old, map_concurrent) -> dict[str, tuple]:
     """Candidates for each unresolved model (never pinned; ``comfylock add`` takes one)."""
     from ..errors import RemoteError
+
+    repos = _hf_repos(resolution.lock, old)
 
     declared = {
         f"{r.folder}/{r.name}": r.sha256 for wf in inputs for r in wf.info.models if r.sha256
@@ -153,7 +173,8 @@ def _suggestions(sources, resolution, inputs, map_concurrent) -> dict[str, tuple
 
     def one(u):
         try:
-            return tuple(sources.suggest(u.folder, u.name, declared.get(f"{u.folder}/{u.name}")))
+            sha = declared.get(f"{u.folder}/{u.name}")
+            return tuple(sources.suggest(u.folder, u.name, sha, hf_repos=repos))
         except RemoteError:
             return ()  # suggestions are a courtesy: a failed search costs only them
 

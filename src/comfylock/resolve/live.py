@@ -26,6 +26,12 @@ _CIVITAI_DOWNLOAD = re.compile(r"/api/download/models/(\d+)")
 _CIVITAI_PIN = re.compile(r"^civitai:(\d+)(?:@(\d+))?$")
 
 
+# Suggestions look in at most this many of the lock's Hugging Face repos, and list at most
+# this many directories in each: a courtesy must not cost a minute of API calls.
+HF_SUGGEST_REPOS = 5
+HF_SUGGEST_LISTINGS = 20
+
+
 class LiveSources:
     """Implements ``resolve.Sources`` against this machine and the configured endpoints."""
 
@@ -181,9 +187,12 @@ class LiveSources:
                 )
         return None
 
-    def suggest(self, folder: str, name: str, sha256: str | None = None) -> list:
+    def suggest(
+        self, folder: str, name: str, sha256: str | None = None, hf_repos: tuple = ()
+    ) -> list:
         """Candidates for an unresolved reference (``machine.suggest``): local files with the
-        same bytes or a similar name, then Civitai files with a similar name. Never pins."""
+        same bytes or a similar name, Civitai files with a similar name, and files of a
+        similar name in the Hugging Face repos (repo, revision) the lock already uses."""
         from ..machine.suggest import Candidate, local_suggestions, rank_by_name
         from ..sync.planview import human_size
 
@@ -210,7 +219,35 @@ class LiveSources:
             )
             for hit in self._net("civitai").search(name, folder)
         ]
+        for repo, revision in hf_repos[:HF_SUGGEST_REPOS]:
+            candidates += self._hf_candidates(repo, revision)
         return out + rank_by_name(folder, name, candidates)
+
+    def _hf_candidates(self, repo: str, revision: str) -> list:
+        """Model files of one repo at ``revision``, two directory levels deep at most."""
+        from ..machine.suggest import Candidate
+        from ..sync.planview import human_size
+        from ..workflows.reader import is_model_filename
+
+        out, todo, listed = [], [""], 0
+        while todo and listed < HF_SUGGEST_LISTINGS:
+            directory = todo.pop(0)
+            listed += 1
+            for entry in self._net("hf").tree_entries(repo, revision, directory):
+                if entry.type == "directory" and entry.path.count("/") < 2:
+                    todo.append(entry.path)
+                elif entry.type == "file" and is_model_filename(entry.path):
+                    size = entry.lfs.size if entry.lfs else entry.size
+                    out.append(
+                        Candidate(
+                            kind="huggingface",
+                            source=f"hf:{repo}@{revision}/{entry.path}",
+                            file_name=PurePosixPath(entry.path).name,
+                            detail=f"Hugging Face {repo}/{entry.path}"
+                            + (f", {human_size(size)}" if size is not None else ""),
+                        )
+                    )
+        return out
 
     def _civitai_version_file(
         self, version_id: int, want: str, file_id: int | None, matched_by: str
