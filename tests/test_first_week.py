@@ -639,3 +639,22 @@ def test_suggestions_include_hf_files_in_repos_the_lock_uses(run_cli, tmp_path, 
         f"comfylock add hf:org/vae@{commit}/fp16/sdxl_vae_fp16.safetensors "
         "--folder vae --name sdxl_vae_fp16.safetensors"
     ), u["suggestions"]
+
+
+def test_5_plain_progress_counts_from_the_plan_and_prints_a_periodic_total():
+    from comfylock.sync.progress import PlainProgress
+
+    now = [0.0]
+    out = io.StringIO()
+    progress = PlainProgress(out, every=10.0, clock=lambda: now[0])
+    progress.expect(3, 3 * 2**20)
+    update = progress.task("loras/a.safetensors", 2**20)
+    now[0] = 11.0
+    update(2**19)
+    now[0] = 12.0
+    progress.finished("loras/a.safetensors", 2**20)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "  512.0 KiB of 3.0 MiB (16%), 46.5 KiB/s, 0 of 3 files done", lines
+    assert lines[1].startswith("fetched loras/a.safetensors (1.0 MiB, ") and lines[1].endswith(
+        "[1/3]"
+    ), lines

@@ -72,6 +72,9 @@ def sync_cmd(
     shown: list[int] = []
 
     def show_plan(outcome) -> None:
+        if progress is not None:
+            fetch = outcome.plan.fetch
+            progress.expect(len(fetch), sum(f.size for f in fetch))
         if not as_json:
             render_plan(settings, outcome, applied=True)
             shown.append(len(outcome.warnings))

@@ -58,7 +58,8 @@ def check_lock(settings: Settings) -> list[Check]:
         lock = load(path)
     except ComfylockError as exc:
         return [Check(name="lock", ok=False, detail=exc.message, fix=exc.hint or "")]
-    detail = f"{path} ({len(lock.model)} models, {len(lock.node)} node packs)"
+    models, nodes = len(lock.model), len(lock.node)
+    detail = f"{path} ({models} model{'s' * (models != 1)}, {nodes} node pack{'s' * (nodes != 1)})"
     if lock.unresolved:
         return [
             Check(

@@ -41,13 +41,29 @@ class _Totals:
         self.files = 0
         self.finished = 0
         self.started = time.monotonic()
+        self.expected: tuple[int, int] | None = None  # (files, bytes) the plan fetches
+        self.keys: dict[str, int] = {}
 
-    def add(self, total: int) -> int:
+    def add(self, label: str, total: int) -> int:
         self.total += total
         self.files += 1
         key = len(self.done)
         self.done[key] = 0
+        self.keys[label] = key
         return key
+
+    def finish(self, label: str, size: int) -> None:
+        self.finished += 1
+        if label in self.keys:  # a backend may stop reporting just short of the end
+            self.done[self.keys[label]] = size
+
+    @property
+    def all_files(self) -> int:
+        return max(self.files, self.expected[0]) if self.expected else self.files
+
+    @property
+    def all_bytes(self) -> int:
+        return max(self.total, self.expected[1]) if self.expected else self.total
 
     @property
     def done_bytes(self) -> int:
@@ -64,13 +80,17 @@ class PlainProgress:
         self._last = self._t.started
         self._began: dict[str, float] = {}
 
+    def expect(self, files: int, nbytes: int) -> None:
+        """What the plan will fetch, so counts read "[2/12]" from the first file on."""
+        self._t.expected = (files, nbytes)
+
     def _line(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
 
     def task(self, label: str, total: int) -> Callable[[int], None]:
         with self._t.lock:
-            key = self._t.add(total)
+            key = self._t.add(label, total)
             self._began[label] = self._clock()
 
         def update(done: int) -> None:
@@ -80,23 +100,23 @@ class PlainProgress:
                 if now - self._last < self._every:
                     return
                 self._last = now
-                have, want = self._t.done_bytes, self._t.total
+                have, want = self._t.done_bytes, self._t.all_bytes
                 pct = f" ({100 * have // want}%)" if want else ""
                 self._line(
                     f"  {human_size(have)} of {human_size(want)}{pct}, "
                     f"{_rate(have, now - self._t.started)}, "
-                    f"{self._t.finished} of {self._t.files} files done"
+                    f"{self._t.finished} of {self._t.all_files} files done"
                 )
 
         return update
 
     def finished(self, label: str, size: int) -> None:
         with self._t.lock:
-            self._t.finished += 1
+            self._t.finish(label, size)
             took = self._clock() - self._began.get(label, self._t.started)
             self._line(
                 f"fetched {label} ({human_size(size)}, {_rate(size, took)}) "
-                f"[{self._t.finished}/{self._t.files}]"
+                f"[{self._t.finished}/{self._t.all_files}]"
             )
 
     def close(self) -> None:
@@ -112,6 +132,9 @@ class RichProgress:
         self._tasks: dict[str, int] = {}
         self._began: dict[int, float] = {}
         self._total_id = None
+
+    def expect(self, files: int, nbytes: int) -> None:
+        self._t.expected = (files, nbytes)
 
     def _start(self) -> None:
         from rich.console import Console
@@ -139,9 +162,9 @@ class RichProgress:
         with self._t.lock:
             if self._progress is None:
                 self._start()
-            key = self._t.add(total)
+            key = self._t.add(label, total)
             p = self._progress
-            p.update(self._total_id, total=self._t.total, description=self._total_label())
+            p.update(self._total_id, total=self._t.all_bytes, description=self._total_label())
             task_id = p.add_task(_short(label), total=total, sizes="", rate="")
             self._tasks[label] = task_id
             self._began[task_id] = time.monotonic()
@@ -150,12 +173,12 @@ class RichProgress:
             with self._t.lock:
                 self._t.done[key] = done
                 self._show(task_id, done, total)
-                self._show(self._total_id, self._t.done_bytes, self._t.total)
+                self._show(self._total_id, self._t.done_bytes, self._t.all_bytes)
 
         return update
 
     def _total_label(self) -> str:
-        return f"total ({self._t.finished}/{self._t.files} files)"
+        return f"total ({self._t.finished}/{self._t.all_files} files)"
 
     def _show(self, task_id: int, done: int, total: int) -> None:
         elapsed = time.monotonic() - self._began.get(task_id, time.monotonic())
@@ -168,13 +191,14 @@ class RichProgress:
 
     def finished(self, label: str, size: int) -> None:
         with self._t.lock:
-            self._t.finished += 1
+            self._t.finish(label, size)
             task_id = self._tasks.pop(label, None)
             if self._progress is None:
                 return
             if task_id is not None:
                 self._progress.remove_task(task_id)
             self._progress.update(self._total_id, description=self._total_label())
+            self._show(self._total_id, self._t.done_bytes, self._t.all_bytes)
             self._progress.console.print(f"fetched {label} ({human_size(size)})", highlight=False)
 
     def close(self) -> None:
