@@ -64,6 +64,13 @@ def _url_lock(tmp_path: Path, server, folder: str, name: str, data: bytes, extra
     return lock, model
 
 
+def _empty_model_list(tmp_path: Path, monkeypatch) -> None:
+    """A known-models index that knows nothing (no request leaves the machine)."""
+    model_list = tmp_path / "model-list.json"
+    model_list.write_text('{"models": []}')
+    monkeypatch.setenv("COMFYLOCK_MODEL_LIST_URL", str(model_list))
+
+
 def _comfy(tmp_path: Path) -> Path:
     root = tmp_path / "ComfyUI"
     (root / "models").mkdir(parents=True, exist_ok=True)
@@ -392,9 +399,7 @@ def test_8_add_pins_one_while_others_wait_and_edits_toml_after_the_lock(
     project = tmp_path / "addp"
     _vae_workflow(project / "workflows" / "w.json", "mystery.safetensors")
     (project / "comfylock.toml").write_text("# keep me\n")
-    model_list = tmp_path / "model-list.json"
-    model_list.write_text('{"models": []}')
-    monkeypatch.setenv("COMFYLOCK_MODEL_LIST_URL", str(model_list))
+    _empty_model_list(tmp_path, monkeypatch)
     with LoopbackServer() as civ, LoopbackServer() as hub_srv, LoopbackServer() as cdn:
         FakeCivitai(civ)
         hub = FakeHub(hub_srv, cdn)
@@ -533,9 +538,7 @@ def test_suggestions_for_unresolved_then_add_takes_one(run_cli, tmp_path, monkey
     root = _comfy(tmp_path)
     (root / "models" / "checkpoints").mkdir()
     (root / "models" / "checkpoints" / "detail_tweaker.safetensors").write_bytes(b"misplaced")
-    model_list = tmp_path / "model-list.json"
-    model_list.write_text('{"models": []}')
-    monkeypatch.setenv("COMFYLOCK_MODEL_LIST_URL", str(model_list))
+    _empty_model_list(tmp_path, monkeypatch)
     sha = hashlib.sha256(data).hexdigest()
     with LoopbackServer() as civ:
         civitai = FakeCivitai(civ)
@@ -620,9 +623,7 @@ def test_suggestions_include_hf_files_in_repos_the_lock_uses(run_cli, tmp_path, 
         )
     )
     _vae_workflow(project / "workflows" / "b.json", "sdxl_vae_fp16.safetensors")
-    model_list = tmp_path / "model-list.json"
-    model_list.write_text('{"models": []}')
-    monkeypatch.setenv("COMFYLOCK_MODEL_LIST_URL", str(model_list))
+    _empty_model_list(tmp_path, monkeypatch)
     with LoopbackServer() as civ, LoopbackServer() as hub_srv, LoopbackServer() as cdn:
         FakeCivitai(civ)
         hub = FakeHub(hub_srv, cdn)

@@ -104,7 +104,9 @@ def load(path: str | os.PathLike[str]) -> Lock:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise LockfileError(
-            f"{path}: no lock file", hint="run `comfylock resolve` to create it"
+            f"{path}: no lock file",
+            hint="run `comfylock resolve` in your project folder (the one with your "
+            "workflows) to create it, or pass --lock PATH",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LockfileError(f"{path}: cannot read: {exc}") from None

@@ -156,32 +156,27 @@ def _version(exe: str, args: tuple[str, ...]) -> str:
     return (out.strip().splitlines() or ["unknown version"])[0]
 
 
-def check_aria2c(settings: Settings) -> list[Check]:
-    exe = shutil.which("aria2c")
+def _tool(name: str, missing: str, fix: str) -> list[Check]:
+    exe = shutil.which(name)
     if exe is None:
-        return [
-            Check(
-                name="aria2c",
-                ok=False,
-                detail="not found: downloads use the slower built-in downloader",
-                fix="install aria2 (apt install aria2, brew install aria2)",
-            )
-        ]
-    return [Check(name="aria2c", ok=True, detail=f"{_version(exe, ('--version',))} ({exe})")]
+        return [Check(name=name, ok=False, detail=f"not found: {missing}", fix=fix)]
+    return [Check(name=name, ok=True, detail=f"{_version(exe, ('--version',))} ({exe})")]
+
+
+def check_aria2c(settings: Settings) -> list[Check]:
+    return _tool(
+        "aria2c",
+        "downloads use the slower built-in downloader",
+        "install aria2 (apt install aria2, brew install aria2)",
+    )
 
 
 def check_git(settings: Settings) -> list[Check]:
-    exe = shutil.which("git")
-    if exe is None:
-        return [
-            Check(
-                name="git",
-                ok=False,
-                detail="not found: node packs cannot be installed",
-                fix="install git, or run `comfylock sync --no-nodes`",
-            )
-        ]
-    return [Check(name="git", ok=True, detail=f"{_version(exe, ('--version',))} ({exe})")]
+    return _tool(
+        "git",
+        "node packs cannot be installed",
+        "install git, or run `comfylock sync --no-nodes`",
+    )
 
 
 def check_tokens(settings: Settings) -> list[Check]:
