@@ -167,3 +167,39 @@ def test_hub_repo_and_file_widgets_are_a_url_source():
     ref = _only(info)
     assert ref.name == "style.safetensors"
     assert ref.url == "https://huggingface.co/owner/loras/resolve/main/v2/style.safetensors"
+
+
+def _png(**texts: str) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    text = b"".join(chunk(b"tEXt", k.encode() + b"\0" + v.encode()) for k, v in texts.items())
+    pixels = chunk(b"IDAT", zlib.compress(b"\0\0"))
+    return b"\x89PNG\r\n\x1a\n" + header + text + pixels + chunk(b"IEND", b"")
+
+
+def test_a_ui_node_without_widget_names_is_read_by_the_images_prompt():
+    """Two model inputs of different folders, no widget names in the UI graph, no widget
+    order in the table: the API prompt the same image carries names each value."""
+    values = ["gemma-3-12b/model-00001-of-00005.safetensors", "ltx-2-19b-distilled.safetensors"]
+    ui = _ui(_node(5, "LTXVGemmaCLIPModelLoader", [*values, 1024])).decode()
+    alone = parse(ui.encode())
+    assert {r.folder for r in alone.models} == {None}  # cannot tell which is which
+    prompt = json.dumps(
+        {
+            "5": {
+                "class_type": "LTXVGemmaCLIPModelLoader",
+                "inputs": {"gemma_path": values[0], "ltxv_path": values[1], "max_length": 1024},
+            }
+        }
+    )
+    info = parse(_png(workflow=ui, prompt=prompt))
+    assert sorted((r.input, r.folder) for r in info.models) == [
+        ("gemma_path", "text_encoders"),
+        ("ltxv_path", "checkpoints"),
+    ]

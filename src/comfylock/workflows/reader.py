@@ -63,7 +63,8 @@ def parse(data: bytes, *, name: str = "<workflow>") -> WorkflowInfo:
         obj = _loads(texts[key], name, f"embedded {key!r}")
         if key == "workflow" and not _is_ui(obj) and "prompt" in texts:
             obj = _loads(texts["prompt"], name, "embedded 'prompt'")
-        return parse_obj(obj, name=name)
+        named = _prompt_inputs(texts.get("prompt")) if key == "workflow" else {}
+        return parse_obj(obj, name=name, named_inputs=named)
     if not data.strip():
         raise NotAWorkflowError(name, "empty file")
     try:
@@ -87,8 +88,28 @@ def _mentions_workflow(data: bytes) -> bool:
     return any(key in head for key in _WORKFLOW_KEYS)
 
 
-def parse_obj(obj: Any, *, name: str = "<workflow>") -> WorkflowInfo:
-    """Parse an already-decoded JSON workflow."""
+def _prompt_inputs(text: str | None) -> dict[str, tuple[str, dict]]:
+    """{node id: (class, inputs)} of the API prompt an image carries beside its UI workflow:
+    it names the widgets the UI graph stores only by position. Broken or absent: {}."""
+    if not text:
+        return {}
+    try:
+        prompt = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    if not _is_api(prompt):
+        return {}
+    return {
+        str(nid): (node["class_type"], node["inputs"])
+        for nid, node in prompt.items()
+        if isinstance(node.get("inputs"), dict)
+    }
+
+
+def parse_obj(
+    obj: Any, *, name: str = "<workflow>", named_inputs: dict | None = None
+) -> WorkflowInfo:
+    """Parse an already-decoded JSON workflow (``named_inputs``: see ``_prompt_inputs``)."""
     if isinstance(obj, dict) and not _is_ui(obj) and not _is_api(obj):
         for wrapper in ("workflow", "prompt"):  # {"workflow": {...}} / the /prompt payload
             if isinstance(obj.get(wrapper), dict) and (
@@ -99,6 +120,7 @@ def parse_obj(obj: Any, *, name: str = "<workflow>") -> WorkflowInfo:
     with nodetable.pinned():
         if _is_ui(obj):
             reader = _Reader("ui")
+            reader.named_inputs = named_inputs or {}
             reader.read_ui(obj)
         elif _is_api(obj):
             reader = _Reader("api")
@@ -174,6 +196,7 @@ class _Reader:
         self._defs: dict[str, dict] = {}
         self._used_defs: set[str] = set()
         self._group_defs: dict[str, dict] = {}
+        self.named_inputs: dict[str, tuple[str, dict]] = {}
 
     def result(self) -> WorkflowInfo:
         problems = list(self.problems)
@@ -376,7 +399,9 @@ class _Reader:
             self._read_loader(node_type, node_id, active, loader, values, named)
         else:
             order = nodetable.widget_order(node_type) if isinstance(values, list) else ()
-            pairs = list(_labelled_leaves(node, values, order)) + list(supplied.items())
+            api = self.named_inputs.get(node_id)
+            known = api[1] if api and api[0] == node_type else None
+            pairs = list(_labelled_leaves(node, values, order, known)) + list(supplied.items())
             self._read_custom(node_type, node_id, active, pairs)
         self._read_embeddings(node_type, node_id, active, values, supplied)
         self._read_properties_models(node, node_id, node_type, active)
@@ -601,10 +626,13 @@ def _api_leaves(inputs: dict) -> Iterator[tuple[str, Any]]:
             yield str(key), value
 
 
-def _labelled_leaves(node: dict, values: Any, order: tuple = ()) -> Iterator[tuple[str, Any]]:
+def _labelled_leaves(
+    node: dict, values: Any, order: tuple = (), known: dict | None = None
+) -> Iterator[tuple[str, Any]]:
     """Leaves of a UI node's widget values, labelled by widget name where the node's
     ``inputs`` list names every widget in order, or where the knowledge table's widget
-    ``order`` fits the values, else by position."""
+    ``order`` fits the values, else, for a string value, by the one input of the same node in
+    the image's API prompt (``known``) holding exactly that value, else by position."""
     if isinstance(values, list):
         names = [
             i["widget"].get("name")
@@ -619,9 +647,17 @@ def _labelled_leaves(node: dict, values: Any, order: tuple = ()) -> Iterator[tup
                     yield from _leaves(value, name)
             return
         for i, value in enumerate(values):
-            yield from _leaves(value, f"widgets_values[{i}]")
+            label = _label_by_value(known, value) if known else None
+            yield from _leaves(value, label or f"widgets_values[{i}]")
         return
     yield from _leaves(values)
+
+
+def _label_by_value(known: dict, value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    names = [k for k, v in known.items() if v == value]
+    return names[0] if len(names) == 1 and isinstance(names[0], str) else None
 
 
 def _split_directory(directory: str | None, name: str) -> tuple[str | None, str]:
