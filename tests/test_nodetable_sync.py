@@ -3,6 +3,8 @@ reads them (the knowledge table's ``folder_dirs``), ``extra_model_paths.yaml`` i
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .syncutil import (
@@ -38,7 +40,13 @@ TABLE = {
             "folders": {"own_models": ["custom_nodes/own-dir-pack/models"]},
         },
     },
-    "classes": {},
+    "classes": {
+        "ELLALoader": {"pack": "comfyui-ella", "inputs": {"name": "ella"}},
+        "LoadFluxControlNet": {
+            "pack": "x-flux-comfyui",
+            "inputs": {"controlnet_path": "xlabs_controlnets"},
+        },
+    },
 }
 
 
@@ -81,3 +89,20 @@ def test_sync_places_pack_folders_where_the_pack_reads_them(tmp_path, server, ru
     assert again.exit_code == 0 and "Already in sync: 4 models" in again.stdout, again
     status = run_cli(*args, "status")
     assert status.exit_code == 0, status
+    workflow = {
+        "1": {"class_type": "ELLALoader", "inputs": {"name": models[1].name}},
+        "2": {"class_type": "LoadFluxControlNet", "inputs": {"controlnet_path": models[0].name}},
+    }
+    (project / "flow.json").write_text(json.dumps(workflow))
+    report = run_cli(*args, "report", "--format", "json", str(project / "flow.json"))
+    (gaps,) = json.loads(report.stdout)["workflows"]
+    assert gaps["missing_models"] == [], report  # report looks where sync placed them
+    assert {n["class_type"] for n in gaps["missing_nodes"]} == {"ELLALoader", "LoadFluxControlNet"}
+    # keeps the lock's pins and adds the workflow (its node packs stay unpinned offline)
+    pinned = run_cli(*args, "resolve", "--offline", "--allow-unresolved")
+    assert pinned.exit_code in (0, 1) and (project / "comfy.lock").read_text().count("[[workflow]]")
+    installed = run_cli(*args, "check", "--installed", "--json")
+    assert installed.stdout and json.loads(installed.stdout)["installed"] == [], installed
+    where["ella"].unlink()  # check --installed looks where sync placed it
+    missing = run_cli(*args, "check", "--installed", "--json")
+    assert "ella-sd1.5" in str(json.loads(missing.stdout)["installed"]), missing
