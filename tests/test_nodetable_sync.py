@@ -106,3 +106,25 @@ def test_sync_places_pack_folders_where_the_pack_reads_them(tmp_path, server, ru
     where["ella"].unlink()  # check --installed looks where sync placed it
     missing = run_cli(*args, "check", "--installed", "--json")
     assert "ella-sd1.5" in str(json.loads(missing.stdout)["installed"]), missing
+
+
+def test_scan_names_files_by_the_folder_a_pack_registers(tmp_path, run_cli, node_table):
+    node_table(TABLE)
+    root = tmp_path / "ComfyUI"
+    placed = {
+        root / "models/xlabs/controlnets/flux-canny.safetensors": "xlabs_controlnets",
+        root / "custom_nodes/own-dir-pack/models/sub/x.safetensors": "own_models",
+        root / "models/loras/a.safetensors": "loras",
+    }
+    for path in placed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"weights")
+    result = run_cli("--comfyui-root", str(root), "scan", "--json")
+    assert result.exit_code == 0, result
+    data = json.loads(result.stdout)
+    found = {(m["folder"], m["name"]) for m in data["files"]}
+    assert found == {
+        ("xlabs_controlnets", "flux-canny.safetensors"),
+        ("own_models", "sub/x.safetensors"),
+        ("loras", "a.safetensors"),
+    }

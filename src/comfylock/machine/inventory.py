@@ -199,9 +199,10 @@ def _hash_misses(
 
 
 def _roots(model_paths: ModelPaths) -> list[_Root]:
+    folders = {**model_paths.dirs, **model_paths.pack_folders()}
     roots = [
         _Root(path=Path(d), folder=folder, rank=rank)
-        for folder, dirs in sorted(model_paths.dirs.items())
+        for folder, dirs in sorted(folders.items())
         for rank, d in enumerate(dirs)
     ]
     if model_paths.models_dir is not None:

@@ -72,6 +72,15 @@ class ModelPaths(msgspec.Struct, frozen=True):
         rest = tuple(d for d in found[len(head) :] if d not in registered)
         return (*head, *(d for d in registered if d not in head), *rest)
 
+    def pack_folders(self) -> dict[str, tuple[Path, ...]]:
+        """The folders packs register (ComfyUI's own excluded), each with its directories in
+        search order: ``scan`` walks them as folders of their own."""
+        from ..workflows.nodetable import registered_folders
+
+        core = _core_folders()
+        found = {f: self.search_dirs(f) for f in registered_folders() if f not in core}
+        return {f: dirs for f, dirs in sorted(found.items()) if dirs}
+
     def _registered(self, folder: str) -> tuple[Path, ...]:
         """Where packs register ``folder``; ``models/…`` follows ``--models-dir``."""
         from ..workflows.nodetable import folder_dirs

@@ -50,6 +50,7 @@ __all__ = [
     "pack_repo",
     "packs_of",
     "pinned",
+    "registered_folders",
     "widget_order",
 ]
 
@@ -178,16 +179,21 @@ def download_dir(class_type: str, input_name: str) -> str | None:
 
 def folder_dirs(folder: str) -> tuple[str, ...]:
     """Directories (relative to the ComfyUI root) that packs register for ``folder``."""
+    return registered_folders().get(folder, ())
+
+
+def registered_folders() -> dict[str, tuple[str, ...]]:
+    """Every folder packs register, with its directories (relative to the ComfyUI root)."""
     table = _table()
     if _FOLDER_INDEX and _FOLDER_INDEX[0] is table:
-        return _FOLDER_INDEX[1].get(folder, ())
+        return _FOLDER_INDEX[1]
     index: dict[str, list[str]] = {}
     for pack in table.packs.values():
         for name, dirs in pack.folders.items():
             known = index.setdefault(name, [])
             known.extend(d for d in dirs if d not in known)
     _FOLDER_INDEX[:] = [table, {k: tuple(v) for k, v in index.items()}]
-    return _FOLDER_INDEX[1].get(folder, ())
+    return _FOLDER_INDEX[1]
 
 
 _FOLDER_INDEX: list = []  # [table, {folder: dirs}] for the table last asked
