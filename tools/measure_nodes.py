@@ -63,12 +63,15 @@ def measure(paths: list[str], truth: dict) -> dict:
     wrong, cannot, unmeasured = Counter(), Counter(), Counter()
     nodes = Counter()
     unnamed, misnamed = Counter(), Counter()
+    answers: dict[tuple[str, str], set[str]] = {}  # (class, input) -> folders given
     for wf in result.workflows:
         for ref in wf.info.models:
             if not ref.node_type or tables.loader_inputs(ref.node_type):
                 continue
             if ref.input == "text (embedding:)" or ref.node_type in tables.core_nodes():
                 continue
+            if ref.folder and not ref.input.startswith("widgets_values["):
+                answers.setdefault((ref.node_type, ref.input), set()).add(ref.folder)
             covered, want = _truth_folder(truth, ref.node_type, ref.input)
             if not covered:
                 unmeasured[(ref.node_type, ref.input)] += 1
@@ -117,6 +120,9 @@ def measure(paths: list[str], truth: dict) -> dict:
         "unmeasured_inputs": [f"{n}x {c}.{i}" for (c, i), n in unmeasured.most_common()],
         "unnamed_classes": [f"{n}x {c}" for c, n in unnamed.most_common()],
         "misnamed_classes": [f"{n}x {c} -> {p}" for (c, p), n in misnamed.most_common()],
+        "inconsistent_inputs": sorted(
+            f"{c}.{i}: {sorted(f)}" for (c, i), f in answers.items() if len(f) > 1
+        ),
     }
 
 
@@ -140,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{report['node_instances']} custom node instances: pack named offline"
         f" {report['packs_named_pct']}% ({report['packs_misnamed']} named differently from the truth)"
     )
-    for key in ("wrong", "cannot_tell", "unmeasured_inputs", "unnamed_classes", "misnamed_classes"):
+    print(f"inputs given two folders across files/formats: {len(report['inconsistent_inputs'])}")
+    keys = ("wrong", "cannot_tell", "unmeasured_inputs", "unnamed_classes", "misnamed_classes")
+    for key in (*keys, "inconsistent_inputs"):
         if report[key]:
             print(f"\n{key.replace('_', ' ')}:")
             print("\n".join(f"  {line}" for line in report[key][:25]))
