@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -37,12 +36,20 @@ from .inference import (
 )
 from .repos import repo_reference
 from .subgraphs import as_list, instance_values
+from .widgets import (
+    MAX_DEPTH,
+    api_leaves,
+    is_api,
+    labelled_leaves,
+    last_key,
+    leaves,
+    prompt_inputs,
+)
 
 __all__ = ["is_model_filename", "parse", "parse_obj"]
 
 NONE_VALUES = frozenset({"", "none", "None", "null", "[None]", "disabled", "Disabled", "NONE"})
 NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
-MAX_DEPTH = 32
 _EMBEDDING = re.compile(r"embedding:([^\s,()\[\]{}<>|:\"']+)", re.IGNORECASE)
 
 # --- entry points -------------------------------------------------------------------------
@@ -63,7 +70,7 @@ def parse(data: bytes, *, name: str = "<workflow>") -> WorkflowInfo:
         obj = _loads(texts[key], name, f"embedded {key!r}")
         if key == "workflow" and not _is_ui(obj) and "prompt" in texts:
             obj = _loads(texts["prompt"], name, "embedded 'prompt'")
-        named = _prompt_inputs(texts.get("prompt")) if key == "workflow" else {}
+        named = prompt_inputs(texts.get("prompt")) if key == "workflow" else {}
         return parse_obj(obj, name=name, named_inputs=named)
     if not data.strip():
         raise NotAWorkflowError(name, "empty file")
@@ -88,32 +95,14 @@ def _mentions_workflow(data: bytes) -> bool:
     return any(key in head for key in _WORKFLOW_KEYS)
 
 
-def _prompt_inputs(text: str | None) -> dict[str, tuple[str, dict]]:
-    """{node id: (class, inputs)} of the API prompt an image carries beside its UI workflow:
-    it names the widgets the UI graph stores only by position. Broken or absent: {}."""
-    if not text:
-        return {}
-    try:
-        prompt = json.loads(text)
-    except (ValueError, RecursionError):
-        return {}
-    if not _is_api(prompt):
-        return {}
-    return {
-        str(nid): (node["class_type"], node["inputs"])
-        for nid, node in prompt.items()
-        if isinstance(node.get("inputs"), dict)
-    }
-
-
 def parse_obj(
     obj: Any, *, name: str = "<workflow>", named_inputs: dict | None = None
 ) -> WorkflowInfo:
-    """Parse an already-decoded JSON workflow (``named_inputs``: see ``_prompt_inputs``)."""
-    if isinstance(obj, dict) and not _is_ui(obj) and not _is_api(obj):
+    """Parse an already-decoded JSON workflow (``named_inputs``: see ``prompt_inputs``)."""
+    if isinstance(obj, dict) and not _is_ui(obj) and not is_api(obj):
         for wrapper in ("workflow", "prompt"):  # {"workflow": {...}} / the /prompt payload
             if isinstance(obj.get(wrapper), dict) and (
-                _is_ui(obj[wrapper]) or _is_api(obj[wrapper])
+                _is_ui(obj[wrapper]) or is_api(obj[wrapper])
             ):
                 obj = obj[wrapper]
                 break
@@ -122,7 +111,7 @@ def parse_obj(
             reader = _Reader("ui")
             reader.named_inputs = named_inputs or {}
             reader.read_ui(obj)
-        elif _is_api(obj):
+        elif is_api(obj):
             reader = _Reader("api")
             reader.read_api(obj)
         else:
@@ -149,38 +138,7 @@ def _is_ui(obj: Any) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("nodes"), list)
 
 
-def _is_api(obj: Any) -> bool:
-    if not isinstance(obj, dict) or not obj:
-        return False
-    nodes = [v for v in obj.values() if isinstance(v, dict)]
-    return (
-        bool(nodes)
-        and len(nodes) == len(obj)
-        and all(isinstance(v.get("class_type"), str) for v in nodes)
-    )
-
-
 # --- the reader ---------------------------------------------------------------------------
-
-
-def _leaves(value: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
-    """(dotted path, leaf) pairs of a nested widget value; dict keys name the leaf."""
-    if depth > MAX_DEPTH:
-        return
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            yield from _leaves(sub, f"{path}.{key}" if path else str(key), depth + 1)
-    elif isinstance(value, list):
-        for i, sub in enumerate(value):
-            yield from _leaves(sub, f"{path}[{i}]" if path else f"[{i}]", depth + 1)
-    else:
-        yield path, value
-
-
-def _last_key(path: str) -> str:
-    """The widget name a dotted/indexed path ends in: 'lora_1.lora' -> 'lora'."""
-    key = re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
-    return key
 
 
 class _Reader:
@@ -401,7 +359,7 @@ class _Reader:
             order = nodetable.widget_order(node_type) if isinstance(values, list) else ()
             api = self.named_inputs.get(node_id)
             known = api[1] if api and api[0] == node_type else None
-            pairs = list(_labelled_leaves(node, values, order, known)) + list(supplied.items())
+            pairs = list(labelled_leaves(node, values, order, known)) + list(supplied.items())
             self._read_custom(node_type, node_id, active, pairs)
         self._read_embeddings(node_type, node_id, active, values, supplied)
         self._read_properties_models(node, node_id, node_type, active)
@@ -410,7 +368,7 @@ class _Reader:
         for input_name, spec in loader.items():
             if "<N>" in input_name:
                 group, field = input_name.split(".<N>.")
-                for path, value in _leaves(named or values):
+                for path, value in leaves(named or values):
                     if is_model_filename(value) and (field in path or group in path or not named):
                         self.add_ref(
                             folder=spec.folder,
@@ -449,7 +407,7 @@ class _Reader:
         returns the other (path, value) pairs."""
         rest = []
         for path, value in pairs:
-            ref = repo_reference(node_type, _last_key(path), value, node_id=node_id, active=active)
+            ref = repo_reference(node_type, last_key(path), value, node_id=node_id, active=active)
             if ref is None:
                 rest.append((path, value))
             else:
@@ -466,10 +424,10 @@ class _Reader:
         by_position = folders_by_position(node_type, unnamed)
         hub_url = None
         if hits and any(p.endswith("repo_id") for p, _ in pairs):
-            hub_url = hub_file_url({_last_key(p): v for p, v in pairs})
+            hub_url = hub_file_url({last_key(p): v for p, v in pairs})
         for path, value in hits:
             label = path if path in by_position or path.startswith("widgets_values[") else None
-            guess = by_position.get(path) or custom_folder(node_type, label or _last_key(path))
+            guess = by_position.get(path) or custom_folder(node_type, label or last_key(path))
             self.add_ref(
                 folder=guess.folder,
                 name=value,
@@ -479,13 +437,13 @@ class _Reader:
                 active=active,
                 inferred=guess.inferred,
                 reason=guess.reason,
-                url=hub_url if _last_key(path) == "filename" else None,
+                url=hub_url if last_key(path) == "filename" else None,
             )
 
     def _read_embeddings(self, node_type, node_id, active, values, named) -> None:
         if node_type in NOTE_TYPES:
             return
-        texts = [v for _, v in _leaves(values) if isinstance(v, str)]
+        texts = [v for _, v in leaves(values) if isinstance(v, str)]
         texts += [v for v in named.values() if isinstance(v, str)]
         for text in texts:
             if "embedding:" not in text.lower():
@@ -579,7 +537,7 @@ class _Reader:
             if class_type in tables.frontend_only():
                 continue
             self.add_node(class_type, str(node_id), {}, True)
-            flat = {path: v for path, v in _api_leaves(inputs)}
+            flat = {path: v for path, v in api_leaves(inputs)}
             loader = tables.loader_inputs(class_type)
             if loader:
                 for input_name, spec in loader.items():
@@ -607,57 +565,6 @@ class _Reader:
             else:
                 self._read_custom(class_type, str(node_id), True, list(flat.items()))
             self._read_embeddings(class_type, str(node_id), True, list(flat.values()), {})
-
-
-def _api_leaves(inputs: dict) -> Iterator[tuple[str, Any]]:
-    """Flatten API inputs; links ``[node_id, slot]`` are not values and are skipped."""
-    for key, value in inputs.items():
-        if (
-            isinstance(value, list)
-            and len(value) == 2
-            and isinstance(value[0], str)
-            and isinstance(value[1], int)
-        ):
-            continue
-        if isinstance(value, (dict, list)):
-            for path, leaf in _leaves(value, str(key)):
-                yield path.replace("[", ".").replace("]", ""), leaf
-        else:
-            yield str(key), value
-
-
-def _labelled_leaves(
-    node: dict, values: Any, order: tuple = (), known: dict | None = None
-) -> Iterator[tuple[str, Any]]:
-    """Leaves of a UI node's widget values, labelled by widget name where the node's
-    ``inputs`` list names every widget in order, or where the knowledge table's widget
-    ``order`` fits the values, else, for a string value, by the one input of the same node in
-    the image's API prompt (``known``) holding exactly that value, else by position."""
-    if isinstance(values, list):
-        names = [
-            i["widget"].get("name")
-            for i in as_list(node.get("inputs"))
-            if isinstance(i, dict) and isinstance(i.get("widget"), dict)
-        ]
-        if not (len(names) == len(values) and all(isinstance(n, str) for n in names)):
-            names = list(order)
-        if len(names) == len(values):
-            for name, value in zip(names, values):
-                if name:
-                    yield from _leaves(value, name)
-            return
-        for i, value in enumerate(values):
-            label = _label_by_value(known, value) if known else None
-            yield from _leaves(value, label or f"widgets_values[{i}]")
-        return
-    yield from _leaves(values)
-
-
-def _label_by_value(known: dict, value: Any) -> str | None:
-    if not isinstance(value, str) or not value:
-        return None
-    names = [k for k, v in known.items() if v == value]
-    return names[0] if len(names) == 1 and isinstance(names[0], str) else None
 
 
 def _split_directory(directory: str | None, name: str) -> tuple[str | None, str]:

@@ -1,0 +1,128 @@
+"""How a node's widget values are named: UI graphs keep them as a list by position, API
+graphs as named (possibly nested, dotted) inputs. The reader labels each value with its
+widget's name where the file (the node's ``inputs``, the API prompt an image carries beside
+its graph) or the knowledge table (the widget order) says it, else by position; the folder a
+value reads is decided from that name. Pure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from .subgraphs import as_list
+
+__all__ = [
+    "MAX_DEPTH",
+    "api_leaves",
+    "is_api",
+    "labelled_leaves",
+    "last_key",
+    "leaves",
+    "prompt_inputs",
+]
+
+MAX_DEPTH = 32
+
+
+def is_api(obj: Any) -> bool:
+    """An API/prompt graph: a non-empty dict of nodes that each name a ``class_type``."""
+    if not isinstance(obj, dict) or not obj:
+        return False
+    nodes = [v for v in obj.values() if isinstance(v, dict)]
+    return (
+        bool(nodes)
+        and len(nodes) == len(obj)
+        and all(isinstance(v.get("class_type"), str) for v in nodes)
+    )
+
+
+def leaves(value: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """(dotted path, leaf) pairs of a nested widget value; dict keys name the leaf."""
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from leaves(sub, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            yield from leaves(sub, f"{path}[{i}]" if path else f"[{i}]", depth + 1)
+    else:
+        yield path, value
+
+
+def last_key(path: str) -> str:
+    """The widget name a dotted/indexed path ends in: 'lora_1.lora' -> 'lora'."""
+    key = re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
+    return key
+
+
+def api_leaves(inputs: dict) -> Iterator[tuple[str, Any]]:
+    """Flatten API inputs; links ``[node_id, slot]`` are not values and are skipped."""
+    for key, value in inputs.items():
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and isinstance(value[0], str)
+            and isinstance(value[1], int)
+        ):
+            continue
+        if isinstance(value, (dict, list)):
+            for path, leaf in leaves(value, str(key)):
+                yield path.replace("[", ".").replace("]", ""), leaf
+        else:
+            yield str(key), value
+
+
+def labelled_leaves(
+    node: dict, values: Any, order: tuple = (), known: dict | None = None
+) -> Iterator[tuple[str, Any]]:
+    """Leaves of a UI node's widget values, labelled by widget name where the node's
+    ``inputs`` list names every widget in order, or where the knowledge table's widget
+    ``order`` fits the values, else, for a string value, by the one input of the same node in
+    the image's API prompt (``known``) holding exactly that value, else by position."""
+    if isinstance(values, list):
+        names = [
+            i["widget"].get("name")
+            for i in as_list(node.get("inputs"))
+            if isinstance(i, dict) and isinstance(i.get("widget"), dict)
+        ]
+        if not (len(names) == len(values) and all(isinstance(n, str) for n in names)):
+            names = list(order)
+        if len(names) == len(values):
+            for name, value in zip(names, values):
+                if name:
+                    yield from leaves(value, name)
+            return
+        for i, value in enumerate(values):
+            label = _label_by_value(known, value) if known else None
+            yield from leaves(value, label or f"widgets_values[{i}]")
+        return
+    yield from leaves(values)
+
+
+def _label_by_value(known: dict, value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    names = [k for k, v in known.items() if v == value]
+    return names[0] if len(names) == 1 and isinstance(names[0], str) else None
+
+
+def prompt_inputs(text: str | None) -> dict[str, tuple[str, dict]]:
+    """{node id: (class, inputs)} of the API prompt an image carries beside its UI workflow:
+    it names the widgets the UI graph stores only by position. Broken or absent: {}."""
+    if not text:
+        return {}
+    try:
+        prompt = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    if not is_api(prompt):
+        return {}
+    return {
+        str(nid): (node["class_type"], node["inputs"])
+        for nid, node in prompt.items()
+        if isinstance(node.get("inputs"), dict)
+    }
