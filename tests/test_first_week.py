@@ -659,3 +659,16 @@ def test_5_plain_progress_counts_from_the_plan_and_prints_a_periodic_total():
     assert lines[1].startswith("fetched loras/a.safetensors (1.0 MiB, ") and lines[1].endswith(
         "[1/3]"
     ), lines
+
+
+def test_8_without_a_comfyui_root_resolve_and_add_say_local_files_were_not_used(
+    run_cli, tmp_path, monkeypatch
+):
+    project = _offline_project(tmp_path)
+    monkeypatch.chdir(project)
+    bare = run_cli("resolve", "--offline")
+    assert bare.exit_code == 1, bare
+    assert "note: no --comfyui-root" in bare.stdout
+    root = _comfy(tmp_path)
+    rooted = run_cli("resolve", "--offline", "--comfyui-root", str(root))
+    assert "note: no --comfyui-root" not in rooted.stdout, rooted

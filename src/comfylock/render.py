@@ -459,6 +459,11 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
             lines.append(
                 f"  conflict {c.key}: {c.first[0]} declares sha256 {c.first[1]}, {c.second[0]} declares {c.second[1]}"
             )
+    if r.unresolved and not getattr(outcome, "local_files", True):
+        lines.append(
+            "note: no --comfyui-root (or --models-dir), so no local model file was hashed; "
+            "pass the one your models are in to identify them by hash"
+        )
     if outcome.check_only:
         lines.append(
             "comfy.lock would change"

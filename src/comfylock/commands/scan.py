@@ -7,6 +7,7 @@ because they are presentation.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -101,25 +102,30 @@ class _progress_bar:  # noqa: N801 — used like a function in a with-statement
             BarColumn,
             DownloadColumn,
             Progress,
+            TextColumn,
             TimeRemainingColumn,
-            TransferSpeedColumn,
         )
 
+        # NOTE: rich's TransferSpeedColumn prints decimal MB/s; every size here is binary.
         self._bar = Progress(
             "hashing",
             BarColumn(),
             DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
+            TextColumn("{task.fields[rate]}"),
             TimeRemainingColumn(),
             console=Console(stderr=True, no_color=not self.color),
             transient=True,
         )
         self._bar.start()
-        self._task = self._bar.add_task("hashing", total=None)
+        self._task = self._bar.add_task("hashing", total=None, rate="")
+        self._started = time.monotonic()
         return self._update
 
     def _update(self, done: int, total: int) -> None:
-        self._bar.update(self._task, completed=done, total=total)
+        from ..sync.progress import rate_text
+
+        rate = rate_text(done, time.monotonic() - self._started)
+        self._bar.update(self._task, completed=done, total=total, rate=rate)
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:

@@ -32,6 +32,7 @@ class ResolveOutcome(msgspec.Struct, frozen=True, kw_only=True):
     workflows: int
     # "folder/name" of an unresolved reference -> candidates (machine.suggest.Suggestion)
     suggestions: dict[str, tuple] = {}
+    local_files: bool = True  # False: no ComfyUI root or models dir, so none were hashed
 
 
 def _pinned_outside_workflows(config) -> WorkflowInput | None:
@@ -139,6 +140,7 @@ def run_resolve(
         exit_code=code,
         workflows=len(workflows),
         suggestions=suggestions,
+        local_files=settings.models_root() is not None,
     )
 
 

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from .planview import human_size
 
-__all__ = ["PlainProgress", "RichProgress", "make_progress"]
+__all__ = ["PlainProgress", "RichProgress", "make_progress", "rate_text"]
 
 # The longest label a terminal row shows; longer names keep their end (the file name).
 LABEL_WIDTH = 26
@@ -27,7 +27,7 @@ def _short(label: str, width: int = LABEL_WIDTH) -> str:
     return label if len(label) <= width else "…" + label[-(width - 1) :]
 
 
-def _rate(nbytes: float, seconds: float) -> str:
+def rate_text(nbytes: float, seconds: float) -> str:
     return f"{human_size(int(nbytes / seconds))}/s" if seconds > 0 else "-"
 
 
@@ -104,7 +104,7 @@ class PlainProgress:
                 pct = f" ({100 * have // want}%)" if want else ""
                 self._line(
                     f"  {human_size(have)} of {human_size(want)}{pct}, "
-                    f"{_rate(have, now - self._t.started)}, "
+                    f"{rate_text(have, now - self._t.started)}, "
                     f"{self._t.finished} of {self._t.all_files} files done"
                 )
 
@@ -115,7 +115,7 @@ class PlainProgress:
             self._t.finish(label, size)
             took = self._clock() - self._began.get(label, self._t.started)
             self._line(
-                f"fetched {label} ({human_size(size)}, {_rate(size, took)}) "
+                f"fetched {label} ({human_size(size)}, {rate_text(size, took)}) "
                 f"[{self._t.finished}/{self._t.all_files}]"
             )
 
@@ -186,7 +186,7 @@ class RichProgress:
             task_id,
             completed=done,
             sizes=f"{human_size(done)}/{human_size(total)}",
-            rate=_rate(done, elapsed),
+            rate=rate_text(done, elapsed),
         )
 
     def finished(self, label: str, size: int) -> None:
