@@ -94,9 +94,12 @@ def check_disk_space(store: Store, fetches: Sequence[Fetch]) -> None:
         need += max(0, f.size - have)
     free = shutil.disk_usage(store.tmp_dir).free
     if need > free:
+        from .planview import human_size
+
         raise DiskSpaceError(
-            f"downloads need {need} bytes but {store.tmp_dir} has {free} free",
-            hint="free some space or point --store elsewhere",
+            f"downloads need {human_size(need)} but {store.tmp_dir} has {human_size(free)} "
+            "free; nothing was downloaded",
+            hint="free some space, or run sync with --store DIR on a bigger disk",
         )
 
 
@@ -372,7 +375,8 @@ def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
         more = f" (and {len(plan.conflicts) - 1} more)" if len(plan.conflicts) > 1 else ""
         raise ConflictError(
             f"{first.target}: {first.reason}{more}; nothing was changed",
-            hint="move it away, or run sync --force to move it to the store's displaced/",
+            hint="move it away, or run `comfylock sync --force` to move it to the store's "
+            "displaced/",
         )
     _preflight(plan)
     from .download.urls import url_groups
