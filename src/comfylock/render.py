@@ -232,7 +232,7 @@ def gaps_markdown(gaps, *, comfyui_root: str | None, models_dir: str | None) -> 
                 "|---|---|---|",
             ]
             for n in g.nodes:
-                hint = n.node.cnr_id or n.node.aux_id or ""
+                hint = _pack_hint(n.node).removeprefix("pack: ")
                 lines.append(
                     f"| {_md_cell(n.node.class_type)} | {_md_cell(n.node.node_id)} | {_md_cell(hint)} |"
                 )
