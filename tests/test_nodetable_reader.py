@@ -203,3 +203,37 @@ def test_a_ui_node_without_widget_names_is_read_by_the_images_prompt():
         ("gemma_path", "text_encoders"),
         ("ltxv_path", "checkpoints"),
     ]
+
+
+def test_the_generated_shape_is_read_as_it_comes(node_table):
+    """The generator writes ambiguous classes as ``packs``, inputs listing several folders as
+    lists, and every class a pack provides in its ``nodes``: none of it is a guess."""
+    node_table(
+        {
+            "packs": {
+                "wan": {"repo": "https://github.com/o/wan", "nodes": ["WanLoader", "WanSampler"]},
+                "a": {"repo": "https://github.com/o/a", "nodes": ["Twin"]},
+                "b": {"repo": "https://github.com/o/b", "nodes": ["Twin"]},
+            },
+            "classes": {
+                "WanLoader": {
+                    "pack": "wan",
+                    "inputs": {"model": ["diffusion_models", "unet_gguf"]},
+                },
+                "Twin": {"packs": ["a", "b"]},
+            },
+        }
+    )
+    info = parse(
+        _ui(_node(1, "WanLoader", ["w.gguf"]), _node(2, "WanSampler", [1]), _node(3, "Twin", []))
+    )
+    ref = _only(info)
+    assert (
+        ref.folder is None
+        and ref.reason == "cannot tell: the file does not name WanLoader's widget 0"
+    )
+    api = _only(parse(_api(**{"1": ("WanLoader", {"model": "w.gguf"})})))
+    assert api.folder is None
+    assert api.reason == "cannot tell: WanLoader.model lists files of diffusion_models, unet_gguf"
+    packs = {n.class_type: n.packs for n in info.nodes}
+    assert packs == {"WanLoader": ("wan",), "WanSampler": ("wan",), "Twin": ("a", "b")}

@@ -122,6 +122,10 @@ def custom_folder(class_type: str, widget: str) -> Guess:
     folder = nodetable.folder_of(class_type, widget)
     if isinstance(folder, str) and folder:
         return Guess(folder)
+    several = nodetable.model_inputs(class_type).get(widget)
+    if isinstance(several, list):  # the table knows better than a name: several folders
+        listed = ", ".join(several)
+        return Guess(None, reason=f"cannot tell: {class_type}.{widget} lists files of {listed}")
     guessed = _by_widget_name(widget)
     if guessed:
         return Guess(guessed, inferred=True)
@@ -137,8 +141,7 @@ def folders_by_position(class_type: str, positions: list[str]) -> dict[str, Gues
     input is unknown, and a wrong pairing would be a confident wrong folder)."""
     if not positions:
         return {}
-    folders = {f for f in nodetable.model_inputs(class_type).values() if isinstance(f, str)}
-    if len(folders) != 1:
-        return {}
-    folder = folders.pop()
-    return {p: Guess(folder) for p in positions}
+    keys = list(nodetable.model_inputs(class_type).values())
+    if not keys or not all(isinstance(f, str) for f in keys) or len(set(keys)) != 1:
+        return {}  # several folders (or one input listing several): which is which is unknown
+    return {p: Guess(keys[0]) for p in positions}

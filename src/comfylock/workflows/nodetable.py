@@ -9,18 +9,20 @@ Shape of the data file (version 1)::
     {"version": 1,
      "packs": {"<pack id>": {"repo": "https://github.com/o/r", "commit": "<40 hex>",
                              "registry-id": "<id>" | null,
-                             "folders": {"<folder key>": ["<dir relative to the ComfyUI root>", ...]}}},
-     "classes": {"<class>": {"pack": "<pack id>",
-                             "inputs": {"<input name>": "<folder key>"},
+                             "folders": {"<folder key>": ["<dir relative to the ComfyUI root>", ...]},
+                             "nodes": ["<every class the pack's code provides>", ...]}},
+     "classes": {"<class>": {"pack": "<pack id>" | "packs": ["<pack id>", ...],
+                             "inputs": {"<input name>": "<folder key>" | ["<key>", ...]},
                              "downloads": {"<input name>": "<dir relative to the ComfyUI root>"},
                              "widgets": ["<input name>", ...],
                              "claimed-by": ["<other pack id>", ...]}}}
 
-``inputs`` follows the order of the node's ``INPUT_TYPES``. ``widgets`` (optional) is the
-order of the UI's ``widgets_values``: the widget inputs as the frontend lays them out, with
-``""`` for the extra value a seed widget's "control after generate" adds; the reader uses it
-when a UI node does not name its widgets. ``claimed-by`` (optional) lists other packs that
-define the same class: the class is then ambiguous and resolve says so.
+An input listing several folder keys lists files of all of them: no one folder (``folder_of``
+says None). ``widgets`` (optional) is the order of the UI's ``widgets_values``: the widget
+inputs as the frontend lays them out, with ``""`` for the extra value a seed widget's
+"control after generate" adds; the reader uses it when a UI node does not name its widgets
+(``inputs`` is not in ``INPUT_TYPES`` order, so it cannot stand in). Several packs for a
+class (``packs``, or ``pack`` plus ``claimed-by``) make it ambiguous: resolve says so.
 
 An absent class or input means "the table does not know" — never a guess.
 
@@ -62,14 +64,18 @@ class _Pack(msgspec.Struct, frozen=True, rename="kebab"):
     commit: str = ""
     registry_id: str | None = None
     folders: dict[str, list[str]] = {}
+    nodes: list[str] = []
+    unread: int = 0
 
 
 class _Class(msgspec.Struct, frozen=True, rename="kebab"):
-    pack: str
-    inputs: dict[str, str] = {}
-    downloads: dict[str, str] = {}
+    pack: str | None = None
+    packs: list[str] = []
+    inputs: dict[str, str | list[str]] = {}
+    downloads: dict[str, str | list[str]] = {}
     widgets: list[str] = []
     claimed_by: list[str] = []
+    dynamic: list[str] = []
 
 
 class _Table(msgspec.Struct, frozen=True):
@@ -120,13 +126,29 @@ def _load(path: str) -> _Table:
         return msgspec.json.decode(fh.read(), type=_Table)
 
 
+def _owners() -> dict[str, tuple[str, ...]]:
+    """class -> the packs whose code provides it (from each pack's ``nodes``)."""
+    table = _table()
+    if _OWNERS and _OWNERS[0] is table:
+        return _OWNERS[1]
+    out: dict[str, tuple[str, ...]] = {}
+    for pack_id, pack in table.packs.items():
+        for name in pack.nodes:
+            out[name] = (*out.get(name, ()), pack_id)
+    _OWNERS[:] = [table, out]
+    return out
+
+
+_OWNERS: list = []  # [table, {class: pack ids}] for the table last asked
+
+
 def knows(class_type: str) -> bool:
     """Whether the table read this class's code (its inputs are then known, not guessed)."""
-    return class_type in _table().classes
+    return class_type in _table().classes or class_type in _owners()
 
 
-def model_inputs(class_type: str) -> dict[str, str]:
-    """{input name: folder key} of the class's model inputs, in ``INPUT_TYPES`` order."""
+def model_inputs(class_type: str) -> dict[str, str | list[str]]:
+    """{input name: folder key, or several keys} of the class's model inputs."""
     entry = _table().classes.get(class_type)
     return dict(entry.inputs) if entry else {}
 
@@ -140,21 +162,26 @@ def widget_order(class_type: str) -> tuple[str, ...]:
 def packs_of(class_type: str) -> tuple[str, ...]:
     """Every pack that defines ``class_type``: one id, or several when it is ambiguous."""
     entry = _table().classes.get(class_type)
-    if entry is None:
-        return ()
-    return tuple(dict.fromkeys([entry.pack, *entry.claimed_by]))
+    if entry is not None and (entry.pack or entry.packs):
+        named = entry.packs or [entry.pack]
+        return tuple(dict.fromkeys([*named, *entry.claimed_by]))
+    return _owners().get(class_type, ())
 
 
 def folder_of(class_type: str, input_name: str) -> str | None:
-    """The ``folder_paths`` key the class's input reads, or None when the table does not know."""
+    """The ``folder_paths`` key the class's input reads, or None when the table does not know
+    or the input lists files of several folders."""
     entry = _table().classes.get(class_type)
-    return entry.inputs.get(input_name) if entry else None
+    value = entry.inputs.get(input_name) if entry else None
+    if isinstance(value, list):
+        return value[0] if len(value) == 1 else None
+    return value
 
 
 def pack_of(class_type: str) -> str | None:
-    """The id of the pack that provides ``class_type``, or None."""
-    entry = _table().classes.get(class_type)
-    return entry.pack if entry else None
+    """The id of the one pack that provides ``class_type``; None when unknown or ambiguous."""
+    packs = packs_of(class_type)
+    return packs[0] if len(packs) == 1 else None
 
 
 def pack_repo(pack_id: str) -> str | None:
@@ -174,7 +201,8 @@ def download_dir(class_type: str, input_name: str) -> str | None:
     (``models/LLM/{repo_name}``); a dir without them is the repo's own directory (see
     ``workflows.repos.repo_dir``)."""
     entry = _table().classes.get(class_type)
-    return entry.downloads.get(input_name) if entry else None
+    value = entry.downloads.get(input_name) if entry else None
+    return value if isinstance(value, str) else None  # several places: cannot say which
 
 
 def folder_dirs(folder: str) -> tuple[str, ...]:
