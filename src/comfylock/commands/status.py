@@ -93,4 +93,8 @@ def status_cmd(settings, prune, no_nodes, as_json) -> int:
     from ..sync.job import SyncOptions, sync
 
     outcome = sync(settings, SyncOptions(dry_run=True, prune=prune, nodes=not no_nodes))
-    return render_outcome(settings, outcome, as_json=as_json or settings.json, applied=False)
+    code = render_outcome(settings, outcome, as_json=as_json or settings.json, applied=False)
+    from .noop import remember
+
+    remember(settings, outcome, code=code, nodes=not no_nodes)
+    return code

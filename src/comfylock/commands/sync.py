@@ -84,10 +84,14 @@ def sync_cmd(
     finally:
         if progress is not None:
             progress.close()
-    return render_outcome(
+    code = render_outcome(
         settings,
         outcome,
         as_json=as_json,
         applied=not dry_run,
         plan_shown=shown[0] if shown else None,
     )
+    from .noop import remember
+
+    remember(settings, outcome, code=code, nodes=not no_nodes)
+    return code

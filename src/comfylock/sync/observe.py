@@ -25,7 +25,7 @@ from ..pathsafe import check_name, safe_join
 from .store import LinkRow, Store, is_sha256
 from .workspace import ModelState, PlacedLink, StoreView, Workspace
 
-__all__ = ["model_target", "observe", "snapshot_root", "store_view"]
+__all__ = ["model_target", "noop_probes", "observe", "snapshot_root", "store_view"]
 
 
 def model_target(model: LockedModel, model_paths: ModelPaths) -> Path:
@@ -219,3 +219,48 @@ def store_view(lock: Lock, store: Store) -> StoreView:
             if os.path.isfile(f"{prefix}{m.sha256[:2]}{os.sep}{m.sha256}")
         )
     )
+
+
+def noop_probes(lock: Lock, settings) -> tuple[list[str], list[tuple[str, bool]]]:
+    """The paths an observation of ``lock`` that found nothing to do rested on, for the
+    no-op receipt (``commands/noop.py``): (paths whose lstat signature must not change,
+    (path, exists) pairs). Each model's target and the symlink chain from it; when the
+    target is absent, every other directory ComfyUI searches for its folder as well."""
+    from ..constants import CONFIG_FILENAME
+    from ..machine.modelpaths import EXTRA_CONFIG_NAME, load_model_paths
+
+    root, store = settings.comfyui_root, Store(settings.store_dir)
+    exact = [str(settings.lock_path), str(settings.project_dir / CONFIG_FILENAME)]
+    exact.append(str(store.index_path))
+    present: list[tuple[str, bool]] = []
+    if root is not None:
+        exact.append(str(root / EXTRA_CONFIG_NAME))
+        for probe in (root, root / "models", root / "custom_nodes", root / "main.py"):
+            present.append((str(probe), os.path.exists(probe)))
+    model_paths = load_model_paths(root, settings.models_dir)
+    dirs = _Dirs(model_paths)
+    for model in lock.model:
+        target_dir, others = dirs.get(model.folder)
+        if not _chain(_join(target_dir, model.name), exact):
+            for folder_dir in others:
+                _chain(_join(folder_dir, model.name), exact)
+    for snap in lock.snapshot:
+        base = snapshot_root(snap.dir, root, model_paths.models_dir)
+        for model in snap.models() if base is not None else ():
+            _chain(_join(base, model.name), exact)
+    return exact, present
+
+
+def _chain(path: str, out: list[str]) -> bool:
+    """Append ``path`` and each link of its symlink chain (resolved lexically, as
+    ``_classify`` does); True when ``path`` itself exists."""
+    first = path
+    out.append(path)
+    for _ in range(40):
+        try:
+            dest = os.readlink(path)
+        except OSError:
+            break
+        path = os.path.normpath(os.path.join(os.path.dirname(path), dest))
+        out.append(path)
+    return os.path.lexists(first)
