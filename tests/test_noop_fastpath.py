@@ -58,6 +58,14 @@ def test_second_noop_is_answered_by_the_receipt_with_the_same_output(synced, run
     assert (again.exit_code, again.stdout, again.stderr) == (0, full.stdout, full.stderr)
 
 
+def test_global_options_after_the_command_are_their_own_receipt(synced, run_cli, capsys):
+    args = ["status", *synced["args"]]
+    assert noop.try_fast(args) is None
+    full = run_cli(*args)
+    assert full.stdout == "Already in sync: 3 models, 0 node packs\n", full
+    assert _fast(args, capsys) == (0, full.stdout)
+
+
 def test_console_script_answers_without_importing_click_or_msgspec(synced, run_cli):
     args = [*synced["args"], "status"]
     assert run_cli(*args).exit_code == 0  # leaves the receipt
