@@ -49,6 +49,7 @@ def test_gc_keeps_referenced_blobs(synced, run_cli):
 
 def test_gc_collects_a_deleted_locks_blobs_after_a_dry_run(synced, run_cli):
     synced["p2"]["lock"].unlink()
+    synced["p2"]["target"].unlink()  # the project's link is gone too: nothing uses the blob
     dry = run_cli("gc", "--dry-run")
     assert "would delete" in dry.stdout and len(blobs()) == 2
     result = run_cli("gc")

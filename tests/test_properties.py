@@ -156,8 +156,9 @@ locks = st.builds(
             nodes=st.lists(names, max_size=2).map(tuple),
         ),
         max_size=3,
+        unique_by=lambda w: w.path,
     ).map(tuple),
-    model=st.lists(models, max_size=4).map(tuple),
+    model=st.lists(models, max_size=4, unique_by=lambda m: (m.folder, m.name)).map(tuple),
     node=st.lists(
         st.builds(
             LockedNode,
@@ -168,6 +169,7 @@ locks = st.builds(
             classes=st.lists(names, max_size=3).map(tuple),
         ),
         max_size=3,
+        unique_by=lambda n: n.id,  # a lock names each pack once (two entries are refused)
     ).map(tuple),
     unresolved=st.lists(
         st.builds(Unresolved, folder=st.just("loras"), name=names, reason=names), max_size=2

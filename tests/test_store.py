@@ -113,9 +113,11 @@ def test_blob_paths_only_for_digests(store, name):
 def test_displace_keeps_the_users_file(store, tmp_path):
     user = tmp_path / "mine.bin"
     user.write_bytes(b"mine")
-    moved = store.displace(user, "loras/mine.bin", "20260101T000000Z")
+    run = store.displace_dir()
+    moved = store.displace(user, run)
     assert moved.read_bytes() == b"mine" and not user.exists()
-    assert moved.is_relative_to(store.root / "displaced")
+    assert moved.is_relative_to(run) and run.parent == store.root / "displaced"
+    assert moved.relative_to(run) == user.relative_to(user.anchor)  # the whole path is kept
 
 
 def test_index_records_links_and_locks(store):

@@ -147,7 +147,9 @@ json_option = click.option(
 
 
 def _fail(message: str, code: int) -> int:
-    click.echo(f"error: {message}", err=True)
+    from .pathsafe import printable
+
+    click.echo(f"error: {printable(message)}", err=True)
     return code
 
 

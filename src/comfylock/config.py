@@ -7,7 +7,6 @@ tomlkit by ``comfylock add`` so comments survive.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import msgspec
@@ -33,17 +32,13 @@ def load_config(project_dir: Path) -> Config:
     except OSError as exc:
         raise LockfileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     # NOTE: imported here, not at the top: most projects have no comfylock.toml
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    from .lock.file import parse_toml
 
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LockfileError(f"{path}: not valid TOML: {exc}") from None
+    data = parse_toml(text, source=str(path))
     try:
         return msgspec.convert(data, Config, strict=True)
+    except RecursionError:
+        raise LockfileError(f"{path}: nested too deeply") from None
     except msgspec.ValidationError as exc:
         raise LockfileError(
             f"{path}: {exc}", hint="see the README's comfylock.toml section"

@@ -1,20 +1,58 @@
 """Untrusted names from workflows and locks: normalise, reject escapes, assert containment.
 
 A name is checked under both POSIX and Windows rules before it is ever joined to a path,
-and every join is checked again afterwards (STYLE rule 11).
+and every join is checked again afterwards (STYLE rule 11). A string check is not enough on
+a real disk: a directory symlink inside the tree (``models/vae/root -> /``) would carry a
+clean name anywhere. So every write also checks where its parent directory really is
+(``check_parent_within``): after resolving symlinks, inside one of the tree's roots.
+Names are also shown to people: ``printable`` escapes the control characters a name may carry
+(an ESC sequence, ``\\r``) before any human-readable output prints it.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import UnsafePathError
 
-__all__ = ["check_name", "normalise_name", "safe_join", "unsafe_reason"]
+__all__ = [
+    "check_name",
+    "check_parent_within",
+    "normalise_name",
+    "printable",
+    "real_roots",
+    "safe_join",
+    "unsafe_reason",
+]
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# C0, DEL, C1, and the bidirectional overrides that reorder what a terminal shows.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, multiline: bool = False) -> str:
+    """``text`` safe for a terminal: control characters become visible escapes (``\\x1b``).
+
+    Every human-readable output passes names, paths and messages through this; JSON output
+    does not (it must stay exact). ``multiline`` keeps ``\\n`` for text made of lines
+    (a rendered report), so build such text from values already escaped one by one.
+    """
+    if multiline:
+        return "\n".join(_CONTROL.sub(_escape, line) for line in text.split("\n"))
+    return _CONTROL.sub(_escape, text)
 
 
 def normalise_name(name: str) -> str:
@@ -66,3 +104,40 @@ def safe_join(root: Path, *names: str) -> Path:
     if os.path.commonpath([root_abs, os.path.abspath(path)]) != root_abs:
         raise UnsafePathError(f"unsafe name {'/'.join(names)!r}: escapes {root}")
     return path
+
+
+def real_roots(roots: Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
+    """The roots writes may land under, symlinks resolved (a root may itself be a symlink)."""
+    return tuple(sorted({os.path.realpath(os.path.abspath(r)) for r in roots}))
+
+
+def _inside(path: str, roots: Iterable[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def check_parent_within(
+    path: str | os.PathLike[str],
+    roots: tuple[str, ...],
+    *,
+    what: str = "the models tree",
+    seen: dict[str, str] | None = None,
+) -> None:
+    """Raise UnsafePathError unless ``path``'s parent, symlinks resolved, is inside a root.
+
+    ``roots`` come from ``real_roots``. Only the parents count: the entry itself may be a
+    link (ours into the store, or a user's own), which a write replaces rather than follows.
+    ``seen`` caches one realpath per parent directory (observe checks every model).
+    """
+    parent = os.path.dirname(os.path.abspath(path))
+    real = seen.get(parent) if seen is not None else None
+    if real is None:
+        real = os.path.realpath(parent)
+        if seen is not None:
+            seen[parent] = real
+    if not _inside(real, roots):
+        raise UnsafePathError(
+            f"{path}: a parent directory leads outside {what} (to {real}); nothing there "
+            "was touched",
+            hint="remove that directory symlink, or name the directory in "
+            "extra_model_paths.yaml to make it a root of its own",
+        )

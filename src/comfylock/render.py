@@ -1,4 +1,9 @@
-"""Pure renderers: turn results into JSON-ready dicts and terminal text. No I/O here."""
+"""Pure renderers: turn results into JSON-ready dicts and terminal text. No I/O here.
+
+Every text renderer builds a list of lines and passes each through ``_lines``: a name
+that carries an ESC sequence or a ``\\r`` (from a workflow, a lock, a file name) is shown
+escaped, never sent raw to the terminal. JSON shapes stay exact.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any
 import msgspec
 
 from .lock.model import ModelRef, NodeUse, WorkflowInfo
+from .pathsafe import printable
 
 __all__ = [
     "count",
@@ -22,6 +28,11 @@ __all__ = [
     "suggestion_lines",
     "table",
 ]
+
+
+def _lines(lines: list[str]) -> str:
+    """Join rendered lines, each made terminal-safe (a value's newline cannot forge a line)."""
+    return "\n".join(printable(line) for line in lines)
 
 
 def count(n: int, word: str, plural: str | None = None) -> str:
@@ -165,7 +176,7 @@ def inspect_text(items: list[tuple[str, WorkflowInfo]], skipped, errors) -> str:
         lines.append("")
     for path, why in skipped:
         lines.append(f"skipped {path}: {why}")
-    return "\n".join(lines).rstrip() + "\n" if lines else ""
+    return _lines(lines).rstrip() + "\n" if lines else ""
 
 
 # --- `comfylock report` ---------------------------------------------------------------------
@@ -239,7 +250,7 @@ def gaps_markdown(gaps, *, comfyui_root: str | None, models_dir: str | None) -> 
             lines.append("")
         for ref in g.invalid:
             lines.append(f"- invalid name `{ref.name}` on node {ref.node_id}: {ref.invalid}")
-    return "\n".join(lines).rstrip() + "\n"
+    return _lines(lines).rstrip() + "\n"
 
 
 def _downloadable(url: str) -> str:
@@ -362,7 +373,7 @@ def staleness_text(staleness, lock, *, strict: bool, installed: list | tuple = (
         lines.append(
             f"comfy.lock is up to date: {count(len(lock.workflow), 'workflow')}, {count(len(lock.model), 'model')}, {count(len(lock.node), 'node pack')}"
         )
-    return "\n".join(lines) + "\n"
+    return _lines(lines) + "\n"
 
 
 def _check_fixes(staleness, *, strict: bool, installed) -> list[str]:
@@ -481,4 +492,4 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
         lines.append(f"comfy.lock not written: {hint}")
     else:
         lines.append(f"{shown_lock or outcome.lock_path} unchanged")
-    return "\n".join(lines) + "\n"
+    return _lines(lines) + "\n"

@@ -43,6 +43,7 @@ def add_cmd(
     """
     import json
 
+    from ..pathsafe import printable
     from ..render import resolution_json, resolution_text
     from ..resolve.add import add_pin
 
@@ -55,7 +56,7 @@ def add_cmd(
     else:
         click.echo(resolution_text(outcome), nl=False)
         if written:
-            click.echo(f"pinned {key} = {source} in comfylock.toml")
+            click.echo(printable(f"pinned {key} = {source} in comfylock.toml"))
         else:
             click.echo("comfylock.toml not changed (the lock could not be written)")
     return outcome.exit_code

@@ -29,10 +29,19 @@ def gc_cmd(settings, dry_run, as_json) -> int:
     verb = "would delete" if dry_run else "deleted"
     for item in plan.delete:
         click.echo(f"{verb}  {item.sha256} ({human_size(item.size)})")
+    from ..pathsafe import printable
     from ..render import count
 
     click.echo(
         f"{verb.capitalize()} {count(len(plan.delete), 'blob')} ({human_size(plan.freed)}); "
-        f"kept {count(plan.kept, 'blob')} that {count(len(plan.locks), 'lock')} still use."
+        f"kept {count(plan.kept, 'blob')} in use ({count(len(plan.locks), 'lock')}, "
+        f"{count(len(plan.linked), 'link')} the locks no longer name)."
     )
+    if plan.linked:
+        click.echo(
+            f"kept because still linked ({count(len(plan.linked), 'path')}; remove them or run "
+            "`comfylock sync --prune` to free their blobs):"
+        )
+        for path in plan.linked:
+            click.echo(f"  {printable(path)}")
     return 0

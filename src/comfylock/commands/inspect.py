@@ -20,6 +20,7 @@ def inspect_cmd(settings, paths: tuple[str, ...], as_json: bool) -> int:
     """
     import json
 
+    from ..pathsafe import printable
     from ..render import inspect_json, inspect_text
     from ..workflows.discover import read_workflows
 
@@ -30,5 +31,5 @@ def inspect_cmd(settings, paths: tuple[str, ...], as_json: bool) -> int:
     else:
         click.echo(inspect_text(items, result.skipped, result.errors), nl=False)
     for error in result.errors:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {printable(str(error))}", err=True)
     return 2 if result.errors else 0

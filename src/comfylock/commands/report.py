@@ -31,6 +31,7 @@ def report_cmd(settings, paths: tuple[str, ...], fmt: str, as_json: bool) -> int
     from ..errors import UsageError
     from ..machine.missing import find_gaps
     from ..machine.modelpaths import load_model_paths
+    from ..pathsafe import printable
     from ..render import gaps_json, gaps_markdown, gaps_script
     from ..workflows.discover import read_workflows
 
@@ -67,7 +68,7 @@ def report_cmd(settings, paths: tuple[str, ...], fmt: str, as_json: bool) -> int
     else:
         click.echo(gaps_markdown(gaps, **where), nl=False)
     for error in result.errors:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {printable(str(error))}", err=True)
     if result.errors:
         return 2
     return 1 if any(g.models or g.nodes or g.invalid for g in gaps) else 0

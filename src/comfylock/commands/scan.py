@@ -30,6 +30,7 @@ def scan_cmd(settings, directory: Path | None, as_json: bool, no_hash: bool) -> 
     Digests are cached, so a rescan of an unchanged tree reads no file.
     """
     from ..machine.inventory import scan_models
+    from ..pathsafe import printable
 
     as_json = as_json or settings.json
     show_bar = sys.stderr.isatty() and not (settings.quiet or as_json)
@@ -37,7 +38,7 @@ def scan_cmd(settings, directory: Path | None, as_json: bool, no_hash: bool) -> 
         inventory = scan_models(directory, settings, hash=not no_hash, progress=progress)
     if not settings.quiet:
         for problem in inventory.problems:
-            click.echo(f"warning: {problem}", err=True)
+            click.echo(f"warning: {printable(problem)}", err=True)
     if as_json:
         click.echo(_as_json(inventory))
     elif not settings.quiet:
@@ -59,8 +60,10 @@ def _as_json(inventory) -> str:
 
 def _print_table(inventory, *, color: bool) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    from ..pathsafe import printable
     from ..sync.planview import human_size
 
     table = Table(box=None, pad_edge=False)
@@ -71,7 +74,11 @@ def _print_table(inventory, *, color: bool) -> None:
     table.add_column("blake3")
     for f in inventory.files:
         table.add_row(
-            f.folder, f.name, human_size(f.size), (f.sha256 or "-")[:12], (f.blake3 or "-")[:12]
+            escape(printable(f.folder)),
+            escape(printable(f.name)),
+            human_size(f.size),
+            (f.sha256 or "-")[:12],
+            (f.blake3 or "-")[:12],
         )
     # NOTE: piped output (a file, grep) must not wrap names at 80 columns: lines stay whole.
     wide = None if sys.stdout.isatty() else 100_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..cli import pass_settings
+from ..pathsafe import printable
 
 __all__ = ["render_outcome", "render_plan", "status_cmd"]
 
@@ -14,18 +15,20 @@ def render_plan(settings, outcome, *, applied: bool) -> None:
     from ..sync.planview import plan_lines, summary_line
 
     for warning in outcome.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {printable(warning)}", err=True)
     if settings.quiet:
         return
     for line in plan_lines(outcome.plan, base=outcome.models_root):
-        click.echo(line)
+        click.echo(printable(line))  # NOTE: names may carry ESC sequences or a \r
     prefix = "Plan: " if applied and not outcome.plan.is_empty else ""
     click.echo(prefix + summary_line(outcome.plan), nl=True)
 
 
 def _unresolved_error(outcome) -> None:
     names = list(outcome.unresolved)
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    shown = printable(", ".join(names[:3])) + (
+        f" and {len(names) - 3} more" if len(names) > 3 else ""
+    )
     n = len(names)
     click.echo(
         f"error: {n} reference{'s are' if n != 1 else ' is'} not pinned in the lock, so "
@@ -58,7 +61,7 @@ def render_outcome(
         render_plan(settings, outcome, applied=False)
     else:
         for warning in outcome.warnings[plan_shown:]:
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(f"warning: {printable(warning)}", err=True)
         if not settings.quiet:
             click.echo(done_line(outcome.plan, outcome.report, outcome.seconds))
     if outcome.unresolved:

@@ -17,6 +17,7 @@ def verify_cmd(settings, as_json) -> int:
     import msgspec
 
     from ..errors import FindingError, IntegrityError
+    from ..pathsafe import printable
     from ..sync.store import Store
     from ..sync.verify import verify_store
 
@@ -27,7 +28,7 @@ def verify_cmd(settings, as_json) -> int:
         for sha in report.quarantined:
             click.echo(f"corrupt   {sha} (moved to quarantine/)")
         for line in report.bad_links:
-            click.echo(f"bad link  {line}")
+            click.echo(f"bad link  {printable(line)}")
         click.echo(f"Checked {report.blobs_checked} blobs and {report.links_checked} links.")
     if report.quarantined:
         raise IntegrityError(

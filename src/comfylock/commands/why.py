@@ -21,6 +21,7 @@ def why_cmd(settings, name: str, as_json: bool) -> int:
 
     from ..config import load_config
     from ..lock.file import load
+    from ..pathsafe import printable
     from ..workflows.project import collect_workflows
     from ..workflows.usage import find_uses
 
@@ -33,8 +34,10 @@ def why_cmd(settings, name: str, as_json: bool) -> int:
     elif uses:
         for use in uses:
             click.echo(
-                f"{use['workflow']}: node {use['node_id']} ({use['node_type']}{'.' + use['input'] if use.get('input') else ''}) uses {use['what']}"
+                printable(
+                    f"{use['workflow']}: node {use['node_id']} ({use['node_type']}{'.' + use['input'] if use.get('input') else ''}) uses {use['what']}"
+                )
             )
     else:
-        click.echo(f"nothing in this project uses {name!r}", err=True)
+        click.echo(f"nothing in this project uses {printable(repr(name))}", err=True)
     return 0 if uses else 1

@@ -52,7 +52,7 @@ def load_lock_cached(lock_path: Path, cache_dir: Path) -> Lock:
             entry = msgspec.msgpack.decode(cache.read_bytes(), type=_Entry)
             if entry.key == key:  # NOTE: the name is a crc32: the full key decides
                 return entry.lock
-    except (OSError, msgspec.DecodeError):
+    except (OSError, msgspec.DecodeError, RecursionError):
         pass
     from .file import load
 
@@ -62,6 +62,6 @@ def load_lock_cached(lock_path: Path, cache_dir: Path) -> Lock:
         tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
         tmp.write_bytes(msgspec.msgpack.encode(_Entry(key, lock)))
         os.replace(tmp, cache)
-    except OSError:
+    except (OSError, TypeError, OverflowError, RecursionError):
         pass  # only a speed-up
     return lock

@@ -34,6 +34,7 @@ from ..constants import LOCK_HEADER, LOCK_VERSION
 from ..errors import LockfileError
 from ..pathsafe import normalise_name, unsafe_reason
 from .model import Lock, LockedModel, LockedSnapshot
+from .validate import check_lock
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,16 +48,25 @@ __all__ = [
     "load",
     "loads",
     "normalise",
+    "parse_toml",
     "render",
 ]
 
 
-def loads(text: str, *, source: str = "comfy.lock") -> Lock:
-    """Parse lock text: TOML syntax, then the version gate, then strict typed decoding."""
+def parse_toml(text: str, *, source: str) -> dict:
+    """tomllib, with every way bad text can fail turned into one LockfileError line."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LockfileError(f"{source}: not valid TOML: {exc}") from None
+    except (RecursionError, MemoryError):  # tomllib recurses once per nesting level
+        raise LockfileError(f"{source}: not valid TOML: nested too deeply") from None
+
+
+def loads(text: str, *, source: str = "comfy.lock") -> Lock:
+    """Parse lock text: TOML syntax, then the version gate, then strict typed decoding,
+    then the rules a type cannot say (``validate``: one entry per model, sane names)."""
+    data = parse_toml(text, source=source)
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise LockfileError(
@@ -71,10 +81,19 @@ def loads(text: str, *, source: str = "comfy.lock") -> Lock:
     try:
         lock = msgspec.convert(data, Lock, strict=True)
     except msgspec.ValidationError as exc:
-        raise LockfileError(f"{source}: {exc}") from None
+        raise LockfileError(f"{source}: {exc}", hint=_hint(str(exc))) from None
+    except RecursionError:
+        raise LockfileError(f"{source}: nested too deeply") from None
+    check_lock(lock, source)
     if lock.snapshot:
         _check_snapshots(lock.snapshot, source)
     return lock
+
+
+def _hint(problem: str) -> str | None:
+    if problem.endswith(".size`") and "<=" in problem:
+        return "a model's size may be at most 2**50 bytes (1 PiB)"
+    return None
 
 
 def _check_snapshots(snapshots: tuple[LockedSnapshot, ...], source: str) -> None:

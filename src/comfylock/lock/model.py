@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from ..constants import MAX_MODEL_SIZE
+
 __all__ = [
     "Base",
     "CivitaiSource",
@@ -44,7 +46,7 @@ MatchedBy = Literal["hash", "url", "name", "pin"]
 # A hub repo id: "owner/name", each part as the hub allows it (no "..", at most 96 chars).
 REPO_ID_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
 RepoId = Annotated[str, Meta(pattern=REPO_ID_PATTERN)]
-NonNegative = Annotated[int, Meta(ge=0)]
+ModelSize = Annotated[int, Meta(ge=0, le=MAX_MODEL_SIZE)]  # bytes, at most 1 PiB
 
 
 class Base(
@@ -147,7 +149,7 @@ Source = CivitaiSource | HuggingFaceSource | UrlSource
 class LockedModel(Base):
     folder: str
     name: str
-    size: NonNegative
+    size: ModelSize
     sha256: Sha256
     blake3: Sha256 | None = None
     source: tuple[Source, ...] = ()
@@ -161,7 +163,7 @@ class SnapshotFile(Base):
     """One file of a repo snapshot: its path in the repo, size and sha256 (of the bytes)."""
 
     path: str
-    size: NonNegative
+    size: ModelSize
     sha256: Sha256
 
 

@@ -3,6 +3,9 @@
 Fixed order: conflicts are checked before anything is touched (exit 5, nothing changed);
 then fetch → ingest (verified) → adopt → displace (``--force``) → prune → link → node packs.
 Each item that fails is recorded and the items that depend on it are skipped; the rest go on.
+Every write is checked right before it happens: its parent directory, symlinks resolved, must
+be inside the models tree (``roots``) or ``custom_nodes/`` (``nodes_root``), whatever a
+directory symlink made of the path since it was observed.
 Ctrl-C stops the downloads (partial files stay in ``tmp/`` for resume), stops aria2c, and
 never leaves a half-placed file: every placement is an ``os.replace``.
 """
@@ -12,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from ..errors import (
     Interrupted,
     RemoteError,
 )
+from ..pathsafe import check_parent_within, real_roots
 from .linking import Linker
 from .plan import Fetch, SyncPlan
 from .store import LinkRow, Store
@@ -72,6 +75,8 @@ class ApplyContext(msgspec.Struct, kw_only=True):
     store: Store
     lock_path: str
     models_root: Path | None = None
+    roots: tuple[str, ...] = ()  # observe.write_roots(); empty means just models_root
+    nodes_root: Path | None = None  # <ComfyUI root>/custom_nodes
     link_mode: str = "auto"
     jobs: int = 4
     use_aria2: bool = True
@@ -79,6 +84,10 @@ class ApplyContext(msgspec.Struct, kw_only=True):
     env: Mapping[str, str] | None = None
     progress: object = msgspec.field(default_factory=NullProgress)
     downloader_factory: Callable | None = None  # (tmp_dir, jobs, cancel) -> (Downloader, note)
+
+
+def _model_roots(ctx: ApplyContext) -> tuple[str, ...]:
+    return ctx.roots or real_roots([ctx.models_root] if ctx.models_root is not None else [])
 
 
 def check_disk_space(store: Store, fetches: Sequence[Fetch]) -> None:
@@ -232,9 +241,10 @@ def _default_factory(ctx: ApplyContext):
 
 
 def _adopt_all(plan: SyncPlan, ctx: ApplyContext, failures: list[Failure]) -> list[str]:
-    done = []
+    done, roots = [], _model_roots(ctx)
     for a in plan.adopt:
         try:
+            check_parent_within(a.path, roots)
             ctx.store.adopt(Path(a.path), Expected(size=a.size, sha256=a.sha256, blake3=a.blake3))
             done.append(a.path)
         except (ComfylockError, OSError) as exc:
@@ -242,25 +252,17 @@ def _adopt_all(plan: SyncPlan, ctx: ApplyContext, failures: list[Failure]) -> li
     return done
 
 
-def _rel(target: str, root: Path | None) -> str:
-    if root is not None:
-        rel = os.path.relpath(target, root)
-        if not rel.startswith(".."):
-            return rel
-    return os.path.basename(target)
-
-
 def _displace_all(
     plan: SyncPlan, ctx: ApplyContext, failures: list[Failure]
 ) -> tuple[list[str], set[str]]:
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    done, failed = [], set()
+    done, failed, roots = [], set(), _model_roots(ctx)
+    run: Path | None = None
     for d in plan.displace:
         try:
-            done.append(
-                str(ctx.store.displace(Path(d.target), _rel(d.target, ctx.models_root), stamp))
-            )
-        except OSError as exc:
+            check_parent_within(d.target, roots)
+            run = run or ctx.store.displace_dir()
+            done.append(str(ctx.store.displace(Path(d.target), run)))
+        except (ComfylockError, OSError) as exc:
             failed.add(d.target)
             failures.append(_failure(d.key, exc))
     return done, failed
@@ -284,17 +286,18 @@ def _is_ours(target: str, store: Store, row: LinkRow | None) -> bool:
 def _prune_all(
     plan: SyncPlan, ctx: ApplyContext, rows: dict[str, LinkRow], failures: list[Failure]
 ) -> list[str]:
-    done = []
+    done, roots = [], _model_roots(ctx)
     for p in plan.prune:
         if not _is_ours(p.target, ctx.store, rows.get(p.target)):
             continue  # changed by the user since it was observed: not ours to remove
         try:
+            check_parent_within(p.target, roots)
             os.unlink(p.target)
             ctx.store.index.forget_link(p.target)
             done.append(p.target)
         except FileNotFoundError:
             ctx.store.index.forget_link(p.target)
-        except OSError as exc:
+        except (ComfylockError, OSError) as exc:
             failures.append(_failure(p.target, exc))
     return done
 
@@ -321,7 +324,7 @@ def _link_all(
             continue
         try:
             mode = linker.link(ctx.store.blob_path(e.sha256), Path(e.target))
-        except OSError as exc:
+        except (ComfylockError, OSError) as exc:
             failures.append(_failure(e.key, exc))
             continue
         st = os.lstat(e.target)
@@ -339,14 +342,17 @@ def _nodes_all(plan: SyncPlan, ctx: ApplyContext, failures: list[Failure]) -> li
 
     done = []
     project = Path(ctx.lock_path).parent
+    roots = real_roots([ctx.nodes_root]) if ctx.nodes_root is not None else ()
     for n in plan.node_clone:
         try:
+            check_parent_within(n.path, roots, what="custom_nodes/")
             clone_pack(repo_url(n.repo, project, ctx.allow_http), n.commit, Path(n.path))
             done.append(n.id)
         except (ComfylockError, OSError) as exc:
             failures.append(_failure(f"node {n.id}", exc))
     for n in plan.node_checkout:
         try:
+            check_parent_within(n.path, roots, what="custom_nodes/")
             checkout_pack(n.commit, Path(n.path))
             done.append(n.id)
         except (ComfylockError, OSError) as exc:
@@ -394,7 +400,7 @@ def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
         displaced, skip = _displace_all(plan, ctx, failures)
         rows = {r.target: r for r in store.index.links()}
         pruned = _prune_all(plan, ctx, rows, failures)
-        linker = Linker(ctx.link_mode)
+        linker = Linker(ctx.link_mode, roots=_model_roots(ctx))
         linked = _link_all(plan, ctx, rows, skip, failures, linker)
         nodes = _nodes_all(plan, ctx, failures)
     return ApplyReport(

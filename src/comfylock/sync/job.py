@@ -210,12 +210,17 @@ def sync(settings: Settings, options: SyncOptions, *, progress=None, on_plan=Non
         on_plan(outcome)
     import time
 
+    from ..machine.modelpaths import load_model_paths
     from .apply import ApplyContext, NullProgress, run
+    from .observe import write_roots
 
+    root = settings.comfyui_root
     ctx = ApplyContext(
         store=store,
         lock_path=str(settings.lock_path),
         models_root=settings.models_root(),
+        roots=write_roots(load_model_paths(root, settings.models_dir), lock, root),
+        nodes_root=root / "custom_nodes" if root is not None else None,
         link_mode=options.link,
         jobs=options.jobs,
         use_aria2=options.use_aria2,

@@ -5,7 +5,8 @@
 errnos that mean "this filesystem or OS cannot do that" fall through; anything else (a full
 disk, a permission problem on the target) is raised. Every placement is atomic: the link is
 made under a temporary name beside the target and then ``os.replace``d over it, so ComfyUI
-never sees the file missing.
+never sees the file missing. With ``roots``, the target's parent must really (symlinks
+resolved) be inside one of them, before and after its directories are created.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import secrets
 import shutil
 from pathlib import Path
 from typing import Literal
+
+from ..pathsafe import check_parent_within
 
 __all__ = ["FALLBACK_ERRNOS", "LINK_MODES", "LinkMode", "Linker", "place"]
 
@@ -44,9 +47,14 @@ def _tmp_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.comfylock-{secrets.token_hex(4)}.tmp")
 
 
-def place(blob: Path, target: Path, mode: LinkMode) -> None:
-    """Make ``target`` refer to ``blob`` with one mode, atomically. Raises OSError."""
+def place(blob: Path, target: Path, mode: LinkMode, roots: tuple[str, ...] | None = None) -> None:
+    """Make ``target`` refer to ``blob`` with one mode, atomically. Raises OSError, or
+    UnsafePathError when ``roots`` are given and the target's parent leads outside them."""
+    if roots is not None:
+        check_parent_within(target, roots)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if roots is not None:
+        check_parent_within(target, roots)  # NOTE: again: mkdir may have followed a new link
     tmp = _tmp_name(target)
     try:
         if mode == "symlink":
@@ -67,10 +75,11 @@ def place(blob: Path, target: Path, mode: LinkMode) -> None:
 class Linker:
     """Places blobs with a requested mode; ``auto`` probes and remembers per directory pair."""
 
-    def __init__(self, requested: str = "auto") -> None:
+    def __init__(self, requested: str = "auto", *, roots: tuple[str, ...] | None = None) -> None:
         if requested not in LINK_MODES:
             raise ValueError(f"unknown link mode {requested!r}")
         self.requested = requested
+        self.roots = roots
         self._probed: dict[tuple[str, str], LinkMode] = {}
         self.warnings: list[str] = []
         self.used: dict[str, int] = {}
@@ -89,7 +98,7 @@ class Linker:
         last: OSError | None = None
         for mode in self._order(key):
             try:
-                place(blob, target, mode)
+                place(blob, target, mode, self.roots)
             except OSError as exc:
                 if self.requested != "auto" or exc.errno not in FALLBACK_ERRNOS:
                     raise

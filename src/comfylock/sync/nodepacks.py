@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from ..errors import RemoteError
 from ..lock.model import Lock, LockedNode
-from ..pathsafe import check_name, safe_join
+from ..pathsafe import check_name, check_parent_within, real_roots, safe_join
 from .workspace import NodeState
 
 __all__ = ["checkout_pack", "clone_pack", "observe_nodes", "pack_dir", "repo_url"]
@@ -100,10 +100,14 @@ def observe_nodes(
     lock: Lock, comfyui_root: Path, project_dir: Path, allow_http: Sequence[str] = ()
 ) -> tuple[NodeState, ...]:
     custom_nodes = comfyui_root / "custom_nodes"
-    return tuple(
-        _observe_one(n, pack_dir(n, custom_nodes), repo_url(n.repo, project_dir, allow_http))
-        for n in lock.node
-    )
+    roots = real_roots([custom_nodes])
+    states = []
+    for n in lock.node:
+        path = pack_dir(n, custom_nodes)
+        # NOTE: before git looks inside: a parent symlinked out of custom_nodes is refused
+        check_parent_within(path, roots, what="custom_nodes/")
+        states.append(_observe_one(n, path, repo_url(n.repo, project_dir, allow_http)))
+    return tuple(states)
 
 
 def _has_commit(path: Path, commit: str) -> bool:

@@ -4,7 +4,9 @@ A link into the store names its digest, so a correct tree is checked without rea
 byte. Hardlinks and copies comfylock placed are recognised by the (size, mtime_ns, inode)
 the store index recorded when they were placed. Only a user's own file with exactly the
 locked size is hashed (through the hash cache), because it may be adopted instead of
-downloaded. Every name from the lock goes through ``pathsafe`` before it touches a path.
+downloaded. Every name from the lock goes through ``pathsafe`` before it touches a path, and
+every target's parent must really (symlinks resolved) be inside the tree (``write_roots``):
+a status or sync through ``models/vae/root -> /`` stops before reading or writing there.
 
 Repo snapshots (``[[snapshot]]``) are observed file by file like models, each at
 ``<ComfyUI root>/<dir>/<path>`` (a ``dir`` under ``models/`` follows ``--models-dir`` when
@@ -13,24 +15,49 @@ there is no ComfyUI root); without either they are not observed (``snapshot_root
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import stat as stat_mod
 from pathlib import Path
 
-from ..errors import UnsafePathError, UsageError
+from ..errors import LockfileError, UnsafePathError, UsageError
 from ..lock.model import Lock, LockedModel, snapshot_models
 from ..machine.modelpaths import ModelPaths
-from ..pathsafe import check_name, safe_join
+from ..pathsafe import check_name, check_parent_within, real_roots, safe_join
 from .store import LinkRow, Store, is_sha256
 from .workspace import ModelState, PlacedLink, StoreView, Workspace
 
-__all__ = ["model_target", "noop_probes", "observe", "snapshot_root", "store_view"]
+__all__ = [
+    "model_target",
+    "noop_probes",
+    "observe",
+    "snapshot_root",
+    "store_view",
+    "write_roots",
+]
 
 
 def model_target(model: LockedModel, model_paths: ModelPaths) -> Path:
     """Where a locked model is placed: its folder's target dir joined with its checked name."""
     return Path(_join(_target_dir(model.folder, model_paths), model.name))
+
+
+def write_roots(
+    model_paths: ModelPaths, lock: Lock | None = None, comfyui_root: Path | None = None
+) -> tuple[str, ...]:
+    """Where model writes may land, symlinks resolved: the models root, every folder
+    directory (extra_model_paths.yaml's, those packs register) and every snapshot's
+    directory, each a root of its own (so ``models/checkpoints -> /mnt/big`` works)."""
+    dirs: list = [d for found in model_paths.dirs.values() for d in found]
+    if model_paths.models_dir is not None:
+        dirs.append(model_paths.models_dir)
+    if lock is not None:
+        for folder in {check_name(m.folder, what="folder") for m in lock.model}:
+            dirs.extend(model_paths.search_dirs(folder))
+        for snap in lock.snapshot:
+            dirs.append(snapshot_root(snap.dir, comfyui_root, model_paths.models_dir))
+    return real_roots(d for d in dirs if d is not None)
 
 
 def _target_dir(folder: str, model_paths: ModelPaths) -> str:
@@ -57,6 +84,15 @@ class _Dirs:
     def __init__(self, model_paths: ModelPaths) -> None:
         self._paths = model_paths
         self._cache: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.roots: tuple[str, ...] = ()  # set by observe (write_roots)
+        self.real: dict[str, str] = {}  # parent dir -> its realpath (one per dir, not model)
+
+    def is_contained(self, path: str) -> bool:
+        try:
+            check_parent_within(path, self.roots, seen=self.real)
+        except UnsafePathError:
+            return False
+        return True
 
     def get(self, folder: str) -> tuple[str, tuple[str, ...]]:
         found = self._cache.get(folder)
@@ -100,6 +136,12 @@ def _classify(
         st = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        raise UnsafePathError(
+            f"{path}: the name {model.key!r} is too long for this filesystem"
+        ) from None
     state = functools.partial(ModelState, key=model.key, target=path, found=path)
     if stat_mod.S_ISLNK(st.st_mode):
         dest = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(path)))
@@ -129,11 +171,14 @@ def _sig(st: os.stat_result) -> tuple[int, int, int]:
 def _observe_model(model: LockedModel, dirs: _Dirs, prefix: str, rows, hash_cache) -> ModelState:
     target_dir, others = dirs.get(model.folder)
     target = _join(target_dir, model.name)
+    check_parent_within(target, dirs.roots, seen=dirs.real)
     state = _classify(target, model, prefix, rows, hash_cache)
     if state is not None:
         return state
     for folder_dir in others:
         other = _join(folder_dir, model.name)
+        if not dirs.is_contained(other):
+            continue  # reached through a symlink out of the tree: never adopted from there
         seen = _classify(other, model, prefix, rows, hash_cache)
         if seen is not None and seen.status in ("ours-ok", "copy-ok", "foreign-matching"):
             return ModelState(key=model.key, target=target, status="elsewhere-ok", found=other)
@@ -153,7 +198,9 @@ def snapshot_root(dir: str, comfyui_root: Path | None, models_dir: Path | None) 
     return _join(base, "/".join(rest))
 
 
-def _observe_snapshots(lock: Lock, roots: tuple, prefix: str, rows, hash_cache) -> list[ModelState]:
+def _observe_snapshots(
+    lock: Lock, roots: tuple, prefix: str, rows, hash_cache, dirs: _Dirs
+) -> list[ModelState]:
     out: list[ModelState] = []
     comfyui_root, models_dir = roots
     for snap in lock.snapshot:
@@ -162,6 +209,7 @@ def _observe_snapshots(lock: Lock, roots: tuple, prefix: str, rows, hash_cache) 
             continue
         for model in snap.models():
             target = _join(base, model.name)
+            check_parent_within(target, dirs.roots, seen=dirs.real)
             state = _classify(target, model, prefix, rows, hash_cache)
             out.append(state or ModelState(key=model.key, target=target, status="missing"))
     return out
@@ -176,6 +224,20 @@ def _still_ours(row: LinkRow, store: Store) -> bool:
         dest = os.path.normpath(os.path.join(os.path.dirname(row.target), os.readlink(row.target)))
         return store.sha_of_blob_path(dest) is not None
     return (row.size, row.mtime_ns, row.ino) == _sig(st)
+
+
+def _check_one_per_target(lock: Lock, models: tuple[ModelState, ...]) -> None:
+    """Two entries with other bytes placed at one path (``clip/x`` and ``text_encoders/x``)
+    would overwrite each other: refuse the lock rather than let the last one win."""
+    seen: dict[str, LockedModel] = {}
+    for locked, m in zip(lock.model, models):  # NOTE: lock.model's states come first
+        first = seen.setdefault(m.target, locked)
+        if first.sha256 != locked.sha256:
+            raise LockfileError(
+                f"the lock's entries {first.key!r} and {locked.key!r} are both placed at "
+                f"{m.target} with different sha256",
+                hint="keep one of them and run `comfylock resolve`",
+            )
 
 
 def observe(
@@ -193,10 +255,12 @@ def observe(
     if store.index_path.exists():
         rows = {r.target: r for r in store.index.links()}
     dirs, prefix = _Dirs(model_paths), str(store.blobs_dir) + os.sep
+    dirs.roots = write_roots(model_paths, lock, comfyui_root)
     models = tuple(_observe_model(m, dirs, prefix, rows, hash_cache) for m in lock.model)
     if lock.snapshot:
-        roots = (comfyui_root, model_paths.models_dir)
-        models += tuple(_observe_snapshots(lock, roots, prefix, rows, hash_cache))
+        base = (comfyui_root, model_paths.models_dir)
+        models += tuple(_observe_snapshots(lock, base, prefix, rows, hash_cache, dirs))
+    _check_one_per_target(lock, models)
     targets = {m.target for m in models}
     extra = tuple(
         PlacedLink(target=r.target, sha256=r.sha256)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from ..pathsafe import printable
 from .planview import human_size
 
 __all__ = ["PlainProgress", "RichProgress", "make_progress", "rate_text"]
@@ -25,6 +26,13 @@ LABEL_WIDTH = 26
 
 def _short(label: str, width: int = LABEL_WIDTH) -> str:
     return label if len(label) <= width else "…" + label[-(width - 1) :]
+
+
+def _markup_safe(label: str) -> str:
+    """A model's name for a rich row: control characters escaped, ``[red]`` not markup."""
+    from rich.markup import escape
+
+    return escape(printable(label))
 
 
 def rate_text(nbytes: float, seconds: float) -> str:
@@ -115,7 +123,7 @@ class PlainProgress:
             self._t.finish(label, size)
             took = self._clock() - self._began.get(label, self._t.started)
             self._line(
-                f"fetched {label} ({human_size(size)}, {rate_text(size, took)}) "
+                f"fetched {printable(label)} ({human_size(size)}, {rate_text(size, took)}) "
                 f"[{self._t.finished}/{self._t.all_files}]"
             )
 
@@ -165,7 +173,7 @@ class RichProgress:
             key = self._t.add(label, total)
             p = self._progress
             p.update(self._total_id, total=self._t.all_bytes, description=self._total_label())
-            task_id = p.add_task(_short(label), total=total, sizes="", rate="")
+            task_id = p.add_task(_markup_safe(_short(label)), total=total, sizes="", rate="")
             self._tasks[label] = task_id
             self._began[task_id] = time.monotonic()
 
@@ -199,7 +207,9 @@ class RichProgress:
                 self._progress.remove_task(task_id)
             self._progress.update(self._total_id, description=self._total_label())
             self._show(self._total_id, self._t.done_bytes, self._t.all_bytes)
-            self._progress.console.print(f"fetched {label} ({human_size(size)})", highlight=False)
+            self._progress.console.print(
+                f"fetched {_markup_safe(label)} ({human_size(size)})", highlight=False
+            )
 
     def close(self) -> None:
         if self._progress is not None:

@@ -11,7 +11,8 @@ On disk::
       tmp/<64 hex>.part                partial downloads, kept across runs for resume
       tmp/<64 hex>.part.aria2          aria2c's control file for the same (when aria2 ran)
       tmp/*.verify                     a claimed file being hashed (never trusted)
-      displaced/<utc stamp>/<rel>      a user's files moved aside by ``sync --force``
+      displaced/<utc stamp>-<random>/<absolute path>   a user's file moved aside by
+                                       ``sync --force`` (one new dir per run)
       quarantine/<64 hex>              blobs ``verify`` found corrupt
       locks/<64 hex>.lock, store.lock  advisory fcntl locks
 
@@ -78,24 +79,50 @@ class LinkRow(msgspec.Struct, frozen=True):
     ino: int | None = None
 
 
+def _index_error(exc: sqlite3.Error, path: Path) -> Exception:
+    """SQLite's failure as the error the CLI maps: a full or failing disk is exit 6 like any
+    other local disk problem, a damaged index exit 4, never an internal error."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    where = str(path)
+    if name == "SQLITE_FULL":
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), where)
+    if name.startswith(("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")):
+        return OSError(errno.EACCES, os.strerror(errno.EACCES), where)
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return IntegrityError(
+            f"{where}: the store index is damaged ({exc})",
+            hint="move index.sqlite away and run sync again; blobs are kept",
+        )
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return OSError(errno.EBUSY, "the store index stayed locked by another comfylock", where)
+    return OSError(errno.EIO, f"cannot use the store index: {exc} (is the disk full?)", where)
+
+
 class StoreIndex:
     """SQLite index of the store. Every write is its own short transaction."""
 
     def __init__(self, path: Path) -> None:
-        # NOTE: a generous busy timeout: concurrent syncs write here at the same time.
-        # Download threads ingest concurrently: one connection, serialised by a lock.
-        self._db = sqlite3.connect(
-            str(path), timeout=60, isolation_level=None, check_same_thread=False
-        )
+        self._path = path
         self._mutex = threading.Lock()
-        with self._mutex:
-            # NOTE: only a new index is written to here: a read-only status stays read-only.
-            if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
-                self._db.executescript(_SCHEMA + "PRAGMA user_version = 1;")
+        try:
+            # NOTE: a generous busy timeout: concurrent syncs write here at the same time.
+            # Download threads ingest concurrently: one connection, serialised by a lock.
+            self._db = sqlite3.connect(
+                str(path), timeout=60, isolation_level=None, check_same_thread=False
+            )
+            with self._mutex:
+                # NOTE: only a new index is written to here: a read-only status stays so.
+                if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    self._db.executescript(_SCHEMA + "PRAGMA user_version = 1;")
+        except sqlite3.Error as exc:
+            raise _index_error(exc, path) from None
 
     def _exec(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._mutex:
-            return self._db.execute(sql, args).fetchall()
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise _index_error(exc, self._path) from None
 
     def close(self) -> None:
         self._db.close()
@@ -307,12 +334,43 @@ class Store:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
 
-    def displace(self, path: Path, rel: str, stamp: str) -> Path:
-        """Move a user's file aside to ``displaced/<stamp>/<rel>`` (never delete it)."""
-        dest = self.displaced_dir / stamp / rel
+    def displace_dir(self) -> Path:
+        """A new, empty ``displaced/<UTC stamp, µs>-<random>/`` that only this run writes to.
+
+        Created with a plain ``mkdir`` (fails if it exists), so two syncs — two ComfyUI roots
+        sharing this store, started in the same second — can never share one.
+        """
+        import secrets
+
+        self.displaced_dir.mkdir(parents=True, exist_ok=True)
+        while True:
+            now = time.time_ns()
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 1_000_000_000))
+            run = (
+                self.displaced_dir
+                / f"{stamp}.{now % 1_000_000_000 // 1000:06d}Z-{secrets.token_hex(4)}"
+            )
+            try:
+                run.mkdir()
+                return run
+            except FileExistsError:  # pragma: no cover — 32 random bits in the same µs
+                continue
+
+    def displace(self, path: Path, run: Path) -> Path:
+        """Move a user's file aside to ``<run>/<its absolute path>`` (never delete it).
+
+        The whole absolute path is kept, so files of one name from two roots (or two
+        extra_model_paths.yaml dirs) stay apart and the user can see where each came from.
+        Nothing is ever moved onto an existing name.
+        """
+        dest = run / _displaced_name(path)
+        stem, n = dest, 0
+        while os.path.lexists(dest):  # only this run writes here; a second copy of a path
+            n += 1
+            dest = stem.with_name(f"{stem.name}.{n}")
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.replace(path, dest)
+            os.rename(path, dest)  # NOTE: dest is new in our own dir: nothing is replaced
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
@@ -333,6 +391,14 @@ class Store:
             os.chmod(blob, stat_mod.S_IWUSR | stat_mod.S_IRUSR)
             blob.unlink()
         self.index.remove_blob(sha256)
+
+
+def _displaced_name(path: Path) -> Path:
+    """``/home/u/ComfyUI/models/vae/x`` -> ``home/u/ComfyUI/models/vae/x`` (``C:`` -> ``C``)."""
+    absolute = Path(os.path.abspath(path))
+    drive = absolute.drive.replace(":", "").strip("\\/")
+    rel = Path(*absolute.parts[1:]) if len(absolute.parts) > 1 else Path(absolute.name)
+    return Path(drive) / rel if drive else rel
 
 
 # Either the file at the source changed, or the lock's pin is wrong (edited by hand): the

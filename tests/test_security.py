@@ -1,0 +1,602 @@
+"""Trust (issue 9): what an attacker or a careless moment must never achieve.
+
+``test_fs_…``: a user's file is never destroyed (displaced names never collide, gc keeps a
+blob a live link still uses), every write stays inside the tree after symlinks are resolved,
+and names with control characters reach the terminal escaped. ``test_lock_…``: a lock or a
+comfylock.toml that is nonsense is refused with exit 2 and one line; a full disk under the
+store index is exit 6; the rendered lock does not depend on the order of its input.
+
+Real temp dirs and the real CLI; the store is seeded through its own ingest (no network).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from .syncutil import Model, make_bare_repo, tree_snapshot, write_lock
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _store() -> Path:
+    return Path(os.environ["COMFYLOCK_STORE"])
+
+
+def _seed(tmp_path: Path, data: bytes) -> str:
+    """Put ``data`` in the store as a verified blob; return its sha256."""
+    from comfylock.sync.store import Store
+    from comfylock.sync.workspace import Expected
+
+    sha = hashlib.sha256(data).hexdigest()
+    src = tmp_path / f"seed-{sha[:8]}"
+    src.write_bytes(data)
+    store = Store(_store()).ensure()
+    try:
+        store.ingest(src, Expected(size=len(data), sha256=sha))
+    finally:
+        store.close()
+    return sha
+
+
+def _seeded_lock(tmp_path: Path, models: list[Model]) -> Path:
+    """A hand-written lock of ``models`` whose bytes are all in the store already."""
+    for m in models:
+        _seed(tmp_path, m.data)
+    return write_lock(tmp_path / "comfy.lock", models)
+
+
+def _one_error_line(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr
+    errors = [ln for ln in stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+def _comfyui(base: Path) -> Path:
+    root = base / "ComfyUI"
+    (root / "models").mkdir(parents=True)
+    (root / "custom_nodes").mkdir()
+    return root
+
+
+# --- a user's file is never destroyed ---------------------------------------------------------
+
+
+def _displaced_files() -> dict[bytes, Path]:
+    found = [p for p in (_store() / "displaced").rglob("*") if p.is_file()]
+    return {p.read_bytes(): p for p in found}
+
+
+def test_fs_force_keeps_two_files_of_one_name_from_two_extra_model_paths_dirs(tmp_path, run_cli):
+    """Two extra_model_paths.yaml dirs each hold a user's ``x.safetensors``: before, both
+    were displaced to ``displaced/<second>/x.safetensors`` and one was lost."""
+    root = _comfyui(tmp_path)
+    loras, ckpts = tmp_path / "disk-a" / "loras", tmp_path / "disk-b" / "ckpts"
+    (root / "extra_model_paths.yaml").write_text(
+        f"mine:\n  loras: {loras}\n  checkpoints: {ckpts}\n  is_default: true\n"
+    )
+    for d, text in ((loras, b"user lora"), (ckpts, b"user checkpoint")):
+        d.mkdir(parents=True)
+        (d / "x.safetensors").write_bytes(text)
+    locked = [
+        Model("loras", "x.safetensors", b"L" * 64),
+        Model("checkpoints", "x.safetensors", b"C" * 64),
+    ]
+    lock = _seeded_lock(tmp_path, locked)
+    result = run_cli("--lock", str(lock), "--comfyui-root", str(root), "sync", "--force")
+    assert result.exit_code == 0, result
+    assert (loras / "x.safetensors").read_bytes() == b"L" * 64
+    assert (ckpts / "x.safetensors").read_bytes() == b"C" * 64
+    kept = _displaced_files()
+    assert set(kept) == {b"user lora", b"user checkpoint"}
+    # the whole original path is kept, so the user can tell which was which
+    assert str(kept[b"user lora"]).endswith(str(loras / "x.safetensors"))
+
+
+def test_fs_force_in_two_comfyui_roots_on_one_store_keeps_both_files(tmp_path, run_cli):
+    """Two roots sharing one store, forced within one second: one displaced dir per run."""
+    model = Model("loras", "detail.safetensors", b"locked bytes" * 8)
+    _seed(tmp_path, model.data)
+    roots = []
+    for name in ("one", "two"):
+        root = _comfyui(tmp_path / name)
+        target = root / "models" / "loras" / "detail.safetensors"
+        target.parent.mkdir(parents=True)
+        target.write_bytes(f"the {name} user's own lora".encode())
+        lock = write_lock(tmp_path / name / "comfy.lock", [model])
+        roots.append(["--lock", str(lock), "--comfyui-root", str(root)])
+    for args in roots:
+        result = run_cli(*args, "sync", "--force")
+        assert result.exit_code == 0, result
+    assert set(_displaced_files()) == {b"the one user's own lora", b"the two user's own lora"}
+    runs = list((_store() / "displaced").iterdir())
+    assert len(runs) == 2 and all("." in r.name and "-" in r.name for r in runs)
+
+
+def test_fs_displace_never_moves_onto_an_existing_name(tmp_path):
+    from comfylock.sync.store import Store
+
+    store = Store(tmp_path / "store").ensure()
+    run = store.displace_dir()
+    first, second = tmp_path / "a" / "f.bin", tmp_path / "b" / "f.bin"
+    for p, data in ((first, b"first"), (second, b"second")):
+        p.parent.mkdir()
+        p.write_bytes(data)
+    moved = store.displace(first, run)
+    second.rename(first)  # another file at the same path, displaced in the same run
+    again = store.displace(first, run)
+    assert moved != again and moved.read_bytes() == b"first" and again.read_bytes() == b"second"
+    assert store.displace_dir() != run
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_fs_gc_keeps_the_blob_of_an_adopted_file_the_lock_stopped_naming(tmp_path, run_cli, link):
+    """Before: the user's adopted file became a link into the store, the lock dropped it,
+    gc deleted the blob and the user's path was left dangling."""
+    root = _comfyui(tmp_path)
+    mine = root / "models" / "loras" / "mine.safetensors"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"the user's own lora, adopted")
+    lock = write_lock(
+        tmp_path / "comfy.lock", [Model("loras", "mine.safetensors", mine.read_bytes())]
+    )
+    args = ["--lock", str(lock), "--comfyui-root", str(root)]
+    assert run_cli(*args, "sync", "--link", link).exit_code == 0
+    assert link != "symlink" or mine.is_symlink()  # adopted: now a link into the store
+    write_lock(lock, [])  # the workflow no longer uses it
+    result = run_cli(*args, "gc")
+    assert result.exit_code == 0, result
+    assert mine.read_bytes() == b"the user's own lora, adopted"
+    assert str(mine) in result.stdout  # says which path keeps the blob
+    blobs = [p for p in (_store() / "blobs").rglob("*") if p.is_file()]
+    assert len(blobs) == 1
+    mine.unlink()  # the user removes it: now nothing depends on the blob
+    assert run_cli(*args, "gc").exit_code == 0
+    assert not [p for p in (_store() / "blobs").rglob("*") if p.is_file()]
+
+
+# --- every write stays inside the tree, symlinks resolved -------------------------------------
+
+
+@pytest.fixture
+def escape_world(tmp_path):
+    """``models/vae/root -> <outside>``, where a user's file lives outside the tree."""
+    root = _comfyui(tmp_path)
+    outside = tmp_path / "outside"
+    (outside / "etc").mkdir(parents=True)
+    (outside / "etc" / "passwd.safetensors").write_bytes(b"not comfylock's")
+    (root / "models" / "vae").mkdir()
+    os.symlink(outside, root / "models" / "vae" / "root")
+    models = [
+        Model("vae", "root/etc/passwd.safetensors", b"attacker bytes" * 4),
+        Model("vae", "root/newdir/sub/x.safetensors", b"more attacker bytes"),
+    ]
+    lock = _seeded_lock(tmp_path, models)
+    return {
+        "args": ["--lock", str(lock), "--comfyui-root", str(root)],
+        "outside": outside,
+        "root": root,
+    }
+
+
+@pytest.mark.parametrize("command", [["sync", "--force"], ["sync"], ["status"]])
+def test_fs_a_directory_symlink_out_of_models_is_never_followed(escape_world, run_cli, command):
+    before = tree_snapshot(escape_world["outside"])
+    result = run_cli(*escape_world["args"], *command)
+    assert result.exit_code == 2, result
+    line = _one_error_line(result.stderr)
+    assert "vae/root/" in line and "outside the models tree" in line
+    assert tree_snapshot(escape_world["outside"]) == before
+    assert not (_store() / "displaced").exists()
+
+
+def test_fs_a_symlinked_models_root_and_folder_dir_are_roots_of_their_own(tmp_path, run_cli):
+    """The common setups still work: models/ itself, or models/checkpoints, on another disk."""
+    root = tmp_path / "ComfyUI"
+    root.mkdir()
+    (tmp_path / "disk" / "models").mkdir(parents=True)
+    (tmp_path / "big" / "ckpts").mkdir(parents=True)
+    os.symlink(tmp_path / "disk" / "models", root / "models")
+    os.symlink(tmp_path / "big" / "ckpts", root / "models" / "checkpoints")
+    models = [
+        Model("checkpoints", "SDXL/a.safetensors", b"a" * 40),
+        Model("vae", "v.safetensors", b"v" * 40),
+    ]
+    lock = _seeded_lock(tmp_path, models)
+    result = run_cli("--lock", str(lock), "--comfyui-root", str(root), "sync")
+    assert result.exit_code == 0, result
+    assert (tmp_path / "big" / "ckpts" / "SDXL" / "a.safetensors").read_bytes() == b"a" * 40
+    assert (tmp_path / "disk" / "models" / "vae" / "v.safetensors").read_bytes() == b"v" * 40
+
+
+def test_fs_linker_refuses_a_parent_that_became_a_symlink_out_after_observe(tmp_path):
+    """apply re-checks at the moment of writing (the tree may change after observe)."""
+    from comfylock.errors import UnsafePathError
+    from comfylock.pathsafe import real_roots
+    from comfylock.sync.linking import Linker
+
+    models, outside = tmp_path / "models", tmp_path / "outside"
+    (models / "loras").mkdir(parents=True)
+    outside.mkdir()
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"x")
+    os.symlink(outside, models / "loras" / "sub")
+    linker = Linker("auto", roots=real_roots([models]))
+    with pytest.raises(UnsafePathError, match="outside the models tree"):
+        linker.link(blob, models / "loras" / "sub" / "deeper" / "x.safetensors")
+    assert list(outside.iterdir()) == []
+    linker.link(blob, models / "loras" / "ok" / "x.safetensors")  # inside: placed
+    assert (models / "loras" / "ok" / "x.safetensors").read_bytes() == b"x"
+
+
+def test_fs_a_node_pack_is_never_cloned_through_a_symlink_out_of_custom_nodes(tmp_path, run_cli):
+    """A repo named ``evil\\Pack`` becomes ``custom_nodes/evil/Pack``; ``evil`` leads out."""
+    root = _comfyui(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, root / "custom_nodes" / "evil")
+    bare, commits = make_bare_repo(tmp_path / "repos", name="evil\\Pack")
+    lock = tmp_path / "comfy.lock"
+    lock.write_text(
+        f'version = 1\n[[node]]\nid = "evil-pack"\nrepo = {json.dumps(str(bare))}\n'
+        f'commit = "{commits[0]}"\n',
+        encoding="utf-8",
+    )
+    result = run_cli("--lock", str(lock), "--comfyui-root", str(root), "sync")
+    assert result.exit_code == 2, result
+    assert "custom_nodes" in _one_error_line(result.stderr)
+    assert list(outside.iterdir()) == []
+
+
+# --- control characters never reach the terminal raw ------------------------------------------
+
+_NASTY = "x\x1b]0;pwned\x07\x1b[2J\r\x9bz.safetensors"
+_RAW = ("\x1b", "\x07", "\r", "\x9b")
+
+
+def _no_raw_controls(text: str) -> None:
+    for ch in _RAW:
+        assert ch not in text, repr(text)
+
+
+def test_fs_terminal_status_and_sync_escape_control_characters(tmp_path, run_cli):
+    root = _comfyui(tmp_path)
+    lock = tmp_path / "comfy.lock"
+    lock.write_text(
+        'version = 1\n[[model]]\nfolder = "loras"\n'
+        f'name = {json.dumps(_NASTY)}\nsize = 3\nsha256 = "{"a" * 64}"\n',
+        encoding="utf-8",
+    )
+    args = ["--lock", str(lock), "--comfyui-root", str(root)]
+    status = run_cli(*args, "status")
+    assert status.exit_code == 0, status
+    _no_raw_controls(status.output)
+    assert "\\x1b]0;pwned\\x07" in status.stdout and "\\r" in status.stdout
+    sync = run_cli(*args, "sync")  # no source: fails, naming the model
+    assert sync.exit_code != 0
+    _no_raw_controls(sync.output)
+    as_json = run_cli(*args, "status", "--json")  # JSON stays exact
+    assert _NASTY in json.loads(as_json.stdout)["link"][0]["target"]
+
+
+def _nasty_workflow(tmp_path: Path) -> Path:
+    wf = {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": _NASTY}},
+        "2": {"class_type": "Evil\x1b[31mNode", "inputs": {}},
+    }
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(wf), encoding="utf-8")
+    return path
+
+
+def test_fs_terminal_inspect_and_report_escape_control_characters(tmp_path, run_cli):
+    wf = _nasty_workflow(tmp_path)
+    root = _comfyui(tmp_path)
+    for args in (["inspect", str(wf)], ["--comfyui-root", str(root), "report", str(wf)]):
+        result = run_cli(*args)
+        assert result.exit_code in (0, 1), result
+        _no_raw_controls(result.output)
+        assert "\\x1b]0;pwned" in result.stdout
+    inspected = json.loads(run_cli("inspect", "--json", str(wf)).stdout)
+    assert inspected["workflows"][0]["models"][0]["name"] == _NASTY
+
+
+def test_fs_terminal_error_lines_escape_control_characters(tmp_path, run_cli):
+    result = run_cli("--lock", str(tmp_path / "a\x1b[2Jb.lock"), "status")
+    assert result.exit_code == 2, result
+    _no_raw_controls(result.stderr)
+    assert "a\\x1b[2Jb.lock" in _one_error_line(result.stderr)
+
+
+def test_fs_printable_escapes_c0_c1_and_bidi_only():
+    from comfylock.pathsafe import printable
+
+    assert printable("ok/naïve ✓.safetensors") == "ok/naïve ✓.safetensors"
+    assert printable("a\tb\nc\x00\x7f\x85\u202e") == "a\\tb\\nc\\x00\\x7f\\x85\\u202e"
+    assert printable("l1\x1b\nl2", multiline=True) == "l1\\x1b\nl2"
+
+
+# --- the lock and comfylock.toml refuse nonsense ----------------------------------------------
+
+
+def _lock_text(*models: tuple[str, str, int, str]) -> str:
+    parts = ["version = 1\n"]
+    for folder, name, size, sha in models:
+        parts.append(
+            f'[[model]]\nfolder = "{folder}"\nname = "{name}"\nsize = {size}\nsha256 = "{sha}"\n'
+        )
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("command", ["status", "check", "sync"])
+def test_lock_two_entries_for_one_folder_and_name_are_refused(tmp_path, run_cli, command):
+    lock = tmp_path / "comfy.lock"
+    lock.write_text(
+        _lock_text(("vae", "a.safetensors", 3, "a" * 64), ("vae", "a.safetensors", 3, "b" * 64))
+    )
+    root = _comfyui(tmp_path)
+    result = run_cli("--lock", str(lock), "--comfyui-root", str(root), command)
+    assert result.exit_code == 2, result
+    line = _one_error_line(result.stderr)
+    assert str(lock) in line and "vae/a.safetensors" in line and "[[model]]" in line
+
+
+def test_lock_two_node_entries_with_one_id_are_refused(tmp_path, run_cli):
+    lock = tmp_path / "comfy.lock"
+    node = '[[node]]\nid = "p"\nrepo = "https://example.invalid/p"\ncommit = "{}"\n'
+    lock.write_text("version = 1\n" + node.format("1" * 40) + node.format("2" * 40))
+    result = run_cli("--lock", str(lock), "--models-dir", str(tmp_path), "status")
+    assert result.exit_code == 2, result
+    assert "[[node]]" in _one_error_line(result.stderr)
+
+
+@pytest.mark.parametrize("size", [10**29, 2**50 + 1, 2**64, -1])
+def test_lock_absurd_sizes_are_refused(tmp_path, run_cli, size):
+    lock = tmp_path / "comfy.lock"
+    lock.write_text(_lock_text(("vae", "a.safetensors", size, "a" * 64)))
+    for command in ("status", "check"):
+        result = run_cli("--lock", str(lock), "--models-dir", str(tmp_path), command)
+        assert result.exit_code == 2, result
+        line = _one_error_line(result.stderr)
+        assert str(lock) in line and "model[0].size" in line
+
+
+def test_lock_the_largest_allowed_size_is_2_to_the_50(tmp_path):
+    from comfylock.lock.file import loads
+
+    lock = loads(_lock_text(("vae", "a.safetensors", 2**50, "a" * 64)))
+    assert lock.model[0].size == 2**50
+
+
+@pytest.mark.parametrize("which", ["comfy.lock", "comfylock.toml"])
+def test_lock_pathological_nesting_is_refused(tmp_path, run_cli, which):
+    deep = "x = " + "[" * 100_000 + "]" * 100_000 + "\n"
+    lock = tmp_path / "comfy.lock"
+    lock.write_text(deep if which == "comfy.lock" else _lock_text())
+    if which == "comfylock.toml":
+        (tmp_path / "comfylock.toml").write_text(deep)
+    result = run_cli("--lock", str(lock), "--models-dir", str(tmp_path), "sync")
+    assert result.exit_code == 2, result
+    line = _one_error_line(result.stderr)
+    assert which in line and "nested too deeply" in line
+
+
+def test_lock_full_store_index_is_exit_6_disk_full(tmp_path):
+    """SQLite's "database or disk is full" is a local disk error, not an internal one."""
+    from comfylock.errors import describe_os_error
+    from comfylock.sync.store import Store
+
+    store = Store(tmp_path / "store").ensure()
+    index = store.index
+    pages = index._db.execute("PRAGMA page_count").fetchone()[0]
+    index._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk "is full" now
+    with pytest.raises(OSError) as info:
+        for i in range(10_000):
+            index.add_blob(f"{i:064x}", i, "b" * 64)
+    assert "disk full" in describe_os_error(info.value)
+    assert str(store.index_path) in describe_os_error(info.value)
+    store.close()
+
+
+_FSIZE_SYNC = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from comfylock.cli import main
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin", reason="RLIMIT_FSIZE")
+def test_lock_a_store_index_that_cannot_grow_ends_in_exit_6(tmp_path, run_cli):
+    """A sync whose index write fails (the file may not grow: a full disk as the kernel
+    sees it) ends with one error line and exit 6, not an internal error."""
+    root = _comfyui(tmp_path)
+    first = root / "models" / "loras" / "a.safetensors"
+    first.parent.mkdir(parents=True)
+    first.write_bytes(b"first")
+    lock = write_lock(tmp_path / "comfy.lock", [Model("loras", "a.safetensors", b"first")])
+    args = ["--lock", str(lock), "--comfyui-root", str(root)]
+    assert run_cli(*args, "sync").exit_code == 0
+    many = [
+        Model("loras", f"m{i:03}.safetensors", f"user file {i}".encode() * 50) for i in range(60)
+    ]
+    for m in many:
+        (root / "models" / "loras" / m.name).write_bytes(m.data)
+    write_lock(lock, many)
+    index = _store() / "index.sqlite"
+    proc = subprocess.run(
+        [sys.executable, "-c", _FSIZE_SYNC, str(index.stat().st_size), *args, "sync"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert proc.returncode == 6, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert "index.sqlite" in line and "disk" in line
+    for m in many:  # every user file is still there, with its bytes
+        assert (root / "models" / "loras" / m.name).read_bytes() == m.data
+
+
+# --- the rendered lock does not depend on the order of its input -----------------------------
+
+
+def _shuffled(lock, rng: random.Random):
+    def mix(items):
+        items = list(items)
+        rng.shuffle(items)
+        return tuple(items)
+
+    replace = msgspec.structs.replace
+    return replace(
+        lock,
+        workflow=mix(replace(w, models=mix(w.models), nodes=mix(w.nodes)) for w in lock.workflow),
+        model=mix(lock.model),  # each model's sources keep their order: sync tries them so
+        node=mix(replace(n, classes=mix(n.classes)) for n in lock.node),
+        unresolved=mix(lock.unresolved),
+    )
+
+
+def test_lock_render_from_shuffled_input_is_byte_identical():
+    """Determinism must not rest on resolve handing models over in order."""
+    from comfylock.lock.file import loads, render
+    from comfylock.lock.model import (
+        CivitaiSource,
+        HuggingFaceSource,
+        Lock,
+        LockedModel,
+        LockedNode,
+        LockedWorkflow,
+        Unresolved,
+        UrlSource,
+    )
+
+    sources = (
+        CivitaiSource(matched_by="hash", model_id=1, version_id=2, url="https://civitai.com/x"),
+        HuggingFaceSource(repo="o/r", revision="c" * 40, path="m.safetensors"),
+        UrlSource(url="https://example.com/m.safetensors"),
+    )
+    models = tuple(
+        LockedModel(folder=f, name=n, size=i, sha256=f"{i:064x}", source=sources)
+        for i, (f, n) in enumerate(
+            [
+                (f, f"{d}{n}.safetensors")
+                for f in ("vae", "checkpoints", "loras")
+                for d in ("", "b/", "a/")
+                for n in "zyx"
+            ]
+        )
+    )
+    lock = Lock(
+        version=1,
+        workflow=tuple(
+            LockedWorkflow(
+                path=f"wf/{c}.json",
+                digest="sha256:" + "d" * 64,
+                models=tuple(m.key for m in models[:7]),
+                nodes=("pack-b", "pack-a", "pack-c"),
+            )
+            for c in "qpr"
+        ),
+        model=models,
+        node=tuple(
+            LockedNode(
+                id=f"pack-{c}",
+                repo=f"https://github.com/o/{c}",
+                commit=c * 40,
+                classes=("Z", "A", "M", "B"),
+            )
+            for c in "bca"
+        ),
+        unresolved=tuple(
+            Unresolved(folder=f, name=n, reason="?") for f in ("vae", "loras") for n in ("q", "p")
+        ),
+    )
+    expected = render(lock)
+    assert loads(expected) == loads(render(loads(expected)))
+    rng = random.Random(9)
+    for _ in range(20):
+        assert render(_shuffled(lock, rng)) == expected
+    # the sources keep their given order: it is the order sync tries them in
+    assert [type(s) for s in loads(expected).model[0].source] == [type(s) for s in sources]
+
+
+@pytest.mark.parametrize(
+    ("entry", "expect"),
+    [
+        (
+            '[[model]]\nfolder = "vae"\nname = "'
+            + "n" * 300
+            + '"\nsize = 1\nsha256 = "'
+            + "a" * 64
+            + '"\n',
+            "longer than 255 bytes",
+        ),
+        (
+            '[[model]]\nfolder = "vae"\nname = "a"\nsize = 1\nsha256 = "'
+            + "a" * 64
+            + '"\n[[model.source]]\ntype = "url"\nurl = "https://[::1/x"\n',
+            "not a valid URL",
+        ),
+        (
+            '[[model]]\nfolder = "vae"\nname = "a"\nsize = 1\nsha256 = "'
+            + "a" * 64
+            + '"\n[[model.source]]\ntype = "url"\nurl = "https://h/x\\ndir=/etc"\n',
+            "control character",
+        ),
+        (
+            '[[node]]\nid = "x"\nrepo = "https://[::1"\ncommit = "' + "1" * 40 + '"\n',
+            "not a valid URL",
+        ),
+        (
+            '[[workflow]]\npath = "a.json"\ndigest = "sha256:'
+            + "a" * 64
+            + '"\n' * 1
+            + '[[workflow]]\npath = "a.json"\ndigest = "sha256:'
+            + "a" * 64
+            + '"\n',
+            "two entries",
+        ),
+    ],
+    ids=["long-name", "bad-ipv6-url", "newline-in-url", "bad-ipv6-repo", "two-workflows"],
+)
+def test_lock_entries_no_filesystem_or_url_parser_can_take_are_refused(
+    tmp_path, run_cli, entry, expect
+):
+    """Each of these ended in exit 70 (an internal error) or exit 6 before."""
+    lock = tmp_path / "comfy.lock"
+    lock.write_text("version = 1\n" + entry, encoding="utf-8")
+    root = _comfyui(tmp_path)
+    for command in ("status", "sync"):
+        result = run_cli("--lock", str(lock), "--comfyui-root", str(root), command)
+        assert result.exit_code == 2, result
+        line = _one_error_line(result.stderr)
+        assert str(lock) in line and expect in line
+
+
+@pytest.mark.parametrize("version", [0, -1])
+def test_lock_versions_below_1_are_refused(tmp_path, run_cli, version):
+    lock = tmp_path / "comfy.lock"
+    lock.write_text(f"version = {version}\n")
+    result = run_cli("--lock", str(lock), "--models-dir", str(tmp_path), "status")
+    assert result.exit_code == 2, result
+    assert "does not exist" in _one_error_line(result.stderr)
+
+
+def test_fs_a_name_too_long_for_the_filesystem_is_an_input_error(tmp_path, run_cli):
+    name = "/".join(["d" * 200] * 30) + ".safetensors"  # each part fits; the whole does not
+    lock = tmp_path / "comfy.lock"
+    lock.write_text(_lock_text(("vae", name, 1, "a" * 64)))
+    result = run_cli("--lock", str(lock), "--comfyui-root", str(_comfyui(tmp_path)), "status")
+    assert result.exit_code == 2, result
+    assert "too long" in _one_error_line(result.stderr)
