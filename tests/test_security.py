@@ -317,6 +317,26 @@ def test_fs_terminal_error_lines_escape_control_characters(tmp_path, run_cli):
     assert "a\\x1b[2Jb.lock" in _one_error_line(result.stderr)
 
 
+@pytest.mark.parametrize("mode", ["plain", "tty"])
+def test_fs_terminal_progress_lines_escape_control_characters(mode, capsys):
+    import io
+
+    from comfylock.sync.progress import make_progress
+
+    stream = io.StringIO()
+    progress = make_progress(mode, stream)
+    update = progress.task("loras/" + _NASTY + "[bold]", 10)
+    update(10)
+    progress.finished("loras/" + _NASTY + "[bold]", 10)
+    progress.close()
+    shown = stream.getvalue() + capsys.readouterr().err
+    assert "fetched loras/x\\x1b]0;pwned" in shown
+    assert "[bold]" in shown  # shown as text, not taken as rich markup
+    for ch in ("\x07", "\r", "\x9b"):
+        assert ch not in shown
+    assert "\x1b]0;pwned" not in shown
+
+
 def test_fs_printable_escapes_c0_c1_and_bidi_only():
     from comfylock.pathsafe import printable
 

@@ -22,6 +22,7 @@ def cache_cmd() -> None:
 def stats_cmd(settings, as_json: bool) -> None:
     """How many answers are cached, by kind, and how much space they take."""
     from ..net.responsecache import open_cache
+    from ..pathsafe import printable
 
     with open_cache(settings) as cache:
         stats = cache.stats()
@@ -30,7 +31,7 @@ def stats_cmd(settings, as_json: bool) -> None:
 
         click.echo(msgspec.json.format(msgspec.json.encode(stats), indent=2).decode())
         return
-    click.echo(f"cache: {stats.path}")
+    click.echo(f"cache: {printable(str(stats.path))}")
     click.echo(f"entries: {stats.entries} ({stats.negative} not-found answers)")
     click.echo(f"size: {_human(stats.bytes)}")
     for kind, count in stats.by_kind.items():

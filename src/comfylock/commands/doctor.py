@@ -18,6 +18,7 @@ def doctor_cmd(settings, as_json: bool) -> int:
     Each problem comes with the command or action that fixes it. Exit 1 on any problem.
     Token values are never shown, only whether they are set.
     """
+    from ..pathsafe import printable
     from ..sync.doctor import run_checks
 
     checks = run_checks(settings)
@@ -31,9 +32,9 @@ def doctor_cmd(settings, as_json: bool) -> int:
     width = max(len(c.name) for c in checks)
     for c in checks:
         mark = "ok " if c.ok else "!! "
-        click.echo(f"{mark} {c.name:<{width}}  {c.detail}")
+        click.echo(printable(f"{mark} {c.name:<{width}}  {c.detail}"))
         if c.fix:
-            click.echo(f"    {'':<{width}}  fix: {c.fix}")
+            click.echo(printable(f"    {'':<{width}}  fix: {c.fix}"))
     if problems:
         click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.")
     elif not settings.quiet:
