@@ -152,10 +152,11 @@ def test_3_every_global_option_in_both_positions(world, run_cli, tmp_path, after
     assert as_json.exit_code == 0 and json.loads(as_json.stdout)["empty"] is False
     quiet = run_cli(*(["status", *opts, "-q"] if after else ["-q", *opts, "status"]))
     assert quiet.exit_code == 0 and quiet.stdout == ""
-    models = run_cli(
-        *(["status", "--lock", str(world["lock"]), "--models-dir", str(world["root"] / "models")]),
-    )
+    by_models = ["--lock", str(world["lock"]), "--models-dir", str(world["root"] / "models")]
+    models = run_cli(*(["status", *by_models] if after else [*by_models, "status"]))
     assert models.exit_code == 0 and "fetch" in models.stdout, models
+    version = run_cli(*(["status", "--version"] if after else ["--version", "status"]))
+    assert version.exit_code == 0 and version.stdout.startswith("comfylock "), version
     synced = run("sync", "--no-aria2", "--no-nodes")
     assert synced.exit_code == 0, synced
     assert store.is_dir(), "--store was honoured in this position"

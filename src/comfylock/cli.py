@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # Global options (SPEC §2) are accepted before or after the command name: ``_hoist_globals``
 # moves any found after it to the front, where the group parses them.
 GLOBAL_VALUE_OPTIONS = ("--lock", "--comfyui-root", "--models-dir", "--store")
-GLOBAL_FLAGS = ("--verbose", "--quiet", "-q", "--no-color")
+GLOBAL_FLAGS = ("--verbose", "--quiet", "-q", "--no-color", "--version")
 # What an interrupted command leaves behind, for the Ctrl-C message.
 INTERRUPTED = {
     "sync": "partial downloads are kept and the next run resumes them",
