@@ -620,3 +620,23 @@ def test_fs_a_name_too_long_for_the_filesystem_is_an_input_error(tmp_path, run_c
     result = run_cli("--lock", str(lock), "--comfyui-root", str(_comfyui(tmp_path)), "status")
     assert result.exit_code == 2, result
     assert "too long" in _one_error_line(result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("content", "expect"),
+    [(b"\xff\xfe not utf-8", "not UTF-8"), (b'workflows = ["/etc/*"]\n', "is absolute")],
+    ids=["binary", "absolute-glob"],
+)
+@pytest.mark.parametrize("command", ["status", "check", "why"])
+def test_lock_a_comfylock_toml_that_cannot_be_used_is_exit_2(
+    tmp_path, run_cli, content, expect, command
+):
+    """Both ended in exit 70 before (UnicodeDecodeError; Path.glob's NotImplementedError)."""
+    lock = tmp_path / "comfy.lock"
+    lock.write_text("version = 1\n")
+    (tmp_path / "comfylock.toml").write_bytes(content)
+    args = ["why", "x"] if command == "why" else [command]
+    result = run_cli("--lock", str(lock), "--models-dir", str(tmp_path), *args)
+    assert result.exit_code == 2, result
+    line = _one_error_line(result.stderr)
+    assert "comfylock.toml" in line and expect in line

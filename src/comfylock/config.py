@@ -31,15 +31,25 @@ def load_config(project_dir: Path) -> Config:
         return Config()
     except OSError as exc:
         raise LockfileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise LockfileError(f"{path}: cannot read: not UTF-8 text") from None
     # NOTE: imported here, not at the top: most projects have no comfylock.toml
     from .lock.file import parse_toml
 
     data = parse_toml(text, source=str(path))
     try:
-        return msgspec.convert(data, Config, strict=True)
+        config = msgspec.convert(data, Config, strict=True)
     except RecursionError:
         raise LockfileError(f"{path}: nested too deeply") from None
     except msgspec.ValidationError as exc:
         raise LockfileError(
             f"{path}: {exc}", hint="see the README's comfylock.toml section"
         ) from None
+    for pattern in config.workflows:
+        # Path.glob takes only relative patterns: an absolute one would be an internal error
+        if pattern.startswith(("/", "\\")) or (len(pattern) > 1 and pattern[1] == ":"):
+            raise LockfileError(
+                f"{path}: workflows pattern {pattern!r} is absolute",
+                hint="write it relative to the directory of comfylock.toml",
+            )
+    return config
