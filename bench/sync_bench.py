@@ -497,6 +497,10 @@ def section_downloads() -> list[Row]:
         if code == 0 and seq[1] == 0:
             _ratio_row(row, t, seq[0], "sequential", 15)
         rows.append(row)
+        if code == 0 and ceiling[1] == 0:
+            vs_raw = Row(sec_many, f"  same run vs raw aria2c -j{MANY}", "", "", "", "", "")
+            _ratio_row(vs_raw, t, ceiling[0], "raw aria2c", 0.9)
+            rows.append(vs_raw)
     return rows
 
 
