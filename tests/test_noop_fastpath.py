@@ -210,3 +210,11 @@ def test_cache_dir_rule_matches_settings(monkeypatch, env):
         monkeypatch.setenv(k, v)
     if sys.platform.startswith("linux"):
         assert noop._cache_dir(os.environ) == str(default_cache_dir())
+
+
+def test_a_removed_working_directory_goes_through_click(tmp_path, monkeypatch):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert noop.parse(["status"]) is None

@@ -66,7 +66,11 @@ def parse(args: list[str]) -> tuple | None:
         i += 1
     if command is None:
         return None
-    return (_FORMAT, os.getcwd(), tuple(args))
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the working directory was removed: the full CLI says what is wrong
+        return None
+    return (_FORMAT, cwd, tuple(args))
 
 
 def _cache_dir(env) -> str | None:
