@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench schemas tables tools clean
+.PHONY: demo test lint bench schemas tables node-table tools clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ schemas: $(STAMP)
 
 tables: $(STAMP)
 	$(PY) tools/gen_tables.py
+
+# The custom-node table from pack snapshots (MIRROR: a directory of <owner>+<repo>/repo git dirs).
+MIRROR ?= ../.mirror
+node-table: $(STAMP)
+	$(PY) tools/gen_node_table.py --mirror $(MIRROR)
 
 clean:
 	rm -rf $(VENV) demo-out .bench

@@ -316,7 +316,8 @@ def _ids(resolver, cls):
     return [(c.id, c.via) for c in resolver.candidates_for_class(cls)]
 
 
-def test_node_map_tiers(mapped, client, no_wait, tmp_path, cdn):
+def test_node_map_tiers(mapped, client, no_wait, tmp_path, cdn, node_table):
+    node_table({"packs": {}, "classes": {}})  # about the registry's and the map's tiers
     with HttpCache(tmp_path / "c.sqlite") as cache:
         resolver = NodeResolver(client, cache=cache, retry=no_wait)
         assert _ids(resolver, "OnlyOne") == [("a/pack-one", "node-map")]

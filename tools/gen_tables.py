@@ -1,20 +1,33 @@
 #!/usr/bin/env python3
-"""Generate src/comfylock/workflows/data/comfyui.json from the ComfyUI facts in ../shared/comfyui/.
+"""Generate src/comfylock/workflows/data/comfyui.json from the ComfyUI facts in ../shared/comfyui/
+and, to keep the core class list current, from a snapshot of ComfyUI's own code.
 
 The package ships the derived table (not the source files) so it works on a machine without
-../shared. Run `make tables` after the facts change; tests/test_tables.py fails when the
+../shared. Run `make tables` after the facts change; tests/test_contracts.py fails when the
 committed table is stale against ../shared.
+
+    python tools/gen_tables.py [FACTS_DIR] [--comfyui GITDIR]
+
+``--comfyui`` (default ``../.mirror/Comfy-Org+ComfyUI/repo`` when present) is a bare git
+snapshot of ComfyUI: every node class its ``nodes.py``, ``comfy_extras/`` and
+``comfy_api_nodes/`` define (V1 ``NODE_CLASS_MAPPINGS`` and V3 ``io.Schema(node_id=…)``, read
+with ``ast`` by tools/nodescan) joins the core list, with the commit read recorded in
+``core_source``. Without a snapshot the shipped table's snapshot classes are kept as they are.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FACTS = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "comfyui"
+FACTS = ROOT.parent / "shared" / "comfyui"
 OUT = ROOT / "src" / "comfylock" / "workflows" / "data" / "comfyui.json"
+COMFYUI_REPO = "https://github.com/Comfy-Org/ComfyUI"
+SNAPSHOT = ROOT.parent / ".mirror" / "Comfy-Org+ComfyUI" / "repo"
+CORE_CODE = ("nodes.py", "comfy_extras/", "comfy_api_nodes/")
 
 # Values a core loader accepts that name no file (loader_inputs.json "special_values").
 FILELESS = {
@@ -23,7 +36,37 @@ FILELESS = {
 }
 
 
-def build(facts: Path) -> dict:
+def core_classes(gitdir: Path, commit: str = "HEAD") -> dict:
+    """The node classes ComfyUI's own code defines at ``commit``: {repo, commit, nodes}."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from nodescan.gitread import head_commit, read_python
+        from nodescan.pack import SourcePack
+        from nodescan.scan import scan_pack
+    finally:
+        sys.path.pop(0)
+    sha = head_commit(str(gitdir), commit)
+    if sha is None:
+        raise LookupError(f"{gitdir}: no commit {commit}")
+    files = {p: t for p, t in read_python(str(gitdir), sha).items() if p.startswith(CORE_CODE)}
+    found = scan_pack(SourcePack("ComfyUI", files), {}, {})
+    return {"repo": COMFYUI_REPO, "commit": sha, "nodes": sorted(found["classes"])}
+
+
+def shipped_snapshot(shared_core: set[str]) -> dict | None:
+    """The snapshot part of the shipped table ({repo, commit, nodes}), or None."""
+    if not OUT.exists():
+        return None
+    table = json.loads(OUT.read_text())
+    source = table.get("core_source")
+    if not source:
+        return None
+    return {**source, "nodes": sorted(set(table["core_nodes"]) - shared_core)}
+
+
+def build(facts: Path, snapshot: dict | None = None) -> dict:
+    """The table from the facts; ``snapshot`` ({repo, commit, nodes}) adds the classes a
+    ComfyUI snapshot defines to the core list."""
     folder_paths = json.loads((facts / "folder_paths.json").read_text())
     loaders = json.loads((facts / "loader_inputs.json").read_text())
     core = json.loads((facts / "core_nodes.json").read_text())
@@ -44,7 +87,7 @@ def build(facts: Path) -> dict:
             "widget_index": row["widget_index"],
         }
 
-    return {
+    table = {
         "generated_from": "shared/comfyui (folder_paths.json, loader_inputs.json, core_nodes.json)",
         "model_extensions": sorted(folder_paths["supported_pt_extensions"]),
         "legacy_aliases": folder_paths["legacy_aliases"],
@@ -54,14 +97,34 @@ def build(facts: Path) -> dict:
         "frontend_only": sorted(core["frontend_only_node_types"]),
         "core_nodes": sorted(core["nodes"]),
     }
+    if snapshot:
+        frontend = set(table["frontend_only"])
+        extra = set(snapshot["nodes"]) - frontend
+        table["core_nodes"] = sorted(set(core["nodes"]) | extra)
+        table["core_source"] = {"repo": snapshot["repo"], "commit": snapshot["commit"]}
+    return table
 
 
-def main() -> int:
-    if not FACTS.is_dir():
-        print(f"no ComfyUI facts at {FACTS}; nothing generated", file=sys.stderr)
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("facts", nargs="?", type=Path, default=FACTS)
+    ap.add_argument("--comfyui", type=Path, default=SNAPSHOT)
+    args = ap.parse_args(argv)
+    if not args.facts.is_dir():
+        print(f"no ComfyUI facts at {args.facts}; nothing generated", file=sys.stderr)
         return 1
+    shared_core = set(json.loads((args.facts / "core_nodes.json").read_text())["nodes"])
+    if args.comfyui.is_dir():
+        snapshot = core_classes(args.comfyui)
+    else:
+        print(f"no ComfyUI snapshot at {args.comfyui}: keeping the shipped core classes")
+        snapshot = shipped_snapshot(shared_core)
+    before = set(json.loads(OUT.read_text())["core_nodes"]) if OUT.exists() else set()
+    table = build(args.facts, snapshot)
+    after = set(table["core_nodes"])
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(build(FACTS), indent=1, sort_keys=False) + "\n")
+    OUT.write_text(json.dumps(table, indent=1, sort_keys=False) + "\n")
+    print(f"core classes: {len(after)} ({len(after - before)} new, {len(before - after)} gone)")
     print(f"wrote {OUT.relative_to(ROOT)}")
     return 0
 

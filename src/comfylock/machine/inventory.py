@@ -219,10 +219,15 @@ def _dir_key(path: str | os.PathLike[str]) -> _DirKey | None:
 
 
 def _walk_roots(roots: list[_Root], problems: list[str]) -> Iterator[_Found]:
-    # One walk per distinct directory: a dir listed for several folders goes to the one
-    # where it ranks highest, then to the first folder by name (roots are sorted so).
+    # One walk per distinct directory: a dir ComfyUI's own folders list keeps their name (a
+    # pack folder such as GGUF's clip_gguf lists models/clip too); otherwise it goes to the
+    # folder where it ranks highest, then to the first folder by name (roots are sorted so).
+    from ..workflows.tables import folder_names
+
+    core = folder_names()
     keys: dict[_DirKey, _Root] = {}
-    for root in sorted(roots, key=lambda r: (r.rank, r.folder is None, r.folder or "")):
+    order = lambda r: (r.folder not in core, r.rank, r.folder is None, r.folder or "")  # noqa: E731
+    for root in sorted(roots, key=order):
         key = _dir_key(root.path)
         if key is not None:
             keys.setdefault(key, root)

@@ -2,27 +2,38 @@
 class belongs to, the folders packs register, and where download-and-load nodes put the
 Hugging Face repos they fetch. Generated from the packs' own source code by
 ``tools/gen_node_table.py`` into ``data/custom_nodes.json`` (provenance: repo + commit per
-pack); loaded lazily, once, on first use.
+pack); loaded lazily, once, on first use. Classes the table did not read can still be named
+offline from ``data/node_map.json`` (ComfyUI-Manager's class -> pack facts: ``mapped_packs``),
+loaded only when asked.
 
 Shape of the data file (version 1)::
 
-    {"version": 1,
+    {"version": 1, "ranking": "<where the list of packs came from>",
      "packs": {"<pack id>": {"repo": "https://github.com/o/r", "commit": "<40 hex>",
                              "registry-id": "<id>" | null,
                              "folders": {"<folder key>": ["<dir relative to the ComfyUI root>", ...]},
-                             "nodes": ["<every class the pack's code provides>", ...]}},
+                             "nodes": ["<every class the pack's code provides>", ...],
+                             "unread": <places in the pack static reading could not follow>}},
      "classes": {"<class>": {"pack": "<pack id>" | "packs": ["<pack id>", ...],
                              "inputs": {"<input name>": "<folder key>" | ["<key>", ...]},
-                             "downloads": {"<input name>": "<dir relative to the ComfyUI root>"},
+                             "downloads": {"<input name>": "<dir>" | ["<dir>", ...]},
+                             "dynamic": ["<input name>" | "*", ...],
                              "widgets": ["<input name>", ...],
                              "claimed-by": ["<other pack id>", ...]}}}
 
-An input listing several folder keys lists files of all of them: no one folder (``folder_of``
-says None). ``widgets`` (optional) is the order of the UI's ``widgets_values``: the widget
-inputs as the frontend lays them out, with ``""`` for the extra value a seed widget's
-"control after generate" adds; the reader uses it when a UI node does not name its widgets
-(``inputs`` is not in ``INPUT_TYPES`` order, so it cannot stand in). Several packs for a
-class (``packs``, or ``pack`` plus ``claimed-by``) make it ambiguous: resolve says so.
+A pack id is the pack's Comfy Registry id (its ``pyproject.toml`` name) where it has one, else
+``owner/repo``. ``classes`` holds the classes with facts or several packs; a class in a pack's
+``nodes`` and nowhere in ``classes`` was read and takes no model. ``inputs`` follows the order
+of the node's ``INPUT_TYPES``; an input listing several folder keys lists files of all of
+them: no one folder (``folder_of`` says None, ``folders_of`` gives them). ``downloads``: the
+placeholders ``{repo_id}``/``{repo_name}`` (see ``download_dir``); ``hf-cache`` is the Hugging
+Face cache (``hf-cache:<dir>`` a ``cache_dir``); a list is several directories chosen by the
+value. ``dynamic``: inputs whose file list the code builds in a way static reading cannot
+follow (``*``: the whole class) — "cannot tell". ``widgets`` (optional) is the order of the
+UI's ``widgets_values``: the widget inputs as the frontend lays them out, with ``""`` for the
+extra value a seed widget's "control after generate" adds; the reader uses it when a UI node
+does not name its widgets. Several packs for a class (``packs``, or ``pack`` plus
+``claimed-by``) make it ambiguous: resolve says so.
 
 An absent class or input means "the table does not know" — never a guess.
 
@@ -42,11 +53,16 @@ import msgspec
 __all__ = [
     "ENV_TABLE",
     "download_dir",
+    "download_dirs",
     "fingerprint",
     "folder_dirs",
     "folder_of",
+    "folders_of",
+    "is_dynamic",
     "knows",
+    "mapped_packs",
     "model_inputs",
+    "pack_commit",
     "pack_of",
     "pack_registry_id",
     "pack_repo",
@@ -80,8 +96,16 @@ class _Class(msgspec.Struct, frozen=True, rename="kebab"):
 
 class _Table(msgspec.Struct, frozen=True):
     version: int
+    ranking: str = ""
     packs: dict[str, _Pack] = {}
     classes: dict[str, _Class] = {}
+
+
+class _NodeMap(msgspec.Struct, frozen=True):
+    source: str = ""
+    packs: list[tuple[str, str]] = []  # (pack id, repo)
+    classes: dict[str, int | list[int]] = {}
+    patterns: list[tuple[str, int]] = []
 
 
 _SHIPPED = os.path.join(os.path.dirname(__file__), "data", "custom_nodes.json")
@@ -143,8 +167,19 @@ _OWNERS: list = []  # [table, {class: pack ids}] for the table last asked
 
 
 def knows(class_type: str) -> bool:
-    """Whether the table read this class's code (its inputs are then known, not guessed)."""
-    return class_type in _table().classes or class_type in _owners()
+    """Whether the table read this class's code (its inputs are then known, not guessed);
+    False for a class whose inputs its code builds beyond static reading (``dynamic: *``)."""
+    entry = _table().classes.get(class_type)
+    if entry is not None:
+        return "*" not in entry.dynamic
+    return class_type in _owners()
+
+
+def is_dynamic(class_type: str, input_name: str) -> bool:
+    """True when the pack builds this input's file list in a way static reading cannot
+    follow: "cannot tell", never "no model"."""
+    entry = _table().classes.get(class_type)
+    return entry is not None and (input_name in entry.dynamic or "*" in entry.dynamic)
 
 
 def model_inputs(class_type: str) -> dict[str, str | list[str]]:
@@ -178,6 +213,47 @@ def folder_of(class_type: str, input_name: str) -> str | None:
     return value
 
 
+def folders_of(class_type: str, input_name: str) -> tuple[str, ...]:
+    """Every ``folder_paths`` key the class's input lists files from (usually one)."""
+    entry = _table().classes.get(class_type)
+    value = entry.inputs.get(input_name) if entry else None
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def mapped_packs(class_type: str) -> tuple[tuple[str, str], ...]:
+    """(pack id, repo) of the packs ComfyUI-Manager's class map (``data/node_map.json``) names
+    for a class the table did not read: exact names, then the map's name patterns. Offline
+    and weaker than the table (names only, no code read)."""
+    nmap = _node_map()
+    idx = nmap.classes.get(class_type)
+    if idx is None:
+        found = [i for pattern, i in nmap.patterns if _search(pattern, class_type)]
+    else:
+        found = [idx] if isinstance(idx, int) else list(idx)
+    return tuple(dict.fromkeys(nmap.packs[i] for i in found))
+
+
+@lru_cache(maxsize=1)
+def _node_map() -> _NodeMap:
+    path = os.path.join(os.path.dirname(__file__), "data", "node_map.json")
+    try:
+        with open(path, "rb") as fh:
+            return msgspec.json.decode(fh.read(), type=_NodeMap)
+    except OSError:
+        return _NodeMap()
+
+
+def _search(pattern: str, text: str) -> bool:
+    import re
+
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
+
+
 def pack_of(class_type: str) -> str | None:
     """The id of the one pack that provides ``class_type``; None when unknown or ambiguous."""
     packs = packs_of(class_type)
@@ -194,6 +270,12 @@ def pack_registry_id(pack_id: str) -> str | None:
     return pack.registry_id if pack else None
 
 
+def pack_commit(pack_id: str) -> str | None:
+    """The commit the table read the pack at (provenance), or None."""
+    pack = _table().packs.get(pack_id)
+    return (pack.commit or None) if pack else None
+
+
 def download_dir(class_type: str, input_name: str) -> str | None:
     """Where a download-and-load node puts the Hugging Face repo named by ``input_name``
     (relative to the ComfyUI root, ``/`` separators), or None. ``{repo_id}``,
@@ -203,6 +285,15 @@ def download_dir(class_type: str, input_name: str) -> str | None:
     entry = _table().classes.get(class_type)
     value = entry.downloads.get(input_name) if entry else None
     return value if isinstance(value, str) else None  # several places: cannot say which
+
+
+def download_dirs(class_type: str, input_name: str) -> tuple[str, ...]:
+    """Every directory the node may put the repo in (several: it picks one by value)."""
+    entry = _table().classes.get(class_type)
+    value = entry.downloads.get(input_name) if entry else None
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def folder_dirs(folder: str) -> tuple[str, ...]:

@@ -1,0 +1,278 @@
+"""The custom-node knowledge table: the static reader on fake packs, the shipped table's shape
+and provenance, the accessors, lazy loading, and drift against the packs' snapshots."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from comfylock.workflows import nodetable, tables
+
+from .conftest import FIXTURES, ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import gen_node_table  # noqa: E402
+
+sys.path.pop(0)
+
+PACKS = FIXTURES / "nodepacks"
+DATA = ROOT / "src" / "comfylock" / "workflows" / "data"
+MIRROR = Path(os.environ.get("COMFYLOCK_MIRROR_DIR", ROOT.parent / ".mirror"))
+
+
+@pytest.fixture(scope="module")
+def fake_pack() -> dict:
+    return gen_node_table.scan_dir(PACKS / "FakePack")
+
+
+# ---- the reader, on packs written for these tests ------------------------------------------
+def test_mappings_from_every_registration_style(fake_pack):
+    assert set(fake_pack["classes"]) == {
+        "FakeEllaLoader",
+        "FakeLoraPick",
+        "FakeCkptFromMethod",
+        "FakeOwnDir",
+        "FakeLegacy",
+        "FakeTwoFolders",
+        "FakeDynamic",
+        "FakeDownloadRepo",
+        "FakeDownloadViaHelper",
+        "FromComprehension",  # {c.__name__: c for c in [...]}
+        "FakePrefixed",  # {f"Fake{name}": cls for name, cls in [...]}, via .update()
+        "Fake Item Assigned",  # NODE_CLASS_MAPPINGS["..."] = cls
+        "FakeOrMerged",  # NODE_CLASS_MAPPINGS |= {...}
+    }
+
+
+@pytest.mark.parametrize(
+    ("cls", "inputs"),
+    [
+        ("FakeEllaLoader", {"name": "ella"}),  # a folder the pack registers
+        ("FakeLoraPick", {"lora": "loras", "lora2": "loras", "xlora": "xlabs_loras"}),
+        ("FakeCkptFromMethod", {"ckpt": "checkpoints"}),  # a classmethod returning the list
+        ("FakeLegacy", {"clip_name": "text_encoders"}),  # legacy key canonicalised
+        ("FakeTwoFolders", {"unet_name": ["diffusion_models", "unet_fake"]}),  # several
+        ("FromComprehension", {"vae_name": "vae"}),  # inherited INPUT_TYPES
+        ("Fake Item Assigned", {"vae_name": "vae"}),  # **super().INPUT_TYPES()["required"]
+        ("FakeOwnDir", {"weights": "custom_nodes/FakePack/models"}),  # fonts are not models
+    ],
+)
+def test_model_inputs_and_their_folders(fake_pack, cls, inputs):
+    assert fake_pack["classes"][cls].get("inputs") == inputs
+
+
+def test_inputs_keep_input_types_order_and_widget_layout(fake_pack):
+    entry = fake_pack["classes"]["FakeLoraPick"]
+    assert list(entry["inputs"]) == ["lora", "lora2", "xlora"]  # required, then optional
+    assert entry["widgets"] == ["lora", "strength", "lora2", "xlora"]
+    # a seed INT carries the UI's control-after-generate value; links are not widgets
+    assert fake_pack["classes"]["FakeDynamic"]["widgets"] == ["model", "seed", ""]
+
+
+def test_classes_without_model_inputs_say_nothing(fake_pack):
+    assert fake_pack["classes"]["FakeOrMerged"] == {}
+    assert fake_pack["classes"]["FakePrefixed"] == {}
+
+
+def test_dynamic_folder_is_marked_not_guessed(fake_pack):
+    entry = fake_pack["classes"]["FakeDynamic"]
+    assert entry["dynamic"] == ["model"]
+    assert "inputs" not in entry
+
+
+def test_registered_folders_with_their_directories(fake_pack):
+    assert fake_pack["folders"] == {
+        "ella": ["models/ella"],
+        "xlabs_loras": ["models/xlabs/loras"],
+        "unet_fake": [f"models/{d}" for d in tables.default_dirs("diffusion_models")],
+        "custom_nodes/FakePack/models": ["custom_nodes/FakePack/models"],
+    }
+
+
+def test_download_directories(fake_pack):
+    assert fake_pack["classes"]["FakeDownloadRepo"]["downloads"] == {
+        "model": "models/CogVideo/{repo_name}"
+    }
+    # followed into a module-level helper; no local_dir: the Hugging Face cache
+    assert fake_pack["classes"]["FakeDownloadViaHelper"]["downloads"] == {"repo": "hf-cache"}
+
+
+def test_v3_schema_nodes():
+    got = gen_node_table.scan_dir(PACKS / "FakeV3Pack")
+    assert got["classes"] == {
+        "FakeV3Loader": {"inputs": {"lora_name": "loras"}, "widgets": ["lora_name"]}
+    }
+
+
+def test_unparsable_file_is_reported_not_fatal(tmp_path):
+    pack = tmp_path / "Broken"
+    pack.mkdir()
+    (pack / "__init__.py").write_text("print 'python 2'\nNODE_CLASS_MAPPINGS = {}\n")
+    (pack / "ok.py").write_text(
+        "import folder_paths\n"
+        "class A:\n    @classmethod\n    def INPUT_TYPES(s):\n"
+        "        return {'required': {'m': (folder_paths.get_filename_list('vae'),)}}\n"
+        "NODE_CLASS_MAPPINGS = {'A': A}\n"
+    )
+    got = gen_node_table.scan_dir(pack)
+    assert got["classes"] == {"A": {"inputs": {"m": "vae"}, "widgets": ["m"]}}
+    assert got["notes"] == ["__init__.py: not Python 3"]
+
+
+# ---- the shipped table --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shipped() -> dict:
+    return json.loads((DATA / "custom_nodes.json").read_text())
+
+
+def _safe_rel(path: str) -> bool:
+    parts = path.split("/")
+    return not path.startswith("/") and ".." not in parts and "\\" not in path and all(parts)
+
+
+def test_shipped_table_provenance(shipped):
+    assert shipped["version"] == 1
+    assert len(shipped["packs"]) >= 300
+    for pid, pack in shipped["packs"].items():
+        assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", pack["repo"]), pid
+        assert re.fullmatch(r"[0-9a-f]{40}", pack["commit"]), pid
+        for folder, dirs in pack.get("folders", {}).items():
+            assert folder and dirs and all(_safe_rel(d) for d in dirs), (pid, folder)
+
+
+def test_shipped_classes_belong_to_their_packs(shipped):
+    core = tables.core_nodes()
+    owners: dict[str, set] = {}
+    for pid, pack in shipped["packs"].items():
+        assert not core & set(pack["nodes"]), pid  # core classes are not packs
+        for name in pack["nodes"]:
+            owners.setdefault(name, set()).add(pid)
+    for name, entry in shipped["classes"].items():
+        assert {entry["pack"], *entry.get("claimed-by", ())} == owners[name], name
+        for dirs in entry.get("downloads", {}).values():
+            for d in [dirs] if isinstance(dirs, str) else dirs:
+                assert d.startswith("hf-cache") or _safe_rel(d), (name, d)
+
+
+def _first(shipped, test):
+    return next((n, e) for n, e in shipped["classes"].items() if test(e))
+
+
+def test_accessors_answer_from_the_shipped_table(shipped):
+    name, entry = _first(
+        shipped,
+        lambda e: (
+            "claimed-by" not in e and any(isinstance(v, str) for v in e.get("inputs", {}).values())
+        ),
+    )
+    input_name, folder = next((k, v) for k, v in entry["inputs"].items() if isinstance(v, str))
+    assert nodetable.folder_of(name, input_name) == folder
+    assert nodetable.folders_of(name, input_name) == (folder,)
+    assert nodetable.model_inputs(name) == entry["inputs"]
+    assert nodetable.pack_of(name) == entry["pack"]
+    assert nodetable.knows(name)
+    pack = shipped["packs"][entry["pack"]]
+    assert nodetable.pack_repo(entry["pack"]) == pack["repo"]
+    assert nodetable.pack_commit(entry["pack"]) == pack["commit"]
+    assert nodetable.knows(name)
+    assert nodetable.folder_of(name, "no such input") is None
+    assert nodetable.folder_of("NoSuchClassAnywhere", "x") is None
+    assert nodetable.pack_of("NoSuchClassAnywhere") is None
+
+
+def test_several_folders_name_no_single_folder(shipped):
+    name, entry = _first(
+        shipped, lambda e: any(isinstance(v, list) for v in e.get("inputs", {}).values())
+    )
+    input_name, keys = next((k, v) for k, v in entry["inputs"].items() if isinstance(v, list))
+    assert nodetable.folder_of(name, input_name) is None
+    assert nodetable.folders_of(name, input_name) == tuple(keys)
+
+
+def test_ambiguous_classes_list_every_pack(shipped):
+    name, entry = _first(shipped, lambda e: "claimed-by" in e)
+    assert nodetable.packs_of(name) == (entry["pack"], *entry["claimed-by"])
+    assert nodetable.pack_of(name) is None  # never the first match
+
+
+def test_registered_folder_dirs_and_downloads(shipped):
+    pack = next(v for v in shipped["packs"].values() if v.get("folders"))
+    folder, dirs = next(iter(pack["folders"].items()))
+    assert set(dirs) <= set(nodetable.folder_dirs(folder))
+    name, entry = _first(shipped, lambda e: "downloads" in e)
+    input_name, where = next(iter(entry["downloads"].items()))
+    want = (where,) if isinstance(where, str) else tuple(where)
+    assert nodetable.download_dirs(name, input_name) == want
+    assert nodetable.download_dir(name, input_name) == (where if len(want) == 1 else None)
+
+
+def test_dynamic_inputs_are_cannot_tell(shipped):
+    name, entry = _first(shipped, lambda e: "*" not in e.get("dynamic", "*"))
+    assert nodetable.is_dynamic(name, entry["dynamic"][0])
+    assert nodetable.knows(name)
+    whole, _ = _first(shipped, lambda e: "*" in e.get("dynamic", ()))
+    assert nodetable.is_dynamic(whole, "anything")
+    assert not nodetable.knows(whole)  # its inputs are not known
+    assert not nodetable.is_dynamic("NoSuchClassAnywhere", "x")
+
+
+def test_a_class_known_without_facts_takes_no_model(shipped):
+    pid, name = next(
+        (p, n)
+        for p, v in shipped["packs"].items()
+        for n in v["nodes"]
+        if n not in shipped["classes"]
+    )
+    assert nodetable.knows(name)
+    assert nodetable.packs_of(name) == (pid,)
+    assert nodetable.model_inputs(name) == {}
+
+
+def test_node_map_names_classes_the_table_did_not_read(shipped):
+    nmap = json.loads((DATA / "node_map.json").read_text())
+    covered = {n for p in shipped["packs"].values() for n in p["nodes"]}
+    assert not covered & set(nmap["classes"])  # the table wins where it read the code
+    name, idx = next((n, i) for n, i in nmap["classes"].items() if isinstance(i, int))
+    pid, repo = nmap["packs"][idx]
+    assert nodetable.mapped_packs(name) == ((pid, repo),)
+    assert nodetable.packs_of(name) == ()  # the map is not the table: resolve still asks
+    assert not nodetable.knows(name)
+
+
+def test_table_loads_lazily():
+    code = (
+        "import sys\nfrom comfylock.cli import main\ntry:\n    main(['--help'])\n"
+        "except SystemExit: pass\nm = sys.modules.get('comfylock.workflows.nodetable')\n"
+        "print(0 if m is None else m._load.cache_info().currsize + m._node_map.cache_info().currsize)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0"
+
+
+# ---- drift: the same snapshots give the same table ---------------------------------------
+# A deterministic sample keeps this test to seconds; `python tools/gen_node_table.py
+# --at-shipped` regenerates all of it (and prints what changed).
+SAMPLE = ("comfyui-wanvideowrapper", "comfyui-kjnodes", "comfyui-videohelpersuite", "ella", "pulid")
+
+
+def test_regenerating_from_snapshots_reproduces_the_shipped_table(shipped, shared_dir):
+    packs = {pid: shipped["packs"][pid] for pid in SAMPLE if pid in shipped["packs"]}
+    owner_repos = [p["repo"].removeprefix("https://github.com/") for p in packs.values()]
+    gitdirs = [MIRROR / o.replace("/", "+", 1) / "repo" for o in owner_repos]
+    if not all(g.is_dir() for g in gitdirs):
+        pytest.skip(f"pack snapshots are absent under {MIRROR}; the fake packs cover the reader")
+    at = {gen_node_table.norm_repo(p["repo"]): p["commit"] for p in packs.values()}
+    manager = shared_dir / "comfyui" / "manager"
+    table, report = gen_node_table.build(MIRROR, manager, owner_repos, at)
+    assert not report["missing"]
+    assert table["packs"] == packs
+    for pack in packs.values():
+        for name in pack["nodes"]:
+            if "claimed-by" not in shipped["classes"].get(name, {}):
+                assert table["classes"].get(name) == shipped["classes"].get(name), name

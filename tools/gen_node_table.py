@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Generate src/comfylock/workflows/data/custom_nodes.json from custom-node packs' source code.
+
+Reads git snapshots of the packs listed in tools/node_packs.txt from a mirror directory
+(``<mirror>/<owner>+<repo>/repo``, bare git dirs) with Python's ``ast`` — their code is never
+imported or run — and writes, per pack, the repo, the commit read, the registry id where known
+and the folders it registers; per node class, the folder each model input lists, where its
+download-and-load inputs put Hugging Face repos, and which inputs are built dynamically.
+Also writes data/node_map.json: ComfyUI-Manager's class -> pack facts for the classes the
+table does not cover. Prints what changed against the previous files.
+
+    python tools/gen_node_table.py [--mirror /work/.mirror] [--at-shipped]
+
+``--at-shipped`` reads each pack at the commit the shipped table records (the drift test's
+mode: the same snapshots give the same file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import tomllib
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from nodescan.gitread import head_commit, read_python, read_text  # noqa: E402
+from nodescan.pack import SourcePack  # noqa: E402
+from nodescan.scan import scan_pack  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "src" / "comfylock" / "workflows" / "data"
+OUT = DATA / "custom_nodes.json"
+MAP_OUT = DATA / "node_map.json"
+PACKS = ROOT / "tools" / "node_packs.txt"
+MANAGER = ROOT.parent / "shared" / "comfyui" / "manager"
+CORE_REPOS = {"https://github.com/comfyanonymous/comfyui", "https://github.com/comfy-org/comfyui"}
+
+
+def pack_list(path: Path = PACKS) -> list[str]:
+    rows = (line.split("#", 1)[0].split() for line in path.read_text().splitlines())
+    return [row[0] for row in rows if row]
+
+
+def norm_repo(url: str) -> str:
+    key = url.strip().rstrip("/").lower()
+    return key[:-4] if key.endswith(".git") else key
+
+
+def owner_repo(url: str) -> str:
+    """``owner/repo`` of a repository URL (the pack id when the registry has none)."""
+    parts = [p for p in url.strip().rstrip("/").split("/") if p]
+    name = parts[-1][:-4] if parts[-1].endswith(".git") else parts[-1]
+    return f"{parts[-2]}/{name}"
+
+
+def registry_ids(manager: Path) -> dict[str, str]:
+    """repo (normalised) -> the id ComfyUI-Manager's custom-node list gives it (often the
+    Manager's own short name, not the registry's: reported, not used as the pack id)."""
+    data = json.loads((manager / "custom-node-list.slim.json").read_text())
+    return {
+        norm_repo(p["reference"]): p["id"]
+        for p in data["custom_nodes"]
+        if p.get("id") and p.get("reference")
+    }
+
+
+def own_registry_id(gitdir: str, commit: str) -> str | None:
+    """The pack's own pyproject.toml ``[project] name`` when it has a ``[tool.comfy]`` table."""
+    text = read_text(gitdir, commit, "pyproject.toml")
+    if not text:
+        return None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+    name = doc.get("project", {}).get("name")
+    return name.lower() if isinstance(name, str) and "comfy" in doc.get("tool", {}) else None
+
+
+def core_facts() -> tuple[dict, dict, set]:
+    table = json.loads((DATA / "comfyui.json").read_text())
+    core = {k: v["dirs"] for k, v in table["folders"].items()}
+    return core, table["legacy_aliases"], set(table["core_nodes"])
+
+
+def scan_dir(root: Path, facts=None) -> dict:
+    """Read a pack from a plain directory (the tests' fake packs)."""
+    core, aliases, _ = facts or core_facts()
+    files = {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*.py"))}
+    return scan_pack(SourcePack(root.name, files), core, aliases)
+
+
+def read_pack(mirror: Path, owner_repo: str, commit: str | None, facts) -> dict | None:
+    gitdir = str(mirror / owner_repo.replace("/", "+", 1) / "repo")
+    if not Path(gitdir).is_dir():
+        return None
+    commit = head_commit(gitdir, commit or "HEAD")
+    if commit is None:
+        return None
+    core, aliases, _ = facts
+    files = read_python(gitdir, commit)
+    result = scan_pack(SourcePack(owner_repo.split("/", 1)[1], files), core, aliases)
+    result["commit"] = commit
+    result["own-id"] = own_registry_id(gitdir, commit)
+    return result
+
+
+def build(
+    mirror: Path, manager: Path, packs: list[str], at: dict | None = None
+) -> tuple[dict, dict]:
+    """The table from the snapshots under ``mirror``, and a report: the packs the mirror
+    lacks, the packs whose pyproject.toml names another registry id than the Manager list.
+    ``at`` pins repo (normalised) -> commit."""
+    facts = core_facts()
+    ids = registry_ids(manager)
+    out_packs: dict = {}
+    claims: dict[str, list] = {}  # class -> [(pack id, facts)]
+    missing: list[str] = []
+    disagree: list[str] = []
+    for owner_repo in packs:
+        repo = f"https://github.com/{owner_repo}"
+        reg = ids.get(norm_repo(repo))
+        pinned = (at or {}).get(norm_repo(repo))
+        if at is not None and pinned is None:
+            continue
+        res = read_pack(mirror, owner_repo, pinned, facts)
+        if res is None:
+            missing.append(owner_repo)
+            continue
+        if reg and res["own-id"] != reg:
+            disagree.append(f"{owner_repo}: {reg} -> {res['own-id']}")
+        # The pack's own pyproject.toml names its registry id; ComfyUI-Manager's list `id` is
+        # often the Manager's short name instead ("vhs" for comfyui-videohelpersuite).
+        reg = res["own-id"]
+        pid = reg or owner_repo
+        pack: dict = {"repo": repo, "commit": res["commit"], "registry-id": reg}
+        if res["folders"]:
+            pack["folders"] = {k: v for k, v in sorted(res["folders"].items()) if v}
+        names = sorted(c for c in res["classes"] if c not in facts[2])
+        pack["nodes"] = names
+        if res["notes"]:
+            pack["unread"] = len(res["notes"])
+        out_packs[pid] = pack
+        for name in names:
+            claims.setdefault(name, []).append((pid, res["classes"][name]))
+    return {
+        "version": 1,
+        "ranking": "tools/node_packs.txt",
+        "packs": dict(sorted(out_packs.items())),
+        "classes": _classes(claims),
+    }, {"missing": missing, "id-differs": disagree}
+
+
+def _classes(claims: dict[str, list]) -> dict:
+    """Classes with facts, or claimed by several packs (``pack`` is then the most-starred and
+    ``claimed-by`` the rest; facts kept only where every pack's code agrees)."""
+    out = {}
+    for name in sorted(claims):
+        owners = claims[name]
+        entry: dict = {"pack": owners[0][0]}
+        others = sorted({pid for pid, _ in owners[1:]} - {owners[0][0]})
+        kinds = {json.dumps(f, sort_keys=True) for _, f in owners}
+        if len(kinds) == 1:
+            entry.update(owners[0][1])
+        else:
+            entry["dynamic"] = ["*"]  # the packs' code disagrees about this class: cannot tell
+        if others:
+            entry["claimed-by"] = others
+        if len(entry) > 1:
+            out[name] = entry
+    return out
+
+
+def node_map(manager: Path, table: dict, core: set) -> dict:
+    """ComfyUI-Manager's class -> pack facts for classes the table does not cover."""
+    data = json.loads((manager / "extension-node-map.json").read_text())
+    covered = {n for p in table["packs"].values() for n in p.get("nodes", ())}
+    packs: list[list[str]] = []
+    classes: dict[str, list[int]] = {}
+    patterns: list = []
+    for repo in sorted(data):
+        if norm_repo(repo) in CORE_REPOS:
+            continue
+        names, meta = data[repo][0], (data[repo][1] if len(data[repo]) > 1 else {})
+        idx = len(packs)
+        own = [n for n in names if isinstance(n, str) and n not in covered and n not in core]
+        pattern = meta.get("nodename_pattern")
+        if not own and not pattern:
+            continue
+        packs.append([owner_repo(repo), repo])
+        for n in own:
+            classes.setdefault(n, []).append(idx)
+        if pattern:
+            patterns.append([pattern, idx])
+    return {
+        "source": "ComfyUI-Manager extension-node-map.json (shared/comfyui/manager)",
+        "packs": packs,
+        "classes": {k: v[0] if len(v) == 1 else v for k, v in sorted(classes.items())},
+        "patterns": patterns,
+    }
+
+
+def summarise(old: dict, new: dict) -> list[str]:
+    lines = []
+    op, np_ = old.get("packs", {}), new["packs"]
+    added, removed = sorted(set(np_) - set(op)), sorted(set(op) - set(np_))
+    moved = sorted(p for p in set(op) & set(np_) if op[p].get("commit") != np_[p]["commit"])
+    lines.append(
+        f"packs: {len(np_)} ({len(added)} new, {len(removed)} gone, {len(moved)} at a new commit)"
+    )
+    lines += [f"  + {p}" for p in added[:20]] + [f"  - {p}" for p in removed[:20]]
+    lines += [
+        f"  ~ {p} {op[p].get('commit', '')[:8]} -> {np_[p]['commit'][:8]}" for p in moved[:20]
+    ]
+    oc, nc = old.get("classes", {}), new["classes"]
+    changed = sorted(c for c in set(oc) & set(nc) if oc[c] != nc[c])
+    lines.append(
+        f"classes with facts: {len(nc)} ({len(set(nc) - set(oc))} new, "
+        f"{len(set(oc) - set(nc))} gone, {len(changed)} changed)"
+    )
+    lines += [f"  ~ {c}: {oc[c]} -> {nc[c]}" for c in changed[:20]]
+    return lines
+
+
+def stats(table: dict) -> str:
+    classes = table["classes"]
+    nodes = sum(len(p["nodes"]) for p in table["packs"].values())
+    inputs = sum(len(c.get("inputs", {})) for c in classes.values())
+    dyn = sum(len(c.get("dynamic", ())) for c in classes.values())
+    dls = sum(len(c.get("downloads", {})) for c in classes.values())
+    folders = sum(len(p.get("folders", {})) for p in table["packs"].values())
+    return (
+        f"{len(table['packs'])} packs, {nodes} classes, {inputs} model inputs with a folder, "
+        f"{folders} registered folders, {dyn} dynamic inputs, {dls} download inputs"
+    )
+
+
+def dump(data: dict) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=False) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mirror", type=Path, default=ROOT.parent / ".mirror")
+    ap.add_argument("--manager", type=Path, default=MANAGER)
+    ap.add_argument("--at-shipped", action="store_true")
+    args = ap.parse_args(argv)
+    if not args.mirror.is_dir() or not args.manager.is_dir():
+        print(f"need {args.mirror} and {args.manager}; nothing generated", file=sys.stderr)
+        return 1
+    old = json.loads(OUT.read_text()) if OUT.exists() else {}
+    at = None
+    if args.at_shipped:
+        at = {norm_repo(p["repo"]): p["commit"] for p in old.get("packs", {}).values()}
+    table, report = build(args.mirror, args.manager, pack_list(), at)
+    print("\n".join(summarise(old, table)))
+    print(stats(table))
+    if report["missing"]:
+        print(f"not in the mirror ({len(report['missing'])}): {' '.join(report['missing'])}")
+    if report["id-differs"]:
+        print(f"ComfyUI-Manager's list id is not the registry id: {len(report['id-differs'])}")
+    OUT.write_text(dump(table))
+    MAP_OUT.write_text(dump(node_map(args.manager, table, core_facts()[2])))
+    print(
+        f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size} bytes), {MAP_OUT.relative_to(ROOT)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,575 @@
+"""What expressions mean to the reader: ``folder_paths``, ``os.path``, ``pathlib``, the
+Hugging Face download calls, list/dict operations, V3 ``io.Schema``/``io.Combo.Input``.
+
+Every function returns a tuple of alternatives (see ``values.py``).
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+
+from .values import (
+    UNKNOWN,
+    Bound,
+    ClassRef,
+    Const,
+    DictV,
+    DirFiles,
+    Dyn,
+    Files,
+    FolderDirs,
+    FuncRef,
+    Input,
+    ListV,
+    Mod,
+    PathV,
+    Schema,
+    V3Input,
+    join_path,
+)
+
+__all__ = ["BUILTINS", "binop", "dict_set", "element_of", "evaluate", "index", "iter_items"]
+
+BUILTINS = {"list", "sorted", "set", "tuple", "reversed", "filter", "next", "dict", "str", "super"}
+_IDENTITY = {"list", "sorted", "set", "tuple", "reversed", "str", "frozenset"}
+_PATH_IDENTITY = {"abspath", "realpath", "normpath", "expanduser", "resolve", "absolute"}
+_FP_DIRS = {
+    "get_output_directory": "output",
+    "get_input_directory": "input",
+    "get_temp_directory": "temp",
+    "get_user_directory": "user",
+}
+_FP_ATTRS = {"models_dir": "models", "base_path": "", "output_directory": "output"}
+_FP_ATTRS |= {"input_directory": "input", "temp_directory": "temp", "user_directory": "user"}
+_DOWNLOADERS = ("snapshot_download", "hf_hub_download")
+
+
+def merge(*alts):
+    from .interp import merge as _merge
+
+    return _merge(*alts)
+
+
+def _last(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _fp(name: str) -> str | None:
+    """'get_filename_list' when ``name`` is a folder_paths function, else None."""
+    if name.startswith("folder_paths."):
+        return name[len("folder_paths.") :]
+    return None
+
+
+# ---- expressions -------------------------------------------------------------------------
+def evaluate(it, node, frame) -> tuple:  # noqa: C901 - one dispatch over expression kinds
+    if isinstance(node, ast.Constant):
+        return (Const(node.value),)
+    if isinstance(node, ast.Name):
+        return it.lookup(node.id, frame)
+    if isinstance(node, ast.Attribute):
+        return merge(*(attr(it, b, node.attr) for b in it.ev(node.value, frame)))
+    if isinstance(node, ast.Call):
+        return call_node(it, node, frame)
+    if isinstance(node, ast.BinOp):
+        return binop(node.op, it.ev(node.left, frame), it.ev(node.right, frame))
+    if isinstance(node, ast.JoinedStr):
+        return fstring(it, node, frame)
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        return list_literal(it, node.elts, frame)
+    if isinstance(node, ast.Dict):
+        return dict_literal(it, node, frame)
+    if isinstance(node, ast.Subscript):
+        vals, keys = it.ev(node.value, frame), it.ev(node.slice, frame)
+        return merge(*(index(v, k) for v in vals for k in keys))
+    if isinstance(node, ast.IfExp):
+        return merge(it.ev(node.body, frame), it.ev(node.orelse, frame))
+    if isinstance(node, ast.BoolOp):
+        return merge(*(it.ev(v, frame) for v in node.values))
+    if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+        return comprehension(it, node, frame)
+    if isinstance(node, ast.Starred):
+        return it.ev(node.value, frame)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        vals = it.ev(node.operand, frame)
+        return tuple(
+            Const(-v.value) if isinstance(v, Const) and type(v.value) in (int, float) else UNKNOWN
+            for v in vals
+        )
+    if isinstance(node, ast.NamedExpr):
+        vals = it.ev(node.value, frame)
+        frame.env[node.target.id] = vals
+        return vals
+    return (UNKNOWN,)
+
+
+def fstring(it, node: ast.JoinedStr, frame) -> tuple:
+    parts = []
+    for piece in node.values:
+        if isinstance(piece, ast.Constant):
+            parts.append(Const(piece.value))
+            continue
+        alts = it.ev(piece.value, frame)
+        if len(alts) != 1:
+            return (UNKNOWN,)
+        parts.append(alts[0])
+    out = parts[0] if parts else Const("")
+    for p in parts[1:]:
+        out = _add(out, p)
+    return (out,)
+
+
+def _collapse(alts: tuple):
+    if len(alts) == 1:
+        return alts[0]
+    if all(isinstance(a, Files) for a in alts):
+        return Files(frozenset().union(*(a.keys for a in alts)))
+    if any(isinstance(a, Files | DirFiles | Dyn) for a in alts):
+        return Dyn("one of several lists")
+    return UNKNOWN
+
+
+def list_literal(it, elts, frame) -> tuple:
+    """A list/tuple literal; an element with several alternatives gives several lists."""
+    combos: list[list] = [[]]
+    spread = None
+    for e in elts:
+        alts = it.ev(e, frame)
+        if isinstance(e, ast.Starred):
+            val = _collapse(alts)
+            if isinstance(val, Files | DirFiles | Dyn):
+                spread = val if spread is None else _add(spread, val)
+            elif isinstance(val, ListV):
+                combos = [c + list(val.items) for c in combos]
+            else:
+                return (UNKNOWN,)
+            continue
+        if len(alts) > 1 and len(combos) * len(alts) <= 8:
+            combos = [c + [a] for c in combos for a in alts]
+        else:
+            combos = [c + [_collapse(alts)] for c in combos]
+    if spread is not None:
+        return (spread,)
+    return tuple(ListV(tuple(c)) for c in combos)
+
+
+def dict_literal(it, node: ast.Dict, frame) -> tuple:
+    out = DictV(())
+    for k, v in zip(node.keys, node.values, strict=False):
+        if k is None:  # {**other}
+            others = it.ev(v, frame)
+            merged = [o for o in others if isinstance(o, DictV)]
+            dyn = [o for o in others if isinstance(o, Dyn)]
+            if dyn:  # spread of something folder-derived we cannot read
+                out = dict_set(out, UNKNOWN, (dyn[0],))
+            for o in merged:
+                for kk, vv in o.items:
+                    out = dict_set(out, kk, vv)
+            continue
+        keys = it.ev(k, frame)
+        out = dict_set(out, keys[0] if len(keys) == 1 else UNKNOWN, it.ev(v, frame))
+    return (out,)
+
+
+def dict_set(d: DictV, key, vals: tuple) -> DictV:
+    items = [(k, v) for k, v in d.items if k != key or key == UNKNOWN]
+    items.append((key, vals))
+    return DictV(tuple(items))
+
+
+def comprehension(it, node, frame) -> tuple:
+    from .interp import Frame
+
+    gen = node.generators[0]
+    source = it.ev(gen.iter, frame)
+    items = iter_items(source) if len(node.generators) == 1 else None
+    if items is None or len(items) > 400:
+        if any(isinstance(s, Files | DirFiles | Dyn) for s in source):
+            return (_collapse(tuple(s for s in source if isinstance(s, Files | DirFiles | Dyn))),)
+        return _opaque_comprehension(it, node, gen, frame)
+    sub = Frame(frame.module, frame.env, frame.owner)
+    out: list = []
+    for item in items:
+        it.assign(gen.target, (item,), sub)
+        if isinstance(node, ast.DictComp):
+            out.append((_collapse(it.ev(node.key, sub)), it.ev(node.value, sub)))
+        else:
+            out.append(_collapse(it.ev(node.elt, sub)))
+    if isinstance(node, ast.DictComp):
+        return (DictV(tuple(out)),)
+    return (ListV(tuple(out)),)
+
+
+def _opaque_comprehension(it, node, gen, frame) -> tuple:
+    """A comprehension over something unreadable: its names are unknown, but a value built
+    from folder_paths still says "a model input is here, dynamically"."""
+    from .interp import Frame
+
+    sub = Frame(frame.module, frame.env, frame.owner)
+    it.assign(gen.target, (UNKNOWN,), sub)
+    body = node.value if isinstance(node, ast.DictComp) else node.elt
+    firsts = [v.items[0] if isinstance(v, ListV) and v.items else v for v in it.ev(body, sub)]
+    hit = [v for v in firsts if isinstance(v, Files | DirFiles | Dyn)]
+    if not hit:
+        return (UNKNOWN,)
+    if isinstance(node, ast.DictComp):
+        return (DictV(((UNKNOWN, (Dyn("names built in a loop"),)),)),)
+    return (Dyn("list built in a loop"),)
+
+
+def iter_items(alts: tuple) -> list | None:
+    """The concrete elements of an iterable, when it is one known list/dict."""
+    if len(alts) != 1:
+        return None
+    v = alts[0]
+    if isinstance(v, ListV):
+        return list(v.items)
+    if isinstance(v, DictV):
+        return [k for k, _ in v.items]
+    return None
+
+
+def element_of(alts: tuple) -> tuple:
+    out = []
+    for v in alts:
+        if isinstance(v, ListV):
+            out.extend(v.items)
+        else:
+            out.append(UNKNOWN)
+    return merge(tuple(out))
+
+
+# ---- operators and subscripts ------------------------------------------------------------
+def _add(a, b):  # noqa: C901 - the pairs that matter
+    if isinstance(a, Dyn) or isinstance(b, Dyn):
+        return a if isinstance(a, Dyn) else b
+    if isinstance(a, Files) and isinstance(b, Files):
+        return Files(a.keys | b.keys)
+    for x, y in ((a, b), (b, a)):
+        if isinstance(x, Files | DirFiles) and isinstance(y, ListV | Files | DirFiles):
+            return x if isinstance(y, ListV) else Dyn("several folders")
+    if isinstance(a, ListV) and isinstance(b, ListV):
+        return ListV(a.items + b.items)
+    if isinstance(a, Const) and isinstance(b, Const):
+        if isinstance(a.value, str) and isinstance(b.value, str):
+            return Const(a.value + b.value)
+        return UNKNOWN
+    if isinstance(a, PathV) and isinstance(b, Const) and isinstance(b.value, str):
+        joined = posixpath.normpath((a.rel + b.value).replace("\\", "/"))
+        return PathV("" if joined == "." else joined.lstrip("/") if a.rel == "" else joined)
+    if isinstance(a, PathV) and isinstance(b, Input):
+        return PathV(a.rel + ("{repo_name}" if b.xform == "repo_name" else "{repo_id}"))
+    return UNKNOWN
+
+
+def binop(op, left: tuple, right: tuple) -> tuple:
+    out = []
+    for a in left:
+        for b in right:
+            if isinstance(op, ast.Add):
+                out.append(_add(a, b))
+            elif isinstance(op, ast.BitOr) and isinstance(a, DictV) and isinstance(b, DictV):
+                merged = a
+                for k, v in b.items:
+                    merged = dict_set(merged, k, v)
+                out.append(merged)
+            elif isinstance(op, ast.Div) and isinstance(a, PathV):
+                out.append(join_path(a.rel, b) or UNKNOWN)
+            else:
+                out.append(UNKNOWN)
+    return merge(tuple(out))
+
+
+def index(v, key) -> tuple:  # noqa: C901
+    k = key.value if isinstance(key, Const) else None
+    if isinstance(v, DictV):
+        for kk, vv in v.items:
+            if kk == key:
+                return vv
+        return (UNKNOWN,)
+    if isinstance(v, ListV) and isinstance(k, int) and -len(v.items) <= k < len(v.items):
+        return (v.items[k],)
+    if isinstance(v, FolderDirs):
+        return (PathV("{folder:" + v.key + "}"),) if k == 0 else (Dyn("a folder's nth path"),)
+    if isinstance(v, Input) and v.xform == "split":
+        return (Input(v.name, "repo_name"),) if k == -1 else (UNKNOWN,)
+    if isinstance(v, Mod) and v.name == "folder_paths.folder_names_and_paths":
+        return _fnp_entry(key)
+    if isinstance(v, Files | DirFiles) and k is None and not isinstance(key, Const):
+        return (UNKNOWN,)
+    return (UNKNOWN,)
+
+
+def _fnp_entry(key) -> tuple:
+    if isinstance(key, Const) and isinstance(key.value, str):
+        return (ListV((FolderDirs(key.value), UNKNOWN)),)
+    return (ListV((Dyn("folder_names_and_paths[?]"), UNKNOWN)),)
+
+
+# ---- attributes and calls ----------------------------------------------------------------
+def attr(it, base, name: str) -> tuple:  # noqa: C901
+    if isinstance(base, Mod):
+        if base.name == "folder_paths" and name in _FP_ATTRS:
+            return (PathV(_FP_ATTRS[name]),)
+        if base.name.startswith("pack:"):
+            module = base.name[5:]
+            sub = it.pack.resolve_module(name, module, level=1, package=True)
+            if sub is not None:
+                return (Mod("pack:" + sub),)
+            return it.module_env(module).get(name, (UNKNOWN,))
+        return (Mod(f"{base.name}.{name}"),)
+    if isinstance(base, PathV):
+        if name == "parent":
+            return (PathV(posixpath.dirname(base.rel)),)
+        return (Bound(base, name),)
+    if isinstance(base, ClassRef):
+        return class_attr(it, base, name)
+    if isinstance(base, ListV | DictV | Files | DirFiles | Input | Const | FolderDirs):
+        return (Bound(base, name),)
+    return (UNKNOWN,)
+
+
+def class_attr(it, cls: ClassRef, name: str, seen=None) -> tuple:
+    from .interp import Frame
+
+    if name == "__name__":
+        return (Const(cls.node.name),)
+    seen = seen or set()
+    if id(cls.node) in seen:
+        return (UNKNOWN,)
+    seen.add(id(cls.node))
+    for stmt in cls.node.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == name:
+            return (Bound(cls, name),)
+    frame = Frame(cls.module, {}, cls)
+    found = None
+    for stmt in cls.node.body:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else []
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets = [stmt.target]
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            found = stmt.value
+    if found is not None:
+        return it.ev(found, frame)
+    for base in cls.node.bases:
+        for b in it.ev(base, Frame(cls.module)):
+            if isinstance(b, ClassRef):
+                got = class_attr(it, b, name, seen)
+                if got != (UNKNOWN,):
+                    return got
+    return (UNKNOWN,)
+
+
+def find_method(it, cls: ClassRef, name: str, seen=None) -> FuncRef | None:
+    from .interp import Frame
+
+    seen = seen or set()
+    if id(cls.node) in seen:
+        return None
+    seen.add(id(cls.node))
+    for stmt in cls.node.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == name:
+            return FuncRef(cls.module, stmt, cls)
+    for base in cls.node.bases:
+        for b in it.ev(base, Frame(cls.module)):
+            if isinstance(b, ClassRef):
+                got = find_method(it, b, name, seen)
+                if got is not None:
+                    return got
+    return None
+
+
+def call_node(it, node: ast.Call, frame) -> tuple:
+    funcs = it.ev(node.func, frame)
+    args = [it.ev(a, frame) for a in node.args]
+    kwargs = {kw.arg: it.ev(kw.value, frame) for kw in node.keywords if kw.arg}
+    out = []
+    for f in funcs:
+        if isinstance(f, Bound) and f.name in ("append", "extend", "insert", "update"):
+            out.append(_mutate(it, node, f, args, frame))
+        else:
+            out.extend(call(it, f, args, kwargs, node, frame))
+    return merge(tuple(out))
+
+
+def _mutate(it, node, f: Bound, args, frame):
+    target = node.func.value
+    recv = f.recv
+    new = None
+    if f.name == "update" and isinstance(recv, DictV) and args:
+        for other in args[0]:
+            if isinstance(other, DictV):
+                for k, v in other.items:
+                    recv = dict_set(recv, k, v)
+            else:
+                recv = dict_set(recv, Dyn("update(?)"), (Dyn("update(?)"),))
+        new = recv
+    elif f.name in ("append", "insert") and isinstance(recv, ListV) and args:
+        new = ListV(recv.items + (_collapse(args[-1]),))
+    elif f.name == "extend" and args:
+        new = _add(recv, _collapse(args[0]))
+    elif f.name in ("append", "extend") and isinstance(recv, FolderDirs) and args:
+        paths = args[-1] if f.name == "append" else element_of(args[0])
+        it.effects.registrations.append(((Const(recv.key),), paths, it.where(frame, node)))
+    if new is not None and isinstance(target, ast.Name | ast.Subscript):
+        it.assign(target, (new,), frame)
+    return Const(None)
+
+
+def _super(it, frame) -> tuple:
+    from .interp import Frame
+
+    owner = frame.owner
+    if owner is None:
+        return (UNKNOWN,)
+    bases = [b for base in owner.node.bases for b in it.ev(base, Frame(owner.module))]
+    return tuple(b for b in bases if isinstance(b, ClassRef)) or (UNKNOWN,)
+
+
+def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
+    if isinstance(f, Mod) and f.name == "super" and not args:
+        return _super(it, frame)
+    if isinstance(f, FuncRef):
+        return it.call_def(f, args, kwargs, frame)
+    if isinstance(f, Bound):
+        return call_bound(it, f, args, kwargs, frame)
+    if isinstance(f, ClassRef):
+        return (f,)
+    if not isinstance(f, Mod):
+        return (UNKNOWN,)
+    name = f.name
+    fp = _fp(name)
+    if fp is not None:
+        return call_folder_paths(it, fp, args, kwargs, node, frame)
+    last = _last(name)
+    if last in _DOWNLOADERS:
+        repo = kwargs.get("repo_id") or (args[0] if args else (UNKNOWN,))
+        local = kwargs.get("local_dir", ())
+        cache = kwargs.get("cache_dir", ())
+        it.effects.downloads.append((repo, local, cache, it.where(frame, node)))
+        return (PathV("{download}"),)
+    if name.endswith("Schema") and "node_id" in kwargs:
+        inputs = kwargs.get("inputs", (ListV(()),))
+        items = iter_items(inputs) or []
+        return (Schema(_collapse(kwargs["node_id"]), tuple(items)),)
+    if last == "Input" and "." in name and args:
+        kind = name.rsplit(".", 2)[-2]
+        return (V3Input(_collapse(args[0]), kind, kwargs.get("options", ())),)
+    return call_stdlib(it, name, args, kwargs)
+
+
+def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
+    last = _last(name)
+    first = args[0] if args else (UNKNOWN,)
+    if name in ("os.path.join", "posixpath.join") or (last == "join" and name.startswith("os")):
+        return _join_all(args)
+    if name in ("Path", "pathlib.Path", "PurePath", "pathlib.PurePath"):
+        return _join_all(args) if args else (UNKNOWN,)
+    if name.startswith("os.path.") and last == "dirname":
+        return tuple(
+            PathV(posixpath.dirname(v.rel)) if isinstance(v, PathV) else UNKNOWN for v in first
+        )
+    if name.startswith("os.path.") and last in _PATH_IDENTITY:
+        return first
+    if name.startswith("os.path.") and last == "basename":
+        return tuple(Input(v.name, "repo_name") if isinstance(v, Input) else UNKNOWN for v in first)
+    if name in ("os.listdir", "os.scandir", "glob.glob", "glob", "glob.iglob"):
+        return tuple(_listing(v) for v in first)
+    if name in _IDENTITY:
+        return first
+    if name == "filter" and len(args) == 2:
+        return args[1]
+    if name == "next":
+        return merge(element_of(first), *args[1:])
+    if name == "dict":
+        return first if args else (DictV(tuple((Const(k), v) for k, v in kwargs.items())),)
+    return (UNKNOWN,)
+
+
+def _listing(v):
+    if isinstance(v, PathV):
+        rel = v.rel
+        if "*" in posixpath.basename(rel):
+            rel = posixpath.dirname(rel)
+        return DirFiles(rel) if "*" not in rel and "{" not in rel else Dyn("listing of " + rel)
+    return Dyn("listing of an unreadable directory")
+
+
+def _join_all(args) -> tuple:
+    if not args:
+        return (UNKNOWN,)
+    outs = []
+    for base in args[0]:
+        cur = base if isinstance(base, PathV) else None
+        for part in args[1:]:
+            if cur is None or len(part) != 1:
+                cur = None
+                break
+            cur = join_path(cur.rel, part[0])
+        outs.append(cur or UNKNOWN)
+    return merge(tuple(outs))
+
+
+def call_folder_paths(it, fp: str, args, kwargs, node, frame) -> tuple:
+    key = args[0] if args else kwargs.get("folder_name", (UNKNOWN,))
+    if fp in ("get_filename_list", "get_filename_list_"):
+        return tuple(
+            Files(frozenset({k.value})) if _is_str(k) else Dyn("get_filename_list(?)") for k in key
+        )
+    if fp == "get_folder_paths":
+        return tuple(FolderDirs(k.value) if _is_str(k) else Dyn("get_folder_paths(?)") for k in key)
+    if fp == "add_model_folder_path":
+        path = args[1] if len(args) > 1 else kwargs.get("full_folder_path", (UNKNOWN,))
+        it.effects.registrations.append((key, path, it.where(frame, node)))
+        return (Const(None),)
+    if fp in _FP_DIRS:
+        return (PathV(_FP_DIRS[fp]),)
+    if fp == "folder_names_and_paths.get":
+        got = fnp_get(args)
+        return merge(got, args[1]) if len(args) > 1 else got
+    return (UNKNOWN,)
+
+
+def _is_str(v) -> bool:
+    return isinstance(v, Const) and isinstance(v.value, str)
+
+
+def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
+    recv, name = f.recv, f.name
+    if isinstance(recv, ClassRef):
+        method = find_method(it, recv, name)
+        if method is None:
+            return (UNKNOWN,)
+        static = any(
+            isinstance(d, ast.Name) and d.id == "staticmethod" for d in method.node.decorator_list
+        )
+        return it.call_def(method, args if static else [(recv,), *args], kwargs, frame)
+    if isinstance(recv, Input) and name in ("split", "rsplit") and args:
+        return (Input(recv.name, "split"),) if args[0] == (Const("/"),) else (UNKNOWN,)
+    if isinstance(recv, PathV):
+        if name == "joinpath":
+            return _join_all([(recv,), *args])
+        if name in _PATH_IDENTITY or name == "as_posix":
+            return (recv,)
+        if name in ("glob", "iterdir", "rglob"):
+            return (_listing(recv),)
+        return (UNKNOWN,)
+    if isinstance(recv, DictV):
+        if name == "get" and args:
+            got = merge(*(index(recv, k) for k in args[0]))
+            return merge(got, *args[1:]) if got == (UNKNOWN,) and len(args) > 1 else got
+        if name == "keys":
+            return (ListV(tuple(k for k, _ in recv.items)),)
+        if name == "values":
+            return (ListV(tuple(_collapse(v) for _, v in recv.items)),)
+        if name == "items":
+            return (ListV(tuple(ListV((k, _collapse(v))) for k, v in recv.items)),)
+        return (recv,) if name == "copy" else (UNKNOWN,)
+    if isinstance(recv, ListV | Files | DirFiles) and name in ("copy", "sort"):
+        return (recv,)
+    return (UNKNOWN,)
+
+
+def fnp_get(args) -> tuple:
+    return merge(*(_fnp_entry(k) for k in args[0])) if args else (UNKNOWN,)

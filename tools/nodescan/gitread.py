@@ -1,0 +1,62 @@
+"""Read a pack's Python files from a bare git snapshot (no work tree, nothing checked out)."""
+
+from __future__ import annotations
+
+import subprocess
+
+__all__ = ["head_commit", "read_python", "read_text"]
+
+MAX_FILE = 600_000  # bytes; larger .py files are generated data, not node code
+
+
+def head_commit(gitdir: str, rev: str = "HEAD") -> str | None:
+    proc = subprocess.run(
+        ["git", "--git-dir", gitdir, "rev-parse", "--verify", "-q", rev + "^{commit}"],
+        capture_output=True,
+        text=True,
+    )
+    return proc.stdout.strip() or None
+
+
+def read_python(gitdir: str, commit: str) -> dict[str, str]:
+    """Every ``.py`` file of ``commit`` (path -> text), skipping oversized and absent blobs."""
+    listing = subprocess.run(
+        ["git", "--git-dir", gitdir, "ls-tree", "-r", "-l", "-z", commit],
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    wanted: list[tuple[str, str]] = []
+    for row in listing:
+        if not row:
+            continue
+        meta, _, path = row.partition(b"\t")
+        mode, kind, sha, size = meta.split()
+        name = path.decode("utf-8", "replace")
+        if kind == b"blob" and name.endswith(".py") and size != b"-" and int(size) <= MAX_FILE:
+            wanted.append((name, sha.decode()))
+    if not wanted:
+        return {}
+    proc = subprocess.run(
+        ["git", "--git-dir", gitdir, "cat-file", "--batch"],
+        input="".join(f"{sha}\n" for _, sha in wanted).encode(),
+        capture_output=True,
+    )
+    out: dict[str, str] = {}
+    data, pos = proc.stdout, 0
+    for name, _sha in wanted:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) < 3 or header[1] != b"blob":
+            continue  # missing object in a partial snapshot
+        size = int(header[2])
+        out[name] = data[pos : pos + size].decode("utf-8", "replace")
+        pos += size + 1
+    return out
+
+
+def read_text(gitdir: str, commit: str, path: str) -> str | None:
+    proc = subprocess.run(
+        ["git", "--git-dir", gitdir, "show", f"{commit}:{path}"], capture_output=True
+    )
+    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None

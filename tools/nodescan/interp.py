@@ -1,0 +1,303 @@
+"""A small abstract interpreter over a pack's Python modules (``ast`` only, nothing runs).
+
+Statements are walked in order with an environment of name -> alternatives; both arms of an
+``if`` are walked and merged, loops over literal lists are unrolled (so ``for k, v in pairs``
+keeps keys and values together), calls into the pack's own functions and methods are followed
+a few levels deep. Side effects that matter (folder registrations, Hugging Face downloads) are
+collected in an ``Effects`` record with the file and line they came from.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from . import builtins_model as bm
+from .values import UNKNOWN, ClassRef, Const, DictV, Dyn, FuncRef, Input, ListV, Mod, PathV
+
+__all__ = ["Effects", "Interp", "MAX_ALTS"]
+
+MAX_ALTS = 12
+MAX_DEPTH = 4
+STEP_BUDGET = 60_000
+
+
+@dataclass
+class Effects:
+    registrations: list = field(default_factory=list)  # (key alts, path alts, where)
+    downloads: list = field(default_factory=list)  # (repo alts, local_dir alts, cache alts, where)
+    notes: list = field(default_factory=list)  # where static reading failed
+
+
+class _Stop(Exception):
+    pass
+
+
+def merge(*alts_lists) -> tuple:
+    out: list = []
+    for alts in alts_lists:
+        for v in alts:
+            if v not in out:
+                out.append(v)
+    return tuple(out[:MAX_ALTS]) if out else (UNKNOWN,)
+
+
+class Frame:
+    def __init__(self, module: str, env: dict | None = None, owner: ClassRef | None = None):
+        self.module = module
+        self.env: dict[str, tuple] = dict(env or {})
+        self.owner = owner
+        self.returns: list = []
+
+
+class Interp:
+    """Evaluates one pack. ``modules`` maps a dotted module name to its parsed ast.Module."""
+
+    def __init__(self, pack):
+        self.pack = pack
+        self.effects = Effects()
+        self.steps = 0
+        self.depth = 0
+        self._module_env: dict[str, dict] = {}
+        self._busy: dict[str, Frame] = {}  # modules being walked: their live frames
+
+    # ---- modules -------------------------------------------------------------------------
+    def module_env(self, module: str) -> dict:
+        if module in self._module_env:
+            return self._module_env[module]
+        if module in self._busy:
+            return self._busy[module].env
+        tree = self.pack.tree(module)
+        if tree is None:
+            return {}
+        frame = Frame(module)
+        self._busy[module] = frame
+        try:
+            self.walk(tree.body, frame)
+        except (_Stop, RecursionError):
+            self.effects.notes.append(f"{self.pack.path_of(module)}: too deep to read")
+        finally:
+            del self._busy[module]
+        self._module_env[module] = frame.env
+        return frame.env
+
+    def lookup(self, name: str, frame: Frame) -> tuple:
+        if name in frame.env:
+            return frame.env[name]
+        env = self.module_env(frame.module)
+        if name in env and env is not frame.env:
+            return env[name]
+        if name == "__file__":
+            return (PathV(self.pack.root_rel(frame.module)),)
+        if name in bm.BUILTINS:
+            return (Mod(name),)
+        return (UNKNOWN,)
+
+    # ---- statements ----------------------------------------------------------------------
+    def tick(self):
+        self.steps += 1
+        if self.steps > STEP_BUDGET:
+            raise _Stop
+
+    def walk(self, stmts, frame: Frame) -> None:
+        for stmt in stmts:
+            self.tick()
+            self.stmt(stmt, frame)
+
+    def stmt(self, s, frame: Frame) -> None:  # noqa: C901 - one dispatch over statement kinds
+        if isinstance(s, ast.Assign):
+            vals = self.ev(s.value, frame)
+            for target in s.targets:
+                self.assign(target, vals, frame)
+        elif isinstance(s, ast.AnnAssign) and s.value is not None:
+            self.assign(s.target, self.ev(s.value, frame), frame)
+        elif isinstance(s, ast.AugAssign):
+            cur = self.ev(s.target, frame)
+            vals = bm.binop(s.op, cur, self.ev(s.value, frame))
+            self.assign(s.target, vals, frame)
+        elif isinstance(s, ast.Expr):
+            self.ev(s.value, frame)
+        elif isinstance(s, ast.Return):
+            frame.returns.append(self.ev(s.value, frame) if s.value else (Const(None),))
+        elif isinstance(s, ast.If):
+            self.branches([s.body, s.orelse], frame)
+        elif isinstance(s, ast.For | ast.AsyncFor):
+            self.for_loop(s, frame)
+        elif isinstance(s, ast.While):
+            self.branches([s.body, []], frame)
+        elif isinstance(s, ast.With | ast.AsyncWith):
+            for item in s.items:
+                vals = self.ev(item.context_expr, frame)
+                if item.optional_vars is not None:
+                    self.assign(item.optional_vars, vals, frame)
+            self.walk(s.body, frame)
+        elif isinstance(s, ast.Try | getattr(ast, "TryStar", ast.Try)):
+            self.walk(s.body, frame)
+            self.branches([h.body for h in s.handlers] + [s.orelse, []], frame)
+            self.walk(s.finalbody, frame)
+        elif isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef):
+            frame.env[s.name] = (FuncRef(frame.module, s, frame.owner),)
+        elif isinstance(s, ast.ClassDef):
+            frame.env[s.name] = (ClassRef(frame.module, s),)
+        elif isinstance(s, ast.Import):
+            for alias in s.names:
+                self.import_name(alias, frame)
+        elif isinstance(s, ast.ImportFrom):
+            self.import_from(s, frame)
+
+    def branches(self, arms, frame: Frame) -> None:
+        before = dict(frame.env)
+        results = []
+        for arm in arms:
+            frame.env = dict(before)
+            self.walk(arm, frame)
+            results.append(frame.env)
+        merged: dict = {}
+        for env in results:
+            for k, v in env.items():
+                merged[k] = merge(merged[k], v) if k in merged else v
+        frame.env = merged
+
+    def for_loop(self, s, frame: Frame) -> None:
+        items = bm.iter_items(self.ev(s.iter, frame))
+        if items is not None and len(items) <= 400:
+            for item in items:
+                self.assign(s.target, (item,), frame)
+                self.walk(s.body, frame)
+            self.walk(s.orelse, frame)
+            return
+        self.assign(s.target, bm.element_of(self.ev(s.iter, frame)), frame)
+        self.branches([s.body + s.orelse, []], frame)
+
+    def assign(self, target, vals: tuple, frame: Frame) -> None:
+        if isinstance(target, ast.Name):
+            frame.env[target.id] = vals
+        elif isinstance(target, ast.Tuple | ast.List):
+            for i, elt in enumerate(target.elts):
+                if isinstance(elt, ast.Starred):
+                    continue
+                self.assign(elt, merge(*(bm.index(v, Const(i)) for v in vals)), frame)
+        elif isinstance(target, ast.Subscript):
+            self.assign_item(target, vals, frame)
+        elif isinstance(target, ast.Attribute):
+            base = self.ev(target.value, frame)
+            for b in base:
+                if isinstance(b, Mod) and b.name == "folder_paths" and target.attr == "models_dir":
+                    self.effects.notes.append(self.where(frame, target) + ": models_dir reassigned")
+
+    def assign_item(self, target: ast.Subscript, vals: tuple, frame: Frame) -> None:
+        base = self.ev(target.value, frame)
+        keys = self.ev(target.slice, frame)
+        if any(
+            isinstance(b, Mod) and b.name == "folder_paths.folder_names_and_paths" for b in base
+        ):
+            paths = merge(*(bm.index(v, Const(0)) for v in vals))
+            self.effects.registrations.append((keys, paths, self.where(frame, target)))
+            return
+        if not isinstance(target.value, ast.Name | ast.Subscript):
+            return
+        new = []
+        for b in base:
+            if isinstance(b, DictV) and len(keys) == 1:
+                new.append(bm.dict_set(b, keys[0], vals))
+        if new:
+            self.assign(target.value, tuple(new), frame)
+
+    # ---- imports -------------------------------------------------------------------------
+    def import_name(self, alias, frame: Frame) -> None:
+        name = alias.name
+        local = self.pack.resolve_module(name, frame.module, level=0)
+        bound = alias.asname or name.split(".")[0]
+        if local is not None and alias.asname:
+            frame.env[bound] = (Mod("pack:" + local),)
+        elif local is not None:
+            frame.env[bound] = (Mod("pack:" + self.pack.resolve_module(bound, frame.module, 0)),)
+        else:
+            frame.env[bound] = (Mod(name if alias.asname else name.split(".")[0]),)
+
+    def import_from(self, s: ast.ImportFrom, frame: Frame) -> None:
+        mod = s.module or ""
+        local = self.pack.resolve_module(mod, frame.module, level=s.level)
+        for alias in s.names:
+            bound = alias.asname or alias.name
+            if alias.name == "*":
+                if local is not None:
+                    frame.env.update(
+                        {k: v for k, v in self.module_env(local).items() if not k.startswith("_")}
+                    )
+                continue
+            if local is None:
+                frame.env[bound] = (Mod(f"{mod}.{alias.name}" if mod else alias.name),)
+                continue
+            sub = self.pack.resolve_module(alias.name, local, level=1, package=True)
+            if sub is not None:
+                frame.env[bound] = (Mod("pack:" + sub),)
+            else:
+                frame.env[bound] = self.module_env(local).get(alias.name, (UNKNOWN,))
+
+    # ---- expressions ---------------------------------------------------------------------
+    def ev(self, node, frame: Frame) -> tuple:
+        self.tick()
+        try:
+            return bm.evaluate(self, node, frame)
+        except (_Stop, RecursionError):
+            raise
+        except Exception as exc:  # a reader bug must not sink the whole pack: say where
+            self.effects.notes.append(f"{self.where(frame, node)}: {type(exc).__name__}")
+            return (UNKNOWN,)
+
+    def call_def(self, func: FuncRef, args: list, kwargs: dict, frame: Frame) -> tuple:
+        """Follow a call into the pack's own code; the alternatives of what it returns."""
+        if self.depth >= MAX_DEPTH:
+            return (UNKNOWN,)
+        node = func.node
+        env: dict = {}
+        params = node.args.posonlyargs + node.args.args
+        defaults = node.args.defaults
+        for i, p in enumerate(params[len(params) - len(defaults) :]):
+            env[p.arg] = self.ev(defaults[i], frame)
+        for p, d in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=False):
+            if d is not None:
+                env[p.arg] = self.ev(d, frame)
+        for p, a in zip(params, args, strict=False):
+            env[p.arg] = a
+        for k, v in kwargs.items():
+            env[k] = v
+        for p in params + node.args.kwonlyargs:
+            env.setdefault(p.arg, (UNKNOWN,))
+        callee = Frame(func.module, env, func.owner)
+        self.depth += 1
+        try:
+            self.walk(node.body, callee)
+        finally:
+            self.depth -= 1
+        return merge(*callee.returns) if callee.returns else (Const(None),)
+
+    def run_method(self, func: FuncRef, inputs: bool) -> Frame:
+        """Walk a node method with its parameters bound to the node's inputs (``inputs``) or
+        unknown, ``self``/``cls`` bound to the owner class."""
+        node = func.node
+        params = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+        env: dict = {}
+        for i, p in enumerate(params):
+            if i == 0 and not _is_static(node):
+                env[p.arg] = (func.owner,)
+            else:
+                env[p.arg] = (Input(p.arg),) if inputs else (UNKNOWN,)
+        frame = Frame(func.module, env, func.owner)
+        try:
+            self.walk(node.body, frame)
+        except (_Stop, RecursionError):
+            self.effects.notes.append(self.where(frame, node) + ": too deep to read")
+        return frame
+
+    def where(self, frame: Frame, node) -> str:
+        return f"{self.pack.path_of(frame.module)}:{getattr(node, 'lineno', 0)}"
+
+
+def _is_static(node) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
+
+
+# re-exported for builtins_model, which needs the container types without a cycle
+_ = (ListV, Dyn)

@@ -1,0 +1,358 @@
+"""Read one pack: its node classes, the folder each model input lists, the folders it
+registers, and where its download-and-load nodes put the Hugging Face repos they fetch."""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+
+from .builtins_model import class_attr, find_method, index
+from .interp import Interp, _Stop
+from .pack import SourcePack
+from .values import (
+    UNKNOWN,
+    ClassRef,
+    Const,
+    DictV,
+    DirFiles,
+    Dyn,
+    Files,
+    Input,
+    ListV,
+    PathV,
+    Schema,
+    V3Input,
+)
+
+__all__ = ["scan_pack"]
+
+_MAPPING_NAMES = ("NODE_CLASS_MAPPINGS",)
+_FOLDERISH = ("folder_paths", "listdir", "get_filename_list", "glob")
+
+
+def scan_pack(pack: SourcePack, core: dict[str, list[str]], aliases: dict[str, str]) -> dict:
+    """``core``: core folder key -> its directories relative to ``models/``; ``aliases``:
+    legacy folder names (``clip`` -> ``text_encoders``)."""
+    it = Interp(pack)
+    scanner = _Scanner(it, pack, core, aliases)
+    for module in pack.modules_mentioning(
+        "NODE_CLASS_MAPPINGS", "define_schema", "add_model_folder_path", "folder_names_and_paths"
+    ):
+        _task(it, module, it.module_env, module)
+    classes = scanner.classes()
+    folders = scanner.folders()
+    out_classes = {}
+    for name, refs in sorted(classes.items()):
+        got = _task(it, name, scanner.read_class, refs, folders)
+        out_classes[name] = got if got is not None else {"dynamic": ["*"]}
+    notes = sorted(set(it.effects.notes)) + [f"{p}: not Python 3" for p in pack.unparsable]
+    return {"classes": out_classes, "folders": folders, "notes": notes}
+
+
+def _task(it: Interp, what: str, fn, *args):
+    """Run one unit of reading with a fresh step budget; None when it ran out."""
+    it.steps = 0
+    try:
+        return fn(*args)
+    except (_Stop, RecursionError):
+        it.effects.notes.append(f"{what}: too much to read")
+        return None
+
+
+class _Scanner:
+    def __init__(self, it: Interp, pack: SourcePack, core, aliases):
+        self.it, self.pack, self.core, self.aliases = it, pack, core, aliases
+
+    # ---- which classes ---------------------------------------------------------------------
+    def classes(self) -> dict[str, list]:
+        found: dict[str, list] = {}
+        for module in sorted(self.pack.modules):
+            env = self.it._module_env.get(module)
+            if env is None:
+                continue
+            for mapping in _MAPPING_NAMES:
+                for d in env.get(mapping, ()):
+                    if isinstance(d, DictV):
+                        self._take_mapping(d, module, found)
+            for vals in list(env.values()):
+                for v in vals:
+                    if isinstance(v, ClassRef) and v.module == module:
+                        self._take_v3(v, found)
+        return found
+
+    def _take_mapping(self, d: DictV, module: str, found: dict) -> None:
+        for key, vals in d.items:
+            if not (isinstance(key, Const) and isinstance(key.value, str)):
+                self.it.effects.notes.append(
+                    f"{self.pack.path_of(module)}: a mapping key is dynamic"
+                )
+                continue
+            refs = [v for v in vals if isinstance(v, ClassRef)]
+            slot = found.setdefault(key.value, [])
+            slot.extend(r for r in refs if r not in slot)
+            if not refs and None not in slot:
+                slot.append(None)  # the class object itself is not statically readable
+
+    def _take_v3(self, cls: ClassRef, found: dict) -> None:
+        method = find_method(self.it, cls, "define_schema")
+        if method is None or method.owner != cls:
+            return
+        frame = self._run(method, inputs=False)
+        for ret in frame.returns if frame else ():
+            for s in ret:
+                if isinstance(s, Schema) and isinstance(s.node_id, Const):
+                    slot = found.setdefault(str(s.node_id.value), [])
+                    if cls not in slot:
+                        slot.append(cls)
+
+    def _run(self, method, inputs: bool):
+        try:
+            return self.it.run_method(method, inputs)
+        except _Stop:
+            return None
+
+    # ---- folders the pack registers --------------------------------------------------------
+    def folders(self) -> dict[str, list[str]]:
+        regs: dict[str, list[str]] = {}
+        for keys, paths, _where in self.it.effects.registrations:
+            for k in keys:
+                if not (isinstance(k, Const) and isinstance(k.value, str)):
+                    self.it.effects.notes.append(f"{_where}: folder registration is dynamic")
+                    continue
+                key = self.aliases.get(k.value, k.value)
+                for p in paths:
+                    for rel in self._dirs(p, regs):
+                        slot = regs.setdefault(key, [])
+                        if rel not in slot:
+                            slot.append(rel)
+        return regs
+
+    def _dirs(self, p, regs) -> list[str]:
+        if isinstance(p, ListV):
+            return [d for item in p.items for d in self._dirs(item, regs)]
+        if hasattr(p, "key") and type(p).__name__ == "FolderDirs":
+            return self._folder_dirs(p.key, regs)
+        if isinstance(p, PathV):
+            rel = p.rel
+            if rel.startswith("{folder:"):
+                key, _, rest = rel[len("{folder:") :].partition("}")
+                base = self._folder_dirs(key, regs)[:1]
+                return [posixpath.normpath(f"{b}{rest}") for b in base]
+            if "{" in rel or rel.startswith("..") or rel.startswith("/"):
+                return []
+            return [rel]
+        return []
+
+    def _folder_dirs(self, key: str, regs) -> list[str]:
+        key = self.aliases.get(key, key)
+        if key in self.core:
+            return [f"models/{d}" for d in self.core[key]]
+        return list(regs.get(key, ()))
+
+    # ---- one class ---------------------------------------------------------------------------
+    def read_class(self, refs: list, folders: dict) -> dict:
+        inputs: dict = {}  # input name -> folder keys, in INPUT_TYPES order
+        downloads: dict = {}
+        dynamic: set = set()
+        widgets: list | None | bool = None
+        for cls in refs:
+            if cls is None:
+                dynamic.add("*")
+                continue
+            got = self._read_inputs(cls, folders, inputs, dynamic)
+            widgets = got if widgets is None or widgets == got else False
+            self._read_downloads(cls, folders, downloads)
+        entry: dict = {}
+        if inputs:
+            entry["inputs"] = {k: _one(v) for k, v in inputs.items()}  # INPUT_TYPES order
+        if downloads:
+            entry["downloads"] = {k: _one(v) for k, v in sorted(downloads.items())}
+        if dynamic:
+            entry["dynamic"] = sorted(dynamic)
+        if entry and widgets:
+            entry["widgets"] = widgets
+        return entry
+
+    def _read_inputs(self, cls: ClassRef, folders, inputs: dict, dynamic: set):
+        """Fill ``inputs``/``dynamic``; return the UI widget order (False: not readable)."""
+        it = self.it
+        method = find_method(it, cls, "INPUT_TYPES") or find_method(it, cls, "define_schema")
+        if method is None:
+            return False
+        frame = self._run(method, inputs=False)
+        specs: list = []  # (input name, alternatives of its (type, options) tuple | V3Input)
+        readable = False
+        for ret in frame.returns if frame else ():
+            for d in ret:
+                if isinstance(d, DictV):
+                    readable = True
+                    for section in ("required", "optional"):
+                        for sec in index(d, Const(section)):
+                            specs.extend(self._section(sec, dynamic))
+                elif isinstance(d, Schema):
+                    readable = True
+                    for inp in d.inputs:
+                        if isinstance(inp, V3Input) and isinstance(inp.name, Const):
+                            specs.append((str(inp.name.value), inp))
+        if not readable and _mentions(method.node, _FOLDERISH):
+            dynamic.add("*")
+        for name, vals in specs:
+            alts = vals.options if isinstance(vals, V3Input) else vals
+            for first in _firsts(alts):
+                self._take_input(name, first, folders, inputs, dynamic)
+        return _widget_order(specs) if readable else False
+
+    def _section(self, sec, dynamic: set) -> list:
+        if isinstance(sec, DictV):
+            out = []
+            for k, vals in sec.items:
+                if isinstance(k, Const) and isinstance(k.value, str):
+                    out.append((k.value, vals))
+                elif any(isinstance(v, Files | DirFiles | Dyn) for v in _firsts(vals)):
+                    dynamic.add("*")
+            return out
+        if isinstance(sec, Dyn):
+            dynamic.add("*")
+        return []
+
+    def _take_input(self, name, first, folders, inputs: dict, dynamic: set) -> None:
+        if isinstance(first, Files):
+            keys = {self.aliases.get(k, k) for k in first.keys}
+            inputs.setdefault(name, set()).update(keys)
+        elif isinstance(first, DirFiles) and _model_dir(first.rel, self.pack.dirname):
+            key = _dir_key(first.rel, folders)
+            inputs.setdefault(name, set()).add(key)
+        elif isinstance(first, Dyn):
+            dynamic.add(name)
+
+    def _read_downloads(self, cls: ClassRef, folders, downloads: dict) -> None:
+        it = self.it
+        fn = class_attr(it, cls, "FUNCTION")
+        names = [v.value for v in fn if isinstance(v, Const) and isinstance(v.value, str)]
+        if find_method(it, cls, "execute") is not None:
+            names.append("execute")
+        for fname in names:
+            method = find_method(it, cls, fname)
+            if method is None:
+                continue
+            start = len(it.effects.downloads)
+            self._run(method, inputs=True)
+            for repo, local, cache, _where in it.effects.downloads[start:]:
+                for r in repo:
+                    if not (isinstance(r, Input) and r.xform == ""):
+                        continue
+                    for d in self._download_dirs(local, cache, folders):
+                        downloads.setdefault(r.name, set()).add(d)
+            del it.effects.downloads[start:]
+
+    def _download_dirs(self, local, cache, folders) -> list[str]:
+        if local:
+            out = []
+            for p in local:
+                dirs = self._dirs(p, folders) if isinstance(p, PathV) else []
+                if isinstance(p, PathV) and "{repo_" in p.rel and not p.rel.startswith("{folder"):
+                    dirs = [p.rel]
+                elif isinstance(p, PathV) and p.rel.startswith("{folder:") and "{repo_" in p.rel:
+                    key, _, rest = p.rel[len("{folder:") :].partition("}")
+                    dirs = [
+                        posixpath.normpath(b + rest) for b in self._folder_dirs(key, folders)[:1]
+                    ]
+                out.extend(dirs or ["{dynamic}"])
+            return out
+        if cache:
+            return [
+                f"hf-cache:{d}" for p in cache for d in (self._dirs(p, folders) or ["{dynamic}"])
+            ]
+        return ["hf-cache"]
+
+
+_WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+_V3_WIDGETS = {"Int", "Float", "String", "Boolean", "Combo"}
+
+
+def _widget_order(specs: list) -> list | bool:
+    """The UI's ``widgets_values`` layout: widget inputs in order, ``""`` after a seed's
+    control-after-generate value; False when an input's kind cannot be read."""
+    order: list[str] = []
+    for name, vals in specs:
+        if isinstance(vals, V3Input):
+            kinds = {"widget" if vals.kind in _V3_WIDGETS else "link"}
+            opts: list = []
+        else:
+            kinds = {_kind(v) for v in vals}
+            opts = [v.items[1] for v in vals if isinstance(v, ListV) and len(v.items) > 1]
+        if len(kinds) != 1 or "unknown" in kinds:
+            return False
+        if kinds == {"link"} or any(_opt(o, "forceInput") for o in opts):
+            continue
+        order.append(name)
+        seed = name in ("seed", "noise_seed") and kinds == {"int"}
+        if seed or any(_opt(o, "control_after_generate") for o in opts):
+            order.append("")
+    return order
+
+
+def _kind(v) -> str:
+    first = v.items[0] if isinstance(v, ListV) and v.items else v
+    if isinstance(first, ListV | Files | DirFiles | Dyn):
+        return "widget"
+    if isinstance(first, Const) and isinstance(first.value, str):
+        if first.value == "INT":
+            return "int"
+        return "widget" if first.value in _WIDGET_TYPES else "link"
+    return "unknown"
+
+
+def _opt(opts, key: str) -> bool:
+    if not isinstance(opts, DictV):
+        return False
+    return any(k == Const(key) and Const(True) in v for k, v in opts.items)
+
+
+def _firsts(vals):
+    for v in vals:
+        yield v.items[0] if isinstance(v, ListV) and v.items else v
+
+
+# Words in a pack's own sub-directory that say it holds model weights (not fonts, styles, LUTs).
+_MODEL_WORDS = ("model", "checkpoint", "ckpt", "weight", "lora", "pretrained", "unet", "vae")
+
+
+def _model_dir(rel: str, dirname: str) -> bool:
+    """A directory listing is a model input when it lists ``models/…`` or a model-named
+    directory of the pack's own; input/output/temp listings and pack data are not."""
+    if rel == "models" or rel.startswith("models/"):
+        return True
+    own = f"custom_nodes/{dirname}/"
+    if not rel.startswith(own):
+        return False
+    return any(w in part.lower() for part in rel[len(own) :].split("/") for w in _MODEL_WORDS)
+
+
+def _dir_key(rel: str, folders: dict) -> str:
+    for key, dirs in folders.items():
+        if rel in dirs:
+            return key
+    key = rel[len("models/") :] if rel.startswith("models/") else rel
+    folders.setdefault(key, [])
+    if rel not in folders[key]:
+        folders[key].append(rel)
+    return key
+
+
+def _mentions(node, needles) -> bool:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name | ast.Attribute):
+            name = sub.id if isinstance(sub, ast.Name) else sub.attr
+            if name in needles:
+                return True
+    return False
+
+
+_ = UNKNOWN
+
+
+def _one(values: set):
+    """One answer as a string, several as a sorted list (the reader must not pick one)."""
+    ordered = sorted(values)
+    return ordered[0] if len(ordered) == 1 else ordered

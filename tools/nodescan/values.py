@@ -1,0 +1,158 @@
+"""Abstract values for reading custom-node source code without running it.
+
+The reader (``interp.py``) evaluates Python expressions to *sets of alternatives* of these
+values. Only what matters for the node table is modelled: strings, paths relative to the
+ComfyUI root, the file lists ``folder_paths`` hands out, a node's own inputs (for download
+directories), containers, and references to classes and functions of the pack. Anything else
+is ``UNKNOWN``; something that came from ``folder_paths`` or a directory listing but could not
+be read statically is ``Dyn`` — the honest "dynamic" answer, never a guess.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import NamedTuple
+
+__all__ = [
+    "UNKNOWN",
+    "Bound",
+    "ClassRef",
+    "Const",
+    "DictV",
+    "DirFiles",
+    "Dyn",
+    "Files",
+    "FolderDirs",
+    "FuncRef",
+    "Input",
+    "ListV",
+    "Mod",
+    "PathV",
+    "Schema",
+    "V3Input",
+    "join_path",
+    "path_of",
+]
+
+
+class Const(NamedTuple):
+    """A Python constant (str, int, float, bool, None)."""
+
+    value: object
+
+
+class PathV(NamedTuple):
+    """A path relative to the ComfyUI root ('' = the root). May hold placeholders:
+    ``{folder:KEY}`` (first directory of a folder key), ``{repo_id}``, ``{repo_name}``."""
+
+    rel: str
+
+
+class Files(NamedTuple):
+    """File names listed by ``folder_paths.get_filename_list`` for these keys."""
+
+    keys: frozenset
+
+
+class DirFiles(NamedTuple):
+    """File names listed from one directory (``os.listdir``, ``glob``)."""
+
+    rel: str
+
+
+class FolderDirs(NamedTuple):
+    """``folder_paths.get_folder_paths(key)``: the list of a folder's directories."""
+
+    key: str
+
+
+class Input(NamedTuple):
+    """The value of a node input; ``xform`` '' = as given, 'repo_name' = its last '/' part."""
+
+    name: str
+    xform: str = ""
+
+
+class ListV(NamedTuple):
+    items: tuple
+
+
+class DictV(NamedTuple):
+    items: tuple  # ((key value, value), ...)
+
+
+class Mod(NamedTuple):
+    """A module or attribute path outside the pack (``folder_paths``, ``os.path.join``, …)."""
+
+    name: str
+
+
+class FuncRef(NamedTuple):
+    module: str
+    node: object  # ast.FunctionDef
+    owner: object = None  # ClassRef for methods
+
+
+class ClassRef(NamedTuple):
+    module: str
+    node: object  # ast.ClassDef
+
+
+class Schema(NamedTuple):
+    """A V3 ``io.Schema(node_id=..., inputs=[...])``."""
+
+    node_id: object
+    inputs: tuple
+
+
+class V3Input(NamedTuple):
+    name: object
+    kind: str
+    options: tuple  # alternatives of the options value
+
+
+class Bound(NamedTuple):
+    """A method looked up on a value (``x.split``, ``cls.get_models``)."""
+
+    recv: object
+    name: str
+
+
+class Dyn(NamedTuple):
+    """Came from folder_paths or a directory listing, but not statically readable."""
+
+    reason: str
+
+
+class _Unknown(NamedTuple):
+    pass
+
+
+UNKNOWN = _Unknown()
+
+
+def path_of(value) -> str | None:
+    """The root-relative path a value names, or None."""
+    if isinstance(value, PathV):
+        return value.rel
+    return None
+
+
+def _clean(rel: str) -> str:
+    norm = posixpath.normpath(rel.replace("\\", "/")) if rel else ""
+    return "" if norm == "." else norm
+
+
+def join_path(base: str, part) -> PathV | None:
+    """``os.path.join(base, part)`` for a path and a string/input/path part."""
+    if isinstance(part, Const) and isinstance(part.value, str):
+        piece = part.value
+    elif isinstance(part, Input):
+        piece = "{repo_name}" if part.xform == "repo_name" else "{repo_id}"
+    elif isinstance(part, PathV):
+        return part  # joining an absolute path discards the base; a root-relative one wins too
+    else:
+        return None
+    if piece.startswith("/"):
+        return None  # an absolute path outside the ComfyUI root
+    return PathV(_clean(posixpath.join(base, piece) if base else piece))
