@@ -43,8 +43,10 @@ def _truth_folder(truth: dict, class_type: str, label: str) -> tuple[bool, str |
         name = entry["widgets"][index] if index < len(entry["widgets"]) else ""
     if name in inputs:
         return True, inputs[name]
+    if name and (not match or entry.get("widgets")):
+        return True, None  # a named widget that takes no model: no folder is right
     folders = set(inputs.values())
-    if len(folders) == 1:  # one model folder: any model value of the node reads it
+    if len(folders) == 1:  # one model folder: any unnamed model value of the node reads it
         return True, next(iter(folders))
     return False, None
 

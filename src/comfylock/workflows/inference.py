@@ -115,6 +115,10 @@ def custom_folder(class_type: str, widget: str) -> Guess:
     core loader's input (inferred), else "cannot tell" with the reason."""
     position = _POSITION.match(widget)
     if position and nodetable.knows(class_type):
+        if not nodetable.model_inputs(class_type):
+            return Guess(
+                None, reason=f"cannot tell: the table knows no model input of {class_type}"
+            )
         return Guess(
             None,
             reason=f"cannot tell: the file does not name {class_type}'s widget {position.group(1)}",
