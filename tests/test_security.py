@@ -640,3 +640,29 @@ def test_lock_a_comfylock_toml_that_cannot_be_used_is_exit_2(
     assert result.exit_code == 2, result
     line = _one_error_line(result.stderr)
     assert "comfylock.toml" in line and expect in line
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fs_a_fifo_named_like_a_workflow_is_never_read(tmp_path):
+    """Reading a FIFO blocks forever: before, `inspect DIR` hung on one. (The subprocess
+    timeout only keeps a regression from hanging the suite; nothing is timed.)"""
+    os.mkfifo(tmp_path / "pipe.json")
+    (tmp_path / "ok.json").write_text(
+        json.dumps({"1": {"class_type": "VAELoader", "inputs": {"vae_name": "v.safetensors"}}})
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cli = [sys.executable, "-m", "comfylock"]
+    walk = subprocess.run(
+        [*cli, "inspect", str(tmp_path)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert walk.returncode == 0, walk.stderr
+    assert "skipped" in walk.stdout and "pipe.json: not a regular file" in walk.stdout
+    named = subprocess.run(
+        [*cli, "inspect", str(tmp_path / "pipe.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert named.returncode == 2
+    assert "not a regular file" in _one_error_line(named.stderr)

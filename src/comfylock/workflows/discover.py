@@ -8,6 +8,7 @@ explicitly that is broken or holds no workflow is an error (exit 2).
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import msgspec
@@ -115,6 +116,9 @@ def _read_one(path: Path, shown: str, cache: WorkflowCache | None = None) -> Wor
 
     try:
         st = path.stat()
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            # NOTE: reading a FIFO blocks forever and /dev/zero never ends
+            raise NotAWorkflowError(shown, "not a regular file (a pipe, socket or device)")
         data = path.read_bytes()
     except IsADirectoryError:
         raise WorkflowError(shown, "is a directory") from None
