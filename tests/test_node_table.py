@@ -47,6 +47,8 @@ def test_mappings_from_every_registration_style(fake_pack):
         "FakePrefixed",  # {f"Fake{name}": cls for name, cls in [...]}, via .update()
         "Fake Item Assigned",  # NODE_CLASS_MAPPINGS["..."] = cls
         "FakeOrMerged",  # NODE_CLASS_MAPPINGS |= {...}
+        "FakeLowVramLoader",
+        "FakePlainSubclass",
     }
 
 
@@ -61,6 +63,8 @@ def test_mappings_from_every_registration_style(fake_pack):
         ("FromComprehension", {"vae_name": "vae"}),  # inherited INPUT_TYPES
         ("Fake Item Assigned", {"vae_name": "vae"}),  # **super().INPUT_TYPES()["required"]
         ("FakeOwnDir", {"weights": "custom_nodes/FakePack/models"}),  # fonts are not models
+        ("FakeLowVramLoader", {"ckpt_name": "checkpoints"}),  # super() of a core loader
+        ("FakePlainSubclass", {"ckpt_name": "checkpoints"}),  # a core loader as it is
     ],
 )
 def test_model_inputs_and_their_folders(fake_pack, cls, inputs):
@@ -73,6 +77,11 @@ def test_inputs_keep_input_types_order_and_widget_layout(fake_pack):
     assert entry["widgets"] == ["lora", "strength", "lora2", "xlora"]
     # a seed INT carries the UI's control-after-generate value; links are not widgets
     assert fake_pack["classes"]["FakeDynamic"]["widgets"] == ["model", "seed", ""]
+
+
+def test_no_widget_order_is_made_up_for_a_core_base(fake_pack):
+    # the core table knows the loader's model inputs, not every widget it has
+    assert "widgets" not in fake_pack["classes"]["FakeLowVramLoader"]
 
 
 def test_classes_without_model_inputs_say_nothing(fake_pack):
@@ -106,7 +115,17 @@ def test_download_directories(fake_pack):
 def test_v3_schema_nodes():
     got = gen_node_table.scan_dir(PACKS / "FakeV3Pack")
     assert got["classes"] == {
-        "FakeV3Loader": {"inputs": {"lora_name": "loras"}, "widgets": ["lora_name"]}
+        "FakeV3Loader": {
+            "inputs": {"lora_name": "loras", "vae_name": "vae"},  # options= and positional
+            "widgets": ["lora_name", "vae_name"],
+        }
+    }
+
+
+def test_modules_imported_through_sys_path():
+    got = gen_node_table.scan_dir(PACKS / "FakePathPack")
+    assert got["classes"] == {
+        "FakeSAMLoader": {"inputs": {"model_name": "sams"}, "widgets": ["model_name", "device"]}
     }
 
 

@@ -80,17 +80,22 @@ def own_registry_id(gitdir: str, commit: str) -> str | None:
     return name.lower() if isinstance(name, str) and "comfy" in doc.get("tool", {}) else None
 
 
-def core_facts() -> tuple[dict, dict, set]:
+def core_facts() -> tuple[dict, dict, set, dict]:
+    """(core folder -> dirs, legacy aliases, core classes, core loader -> {input: folder})."""
     table = json.loads((DATA / "comfyui.json").read_text())
     core = {k: v["dirs"] for k, v in table["folders"].items()}
-    return core, table["legacy_aliases"], set(table["core_nodes"])
+    loaders = {
+        cls: {name: spec["folder"] for name, spec in inputs.items()}
+        for cls, inputs in table["loaders"].items()
+    }
+    return core, table["legacy_aliases"], set(table["core_nodes"]), loaders
 
 
 def scan_dir(root: Path, facts=None) -> dict:
     """Read a pack from a plain directory (the tests' fake packs)."""
-    core, aliases, _ = facts or core_facts()
+    core, aliases, _, loaders = facts or core_facts()
     files = {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*.py"))}
-    return scan_pack(SourcePack(root.name, files), core, aliases)
+    return scan_pack(SourcePack(root.name, files), core, aliases, loaders)
 
 
 def read_pack(mirror: Path, owner_repo: str, commit: str | None, facts) -> dict | None:
@@ -100,9 +105,9 @@ def read_pack(mirror: Path, owner_repo: str, commit: str | None, facts) -> dict 
     commit = head_commit(gitdir, commit or "HEAD")
     if commit is None:
         return None
-    core, aliases, _ = facts
+    core, aliases, _, loaders = facts
     files = read_python(gitdir, commit)
-    result = scan_pack(SourcePack(owner_repo.split("/", 1)[1], files), core, aliases)
+    result = scan_pack(SourcePack(owner_repo.split("/", 1)[1], files), core, aliases, loaders)
     result["commit"] = commit
     result["own-id"] = own_registry_id(gitdir, commit)
     return result

@@ -424,7 +424,16 @@ def _super(it, frame) -> tuple:
     if owner is None:
         return (UNKNOWN,)
     bases = [b for base in owner.node.bases for b in it.ev(base, Frame(owner.module))]
-    return tuple(b for b in bases if isinstance(b, ClassRef)) or (UNKNOWN,)
+    return tuple(b for b in bases if isinstance(b, ClassRef | Mod)) or (UNKNOWN,)
+
+
+def core_input_types(spec: dict[str, str]) -> DictV:
+    """What a core loader's ``INPUT_TYPES()`` gives, as far as the core table knows: its model
+    inputs, and an unknown rest (so no widget order is made up from it)."""
+    required = tuple(
+        (Const(name), (ListV((Files(frozenset({folder})),)),)) for name, folder in spec.items()
+    )
+    return DictV(((Const("required"), (DictV((*required, (UNKNOWN, (UNKNOWN,)))),)),))
 
 
 def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
@@ -455,7 +464,12 @@ def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
         return (Schema(_collapse(kwargs["node_id"]), tuple(items)),)
     if last == "Input" and "." in name and args:
         kind = name.rsplit(".", 2)[-2]
-        return (V3Input(_collapse(args[0]), kind, kwargs.get("options", ())),)
+        options = kwargs.get("options", args[1] if len(args) > 1 else ())
+        return (V3Input(_collapse(args[0]), kind, options),)
+    if last == "INPUT_TYPES" and name.count(".") >= 1:
+        spec = it.core_loaders.get(name.rsplit(".", 2)[-2])
+        if spec is not None:
+            return (core_input_types(spec),)
     return call_stdlib(it, name, args, kwargs)
 
 

@@ -55,6 +55,7 @@ class Interp:
 
     def __init__(self, pack):
         self.pack = pack
+        self.core_loaders: dict[str, dict[str, str]] = {}  # core class -> {input: folder}
         self.effects = Effects()
         self.steps = 0
         self.depth = 0
@@ -210,8 +211,9 @@ class Interp:
         bound = alias.asname or name.split(".")[0]
         if local is not None and alias.asname:
             frame.env[bound] = (Mod("pack:" + local),)
-        elif local is not None:
-            frame.env[bound] = (Mod("pack:" + self.pack.resolve_module(bound, frame.module, 0)),)
+        elif local is not None:  # `import a.b.c` binds `a`: the package holding a.b.c
+            top = local[: len(local) - len(name)] + name.split(".")[0]
+            frame.env[bound] = (Mod("pack:" + top),)
         else:
             frame.env[bound] = (Mod(name if alias.asname else name.split(".")[0]),)
 

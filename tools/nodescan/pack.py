@@ -90,7 +90,11 @@ class SourcePack:
                 return name
             pkg = self.package_of(current)  # sys.path hacks: a sibling module by plain name
             cand = f"{pkg}.{name}" if pkg else name
-            return cand if self._known(cand) else None
+            if self._known(cand):
+                return cand
+            # a directory of the pack put on sys.path: the one module ending so
+            ends = [m for m in self.modules if m.endswith("." + name)]
+            return ends[0] if len(ends) == 1 else None
         pkg = self.package_of(current)
         for _ in range(level - 1):
             pkg = pkg.rsplit(".", 1)[0] if "." in pkg else ""

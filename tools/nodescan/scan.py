@@ -4,6 +4,7 @@ registers, and where its download-and-load nodes put the Hugging Face repos they
 from __future__ import annotations
 
 import ast
+import json
 import posixpath
 
 from .builtins_model import class_attr, find_method, index
@@ -19,6 +20,7 @@ from .values import (
     Files,
     Input,
     ListV,
+    Mod,
     PathV,
     Schema,
     V3Input,
@@ -30,10 +32,17 @@ _MAPPING_NAMES = ("NODE_CLASS_MAPPINGS",)
 _FOLDERISH = ("folder_paths", "listdir", "get_filename_list", "glob")
 
 
-def scan_pack(pack: SourcePack, core: dict[str, list[str]], aliases: dict[str, str]) -> dict:
+def scan_pack(
+    pack: SourcePack,
+    core: dict[str, list[str]],
+    aliases: dict[str, str],
+    core_loaders: dict[str, dict[str, str]] | None = None,
+) -> dict:
     """``core``: core folder key -> its directories relative to ``models/``; ``aliases``:
-    legacy folder names (``clip`` -> ``text_encoders``)."""
+    legacy folder names (``clip`` -> ``text_encoders``); ``core_loaders``: core class ->
+    {model input: folder}, for classes that subclass ComfyUI's own loaders."""
     it = Interp(pack)
+    it.core_loaders = core_loaders or {}
     scanner = _Scanner(it, pack, core, aliases)
     for module in pack.modules_mentioning(
         "NODE_CLASS_MAPPINGS", "define_schema", "add_model_folder_path", "folder_names_and_paths"
@@ -178,29 +187,47 @@ class _Scanner:
         it = self.it
         method = find_method(it, cls, "INPUT_TYPES") or find_method(it, cls, "define_schema")
         if method is None:
+            for spec in self._core_bases(cls):  # a core loader subclassed as it is
+                for name, folder in spec.items():
+                    inputs.setdefault(name, set()).add(self.aliases.get(folder, folder))
             return False
         frame = self._run(method, inputs=False)
-        specs: list = []  # (input name, alternatives of its (type, options) tuple | V3Input)
-        readable = False
+        layouts: list = []  # per alternative INPUT_TYPES returns: [(name, its type value)]
         for ret in frame.returns if frame else ():
             for d in ret:
+                specs: list = []
                 if isinstance(d, DictV):
-                    readable = True
                     for section in ("required", "optional"):
                         for sec in index(d, Const(section)):
                             specs.extend(self._section(sec, dynamic))
                 elif isinstance(d, Schema):
-                    readable = True
                     for inp in d.inputs:
                         if isinstance(inp, V3Input) and isinstance(inp.name, Const):
                             specs.append((str(inp.name.value), inp))
-        if not readable and _mentions(method.node, _FOLDERISH):
+                else:
+                    continue
+                layouts.append(specs)
+        if not layouts and _mentions(method.node, _FOLDERISH):
             dynamic.add("*")
-        for name, vals in specs:
-            alts = vals.options if isinstance(vals, V3Input) else vals
-            for first in _firsts(alts):
-                self._take_input(name, first, folders, inputs, dynamic)
-        return _widget_order(specs) if readable else False
+        for specs in layouts:
+            for name, vals in specs:
+                if vals is None:
+                    continue
+                alts = vals.options if isinstance(vals, V3Input) else vals
+                for first in _firsts(alts):
+                    self._take_input(name, first, folders, inputs, dynamic)
+        orders = {json.dumps(_widget_order(specs)) for specs in layouts}
+        return json.loads(orders.pop()) if len(orders) == 1 else False
+
+    def _core_bases(self, cls: ClassRef) -> list[dict]:
+        from .interp import Frame
+
+        found = []
+        for base in cls.node.bases:
+            for b in self.it.ev(base, Frame(cls.module)):
+                if isinstance(b, Mod) and b.name.rsplit(".", 1)[-1] in self.it.core_loaders:
+                    found.append(self.it.core_loaders[b.name.rsplit(".", 1)[-1]])
+        return found
 
     def _section(self, sec, dynamic: set) -> list:
         if isinstance(sec, DictV):
@@ -210,6 +237,8 @@ class _Scanner:
                     out.append((k.value, vals))
                 elif any(isinstance(v, Files | DirFiles | Dyn) for v in _firsts(vals)):
                     dynamic.add("*")
+                else:
+                    out.append(("", None))  # inputs we cannot name: no widget order
             return out
         if isinstance(sec, Dyn):
             dynamic.add("*")
@@ -275,6 +304,8 @@ def _widget_order(specs: list) -> list | bool:
     control-after-generate value; False when an input's kind cannot be read."""
     order: list[str] = []
     for name, vals in specs:
+        if vals is None:
+            return False
         if isinstance(vals, V3Input):
             kinds = {"widget" if vals.kind in _V3_WIDGETS else "link"}
             opts: list = []
