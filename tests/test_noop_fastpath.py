@@ -135,8 +135,13 @@ def test_environment_the_run_read_is_part_of_the_receipt(synced, run_cli, monkey
     args = [*synced["args"], "status"]
     assert run_cli(*args).exit_code == 0
     assert noop.try_fast(args) == 0
+    store = os.environ["COMFYLOCK_STORE"]
     monkeypatch.setenv("COMFYLOCK_STORE", str(synced["root"] / "another-store"))
     assert noop.try_fast(args) is None
+    monkeypatch.setenv("COMFYLOCK_STORE", store)
+    assert noop.try_fast(args) == 0
+    monkeypatch.setenv("COMFYLOCK_NODE_TABLE", str(synced["root"] / "table.json"))
+    assert noop.try_fast(args) is None  # any COMFYLOCK_* variable newly set counts
 
 
 def test_a_freshly_changed_tree_leaves_no_receipt(tmp_path, server, monkeypatch, run_cli):

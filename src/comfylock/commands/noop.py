@@ -37,9 +37,10 @@ _COMMANDS = ("sync", "status")
 _VALUE_OPTIONS = ("--lock", "--comfyui-root", "--models-dir", "--store")
 _FLAGS = ("-q", "--quiet", "--no-color", "--no-nodes")
 _SYNC_ONLY = ("--no-aria2", "--locked")
-# Read by settings and model paths; extra_model_paths.yaml may name more ($VARS).
-_ENV = ("COMFYUI_ROOT", "COMFYLOCK_STORE", "COMFYLOCK_CACHE_DIR", "XDG_CACHE_HOME", "HOME")
-_ENV += ("NO_COLOR", "COMFYLOCK_REMOTE")
+# Read by settings and model paths; extra_model_paths.yaml may name more ($VARS). Every
+# COMFYLOCK_*/COMFYUI_* variable counts too, and which of them are set.
+_ENV = ("XDG_CACHE_HOME", "HOME", "NO_COLOR")
+_PREFIXES = ("COMFYLOCK_", "COMFYUI_")
 
 _pending: tuple | None = None  # this invocation's key, when a receipt may be written for it
 _started_ns = 0  # when this invocation's full run began (before it observed anything)
@@ -92,6 +93,7 @@ def _receipt_path(key: tuple, env) -> str | None:
 
 def _env_digest(names, env) -> tuple:
     """(name, crc32, length) of each variable: values themselves never go in a receipt."""
+    names = sorted({*names, *(n for n in env if n.startswith(_PREFIXES))})
     return tuple(
         (n, zlib.crc32(env[n].encode("utf-8", "surrogateescape")), len(env[n]))
         if n in env
@@ -182,6 +184,11 @@ def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool) -> No
         for n, m in list(sys.modules.items())
         if n.startswith("comfylock") and getattr(m, "__file__", None)
     )
+    # The data the code reads (folder and node tables), where a table may be swapped in.
+    data = os.path.join(os.path.dirname(os.path.dirname(__file__)), "workflows", "data")
+    exact += sorted(os.path.join(data, n) for n in os.listdir(data))
+    if os.environ.get("COMFYLOCK_NODE_TABLE"):
+        exact.append(os.path.abspath(os.environ["COMFYLOCK_NODE_TABLE"]))
     probes = []
     for path in exact:
         sig = _sig(path)
