@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import sqlite3
 import stat as stat_mod
 import threading
@@ -327,6 +326,8 @@ class Store:
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
                     raise
+                import shutil  # NOTE: here: its bz2/lzma imports cost every no-op ~2 ms
+
                 shutil.copyfile(source, tmp)
             _check_digest(hash_file(tmp), expected, what=str(existing))
             return self._place(tmp, expected)
@@ -374,6 +375,8 @@ class Store:
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
+            import shutil
+
             shutil.move(str(path), str(dest))
         return dest
 
