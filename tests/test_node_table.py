@@ -49,6 +49,8 @@ def test_mappings_from_every_registration_style(fake_pack):
         "FakeOrMerged",  # NODE_CLASS_MAPPINGS |= {...}
         "FakeLowVramLoader",
         "FakePlainSubclass",
+        "FakeDecorated",  # @register(name="FakeDecorated"), a decorator that fills the mapping
+        "Formatted (fake)",  # {Formatted.NAME: ...}, NAME = "{} ({})".format(...)
     }
 
 
@@ -65,6 +67,7 @@ def test_mappings_from_every_registration_style(fake_pack):
         ("FakeOwnDir", {"weights": "custom_nodes/FakePack/models"}),  # fonts are not models
         ("FakeLowVramLoader", {"ckpt_name": "checkpoints"}),  # super() of a core loader
         ("FakePlainSubclass", {"ckpt_name": "checkpoints"}),  # a core loader as it is
+        ("FakeDecorated", {"upscaler": "upscale_models"}),
     ],
 )
 def test_model_inputs_and_their_folders(fake_pack, cls, inputs):

@@ -559,6 +559,8 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
             isinstance(d, ast.Name) and d.id == "staticmethod" for d in method.node.decorator_list
         )
         return it.call_def(method, args if static else [(recv,), *args], kwargs, frame)
+    if isinstance(recv, Const) and isinstance(recv.value, str) and name == "format":
+        return (_format(recv.value, args, kwargs),)
     if isinstance(recv, Input) and name in ("split", "rsplit") and args:
         return (Input(recv.name, "split"),) if args[0] == (Const("/"),) else (UNKNOWN,)
     if isinstance(recv, PathV):
@@ -583,6 +585,18 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
     if isinstance(recv, ListV | Files | DirFiles) and name in ("copy", "sort"):
         return (recv,)
     return (UNKNOWN,)
+
+
+def _format(template: str, args, kwargs):
+    """``"{} ({})".format(a, b)`` with constant arguments (rgthree's node names)."""
+    pos = [a[0].value for a in args if len(a) == 1 and isinstance(a[0], Const)]
+    named = {k: v[0].value for k, v in kwargs.items() if len(v) == 1 and isinstance(v[0], Const)}
+    if len(pos) != len(args) or len(named) != len(kwargs):
+        return UNKNOWN
+    try:
+        return Const(template.format(*pos, **named))
+    except (IndexError, KeyError, ValueError, AttributeError):
+        return UNKNOWN
 
 
 def fnp_get(args) -> tuple:

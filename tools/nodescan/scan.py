@@ -48,6 +48,7 @@ def scan_pack(
         "NODE_CLASS_MAPPINGS", "define_schema", "add_model_folder_path", "folder_names_and_paths"
     ):
         _task(it, module, it.module_env, module)
+    scanner.walk_decorated()
     classes = scanner.classes()
     folders = scanner.folders()
     out_classes = {}
@@ -71,8 +72,41 @@ def _task(it: Interp, what: str, fn, *args):
 class _Scanner:
     def __init__(self, it: Interp, pack: SourcePack, core, aliases):
         self.it, self.pack, self.core, self.aliases = it, pack, core, aliases
+        self.decorators: set[str] = set()
 
     # ---- which classes ---------------------------------------------------------------------
+    def registering_decorators(self) -> set[str]:
+        """Functions of modules that fill NODE_CLASS_MAPPINGS: decorators that register."""
+        names = set()
+        for module in self.pack.modules_mentioning("NODE_CLASS_MAPPINGS"):
+            tree = self.pack.tree(module)
+            for node in tree.body if tree else ():
+                if isinstance(node, ast.FunctionDef):
+                    names.add(node.name)
+        return names
+
+    def walk_decorated(self) -> None:
+        """Walk the modules whose classes a registering decorator marks (``@comfy_node(...)``)."""
+        self.decorators = self.registering_decorators()
+        for name in sorted(self.decorators):
+            for module in self.pack.modules_mentioning("@" + name):
+                _task(self.it, module, self.it.module_env, module)
+
+    def _take_decorated(self, cls: ClassRef, found: dict) -> None:
+        from .interp import Frame
+
+        for deco in cls.node.decorator_list:
+            if not (isinstance(deco, ast.Call) and _callee_name(deco.func) in self.decorators):
+                continue
+            named = [kw.value for kw in deco.keywords if kw.arg in ("name", "node_id")]
+            named += deco.args[:1] if not named else []
+            for expr in named:
+                for v in self.it.ev(expr, Frame(cls.module)):
+                    if isinstance(v, Const) and isinstance(v.value, str):
+                        slot = found.setdefault(v.value, [])
+                        if cls not in slot:
+                            slot.append(cls)
+
     def classes(self) -> dict[str, list]:
         found: dict[str, list] = {}
         for module in sorted(self.pack.modules):
@@ -87,6 +121,7 @@ class _Scanner:
                 for v in vals:
                     if isinstance(v, ClassRef) and v.module == module:
                         self._take_v3(v, found)
+                        self._take_decorated(v, found)
         return found
 
     def _take_mapping(self, d: DictV, module: str, found: dict) -> None:
@@ -338,6 +373,12 @@ def _opt(opts, key: str) -> bool:
     if not isinstance(opts, DictV):
         return False
     return any(k == Const(key) and Const(True) in v for k, v in opts.items)
+
+
+def _callee_name(node) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else None
 
 
 def _firsts(vals):
