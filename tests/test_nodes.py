@@ -277,6 +277,22 @@ def test_knowledge_table_names_the_pack_before_the_registry(registry, resolver, 
     assert asked.via == "registry" and server.log
 
 
+def test_shipped_class_map_is_the_last_tier(registry, resolver, monkeypatch):
+    from comfylock.workflows import nodetable
+
+    small = nodetable._NodeMap(
+        packs=[("x/one", "https://github.com/x/one"), ("y/two", "https://github.com/y/two")],
+        classes={"OnlyInTheMap": 0, "MappedTwice": [0, 1]},
+    )
+    monkeypatch.setattr(nodetable, "_node_map", lambda: small)
+    [cand] = resolver.candidates_for_class("OnlyInTheMap")  # the registry does not know it
+    assert (cand.id, cand.repo, cand.via) == ("x/one", "https://github.com/x/one", "node-map")
+    both = resolver.candidates_for_class("MappedTwice")
+    assert [c.id for c in both] == ["x/one", "y/two"] and settle("MappedTwice", both, {}) is None
+    [registry_first] = resolver.candidates_for_class("SAMLoader")
+    assert registry_first.via == "registry"
+
+
 def test_registry_without_search_uses_single_lookup(server, monkeypatch, resolver):
     fake = fakes.FakeRegistry(server, search=False)
     monkeypatch.setenv("COMFYLOCK_REGISTRY_URL", fake.base_url)

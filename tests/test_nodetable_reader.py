@@ -237,3 +237,29 @@ def test_the_generated_shape_is_read_as_it_comes(node_table):
     assert api.reason == "cannot tell: WanLoader.model lists files of diffusion_models, unet_gguf"
     packs = {n.class_type: n.packs for n in info.nodes}
     assert packs == {"WanLoader": ("wan",), "WanSampler": ("wan",), "Twin": ("a", "b")}
+
+
+def test_classes_the_table_did_not_read_are_named_by_the_shipped_class_map(
+    run_cli, tmp_path, monkeypatch
+):
+    from comfylock.workflows import nodetable
+
+    small = nodetable._NodeMap(
+        packs=[("someone/comfyui-extras", "https://github.com/someone/comfyui-extras")],
+        classes={"ExtraResize": 0},
+        patterns=[("^Extra", 0)],
+    )
+    monkeypatch.setattr(nodetable, "_node_map", lambda: small)
+    wf = tmp_path / "wf.json"
+    wf.write_bytes(
+        _ui(_node(1, "ExtraResize", [1]), _node(2, "ExtraBlur", [2]), _node(3, "ELLALoader", []))
+    )
+    text = run_cli("inspect", str(wf)).stdout
+    assert "ExtraResize  pack: someone/comfyui-extras (class map)" in text
+    assert "ExtraBlur    pack: someone/comfyui-extras (class map)" in text  # by name pattern
+    data = json.loads(run_cli("inspect", "--json", str(wf)).stdout)
+    via = {
+        n["class_type"]: (n.get("packs"), n.get("packs_via")) for n in data["workflows"][0]["nodes"]
+    }
+    assert via["ExtraResize"] == (["someone/comfyui-extras"], "map")
+    assert via["ELLALoader"] == (["comfyui-ella"], "table")

@@ -8,7 +8,8 @@ the folder the node's code reads (``--truth``, written by hand from the packs' c
 the knowledge table): right, wrong, or "cannot tell" (no folder). A reference whose class or
 input the truth file does not cover is listed as unmeasured. Custom node instances count as
 "pack named offline" when the node carries ``cnr_id``/``aux_id`` or the shipped knowledge
-table names its pack; a named pack is checked against the truth's pack where it has one.
+table (else the shipped class map) names its pack; a named pack is checked against the
+truth's pack where it has one.
 Targets (issue 10): >= 95% right, <= 2% wrong, >= 90% packs named.
 """
 
@@ -92,7 +93,7 @@ def measure(paths: list[str], truth: dict) -> dict:
             if node.core:
                 continue
             nodes["instances"] += 1
-            packs = nodetable.packs_of(node.class_type)
+            packs, _via = nodetable.named_packs(node.class_type)
             if node.cnr_id or node.aux_id or packs:
                 nodes["named"] += 1
                 want_pack = truth.get(node.class_type, {}).get("pack")

@@ -73,8 +73,9 @@ def node_json(node: NodeUse) -> dict[str, Any]:
         value = getattr(node, key)
         if value is not None:
             out[key] = value
-    if node.packs:  # from the shipped knowledge table, offline; several = ambiguous
+    if node.packs:  # named offline (table, else the shipped class map); several = ambiguous
         out["packs"] = list(node.packs)
+        out["packs_via"] = node.packs_via
     if not node.active:
         out["active"] = False
     return out
@@ -131,10 +132,11 @@ def _pack_hint(node: NodeUse) -> str:
     own = node.cnr_id or node.aux_id
     if own:
         return f"pack: {own}"
+    by_name = " (class map)" if node.packs_via == "map" else ""
     if len(node.packs) == 1:
-        return f"pack: {node.packs[0]}"
+        return f"pack: {node.packs[0]}{by_name}"
     if node.packs:
-        return f"ambiguous: {' | '.join(node.packs)}"
+        return f"ambiguous: {' | '.join(node.packs)}{by_name}"
     return ""
 
 

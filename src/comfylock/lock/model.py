@@ -94,7 +94,8 @@ class NodeUse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     aux_id: str | None = None
     ver: str | None = None
     active: bool = True
-    packs: tuple[str, ...] = ()  # the knowledge table's packs for the class (several: ambiguous)
+    packs: tuple[str, ...] = ()  # packs named offline for the class (several: ambiguous)
+    packs_via: str | None = None  # "table" (the packs' code) | "map" (the shipped class map)
 
 
 class RepoRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

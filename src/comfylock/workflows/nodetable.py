@@ -61,6 +61,7 @@ __all__ = [
     "is_dynamic",
     "knows",
     "mapped_packs",
+    "named_packs",
     "model_inputs",
     "pack_commit",
     "pack_of",
@@ -252,6 +253,24 @@ def _search(pattern: str, text: str) -> bool:
         return re.search(pattern, text) is not None
     except re.error:
         return False
+
+
+def named_packs(class_type: str) -> tuple[tuple[str, ...], str | None]:
+    """(pack ids, where from) naming a class's pack offline: the table (``"table"``: the
+    packs' code), else the shipped class map (``"map"``: names only), else ((), None)."""
+    table = _table()
+    if not (_NAMED and _NAMED[0] is table):
+        _NAMED[:] = [table, {}]
+    memo: dict = _NAMED[1]
+    found = memo.get(class_type)
+    if found is None:
+        read = packs_of(class_type)
+        mapped = () if read else tuple(pid for pid, _repo in mapped_packs(class_type))
+        found = memo[class_type] = (read, "table") if read else (mapped, "map" if mapped else None)
+    return found
+
+
+_NAMED: list = []  # [table, {class: named_packs answer}]: the map's patterns are costly
 
 
 def pack_of(class_type: str) -> str | None:

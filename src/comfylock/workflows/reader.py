@@ -239,7 +239,7 @@ class _Reader:
                 aux_id=aux,
                 ver=str(ver) if ver is not None else None,
                 active=active,
-                packs=() if core else nodetable.packs_of(class_type),
+                **({} if core else _packs_named(class_type)),
             )
         )
 
@@ -565,6 +565,11 @@ class _Reader:
             else:
                 self._read_custom(class_type, str(node_id), True, list(flat.items()))
             self._read_embeddings(class_type, str(node_id), True, list(flat.values()), {})
+
+
+def _packs_named(class_type: str) -> dict[str, Any]:
+    packs, via = nodetable.named_packs(class_type)
+    return {"packs": packs, "packs_via": via} if packs else {}
 
 
 def _split_directory(directory: str | None, name: str) -> tuple[str | None, str]:

@@ -16,6 +16,7 @@ several packs is *ambiguous* and only a ``[nodes]`` pin in comfylock.toml settle
 3. a map in ``extension-node-map.json`` format from ``COMFYLOCK_NODE_MAP_URL``: a pack that
    *preempts* the class wins; else every pack listing it; else every ``nodename_pattern``
    match. The core entry (ComfyUI itself) is never a candidate.
+4. the class map shipped with comfylock (``nodetable.mapped_packs``), offline.
 
 ``pin_pack`` needs no HTTP: a commit ``ver`` is used as is; else ``git ls-remote`` finds the
 tag of the version (``v1.2.3`` or ``1.2.3``, peeled), else the default branch's HEAD. Repos
@@ -62,6 +63,7 @@ __all__ = [
     "pack_id_for_repo",
     "pin_pack",
     "settle",
+    "shipped_map_candidates",
     "table_candidates",
 ]
 
@@ -412,7 +414,8 @@ class NodeResolver(ServiceClient):
         if known:
             return known
         found = distinct(self.registry_candidates(class_name))
-        return found or distinct(self.node_map.candidates(class_name))
+        mapped = found or distinct(self.node_map.candidates(class_name))
+        return mapped or shipped_map_candidates(class_name)
 
     def _from_hints(
         self, cnr_id: str | None, aux_id: str | None, ver: str | None
@@ -451,6 +454,18 @@ def table_candidates(class_name: str) -> list[PackCandidate]:
                 )
             )
     return distinct(out)
+
+
+def shipped_map_candidates(class_name: str) -> list[PackCandidate]:
+    """The packs the class map shipped with comfylock names (no network): the last tier."""
+    from ...workflows import nodetable
+
+    found = [
+        _map_candidate(repo, "node-map")
+        for _pack, repo in nodetable.mapped_packs(class_name)
+        if not _is_core(repo)
+    ]
+    return distinct(found)
 
 
 def _registry_candidate(node: RegistryNode, via: Via) -> PackCandidate:
