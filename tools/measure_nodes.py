@@ -97,7 +97,11 @@ def measure(paths: list[str], truth: dict) -> dict:
             if node.cnr_id or node.aux_id or packs:
                 nodes["named"] += 1
                 want_pack = truth.get(node.class_type, {}).get("pack")
-                named = [_repo_key(nodetable.pack_repo(p)) for p in packs]
+                if _via == "map":
+                    repos = [r for _p, r in nodetable.mapped_packs(node.class_type)]
+                else:
+                    repos = [nodetable.pack_repo(p) for p in packs]
+                named = [_repo_key(r) for r in repos]
                 if want_pack and packs and _repo_key(want_pack) not in named:
                     misnamed[(node.class_type, ", ".join(named))] += 1
             else:
