@@ -28,8 +28,18 @@ def _isolated_env(tmp_path_factory, monkeypatch):
         "COMFYLOCK_REGISTRY_URL",
         "COMFYLOCK_MODEL_LIST_URL",
         "COMFYLOCK_NODE_MAP_URL",
+        "COMFYLOCK_REMOTE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
     ):
         monkeypatch.delenv(var, raising=False)
+    # No AWS credentials from the host, and no instance-metadata lookups off loopback.
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(base / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(base / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("NO_COLOR", "1")
 
 

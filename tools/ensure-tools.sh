@@ -6,8 +6,9 @@ want=()
 command -v aria2c >/dev/null 2>&1 || want+=(aria2)
 command -v b3sum  >/dev/null 2>&1 || want+=(b3sum)
 command -v git    >/dev/null 2>&1 || want+=(git)
+# nginx: the HTTP mirror in the remote tests, and the capped server of `make bench`
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || want+=(nginx-light)
 if [ "${1:-}" = "--bench" ]; then  # what `make bench` compares against
-  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || want+=(nginx-light)
   command -v curl  >/dev/null 2>&1 || want+=(curl)
   command -v openssl >/dev/null 2>&1 || want+=(openssl)
 fi

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("comfylock.commands.verify", "verify_cmd"),
     "gc": ("comfylock.commands.gc", "gc_cmd"),
     "cache": ("comfylock.commands.cache", "cache_cmd"),
+    "push": ("comfylock.commands.push", "push_cmd"),
     "doctor": ("comfylock.commands.doctor", "doctor_cmd"),
 }
 

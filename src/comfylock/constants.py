@@ -13,6 +13,7 @@ __all__ = [
     "ENV_HF_TOKEN",
     "ENV_MODEL_LIST_URL",
     "ENV_NODE_MAP_URL",
+    "ENV_REMOTE",
     "ENV_REGISTRY_URL",
     "ENV_STORE",
     "LINK_ORDER",
@@ -45,7 +46,15 @@ ENV_MODEL_LIST_URL = "COMFYLOCK_MODEL_LIST_URL"
 ENV_NODE_MAP_URL = "COMFYLOCK_NODE_MAP_URL"
 ENV_CIVITAI_KEY = "CIVITAI_API_KEY"
 ENV_HF_TOKEN = "HF_TOKEN"
-SECRET_ENV_VARS = (ENV_CIVITAI_KEY, ENV_HF_TOKEN)
+ENV_REMOTE = "COMFYLOCK_REMOTE"
+# The AWS key id is not secret on its own but names the account: scrubbed like the rest.
+SECRET_ENV_VARS = (
+    ENV_CIVITAI_KEY,
+    ENV_HF_TOKEN,
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
 
 DEFAULT_CIVITAI_URL = "https://civitai.com"
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"

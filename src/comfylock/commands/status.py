@@ -64,6 +64,7 @@ def render_outcome(
             click.echo(f"warning: {printable(warning)}", err=True)
         if not settings.quiet:
             click.echo(done_line(outcome.plan, outcome.report, outcome.seconds))
+            _remote_lines(outcome)
     if outcome.unresolved:
         if applied:
             _unresolved_error(outcome)
@@ -72,6 +73,18 @@ def render_outcome(
             n = len(outcome.unresolved)
             click.echo(f"{n} reference{'s' if n != 1 else ''} not pinned (sync will exit 1)")
     return 0
+
+
+def _remote_lines(outcome) -> None:
+    """Where the fetched blobs came from, and what ``sync --push`` uploaded (SPEC §8)."""
+    report = outcome.report
+    if report is not None and report.from_remote:
+        click.echo(
+            f"Fetched {len(report.from_remote)} from team remotes, "
+            f"{len(report.from_origin)} from origins"
+        )
+    for line in outcome.pushed:
+        click.echo(f"Pushed to {line}")
 
 
 def _json_list(items) -> str:

@@ -39,10 +39,13 @@ __all__ = ["sync_cmd"]
 )
 @click.option("--no-aria2", is_flag=True, help="Use the built-in httpx downloader.")
 @click.option("--no-nodes", is_flag=True, help="Skip node packs.")
+@click.option(
+    "--push", is_flag=True, help="Push what this run fetched from origins to the push remotes."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @pass_settings
 def sync_cmd(
-    settings, dry_run, locked, link, prune, force, jobs, no_aria2, no_nodes, as_json
+    settings, dry_run, locked, link, prune, force, jobs, no_aria2, no_nodes, push, as_json
 ) -> int:
     """Make this machine match comfy.lock (models, then node packs).
 
@@ -63,6 +66,7 @@ def sync_cmd(
         jobs=jobs,
         use_aria2=not no_aria2,
         nodes=not no_nodes,
+        push=push,
     )
     progress = None
     if not (as_json or settings.quiet or dry_run):

@@ -29,6 +29,7 @@ __all__ = [
     "MatchedBy",
     "ModelRef",
     "NodeUse",
+    "RemoteConfig",
     "RepoRef",
     "Sha256",
     "SnapshotFile",
@@ -240,6 +241,14 @@ def snapshot_models(lock: Lock) -> tuple[LockedModel, ...]:
 # --- comfylock.toml -----------------------------------------------------------------------
 
 
+class RemoteConfig(Base):
+    """One ``[[remote]]``: a team store (SPEC §8). Credentials come from the environment."""
+
+    name: Annotated[str, Meta(pattern="^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    url: str  # s3://BUCKET/PREFIX or https://HOST/PREFIX (a read-only mirror)
+    push: bool = False
+
+
 class Config(Base):
     """The user-edited ``comfylock.toml``. Never holds a secret."""
 
@@ -247,3 +256,4 @@ class Config(Base):
     sources: dict[str, str] = {}
     nodes: dict[str, str] = {}
     allow_http: tuple[str, ...] = ()
+    remote: tuple[RemoteConfig, ...] = ()

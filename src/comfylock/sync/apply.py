@@ -12,6 +12,7 @@ never leaves a half-placed file: every placement is an ``os.replace``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -54,6 +55,8 @@ class ApplyReport(msgspec.Struct, frozen=True, kw_only=True):
     failures: tuple[Failure, ...] = ()
     warnings: tuple[str, ...] = ()
     link_modes: dict[str, int] = {}
+    from_remote: tuple[str, ...] = ()  # digests a team remote served (verified)
+    from_origin: tuple[str, ...] = ()  # digests the origins served (what sync --push uploads)
 
 
 class NullProgress:
@@ -84,6 +87,7 @@ class ApplyContext(msgspec.Struct, kw_only=True):
     env: Mapping[str, str] | None = None
     progress: object = msgspec.field(default_factory=NullProgress)
     downloader_factory: Callable | None = None  # (tmp_dir, jobs, cancel) -> (Downloader, note)
+    remotes: Mapping[str, object] = {}  # name -> remotes.Remote, for Fetch.remote
 
 
 def _model_roots(ctx: ApplyContext) -> tuple[str, ...]:
@@ -122,7 +126,9 @@ def _failure(item: str, exc: BaseException) -> Failure:
     return Failure(item, str(exc) or type(exc).__name__, 6)
 
 
-def _fetch_one(f: Fetch, ctx: ApplyContext, downloader, cancel: threading.Event) -> None:
+def _fetch_one(
+    f: Fetch, ctx: ApplyContext, downloader, cancel: threading.Event, served: dict
+) -> None:
     from .download.urls import url_groups
 
     store, expected = ctx.store, Expected(size=f.size, sha256=f.sha256, blake3=f.blake3)
@@ -131,31 +137,87 @@ def _fetch_one(f: Fetch, ctx: ApplyContext, downloader, cancel: threading.Event)
         if store.has(f.sha256):
             return  # another sync fetched it while we waited for the lock
         tmp = store.tmp_path(f.sha256)
-        stale_tmp = tmp.exists()
         show = ctx.progress.task(f.keys[0], f.size)
-        while True:
-            last: RemoteError | None = RemoteError(f"{f.keys[0]}: no download source in the lock")
-            for group in groups:
-                try:
-                    downloader.fetch(group.urls, tmp, expected, f.size, dict(group.headers), show)
-                    last = None
-                    break
-                except RemoteError as exc:
-                    last = exc
-            if last is not None:
-                raise last
+        remote = ctx.remotes.get(f.remote) if f.remote else None
+        if remote is None or not _from_remote(f, remote, groups, ctx, downloader, show, served):
+            if cancel.is_set():
+                raise Interrupted("download interrupted")
+            _from_origins(f, groups, store, tmp, expected, downloader, show, cancel)
+            served[f.sha256] = "origin"
+        ctx.progress.finished(f.keys[0], f.size)
+
+
+def _from_remote(f: Fetch, remote, groups, ctx: ApplyContext, downloader, show, served) -> bool:
+    """Fetch from the remote (all of aria2's connections on it), verify; False: use origins.
+
+    The origins stand right behind the remote in the same fetch: if the remote fails part
+    way, the origins resume the bytes already there, and wrong bytes (the whole file is
+    verified) are thrown away and fetched again from the origins only. They are not handed
+    to aria2 beside the remote: aria2 spreads connections over every source, so each
+    machine of a farm would pull from Civitai again, and our redirect check would cost an
+    origin request per blob per machine (SPEC §7: the origins serve each blob once).
+    No token travels with the remote's URL.
+    """
+    store, expected = ctx.store, Expected(size=f.size, sha256=f.sha256, blake3=f.blake3)
+    tmp = store.tmp_path(f.sha256)
+    try:
+        url = remote.fetch_url(f.sha256)
+        if remote.is_direct(f.sha256) and hasattr(downloader, "mark_direct"):
+            downloader.mark_direct(url)
+        downloader.fetch([url], tmp, expected, f.size, {}, show)
+        store.ingest(tmp, expected)
+    except IntegrityError:
+        served[f"!{f.sha256}"] = (
+            f"remote {remote.name} served wrong bytes for {f.keys[0]}; fetched from the origins"
+        )
+        _discard(tmp)
+        return False
+    except Interrupted:
+        raise
+    except ComfylockError as exc:  # down, refused, a redirect to plain http, …
+        served[f"!{f.sha256}"] = (
+            f"remote {remote.name} failed for {f.keys[0]} ({exc.message}); "
+            "fetching the rest from the origins"
+        )
+        return False
+    served[f.sha256] = f"remote:{remote.name}"
+    return True
+
+
+def _discard(tmp: Path) -> None:
+    for path in (tmp, tmp.with_name(tmp.name + ".aria2")):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _from_origins(f: Fetch, groups, store, tmp, expected, downloader, show, cancel) -> None:
+    stale_tmp = tmp.exists()
+    while True:
+        last: RemoteError | None = RemoteError(f"{f.keys[0]}: no download source in the lock")
+        for group in groups:
             try:
-                store.ingest(tmp, expected)
-                ctx.progress.finished(f.keys[0], f.size)
-                return
-            except IntegrityError:
-                if not stale_tmp or cancel.is_set():
-                    raise
-                stale_tmp = False  # bytes left by an earlier run were bad: download afresh
+                downloader.fetch(group.urls, tmp, expected, f.size, dict(group.headers), show)
+                last = None
+                break
+            except RemoteError as exc:
+                last = exc
+        if last is not None:
+            raise last
+        try:
+            store.ingest(tmp, expected)
+            return
+        except IntegrityError:
+            if not stale_tmp or cancel.is_set():
+                raise
+            stale_tmp = False  # bytes left by an earlier run were bad: download afresh
 
 
 def _fetch_all(
-    plan: SyncPlan, ctx: ApplyContext, failures: list[Failure], warnings: list[str]
+    plan: SyncPlan,
+    ctx: ApplyContext,
+    failures: list[Failure],
+    warnings: list[str],
+    served: dict[str, str],
 ) -> list[str]:
     if not plan.fetch:
         return []
@@ -168,7 +230,7 @@ def _fetch_all(
     done: list[str] = []
     try:
         for f, exc in _in_threads(
-            plan.fetch, lambda f: _fetch_one(f, ctx, downloader, cancel), ctx.jobs, cancel
+            plan.fetch, lambda f: _fetch_one(f, ctx, downloader, cancel, served), ctx.jobs, cancel
         ):
             if exc is None:
                 done.append(", ".join(f.keys))
@@ -244,8 +306,10 @@ def _adopt_all(plan: SyncPlan, ctx: ApplyContext, failures: list[Failure]) -> li
     done, roots = [], _model_roots(ctx)
     for a in plan.adopt:
         try:
-            check_parent_within(a.path, roots)
-            ctx.store.adopt(Path(a.path), Expected(size=a.size, sha256=a.sha256, blake3=a.blake3))
+            if not a.copy:  # a copy elsewhere is only read; an adopted target is replaced
+                check_parent_within(a.path, roots)
+            expected = Expected(size=a.size, sha256=a.sha256, blake3=a.blake3)
+            ctx.store.adopt(Path(a.path), expected, copy=a.copy)
             done.append(a.path)
         except (ComfylockError, OSError) as exc:
             failures.append(_failure(a.key, exc))
@@ -395,7 +459,9 @@ def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
     with store.file_lock("gc", shared=True):
         with store.file_lock("store"):
             store.index.register_lock(ctx.lock_path)
-        fetched = _fetch_all(plan, ctx, failures, warnings)
+        served: dict[str, str] = {}
+        fetched = _fetch_all(plan, ctx, failures, warnings, served)
+        warnings.extend(v for k, v in sorted(served.items()) if k.startswith("!"))
         adopted = _adopt_all(plan, ctx, failures)
         displaced, skip = _displace_all(plan, ctx, failures)
         rows = {r.target: r for r in store.index.links()}
@@ -413,4 +479,6 @@ def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
         failures=tuple(failures),
         warnings=tuple(warnings + linker.warnings),
         link_modes=dict(linker.used),
+        from_remote=tuple(sorted(k for k, v in served.items() if v.startswith("remote:"))),
+        from_origin=tuple(sorted(k for k, v in served.items() if v == "origin")),
     )

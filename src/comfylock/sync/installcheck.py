@@ -12,9 +12,8 @@ def installed_problems(settings: Settings) -> list[str]:
     from .job import SyncOptions, prepare
     from .planview import plan_lines
 
-    _lock, store, plan, _ = prepare(
-        settings, SyncOptions(dry_run=True, nodes=settings.comfyui_root is not None)
-    )
+    prepared = prepare(settings, SyncOptions(dry_run=True, nodes=settings.comfyui_root is not None))
+    store, plan = prepared.store, prepared.plan
     store.close()
     if plan.is_empty:
         return []

@@ -26,7 +26,15 @@ from ..settings import Settings
 from .plan import SyncPlan, make_plan
 from .store import Store
 
-__all__ = ["SyncOptions", "SyncOutcome", "load_lock_cached", "lock_staleness", "prepare", "sync"]
+__all__ = [
+    "Prepared",
+    "SyncOptions",
+    "SyncOutcome",
+    "load_lock_cached",
+    "lock_staleness",
+    "prepare",
+    "sync",
+]
 
 
 class SyncOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,12 +46,14 @@ class SyncOptions(msgspec.Struct, frozen=True, kw_only=True):
     jobs: int = 4
     use_aria2: bool = True
     nodes: bool = True
+    push: bool = False  # push what this run fetched from origins to the push remotes (§8)
 
 
 class SyncOutcome(msgspec.Struct, kw_only=True):
     plan: SyncPlan
     models_root: str | None = None
     report: object = None  # apply.ApplyReport after a real run
+    pushed: list[str] = msgspec.field(default_factory=list)  # "NAME: n blobs" (sync --push)
     warnings: list[str] = msgspec.field(default_factory=list)
     unresolved: tuple[str, ...] = ()  # "folder/name" of the lock's [[unresolved]] entries
     seconds: float = 0.0  # how long apply took
@@ -67,6 +77,12 @@ class _LazyHashCache:
 
     def put(self, path, st, digest) -> None:
         self._get().put(path, st, digest)
+
+    def preload(self, directory) -> None:
+        self._get().preload(directory)
+
+    def flush(self) -> None:
+        self._get().flush()
 
     def close(self) -> None:
         if self._cache is not None:
@@ -104,10 +120,23 @@ def lock_staleness(settings: Settings, lock: Lock) -> tuple[str, str]:
     return "stale", changed or "references are not pinned"
 
 
-def prepare(
-    settings: Settings, options: SyncOptions
-) -> tuple[Lock, Store, SyncPlan, tuple[str, ...]]:
-    """Read the lock, observe this machine, and plan. Reads only."""
+class Prepared(msgspec.Struct, kw_only=True):
+    """What ``prepare`` read and decided: the plan, and the remotes it was made with."""
+
+    lock: Lock
+    store: Store
+    plan: SyncPlan
+    allow_http: tuple[str, ...] = ()
+    remotes: list = msgspec.field(default_factory=list)  # opened Remote clients (§8)
+    notes: list[str] = msgspec.field(default_factory=list)  # remote trouble, for the user
+
+
+def prepare(settings: Settings, options: SyncOptions, *, elsewhere: bool = False) -> Prepared:
+    """Read the lock, observe this machine, and plan. Reads only.
+
+    With ``elsewhere`` (sync, status) and something to fetch, also look where the bytes may
+    already be: a file elsewhere in the tree the hash cache knows, then the team remotes.
+    """
     from ..machine.modelpaths import load_model_paths
     from .observe import observe, store_view
 
@@ -131,17 +160,49 @@ def prepare(
             hash_cache=cache,
             comfyui_root=settings.comfyui_root,
         )
+        if options.nodes and lock.node and settings.comfyui_root is not None:
+            from .nodepacks import observe_nodes
+
+            nodes = observe_nodes(lock, settings.comfyui_root, settings.project_dir, allow_http)
+            workspace = msgspec.structs.replace(workspace, nodes=nodes)
+        view = store_view(lock, store)
+        plan = make_plan(lock, workspace, view, prune=options.prune, force=options.force)
+        prepared = Prepared(lock=lock, store=store, plan=plan, allow_http=allow_http)
+        if elsewhere and plan.fetch:
+            view = _look_elsewhere(settings, plan, model_paths, cache, prepared)
+            prepared.plan = make_plan(
+                lock, workspace, view, prune=options.prune, force=options.force
+            )
     finally:
         cache.close()
-    if options.nodes and lock.node and settings.comfyui_root is not None:
-        from .nodepacks import observe_nodes
+    return prepared
 
-        nodes = observe_nodes(lock, settings.comfyui_root, settings.project_dir, allow_http)
-        workspace = msgspec.structs.replace(workspace, nodes=nodes)
-    plan = make_plan(
-        lock, workspace, store_view(lock, store), prune=options.prune, force=options.force
-    )
-    return lock, store, plan, allow_http
+
+def _look_elsewhere(settings, plan: SyncPlan, model_paths, cache, prepared: Prepared):
+    """The store view plus local copies and the remotes' answers (HEAD) for ``plan.fetch``."""
+    from .observe import local_copies, store_view
+
+    view = store_view(prepared.lock, prepared.store)
+    wanted = {f.sha256: f.size for f in plan.fetch}
+    copies = local_copies(wanted, model_paths, cache)
+    view = msgspec.structs.replace(view, copies=copies)
+    rest = [sha for sha in wanted if sha not in copies]
+    specs = _remote_specs(settings, prepared.allow_http)
+    if not rest or not specs:
+        return view
+    from .remotes import open_remote
+    from .remotes.probe import probe
+
+    prepared.remotes = [open_remote(spec, prepared.allow_http) for spec in specs]
+    answer = probe(prepared.remotes, rest)
+    prepared.notes.extend(answer.notes)
+    return msgspec.structs.replace(view, remotes=answer.found)
+
+
+def _remote_specs(settings: Settings, allow_http: tuple[str, ...]):
+    from .remotes import configured_remotes
+
+    return configured_remotes(settings.project_dir)[0]
 
 
 def _register_if_new(store: Store, lock_path: str) -> None:
@@ -177,12 +238,23 @@ def sync(settings: Settings, options: SyncOptions, *, progress=None, on_plan=Non
 
     ``on_plan(outcome)`` is called once the plan is known and before anything changes, so
     the command can show the plan before the work rather than after it."""
-    lock, store, plan, allow_http = prepare(settings, options)
+    prepared = prepare(settings, options, elsewhere=True)
+    try:
+        return _sync(settings, options, prepared, progress, on_plan)
+    finally:
+        for remote in prepared.remotes:
+            remote.close()
+
+
+def _sync(settings: Settings, options: SyncOptions, prepared: Prepared, progress, on_plan):
+    lock, store, plan = prepared.lock, prepared.store, prepared.plan
+    allow_http = prepared.allow_http
     outcome = SyncOutcome(
         plan=plan,
         models_root=str(settings.models_root()),
         unresolved=tuple(f"{u.folder}/{u.name}" for u in lock.unresolved),
     )
+    outcome.warnings.extend(prepared.notes)
     state, message = lock_staleness(settings, lock)
     if state != "fresh" and options.locked:
         raise FindingError(
@@ -227,6 +299,7 @@ def sync(settings: Settings, options: SyncOptions, *, progress=None, on_plan=Non
         allow_http=allow_http,
         env=os.environ,
         progress=progress or NullProgress(),
+        remotes={r.name: r for r in prepared.remotes},
     )
     started = time.monotonic()
     try:
@@ -238,4 +311,15 @@ def sync(settings: Settings, options: SyncOptions, *, progress=None, on_plan=Non
     outcome.warnings.extend(report.warnings)
     if report.failures:
         _raise_failures(report.failures)
+    if options.push and report.from_origin:
+        outcome.pushed = _push_fetched(settings, store, plan, report, allow_http, progress)
     return outcome
+
+
+def _push_fetched(settings, store, plan, report, allow_http, progress) -> list[str]:
+    """``sync --push``: what this run fetched from the origins goes to every push remote."""
+    from .push import push_blobs
+
+    fetched = set(report.from_origin)
+    wanted = [(f.sha256, f.size, f.keys[0]) for f in plan.fetch if f.sha256 in fetched]
+    return push_blobs(_remote_specs(settings, allow_http), store, wanted, allow_http, progress)

@@ -29,6 +29,7 @@ from .store import LinkRow, Store, is_sha256
 from .workspace import ModelState, PlacedLink, StoreView, Workspace
 
 __all__ = [
+    "local_copies",
     "model_target",
     "noop_probes",
     "observe",
@@ -328,3 +329,21 @@ def _chain(path: str, out: list[str]) -> bool:
         path = os.path.normpath(os.path.join(os.path.dirname(path), dest))
         out.append(path)
     return os.path.lexists(first)
+
+
+def local_copies(wanted: dict[str, int], model_paths: ModelPaths, hash_cache) -> dict[str, str]:
+    """sha256 -> a file in the models tree the hash cache knows holds those bytes.
+
+    Stat only: a file is a candidate when its cached digest (keyed by path, size, mtime,
+    inode) is one we want; nothing is hashed here, and the store re-verifies on adoption.
+    """
+    if not wanted or hash_cache is None:
+        return {}
+    from ..machine.inventory import scan_tree
+
+    inventory = scan_tree(model_paths, hash_cache, hash=False)
+    found: dict[str, str] = {}
+    for f in inventory.files:
+        if f.sha256 in wanted and f.size == wanted[f.sha256] and f.sha256 not in found:
+            found[f.sha256] = f.path
+    return found

@@ -43,6 +43,7 @@ class Fetch(_Entry, frozen=True, kw_only=True):
     blake3: str | None = None
     keys: tuple[str, ...]
     sources: tuple[Source, ...]
+    remote: str | None = None  # a team remote that has the blob: asked first, origins back it
 
 
 class Adopt(_Entry, frozen=True, kw_only=True):
@@ -53,6 +54,7 @@ class Adopt(_Entry, frozen=True, kw_only=True):
     blake3: str | None = None
     path: str
     key: str
+    copy: bool = False  # the file stays the user's: copy it into the store, never share it
 
 
 class Link(_Entry, frozen=True, kw_only=True):
@@ -186,7 +188,7 @@ def _node_entries(node: NodeState, lock: Lock, out: dict[str, list]) -> None:
 
 
 def _fetches(
-    needed: dict[str, list[LockedModel]], have: frozenset[str], adopted: set[str]
+    needed: dict[str, list[LockedModel]], view: StoreView, adopted: set[str]
 ) -> tuple[Fetch, ...]:
     """One Fetch per digest the store lacks and no adoption provides."""
     return tuple(
@@ -196,11 +198,31 @@ def _fetches(
             blake3=models[0].blake3,
             keys=tuple(sorted(m.key for m in models)),
             sources=models[0].source,
-            reason="not in the store",
+            remote=view.remotes.get(sha),
+            reason=f"remote {view.remotes[sha]} has it"
+            if sha in view.remotes
+            else "not in the store",
         )
         for sha, models in sorted(needed.items())
-        if sha not in have and sha not in adopted
+        if sha not in view.blobs and sha not in adopted and sha not in view.copies
     )
+
+
+def _copies(needed: dict[str, list[LockedModel]], view: StoreView) -> list[Adopt]:
+    """The machine is the first remote: a file elsewhere in the tree with the locked bytes."""
+    return [
+        Adopt(
+            sha256=sha,
+            size=models[0].size,
+            blake3=models[0].blake3,
+            path=view.copies[sha],
+            key=models[0].key,
+            copy=True,
+            reason=f"same bytes as {models[0].key} (hash cache); copied, the file stays",
+        )
+        for sha, models in sorted(needed.items())
+        if sha in view.copies and sha not in view.blobs
+    ]
 
 
 def make_plan(
@@ -228,9 +250,10 @@ def make_plan(
             _node_entries(node, lock, out)
     reason = "the lock no longer names it"
     prunes = [Prune(target=p.target, sha256=p.sha256, reason=reason) for p in workspace.extra_links]
+    adopts = _dedupe_adopt(out["adopt"] + _copies(needed, store_index), store_index)
     return SyncPlan(
-        fetch=_fetches(needed, store_index.blobs, {a.sha256 for a in out["adopt"]}),
-        adopt=tuple(_dedupe_adopt(out["adopt"], store_index)),
+        fetch=_fetches(needed, store_index, {a.sha256 for a in adopts}),
+        adopt=tuple(adopts),
         displace=_by(out["displace"], "target"),
         prune=_by(prunes if prune else [], "target"),
         link=_by(out["link"], "target"),

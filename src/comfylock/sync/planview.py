@@ -41,6 +41,8 @@ def plan_lines(plan: SyncPlan, *, base: str | None = None) -> list[str]:
             ", ".join(sorted({type(s).__name__.replace("Source", "").lower() for s in f.sources}))
             or "no source"
         )
+        if f.remote:
+            kinds = f"remote {f.remote} (origins as backup: {kinds})"
         lines.append(f"fetch     {', '.join(f.keys)} ({human_size(f.size)}) from {kinds}")
     for a in plan.adopt:
         lines.append(f"adopt     {_rel(a.path, base)} ({a.reason})")

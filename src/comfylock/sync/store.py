@@ -300,11 +300,13 @@ class Store:
             self.index.add_blob(expected.sha256, expected.size, expected.blake3)
         return blob
 
-    def adopt(self, existing: Path, expected: Expected) -> Path:
+    def adopt(self, existing: Path, expected: Expected, *, copy: bool = False) -> Path:
         """Take a user's matching file into the store (hardlink, else copy); return the blob.
 
         The file itself is left where it is; the caller then links the target to the blob.
         The bytes are verified again here: the file may have changed since it was observed.
+        ``copy``: the file stays the user's (found elsewhere in the tree), so never share
+        its inode (the blob is made read-only, and the user may edit their file).
         """
         from ..machine.hashing import hash_file
 
@@ -317,7 +319,7 @@ class Store:
         source = Path(os.path.realpath(existing))
         # Share the inode only when the target is its sole name: a file the user also keeps
         # elsewhere (through a symlink or another hardlink) could be edited under the blob.
-        shared = os.path.islink(existing) or os.stat(source).st_nlink > 1
+        shared = copy or os.path.islink(existing) or os.stat(source).st_nlink > 1
         try:
             try:
                 if shared:

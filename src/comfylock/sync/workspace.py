@@ -60,9 +60,16 @@ class PlacedLink(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class StoreView(msgspec.Struct, frozen=True, kw_only=True):
-    """The part of the store index the planner needs."""
+    """Where the lock's digests can come from without asking an origin.
+
+    ``copies`` and ``remotes`` are observed only when something has to be fetched: a file
+    elsewhere in the models tree whose digest the hash cache knows (the machine itself is
+    the first remote, SPEC §8), and the team remote that answered HEAD for a digest.
+    """
 
     blobs: frozenset[str] = frozenset()  # locked digests already in blobs/
+    copies: dict[str, str] = {}  # sha256 -> a path in the models tree with those bytes
+    remotes: dict[str, str] = {}  # sha256 -> name of the first remote that has the blob
 
 
 class Workspace(msgspec.Struct, frozen=True, kw_only=True):

@@ -76,6 +76,7 @@ class Aria2Downloader(Downloader):
         self._closed = False
         self._active = 0  # fetches under way: aria2c must save their state on close
         self._httpx = None
+        self._direct: set[str] = set()  # URLs whose every hop was already checked (a remote)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -189,7 +190,8 @@ class Aria2Downloader(Downloader):
             return  # complete from an earlier run; the store verifies it
         given_urls, given_headers = list(urls), dict(headers)
         try:
-            urls, headers = _resolve_redirects(urls, headers, self._allow_http)
+            if headers or not self._direct.issuperset(urls):
+                urls, headers = _resolve_redirects(urls, headers, self._allow_http)
         except RemoteError:
             if self._cancel.is_set():
                 raise
@@ -216,6 +218,12 @@ class Aria2Downloader(Downloader):
                 if download.status in ("active", "waiting", "paused"):
                     api.client.force_remove(download.gid)
                 api.client.remove_download_result(download.gid)
+
+    def mark_direct(self, url: str) -> None:
+        """``url`` answered our own request without a redirect (a team remote's HEAD) and
+        passed the URL policy: skip the one-byte probe GET (a round trip per blob)."""
+        with self._lock:
+            self._direct.add(url)
 
     def _fallback(self):
         with self._lock:

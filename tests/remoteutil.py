@@ -1,0 +1,118 @@
+"""Real remotes on loopback for the remote tests: moto's S3 server and an nginx mirror."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Fake credentials a test can grep for: none may appear in any output, lock or config.
+ACCESS_KEY = "AKIAREMOTETESTKEY042"
+SECRET_KEY = "remote-test-secret-key-do-not-leak-8c1f"
+BUCKET = "team-models"
+
+
+def nginx_exe() -> str | None:
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).is_file()), None
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+_CONF = """daemon off;
+{user}
+worker_processes 1;
+pid {run}/nginx.pid;
+error_log {run}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log {run}/access.log;
+  client_body_temp_path {run}/tmp; proxy_temp_path {run}/tmp; fastcgi_temp_path {run}/tmp;
+  uwsgi_temp_path {run}/tmp; scgi_temp_path {run}/tmp;
+  default_type application/octet-stream;
+  server {{ listen 127.0.0.1:{port}; root {root}; }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx_serving(root: Path, run_dir: Path) -> Iterator[str]:
+    """nginx on a random loopback port serving ``root``; stopped on exit."""
+    exe = nginx_exe()
+    if exe is None:
+        pytest.skip("nginx is not installed (Debian package nginx-light; make test installs it)")
+    (run_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = run_dir / "nginx.conf"
+    # NOTE: as root, nginx's workers drop to nobody, who cannot read pytest's 0700 tmp dirs.
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(_CONF.format(run=run_dir, port=port, root=root, user=user))
+    proc = subprocess.Popen(
+        [exe, "-c", str(conf), "-p", str(run_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"nginx did not start: {(run_dir / 'error.log').read_text()}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def moto_s3(monkeypatch) -> Iterator[str]:
+    """moto's S3 wire-protocol server on loopback, credentials and endpoint in the env."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        s3_client().create_bucket(Bucket=BUCKET)
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def s3_client():
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client("s3", config=Config(s3={"addressing_style": "path"}))
+
+
+def s3_keys(prefix: str = "") -> list[str]:
+    found = s3_client().list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+    return sorted(o["Key"] for o in found.get("Contents", []))
+
+
+def blob_rel(sha: str) -> str:
+    return f"blobs/sha256/{sha[:2]}/{sha}"
