@@ -387,3 +387,18 @@ def test_remote_health_says_which_remote_answers(world, s3, monkeypatch):
     health = remote_health(make_settings(lock=str(world["lock"])))
     assert not health[0].ok and "AWS_ACCESS_KEY_ID" in health[0].fix
     _no_secret(repr(health))
+
+
+def test_doctor_shows_each_remote_and_whether_it_answers(world, s3, run_cli, monkeypatch):
+    import json
+
+    dead = f"http://127.0.0.1:{free_port()}/m"
+    monkeypatch.setenv("COMFYLOCK_REMOTE", f"team=s3://{BUCKET}/p,cdn={dead}")
+    result = run_cli(*world["args"], "doctor")
+    assert result.exit_code == 1, result  # a remote that does not answer is a problem
+    assert "remote team" in result.stdout and "remote cdn" in result.stdout
+    data = json.loads(run_cli(*world["args"], "doctor", "--json").stdout)
+    checks = {c["name"]: c for c in data["checks"]}
+    assert checks["remote team"]["ok"] and not checks["remote cdn"]["ok"]
+    assert checks["AWS_SECRET_ACCESS_KEY"]["detail"] == "set"
+    _no_secret(result.output, json.dumps(data))

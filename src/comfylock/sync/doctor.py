@@ -3,8 +3,9 @@
 A newcomer's first question after an error is "what does comfylock think my setup is?".
 Each check here is a small independent function ``(Settings) -> list[Check]`` so that a new
 concern (a remote, a token scope) is one more function in ``CHECKS``, not an edit of a big
-one. A check only reads: it never creates the store, never contacts the network, and never
-shows a token's value (only "set" / "not set").
+one. A check only reads: it never creates the store, contacts the network only to ask each
+configured team remote whether it answers (one request each; none when there is none), and
+never shows a token's value (only "set" / "not set").
 """
 
 from __future__ import annotations
@@ -196,11 +197,22 @@ def check_cache(settings: Settings) -> list[Check]:
     return [Check(name="cache", ok=True, detail=f"{path} ({_size(path.stat().st_size)})")]
 
 
+def check_remotes(settings: Settings) -> list[Check]:
+    """Each team remote (SPEC §8) and whether it answers; nothing when none is configured."""
+    from .remotes.health import remote_health
+
+    return [
+        Check(name=f"remote {h.name}", ok=h.ok, detail=f"{h.url} ({h.detail})", fix=h.fix)
+        for h in remote_health(settings)
+    ]
+
+
 CHECKS: list[Callable[[Settings], list[Check]]] = [
     check_lock,
     check_comfyui_root,
     check_model_dirs,
     check_store,
+    check_remotes,
     check_aria2c,
     check_git,
     check_tokens,
