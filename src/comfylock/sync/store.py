@@ -124,7 +124,11 @@ class StoreIndex:
                 raise _index_error(exc, self._path) from None
 
     def close(self) -> None:
-        self._db.close()
+        # NOTE: under the mutex: after Ctrl-C a daemon download thread may still be inside
+        # _exec; closing the connection under it crashed the interpreter (SIGSEGV, seen in
+        # test_sigint_exits_130_without_traceback). Afterwards _exec raises ProgrammingError.
+        with self._mutex:
+            self._db.close()
 
     def add_blob(self, sha256: str, size: int, blake3: str | None) -> None:
         self._exec(
