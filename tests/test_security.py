@@ -6,6 +6,10 @@ and names with control characters reach the terminal escaped. ``test_lock_…``:
 comfylock.toml that is nonsense is refused with exit 2 and one line; a full disk under the
 store index is exit 6; the rendered lock does not depend on the order of its input.
 
+``test_net_…``: tokens only to their own origin on every hop, the https-only rule on every hop
+of every client, bounds on bytes and time, safe generated scripts, git's protocol allow-list,
+network and input failures with their exit codes, no crash on Ctrl-C (loopback servers).
+
 Real temp dirs and the real CLI; the store is seeded through its own ingest (no network).
 """
 
@@ -15,14 +19,29 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import msgspec
 import pytest
+from werkzeug import Response
 
-from .syncutil import Model, make_bare_repo, tree_snapshot, write_lock
+from comfylock.errors import InsecureUrlError, RemoteError
+from comfylock.sync.workspace import Expected
+
+from .syncutil import (
+    Model,
+    loopback_server,
+    make_bare_repo,
+    payload,
+    range_response,
+    stop_server,
+    tree_snapshot,
+    write_lock,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -666,3 +685,208 @@ def test_fs_a_fifo_named_like_a_workflow_is_never_read(tmp_path):
     )
     assert named.returncode == 2
     assert "not a regular file" in _one_error_line(named.stderr)
+
+
+# ==================== network side (test_net_*) ====================
+
+HAVE_ARIA2 = shutil.which("aria2c") is not None
+BACKENDS = [
+    "httpx",
+    pytest.param("aria2", marks=pytest.mark.skipif(not HAVE_ARIA2, reason="no aria2c")),
+]
+DATA = payload(21, 2 * 1024 * 1024 + 17)
+EXP = Expected(size=len(DATA), sha256=hashlib.sha256(DATA).hexdigest())
+TOKEN = "tok-s3cr3t-4242"
+
+
+@pytest.fixture
+def origin():
+    s = loopback_server()
+    yield s
+    stop_server(s)
+
+
+@pytest.fixture
+def elsewhere():
+    """A second server: another origin (another port) that must never see a token."""
+    s = loopback_server()
+    yield s
+    stop_server(s)
+
+
+@pytest.fixture
+def stop():
+    """Set at the end of a test: every slow or endless body generator ends."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def _downloader(kind: str, tmp_path: Path, allow_http=()):
+    if kind == "aria2":
+        from comfylock.sync.download.aria2_backend import Aria2Downloader
+
+        return Aria2Downloader(
+            tmp_dir=tmp_path / "tmp",
+            jobs=2,
+            executable=shutil.which("aria2c"),
+            allow_http=allow_http,
+        )
+    from comfylock.sync.download.httpx_backend import HttpxDownloader
+
+    return HttpxDownloader(allow_http=allow_http, sleep=lambda s: None)
+
+
+def _auth_seen(server) -> list[str | None]:
+    return [req.headers.get("Authorization") for req, _ in server.log]
+
+
+# --- 1. tokens go only to their own origin, whatever happened before ----------------------
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_net_token_not_sent_elsewhere_after_a_503_then_redirect(kind, origin, elsewhere, tmp_path):
+    answers = iter([Response(status=503)])
+
+    def api(request):
+        first = next(answers, None)
+        if first is not None:
+            return first
+        return Response(status=302, headers={"Location": elsewhere.url_for("/cdn/file")})
+
+    origin.expect_request("/api/download").respond_with_handler(api)
+    elsewhere.expect_request("/cdn/file").respond_with_handler(lambda r: range_response(r, DATA))
+    d = _downloader(kind, tmp_path)
+    dest = tmp_path / "tmp" / "x.part"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        d.fetch(
+            [origin.url_for("/api/download")],
+            dest,
+            EXP,
+            len(DATA),
+            {"Authorization": f"Bearer {TOKEN}"},
+        )
+    finally:
+        d.close()
+    assert dest.read_bytes() == DATA
+    assert set(_auth_seen(origin)) == {f"Bearer {TOKEN}"}
+    assert elsewhere.log and set(_auth_seen(elsewhere)) == {None}
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_net_redirect_to_plain_http_elsewhere_after_a_503_is_refused(
+    kind, origin, elsewhere, tmp_path
+):
+    """``[::ffff:127.0.0.1]`` is not a loopback name to the rule: plain http there is refused,
+    and no request (let alone a token) reaches it."""
+    answers = iter([Response(status=503)])
+    mapped = f"http://[::ffff:127.0.0.1]:{elsewhere.port}/cdn/file"
+    origin.expect_request("/api/download").respond_with_handler(
+        lambda r: next(answers, None) or Response(status=302, headers={"Location": mapped})
+    )
+    elsewhere.expect_request("/cdn/file").respond_with_handler(lambda r: range_response(r, DATA))
+    d = _downloader(kind, tmp_path)
+    dest = tmp_path / "tmp" / "x.part"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with pytest.raises(InsecureUrlError):
+            d.fetch(
+                [origin.url_for("/api/download")],
+                dest,
+                EXP,
+                len(DATA),
+                {"Authorization": f"Bearer {TOKEN}"},
+            )
+    finally:
+        d.close()
+    assert elsewhere.log == []
+
+
+@pytest.mark.skipif(not HAVE_ARIA2, reason="no aria2c")
+@pytest.mark.parametrize("token", [None, TOKEN])
+def test_net_aria2_own_redirect_to_plain_http_is_not_followed(token, origin, elsewhere, tmp_path):
+    """The probe sees the file; only aria2c's own requests are sent to plain http elsewhere."""
+
+    def handler(request):
+        if request.headers.get("User-Agent", "").startswith("aria2"):
+            where = f"http://[::ffff:127.0.0.1]:{elsewhere.port}/evil"
+            return Response(status=302, headers={"Location": where})
+        return range_response(request, DATA)
+
+    origin.expect_request("/f").respond_with_handler(handler)
+    origin.expect_request("/api").respond_with_handler(
+        lambda r: Response(status=302, headers={"Location": origin.url_for("/f")})
+    )
+    elsewhere.expect_request("/evil").respond_with_handler(lambda r: range_response(r, DATA))
+    d = _downloader("aria2", tmp_path)
+    dest = tmp_path / "tmp" / "x.part"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        d.fetch([origin.url_for("/api")], dest, EXP, len(DATA), headers)
+    finally:
+        d.close()
+    assert elsewhere.log == []  # aria2c's redirect to plain http went nowhere
+    assert dest.read_bytes() == DATA  # the built-in downloader finished the file
+
+
+# --- 4. bounds: the locked size, stalls -----------------------------------------------------
+
+
+def _endless(stop: threading.Event, limit: int = 256 * 1024 * 1024):
+    def handler(request):
+        def gen():
+            sent = 0
+            block = b"\0" * 65536
+            while sent < limit and not stop.is_set():
+                yield block
+                sent += len(block)
+
+        return Response(
+            gen(), headers={"Content-Type": "application/octet-stream"}, direct_passthrough=True
+        )
+
+    return handler
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_net_endless_body_stops_at_the_locked_size(kind, origin, stop, tmp_path):
+    origin.expect_request("/f").respond_with_handler(_endless(stop))
+    d = _downloader(kind, tmp_path)
+    dest = tmp_path / "tmp" / "x.part"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    size = 1024 * 1024
+    try:
+        with pytest.raises(RemoteError, match="locked size"):
+            d.fetch([origin.url_for("/f")], dest, EXP, size, {})
+    finally:
+        d.close()
+    assert not dest.exists() or dest.stat().st_size <= size
+
+
+def _drip(stop: threading.Event, every: float = 0.1, count: int = 400):
+    def handler(request):
+        def gen():
+            for _ in range(count):
+                if stop.wait(every):
+                    return
+                yield b"x"
+
+        return Response(gen(), headers={"Content-Length": str(count)}, direct_passthrough=True)
+
+    return handler
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_net_stalled_transfer_fails_with_a_remote_error(kind, origin, stop, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMFYLOCK_STALL_SECONDS", "1")
+    monkeypatch.setenv("COMFYLOCK_LOWEST_SPEED", "100")
+    origin.expect_request("/f").respond_with_handler(_drip(stop))
+    d = _downloader(kind, tmp_path)
+    dest = tmp_path / "tmp" / "x.part"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with pytest.raises(RemoteError, match="stalled"):
+            d.fetch([origin.url_for("/f")], dest, EXP, 400, {})
+    finally:
+        d.close()

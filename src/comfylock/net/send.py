@@ -13,15 +13,17 @@ import email.utils
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import msgspec
 
 from ..errors import AuthError, NotFoundError, RemoteError
 from .endpoints import TOKEN_ENV, Endpoints, auth_headers, origin, service_for
+from .limits import API_MAX_BYTES, read_capped
 from .redact import redact
+from .urlpolicy import check_url
 
 if TYPE_CHECKING:
     import httpx
@@ -37,6 +39,7 @@ __all__ = [
     "make_client",
     "not_found",
     "parse_retry_after",
+    "redirect_target",
     "send",
     "status_text",
 ]
@@ -157,13 +160,15 @@ def send(
     follow: Literal["all", "same-origin", "none"] = "all",
     retry: Retry | None = None,
     stream: bool = False,
+    allow_http: Sequence[str] | None = None,
 ) -> httpx.Response:
     """Send one request with retries and redirect handling; return the final response.
 
     Any status other than 429/5xx is returned as is (the caller interprets 4xx). With
     ``follow="same-origin"`` a redirect to another origin is returned, not followed (the
     Hugging Face CDN hop). The body is read unless ``stream`` (then the caller closes the
-    response). Tokens go only to their own service.
+    response; else at most ``API_MAX_BYTES`` are read). Tokens go only to their own
+    service. With ``allow_http``, every hop must pass the https-only rule (``check_url``).
     """
     endpoints = endpoints or Endpoints.from_env()
     retry = retry or Retry.from_env()
@@ -172,7 +177,9 @@ def send(
         location = response.headers.get("location")
         if not (response.is_redirect and location) or follow == "none":
             return response
-        target = urljoin(url, location)
+        target = redirect_target(method, url, location)
+        if allow_http is not None:
+            check_url(target, allow_http)
         if follow == "same-origin" and origin(target) != origin(url):
             return response
         response.close()
@@ -180,6 +187,18 @@ def send(
             method = "GET"
         url = target
     raise RemoteError(redact(f"{method} {url}: more than {MAX_REDIRECTS} redirects"))
+
+
+def redirect_target(method: str, url: str, location: str) -> str:
+    """The absolute target of a redirect; a Location no URL parser accepts is a RemoteError."""
+    try:
+        target = urljoin(url, location)
+        urlsplit(target).port  # noqa: B018 — raises ValueError on a bad port or IPv6 host
+    except ValueError:
+        raise RemoteError(redact(f"{method} {url}: redirect to an invalid URL")) from None
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+        raise RemoteError(redact(f"{method} {url}: redirect to an invalid URL"))
+    return target
 
 
 def _send_retrying(
@@ -199,7 +218,10 @@ def _send_retrying(
         retry_after = None
         try:
             request = client.build_request(method, url, headers=all_headers)
-            response = client.send(request, stream=stream)
+            response = client.send(request, stream=True)
+            if not stream and response.status_code not in RETRY_STATUSES:
+                body = read_capped(response, API_MAX_BYTES, redact(f"{method} {url}"))
+                response._content = body  # NOTE: what httpx's own read() sets, but bounded
         except httpx.UnsupportedProtocol:
             raise RemoteError(redact(f"{method} {url}: unsupported URL scheme")) from None
         except httpx.TimeoutException:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from ..errors import InputError, InsecureUrlError
 
-__all__ = ["check_repo", "check_url", "is_loopback", "is_local_repo"]
+__all__ = ["check_repo", "check_url", "git_env", "is_local_repo", "is_loopback"]
 
 
 def is_loopback(host: str) -> bool:
@@ -26,11 +26,30 @@ def _http_allowed(host: str, allow_http: Iterable[str]) -> bool:
     return is_loopback(host) or host in {h.lower() for h in allow_http}
 
 
-def check_url(url: str, allow_http: Iterable[str] = ()) -> str:
-    """``url`` itself when it may be fetched, else InsecureUrlError (exit 2) naming the fix."""
+def _split(value: str, what: str, *, local_ok: bool = False):
+    """``urlsplit`` of a URL fit to hand to a client, a script or git: no control characters,
+    no backslashes (parsers disagree on them), a parseable host and port. Else InputError."""
     from .redact import redact
 
-    parts = urlsplit(url)
+    if any(ord(c) < 32 or ord(c) == 127 for c in value) or ("\\" in value and not local_ok):
+        raise InputError(
+            f"invalid {what} {redact(value)!r}: control characters or a backslash",
+            hint="fix the URL where it was written (workflow, lock or command line)",
+        )
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 — raises ValueError for a bad port
+    except ValueError as exc:
+        raise InputError(f"invalid {what} {redact(value)!r}: {exc}") from None
+    return parts
+
+
+def check_url(url: str, allow_http: Iterable[str] = ()) -> str:
+    """``url`` itself when it may be fetched, else InsecureUrlError (exit 2) naming the fix;
+    a malformed URL (control characters, backslash, bad host or port) is an InputError."""
+    from .redact import redact
+
+    parts = _split(url, "URL")
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if scheme == "https" and host:
@@ -52,7 +71,10 @@ def is_local_repo(repo: str) -> bool:
     """A node-pack repo given as a path or ``file://`` URL (a team mirror, a test's bare repo).
 
     A scheme-less value with a ``:`` is not a path: git reads ``host:path`` as ssh."""
-    scheme = urlsplit(repo).scheme.lower()
+    try:
+        scheme = urlsplit(repo).scheme.lower()
+    except ValueError:  # e.g. an unbalanced IPv6 bracket: a URL, and a broken one
+        return False
     if scheme == "file":
         return True
     if len(scheme) == 1 and repo[1:3] in (":\\", ":/"):  # a Windows drive
@@ -66,11 +88,11 @@ def check_repo(repo: str, allow_http: Iterable[str] = ()) -> str:
     option-looking values) raises InputError or InsecureUrlError (exit 2)."""
     from .redact import redact
 
-    parts = urlsplit(repo)
+    if repo.startswith("-") or not repo.strip():
+        raise InputError(f"invalid node pack repo {redact(repo)!r}")
+    parts = _split(repo, "node pack repo", local_ok=is_local_repo(repo))
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    if repo.startswith("-") or not repo.strip():
-        raise InputError(f"invalid node pack repo {repo!r}")
     if (scheme == "https" and host) or is_local_repo(repo):
         return repo
     if scheme in ("http", "git") and host:
@@ -84,3 +106,27 @@ def check_repo(repo: str, allow_http: Iterable[str] = ()) -> str:
         f"unsupported node pack repo {redact(repo)!r}",
         hint="use an https URL, a local path or a file:// URL",
     )
+
+
+def git_env(repo: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a git call on ``repo`` (already passed ``check_repo``): no prompts,
+    and a protocol allow-list git also applies to redirects and submodules, so a remote
+    cannot send it anywhere ``check_repo`` would refuse. ``http``/``git`` are listed only for
+    a repo that is itself such a URL (loopback or an ``allow-http`` host)."""
+    import os
+
+    protocols = ["https", "file"]
+    try:
+        scheme = urlsplit(repo).scheme.lower()
+    except ValueError:
+        scheme = ""
+    if scheme in ("http", "git"):
+        protocols.append(scheme)
+    return {
+        **(os.environ if base is None else base),
+        "GIT_ALLOW_PROTOCOL": ":".join(protocols),
+        "GIT_PROTOCOL_FROM_USER": "0",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "",
+        "LC_ALL": "C",
+    }

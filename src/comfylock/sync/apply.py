@@ -417,7 +417,7 @@ def _nodes_all(plan: SyncPlan, ctx: ApplyContext, failures: list[Failure]) -> li
     for n in plan.node_checkout:
         try:
             check_parent_within(n.path, roots, what="custom_nodes/")
-            checkout_pack(n.commit, Path(n.path))
+            checkout_pack(n.commit, Path(n.path), repo_url(n.repo, project, ctx.allow_http))
             done.append(n.id)
         except (ComfylockError, OSError) as exc:
             failures.append(_failure(f"node {n.id}", exc))

@@ -25,11 +25,15 @@ from .workspace import NodeState
 
 __all__ = ["checkout_pack", "clone_pack", "observe_nodes", "pack_dir", "repo_url"]
 
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "LC_ALL": "C"}
 
+def _git(
+    *args: str, cwd: Path | None = None, check: bool = True, repo: str = ""
+) -> subprocess.CompletedProcess:
+    """git with the protocol allow-list of ``repo`` (``git_env``): local commands pass none
+    and may then reach https and file only."""
+    from ..net.urlpolicy import git_env
 
-def _git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, **_GIT_ENV}
+    env = git_env(repo)
     proc = subprocess.run(
         ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
     )
@@ -119,9 +123,9 @@ def clone_pack(url: str, commit: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.comfylock-{secrets.token_hex(4)}")
     try:
-        _git("clone", "--quiet", "--no-checkout", "--", url, str(tmp))
+        _git("clone", "--quiet", "--no-checkout", "--", url, str(tmp), repo=url)
         if not _has_commit(tmp, commit):
-            _git("fetch", "--quiet", "origin", commit, cwd=tmp)
+            _git("fetch", "--quiet", "origin", commit, cwd=tmp, repo=url)
         _git("checkout", "--quiet", "--detach", commit, cwd=tmp)
         os.rename(tmp, path)
         tmp = None
@@ -130,13 +134,14 @@ def clone_pack(url: str, commit: str, path: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def checkout_pack(commit: str, path: Path) -> None:
-    """Move a clean clone to ``commit``, fetching it first when it is not there yet."""
+def checkout_pack(commit: str, path: Path, url: str = "") -> None:
+    """Move a clean clone to ``commit``, fetching it first when it is not there yet. ``url``
+    is the lock's repo (the clone's origin): it sets the protocols git may use."""
     if not _has_commit(path, commit):
-        _git("fetch", "--quiet", "origin", cwd=path)
+        _git("fetch", "--quiet", "origin", cwd=path, repo=url)
         if not _has_commit(path, commit):
             with contextlib.suppress(RemoteError):
-                _git("fetch", "--quiet", "origin", commit, cwd=path)
+                _git("fetch", "--quiet", "origin", commit, cwd=path, repo=url)
     if not _has_commit(path, commit):
         raise RemoteError(f"{path.name}: commit {commit[:12]} not found in the remote")
     _git("checkout", "--quiet", "--detach", commit, cwd=path)

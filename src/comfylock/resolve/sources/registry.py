@@ -41,7 +41,7 @@ from ...net.endpoints import Endpoints
 from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert, fetch_document
 from ...net.redact import redact
 from ...net.send import Retry
-from ...net.urlpolicy import check_repo
+from ...net.urlpolicy import check_repo, git_env
 
 if TYPE_CHECKING:
     import httpx
@@ -148,10 +148,10 @@ def ls_remote(
         "-c",
         "protocol.file.allow=always",
     ]
-    if allow_http or urlsplit(repo).scheme.lower() in ("http", "git"):
+    if urlsplit(repo).scheme.lower() in ("http", "git"):  # check_repo allowed this host
         config += ["-c", "protocol.http.allow=always", "-c", "protocol.git.allow=always"]
     target = os.path.expanduser(repo) if repo.startswith("~") else repo
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    env = git_env(repo)
     cmd = ["git", *config, "ls-remote", "--", target, *patterns]
     try:
         done = subprocess.run(

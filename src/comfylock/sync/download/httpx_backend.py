@@ -4,6 +4,11 @@ Each attempt continues from the tmp file's current size. A server that answers a
 request with 200 sends the whole file, so the tmp file is restarted. 429 and 5xx are retried
 with exponential backoff, honouring ``Retry-After``; a cut connection is resumed. An HTML page
 or an empty body served with 200 in place of a model is refused (an error page, not bytes).
+
+Redirects are followed here, hop by hop, not by httpx: every hop passes the https-only rule,
+and the caller's headers (a token) go only to the origin of the URL they were given for, on
+every attempt, whatever an earlier attempt was told. At most the locked size is written, and
+a transfer slower than the lowest-speed limit for a whole window fails (``net.limits``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ...errors import AuthError, Interrupted, RemoteError
-from ...net.send import parse_retry_after
+from ...net.limits import Limits, SpeedWatch
+from ...net.send import MAX_REDIRECTS, parse_retry_after
 from ..workspace import Expected
 from . import Downloader, ProgressFn
 from .urls import check_url, redact
@@ -51,11 +57,12 @@ class HttpxDownloader(Downloader):
 
         self._httpx = httpx
         self._allow_http = tuple(allow_http)
-        # NOTE: the hook runs for every request, redirects included: a source on loopback or
-        # https must not be able to send us to a plain-http host elsewhere (SPEC §6).
+        self._limits = Limits.from_env()
+        # NOTE: the hook runs for every request: a source on loopback or https must not be
+        # able to send us to a plain-http host elsewhere (SPEC §6). Redirects are ours.
         self._client = client or httpx.Client(
-            timeout=httpx.Timeout(30.0, read=60.0),
-            follow_redirects=True,
+            timeout=httpx.Timeout(30.0, read=min(60.0, self._limits.stall_seconds)),
+            follow_redirects=False,
             headers={"Accept-Encoding": "identity"},
             event_hooks={"request": [self._check_hop]},
         )
@@ -119,7 +126,7 @@ class HttpxDownloader(Downloader):
                 why, after = "connection closed early", None
             except _Retry as exc:
                 why, after = str(exc), exc.after
-            except self._httpx.TransportError as exc:
+            except (self._httpx.TransportError, self._httpx.DecodingError) as exc:
                 why, after = f"{type(exc).__name__}", None
             now = dest.stat().st_size if dest.exists() else 0
             failures = 0 if now > before else failures + 1  # progress made: keep going
@@ -148,19 +155,47 @@ class HttpxDownloader(Downloader):
         if have:
             req["Range"] = f"bytes={have}-"
         self.requests += 1
-        with self._client.stream("GET", url, headers=req) as resp:
+        with self._open(url, req) as resp:
             have = self._check_response(resp, url, dest, have, size)
+            watch = SpeedWatch(self._limits, redact(url))
             with open(dest, "ab" if have else "wb") as fh:
                 for chunk in resp.iter_bytes():
-                    fh.write(chunk)
-                    have += len(chunk)
-                    if have > size:
+                    room = size - have
+                    fh.write(chunk[:room])
+                    have += min(len(chunk), room)
+                    if len(chunk) > room:
                         raise RemoteError(f"{redact(url)}: more bytes than the locked size {size}")
                     if progress is not None:
                         progress(have)
                     if self._cancel.is_set():
                         raise Interrupted("download interrupted")
+                    watch.update(have)
         return have == size
+
+    @contextlib.contextmanager
+    def _open(self, url: str, headers: Mapping[str, str]):
+        """A streamed GET of ``url``, its redirects followed here: headers other than
+        ``Range`` go only to ``url``'s own origin, and every hop is checked (SPEC §6)."""
+        from ...net.endpoints import origin
+        from ...net.send import redirect_target
+
+        current, sent = url, dict(headers)
+        for _ in range(MAX_REDIRECTS + 1):
+            resp = self._client.send(
+                self._client.build_request("GET", current, headers=sent), stream=True
+            )
+            location = resp.headers.get("location") if resp.is_redirect else None
+            if not location:
+                try:
+                    yield resp
+                finally:
+                    resp.close()
+                return
+            resp.close()
+            current = check_url(redirect_target("GET", current, location), self._allow_http)
+            if origin(current) != origin(url):
+                sent = {k: v for k, v in headers.items() if k.lower() == "range"}
+        raise RemoteError(f"{redact(url)}: more than {MAX_REDIRECTS} redirects")
 
     def _check_response(self, resp, url: str, dest: Path, have: int, size: int) -> int:
         """Validate a response; return the offset the body starts at (0 = restart)."""
