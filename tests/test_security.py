@@ -890,3 +890,189 @@ def test_net_stalled_transfer_fails_with_a_remote_error(kind, origin, stop, tmp_
             d.fetch([origin.url_for("/f")], dest, EXP, 400, {})
     finally:
         d.close()
+
+
+# --- resolve --fetch: a cap, and the https-only rule on every hop --------------------------
+
+
+def _url_workflow(url: str, name: str = "canny.safetensors") -> dict:
+    return {
+        "nodes": [
+            {
+                "id": 1,
+                "type": "ControlNetLoader",
+                "mode": 0,
+                "widgets_values": [name],
+                "properties": {"models": [{"name": name, "directory": "controlnet", "url": url}]},
+            }
+        ],
+        "links": [],
+        "version": 0.4,
+    }
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch, origin):
+    """A project dir (cwd) whose Civitai finds nothing by name; write ``w.json`` into it."""
+    import json
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    origin.expect_request("/civitai/api/v1/models").respond_with_json({"items": [], "metadata": {}})
+    monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", origin.url_for("/civitai").rstrip("/"))
+    monkeypatch.setenv("HF_ENDPOINT", origin.url_for("/hf").rstrip("/"))
+    monkeypatch.setenv("COMFYLOCK_RETRIES", "1")
+    monkeypatch.chdir(proj)
+
+    def write(url: str, name: str = "canny.safetensors") -> Path:
+        (proj / "w.json").write_text(json.dumps(_url_workflow(url, name)))
+        return proj
+
+    return write
+
+
+def _blobs(store: Path) -> list[Path]:
+    return sorted(p for p in (store / "blobs").rglob("*") if p.is_file()) if store.exists() else []
+
+
+def _error_line(stderr: str) -> str:
+    assert "Traceback" not in stderr and "internal error" not in stderr, stderr
+    errors = [ln for ln in stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+def test_net_resolve_fetch_has_a_size_cap(origin, project, stop, run_cli, monkeypatch, tmp_path):
+    import os
+
+    monkeypatch.setenv("COMFYLOCK_FETCH_MAX_BYTES", str(1024 * 1024))
+    origin.expect_request("/files/canny.safetensors").respond_with_handler(_endless(stop))
+    proj = project(origin.url_for("/files/canny.safetensors"))
+    result = run_cli("resolve", "--fetch")
+    assert result.exit_code == 3, result
+    assert "larger than the --fetch limit" in _error_line(result.stderr)
+    store = Path(os.environ["COMFYLOCK_STORE"])
+    assert _blobs(store) == []
+    assert all(p.stat().st_size <= 1024 * 1024 + 65536 for p in store.rglob("*.part"))
+    assert not (proj / "comfy.lock").exists() or "canny" not in (proj / "comfy.lock").read_text()
+
+
+def test_net_resolve_fetch_refuses_a_plain_http_hop(origin, elsewhere, project, run_cli):
+    mapped = f"http://[::ffff:127.0.0.1]:{elsewhere.port}/files/canny.safetensors"
+    origin.expect_request("/files/canny.safetensors").respond_with_handler(
+        lambda r: Response(status=302, headers={"Location": mapped})
+    )
+    elsewhere.expect_request("/files/canny.safetensors").respond_with_data(b"x" * 1000)
+    project(origin.url_for("/files/canny.safetensors"))
+    result = run_cli("resolve", "--fetch")
+    assert result.exit_code == 2, result
+    assert "refusing to download over http" in _error_line(result.stderr)
+    assert elsewhere.log == []
+
+
+# --- 5. generated scripts; 1. tokens in workflow URLs ---------------------------------------
+
+
+def _script(run_cli, tmp_path, workflow: dict) -> tuple[str, Path]:
+    import json
+
+    root = tmp_path / "ComfyUI"
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    wf = tmp_path / "w.json"
+    wf.write_text(json.dumps(workflow))
+    result = run_cli("--comfyui-root", str(root), "report", "--format", "script", str(wf))
+    assert result.exit_code == 1, result
+    return result.stdout, root
+
+
+def _run_script(script: str, tmp_path: Path) -> tuple[str, str]:
+    """Run the script with fake aria2c/curl that record their input; returns (aria2 input,
+    curl argv)."""
+    import os
+    import stat
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "record"
+    fake_aria2 = bin_dir / "aria2c"
+    fake_aria2.write_text(
+        '#!/bin/sh\nfor a in "$@"; do case "$a" in --input-file=*) cat "${a#--input-file=}" >> '
+        f'"{record}.aria2";; esac; done\n'
+    )
+    fake_curl = bin_dir / "curl"
+    fake_curl.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> "{record}.curl"\n')
+    for exe in (fake_aria2, fake_curl):
+        exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path), "HF_TOKEN": TOKEN}
+    done = subprocess.run(
+        ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    read = lambda p: p.read_text() if p.exists() else ""  # noqa: E731
+    return read(Path(f"{record}.aria2")), read(Path(f"{record}.curl"))
+
+
+def test_net_script_refuses_a_newline_in_a_url(run_cli, tmp_path):
+    evil = "https://example.com/a.safetensors\n  dir=/tmp/outside\n  out=evil"
+    wf = _url_workflow(evil)
+    wf["nodes"].append(
+        _url_workflow("https://example.com/ok.safetensors", "ok.safetensors")["nodes"][0]
+        | {"id": 2}
+    )
+    script, root = _script(run_cli, tmp_path, wf)
+    aria2_input, _ = _run_script(script, tmp_path)
+    assert "outside" not in aria2_input and "evil" not in aria2_input
+    entries = [ln for ln in aria2_input.splitlines() if ln.startswith("  dir=")]
+    assert entries == [f"  dir={root / 'models' / 'controlnet'}"]  # the good one only
+    assert "skipped controlnet/canny.safetensors" in script
+
+
+def test_net_script_quotes_names_and_keeps_tokens_off_aria2(run_cli, tmp_path):
+    wf = _url_workflow(
+        f"https://huggingface.co/o/r/resolve/main/a'b $(touch pwned).safetensors?token={TOKEN}",
+        "a'b $(touch pwned).safetensors",
+    )
+    script, root = _script(run_cli, tmp_path, wf)
+    assert TOKEN not in script
+    aria2_input, curl_args = _run_script(script, tmp_path)
+    assert not list(tmp_path.rglob("pwned"))
+    assert "Authorization" not in aria2_input and TOKEN not in aria2_input
+    args = curl_args.splitlines()
+    assert "--proto-redir" in args and "=https" in args  # never a plain-http hop
+    assert args[-1] == "https://huggingface.co/o/r/resolve/main/a'b $(touch pwned).safetensors"
+    assert not any(TOKEN in a for a in args)  # the token is in a 0600 header file, not argv
+
+
+def test_net_tokens_in_workflow_urls_never_reach_the_lock_or_reports(
+    origin, project, run_cli, tmp_path
+):
+    data = b"weights " * 500
+    origin.expect_request("/files/canny.safetensors").respond_with_data(
+        data, content_type="application/octet-stream"
+    )
+    url = origin.url_for("/files/canny.safetensors") + f"?type=Model&token={TOKEN}"
+    proj = project(url)
+    result = run_cli("resolve", "--fetch")
+    assert result.exit_code == 0, result
+    lock = (proj / "comfy.lock").read_text()
+    assert TOKEN not in lock and "type=Model" in lock
+    root = tmp_path / "ComfyUI"
+    (root / "models").mkdir(parents=True)
+    for fmt in ("markdown", "json", "script"):
+        report = run_cli(
+            "--comfyui-root", str(root), "report", "--format", fmt, str(proj / "w.json")
+        )
+        assert TOKEN not in report.stdout + report.stderr, fmt
+    inspect = run_cli("inspect", str(proj / "w.json"))
+    assert TOKEN not in inspect.stdout + inspect.stderr
+
+
+def test_net_a_failing_add_does_not_print_the_token(origin, project, run_cli):
+    origin.expect_request("/files/x.safetensors").respond_with_data(b"", status=404)
+    project(origin.url_for("/files/other.safetensors"))
+    url = origin.url_for("/files/x.safetensors") + f"?token={TOKEN}"
+    result = run_cli("add", url, "--folder", "loras")
+    assert result.exit_code != 0
+    assert TOKEN not in result.stdout + result.stderr
+    assert all(TOKEN not in p.read_text() for p in Path.cwd().glob("*.toml"))

@@ -148,9 +148,10 @@ json_option = click.option(
 
 
 def _fail(message: str, code: int) -> int:
+    from .net.redact import redact  # NOTE: the last guard: no message prints a secret
     from .pathsafe import printable
 
-    click.echo(f"error: {printable(message)}", err=True)
+    click.echo(f"error: {printable(redact(message))}", err=True)
     return code
 
 

@@ -43,10 +43,12 @@ def add_cmd(
     """
     import json
 
+    from ..lock.urlclean import strip_url_secrets
     from ..pathsafe import printable
     from ..render import resolution_json, resolution_text
     from ..resolve.add import add_pin
 
+    source = strip_url_secrets(source) if "://" in source else source
     key, outcome, written = add_pin(
         settings, source, folder, name, refresh=refresh, sha256=sha256, fetch=fetch
     )

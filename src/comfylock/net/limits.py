@@ -23,6 +23,7 @@ __all__ = [
     "Limits",
     "SpeedWatch",
     "read_capped",
+    "save_body",
 ]
 
 ENV_FETCH_MAX = "COMFYLOCK_FETCH_MAX_BYTES"
@@ -112,3 +113,26 @@ def read_capped(response, limit: int, what: str) -> bytes:
     finally:
         response.close()
     return b"".join(chunks)
+
+
+def save_body(response, path, limits: Limits, what: str) -> int:
+    """Stream a response body into ``path``: at most ``limits.fetch_max`` bytes, at the lowest
+    speed; a cut connection or a corrupt encoding is a RemoteError. Returns the size."""
+    import httpx
+
+    watch = SpeedWatch(limits, what)
+    total = 0
+    try:
+        with open(path, "wb") as fh:
+            for chunk in response.iter_bytes():
+                total += len(chunk)
+                if total > limits.fetch_max:
+                    raise RemoteError(
+                        f"{what}: larger than the --fetch limit of {limits.fetch_max} bytes",
+                        hint=f"raise {ENV_FETCH_MAX} if this file is really that big",
+                    )
+                fh.write(chunk)
+                watch.update(total)
+    except (httpx.TransportError, httpx.DecodingError) as exc:
+        raise RemoteError(f"{what}: {type(exc).__name__}", hint="run again later") from None
+    return total

@@ -8,11 +8,12 @@ import os
 import re
 
 from ..constants import SECRET_ENV_VARS
+from ..lock.urlclean import SECRET_PARAMS
 
 __all__ = ["redact"]
 
 _SECRET_PARAM = re.compile(
-    r"(?i)([?&;](?:token|access_token|api_key|apikey|key|auth|password|sig|signature|x-amz-signature|x-amz-security-token|x-amz-credential)=)[^&#\s\"']*"
+    r"(?i)([?&;](?:" + "|".join(map(re.escape, sorted(SECRET_PARAMS))) + r")=)[^&#\s\"']*"
 )
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 _USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@")

@@ -2,6 +2,9 @@
 
 The bytes land in the store's ``tmp/``, are hashed, and are placed as a blob through the
 same verified ``Store.ingest`` sync uses, so the later ``sync`` only has to link them.
+Every redirect hop obeys the https-only rule; the body is capped (``COMFYLOCK_FETCH_MAX_BYTES``,
+default 64 GiB) and must keep the lowest speed (``net.limits``), so a hostile URL can neither
+fill the disk nor hang ``resolve``.
 """
 
 from __future__ import annotations
@@ -22,16 +25,25 @@ def fetch_into_store(settings: Settings, url: str, *, allow_http=()) -> Digest:
     """Download ``url`` (token scoping and redirect rules of ``http.send``), hash it, and
     place it in the store. Raises RemoteError for an HTML page or an empty body."""
     from ..net.endpoints import Endpoints
+    from ..net.limits import Limits, save_body
     from ..net.redact import redact
     from ..net.send import make_client, send
     from .sources.url import check_url
 
     check_url(url, allow_http)
+    limits = Limits.from_env()
     store = Store(settings.store_dir).ensure()
     tmp = store.tmp_dir / f"fetch-{hashlib.sha256(url.encode()).hexdigest()[:32]}.part"
     try:
         with make_client(timeout=60.0) as client:
-            response = send(client, "GET", url, endpoints=Endpoints.from_env(), stream=True)
+            response = send(
+                client,
+                "GET",
+                url,
+                endpoints=Endpoints.from_env(),
+                stream=True,
+                allow_http=tuple(allow_http),
+            )
             try:
                 if response.status_code >= 400:
                     raise RemoteError(
@@ -41,9 +53,7 @@ def fetch_into_store(settings: Settings, url: str, *, allow_http=()) -> Digest:
                     raise RemoteError(
                         redact(f"GET {url}: the server sent an HTML page, not a model file")
                     )
-                with open(tmp, "wb") as fh:
-                    for chunk in response.iter_bytes():
-                        fh.write(chunk)
+                save_body(response, tmp, limits, redact(f"GET {url}"))
             finally:
                 response.close()
         digest = hash_file(tmp)

@@ -23,6 +23,7 @@ import msgspec
 
 from ..errors import NotAWorkflowError, WorkflowError
 from ..lock.model import ModelRef, NodeUse, RepoRef, WorkflowInfo
+from ..lock.urlclean import strip_url_secrets
 from ..pathsafe import normalise_name, unsafe_reason
 from . import nodetable, tables
 from .embedded import EmbeddedError, extract, sniff
@@ -217,7 +218,7 @@ class _Reader:
             input=input,
             active=active,
             inferred=inferred,
-            url=url or None,
+            url=strip_url_secrets(url) if url else None,
             sha256=sha256,
             directory=directory,
             invalid=invalid,
@@ -508,7 +509,7 @@ class _Reader:
             self.models[i] = msgspec.structs.replace(
                 ref,
                 folder=canonical if canonical and (declared_wins or not ref.folder) else ref.folder,
-                url=ref.url or url,
+                url=ref.url or (strip_url_secrets(url) if url else None),
                 sha256=ref.sha256 or sha256,
                 directory=ref.directory or directory,
                 inferred=ref.inferred and not canonical,
