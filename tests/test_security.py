@@ -15,6 +15,7 @@ Real temp dirs and the real CLI; the store is seeded through its own ingest (no 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import zlib
 from pathlib import Path
 
 import msgspec
@@ -1076,3 +1078,148 @@ def test_net_a_failing_add_does_not_print_the_token(origin, project, run_cli):
     assert result.exit_code != 0
     assert TOKEN not in result.stdout + result.stderr
     assert all(TOKEN not in p.read_text() for p in Path.cwd().glob("*.toml"))
+
+
+# --- 4. decompressed metadata and API answers have caps -------------------------------------
+
+
+def _png_with_ztxt(key: bytes, text_size: int) -> bytes:
+    import struct
+
+    def chunk(ctype: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body))
+            + ctype
+            + body
+            + struct.pack(">I", zlib.crc32(ctype + body))
+        )
+
+    inflater = zlib.compressobj(9)
+    block = b" " * (1024 * 1024)
+    packed = inflater.compress(b'{"nodes": [], "pad": "')
+    for _ in range(text_size // len(block)):
+        packed += inflater.compress(block)
+    packed += inflater.compress(b'"}') + inflater.flush()
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"zTXt", key + b"\0\0" + packed)
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_net_png_text_bomb_is_refused_without_inflating_it(run_cli, tmp_path):
+    import tracemalloc
+
+    from comfylock.workflows.embedded import MAX_TEXT, EmbeddedError, extract
+
+    data = _png_with_ztxt(b"workflow", MAX_TEXT + 8 * 1024 * 1024)
+    assert len(data) < 1024 * 1024  # a small file ...
+    tracemalloc.start()
+    try:
+        with pytest.raises(EmbeddedError, match="inflates to more than"):
+            extract(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < MAX_TEXT + 16 * 1024 * 1024  # ... never inflated whole
+    png = tmp_path / "bomb.png"
+    png.write_bytes(data)
+    result = run_cli("inspect", str(png))
+    assert result.exit_code == 2, result
+    assert "inflates to more than" in _error_line(result.stderr)
+
+
+def _gzip_bomb(size: int) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=9) as gz:
+        gz.write(b'{"items": [')
+        block = b" " * (1024 * 1024)
+        for _ in range(size // len(block)):
+            gz.write(block)
+        gz.write(b"]}")
+    return buf.getvalue()
+
+
+def test_net_api_answer_is_capped_after_decoding(origin, run_cli, monkeypatch):
+    from comfylock.net.limits import API_MAX_BYTES
+    from comfylock.net.send import make_client, send
+
+    body = _gzip_bomb(API_MAX_BYTES + 4 * 1024 * 1024)
+    origin.expect_request("/api").respond_with_data(
+        body, headers={"Content-Encoding": "gzip"}, content_type="application/json"
+    )
+    with make_client() as client, pytest.raises(RemoteError, match="larger than"):
+        send(client, "GET", origin.url_for("/api"))
+
+
+@pytest.mark.parametrize("what", ["corrupt-gzip", "redirect-loop"])
+def test_net_bad_api_answers_end_in_exit_3(what, origin, project, run_cli):
+    """Civitai's search answers with a corrupt gzip body, or redirects in a circle."""
+    origin.clear_all_handlers()
+    if what == "corrupt-gzip":
+        origin.expect_request("/civitai/api/v1/models").respond_with_data(
+            b"\x1f\x8b\x08\x00garbage-not-deflate" * 10,
+            headers={"Content-Encoding": "gzip"},
+            content_type="application/json",
+        )
+    else:
+        origin.expect_request("/civitai/api/v1/models").respond_with_handler(
+            lambda r: Response(status=302, headers={"Location": r.url})
+        )
+    project("")
+    result = run_cli("resolve")
+    assert result.exit_code == 3, result
+    _error_line(result.stderr)
+
+
+# --- 7. every network or input failure has its exit code, never 70 --------------------------
+
+
+def _sync_world(tmp_path: Path, url: str, nodes=()) -> list[str]:
+    from .syncutil import Model, url_source, write_lock
+
+    root = tmp_path / "ComfyUI"
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    (root / "custom_nodes").mkdir(exist_ok=True)
+    model = Model("loras", "x.safetensors", DATA[:50_000], [url_source(url)] if url else [])
+    lock = write_lock(tmp_path / "comfy.lock", [model], list(nodes))
+    return ["--lock", str(lock), "--comfyui-root", str(root), "sync"]
+
+
+@pytest.mark.parametrize("kind", ["--no-aria2", "aria2"])
+def test_net_download_redirect_loop_exits_3(kind, origin, tmp_path, run_cli):
+    if kind == "aria2" and not HAVE_ARIA2:
+        pytest.skip("no aria2c")
+    origin.expect_request("/loop").respond_with_handler(
+        lambda r: Response(status=302, headers={"Location": "/loop"})
+    )
+    args = _sync_world(tmp_path, origin.url_for("/loop"))
+    result = run_cli(*args, *([kind] if kind.startswith("--") else []))
+    assert result.exit_code == 3, result
+    assert "redirects" in _error_line(result.stderr)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.invalid/a\\\\b.safetensors",  # one backslash once TOML reads it
+        "https://example.invalid/a\\nb.safetensors",  # a newline
+        "https://example.invalid/a\\b.safetensors",  # a backspace
+        "https://[::1/x.safetensors",
+    ],
+)
+def test_net_malformed_lock_urls_exit_2(url, tmp_path, run_cli):
+    result = run_cli(*_sync_world(tmp_path, url), "--no-aria2")
+    assert result.exit_code == 2, result
+    assert "invalid URL" in _error_line(result.stderr)
+
+
+def test_net_invalid_ipv6_node_repo_exits_2(tmp_path, run_cli):
+    args = _sync_world(tmp_path, "", nodes=[("bad", "https://[zz::1]/o/r.git", "a" * 40)])
+    result = run_cli(*args, "--no-aria2")
+    assert result.exit_code == 2, result
+    assert "invalid node pack repo" in _error_line(result.stderr)

@@ -5,6 +5,9 @@ ComfyUI writes PNG ``tEXt`` chunks ``prompt`` and ``workflow`` (``iTXt``/``zTXt`
 too), animated PNGs a private ``comf`` chunk (``key\\0json``), and WebP files an EXIF IFD0
 whose Make/Model strings start with ``workflow:`` / ``prompt:`` (with or without the
 ``Exif\\0\\0`` prefix). Pure: bytes in, ``{"workflow": text, "prompt": text}`` out.
+
+Compressed text is inflated piece by piece up to ``MAX_TEXT`` bytes: a 3 MB PNG whose
+``zTXt`` inflates to gigabytes is refused (``EmbeddedError``), never held in memory.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import struct
 import zlib
 
-__all__ = ["EmbeddedError", "extract", "sniff"]
+__all__ = ["MAX_TEXT", "EmbeddedError", "extract", "sniff"]
+
+MAX_TEXT = 64 * 1024 * 1024  # one embedded text; ComfyUI's largest real ones are a few MB
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WANTED_KEYS = ("workflow", "prompt")
@@ -135,18 +140,37 @@ def _png_text(ctype: bytes, body: bytes) -> tuple[str, str] | None:
             return key.decode("latin-1"), text.decode("utf-8" if ctype == b"comf" else "latin-1")
         if ctype == b"zTXt":
             key, _, rest = body.partition(b"\0")
-            return key.decode("latin-1"), zlib.decompress(rest[1:]).decode("latin-1")
+            return key.decode("latin-1"), _inflate(rest[1:]).decode("latin-1")
         if ctype == b"iTXt":
             key, _, rest = body.partition(b"\0")
             compressed, _method = rest[0], rest[1]
             _lang, _, rest = rest[2:].partition(b"\0")
             _translated, _, text = rest.partition(b"\0")
             if compressed:
-                text = zlib.decompress(text)
+                text = _inflate(text)
             return key.decode("latin-1"), text.decode("utf-8")
     except (zlib.error, IndexError, UnicodeDecodeError) as exc:
         raise EmbeddedError(f"corrupt PNG text chunk: {exc}") from None
     return None
+
+
+def _inflate(data: bytes, limit: int = MAX_TEXT) -> bytearray:
+    """zlib data inflated 1 MiB at a time to at most ``limit`` bytes; more is refused."""
+    inflater = zlib.decompressobj()
+    out = bytearray()
+    pending = data
+    while pending and not inflater.eof:
+        out += inflater.decompress(pending, 1024 * 1024)
+        pending = inflater.unconsumed_tail
+        if len(out) > limit:
+            raise EmbeddedError(
+                f"an embedded text inflates to more than {limit // (1024 * 1024)} MiB; refused"
+            )
+    if not inflater.eof:
+        out += inflater.flush(64 * 1024)  # at most a window's worth is still held back
+    if not inflater.eof or len(out) > limit:
+        raise zlib.error("incomplete, truncated or oversized stream")
+    return out
 
 
 def _webp(data: bytes) -> dict[str, str]:
