@@ -1223,3 +1223,81 @@ def test_net_invalid_ipv6_node_repo_exits_2(tmp_path, run_cli):
     result = run_cli(*args, "--no-aria2")
     assert result.exit_code == 2, result
     assert "invalid node pack repo" in _error_line(result.stderr)
+
+
+# --- 9. git runs with a protocol allow-list -------------------------------------------------
+
+
+class _Recorder:
+    """A threaded loopback HTTP(S) server: records request paths, answers with ``answer``."""
+
+    def __init__(self, answer, tls: tuple[Path, Path] | None = None) -> None:
+        import http.server
+        import ssl
+
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                seen.append(self.path)
+                status, headers = answer(self.path)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(10)
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.skipif(
+    shutil.which("openssl") is None or shutil.which("git") is None, reason="needs openssl and git"
+)
+def test_net_git_clone_refuses_a_redirect_to_plain_http(tmp_path, monkeypatch):
+    from comfylock.errors import RemoteError
+    from comfylock.sync.nodepacks import clone_pack
+
+    plain = _Recorder(lambda path: (404, {}))
+    tls = _self_signed(tmp_path)
+    secure = _Recorder(
+        lambda path: (302, {"Location": f"http://127.0.0.1:{plain.port}{path}"}), tls=tls
+    )
+    monkeypatch.setenv("GIT_SSL_CAINFO", str(tls[0]))
+    try:
+        with pytest.raises(RemoteError):
+            clone_pack(
+                f"https://127.0.0.1:{secure.port}/pack.git", "a" * 40, tmp_path / "nodes" / "pack"
+            )
+    finally:
+        secure.close()
+        plain.close()
+    assert secure.seen  # git asked the https repo ...
+    assert plain.seen == []  # ... and did not follow it to plain http
