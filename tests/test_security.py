@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -1301,3 +1302,73 @@ def test_net_git_clone_refuses_a_redirect_to_plain_http(tmp_path, monkeypatch):
         plain.close()
     assert secure.seen  # git asked the https repo ...
     assert plain.seen == []  # ... and did not follow it to plain http
+
+
+# --- 10. Ctrl-C during a sync: no worker is left inside the store ---------------------------
+
+
+def test_net_ctrl_c_waits_for_workers_inside_the_store(tmp_path, monkeypatch):
+    """A worker still in SQLite/blake3 while the index closed and the interpreter finalised
+    crashed with SIGSEGV (1 in ~10 Ctrl-C'd httpx syncs under load). After Ctrl-C no worker
+    may still be inside the store when ``_fetch_all`` returns."""
+    import _thread
+
+    from comfylock.errors import Interrupted
+    from comfylock.lock.model import UrlSource
+    from comfylock.sync.apply import ApplyContext, _fetch_all
+    from comfylock.sync.plan import Fetch, SyncPlan
+    from comfylock.sync.store import Store
+
+    store = Store(tmp_path / "store").ensure()
+    quick, stalled = b"quick bytes" * 100, b"never arrives"
+    cancel_box: list[threading.Event] = []
+    inside = threading.Event()
+
+    class Fake:
+        def fetch(self, urls, dest, expected, size, headers, progress=None):
+            if urls[0].endswith("/quick"):
+                dest.write_bytes(quick)
+            else:  # a stalled download: it sees cancel only
+                cancel_box[0].wait(10)
+                raise Interrupted("download interrupted")
+
+        def close(self):
+            pass
+
+    def factory(tmp_dir, jobs, cancel):
+        cancel_box.append(cancel)
+        return Fake(), None
+
+    real_ingest = store.ingest
+
+    def slow_ingest(tmp, expected):
+        inside.set()
+        _thread.interrupt_main()  # Ctrl-C arrives while this worker is in the store
+        cancel_box[0].wait(10)
+        time.sleep(0.3)  # still hashing / writing the index
+        try:
+            return real_ingest(tmp, expected)
+        finally:
+            inside.clear()
+
+    monkeypatch.setattr(store, "ingest", slow_ingest)
+    fetches = tuple(
+        Fetch(
+            reason="missing",
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            keys=(name,),
+            sources=(UrlSource(url=f"https://example.invalid/{name}"),),
+        )
+        for name, data in (("quick", quick), ("stalled", stalled))
+    )
+    plan = SyncPlan(fetch=fetches)
+    ctx = ApplyContext(
+        store=store, lock_path=str(tmp_path / "comfy.lock"), jobs=2, downloader_factory=factory
+    )
+    try:
+        with pytest.raises(Interrupted):
+            _fetch_all(plan, ctx, [], [], {})
+        assert not inside.is_set(), "a worker is still inside the store after Ctrl-C"
+    finally:
+        store.close()

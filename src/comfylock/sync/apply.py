@@ -126,8 +126,43 @@ def _failure(item: str, exc: BaseException) -> Failure:
     return Failure(item, str(exc) or type(exc).__name__, 6)
 
 
+class _StoreGate:
+    """Counts fetch workers inside the store (ingest: hashing, SQLite, renames).
+
+    On Ctrl-C the main thread closes the gate and waits for those inside to leave before it
+    closes the store and the interpreter exits: a daemon worker still in SQLite or blake3
+    while the index is closed or the interpreter finalises crashed with SIGSEGV. Workers
+    left waiting on the network never enter again."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self._cancel = cancel
+        self._cond = threading.Condition()
+        self._inside = 0
+
+    def __enter__(self) -> None:
+        with self._cond:
+            if self._cancel.is_set():
+                raise Interrupted("download interrupted")
+            self._inside += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._cond:
+            self._inside -= 1
+            self._cond.notify_all()
+
+    def drain(self, timeout: float = 120.0) -> None:
+        """After ``cancel`` is set: until no worker is inside (bounded)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._inside == 0, timeout)
+
+
 def _fetch_one(
-    f: Fetch, ctx: ApplyContext, downloader, cancel: threading.Event, served: dict
+    f: Fetch,
+    ctx: ApplyContext,
+    downloader,
+    cancel: threading.Event,
+    served: dict,
+    gate: _StoreGate,
 ) -> None:
     from .download.urls import url_groups
 
@@ -139,15 +174,19 @@ def _fetch_one(
         tmp = store.tmp_path(f.sha256)
         show = ctx.progress.task(f.keys[0], f.size)
         remote = ctx.remotes.get(f.remote) if f.remote else None
-        if remote is None or not _from_remote(f, remote, groups, ctx, downloader, show, served):
+        if remote is None or not _from_remote(
+            f, remote, groups, ctx, downloader, show, served, gate
+        ):
             if cancel.is_set():
                 raise Interrupted("download interrupted")
-            _from_origins(f, groups, store, tmp, expected, downloader, show, cancel)
+            _from_origins(f, groups, store, tmp, expected, downloader, show, cancel, gate)
             served[f.sha256] = "origin"
         ctx.progress.finished(f.keys[0], f.size)
 
 
-def _from_remote(f: Fetch, remote, groups, ctx: ApplyContext, downloader, show, served) -> bool:
+def _from_remote(
+    f: Fetch, remote, groups, ctx: ApplyContext, downloader, show, served, gate
+) -> bool:
     """Fetch from the remote (all of aria2's connections on it), verify; False: use origins.
 
     The origins stand right behind the remote in the same fetch: if the remote fails part
@@ -165,7 +204,8 @@ def _from_remote(f: Fetch, remote, groups, ctx: ApplyContext, downloader, show, 
         if remote.is_direct(f.sha256) and hasattr(downloader, "mark_direct"):
             downloader.mark_direct(url)
         downloader.fetch([url], tmp, expected, f.size, {}, show)
-        store.ingest(tmp, expected)
+        with gate:
+            store.ingest(tmp, expected)
     except IntegrityError:
         served[f"!{f.sha256}"] = (
             f"remote {remote.name} served wrong bytes for {f.keys[0]}; fetched from the origins"
@@ -190,7 +230,7 @@ def _discard(tmp: Path) -> None:
             path.unlink()
 
 
-def _from_origins(f: Fetch, groups, store, tmp, expected, downloader, show, cancel) -> None:
+def _from_origins(f: Fetch, groups, store, tmp, expected, downloader, show, cancel, gate) -> None:
     stale_tmp = tmp.exists()
     while True:
         last: RemoteError | None = RemoteError(f"{f.keys[0]}: no download source in the lock")
@@ -204,7 +244,8 @@ def _from_origins(f: Fetch, groups, store, tmp, expected, downloader, show, canc
         if last is not None:
             raise last
         try:
-            store.ingest(tmp, expected)
+            with gate:
+                store.ingest(tmp, expected)
             return
         except IntegrityError:
             if not stale_tmp or cancel.is_set():
@@ -228,9 +269,13 @@ def _fetch_all(
     if note:
         warnings.append(note)
     done: list[str] = []
+    gate = _StoreGate(cancel)
     try:
         for f, exc in _in_threads(
-            plan.fetch, lambda f: _fetch_one(f, ctx, downloader, cancel, served), ctx.jobs, cancel
+            plan.fetch,
+            lambda f: _fetch_one(f, ctx, downloader, cancel, served, gate),
+            ctx.jobs,
+            cancel,
         ):
             if exc is None:
                 done.append(", ".join(f.keys))
@@ -244,6 +289,7 @@ def _fetch_all(
         ) from None
     finally:
         cancel.set()  # NOTE: harmless when all are done; stops stragglers on any exception
+        gate.drain()  # no worker may be inside the store when it is closed
         downloader.close()
     return done
 
