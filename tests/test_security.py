@@ -1372,3 +1372,34 @@ def test_net_ctrl_c_waits_for_workers_inside_the_store(tmp_path, monkeypatch):
         assert not inside.is_set(), "a worker is still inside the store after Ctrl-C"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("kind", ["--no-aria2", "aria2"])
+def test_net_stalled_sync_exits_3_and_keeps_the_partial_file(
+    kind, origin, stop, tmp_path, run_cli, monkeypatch
+):
+    import os
+
+    if kind == "aria2" and not HAVE_ARIA2:
+        pytest.skip("no aria2c")
+    monkeypatch.setenv("COMFYLOCK_STALL_SECONDS", "1")
+    monkeypatch.setenv("COMFYLOCK_LOWEST_SPEED", "100")
+    data = DATA[:50_000]
+
+    def handler(request):
+        def gen():
+            yield data[:20_000]
+            for _ in range(100):
+                if stop.wait(0.1):
+                    return
+                yield b"x"
+
+        return Response(gen(), headers={"Content-Length": str(len(data))}, direct_passthrough=True)
+
+    origin.expect_request("/f").respond_with_handler(handler)
+    args = _sync_world(tmp_path, origin.url_for("/f"))
+    result = run_cli(*args, *([kind] if kind.startswith("--") else []))
+    assert result.exit_code == 3, result
+    assert "stalled" in _error_line(result.stderr)
+    parts = list((Path(os.environ["COMFYLOCK_STORE"]) / "tmp").glob("*.part"))
+    assert parts and parts[0].stat().st_size >= 20_000  # kept: the next sync resumes it
