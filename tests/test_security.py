@@ -744,6 +744,18 @@ def _auth_seen(server) -> list[str | None]:
     return [req.headers.get("Authorization") for req, _ in server.log]
 
 
+def _fetch(kind: str, tmp_path: Path, url: str, size: int = len(DATA), headers=None) -> Path:
+    """One download by backend ``kind`` into ``tmp/x.part``; the downloader is closed after."""
+    d = _downloader(kind, tmp_path)
+    dest = tmp_path / "tmp" / "x.part"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        d.fetch([url], dest, EXP, size, headers or {})
+    finally:
+        d.close()
+    return dest
+
+
 # --- 1. tokens go only to their own origin, whatever happened before ----------------------
 
 
@@ -759,19 +771,8 @@ def test_net_token_not_sent_elsewhere_after_a_503_then_redirect(kind, origin, el
 
     origin.expect_request("/api/download").respond_with_handler(api)
     elsewhere.expect_request("/cdn/file").respond_with_handler(lambda r: range_response(r, DATA))
-    d = _downloader(kind, tmp_path)
-    dest = tmp_path / "tmp" / "x.part"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        d.fetch(
-            [origin.url_for("/api/download")],
-            dest,
-            EXP,
-            len(DATA),
-            {"Authorization": f"Bearer {TOKEN}"},
-        )
-    finally:
-        d.close()
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    dest = _fetch(kind, tmp_path, origin.url_for("/api/download"), headers=bearer)
     assert dest.read_bytes() == DATA
     assert set(_auth_seen(origin)) == {f"Bearer {TOKEN}"}
     assert elsewhere.log and set(_auth_seen(elsewhere)) == {None}
@@ -789,20 +790,9 @@ def test_net_redirect_to_plain_http_elsewhere_after_a_503_is_refused(
         lambda r: next(answers, None) or Response(status=302, headers={"Location": mapped})
     )
     elsewhere.expect_request("/cdn/file").respond_with_handler(lambda r: range_response(r, DATA))
-    d = _downloader(kind, tmp_path)
-    dest = tmp_path / "tmp" / "x.part"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with pytest.raises(InsecureUrlError):
-            d.fetch(
-                [origin.url_for("/api/download")],
-                dest,
-                EXP,
-                len(DATA),
-                {"Authorization": f"Bearer {TOKEN}"},
-            )
-    finally:
-        d.close()
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    with pytest.raises(InsecureUrlError):
+        _fetch(kind, tmp_path, origin.url_for("/api/download"), headers=bearer)
     assert elsewhere.log == []
 
 
@@ -822,13 +812,8 @@ def test_net_aria2_own_redirect_to_plain_http_is_not_followed(token, origin, els
         lambda r: Response(status=302, headers={"Location": origin.url_for("/f")})
     )
     elsewhere.expect_request("/evil").respond_with_handler(lambda r: range_response(r, DATA))
-    d = _downloader("aria2", tmp_path)
-    dest = tmp_path / "tmp" / "x.part"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        d.fetch([origin.url_for("/api")], dest, EXP, len(DATA), headers)
-    finally:
-        d.close()
+    dest = _fetch("aria2", tmp_path, origin.url_for("/api"), headers=headers)
     assert elsewhere.log == []  # aria2c's redirect to plain http went nowhere
     assert dest.read_bytes() == DATA  # the built-in downloader finished the file
 
@@ -855,15 +840,10 @@ def _endless(stop: threading.Event, limit: int = 256 * 1024 * 1024):
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_net_endless_body_stops_at_the_locked_size(kind, origin, stop, tmp_path):
     origin.expect_request("/f").respond_with_handler(_endless(stop))
-    d = _downloader(kind, tmp_path)
-    dest = tmp_path / "tmp" / "x.part"
-    dest.parent.mkdir(parents=True, exist_ok=True)
     size = 1024 * 1024
-    try:
-        with pytest.raises(RemoteError, match="locked size"):
-            d.fetch([origin.url_for("/f")], dest, EXP, size, {})
-    finally:
-        d.close()
+    with pytest.raises(RemoteError, match="locked size"):
+        _fetch(kind, tmp_path, origin.url_for("/f"), size)
+    dest = tmp_path / "tmp" / "x.part"
     assert not dest.exists() or dest.stat().st_size <= size
 
 
@@ -885,14 +865,8 @@ def test_net_stalled_transfer_fails_with_a_remote_error(kind, origin, stop, tmp_
     monkeypatch.setenv("COMFYLOCK_STALL_SECONDS", "1")
     monkeypatch.setenv("COMFYLOCK_LOWEST_SPEED", "100")
     origin.expect_request("/f").respond_with_handler(_drip(stop))
-    d = _downloader(kind, tmp_path)
-    dest = tmp_path / "tmp" / "x.part"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with pytest.raises(RemoteError, match="stalled"):
-            d.fetch([origin.url_for("/f")], dest, EXP, 400, {})
-    finally:
-        d.close()
+    with pytest.raises(RemoteError, match="stalled"):
+        _fetch(kind, tmp_path, origin.url_for("/f"), 400)
 
 
 # --- resolve --fetch: a cap, and the https-only rule on every hop --------------------------

@@ -29,7 +29,7 @@ from ..cli import json_option, pass_settings
 @click.option(
     "--fetch",
     is_flag=True,
-    help="Download URL-only models once into the store to learn their hash.",
+    help="Download URL-only models once into the store to learn their hash (at most 64 GiB each; COMFYLOCK_FETCH_MAX_BYTES).",
 )
 @click.option("--refresh", is_flag=True, help="Bypass the API response cache.")
 @json_option
