@@ -10,7 +10,7 @@ store index is exit 6; the rendered lock does not depend on the order of its inp
 of every client, bounds on bytes and time, safe generated scripts, git's protocol allow-list,
 network and input failures with their exit codes, no crash on Ctrl-C (loopback servers).
 
-Real temp dirs and the real CLI; the store is seeded through its own ingest (no network).
+Real temp dirs and the real CLI; the fs/lock tests seed the store through its own ingest (no network).
 """
 
 from __future__ import annotations
