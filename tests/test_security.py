@@ -1190,14 +1190,15 @@ def test_net_download_redirect_loop_exits_3(kind, origin, tmp_path, run_cli):
 def test_net_malformed_lock_urls_exit_2(url, tmp_path, run_cli):
     result = run_cli(*_sync_world(tmp_path, url), "--no-aria2")
     assert result.exit_code == 2, result
-    assert "invalid URL" in _error_line(result.stderr)
+    # the lock's own validation or the URL rule, whichever sees it first: one line, exit 2
+    assert "URL" in _error_line(result.stderr)
 
 
 def test_net_invalid_ipv6_node_repo_exits_2(tmp_path, run_cli):
     args = _sync_world(tmp_path, "", nodes=[("bad", "https://[zz::1]/o/r.git", "a" * 40)])
     result = run_cli(*args, "--no-aria2")
     assert result.exit_code == 2, result
-    assert "invalid node pack repo" in _error_line(result.stderr)
+    assert "repo" in _error_line(result.stderr)
 
 
 # --- 9. git runs with a protocol allow-list -------------------------------------------------
@@ -1377,3 +1378,24 @@ def test_net_stalled_sync_exits_3_and_keeps_the_partial_file(
     assert "stalled" in _error_line(result.stderr)
     parts = list((Path(os.environ["COMFYLOCK_STORE"]) / "tmp").glob("*.part"))
     assert parts and parts[0].stat().st_size >= 20_000  # kept: the next sync resumes it
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://a/b\nc",
+        "https://a\\b/x",
+        "https://[::1/x",
+        "https://a:99999/x",
+        "https://[zz::1]/r",
+    ],
+)
+def test_net_url_rules_raise_input_errors_for_malformed_values(value):
+    """Whatever reaches the URL rule (workflow URLs at resolve, registry repos at ls-remote)
+    gets exit 2 with a message, never a ValueError from the URL parser (exit 70)."""
+    from comfylock.errors import InputError
+    from comfylock.net.urlpolicy import check_repo, check_url
+
+    for check in (check_url, check_repo):
+        with pytest.raises(InputError):
+            check(value)
