@@ -26,7 +26,8 @@ def test_lock_schema_names_the_spec_keys():
     assert "matched-by" in schema["$defs"]["CivitaiSource"]["properties"]
 
 
-def test_tables_match_shared_facts(shared_dir):
+def _gen_tables():
+    """tools/gen_tables.py as a module, and the comfyui.json the package ships."""
     sys.path.insert(0, str(ROOT / "tools"))
     try:
         import gen_tables
@@ -35,6 +36,11 @@ def test_tables_match_shared_facts(shared_dir):
     shipped = json.loads(
         (ROOT / "src" / "comfylock" / "workflows" / "data" / "comfyui.json").read_text()
     )
+    return gen_tables, shipped
+
+
+def test_tables_match_shared_facts(shared_dir):
+    gen_tables, shipped = _gen_tables()
     built = json.loads(json.dumps(gen_tables.build(shared_dir / "comfyui")))
     # The core class list is shared's plus the classes a ComfyUI snapshot defines
     # (core_source): shared's facts are all there, and everything else is generated as is.
@@ -46,21 +52,13 @@ def test_tables_match_shared_facts(shared_dir):
 
 
 def test_core_classes_reproduce_from_the_comfyui_snapshot(shared_dir):
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import gen_tables
-    finally:
-        sys.path.pop(0)
-    shipped = json.loads(
-        (ROOT / "src" / "comfylock" / "workflows" / "data" / "comfyui.json").read_text()
-    )
-    source = shipped["core_source"]
+    gen_tables, shipped = _gen_tables()
     if not gen_tables.SNAPSHOT.is_dir():
         pytest.skip(
             f"no ComfyUI snapshot at {gen_tables.SNAPSHOT}; the shared facts test covers the rest"
         )
     try:
-        snapshot = gen_tables.core_classes(gen_tables.SNAPSHOT, source["commit"])
+        snapshot = gen_tables.core_classes(gen_tables.SNAPSHOT, shipped["core_source"]["commit"])
     except LookupError as exc:
         pytest.skip(f"the snapshot lacks the recorded commit: {exc}")
     assert json.loads(json.dumps(gen_tables.build(shared_dir / "comfyui", snapshot))) == shipped

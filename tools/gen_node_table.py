@@ -180,30 +180,27 @@ def _classes(claims: dict[str, list]) -> dict:
 
 
 def node_map(manager: Path, table: dict, core: set) -> dict:
-    """ComfyUI-Manager's class -> pack facts for classes the table does not cover."""
+    """ComfyUI-Manager's class -> pack facts for the classes the table does not cover. Each
+    pack is [id, repo, "\\n<class>\\n<class>\\n"]: one string a pack keeps loading cheap
+    (nodetable looks a class up by substring, no index to build)."""
     data = json.loads((manager / "extension-node-map.json").read_text())
     covered = {n for p in table["packs"].values() for n in p.get("nodes", ())}
     packs: list[list[str]] = []
-    classes: dict[str, list[int]] = {}
     patterns: list = []
     for repo in sorted(data):
         if norm_repo(repo) in CORE_REPOS:
             continue
         names, meta = data[repo][0], (data[repo][1] if len(data[repo]) > 1 else {})
-        idx = len(packs)
-        own = [n for n in names if isinstance(n, str) and n not in covered and n not in core]
+        own = sorted({n for n in names if isinstance(n, str) and "\n" not in n} - covered - core)
         pattern = meta.get("nodename_pattern")
         if not own and not pattern:
             continue
-        packs.append([owner_repo(repo), repo])
-        for n in own:
-            classes.setdefault(n, []).append(idx)
         if pattern:
-            patterns.append([pattern, idx])
+            patterns.append([pattern, len(packs)])
+        packs.append([owner_repo(repo), repo, "\n" + "\n".join(own) + "\n" if own else ""])
     return {
         "source": "ComfyUI-Manager extension-node-map.json (shared/comfyui/manager)",
         "packs": packs,
-        "classes": {k: v[0] if len(v) == 1 else v for k, v in sorted(classes.items())},
         "patterns": patterns,
     }
 

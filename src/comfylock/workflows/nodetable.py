@@ -104,8 +104,7 @@ class _Table(msgspec.Struct, frozen=True):
 
 class _NodeMap(msgspec.Struct, frozen=True):
     source: str = ""
-    packs: list[tuple[str, str]] = []  # (pack id, repo)
-    classes: dict[str, int | list[int]] = {}
+    packs: list[tuple[str, str, str]] = []  # (pack id, repo, "\n<class>\n<class>\n")
     patterns: list[tuple[str, int]] = []
 
 
@@ -227,13 +226,17 @@ def mapped_packs(class_type: str) -> tuple[tuple[str, str], ...]:
     """(pack id, repo) of the packs ComfyUI-Manager's class map (``data/node_map.json``) names
     for a class the table did not read: exact names, then the map's name patterns. Offline
     and weaker than the table (names only, no code read)."""
+    return _mapped(class_type)
+
+
+@lru_cache(maxsize=4096)
+def _mapped(class_type: str) -> tuple[tuple[str, str], ...]:
     nmap = _node_map()
-    idx = nmap.classes.get(class_type)
-    if idx is None:
+    key = f"\n{class_type}\n"
+    found = [i for i, pack in enumerate(nmap.packs) if key in pack[2]]
+    if not found and "\n" not in class_type:
         found = [i for pattern, i in nmap.patterns if _search(pattern, class_type)]
-    else:
-        found = [idx] if isinstance(idx, int) else list(idx)
-    return tuple(dict.fromkeys(nmap.packs[i] for i in found))
+    return tuple(dict.fromkeys((nmap.packs[i][0], nmap.packs[i][1]) for i in found))
 
 
 @lru_cache(maxsize=1)
