@@ -100,6 +100,7 @@ def test_push_command_heads_first_and_uploads_only_what_is_missing(
     pushed = run_cli(*world["args"], "push")
     assert pushed.exit_code == 0, pushed
     assert "team: pushed 2 blobs" in pushed.stdout and "1 already there" in pushed.stdout
+    assert "pushed loras/detail.safetensors (117.2 KiB" in pushed.stderr  # progress lines
     again = run_cli(*world["args"], "push", "--remote", "team")
     assert "pushed 0 blobs" in again.stdout and "3 already there" in again.stdout
     _no_secret(pushed.output, again.output, (world["lock"].parent / "comfylock.toml").read_text())
@@ -131,13 +132,16 @@ def test_push_uses_multipart_for_big_blobs(world, s3, run_cli, monkeypatch):
             self.seen = []
             return self.seen.append
 
+        def finished(self, label, size, verb="fetched"):
+            self.done = (label, size, verb)
+
     ticks = Ticks()
     result = push_to(remote, Store(store), [(sha, len(big), "big")], ticks)
     assert result.uploaded == [sha]
     head = s3_client().head_object(Bucket=BUCKET, Key=f"mp/{blob_rel(sha)}")
     assert head["ContentLength"] == len(big)
     assert head["ETag"].strip('"').endswith("-3")  # three parts: a multipart upload
-    assert ticks.seen[-1] == len(big)
+    assert ticks.seen[-1] == len(big) and ticks.done == ("big", len(big), "pushed")
 
 
 def test_sync_with_the_remote_down_uses_the_origins(world, run_cli, monkeypatch):

@@ -20,10 +20,10 @@ def push_cmd(settings, remote_name, as_json) -> int:
     from ..sync.push import push, summary_line
 
     progress = None
-    if not (as_json or settings.quiet) and sys.stderr.isatty():
+    if not (as_json or settings.quiet):
         from ..sync.progress import make_progress
 
-        progress = make_progress(True)
+        progress = make_progress("tty" if sys.stderr.isatty() else "plain", sys.stderr)
     try:
         results = push(settings, remote_name, progress)
     finally:

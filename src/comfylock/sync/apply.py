@@ -65,7 +65,7 @@ class NullProgress:
     def task(self, label: str, total: int) -> Callable[[int], None]:
         return lambda done: None
 
-    def finished(self, label: str, size: int) -> None:
+    def finished(self, label: str, size: int, verb: str = "fetched") -> None:
         pass
 
     def close(self) -> None:

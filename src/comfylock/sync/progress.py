@@ -118,12 +118,12 @@ class PlainProgress:
 
         return update
 
-    def finished(self, label: str, size: int) -> None:
+    def finished(self, label: str, size: int, verb: str = "fetched") -> None:
         with self._t.lock:
             self._t.finish(label, size)
             took = self._clock() - self._began.get(label, self._t.started)
             self._line(
-                f"fetched {printable(label)} ({human_size(size)}, {rate_text(size, took)}) "
+                f"{verb} {printable(label)} ({human_size(size)}, {rate_text(size, took)}) "
                 f"[{self._t.finished}/{self._t.all_files}]"
             )
 
@@ -197,7 +197,7 @@ class RichProgress:
             rate=rate_text(done, elapsed),
         )
 
-    def finished(self, label: str, size: int) -> None:
+    def finished(self, label: str, size: int, verb: str = "fetched") -> None:
         with self._t.lock:
             self._t.finish(label, size)
             task_id = self._tasks.pop(label, None)
@@ -208,7 +208,7 @@ class RichProgress:
             self._progress.update(self._total_id, description=self._total_label())
             self._show(self._total_id, self._t.done_bytes, self._t.all_bytes)
             self._progress.console.print(
-                f"fetched {_markup_safe(label)} ({human_size(size)})", highlight=False
+                f"{verb} {_markup_safe(label)} ({human_size(size)})", highlight=False
             )
 
     def close(self) -> None:

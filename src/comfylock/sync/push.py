@@ -64,7 +64,8 @@ def _push_one(remote: Remote, store: Store, item, result: PushResult, progress) 
         if remote.has(sha):
             result.present.append(sha)
             return
-        remote.upload(store.blob_path(sha), sha, progress.task(f"push {key}", size))
+        remote.upload(store.blob_path(sha), sha, progress.task(key, size))
+        progress.finished(key, size, verb="pushed")
         result.uploaded.append(sha)
         result.bytes += size
     except ComfylockError as exc:

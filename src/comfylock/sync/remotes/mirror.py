@@ -33,7 +33,8 @@ class MirrorRemote(Remote):
             if self._client is None:
                 import httpx
 
-                self._client = httpx.Client(follow_redirects=False, timeout=15)
+                timeout = httpx.Timeout(15, connect=5)  # status asks too: fail fast
+                self._client = httpx.Client(follow_redirects=False, timeout=timeout)
             return self._client
 
     def fetch_url(self, sha256: str) -> str:

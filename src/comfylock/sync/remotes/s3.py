@@ -145,8 +145,9 @@ def _make_client():
     config = Config(
         s3={"addressing_style": style},
         signature_version="s3v4",  # what R2, MinIO and every AWS region accept
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=10,
+        # NOTE: status asks remotes too: a dead endpoint costs seconds, not a minute.
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=5,
         read_timeout=60,
         max_pool_connections=32,
     )
