@@ -490,7 +490,7 @@ def section_downloads() -> list[Row]:
         t, code, err = _comfylock_sync(work / "cl", many_files, base)
         row = Row(
             sec_many,
-            "comfylock sync (aria2 backend, default -j 4), fresh store",
+            "comfylock sync (aria2 backend, default -j 8), fresh store",
             _mbps(total, t) if code == 0 else "failed",
             note="" if code == 0 else f"exit {code}: {err[:90]}",
         )

@@ -144,3 +144,26 @@ def test_cancel_interrupts_a_stalled_download(server, tmp_path):
     finally:
         release.set()
         d.close()
+
+
+def test_the_download_comes_back_hashed(server, aria2, tmp_path):
+    """aria2c fetches pieces in order and the backend hashes the finished prefix while it
+    runs; what it hands back is the digest of exactly the bytes in the file."""
+    server.expect_request("/f").respond_with_handler(lambda r: range_response(r, DATA))
+    dest = tmp_path / "tmp" / f"{EXP.sha256}.part"
+    streamed = aria2.fetch([server.url_for("/f")], dest, EXP, len(DATA), {})
+    digest = streamed.digest_of(dest, len(DATA))
+    assert digest is not None and digest.sha256 == EXP.sha256 and digest.size == len(DATA)
+    streamed.close()
+
+
+@pytest.mark.parametrize(
+    ("bitfield", "pieces"),
+    [(None, 0), ("", 0), ("00", 0), ("80", 1), ("c0", 2), ("f0", 4), ("fe", 7), ("ff", 8)]
+    + [("ff8", 9), ("f7ff", 4), ("FFF0", 12)],
+)
+def test_done_prefix_counts_the_leading_finished_pieces(bitfield, pieces):
+    from comfylock.sync.download.aria2_backend import _done_prefix
+
+    assert _done_prefix(bitfield, 1024, 10**9) == pieces * 1024
+    assert _done_prefix("ff", 1024, 5000) == 5000  # never past the file's size

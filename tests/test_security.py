@@ -1316,13 +1316,13 @@ def test_net_ctrl_c_waits_for_workers_inside_the_store(tmp_path, monkeypatch):
 
     real_ingest = store.ingest
 
-    def slow_ingest(tmp, expected):
+    def slow_ingest(tmp, expected, **kw):
         inside.set()
         _thread.interrupt_main()  # Ctrl-C arrives while this worker is in the store
         cancel_box[0].wait(10)
         time.sleep(0.3)  # still hashing / writing the index
         try:
-            return real_ingest(tmp, expected)
+            return real_ingest(tmp, expected, **kw)
         finally:
             inside.clear()
 

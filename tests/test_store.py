@@ -140,3 +140,77 @@ def test_adopt_copies_a_file_the_user_also_keeps_elsewhere(store, tmp_path):
     blob = store.adopt(link, expected_for(data))
     assert blob.stat().st_ino != real.stat().st_ino
     assert real.stat().st_mode & stat.S_IWUSR  # the user's file keeps its mode
+
+
+def _counting_hash_file(monkeypatch) -> list[str]:
+    """Files the store hashes itself (``hashing.hash_file``), as it re-reads them."""
+    from comfylock.machine import hashing
+
+    calls: list[str] = []
+    real = hashing.hash_file
+
+    def counting(path, **kw):
+        calls.append(str(path))
+        return real(path, **kw)
+
+    monkeypatch.setattr(hashing, "hash_file", counting)
+    return calls
+
+
+def test_ingest_trusts_a_stream_hash_of_this_very_file(store, monkeypatch):
+    from comfylock.machine.hashing import StreamHasher
+
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    exp = expected_for(data)
+    tmp = store.tmp_path(exp.sha256)
+    tmp.write_bytes(data)
+    streamed = StreamHasher(tmp, blake3=True)
+    streamed.advance(1024 * 1024)  # a prefix while "downloading"; the tail is read at ingest
+    calls = _counting_hash_file(monkeypatch)
+    blob = store.ingest(tmp, exp, streamed=streamed)
+    assert blob.read_bytes() == data and calls == []  # nothing read twice
+    streamed.close()
+
+
+@pytest.mark.parametrize("doubt", ["rewritten", "replaced"])
+def test_ingest_hashes_again_on_any_doubt_about_the_stream(store, monkeypatch, doubt):
+    """The stream saw other bytes (a piece written again after it was read, another inode):
+    the store reads the file itself and places it only if that matches."""
+    from comfylock.machine.hashing import StreamHasher
+
+    data = os.urandom(2 * 1024 * 1024)
+    exp = expected_for(data)
+    tmp = store.tmp_path(exp.sha256)
+    tmp.write_bytes(b"\0" * len(data) if doubt == "rewritten" else data)
+    streamed = StreamHasher(tmp, blake3=True)
+    streamed.advance(len(data))
+    if doubt == "rewritten":  # same inode, new bytes after they were hashed
+        with open(tmp, "r+b") as fh:
+            fh.write(data)
+    elif doubt == "replaced":
+        tmp.unlink()
+        tmp.write_bytes(data)
+    calls = _counting_hash_file(monkeypatch)
+    blob = store.ingest(tmp, exp, streamed=streamed)
+    assert blob.read_bytes() == data
+    assert len(calls) == 1
+    streamed.close()
+
+
+def test_ingest_refuses_wrong_bytes_even_when_the_stream_agreed(store):
+    """A stream hash of the right bytes does not vouch for a file changed afterwards to
+    other bytes of another size."""
+    from comfylock.machine.hashing import StreamHasher
+
+    data = os.urandom(1024 * 1024)
+    exp = expected_for(data)
+    tmp = store.tmp_path(exp.sha256)
+    tmp.write_bytes(data)
+    streamed = StreamHasher(tmp, blake3=True)
+    streamed.advance(len(data))
+    with open(tmp, "ab") as fh:
+        fh.write(b"more")
+    with pytest.raises(IntegrityError):
+        store.ingest(tmp, exp, streamed=streamed)
+    assert list(store.iter_blobs()) == []
+    streamed.close()

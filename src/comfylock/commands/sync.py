@@ -33,7 +33,7 @@ __all__ = ["sync_cmd"]
     "--jobs",
     "-j",
     type=click.IntRange(1, 64),
-    default=4,
+    default=8,
     show_default=True,
     help="Concurrent downloads.",
 )

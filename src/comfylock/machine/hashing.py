@@ -38,6 +38,7 @@ __all__ = [
     "CHUNK_SIZE",
     "Digest",
     "HashCache",
+    "StreamHasher",
     "blake3_file",
     "cached_hash",
     "hash_file",
@@ -191,6 +192,69 @@ def _hash_pipelined(f: Any, hashers: list[Any], chunk: int, progress: Progress |
         for w in workers:
             w.shutdown(wait=True, cancel_futures=True)
     return done
+
+
+class StreamHasher:
+    """sha256 (and blake3) of a file another process is still writing, read in order as its
+    bytes become final: ``advance(n)`` hashes ``[done, n)``; ``digest_of(path)`` is the
+    result only if every byte of the file now at ``path`` was hashed (same inode and size).
+
+    A download's verification then re-reads nothing but the last pieces. ``None`` from
+    ``digest_of`` means "hash the file again": the caller never trusts anything less.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, blake3: bool) -> None:
+        self._path, self._blake3 = os.fspath(path), blake3
+        self._sha = hashlib.sha256()
+        self._b3 = _new_blake3(False) if blake3 else None
+        self._fh: Any = None
+        self._buf = bytearray(CHUNK_SIZE)
+        self.done = 0
+
+    def advance(self, upto: int) -> int:
+        """Hash the file's bytes up to offset ``upto`` (final: the writer is past them);
+        returns how many bytes this call hashed."""
+        start = self.done
+        if upto <= start:
+            return 0
+        if self._fh is None:
+            try:
+                self._fh = _open(self._path, "rb", buffering=0)
+            except OSError:
+                return 0  # not created yet
+        view = memoryview(self._buf)
+        self._fh.seek(self.done)
+        while self.done < upto:
+            n = self._fh.readinto(view[: min(len(view), upto - self.done)])
+            if not n:
+                break  # shorter than the writer said: digest_of will refuse
+            self._sha.update(view[:n])
+            if self._b3 is not None:
+                self._b3.update(view[:n])
+            self.done += n
+        return self.done - start
+
+    def digest_of(self, path: str | os.PathLike[str], size: int) -> Digest | None:
+        """The digest of the file at ``path`` if it is the one hashed, all ``size`` bytes."""
+        try:
+            if self._fh is None:  # finished before the first look: read it all now
+                self._path = os.fspath(path)
+                self._fh = _open(self._path, "rb", buffering=0)
+            mine, now = os.fstat(self._fh.fileno()), os.stat(path)
+        except OSError:
+            return None
+        if (mine.st_dev, mine.st_ino) != (now.st_dev, now.st_ino) or now.st_size != size:
+            return None
+        self.advance(size)
+        if self.done != size:
+            return None
+        b3 = self._b3.hexdigest() if self._b3 is not None else ""
+        return Digest(size=size, sha256=self._sha.hexdigest(), blake3=b3)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
 
 def _i64(value: int) -> int:

@@ -81,7 +81,7 @@ class ApplyContext(msgspec.Struct, kw_only=True):
     roots: tuple[str, ...] = ()  # observe.write_roots(); empty means just models_root
     nodes_root: Path | None = None  # <ComfyUI root>/custom_nodes
     link_mode: str = "auto"
-    jobs: int = 4
+    jobs: int = 8
     use_aria2: bool = True
     allow_http: tuple[str, ...] = ()
     env: Mapping[str, str] | None = None
@@ -201,11 +201,13 @@ def _from_remote(
     tmp = store.tmp_path(f.sha256)
     try:
         url = remote.fetch_url(f.sha256)
-        if remote.is_direct(f.sha256) and hasattr(downloader, "mark_direct"):
-            downloader.mark_direct(url)
-        downloader.fetch([url], tmp, expected, f.size, {}, show)
-        with gate:
-            store.ingest(tmp, expected)
+        streamed = downloader.fetch([url], tmp, expected, f.size, {}, show)
+        try:
+            with gate:
+                store.ingest(tmp, expected, streamed=streamed)
+        finally:
+            if streamed is not None:
+                streamed.close()
     except IntegrityError:
         served[f"!{f.sha256}"] = (
             f"remote {remote.name} served wrong bytes for {f.keys[0]}; fetched from the origins"
@@ -234,9 +236,12 @@ def _from_origins(f: Fetch, groups, store, tmp, expected, downloader, show, canc
     stale_tmp = tmp.exists()
     while True:
         last: RemoteError | None = RemoteError(f"{f.keys[0]}: no download source in the lock")
+        streamed = None  # what a backend hashed while it downloaded, if anything
         for group in groups:
             try:
-                downloader.fetch(group.urls, tmp, expected, f.size, dict(group.headers), show)
+                streamed = downloader.fetch(
+                    group.urls, tmp, expected, f.size, dict(group.headers), show
+                )
                 last = None
                 break
             except RemoteError as exc:
@@ -245,12 +250,15 @@ def _from_origins(f: Fetch, groups, store, tmp, expected, downloader, show, canc
             raise last
         try:
             with gate:
-                store.ingest(tmp, expected)
+                store.ingest(tmp, expected, streamed=streamed)
             return
         except IntegrityError:
             if not stale_tmp or cancel.is_set():
                 raise
             stale_tmp = False  # bytes left by an earlier run were bad: download afresh
+        finally:
+            if streamed is not None:
+                streamed.close()
 
 
 def _fetch_all(

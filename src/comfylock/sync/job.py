@@ -43,7 +43,7 @@ class SyncOptions(msgspec.Struct, frozen=True, kw_only=True):
     link: str = "auto"
     prune: bool = False
     force: bool = False
-    jobs: int = 4
+    jobs: int = 8
     use_aria2: bool = True
     nodes: bool = True
     push: bool = False  # push what this run fetched from origins to the push remotes (§8)

@@ -274,9 +274,12 @@ class Store:
         os.replace(path, claimed)
         return claimed
 
-    def ingest(self, tmp_path: Path, expected: Expected) -> Path:
+    def ingest(self, tmp_path: Path, expected: Expected, *, streamed=None) -> Path:
         """Verify ``tmp_path`` against ``expected`` and move it into ``blobs/``.
 
+        ``streamed`` (a ``hashing.StreamHasher`` that read the file while it was downloaded)
+        saves reading it again, but only when it hashed this very file, every byte, and
+        found the locked digest; on any doubt the file is hashed again from the start.
         A mismatch deletes the tmp file, places nothing and raises IntegrityError.
         """
         from ..machine.hashing import hash_file
@@ -284,9 +287,11 @@ class Store:
         self.ensure()
         claimed = self._claim(Path(tmp_path))
         try:
-            # NOTE: blake3 only when the lock has one: the index records the lock's value,
-            # so computing it otherwise is waste (~20% of verifying a fresh download).
-            digest = hash_file(claimed, blake3=expected.blake3 is not None)
+            digest = streamed.digest_of(claimed, expected.size) if streamed else None
+            if digest is None or not _matches(digest, expected):
+                # NOTE: blake3 only when the lock has one: the index records the lock's
+                # value, so computing it otherwise is waste (~20% of verifying a download).
+                digest = hash_file(claimed, blake3=expected.blake3 is not None)
             _check_digest(digest, expected, what=str(tmp_path))
             return self._place(claimed, expected)
         finally:
@@ -417,6 +422,14 @@ _DIGEST_HINT = (
     "`comfylock resolve --upgrade`; if the source changed its file, pin another with "
     "`comfylock add`"
 )
+
+
+def _matches(digest, expected: Expected) -> bool:
+    return (
+        digest.size == expected.size
+        and digest.sha256 == expected.sha256
+        and (not expected.blake3 or digest.blake3 == expected.blake3)
+    )
 
 
 def _check_digest(digest, expected: Expected, *, what: str) -> None:

@@ -34,13 +34,15 @@ class Downloader:
         size: int,
         headers: Mapping[str, str],
         progress: ProgressFn | None = None,
-    ) -> None:
+    ):
+        """Download into ``dest_tmp``; returns a ``hashing.StreamHasher`` that read the
+        bytes as they arrived (the store then re-reads nothing) or None."""
         if not urls:
             raise RemoteError(
                 "no download source in the lock",
                 hint="add a source with `comfylock add` or resolve again",
             )
-        self._fetch(list(urls), dest_tmp, expected, size, dict(headers), progress)
+        return self._fetch(list(urls), dest_tmp, expected, size, dict(headers), progress)
 
     def _fetch(
         self,

@@ -90,26 +90,30 @@ class Aria2Downloader(Downloader):
         self._poll = poll
         self._allow_http = tuple(allow_http)
         self._proc: subprocess.Popen | None = None
-        self._api = None
+        self._rpc: _Rpc | None = None
+        self._api = None  # aria2p's API, imported on a thread while the first download runs
+        self._api_loaded = threading.Event()
+        self._api_started = False
+        self._probe_client = None
         self._lock = threading.Lock()
         self._falloc = "none"
         self._closed = False
         self._active = 0  # fetches under way: aria2c must save their state on close
         self._httpx = None
-        self._direct: set[str] = set()  # URLs whose every hop was already checked (a remote)
         self._limits = Limits.from_env()
         self._dead_end: socket.socket | None = None  # the proxy for refused plain-http hops
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def _start(self):
+    def _start(self) -> _Rpc:
+        """Start aria2c once. Importing aria2p takes ~0.13 s (requests, loguru), as long as
+        aria2c's whole start-up and the first pieces: the first download is added with a
+        plain JSON-RPC call (``_Rpc``) and aria2p is imported on a thread meanwhile."""
         with self._lock:
-            if self._api is not None:
-                return self._api
+            if self._rpc is not None:
+                return self._rpc
             if self._closed:
                 raise Interrupted("download cancelled")
-            import aria2p
-
             self._tmp_dir.mkdir(parents=True, exist_ok=True)
             self._falloc = _falloc_mode(self._tmp_dir)
             port, secret = _free_port(), secrets.token_hex(16)
@@ -130,6 +134,9 @@ class Aria2Downloader(Downloader):
                 f"--timeout={max(1, int(self._limits.stall_seconds))}",
                 f"--connect-timeout={max(1, min(30, int(self._limits.stall_seconds)))}",
                 *self._http_fence(),
+                # Pieces are written when aria2c marks them done, so a StreamHasher can read
+                # the finished prefix while the rest downloads (no 16 MiB write cache).
+                "--disk-cache=0",
             ]
             # NOTE: a new session, so a terminal's Ctrl-C reaches us first; we stop aria2c.
             self._proc = subprocess.Popen(
@@ -139,12 +146,33 @@ class Aria2Downloader(Downloader):
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
             )
-            api = aria2p.API(
-                aria2p.Client(host="http://127.0.0.1", port=port, secret=secret, timeout=10)
-            )
-            self._wait_ready(api)
-            self._api = api
-            return api
+            rpc = _Rpc(port, secret)
+            self._wait_ready(rpc)
+            self._rpc = rpc
+            return rpc
+
+    def _load_api(self, port: int, secret: str) -> None:
+        try:
+            import aria2p
+
+            client = aria2p.Client(host="http://127.0.0.1", port=port, secret=secret, timeout=10)
+            self._api = aria2p.API(client)
+        finally:
+            self._api_loaded.set()
+
+    def _api_now(self, rpc: _Rpc):
+        """aria2p's API, once its import on the loader thread is done. The thread starts
+        after the first download was added, so the import overlaps that download rather
+        than competing with the start-up for the interpreter lock."""
+        with self._lock:
+            if not self._api_started:
+                self._api_started = True
+                args = (rpc.port, rpc.secret)
+                threading.Thread(target=self._load_api, args=args, daemon=True).start()
+        self._api_loaded.wait()
+        if self._api is None:
+            raise RemoteError("aria2p could not be imported", hint="try --no-aria2")
+        return self._api
 
     def _http_fence(self) -> list[str]:
         """Options sending aria2c's plain-http requests to a bound, never-listening port
@@ -158,7 +186,7 @@ class Aria2Downloader(Downloader):
             f"--no-proxy={','.join(allowed)}",
         ]
 
-    def _wait_ready(self, api) -> None:
+    def _wait_ready(self, rpc: _Rpc) -> None:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
@@ -167,7 +195,7 @@ class Aria2Downloader(Downloader):
                     hint="try --no-aria2",
                 )
             try:
-                api.client.get_version()
+                rpc.call("aria2.getVersion", timeout=1)
                 return
             except Exception:  # noqa: BLE001 — not listening yet
                 time.sleep(0.01)  # it usually listens within a few ms
@@ -177,9 +205,11 @@ class Aria2Downloader(Downloader):
     def close(self) -> None:
         """Stop aria2c (politely, then for sure) and reap it."""
         with self._lock:  # NOTE: a worker may be starting aria2c right now
-            proc, self._proc, self._api, self._closed = self._proc, None, None, True
+            proc, self._proc, self._rpc, self._closed = self._proc, None, None, True
             if self._httpx is not None:
                 self._httpx.close()
+            if self._probe_client is not None:
+                self._probe_client.close()
         if proc is None:
             self._close_dead_end()
             return
@@ -216,6 +246,9 @@ class Aria2Downloader(Downloader):
             "continue": "true",
             "file-allocation": self._falloc,
             "allow-overwrite": "false",
+            # Lowest free piece first: the finished prefix grows at the whole download's
+            # rate, so it is hashed while the rest arrives (no slower on a capped server).
+            "stream-piece-selector": "inorder",
         }
         return options
 
@@ -227,57 +260,84 @@ class Aria2Downloader(Downloader):
         size: int,
         headers: dict[str, str],
         progress: ProgressFn | None,
-    ) -> None:
+    ):
         control = dest_tmp.with_name(dest_tmp.name + ".aria2")
         if dest_tmp.exists() and dest_tmp.stat().st_size == size and not control.exists():
-            return  # complete from an earlier run; the store verifies it
+            return None  # complete from an earlier run; the store verifies it
         given_urls, given_headers = list(urls), dict(headers)
         dest_tmp.parent.mkdir(parents=True, exist_ok=True)
         try:
-            if headers or not self._direct.issuperset(urls):
-                urls = _resolve_redirects(urls, headers, self._allow_http, self._cancel)
+            # NOTE: only a token-bearing source is probed first. Without a token there is
+            # nothing to keep from a redirect target, and aria2c's own plain-http hops end at
+            # the fence (``_http_fence``): the probe's round trip and httpx import (~0.1 s)
+            # would only delay the download.
+            if headers:
+                urls = _resolve_redirects(
+                    urls, headers, self._allow_http, self._cancel, self._prober()
+                )
         except (RemoteError, _Unredirected):
             if self._cancel.is_set():
                 raise Interrupted("download interrupted") from None
             # Unreachable right now, or a token-bearing source that serves the bytes itself:
             # the built-in downloader (backoff, per-origin tokens) fetches this file.
-            self._fallback().fetch(given_urls, dest_tmp, expected, size, given_headers, progress)
-            return
-        api = self._start()
+            return self._fallback().fetch(
+                given_urls, dest_tmp, expected, size, given_headers, progress
+            )
+        rpc = self._start()
         with self._lock:
             self._active += 1
-        download = None
+        download = gid = None
+        from ...machine.hashing import StreamHasher
+
+        hasher = StreamHasher(dest_tmp, blake3=expected.blake3 is not None)
         try:
-            download = api.add_uris(list(urls), options=self._options(dest_tmp))
-            self._follow(download, size, progress)
+            gid = rpc.call("aria2.addUri", list(urls), self._options(dest_tmp))
+            download = self._api_now(rpc).get_download(gid)
+            self._follow(download, size, progress, hasher)
             with self._lock:  # NOTE: only a finished download has no state left to save
                 self._active -= 1
+            return hasher
         except _Final as exc:
+            hasher.close()
             if exc.discard:
                 with contextlib.suppress(Exception):
-                    api.client.force_remove(download.gid)
+                    rpc.call("aria2.forceRemove", gid)
                     _wait_stopped(download)
                 for path in (dest_tmp, dest_tmp.with_name(dest_tmp.name + ".aria2")):
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
             raise
         except RemoteError:
+            hasher.close()
             if self._cancel.is_set():
                 raise
             # aria2c gives up at once on 429 and ignores Retry-After: let the built-in
             # downloader (backoff, Retry-After, Range resume) finish this file.
-            self._fallback().fetch(given_urls, dest_tmp, expected, size, given_headers, progress)
+            return self._fallback().fetch(
+                given_urls, dest_tmp, expected, size, given_headers, progress
+            )
+        except BaseException:
+            hasher.close()
+            raise
         finally:
             with contextlib.suppress(Exception):
-                if download.status in ("active", "waiting", "paused"):
-                    api.client.force_remove(download.gid)
-                api.client.remove_download_result(download.gid)
+                if download is None or download.status in ("active", "waiting", "paused"):
+                    rpc.call("aria2.forceRemove", gid)
+                rpc.call("aria2.removeDownloadResult", gid)
 
-    def mark_direct(self, url: str) -> None:
-        """``url`` answered our own request without a redirect (a team remote's HEAD) and
-        passed the URL policy: skip the one-byte probe GET (a round trip per blob)."""
+    def _prober(self):
+        """One httpx client for every redirect probe: a client builds its TLS context when
+        made (~30 ms), which eight parallel fetches paid eight times over."""
         with self._lock:
-            self._direct.add(url)
+            if self._probe_client is None:
+                from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+                import httpx
+
+                # NOTE: no cookie jar to share: a cookie one source sets is never replayed.
+                jar = CookieJar(DefaultCookiePolicy(allowed_domains=[]))
+                self._probe_client = httpx.Client(follow_redirects=False, timeout=30, cookies=jar)
+            return self._probe_client
 
     def _fallback(self):
         with self._lock:
@@ -287,7 +347,7 @@ class Aria2Downloader(Downloader):
                 self._httpx = HttpxDownloader(cancel=self._cancel, allow_http=self._allow_http)
             return self._httpx
 
-    def _follow(self, download, size: int, progress: ProgressFn | None) -> None:
+    def _follow(self, download, size: int, progress: ProgressFn | None, hasher) -> None:
         watch = SpeedWatch(self._limits, redact(download.name or "download"))
         while True:
             if self._cancel.is_set():
@@ -314,10 +374,53 @@ class Aria2Downloader(Downloader):
                 watch.update(done)
             except RemoteError as exc:
                 raise _Final(exc.message, hint=exc.hint) from None
-            time.sleep(self._poll)
+            # Poll sooner while the prefix grows, so the tail left to hash at the end is short.
+            grew = hasher.advance(_done_prefix(download.bitfield, download.piece_length, size))
+            time.sleep(self._poll / 3 if grew else self._poll)
 
 
 _MAX_HOPS = 10
+
+
+def _done_prefix(bitfield: str | None, piece_length: int, size: int) -> int:
+    """Bytes from offset 0 that aria2c has written in full: its leading finished pieces
+    (``bitfield`` is hex, the highest bit of the first digit is piece 0)."""
+    if not bitfield or piece_length <= 0:
+        return 0
+    digits = len(bitfield) - len(bitfield.lstrip("fF"))
+    pieces = digits * 4
+    if digits < len(bitfield):
+        nibble = int(bitfield[digits], 16)
+        for bit in (8, 4, 2, 1):
+            if not nibble & bit:
+                break
+            pieces += 1
+    return min(size, pieces * piece_length)
+
+
+class _Rpc:
+    """aria2c's JSON-RPC with the standard library (a loopback POST), for start-up and for
+    adding a download before aria2p is imported. The secret rides in the body, never on a
+    command line."""
+
+    def __init__(self, port: int, secret: str) -> None:
+        self.port, self.secret = port, secret
+
+    def call(self, method: str, *params, timeout: float = 10):
+        import http.client
+        import json
+
+        body = {"jsonrpc": "2.0", "id": "comfylock", "method": method}
+        body["params"] = [f"token:{self.secret}", *params]
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request("POST", "/jsonrpc", json.dumps(body), {"Content-Type": "application/json"})
+            reply = json.loads(conn.getresponse().read())
+        finally:
+            conn.close()
+        if "error" in reply:
+            raise RemoteError(f"aria2c: {redact(str(reply['error'].get('message')))}")
+        return reply["result"]
 
 
 def _wait_stopped(download, tries: int = 50) -> None:
@@ -341,6 +444,7 @@ def _resolve_redirects(
     headers: Mapping[str, str],
     allow_http: Sequence[str],
     cancel: threading.Event,
+    client,
 ) -> list[str]:
     """The token-free final URL of every source, for aria2c; every hop checked first.
 
@@ -348,17 +452,15 @@ def _resolve_redirects(
     is probed again (the new answer checked like the first). ``headers`` (a token) go to the
     first hop only. With ``headers``, a source that answers without redirecting raises
     ``_Unredirected``: aria2c would need the token for it, and would replay it on any later
-    redirect, so it is not aria2c's to fetch.
+    redirect, so it is not aria2c's to fetch. ``client`` is the downloader's shared probe
+    client (no redirects followed, no cookies kept).
     """
-    import httpx
-
     finals: list[str] = []
-    with httpx.Client(follow_redirects=False, timeout=30) as client:
-        for url in urls:
-            final, hops = _probe(client, url, headers, allow_http, cancel)
-            if headers and not hops:
-                raise _Unredirected(url)
-            finals.append(final)
+    for url in urls:
+        final, hops = _probe(client, url, headers, allow_http, cancel)
+        if headers and not hops:
+            raise _Unredirected(url)
+        finals.append(final)
     return list(dict.fromkeys(finals))
 
 
