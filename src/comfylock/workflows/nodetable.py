@@ -104,8 +104,10 @@ class _Table(msgspec.Struct, frozen=True):
 
 class _NodeMap(msgspec.Struct, frozen=True):
     source: str = ""
-    packs: list[tuple[str, str, str]] = []  # (pack id, repo, "\n<class>\n<class>\n")
+    # [pack id, repo, "\n<class>\n<class>\n"]: a pack's classes in one string (cheap to load)
+    packs: list[list[str]] = []
     patterns: list[tuple[str, int]] = []
+    classes: dict[str, int | list[int]] = {}  # class -> pack index(es), for small hand-made maps
 
 
 _SHIPPED = os.path.join(os.path.dirname(__file__), "data", "custom_nodes.json")
@@ -226,14 +228,25 @@ def mapped_packs(class_type: str) -> tuple[tuple[str, str], ...]:
     """(pack id, repo) of the packs ComfyUI-Manager's class map (``data/node_map.json``) names
     for a class the table did not read: exact names, then the map's name patterns. Offline
     and weaker than the table (names only, no code read)."""
-    return _mapped(class_type)
-
-
-@lru_cache(maxsize=4096)
-def _mapped(class_type: str) -> tuple[tuple[str, str], ...]:
     nmap = _node_map()
+    if not (_MAPPED and _MAPPED[0] is nmap):
+        _MAPPED[:] = [nmap, {}]
+    seen = _MAPPED[1]
+    if class_type not in seen:
+        seen[class_type] = _mapped(nmap, class_type)
+    return seen[class_type]
+
+
+_MAPPED: list = []  # [node map, {class: answer}] for the map last asked
+
+
+def _mapped(nmap: _NodeMap, class_type: str) -> tuple[tuple[str, str], ...]:
     key = f"\n{class_type}\n"
-    found = [i for i, pack in enumerate(nmap.packs) if key in pack[2]]
+    idx = nmap.classes.get(class_type)
+    if idx is not None:
+        found = [idx] if isinstance(idx, int) else list(idx)
+    else:
+        found = [i for i, pack in enumerate(nmap.packs) if len(pack) > 2 and key in pack[2]]
     if not found and "\n" not in class_type:
         found = [i for pattern, i in nmap.patterns if _search(pattern, class_type)]
     return tuple(dict.fromkeys((nmap.packs[i][0], nmap.packs[i][1]) for i in found))
