@@ -35,7 +35,7 @@ from .inference import (
     is_url_value,
     url_reference_name,
 )
-from .repos import repo_reference
+from .repos import is_repo_id, repo_reference
 from .subgraphs import as_list, instance_values
 from .widgets import (
     MAX_DEPTH,
@@ -408,6 +408,9 @@ class _Reader:
         returns the other (path, value) pairs."""
         rest = []
         for path, value in pairs:
+            if not is_repo_id(value):  # most values: no table lookup, no key to compute
+                rest.append((path, value))
+                continue
             ref = repo_reference(node_type, last_key(path), value, node_id=node_id, active=active)
             if ref is None:
                 rest.append((path, value))

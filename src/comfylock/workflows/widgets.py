@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 MAX_DEPTH = 32
+_INDEX = re.compile(r"\[\d+\]")
 
 
 def is_api(obj: Any) -> bool:
@@ -55,8 +56,9 @@ def leaves(value: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, An
 
 def last_key(path: str) -> str:
     """The widget name a dotted/indexed path ends in: 'lora_1.lora' -> 'lora'."""
-    key = re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
-    return key
+    if "[" not in path and "." not in path:
+        return path  # the common case: a plain widget name
+    return _INDEX.sub("", path).rsplit(".", 1)[-1]
 
 
 def api_leaves(inputs: dict) -> Iterator[tuple[str, Any]]:
