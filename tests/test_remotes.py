@@ -406,3 +406,16 @@ def test_doctor_shows_each_remote_and_whether_it_answers(world, s3, run_cli, mon
     assert checks["remote team"]["ok"] and not checks["remote cdn"]["ok"]
     assert checks["AWS_SECRET_ACCESS_KEY"]["detail"] == "set"
     _no_secret(result.output, json.dumps(data))
+
+
+def test_sync_push_without_credentials_syncs_then_says_the_push_failed(
+    world, s3, run_cli, monkeypatch
+):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("COMFYLOCK_REMOTE", f"team=s3://{BUCKET}/x")
+    result = run_cli(*world["args"], "sync", "--push")
+    assert result.exit_code == 3, result
+    assert "synced, but the push failed: remote 'team'" in result.stderr
+    assert "then run `comfylock push`" in result.stderr
+    _installed(world["args"], world)

@@ -322,4 +322,12 @@ def _push_fetched(settings, store, plan, report, allow_http, progress) -> list[s
 
     fetched = set(report.from_origin)
     wanted = [(f.sha256, f.size, f.keys[0]) for f in plan.fetch if f.sha256 in fetched]
-    return push_blobs(_remote_specs(settings, allow_http), store, wanted, allow_http, progress)
+    try:
+        return push_blobs(_remote_specs(settings, allow_http), store, wanted, allow_http, progress)
+    except ComfylockError as exc:
+        err = type(exc)(
+            f"synced, but the push failed: {exc.message}",
+            hint=f"{exc.hint or 'fix the cause'}; then run `comfylock push`",
+        )
+        err.exit_code = exc.exit_code
+        raise err from None
