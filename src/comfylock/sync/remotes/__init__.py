@@ -66,11 +66,6 @@ class Remote:
         """A URL aria2/httpx can GET the blob from (a presigned one for S3: a secret)."""
         raise NotImplementedError
 
-    def is_direct(self, sha256: str) -> bool:
-        """True when ``has`` saw the blob answered without a redirect, so the download
-        needs no redirect check of its own (every hop of it was checked already)."""
-        return False
-
     def upload(self, path: Path, sha256: str, progress: Callable[[int], None]) -> None:
         raise UsageError(
             f"remote {self.name!r} ({self.spec.url}) is a read-only mirror",

@@ -26,7 +26,6 @@ class MirrorRemote(Remote):
         self._allow_http = tuple(allow_http)
         self._client = None
         self._lock = threading.Lock()
-        self._direct: set[str] = set()
 
     def _http(self):
         with self._lock:
@@ -60,14 +59,7 @@ class MirrorRemote(Remote):
             return False
         if resp.status_code >= 400:
             raise RemoteError(f"remote {self.name!r}: HTTP {resp.status_code} on {redact(url)}")
-        if resp.status_code < 300:
-            with self._lock:
-                self._direct.add(sha256)
         return True  # 2xx, or a redirect the downloader follows hop by hop (checked there)
-
-    def is_direct(self, sha256: str) -> bool:
-        with self._lock:
-            return sha256 in self._direct
 
     def ping(self) -> str:
         import httpx

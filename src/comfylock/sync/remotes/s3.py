@@ -71,9 +71,6 @@ class S3Remote(Remote):
         # NOTE: a plain-http AWS_ENDPOINT_URL is allowed only for loopback / allow-http.
         return check_url(url, self._allow_http)
 
-    def is_direct(self, sha256: str) -> bool:
-        return True  # the GET goes to the endpoint the HEAD was answered by, same key
-
     def upload(self, path: Path, sha256: str, progress: Callable[[int], None]) -> None:
         from boto3.s3.transfer import TransferConfig
 
