@@ -1399,3 +1399,18 @@ def test_net_url_rules_raise_input_errors_for_malformed_values(value):
     for check in (check_url, check_repo):
         with pytest.raises(InputError):
             check(value)
+
+
+def test_net_api_redirect_to_plain_http_elsewhere_is_refused(origin, elsewhere, project, run_cli):
+    """API clients obey the https-only rule on every hop too (SPEC §6)."""
+    origin.clear_all_handlers()
+    mapped = f"http://[::ffff:127.0.0.1]:{elsewhere.port}/api/v1/models"
+    origin.expect_request("/civitai/api/v1/models").respond_with_handler(
+        lambda r: Response(status=302, headers={"Location": mapped})
+    )
+    elsewhere.expect_request("/api/v1/models").respond_with_json({"items": [], "metadata": {}})
+    project("")
+    result = run_cli("resolve")
+    assert result.exit_code == 2, result
+    assert "refusing" in _error_line(result.stderr)
+    assert elsewhere.log == []

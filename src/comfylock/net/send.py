@@ -168,21 +168,23 @@ def send(
     ``follow="same-origin"`` a redirect to another origin is returned, not followed (the
     Hugging Face CDN hop). The body is read unless ``stream`` (then the caller closes the
     response; else at most ``API_MAX_BYTES`` are read). Tokens go only to their own
-    service. With ``allow_http``, every hop must pass the https-only rule (``check_url``).
+    service. A hop to another host must pass the https-only rule (``check_url`` with
+    ``allow_http``): plain http only to loopback and allowed hosts.
     """
     endpoints = endpoints or Endpoints.from_env()
     retry = retry or Retry.from_env()
+    start = origin(url)
     for _ in range(MAX_REDIRECTS + 1):
         response = _send_retrying(client, method, url, endpoints, headers, retry, stream)
         location = response.headers.get("location")
         if not (response.is_redirect and location) or follow == "none":
             return response
         target = redirect_target(method, url, location)
-        if allow_http is not None:
-            check_url(target, allow_http)
         if follow == "same-origin" and origin(target) != origin(url):
             return response
         response.close()
+        if origin(target) != start:  # leaving the configured origin: the https-only rule
+            check_url(target, allow_http or ())
         if response.status_code == 303:
             method = "GET"
         url = target
