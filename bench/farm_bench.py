@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BIN, DATA, Row, verdict
 from sync_bench import _CappedHandler, _CappedServer, _env
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.remoteutil import free_port, nginx_exe, nginx_serving, serving_process
 
 __all__ = ["section_farm"]
 
@@ -84,38 +86,17 @@ def _origin(root: Path) -> Iterator[_CappedServer]:
         thread.join(5)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def _moto(run_dir: Path) -> Iterator[str]:
     """moto's S3 server in its own process on 127.0.0.1; stopped on exit."""
-    exe = BIN / "moto_server"
-    port = _free_port()
-    log = open(run_dir / "moto.log", "wb")  # noqa: SIM115 — closed below
-    proc = subprocess.Popen(
-        [str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"moto_server did not start (see {run_dir}/moto.log)")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    port = free_port()
+    log = run_dir / "moto.log"
+    argv = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    with (
+        open(log, "wb") as out,
+        serving_process(argv, port, log=log, stdout=out, stderr=subprocess.STDOUT) as base,
+    ):
+        yield base
 
 
 def _models(root: Path) -> list[tuple[str, int, str]]:
@@ -246,9 +227,6 @@ def _one_vs_raw(sec: str, what: str, one: float, raw: float, total: int, n: int)
 
 def _mirror_rows(sec, work, models, lock, blobs: Path) -> tuple[list[Row], list[str]]:
     """The same farm from an nginx mirror of the remote (a team's CDN in front of it)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.remoteutil import nginx_exe, nginx_serving
-
     if nginx_exe() is None:
         return [Row(sec, "nginx mirror", "skipped", note="nginx is not installed")], []
     mirror = work / "mirror"

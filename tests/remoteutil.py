@@ -59,18 +59,25 @@ def nginx_serving(root: Path, run_dir: Path) -> Iterator[str]:
     # NOTE: as root, nginx's workers drop to nobody, who cannot read pytest's 0700 tmp dirs.
     user = "user root;" if os.geteuid() == 0 else ""
     conf.write_text(_CONF.format(run=run_dir, port=port, root=root, user=user))
-    proc = subprocess.Popen(
-        [exe, "-c", str(conf), "-p", str(run_dir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    argv = [exe, "-c", str(conf), "-p", str(run_dir)]
+    with serving_process(argv, port, log=run_dir / "error.log") as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serving_process(argv: list[str], port: int, *, log: Path, seconds: float = 30, **popen):
+    """Start a server process, wait until it listens on 127.0.0.1:``port``, yield its base
+    URL, and stop it (SIGTERM, then SIGKILL) on exit. ``log``: named if it does not start."""
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, **popen)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + seconds
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
                 break
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"nginx did not start: {(run_dir / 'error.log').read_text()}")
+                raise RuntimeError(f"{Path(argv[0]).name} did not start (see {log})")
             time.sleep(0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
