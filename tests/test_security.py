@@ -626,6 +626,52 @@ def test_lock_entries_no_filesystem_or_url_parser_can_take_are_refused(
         assert str(lock) in line and expect in line
 
 
+def _model_with_source(source: str) -> str:
+    return (
+        '[[model]]\nfolder = "vae"\nname = "a.safetensors"\nsize = 3\nsha256 = "'
+        + "a" * 64
+        + '"\n[[model.source]]\n'
+        + source
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "expect"),
+    [
+        (
+            'type = "huggingface"\nrepo = "o/r"\nrevision = "' + "1" * 40 + '"\npath = "../../x"\n',
+            "'..' in path",
+        ),
+        (
+            'type = "huggingface"\nrepo = "o/r"\nrevision = "' + "1" * 40 + '"\npath = "/etc/x"\n',
+            "absolute path",
+        ),
+        (
+            'type = "huggingface"\nrepo = "o/r"\nrevision = "' + "1" * 40 + '"\npath = "a\\\\b"\n',
+            "backslash",
+        ),
+        (
+            'type = "huggingface"\nrepo = "../o/r"\nrevision = "' + "1" * 40 + '"\npath = "x"\n',
+            "not an owner/name id",
+        ),
+        ('type = "civitai"\nversion-id = -5\n', "is not an id"),
+    ],
+    ids=["hf-dotdot-path", "hf-absolute-path", "hf-backslash", "hf-bad-repo", "civitai-negative"],
+)
+def test_lock_sources_that_would_request_another_file_are_refused(
+    tmp_path, run_cli, source, expect
+):
+    """These went straight into a download URL before (a hub path of '../../x')."""
+    lock = tmp_path / "comfy.lock"
+    lock.write_text("version = 1\n" + _model_with_source(source), encoding="utf-8")
+    root = _comfyui(tmp_path)
+    for command in ("status", "sync"):
+        result = run_cli("--lock", str(lock), "--comfyui-root", str(root), command)
+        assert result.exit_code == 2, result
+        line = _one_error_line(result.stderr)
+        assert str(lock) in line and expect in line, line
+
+
 @pytest.mark.parametrize("version", [0, -1])
 def test_lock_versions_below_1_are_refused(tmp_path, run_cli, version):
     lock = tmp_path / "comfy.lock"
