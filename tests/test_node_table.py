@@ -132,6 +132,54 @@ def test_modules_imported_through_sys_path():
     }
 
 
+@pytest.fixture(scope="module")
+def file_pack() -> dict:
+    return gen_node_table.scan_dir(PACKS / "FakeFilePack")
+
+
+@pytest.mark.parametrize(
+    ("cls", "facts"),
+    [
+        # os.path.join(models_dir, "clip", model): a core folder's directory, by its key
+        ("FixedClipLoader", {"inputs": {"model": "text_encoders"}, "widgets": ["model"]}),
+        # a plain models subdirectory, even when the code may rename the file inside it
+        (
+            "FixedSubdirLoader",
+            {"inputs": {"model": "checkpoints/fakecrafter"}, "widgets": ["model", "precision"]},
+        ),
+        # folder_paths.get_full_path("clip_vision", clip_name)
+        ("FixedVisionLoader", {"inputs": {"clip_name": "clip_vision"}, "widgets": ["clip_name"]}),
+        # the directory comes from another input: cannot tell, not a guess
+        (
+            "FixedUnreadLoader",
+            {"dynamic": ["model"], "widgets": ["model", "where"]},
+        ),
+        ("FixedModeLoader", {}),  # a fixed list of words, not of files
+    ],
+)
+def test_fixed_file_lists_get_the_folder_the_loader_reads(file_pack, cls, facts):
+    assert file_pack["classes"][cls] == facts
+
+
+def test_fixed_file_list_directories_become_folders(file_pack):
+    assert file_pack["folders"]["checkpoints/fakecrafter"] == ["models/checkpoints/fakecrafter"]
+    assert "clip" not in file_pack["folders"] and "text_encoders" not in file_pack["folders"]
+
+
+def test_prefixed_file_lists_read_the_parent_folder(file_pack):
+    """``"bbox/" + x for x in files of K`` names files relative to the folder whose directory
+    holds K's under ``bbox/``; a prefix that is not K's subdirectory is cannot tell."""
+    classes = file_pack["classes"]
+    assert classes["PrefixedDetector"] == {
+        "inputs": {"model_name": "fakeyolo"},
+        "widgets": ["model_name"],
+    }
+    assert classes["MisPrefixedDetector"] == {
+        "dynamic": ["model_name"],
+        "widgets": ["model_name"],
+    }
+
+
 def test_unparsable_file_is_reported_not_fatal(tmp_path):
     pack = tmp_path / "Broken"
     pack.mkdir()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
+from typing import NamedTuple
 
 from .values import (
     UNKNOWN,
@@ -175,6 +176,9 @@ def comprehension(it, node, frame) -> tuple:
     source = it.ev(gen.iter, frame)
     items = iter_items(source) if len(node.generators) == 1 else None
     if items is None or len(items) > 400:
+        prefixed = _prefixed_names(it, node, gen, source, frame)
+        if prefixed is not None:
+            return (prefixed,)
         if any(isinstance(s, Files | DirFiles | Dyn) for s in source):
             return (_collapse(tuple(s for s in source if isinstance(s, Files | DirFiles | Dyn))),)
         return _opaque_comprehension(it, node, gen, frame)
@@ -189,6 +193,32 @@ def comprehension(it, node, frame) -> tuple:
     if isinstance(node, ast.DictComp):
         return (DictV(tuple(out)),)
     return (ListV(tuple(out)),)
+
+
+class _Name(NamedTuple):
+    """One name of a folder's file list inside a comprehension, with a prefix added."""
+
+    key: str
+    prefix: str = ""
+
+
+def _prefixed_names(it, node, gen, source, frame):
+    """``[prefix + x for x in get_filename_list(K)]``: K's names listed as ``prefix + name``."""
+    from .interp import Frame
+
+    if isinstance(node, ast.DictComp) or len(node.generators) != 1 or gen.ifs:
+        return None
+    if len(source) != 1 or not isinstance(source[0], Files) or len(source[0].keys) != 1:
+        return None
+    if source[0].prefixes:
+        return None
+    (key,) = source[0].keys
+    sub = Frame(frame.module, frame.env, frame.owner)
+    it.assign(gen.target, (_Name(key),), sub)
+    got = it.ev(node.elt, sub)
+    if len(got) == 1 and isinstance(got[0], _Name) and got[0].prefix:
+        return Files(frozenset({key}), frozenset({(key, got[0].prefix)}))
+    return None
 
 
 def _opaque_comprehension(it, node, gen, frame) -> tuple:
@@ -235,7 +265,9 @@ def _add(a, b):  # noqa: C901 - the pairs that matter
     if isinstance(a, Dyn) or isinstance(b, Dyn):
         return a if isinstance(a, Dyn) else b
     if isinstance(a, Files) and isinstance(b, Files):
-        return Files(a.keys | b.keys)
+        return Files(a.keys | b.keys, a.prefixes | b.prefixes)
+    if isinstance(a, Const) and isinstance(a.value, str) and isinstance(b, _Name):
+        return _Name(b.key, a.value + b.prefix)
     for x, y in ((a, b), (b, a)):
         if isinstance(x, Files | DirFiles) and isinstance(y, ListV | Files | DirFiles):
             return x if isinstance(y, ListV) else Dyn("several folders")

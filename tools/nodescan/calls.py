@@ -153,8 +153,10 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
     last = _last(name)
     first = args[0] if args else (UNKNOWN,)
     if name in ("os.path.join", "posixpath.join") or (last == "join" and name.startswith("os")):
+        _note_file_read(it, args)
         return _join_all(args)
     if name in ("Path", "pathlib.Path", "PurePath", "pathlib.PurePath"):
+        _note_file_read(it, args)
         return _join_all(args) if args else (UNKNOWN,)
     if name.startswith("os.path.") and last == "dirname":
         return tuple(
@@ -175,6 +177,15 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
     if name == "dict":
         return first if args else (DictV(tuple((Const(k), v) for k, v in kwargs.items())),)
     return (UNKNOWN,)
+
+
+def _note_file_read(it, args) -> None:
+    """``join(dir, …, <input>)``: the input's value is a file name inside ``dir``."""
+    if len(args) < 2:
+        return
+    for v in args[-1]:
+        if isinstance(v, Input) and v.xform == "":
+            it.effects.file_reads.append((v.name, _join_all(args[:-1])))
 
 
 def _listing(v):
@@ -215,6 +226,12 @@ def call_folder_paths(it, fp: str, args, kwargs, node, frame) -> tuple:
         return (Const(None),)
     if fp in _FP_DIRS:
         return (PathV(_FP_DIRS[fp]),)
+    if fp in ("get_full_path", "get_full_path_or_raise") and len(args) > 1:
+        dirs = tuple(PathV("{folder:" + k.value + "}") if _is_str(k) else UNKNOWN for k in key)
+        for v in args[1]:
+            if isinstance(v, Input) and v.xform == "":
+                it.effects.file_reads.append((v.name, dirs))
+        return (UNKNOWN,)
     if fp == "folder_names_and_paths.get":
         got = fnp_get(args)
         return merge(got, args[1]) if len(args) > 1 else got

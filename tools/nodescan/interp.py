@@ -26,6 +26,8 @@ STEP_BUDGET = 60_000
 class Effects:
     registrations: list = field(default_factory=list)  # (key alts, path alts, where)
     downloads: list = field(default_factory=list)  # (repo alts, local_dir alts, cache alts, where)
+    # a node input's value used as a file name in a directory: (input name, dir alts)
+    file_reads: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # where static reading failed
 
 

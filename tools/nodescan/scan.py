@@ -205,8 +205,10 @@ class _Scanner:
                 continue
             got = self._read_inputs(cls, folders, inputs, dynamic)
             widgets = got if widgets is None or widgets == got else False
-            self._read_downloads(cls, folders, downloads)
+            reads = self._read_downloads(cls, folders, downloads)
+            self._fixed_files(inputs, reads, folders, dynamic)
         entry: dict = {}
+        inputs = {k: v for k, v in inputs.items() if v}
         if inputs:
             entry["inputs"] = {k: _one(v) for k, v in inputs.items()}  # INPUT_TYPES order
         if downloads:
@@ -280,17 +282,72 @@ class _Scanner:
         return []
 
     def _take_input(self, name, first, folders, inputs: dict, dynamic: set) -> None:
-        if isinstance(first, Files):
+        if isinstance(first, Files) and first.prefixes:
+            key = self._prefixed_key(first, folders)
+            if key is None:
+                dynamic.add(name)
+            else:
+                inputs.setdefault(name, set()).add(key)
+        elif isinstance(first, Files):
             keys = {self.aliases.get(k, k) for k in first.keys}
             inputs.setdefault(name, set()).update(keys)
+        elif _file_names(first):
+            inputs.setdefault(name, set()).add(_FIXED)  # the loader says where: _fixed_files
         elif isinstance(first, DirFiles) and _model_dir(first.rel, self.pack.dirname):
             key = _dir_key(first.rel, folders)
             inputs.setdefault(name, set()).add(key)
         elif isinstance(first, Dyn):
             dynamic.add(name)
 
-    def _read_downloads(self, cls: ClassRef, folders, downloads: dict) -> None:
+    def _prefixed_key(self, files: Files, folders) -> str | None:
+        """``prefix + name`` for the names of folder K: a path relative to the folder whose
+        directory holds K's directory at ``prefix``; None when no one folder does."""
+        prefix = dict(files.prefixes)
+        found = set()
+        for k in files.keys:
+            dirs = self._folder_dirs(k, folders)
+            sub = prefix.get(k, "").strip("/")
+            if len(dirs) != 1 or not sub or not dirs[0].endswith("/" + sub):
+                return None
+            found.add(self._key_of_dir(dirs[0][: -len(sub) - 1], folders))
+        return found.pop() if len(found) == 1 and None not in found else None
+
+    def _key_of_dir(self, rel: str, folders) -> str | None:
+        """The folder key of a directory relative to the ComfyUI root: a core folder's, a
+        pack-registered one's, else a model directory of its own (recorded); None otherwise."""
+        for key, dirs in self.core.items():
+            if rel in (f"models/{d}" for d in dirs):
+                return key
+        for key, dirs in folders.items():
+            if rel in dirs:
+                return key
+        return _dir_key(rel, folders) if _model_dir(rel, self.pack.dirname) else None
+
+    def _fixed_files(self, inputs: dict, reads: list, folders, dynamic: set) -> None:
+        """A fixed list of file names: the folder of the directory the loader joins the
+        value to (or ``get_full_path``'s key); anything unreadable is cannot tell."""
+        for name, keys in inputs.items():
+            if _FIXED not in keys:
+                continue
+            keys.discard(_FIXED)
+            got = {self._read_dir_key(d, folders) for n, dirs in reads if n == name for d in dirs}
+            if got and None not in got:
+                keys.update(got)
+            else:
+                dynamic.add(name)
+
+    def _read_dir_key(self, d, folders) -> str | None:
+        if not isinstance(d, PathV):
+            return None
+        if d.rel.startswith("{folder:") and d.rel.endswith("}") and d.rel.count("{") == 1:
+            key = d.rel[len("{folder:") : -1]
+            return self.aliases.get(key, key)
+        return None if "{" in d.rel else self._key_of_dir(d.rel, folders)
+
+    def _read_downloads(self, cls: ClassRef, folders, downloads: dict) -> list:
+        """Fill ``downloads``; return the file reads of the node's function."""
         it = self.it
+        reads: list = []
         fn = class_attr(it, cls, "FUNCTION")
         names = [v.value for v in fn if isinstance(v, Const) and isinstance(v.value, str)]
         if find_method(it, cls, "execute") is not None:
@@ -299,8 +356,10 @@ class _Scanner:
             method = find_method(it, cls, fname)
             if method is None:
                 continue
-            start = len(it.effects.downloads)
+            start, first_read = len(it.effects.downloads), len(it.effects.file_reads)
             self._run(method, inputs=True)
+            reads.extend(it.effects.file_reads[first_read:])
+            del it.effects.file_reads[first_read:]
             for repo, local, cache, _where in it.effects.downloads[start:]:
                 for r in repo:
                     if not (isinstance(r, Input) and r.xform == ""):
@@ -308,6 +367,7 @@ class _Scanner:
                     for d in self._download_dirs(local, cache, folders):
                         downloads.setdefault(r.name, set()).add(d)
             del it.effects.downloads[start:]
+        return reads
 
     def _download_dirs(self, local, cache, folders) -> list[str]:
         if local:
@@ -410,6 +470,19 @@ def _dir_key(rel: str, folders: dict) -> str:
     if rel not in folders[key]:
         folders[key].append(rel)
     return key
+
+
+_FIXED = "{fixed}"  # placeholder: a fixed file list whose folder the loader's code says
+_FILE_EXTS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".onnx")
+
+
+def _file_names(v) -> bool:
+    """A literal list of strings, some of them model file names."""
+    if not isinstance(v, ListV) or not v.items:
+        return False
+    if not all(isinstance(i, Const) and isinstance(i.value, str) for i in v.items):
+        return False
+    return any(i.value.lower().endswith(_FILE_EXTS) for i in v.items)
 
 
 def _mentions(node, needles) -> bool:

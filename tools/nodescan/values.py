@@ -49,9 +49,11 @@ class PathV(NamedTuple):
 
 
 class Files(NamedTuple):
-    """File names listed by ``folder_paths.get_filename_list`` for these keys."""
+    """File names listed by ``folder_paths.get_filename_list`` for these keys; ``prefixes``:
+    (key, prefix) pairs when the names of a key are listed as ``prefix + name``."""
 
     keys: frozenset
+    prefixes: frozenset = frozenset()
 
 
 class DirFiles(NamedTuple):
