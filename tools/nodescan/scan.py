@@ -24,6 +24,7 @@ from .values import (
     PathV,
     Schema,
     V3Input,
+    file_name_list,
 )
 
 __all__ = ["scan_pack"]
@@ -291,7 +292,7 @@ class _Scanner:
         elif isinstance(first, Files):
             keys = {self.aliases.get(k, k) for k in first.keys}
             inputs.setdefault(name, set()).update(keys)
-        elif _file_names(first):
+        elif file_name_list(first):
             inputs.setdefault(name, set()).add(_FIXED)  # the loader says where: _fixed_files
         elif isinstance(first, DirFiles) and _model_dir(first.rel, self.pack.dirname):
             key = _dir_key(first.rel, folders)
@@ -473,16 +474,6 @@ def _dir_key(rel: str, folders: dict) -> str:
 
 
 _FIXED = "{fixed}"  # placeholder: a fixed file list whose folder the loader's code says
-_FILE_EXTS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".onnx")
-
-
-def _file_names(v) -> bool:
-    """A literal list of strings, some of them model file names."""
-    if not isinstance(v, ListV) or not v.items:
-        return False
-    if not all(isinstance(i, Const) and isinstance(i.value, str) for i in v.items):
-        return False
-    return any(i.value.lower().endswith(_FILE_EXTS) for i in v.items)
 
 
 def _mentions(node, needles) -> bool:

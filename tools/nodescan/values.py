@@ -30,6 +30,7 @@ __all__ = [
     "PathV",
     "Schema",
     "V3Input",
+    "file_name_list",
     "join_path",
     "path_of",
 ]
@@ -158,3 +159,15 @@ def join_path(base: str, part) -> PathV | None:
     if piece.startswith("/"):
         return None  # an absolute path outside the ComfyUI root
     return PathV(_clean(posixpath.join(base, piece) if base else piece))
+
+
+_FILE_EXTS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".onnx")
+
+
+def file_name_list(v) -> bool:
+    """A literal list of strings, some of them model file names (a fixed file choice)."""
+    if not isinstance(v, ListV) or not v.items:
+        return False
+    if not all(isinstance(i, Const) and isinstance(i.value, str) for i in v.items):
+        return False
+    return any(i.value.lower().endswith(_FILE_EXTS) for i in v.items)
