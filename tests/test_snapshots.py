@@ -441,3 +441,63 @@ def test_the_planner_treats_snapshot_files_like_models():
     done = Workspace(models=(ModelState(key=a, target="/r/" + a, status="ours-ok"),))
     plan = make_plan(lock, done, StoreView(blobs=frozenset({"a" * 64})))
     assert plan.is_empty and plan.snapshot_files_in_sync == 1 and plan.models_in_sync == 0
+
+
+# --- with the shipped knowledge table -------------------------------------------------------
+
+FLORENCE = "microsoft/Florence-2-large"
+FLORENCE_FILES = {
+    "config.json": ('{"model_type": "florence2"}', False),
+    "pytorch_model.bin": ("florence weights " * 60, True),
+    "processor/tokenizer.json": ('{"version": "1.0"}', False),
+}
+
+
+def test_shipped_table_locks_and_places_a_florence2_snapshot(tmp_path, monkeypatch, run_cli):
+    """The generated table (not an injected one) says where DownloadAndLoadFlorence2Model puts
+    the repo it downloads; resolve pins it, sync places it there, a second sync is a no-op."""
+    shipped = nodetable._table()
+    where = nodetable.download_dir("DownloadAndLoadFlorence2Model", "model")
+    if where is None:
+        pytest.fail("the shipped table lost DownloadAndLoadFlorence2Model's download directory")
+    pack_id = nodetable.pack_of("DownloadAndLoadFlorence2Model")
+    proj = tmp_path / "proj"
+    (proj / "workflows").mkdir(parents=True)
+    workflow = {
+        "1": {
+            "class_type": "DownloadAndLoadFlorence2Model",
+            "inputs": {"model": FLORENCE, "precision": "fp16", "attention": "sdpa"},
+        }
+    }
+    (proj / "workflows" / "caption.json").write_text(json.dumps(workflow))
+    root = tmp_path / "ComfyUI"
+    (root / "models").mkdir(parents=True)
+    (root / "custom_nodes").mkdir()
+    # only the pack's repository is swapped for a local one (no network for git here); the
+    # class's download facts stay exactly as generated from the pack's code
+    pack_repo, _commit = make_pack_repo(tmp_path)
+    packs = {
+        **shipped.packs,
+        pack_id: msgspec.structs.replace(shipped.packs[pack_id], repo=str(pack_repo)),
+    }
+    table = msgspec.structs.replace(shipped, packs=packs)
+    monkeypatch.setattr(nodetable, "_table", lambda: table)
+    with LoopbackServer() as hub_srv, LoopbackServer() as cdn_srv, LoopbackServer() as reg_srv:
+        hub = FakeHub(hub_srv, cdn_srv)
+        _publish(hub, C1, FLORENCE_FILES, repo=FLORENCE)
+        monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+        monkeypatch.setenv("COMFYLOCK_REGISTRY_URL", FakeRegistry(reg_srv).base_url)
+        monkeypatch.chdir(proj)
+        args = ("--comfyui-root", str(root))
+        result = run_cli(*args, "resolve")
+        assert result.exit_code == 0, result
+        (snap,) = _lock(proj)["snapshot"]
+        expected_dir = where.replace("{repo_name}", "Florence-2-large")
+        assert (snap["repo"], snap["revision"], snap["dir"]) == (FLORENCE, C1, expected_dir)
+        assert run_cli(*args, "sync", "--no-aria2").exit_code == 0
+        for path, (content, _) in FLORENCE_FILES.items():
+            assert (root / expected_dir / path).read_text() == content
+        seen = len(hub.srv.log) + len(hub.cdn.log)
+        again = run_cli(*args, "sync", "--no-aria2")
+        assert again.exit_code == 0 and "Already in sync" in again.output, again
+        assert len(hub.srv.log) + len(hub.cdn.log) == seen
