@@ -23,7 +23,7 @@ from comfylock.lock.model import (
     Unresolved,
     UrlSource,
 )
-from comfylock.pathsafe import check_name, safe_join
+from comfylock.pathsafe import check_name, safe_join, unsafe_reason
 from comfylock.workflows.reader import parse
 
 from .conftest import FIXTURES
@@ -115,6 +115,8 @@ commits = st.text(alphabet="0123456789abcdef", min_size=40, max_size=40)
 names = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30
 )
+# a hub path is a relative path inside the repo (lock validation refuses '..', '/x', '\\')
+hub_paths = names.filter(lambda n: unsafe_reason(n) is None and "\\" not in n)
 sources = st.one_of(
     st.builds(
         CivitaiSource,
@@ -129,7 +131,7 @@ sources = st.one_of(
         matched_by=st.just("url"),
         repo=st.just("org/repo"),
         revision=commits,
-        path=names,
+        path=hub_paths,
     ),
     st.builds(
         UrlSource, matched_by=st.just("url"), url=names.map(lambda n: "https://example.com/" + n)
