@@ -24,6 +24,9 @@ from pathlib import Path
 
 from common import BIN, DATA, Row, best_of, verdict
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.remoteutil import free_port, serving_process  # noqa: E402
+
 __all__ = ["section_downloads", "section_noop_sync"]
 
 MIB = 1 << 20
@@ -226,14 +229,6 @@ class _CappedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 _NGINX_CONF = """daemon off;
 worker_processes 2;
 pid {run}/nginx.pid;
@@ -256,32 +251,12 @@ def _nginx(exe: str, root: Path, rate: int) -> Iterator[str]:
     run_dir = DATA / "nginx"
     shutil.rmtree(run_dir, ignore_errors=True)
     (run_dir / "tmp").mkdir(parents=True)
-    port = _free_port()
+    port = free_port()
     conf = run_dir / "nginx.conf"
     conf.write_text(_NGINX_CONF.format(run=run_dir, port=port, root=root, rate=rate))
-    proc = subprocess.Popen(
-        [exe, "-c", str(conf), "-p", str(run_dir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        import socket
-
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"nginx did not start (see {run_dir}/error.log)")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()  # SIGTERM: nginx's fast shutdown
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    argv = [exe, "-c", str(conf), "-p", str(run_dir)]
+    with serving_process(argv, port, log=run_dir / "error.log", seconds=10) as base:
+        yield base
 
 
 @contextlib.contextmanager

@@ -125,3 +125,13 @@ def run_cli():
             return CliResult(_R)
 
     return _invoke
+
+
+@pytest.fixture
+def server():
+    """A loopback HTTP server (pytest-httpserver) for the sync fakes, stopped after the test."""
+    from .syncutil import loopback_server, stop_server
+
+    s = loopback_server()
+    yield s
+    stop_server(s)

@@ -16,22 +16,13 @@ from werkzeug import Response
 
 from .syncutil import (
     blob_files,
-    loopback_server,
     make_world,
     paths_in,
     range_response,
     serve_world,
-    stop_server,
     target_of,
     tree_snapshot,
 )
-
-
-@pytest.fixture
-def server():
-    s = loopback_server()
-    yield s
-    stop_server(s)
 
 
 @pytest.fixture

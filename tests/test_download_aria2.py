@@ -11,19 +11,12 @@ import pytest
 
 from comfylock.sync.workspace import Expected
 
-from .syncutil import loopback_server, payload, range_response, stop_server
+from .syncutil import payload, range_response
 
 pytestmark = pytest.mark.skipif(shutil.which("aria2c") is None, reason="aria2c is not installed")
 
 DATA = payload(11, 3 * 1024 * 1024 + 123)
 EXP = Expected(size=len(DATA), sha256=hashlib.sha256(DATA).hexdigest())
-
-
-@pytest.fixture
-def server():
-    s = loopback_server()
-    yield s
-    stop_server(s)
 
 
 @pytest.fixture

@@ -13,17 +13,10 @@ from comfylock.sync.download.httpx_backend import HttpxDownloader, retry_after
 from comfylock.sync.download.urls import check_url, redact, source_urls, url_groups
 from comfylock.sync.workspace import Expected
 
-from .syncutil import loopback_server, payload, range_response, stop_server
+from .syncutil import payload, range_response
 
 DATA = payload(7, 200_000)
 EXP = Expected(size=len(DATA), sha256=hashlib.sha256(DATA).hexdigest())
-
-
-@pytest.fixture
-def server():
-    s = loopback_server()
-    yield s
-    stop_server(s)
 
 
 @pytest.fixture

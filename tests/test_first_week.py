@@ -17,22 +17,13 @@ import pytest
 
 from .syncutil import (
     Model,
-    loopback_server,
     make_world,
     paths_in,
     payload,
     serve_world,
-    stop_server,
     url_source,
     write_lock,
 )
-
-
-@pytest.fixture
-def server():
-    s = loopback_server()
-    yield s
-    stop_server(s)
 
 
 @pytest.fixture

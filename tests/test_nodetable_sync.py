@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from .syncutil import (
     Model,
-    loopback_server,
     payload,
     range_response,
-    stop_server,
     url_source,
     write_lock,
 )
-
-
-@pytest.fixture
-def server():
-    s = loopback_server()
-    yield s
-    stop_server(s)
-
 
 TABLE = {
     "packs": {

@@ -12,14 +12,7 @@ import pytest
 
 from comfylock.commands import noop
 
-from .syncutil import loopback_server, make_world, serve_world, stop_server, target_of
-
-
-@pytest.fixture
-def server():
-    s = loopback_server()
-    yield s
-    stop_server(s)
+from .syncutil import make_world, serve_world, target_of
 
 
 @pytest.fixture

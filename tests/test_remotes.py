@@ -29,13 +29,6 @@ from .syncutil import loopback_server, make_world, paths_in, serve_world, stop_s
 
 
 @pytest.fixture
-def server():
-    s = loopback_server()
-    yield s
-    stop_server(s)
-
-
-@pytest.fixture
 def world(tmp_path, server, monkeypatch):
     w = make_world(tmp_path, server, monkeypatch, nodes=False)
     serve_world(w)

@@ -26,23 +26,14 @@ from werkzeug import Response
 from .syncutil import (
     Model,
     blob_files,
-    loopback_server,
     payload,
     range_response,
-    stop_server,
     tree_snapshot,
     url_source,
     write_lock,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def server():
-    s = loopback_server()
-    yield s
-    stop_server(s)
 
 
 def _one_line_error(stderr: str, starts: str) -> str:

@@ -8,14 +8,7 @@ import subprocess
 
 import pytest
 
-from .syncutil import loopback_server, make_world, paths_in, serve_world, stop_server
-
-
-@pytest.fixture
-def server():
-    s = loopback_server()
-    yield s
-    stop_server(s)
+from .syncutil import make_world, paths_in, serve_world
 
 
 @pytest.fixture

@@ -352,18 +352,7 @@ def settle(
 class NodeResolver(ServiceClient):
     """Finds candidate packs for node classes through the registry and the node map."""
 
-    def __init__(
-        self,
-        client: httpx.Client | None,
-        endpoints: Endpoints | None = None,
-        cache: HttpCache | None = None,
-        *,
-        retry: Retry | None = None,
-        refresh: bool = False,
-        node_map: NodeMap | None = None,
-    ) -> None:
-        super().__init__(client, endpoints, cache, retry=retry, refresh=refresh)
-        self._node_map = node_map
+    _node_map: NodeMap | None = None  # the class map, fetched on first use
 
     def __repr__(self) -> str:
         return f"NodeResolver({self.endpoints.registry!r})"
