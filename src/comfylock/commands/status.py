@@ -47,15 +47,13 @@ def render_outcome(
     from ..sync.planview import done_line, plan_json
 
     if as_json:
-        if outcome.report is None:
-            doc = plan_json(outcome.plan)
-        else:
-            import msgspec
+        import msgspec
 
-            report = msgspec.json.encode(outcome.report).decode()
-            doc = plan_json(outcome.plan)[:-1] + f',"report":{report}}}'
-        doc = doc[:-1] + f',"unresolved":{_json_list(outcome.unresolved)}}}'
-        click.echo(_indent(doc))
+        doc = msgspec.json.decode(plan_json(outcome.plan))
+        if outcome.report is not None:
+            doc["report"] = msgspec.to_builtins(outcome.report)
+        doc["unresolved"] = list(outcome.unresolved)
+        click.echo(msgspec.json.format(msgspec.json.encode(doc), indent=2).decode())
         return 1 if applied and outcome.unresolved else 0
     if plan_shown is None:
         render_plan(settings, outcome, applied=False)
@@ -85,18 +83,6 @@ def _remote_lines(outcome) -> None:
         )
     for line in outcome.pushed:
         click.echo(f"Pushed to {line}")
-
-
-def _json_list(items) -> str:
-    import json
-
-    return json.dumps(list(items))
-
-
-def _indent(doc: str) -> str:
-    import msgspec
-
-    return msgspec.json.format(doc.encode(), indent=2).decode()
 
 
 @click.command("status")
