@@ -240,6 +240,7 @@ def test_10_doctor_exits_1_with_the_fix_for_a_bad_root(run_cli, tmp_path):
     result = run_cli("--comfyui-root", str(tmp_path / "nope"), "doctor")
     assert result.exit_code == 1, result
     assert "!!  comfyui root" in result.stdout and "fix:" in result.stdout
+    assert "!!  models" in result.stdout  # a models dir under a missing root is no "ok"
     data = json.loads(run_cli("doctor", "--json", "--comfyui-root", str(tmp_path)).stdout)
     root = next(c for c in data["checks"] if c["name"] == "comfyui root")
     assert root["ok"] is False and root["fix"]

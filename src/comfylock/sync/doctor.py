@@ -103,7 +103,7 @@ def check_model_dirs(settings: Settings) -> list[Check]:
         paths = load_model_paths(settings.comfyui_root, settings.models_dir)
     except ComfylockError as exc:
         return [Check(name="models", ok=False, detail=exc.message, fix=exc.hint or "")]
-    out = [Check(name="models", ok=True, detail=str(paths.models_dir))]
+    out = [_models_root_check(paths.models_dir)]
     base = paths.models_dir
     for folder, dirs in paths.dirs.items():
         extra = [d for d in dirs if base is None or not d.is_relative_to(base)]
@@ -117,6 +117,22 @@ def check_model_dirs(settings: Settings) -> list[Check]:
                 )
             )
     return out
+
+
+def _models_root_check(models_dir) -> Check:
+    """A models root that is not there is only fine when its parent is (sync creates it)."""
+    if models_dir is None or models_dir.is_dir():
+        return Check(name="models", ok=True, detail=str(models_dir))
+    if models_dir.parent.is_dir():
+        return Check(
+            name="models", ok=True, detail=f"{models_dir} (not there yet; sync creates it)"
+        )
+    return Check(
+        name="models",
+        ok=False,
+        detail=f"{models_dir} does not exist",
+        fix="pass --comfyui-root (or --models-dir) with a folder that exists",
+    )
 
 
 def check_store(settings: Settings) -> list[Check]:
