@@ -111,6 +111,12 @@ def request_json(
             return _decode_cached(hit.status, hit.body)
 
     def fetch() -> Any:
+        # NOTE: the cache is asked again by the one caller that sends: another caller may
+        # have written it between our miss above and this call (a check-then-act race)
+        if cache is not None and not refresh:
+            hit = cache.get(method, url, ttl=ttl, count=False)
+            if hit is not None:
+                return _decode_cached(hit.status, hit.body)
         response = send(
             client,
             method,

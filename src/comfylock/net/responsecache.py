@@ -119,8 +119,11 @@ class HttpCache:
             self._local.conn = conn
         return conn
 
-    def get(self, method: str, url: str, *, ttl: float) -> CachedResponse | None:
-        """A fresh entry or None; counts a hit or a miss."""
+    def get(
+        self, method: str, url: str, *, ttl: float, count: bool = True
+    ) -> CachedResponse | None:
+        """A fresh entry or None; counts a hit or a miss (``count=False``: a second look by
+        the caller that already counted its miss)."""
         row = (
             self._conn()
             .execute(
@@ -134,11 +137,12 @@ class HttpCache:
             limit = min(ttl, _TTL_NEGATIVE) if status in (404, 410) else ttl
             if 0 <= self._clock() - stored_at <= limit:
                 fresh = CachedResponse(status, bytes(body), stored_at)
-        with self._lock:
-            if fresh is None:
-                self.misses += 1
-            else:
-                self.hits += 1
+        if count:
+            with self._lock:
+                if fresh is None:
+                    self.misses += 1
+                else:
+                    self.hits += 1
         return fresh
 
     def put(self, method: str, url: str, status: int, body: bytes, *, kind: str) -> None:

@@ -336,12 +336,21 @@ class HfClient(ServiceClient):
     def _get_page(self, url: str, *, kind: str, ttl: float) -> tuple[list, str | None]:
         """One page (cached as ``{"items", "next"}``); a 404 is an empty page. Files of one
         repo resolved at once ask for the same listings: one request serves them all."""
-        if self._cache is not None and not self._refresh:
-            hit = self._cache.get("GET", url, ttl=ttl)
-            if hit is not None:
-                return _decode_page(hit.body)
-        body = _PAGES.run((redact(url), self._refresh), lambda: self._fetch_page(url, kind))
+        body = self._cached_page(url, ttl)
+        if body is None:
+            # NOTE: asked again inside the single flight: a caller that missed the cache just
+            # before another one finished (and wrote it) must not send a second request
+            body = _PAGES.run(
+                (redact(url), self._refresh),
+                lambda: self._cached_page(url, ttl, count=False) or self._fetch_page(url, kind),
+            )
         return _decode_page(body)
+
+    def _cached_page(self, url: str, ttl: float, *, count: bool = True) -> bytes | None:
+        if self._cache is None or self._refresh:
+            return None
+        hit = self._cache.get("GET", url, ttl=ttl, count=count)
+        return None if hit is None else hit.body
 
     def _fetch_page(self, url: str, kind: str) -> bytes:
         response = send(
