@@ -44,7 +44,7 @@ def _big_file() -> Path:
 
 
 def section_hashing() -> list[Row]:
-    from comfylock.machine import hashing
+    from comfylock.store import hashing
 
     path = _big_file()
     rate = lambda t: f"{t:.3f} s  {GIB / t / 1e9:5.2f} GB/s"  # noqa: E731
@@ -148,7 +148,7 @@ def _tiny_tree(n_files: int = 10_000) -> Path:
 @contextlib.contextmanager
 def _count_opens() -> Iterator[list[str]]:
     """Count files hashing opens, through the module's ``_open`` seam."""
-    from comfylock.machine import hashing
+    from comfylock.store import hashing
 
     opened: list[str] = []
     real = hashing._open
@@ -165,7 +165,7 @@ def _count_opens() -> Iterator[list[str]]:
 
 
 def section_rescan() -> list[Row]:
-    from comfylock.machine.hashing import HashCache
+    from comfylock.machine.hashcache import HashCache
     from comfylock.machine.inventory import scan_tree
     from comfylock.machine.modelpaths import load_model_paths
 

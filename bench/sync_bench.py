@@ -66,8 +66,8 @@ def _lock_text(models: list[tuple[str, bytes]], url_for) -> str:
 def _synced_world(root: Path) -> dict[str, str]:
     """A 1,000-model lock, a store holding every blob, and a ComfyUI root synced once by a
     real ``comfylock sync`` (links only: the blobs were ingested beforehand)."""
-    from comfylock.sync.store import Store
-    from comfylock.sync.workspace import Expected
+    from comfylock.store.blobs import Store
+    from comfylock.store.hashing import Expected
 
     env = _env(COMFYLOCK_CACHE_DIR=str(root / "cache"))
     args = [

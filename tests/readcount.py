@@ -1,4 +1,4 @@
-"""A counting stand-in for ``comfylock.machine.hashing._open``: proves which files were read."""
+"""A counting stand-in for ``comfylock.store.hashing._open``: proves which files were read."""
 
 from __future__ import annotations
 

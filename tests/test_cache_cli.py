@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from comfylock.net.responsecache import open_cache
+from comfylock.net.httpcache import open_cache
 from comfylock.settings import make_settings
 
 
@@ -65,7 +65,7 @@ def test_cli_and_cache_command_do_not_import_httpx(tmp_path):
     code = (
         "import sys; from comfylock.cli import _run; "
         "rc = _run(['cache', 'stats']); "
-        "import comfylock.net.http, comfylock.net.send, comfylock.net.endpoints, comfylock.net.responsecache; "
+        "import comfylock.net.http, comfylock.net.send, comfylock.net.endpoints, comfylock.net.httpcache; "
         "print(rc, 'httpx' in sys.modules)"
     )
     env = {**os.environ, "COMFYLOCK_CACHE_DIR": str(tmp_path / "cache")}

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from comfylock.errors import AuthError
-from comfylock.lock.model import CivitaiSource
+from comfylock.lock.structs import CivitaiSource
 from comfylock.net.endpoints import Endpoints
-from comfylock.net.responsecache import HttpCache
+from comfylock.net.httpcache import HttpCache
 from comfylock.resolve.sources.civitai import (
     CivitaiClient,
     hits_from_model,

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from comfylock.sync.workspace import Expected
+from comfylock.store.hashing import Expected
 
 from .syncutil import payload, range_response
 

@@ -8,10 +8,10 @@ import pytest
 from werkzeug import Response
 
 from comfylock.errors import AuthError, RemoteError, UsageError
-from comfylock.lock.model import CivitaiSource, HuggingFaceSource, UrlSource
+from comfylock.lock.structs import CivitaiSource, HuggingFaceSource, UrlSource
+from comfylock.store.hashing import Expected
 from comfylock.sync.download.httpx_backend import HttpxDownloader, retry_after
 from comfylock.sync.download.urls import check_url, redact, source_urls, url_groups
-from comfylock.sync.workspace import Expected
 
 from .syncutil import payload, range_response
 

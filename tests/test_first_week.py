@@ -289,7 +289,7 @@ def test_5_ci_log_gets_plan_first_then_a_line_per_file_then_past_tense(world):
 def test_5_terminal_rows_fit_80_columns():
     from rich.console import Console
 
-    from comfylock.sync.progress import RichProgress
+    from comfylock.progress import RichProgress
 
     progress = RichProgress()
     progress._start()
@@ -639,7 +639,7 @@ def test_suggestions_include_hf_files_in_repos_the_lock_uses(run_cli, tmp_path, 
 
 
 def test_5_plain_progress_counts_from_the_plan_and_prints_a_periodic_total():
-    from comfylock.sync.progress import PlainProgress
+    from comfylock.progress import PlainProgress
 
     now = [0.0]
     out = io.StringIO()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from comfylock.sync.gc import plan_gc
+from comfylock.store.sweep import plan_gc
 
 from .syncutil import Model, write_lock
 
@@ -94,7 +94,7 @@ def test_a_lock_already_in_sync_registers_itself(synced, run_cli, tmp_path):
 
 
 def test_gc_refuses_while_a_sync_holds_the_store(synced, run_cli):
-    from comfylock.sync.store import Store
+    from comfylock.store.blobs import Store
 
     store = Store(Path(os.environ["COMFYLOCK_STORE"]))
     with store.file_lock("gc", shared=True):

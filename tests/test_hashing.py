@@ -7,8 +7,10 @@ import sqlite3
 import blake3
 import pytest
 
-from comfylock.machine import hashing
-from comfylock.machine.hashing import CHUNK_SIZE, Digest, HashCache, cached_hash, hash_file
+from comfylock.machine import hashcache
+from comfylock.machine.hashcache import HashCache, cached_hash
+from comfylock.store import hashing
+from comfylock.store.hashing import CHUNK_SIZE, Digest, hash_file
 
 from .readcount import ReadCounter
 
@@ -151,14 +153,14 @@ def test_other_schema_version_is_discarded(tmp_path, model):
     with HashCache(db_path) as cache:
         cache.put(model, os.stat(model), hash_file(model))
     db = sqlite3.connect(db_path)
-    db.execute(f"PRAGMA user_version={hashing.SCHEMA_VERSION + 1}")
+    db.execute(f"PRAGMA user_version={hashcache.SCHEMA_VERSION + 1}")
     db.commit()
     db.close()
     with HashCache(db_path) as cache:
         assert cache.get(model, os.stat(model)) is None
     assert (
         sqlite3.connect(db_path).execute("PRAGMA user_version").fetchone()[0]
-        == hashing.SCHEMA_VERSION
+        == hashcache.SCHEMA_VERSION
     )
 
 

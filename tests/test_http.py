@@ -1,4 +1,4 @@
-"""comfylock.net.http and comfylock.net.responsecache: endpoints, retries, auth, redaction, cache, concurrency."""
+"""comfylock.net.http and comfylock.net.httpcache: endpoints, retries, auth, redaction, cache, concurrency."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from comfylock.errors import AuthError, RemoteError
 from comfylock.net.concurrency import map_concurrent
 from comfylock.net.endpoints import Endpoints, is_under
 from comfylock.net.http import SingleFlight, request_json
-from comfylock.net.redact import redact
-from comfylock.net.responsecache import HttpCache
+from comfylock.net.httpcache import HttpCache
 from comfylock.net.send import Retry, make_client, send
+from comfylock.redact import redact
 
 from . import fakes
 

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comfylock.errors import AuthError, NotFoundError, UsageError
-from comfylock.lock.model import HuggingFaceSource
+from comfylock.lock.structs import HuggingFaceSource
 from comfylock.net.endpoints import Endpoints
-from comfylock.net.responsecache import HttpCache
+from comfylock.net.httpcache import HttpCache
 from comfylock.resolve.sources.huggingface import (
     HfClient,
     HfRef,

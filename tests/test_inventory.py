@@ -6,10 +6,11 @@ import threading
 
 import pytest
 
-from comfylock.machine import hashing
-from comfylock.machine.hashing import HashCache
+from comfylock.machine import hashcache
+from comfylock.machine.hashcache import HashCache
 from comfylock.machine.inventory import Inventory, scan_tree
 from comfylock.machine.modelpaths import load_model_paths
+from comfylock.store import hashing
 
 from .readcount import ReadCounter
 
@@ -290,7 +291,7 @@ def test_stat_only_mode_reads_nothing_but_uses_cache(make_tree, tmp_path, cache,
     ]
     assert cold.hashed == 0
 
-    cached_hash = hashing.cached_hash(tmp_path / "models/vae/a.safetensors", cache)
+    cached_hash = hashcache.cached_hash(tmp_path / "models/vae/a.safetensors", cache)
     reads.opened.clear()
     warm = _scan_models_dir(tmp_path / "models", cache, hash=False)
     assert reads.opened == []

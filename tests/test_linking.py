@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from comfylock.sync.linking import Linker, place
+from comfylock.store.linking import Linker, place
 
 
 @pytest.fixture

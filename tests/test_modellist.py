@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from comfylock.net.responsecache import HttpCache
+from comfylock.net.httpcache import HttpCache
 from comfylock.resolve.sources.huggingface import HfRef
 from comfylock.resolve.sources.modellist import build_index, load_model_list
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from comfylock.errors import InputError, RemoteError
-from comfylock.lock.model import LockedNode
-from comfylock.net.responsecache import HttpCache
+from comfylock.lock.structs import LockedNode
+from comfylock.net.httpcache import HttpCache
 from comfylock.net.urlpolicy import check_repo
 from comfylock.resolve.sources.registry import (
     NodeResolver,

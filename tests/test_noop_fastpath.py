@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from comfylock.commands import noop
+from comfylock.sync import receipt as noop
 
 from .syncutil import make_world, serve_world, target_of
 

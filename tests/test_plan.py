@@ -7,17 +7,11 @@ import hashlib
 import pytest
 
 from comfylock.lock import file as lockfile
-from comfylock.lock.model import Lock, LockedModel, LockedNode, UrlSource
+from comfylock.lock.structs import Lock, LockedModel, LockedNode, UrlSource
+from comfylock.render.syncview import plan_json, plan_lines, summary_line
+from comfylock.store.hashing import Expected
 from comfylock.sync.plan import make_plan
-from comfylock.sync.planview import plan_json, plan_lines, summary_line
-from comfylock.sync.workspace import (
-    Expected,
-    ModelState,
-    NodeState,
-    PlacedLink,
-    StoreView,
-    Workspace,
-)
+from comfylock.sync.workspace import ModelState, NodeState, PlacedLink, StoreView, Workspace
 
 from .syncutil import Model, url_source, write_lock
 
@@ -131,9 +125,9 @@ def test_plan_is_frozen_and_renders():
 def test_second_plan_after_apply_is_empty(tmp_path, monkeypatch):
     """Contract: apply, observe again, plan again -> nothing to do."""
     from comfylock.machine.modelpaths import load_model_paths
+    from comfylock.store.blobs import Store
     from comfylock.sync.apply import ApplyContext, run
     from comfylock.sync.observe import observe, store_view
-    from comfylock.sync.store import Store
 
     root = tmp_path / "ComfyUI"
     (root / "models").mkdir(parents=True)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from comfylock.errors import UnsafePathError, WorkflowError
 from comfylock.lock import file as lockfile
-from comfylock.lock.model import (
+from comfylock.lock.structs import (
     CivitaiSource,
     HuggingFaceSource,
     Lock,
@@ -227,11 +227,11 @@ def test_second_plan_after_apply_is_empty_for_any_start(states, folders, link):
     import tempfile
 
     from comfylock.machine.modelpaths import load_model_paths
+    from comfylock.store.blobs import Store
+    from comfylock.store.hashing import Expected
     from comfylock.sync.apply import ApplyContext, run
     from comfylock.sync.observe import observe, store_view
     from comfylock.sync.plan import make_plan
-    from comfylock.sync.store import Store
-    from comfylock.sync.workspace import Expected
 
     from .syncutil import Model, url_source, write_lock
 

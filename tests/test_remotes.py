@@ -100,7 +100,7 @@ def test_push_command_heads_first_and_uploads_only_what_is_missing(
 
 
 def test_push_uses_multipart_for_big_blobs(world, s3, run_cli, monkeypatch):
-    from comfylock.sync.remotes import s3 as s3mod
+    from comfylock.remotes import s3 as s3mod
 
     monkeypatch.setattr(s3mod, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
     store = Path(os.environ["COMFYLOCK_STORE"])
@@ -108,11 +108,11 @@ def test_push_uses_multipart_for_big_blobs(world, s3, run_cli, monkeypatch):
     import hashlib
 
     sha = hashlib.sha256(big).hexdigest()
-    from comfylock.sync.push import push_to
-    from comfylock.sync.remotes import RemoteSpec
-    from comfylock.sync.remotes.s3 import S3Remote
-    from comfylock.sync.store import Store
-    from comfylock.sync.workspace import Expected
+    from comfylock.remotes import RemoteSpec
+    from comfylock.remotes.s3 import S3Remote
+    from comfylock.remotes.upload import push_to
+    from comfylock.store.blobs import Store
+    from comfylock.store.hashing import Expected
 
     tmp = store / "tmp" / "big"
     Store(store).ensure()
@@ -238,7 +238,7 @@ def test_an_expired_presigned_url_falls_back_to_the_origins(
 
     from werkzeug import Response
 
-    from comfylock.sync.remotes import s3 as s3mod
+    from comfylock.remotes import s3 as s3mod
 
     for m in world["models"]:
         s3_client().put_object(Bucket=BUCKET, Key=f"e/{blob_rel(m.sha256)}", Body=m.data)
@@ -371,17 +371,22 @@ def test_a_mirror_redirecting_to_plain_http_is_refused_and_origins_serve(
 
 
 def test_remote_health_says_which_remote_answers(world, s3, monkeypatch):
+    from comfylock.project import Project
+    from comfylock.remotes.health import remote_health
     from comfylock.settings import make_settings
-    from comfylock.sync.remotes.health import remote_health
+
+    def health_now():
+        project = Project(make_settings(lock=str(world["lock"])))
+        return remote_health(project.remote_specs, project.allow_http)
 
     dead = f"http://127.0.0.1:{free_port()}/m"
     monkeypatch.setenv("COMFYLOCK_REMOTE", f"team=s3://{BUCKET}/p,cdn={dead}")
-    health = remote_health(make_settings(lock=str(world["lock"])))
+    health = health_now()
     assert [(h.name, h.ok) for h in health] == [("team", True), ("cdn", False)]
     assert "unreachable" in health[1].detail and health[0].push
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    health = remote_health(make_settings(lock=str(world["lock"])))
+    health = health_now()
     assert not health[0].ok and "AWS_ACCESS_KEY_ID" in health[0].fix
     _no_secret(repr(health))
 

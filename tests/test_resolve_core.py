@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+from comfylock.config import Config
 from comfylock.lock import file as lockfile
-from comfylock.lock.inputs import WorkflowInput
-from comfylock.lock.model import CivitaiSource, Config, HuggingFaceSource, LockedNode, UrlSource
 from comfylock.lock.staleness import compare
+from comfylock.lock.structs import CivitaiSource, HuggingFaceSource, LockedNode, UrlSource
 from comfylock.resolve.core import Found, NodeCandidate, resolve
 from comfylock.workflows.reader import parse_obj
+from comfylock.workflows.refs import WorkflowInput
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64

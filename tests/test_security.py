@@ -33,7 +33,7 @@ import pytest
 from werkzeug import Response
 
 from comfylock.errors import InsecureUrlError, RemoteError
-from comfylock.sync.workspace import Expected
+from comfylock.store.hashing import Expected
 
 from .syncutil import (
     Model,
@@ -55,8 +55,8 @@ def _store() -> Path:
 
 def _seed(tmp_path: Path, data: bytes) -> str:
     """Put ``data`` in the store as a verified blob; return its sha256."""
-    from comfylock.sync.store import Store
-    from comfylock.sync.workspace import Expected
+    from comfylock.store.blobs import Store
+    from comfylock.store.hashing import Expected
 
     sha = hashlib.sha256(data).hexdigest()
     src = tmp_path / f"seed-{sha[:8]}"
@@ -145,7 +145,7 @@ def test_fs_force_in_two_comfyui_roots_on_one_store_keeps_both_files(tmp_path, r
 
 
 def test_fs_displace_never_moves_onto_an_existing_name(tmp_path):
-    from comfylock.sync.store import Store
+    from comfylock.store.blobs import Store
 
     store = Store(tmp_path / "store").ensure()
     run = store.displace_dir()
@@ -244,7 +244,7 @@ def test_fs_linker_refuses_a_parent_that_became_a_symlink_out_after_observe(tmp_
     """apply re-checks at the moment of writing (the tree may change after observe)."""
     from comfylock.errors import UnsafePathError
     from comfylock.pathsafe import real_roots
-    from comfylock.sync.linking import Linker
+    from comfylock.store.linking import Linker
 
     models, outside = tmp_path / "models", tmp_path / "outside"
     (models / "loras").mkdir(parents=True)
@@ -343,7 +343,7 @@ def test_fs_terminal_error_lines_escape_control_characters(tmp_path, run_cli):
 def test_fs_terminal_progress_lines_escape_control_characters(mode, capsys):
     import io
 
-    from comfylock.sync.progress import make_progress
+    from comfylock.progress import make_progress
 
     stream = io.StringIO()
     progress = make_progress(mode, stream)
@@ -435,7 +435,7 @@ def test_lock_pathological_nesting_is_refused(tmp_path, run_cli, which):
 def test_lock_full_store_index_is_exit_6_disk_full(tmp_path):
     """SQLite's "database or disk is full" is a local disk error, not an internal one."""
     from comfylock.errors import describe_os_error
-    from comfylock.sync.store import Store
+    from comfylock.store.blobs import Store
 
     store = Store(tmp_path / "store").ensure()
     index = store.index
@@ -512,7 +512,7 @@ def _shuffled(lock, rng: random.Random):
 def test_lock_render_from_shuffled_input_is_byte_identical():
     """Determinism must not rest on resolve handing models over in order."""
     from comfylock.lock.file import loads, render
-    from comfylock.lock.model import (
+    from comfylock.lock.structs import (
         CivitaiSource,
         HuggingFaceSource,
         Lock,
@@ -1335,10 +1335,11 @@ def test_net_ctrl_c_waits_for_workers_inside_the_store(tmp_path, monkeypatch):
     import _thread
 
     from comfylock.errors import Interrupted
-    from comfylock.lock.model import UrlSource
-    from comfylock.sync.apply import ApplyContext, _fetch_all
+    from comfylock.lock.structs import UrlSource
+    from comfylock.store.blobs import Store
+    from comfylock.sync.apply import ApplyContext
+    from comfylock.sync.fetching import fetch_all
     from comfylock.sync.plan import Fetch, SyncPlan
-    from comfylock.sync.store import Store
 
     store = Store(tmp_path / "store").ensure()
     quick, stalled = b"quick bytes" * 100, b"never arrives"
@@ -1389,7 +1390,7 @@ def test_net_ctrl_c_waits_for_workers_inside_the_store(tmp_path, monkeypatch):
     )
     try:
         with pytest.raises(Interrupted):
-            _fetch_all(plan, ctx, [], [], {})
+            fetch_all(plan, ctx, [], [], {})
         assert not inside.is_set(), "a worker is still inside the store after Ctrl-C"
     finally:
         store.close()

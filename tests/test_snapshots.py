@@ -18,7 +18,7 @@ import tomllib
 
 from comfylock.errors import LockfileError
 from comfylock.lock import file as lockfile
-from comfylock.lock.model import Lock, LockedSnapshot, SnapshotFile, snapshot_models
+from comfylock.lock.structs import Lock, LockedSnapshot, SnapshotFile, snapshot_models
 from comfylock.workflows import nodetable
 from comfylock.workflows.reader import parse_obj
 from comfylock.workflows.repos import is_repo_id, repo_dir, repo_reference

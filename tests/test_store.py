@@ -11,8 +11,8 @@ import blake3
 import pytest
 
 from comfylock.errors import IntegrityError, UnsafePathError
-from comfylock.sync.store import Store
-from comfylock.sync.workspace import Expected
+from comfylock.store.blobs import Store
+from comfylock.store.hashing import Expected
 
 
 def expected_for(data: bytes, with_blake3: bool = True) -> Expected:
@@ -121,7 +121,7 @@ def test_displace_keeps_the_users_file(store, tmp_path):
 
 
 def test_index_records_links_and_locks(store):
-    from comfylock.sync.store import LinkRow
+    from comfylock.store.index import LinkRow
 
     store.index.record_link(LinkRow("/m/a", "b" * 64, "/p/comfy.lock", "symlink"))
     store.index.register_lock("/p/comfy.lock")
@@ -144,7 +144,7 @@ def test_adopt_copies_a_file_the_user_also_keeps_elsewhere(store, tmp_path):
 
 def _counting_hash_file(monkeypatch) -> list[str]:
     """Files the store hashes itself (``hashing.hash_file``), as it re-reads them."""
-    from comfylock.machine import hashing
+    from comfylock.store import hashing
 
     calls: list[str] = []
     real = hashing.hash_file
@@ -158,7 +158,7 @@ def _counting_hash_file(monkeypatch) -> list[str]:
 
 
 def test_ingest_trusts_a_stream_hash_of_this_very_file(store, monkeypatch):
-    from comfylock.machine.hashing import StreamHasher
+    from comfylock.store.hashing import StreamHasher
 
     data = os.urandom(3 * 1024 * 1024 + 5)
     exp = expected_for(data)
@@ -176,7 +176,7 @@ def test_ingest_trusts_a_stream_hash_of_this_very_file(store, monkeypatch):
 def test_ingest_hashes_again_on_any_doubt_about_the_stream(store, monkeypatch, doubt):
     """The stream saw other bytes (a piece written again after it was read, another inode):
     the store reads the file itself and places it only if that matches."""
-    from comfylock.machine.hashing import StreamHasher
+    from comfylock.store.hashing import StreamHasher
 
     data = os.urandom(2 * 1024 * 1024)
     exp = expected_for(data)
@@ -200,7 +200,7 @@ def test_ingest_hashes_again_on_any_doubt_about_the_stream(store, monkeypatch, d
 def test_ingest_refuses_wrong_bytes_even_when_the_stream_agreed(store):
     """A stream hash of the right bytes does not vouch for a file changed afterwards to
     other bytes of another size."""
-    from comfylock.machine.hashing import StreamHasher
+    from comfylock.store.hashing import StreamHasher
 
     data = os.urandom(1024 * 1024)
     exp = expected_for(data)

@@ -1,6 +1,6 @@
 """``comfylock`` (the console script) and ``python -m comfylock``.
 
-The no-op fast path of ``sync``/``status`` (``commands/noop.py``) answers before click or
+The no-op fast path of ``sync``/``status`` (``sync/receipt.py``) answers before click or
 msgspec is imported; any other invocation, or a no-op it cannot vouch for, is ``cli.main``.
 """
 
@@ -12,7 +12,7 @@ __all__ = ["main"]
 
 
 def main() -> None:
-    from .commands.noop import try_fast
+    from .sync.receipt import try_fast
 
     try:
         code = try_fast(sys.argv[1:])

@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 
-__all__ = ["cli", "json_option", "main", "pass_settings"]
+__all__ = ["cli", "echo_printed", "json_option", "main", "pass_project", "pass_settings"]
 
 # name -> (module, attribute); the order here is the order in `--help`.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -142,14 +142,37 @@ def cli(
 
 
 pass_settings = click.pass_obj
+
+
+def pass_project(command):
+    """Like ``pass_settings``, but hands the command the ``Project`` those settings locate:
+    one value per run, each part (config, lock, workflows) loaded once, when first used."""
+    import functools
+
+    @click.pass_obj
+    @functools.wraps(command)
+    def with_project(settings, *args, **kwargs):
+        from .project import Project
+
+        return command(Project(settings), *args, **kwargs)
+
+    return with_project
+
+
+def echo_printed(printed) -> None:
+    """Print a renderer's ``Printed`` lines in order, each to its stream."""
+    for to_stderr, line in printed:
+        click.echo(line, err=to_stderr)
+
+
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout."
 )
 
 
 def _fail(message: str, code: int) -> int:
-    from .net.redact import redact  # NOTE: the last guard: no message prints a secret
     from .pathsafe import printable
+    from .redact import redact  # NOTE: the last guard: no message prints a secret
 
     click.echo(f"error: {printable(redact(message))}", err=True)
     return code
@@ -209,14 +232,14 @@ def _interrupted(args: list[str]) -> str:
 
 
 def _run(args: list[str] | None, *, fast: bool = True) -> int:
-    """Run one invocation; ``fast`` tries the no-op receipt first (``commands/noop.py``;
+    """Run one invocation; ``fast`` tries the no-op receipt first (``sync/receipt.py``;
     the console script has tried it already, before importing click)."""
-    from .commands import noop
+    from .sync import receipt
 
     raw = list(args if args is not None else sys.argv[1:])
-    key = noop.begin(raw)
+    key = receipt.begin(raw)
     if fast and key is not None:
-        code = noop.replay(key)
+        code = receipt.replay(key)
         if code is not None:
             return code
     args = _hoist_globals(raw)

@@ -1,4 +1,4 @@
-"""``comfylock.toml``: the optional, user-edited project file beside the lock.
+"""``comfylock.toml``: the optional, user-edited project file beside the lock, and its shape.
 
 The one reader of that file: every command that needs its settings (``allow-http``, hand
 pins, the workflow globs) comes here. Read with tomllib + msgspec (strict: a typo is an error, not a silent no-op); edited with
@@ -8,14 +8,39 @@ tomlkit by ``comfylock add`` so comments survive.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
+from msgspec import Meta
 
 from .constants import CONFIG_FILENAME
 from .errors import LockfileError
-from .lock.model import Config
+from .fileio import Base
 
-__all__ = ["config_path", "load_config"]
+__all__ = [
+    "Config",
+    "RemoteConfig",
+    "config_path",
+    "load_config",
+]
+
+
+class RemoteConfig(Base):
+    """One ``[[remote]]``: a team store (SPEC §8). Credentials come from the environment."""
+
+    name: Annotated[str, Meta(pattern="^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    url: str  # s3://BUCKET/PREFIX or https://HOST/PREFIX (a read-only mirror)
+    push: bool = False
+
+
+class Config(Base):
+    """The user-edited ``comfylock.toml``. Never holds a secret."""
+
+    workflows: tuple[str, ...] = ()
+    sources: dict[str, str] = {}
+    nodes: dict[str, str] = {}
+    allow_http: tuple[str, ...] = ()
+    remote: tuple[RemoteConfig, ...] = ()
 
 
 def config_path(project_dir: Path) -> Path:
@@ -34,7 +59,7 @@ def load_config(project_dir: Path) -> Config:
     except UnicodeDecodeError:
         raise LockfileError(f"{path}: cannot read: not UTF-8 text") from None
     # NOTE: imported here, not at the top: most projects have no comfylock.toml
-    from .lock.file import parse_toml
+    from .fileio import parse_toml
 
     data = parse_toml(text, source=str(path))
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..cli import json_option, pass_settings
+from ..cli import json_option, pass_project
 
 
 @click.command("add")
@@ -19,9 +19,9 @@ from ..cli import json_option, pass_settings
 )
 @click.option("--refresh", is_flag=True, help="Bypass the API response cache.")
 @json_option
-@pass_settings
+@pass_project
 def add_cmd(
-    settings,
+    project,
     source: str,
     folder: str,
     name: str | None,
@@ -43,15 +43,16 @@ def add_cmd(
     """
     import json
 
-    from ..lock.urlclean import strip_url_secrets
     from ..pathsafe import printable
-    from ..render import resolution_json, resolution_text
-    from ..resolve.add import add_pin
+    from ..redact import strip_url_secrets
+    from ..render.resolution import resolution_json, resolution_text
+    from ..resolve.handpin import add_pin
 
     source = strip_url_secrets(source) if "://" in source else source
     key, outcome, written = add_pin(
-        settings, source, folder, name, refresh=refresh, sha256=sha256, fetch=fetch
+        project, source, folder, name, refresh=refresh, sha256=sha256, fetch=fetch
     )
+    settings = project.settings
     if as_json or settings.json:
         doc = {"added": key if written else None, "source": source, **resolution_json(outcome)}
         click.echo(json.dumps(doc, indent=2))

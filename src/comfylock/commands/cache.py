@@ -21,7 +21,7 @@ def cache_cmd() -> None:
 @click.pass_obj
 def stats_cmd(settings, as_json: bool) -> None:
     """How many answers are cached, by kind, and how much space they take."""
-    from ..net.responsecache import open_cache
+    from ..net.httpcache import open_cache
     from ..pathsafe import printable
 
     with open_cache(settings) as cache:
@@ -43,7 +43,7 @@ def stats_cmd(settings, as_json: bool) -> None:
 @click.pass_obj
 def clear_cmd(settings, as_json: bool) -> None:
     """Delete every cached answer."""
-    from ..net.responsecache import open_cache
+    from ..net.httpcache import open_cache
 
     with open_cache(settings) as cache:
         removed = cache.clear()

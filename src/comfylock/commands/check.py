@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..cli import json_option, pass_settings
+from ..cli import json_option, pass_project
 
 
 @click.command("check")
@@ -15,8 +15,8 @@ from ..cli import json_option, pass_settings
     help="Also fail when this machine's models tree does not match the lock.",
 )
 @json_option
-@pass_settings
-def check_cmd(settings, strict: bool, installed: bool, as_json: bool) -> int:
+@pass_project
+def check_cmd(project, strict: bool, installed: bool, as_json: bool) -> int:
     """Exit 0 only if comfy.lock is up to date with the workflows and everything is pinned.
 
     Names each stale workflow and what changed (added, removed, renamed references) and
@@ -24,22 +24,21 @@ def check_cmd(settings, strict: bool, installed: bool, as_json: bool) -> int:
     """
     import json
 
-    from ..config import load_config
-    from ..lock.cache import load_lock_cached
     from ..lock.staleness import compare
-    from ..render import staleness_json, staleness_text
-    from ..workflows.project import collect_workflows
+    from ..render.resolution import staleness_json, staleness_text
 
-    lock = load_lock_cached(settings.lock_path, settings.cache_dir)
-    config = load_config(settings.project_dir)
-    workflows, _ = collect_workflows((), settings.project_dir, config, cache_dir=settings.cache_dir)
-    staleness = compare(lock, workflows)
+    settings, lock = project.settings, project.lock
+    staleness = compare(lock, project.workflows())
     failed = not staleness.ok or (strict and bool(staleness.name_only))
     problems: list[str] = []
     if installed:
-        from ..sync.installcheck import installed_problems
+        from ..render.syncview import plan_lines
+        from ..sync.installcheck import installed_plan
 
-        problems = installed_problems(settings)
+        base = str(settings.models_root())
+        problems = [
+            s for s in (x.strip() for x in plan_lines(installed_plan(project), base=base)) if s
+        ]
         failed = failed or bool(problems)
     if as_json or settings.json:
         click.echo(

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import click
 
-from ..cli import json_option, pass_settings
+from ..cli import json_option, pass_project
 
 __all__ = ["doctor_cmd"]
 
 
 @click.command("doctor")
 @json_option
-@pass_settings
-def doctor_cmd(settings, as_json: bool) -> int:
+@pass_project
+def doctor_cmd(project, as_json: bool) -> int:
     """Show the lock, ComfyUI root, models dirs, store, aria2c, git, tokens and cache.
 
     Each problem comes with the command or action that fixes it. Exit 1 on any problem.
     Token values are never shown, only whether they are set.
     """
+    from ..checkup import run_checks
     from ..pathsafe import printable
-    from ..sync.doctor import run_checks
 
-    checks = run_checks(settings)
+    settings = project.settings
+    checks = run_checks(project)
     problems = [c for c in checks if not c.ok]
     if as_json or settings.json:
         import msgspec

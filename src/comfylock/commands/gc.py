@@ -17,9 +17,9 @@ def gc_cmd(settings, dry_run, as_json) -> int:
     """Delete blobs no lock that synced into this store still references."""
     import msgspec
 
-    from ..sync.gc import gc
-    from ..sync.planview import human_size
-    from ..sync.store import Store
+    from ..store.blobs import Store
+    from ..store.sweep import gc
+    from ..units import human_size
 
     plan = gc(Store(settings.store_dir), dry_run=dry_run)
     if as_json or settings.json:
@@ -30,7 +30,7 @@ def gc_cmd(settings, dry_run, as_json) -> int:
     for item in plan.delete:
         click.echo(f"{verb}  {item.sha256} ({human_size(item.size)})")
     from ..pathsafe import printable
-    from ..render import count
+    from ..units import count
 
     click.echo(
         f"{verb.capitalize()} {count(len(plan.delete), 'blob')} ({human_size(plan.freed)}); "

@@ -21,7 +21,7 @@ def inspect_cmd(settings, paths: tuple[str, ...], as_json: bool) -> int:
     import json
 
     from ..pathsafe import printable
-    from ..render import inspect_json, inspect_text
+    from ..render.references import inspect_json, inspect_text
     from ..workflows.discover import read_workflows
 
     result = read_workflows(paths)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..cli import pass_settings
+from ..cli import pass_project
 
 __all__ = ["push_cmd"]
 
@@ -14,18 +14,28 @@ __all__ = ["push_cmd"]
 @click.command("push")
 @click.option("--remote", "remote_name", metavar="NAME", help="Push to this remote only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@pass_settings
-def push_cmd(settings, remote_name, as_json) -> int:
+@pass_project
+def push_cmd(project, remote_name, as_json) -> int:
     """Upload every blob the lock pins that the remote lacks (HEAD first, parallel)."""
-    from ..sync.push import push, summary_line
+    from ..remotes.upload import push, push_summary
+    from ..store.blobs import Store
+
+    settings = project.settings
 
     progress = None
     if not (as_json or settings.quiet):
-        from ..sync.progress import make_progress
+        from ..progress import make_progress
 
         progress = make_progress("tty" if sys.stderr.isatty() else "plain", sys.stderr)
     try:
-        results = push(settings, remote_name, progress)
+        results = push(
+            project.lock,
+            project.remote_specs,
+            project.allow_http,
+            Store(settings.store_dir),
+            remote_name,
+            progress,
+        )
     finally:
         if progress is not None:
             progress.close()
@@ -35,5 +45,5 @@ def push_cmd(settings, remote_name, as_json) -> int:
         click.echo(msgspec.json.encode(results).decode())
     elif not settings.quiet:
         for r in results:
-            click.echo(f"Pushed to {summary_line(r)}")
+            click.echo(f"Pushed to {push_summary(r)}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..cli import pass_settings
+from ..cli import pass_project
 
 
 @click.command("report")
@@ -18,8 +18,8 @@ from ..cli import pass_settings
     help="markdown for people, json for tools, script for a bash script of aria2c downloads.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@pass_settings
-def report_cmd(settings, paths: tuple[str, ...], fmt: str, as_json: bool) -> int:
+@pass_project
+def report_cmd(project, paths: tuple[str, ...], fmt: str, as_json: bool) -> int:
     """Report the models and custom nodes each workflow needs that this machine lacks.
 
     Needs --comfyui-root (or $COMFYUI_ROOT) or --models-dir. Honours extra_model_paths.yaml.
@@ -30,11 +30,11 @@ def report_cmd(settings, paths: tuple[str, ...], fmt: str, as_json: bool) -> int
 
     from ..errors import UsageError
     from ..machine.missing import find_gaps
-    from ..machine.modelpaths import load_model_paths
     from ..pathsafe import printable
-    from ..render import gaps_json, gaps_markdown, gaps_script
+    from ..render.gaps import gaps_json, gaps_markdown, gaps_script
     from ..workflows.discover import read_workflows
 
+    settings = project.settings
     if settings.comfyui_root is None and settings.models_dir is None:
         raise UsageError(
             "report needs a ComfyUI install",
@@ -44,14 +44,14 @@ def report_cmd(settings, paths: tuple[str, ...], fmt: str, as_json: bool) -> int
     if as_json or settings.json:
         fmt = "json"
     result = read_workflows(paths)
-    paths_ = load_model_paths(settings.comfyui_root, settings.models_dir)
+    paths_ = project.model_paths
     custom_nodes = settings.comfyui_root / "custom_nodes" if settings.comfyui_root else None
     gaps = find_gaps([(w.path, w.info) for w in result.workflows], paths_, custom_nodes)
     if settings.lock_path.is_file():
         from ..machine.missing import with_pins
         from ..sync.download.urls import pinned_urls
 
-        gaps = with_pins(gaps, pinned_urls(settings.lock_path, settings.cache_dir))
+        gaps = with_pins(gaps, pinned_urls(project.lock))
     if any(g.models for g in gaps):
         from ..machine.inventory import scan_tree
         from ..machine.missing import with_suggestions

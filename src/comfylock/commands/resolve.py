@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..cli import json_option, pass_settings
+from ..cli import json_option, pass_project
 
 
 @click.command("resolve")
@@ -33,9 +33,9 @@ from ..cli import json_option, pass_settings
 )
 @click.option("--refresh", is_flag=True, help="Bypass the API response cache.")
 @json_option
-@pass_settings
+@pass_project
 def resolve_cmd(
-    settings, paths, upgrade, offline, check_only, allow_unresolved, fetch, refresh, as_json
+    project, paths, upgrade, offline, check_only, allow_unresolved, fetch, refresh, as_json
 ) -> int:
     """Resolve workflows and write comfy.lock (deterministic, minimal diff).
 
@@ -43,11 +43,11 @@ def resolve_cmd(
     directory. Order per reference: existing pin, comfylock.toml pin, local file (by hash on
     Civitai), the workflow's own URL/hash, the known-models index, Civitai by exact name.
     """
-    from ..render import resolution_json, resolution_text
+    from ..render.resolution import resolution_json, resolution_text
     from ..resolve.job import run_resolve
 
     outcome = run_resolve(
-        settings,
+        project,
         paths,
         upgrade=upgrade,
         offline=offline or check_only,
@@ -57,6 +57,7 @@ def resolve_cmd(
         refresh=refresh,
         progress=not as_json,
     )
+    settings = project.settings
     if as_json or settings.json:
         click.echo(__import__("json").dumps(resolution_json(outcome), indent=2))
     elif not settings.quiet or outcome.exit_code:

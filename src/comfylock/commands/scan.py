@@ -64,7 +64,7 @@ def _print_table(inventory, *, color: bool) -> None:
     from rich.table import Table
 
     from ..pathsafe import printable
-    from ..sync.planview import human_size
+    from ..units import human_size
 
     table = Table(box=None, pad_edge=False)
     table.add_column("folder")
@@ -129,7 +129,7 @@ class _progress_bar:  # noqa: N801 — used like a function in a with-statement
         return self._update
 
     def _update(self, done: int, total: int) -> None:
-        from ..sync.progress import rate_text
+        from ..progress import rate_text
 
         rate = rate_text(done, time.monotonic() - self._started)
         self._bar.update(self._task, completed=done, total=total, rate=rate)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..cli import pass_settings
+from ..cli import echo_printed, pass_project
 
 __all__ = ["sync_cmd"]
 
@@ -43,9 +43,9 @@ __all__ = ["sync_cmd"]
     "--push", is_flag=True, help="Push what this run fetched from origins to the push remotes."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@pass_settings
+@pass_project
 def sync_cmd(
-    settings, dry_run, locked, link, prune, force, jobs, no_aria2, no_nodes, push, as_json
+    project, dry_run, locked, link, prune, force, jobs, no_aria2, no_nodes, push, as_json
 ) -> int:
     """Make this machine match comfy.lock (models, then node packs).
 
@@ -53,9 +53,12 @@ def sync_cmd(
     per finished file and a periodic total in a CI log), then what was done. Exits 1 when
     the lock leaves references unpinned (after installing everything it does pin).
     """
-    as_json = as_json or settings.json
+    from ..render.syncview import outcome_json, outcome_output, plan_output
     from ..sync.job import SyncOptions, sync
-    from .status import render_outcome, render_plan
+    from ..sync.receipt import remember
+
+    settings = project.settings
+    as_json = as_json or settings.json
 
     options = SyncOptions(
         dry_run=dry_run,
@@ -70,7 +73,7 @@ def sync_cmd(
     )
     progress = None
     if not (as_json or settings.quiet or dry_run):
-        from ..sync.progress import make_progress
+        from ..progress import make_progress
 
         progress = make_progress("tty" if sys.stderr.isatty() else "plain", sys.stderr)
     shown: list[int] = []
@@ -80,22 +83,24 @@ def sync_cmd(
             fetch = outcome.plan.fetch
             progress.expect(len(fetch), sum(f.size for f in fetch))
         if not as_json:
-            render_plan(settings, outcome, applied=True)
+            echo_printed(plan_output(outcome, quiet=settings.quiet, applied=True))
             shown.append(len(outcome.warnings))
 
     try:
-        outcome = sync(settings, options, progress=progress, on_plan=show_plan)
+        outcome = sync(project, options, progress=progress, on_plan=show_plan)
     finally:
         if progress is not None:
             progress.close()
-    code = render_outcome(
-        settings,
-        outcome,
-        as_json=as_json,
-        applied=not dry_run,
-        plan_shown=shown[0] if shown else None,
-    )
-    from .noop import remember
-
-    remember(settings, outcome, code=code, nodes=not no_nodes)
+    if as_json:
+        click.echo(outcome_json(outcome))
+        code, printed = (1 if not dry_run and outcome.unresolved else 0), None
+    else:
+        printed, code = outcome_output(
+            outcome,
+            quiet=settings.quiet,
+            applied=not dry_run,
+            plan_shown=shown[0] if shown else None,
+        )
+        echo_printed(printed)
+    remember(settings, outcome, code=code, nodes=not no_nodes, printed=printed)
     return code

@@ -18,8 +18,8 @@ def verify_cmd(settings, as_json) -> int:
 
     from ..errors import FindingError, IntegrityError
     from ..pathsafe import printable
-    from ..sync.store import Store
-    from ..sync.verify import verify_store
+    from ..store.audit import verify_store
+    from ..store.blobs import Store
 
     report = verify_store(Store(settings.store_dir))
     if as_json or settings.json:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ..cli import json_option, pass_settings
+from ..cli import json_option, pass_project
 
 
 @click.command("why")
 @click.argument("name")
 @json_option
-@pass_settings
-def why_cmd(settings, name: str, as_json: bool) -> int:
+@pass_project
+def why_cmd(project, name: str, as_json: bool) -> int:
     """Show which workflows and nodes use NAME.
 
     NAME may be a model (folder/name, a path inside its folder, or a bare file name), a
@@ -19,17 +19,12 @@ def why_cmd(settings, name: str, as_json: bool) -> int:
     """
     import json
 
-    from ..config import load_config
-    from ..lock.file import load
+    from ..lock.usage import find_uses
     from ..pathsafe import printable
-    from ..workflows.project import collect_workflows
-    from ..workflows.usage import find_uses
 
-    config = load_config(settings.project_dir)
-    workflows, _ = collect_workflows((), settings.project_dir, config, strict_names=False)
-    lock = load(settings.lock_path) if settings.lock_path.exists() else None
-    uses = find_uses(name, workflows, lock)
-    if as_json or settings.json:
+    workflows = project.workflows(strict_names=False)
+    uses = find_uses(name, workflows, project.lock_if_present())
+    if as_json or project.settings.json:
         click.echo(json.dumps({"name": name, "uses": uses}, indent=2))
     elif uses:
         for use in uses:

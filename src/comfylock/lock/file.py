@@ -24,43 +24,24 @@ skipped when the bytes would not change.
 from __future__ import annotations
 
 import os
-import sys
-import tempfile
 from pathlib import Path
 
 import msgspec
 
 from ..constants import LOCK_HEADER, LOCK_VERSION
 from ..errors import LockfileError
+from ..fileio import atomic_write_text, parse_toml
 from ..pathsafe import normalise_name, unsafe_reason
-from .model import Lock, LockedModel, LockedSnapshot
+from .structs import Lock, LockedModel, LockedSnapshot
 from .validate import check_lock
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 __all__ = [
-    "atomic_write_bytes",
-    "atomic_write_text",
     "dump",
     "load",
     "loads",
     "normalise",
-    "parse_toml",
     "render",
 ]
-
-
-def parse_toml(text: str, *, source: str) -> dict:
-    """tomllib, with every way bad text can fail turned into one LockfileError line."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LockfileError(f"{source}: not valid TOML: {exc}") from None
-    except (RecursionError, MemoryError):  # tomllib recurses once per nesting level
-        raise LockfileError(f"{source}: not valid TOML: nested too deeply") from None
 
 
 def loads(text: str, *, source: str = "comfy.lock") -> Lock:
@@ -231,35 +212,6 @@ def render(lock: Lock) -> str:
         doc.add(name, aot)
     text = tomlkit.dumps(doc)
     return text if text.endswith("\n") else text + "\n"
-
-
-def atomic_write_text(path: Path, text: str, *, newline: str = "\n") -> bool:
-    """Write ``text`` to ``path`` atomically; return False (and touch nothing) if unchanged."""
-    return atomic_write_bytes(path, text.replace("\n", newline).encode("utf-8"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` atomically (temp file + fsync + rename); False if unchanged."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-    return True
 
 
 def dump(lock: Lock, path: str | os.PathLike[str]) -> bool:

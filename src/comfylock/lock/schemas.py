@@ -7,7 +7,8 @@ import json
 
 import msgspec
 
-from .model import Config, Lock
+from ..config import Config
+from .structs import Lock
 
 __all__ = ["SCHEMAS", "render_schema"]
 

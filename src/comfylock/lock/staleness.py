@@ -1,14 +1,24 @@
 """Is the lock up to date with the workflows? Pure comparison, used by ``check``,
-``resolve --check`` and ``sync --locked``."""
+``resolve --check``, ``status`` and ``sync --locked``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 
-from .inputs import WorkflowInput, custom_classes, find_locked, lockable_refs, workflow_digest
-from .model import Lock
+from ..errors import InputError, NoWorkflowsError
+from ..workflows.digest import custom_classes, lockable_refs, workflow_digest
+from ..workflows.refs import WorkflowInput
+from .keys import find_locked
+from .structs import Lock
 
-__all__ = ["Staleness", "WorkflowChange", "compare"]
+__all__ = [
+    "Staleness",
+    "WorkflowChange",
+    "compare",
+    "lock_staleness",
+]
 
 
 class WorkflowChange(msgspec.Struct, frozen=True, kw_only=True):
@@ -114,3 +124,23 @@ def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool =
     return Staleness(
         changes=tuple(changes), unpinned=tuple(sorted(unpinned.items())), name_only=tuple(name_only)
     )
+
+
+def lock_staleness(
+    lock: Lock, read_workflows: Callable[[], list[WorkflowInput]]
+) -> tuple[str, str]:
+    """("fresh" | "stale" | "unknown", message): is the lock up to date with the workflows
+    beside it? ``read_workflows`` reads them (only when the lock names any). "unknown" when
+    the lock names workflows but none are here (a machine that only syncs); ``sync --locked``
+    treats that as a failure too."""
+    if not lock.workflow:
+        return "fresh", ""  # a hand-written lock: nothing to be stale against
+    try:
+        workflows = read_workflows()
+    except (InputError, NoWorkflowsError):
+        return "unknown", "the lock's workflows are not here, so it was not checked against them"
+    staleness = compare(lock, workflows)
+    if staleness.ok:
+        return "fresh", ""
+    changed = ", ".join(f"{c.path} ({c.status})" for c in staleness.changes[:3])
+    return "stale", changed or "references are not pinned"

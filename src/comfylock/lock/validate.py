@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 from ..errors import LockfileError
 from ..pathsafe import unsafe_reason
-from .model import REPO_ID_PATTERN, CivitaiSource, HuggingFaceSource, Lock, UrlSource
+from ..workflows.refs import REPO_ID_PATTERN
+from .structs import CivitaiSource, HuggingFaceSource, Lock, UrlSource
 
 __all__ = ["MAX_COMPONENT_BYTES", "check_lock"]
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from ..store.hashing import Digest
 from ..workflows.tables import model_extensions
-from .hashing import Digest, HashCache, recall_or_hash
+from .hashcache import HashCache, recall_or_hash
 from .modelpaths import ModelPaths
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import msgspec
 
-from ..lock.model import ModelRef, NodeUse, WorkflowInfo
+from ..workflows.refs import ModelRef, NodeUse, WorkflowInfo
 from .installed import find_model, installed_node_classes
 from .modelpaths import ModelPaths
 

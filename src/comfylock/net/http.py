@@ -17,14 +17,14 @@ from urllib.parse import urlsplit
 import msgspec
 
 from ..errors import RemoteError
+from ..redact import redact
 from .endpoints import Endpoints
-from .redact import redact
 from .send import Retry, auth_error, error_detail, send, status_text
 
 if TYPE_CHECKING:
     import httpx
 
-    from .responsecache import HttpCache
+    from .httpcache import HttpCache
 
 __all__ = [
     "TTL_METADATA",

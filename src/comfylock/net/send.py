@@ -20,9 +20,9 @@ from urllib.parse import urljoin, urlsplit
 import msgspec
 
 from ..errors import AuthError, NotFoundError, RemoteError
+from ..redact import redact
 from .endpoints import TOKEN_ENV, Endpoints, auth_headers, origin, service_for
 from .limits import API_MAX_BYTES, read_capped
-from .redact import redact
 from .urlpolicy import check_url
 
 if TYPE_CHECKING:

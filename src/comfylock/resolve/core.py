@@ -27,36 +27,28 @@ from typing import Protocol
 
 import msgspec
 
+from ..config import Config
 from ..errors import RemoteError
-from ..lock.inputs import (
-    WorkflowInput,
-    custom_classes,
-    find_locked,
-    lock_keys,
-    lockable_refs,
-    placeholder_version,
-    workflow_digest,
-)
-from ..lock.model import (
+from ..lock.keys import find_locked, lock_keys, placeholder_version
+from ..lock.structs import (
     CivitaiSource,
-    Config,
     HuggingFaceSource,
     Lock,
     LockedModel,
     LockedNode,
     LockedSnapshot,
     LockedWorkflow,
-    ModelRef,
-    NodeUse,
     Source,
     Unresolved,
 )
-from ..net.redact import redact
 from ..pathsafe import unsafe_reason
+from ..redact import redact
+from ..workflows.digest import custom_classes, lockable_refs, workflow_digest
+from ..workflows.refs import ModelRef, NodeUse, WorkflowInput
 from .samefile import FileId, disagreeing_urls, file_of_source
 
 __all__ = [
-    "Conflict",
+    "PinConflict",
     "Found",
     "NodeCandidate",
     "Resolution",
@@ -101,7 +93,7 @@ class Sources(Protocol):
     def snapshot(self, repo: str, dir: str) -> LockedSnapshot | None: ...
 
 
-class Conflict(msgspec.Struct, frozen=True):
+class PinConflict(msgspec.Struct, frozen=True):
     """Two workflows want different files for one (folder, name): ``what`` they disagree on
     is the declared ``"sha256"`` or the ``"url"`` (URLs naming different files)."""
 
@@ -114,7 +106,7 @@ class Conflict(msgspec.Struct, frozen=True):
 class Resolution(msgspec.Struct, frozen=True, kw_only=True):
     lock: Lock
     unresolved: tuple[Unresolved, ...]
-    conflicts: tuple[Conflict, ...]
+    conflicts: tuple[PinConflict, ...]
     ambiguous: tuple[tuple[str, tuple[str, ...]], ...]  # (class, candidate pack ids)
     stats: dict[str, int]
 
@@ -139,7 +131,7 @@ class _Outcome(msgspec.Struct, frozen=True):
     model: LockedModel | None
     reason: str  # why it is unresolved
     how: str  # how it was found
-    conflict: Conflict | None = None
+    conflict: PinConflict | None = None
 
 
 class _Candidates:
@@ -260,7 +252,7 @@ class _ModelResolver:
 
     def _url_conflict(
         self, uses: list[tuple[str, ModelRef]], hits: dict[str, Found | None], kept
-    ) -> Conflict | None:
+    ) -> PinConflict | None:
         """Two URLs for this reference not known to give the same bytes (SPEC §1)."""
         known = {f for s in (kept.source if kept else ()) for f in file_of_source(s)}
 
@@ -271,7 +263,7 @@ class _ModelResolver:
             return hit.sha256 if hit is not None else None
 
         pair = disagreeing_urls(uses, sha_of, compare_all=len(hits) > 1)
-        return None if pair is None else Conflict(uses[0][1].key, *pair, what="url")
+        return None if pair is None else PinConflict(uses[0][1].key, *pair, what="url")
 
 
 def _assemble(
@@ -424,10 +416,10 @@ def resolve(
     )
 
 
-def _declared_conflicts(workflows: list[WorkflowInput]) -> list[Conflict]:
+def _declared_conflicts(workflows: list[WorkflowInput]) -> list[PinConflict]:
     """One (folder, name) whose workflows declare two different sha256: never a silent pick."""
     seen: dict[str, tuple[str, str]] = {}
-    conflicts: list[Conflict] = []
+    conflicts: list[PinConflict] = []
     for wf in workflows:
         for ref in lockable_refs(wf.info):
             if not ref.sha256 or not ref.folder:
@@ -435,7 +427,7 @@ def _declared_conflicts(workflows: list[WorkflowInput]) -> list[Conflict]:
             key = f"{ref.folder}/{ref.name}"
             first = seen.setdefault(key, (wf.path, ref.sha256))
             if first[1] != ref.sha256 and not any(c.key == key for c in conflicts):
-                conflicts.append(Conflict(key, first, (wf.path, ref.sha256)))
+                conflicts.append(PinConflict(key, first, (wf.path, ref.sha256)))
     return conflicts
 
 

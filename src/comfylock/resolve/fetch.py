@@ -13,10 +13,9 @@ import contextlib
 import hashlib
 
 from ..errors import RemoteError
-from ..machine.hashing import Digest, hash_file
 from ..settings import Settings
-from ..sync.store import Store
-from ..sync.workspace import Expected
+from ..store.blobs import Store
+from ..store.hashing import Digest, Expected, hash_file
 
 __all__ = ["fetch_into_store"]
 
@@ -26,8 +25,8 @@ def fetch_into_store(settings: Settings, url: str, *, allow_http=()) -> Digest:
     place it in the store. Raises RemoteError for an HTML page or an empty body."""
     from ..net.endpoints import Endpoints
     from ..net.limits import Limits, save_body
-    from ..net.redact import redact
     from ..net.send import make_client, send
+    from ..redact import redact
     from .sources.url import check_url
 
     check_url(url, allow_http)

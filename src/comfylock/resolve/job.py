@@ -1,4 +1,5 @@
-"""The `resolve` job: read the project, resolve through live sources, write the lock.
+"""The resolve stage's job (the same role as ``sync/job.py`` for sync): read the project,
+resolve through live sources, write the lock.
 
 Kept apart from the pure ``resolve`` module: this is where files and the network meet.
 """
@@ -9,14 +10,12 @@ from pathlib import Path
 
 import msgspec
 
-from ..config import load_config
 from ..constants import LOCK_VERSION
 from ..errors import LockfileError
 from ..lock import file as lockfile
-from ..lock.inputs import WorkflowInput
-from ..lock.model import Lock, ModelRef, WorkflowInfo
-from ..settings import Settings
-from ..workflows.project import collect_workflows
+from ..lock.structs import Lock
+from ..project import Project
+from ..workflows.refs import ModelRef, WorkflowInfo, WorkflowInput
 from .core import Resolution, resolve
 
 __all__ = ["ResolveOutcome", "run_resolve"]
@@ -70,7 +69,7 @@ def _with_pins(old: Lock | None, pins: tuple) -> Lock | None:
 
 
 def run_resolve(
-    settings: Settings,
+    project: Project,
     paths,
     *,
     upgrade: bool,
@@ -80,19 +79,16 @@ def run_resolve(
     fetch: bool,
     refresh: bool,
     progress: bool,
-    config=None,
     extra_pins: tuple = (),
 ) -> ResolveOutcome:
-    """Resolve and write the lock. ``config`` replaces comfylock.toml's (``add`` passes the
-    file plus its new pin, before writing it); ``extra_pins`` count as pins already in the
-    lock, so a pin ``add`` just checked is kept as checked."""
+    """Resolve and write the lock. ``extra_pins`` count as pins already in the lock, so a pin
+    ``add`` just checked is kept as checked (``add`` also gives a Project whose config holds
+    the new pin, before it is written to comfylock.toml)."""
     from ..net.concurrency import map_concurrent
     from .live import LiveSources
 
-    config = config if config is not None else load_config(settings.project_dir)
-    workflows, _skipped = collect_workflows(
-        tuple(paths), settings.project_dir, config, cache_dir=settings.cache_dir
-    )
+    settings, config = project.settings, project.config
+    workflows = project.workflows(tuple(paths))
     extra = _pinned_outside_workflows(config)
     inputs = workflows + ([extra] if extra else [])
     old = _with_pins(_load_old(settings.lock_path), extra_pins)
@@ -146,7 +142,7 @@ def run_resolve(
 
 def _hf_repos(*locks) -> tuple[tuple[str, str], ...]:
     """(repo, revision) of every Hugging Face model repo the locks pin from, sorted."""
-    from ..lock.model import HuggingFaceSource
+    from ..lock.structs import HuggingFaceSource
 
     return tuple(
         sorted(

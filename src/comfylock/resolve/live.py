@@ -15,9 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
+from ..config import Config
 from ..errors import InputError, NotFoundError, RemoteError
-from ..lock.model import Config, LockedNode, LockedSnapshot, ModelRef, NodeUse, UrlSource
+from ..lock.structs import LockedNode, LockedSnapshot, UrlSource
 from ..settings import Settings
+from ..workflows.refs import ModelRef, NodeUse
 from .core import Found, NodeCandidate
 
 __all__ = ["LiveSources"]
@@ -65,7 +67,7 @@ class LiveSources:
     def _net_locked(self, name: str):
         if name not in self._clients:
             from ..net.endpoints import Endpoints
-            from ..net.responsecache import open_cache
+            from ..net.httpcache import open_cache
             from ..net.send import make_client
 
             if "http" not in self._clients:
@@ -110,7 +112,7 @@ class LiveSources:
 
     def _local_index_locked(self):
         if self._inventory is None:
-            from ..machine.hashing import HashCache
+            from ..machine.hashcache import HashCache
             from ..machine.inventory import scan_tree
             from ..machine.modelpaths import load_model_paths
 
@@ -145,7 +147,7 @@ class LiveSources:
             match = same[0] if len(same) == 1 else None
         if match is None:
             return None
-        from ..machine.hashing import cached_hash
+        from ..machine.hashcache import cached_hash
 
         digest = cached_hash(match.path, self._hash_cache)
         return Found(
@@ -173,7 +175,7 @@ class LiveSources:
     def civitai_search(self, folder: str, name: str) -> Found | None:
         if self.offline:
             return None
-        from ..lock.inputs import lock_keys
+        from ..lock.keys import lock_keys
 
         names = [key.split("/", 1)[1] for key in lock_keys(folder, name)]
         hits = [h for n in names for h in self._net("civitai").search_by_name(n, folder)]
@@ -194,7 +196,7 @@ class LiveSources:
         same bytes or a similar name, Civitai files with a similar name, and files of a
         similar name in the Hugging Face repos (repo, revision) the lock already uses."""
         from ..machine.suggest import Candidate, local_suggestions, rank_by_name
-        from ..sync.planview import human_size
+        from ..units import human_size
 
         out = []
         inventory = self._local_index()
@@ -226,7 +228,7 @@ class LiveSources:
     def _hf_candidates(self, repo: str, revision: str) -> list:
         """Model files of one repo at ``revision``, two directory levels deep at most."""
         from ..machine.suggest import Candidate
-        from ..sync.planview import human_size
+        from ..units import human_size
         from ..workflows.reader import is_model_filename
 
         out, todo, listed = [], [""], 0

@@ -17,9 +17,10 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from ..lock.model import CivitaiSource, HuggingFaceSource, ModelRef, Source
+from ..lock.structs import CivitaiSource, HuggingFaceSource, Source
 from ..net.endpoints import Endpoints
-from ..net.redact import redact
+from ..redact import redact
+from ..workflows.refs import ModelRef
 from .sources.huggingface import parse_hf_url
 
 __all__ = ["FileId", "disagreeing_urls", "file_of_source", "file_of_url"]

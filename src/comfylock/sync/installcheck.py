@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from ..settings import Settings
+from ..project import Project
+from .plan import SyncPlan
 
-__all__ = ["installed_problems"]
+__all__ = ["installed_plan"]
 
 
-def installed_problems(settings: Settings) -> list[str]:
-    """One line per thing `sync` would still have to do (an empty list: installed)."""
+def installed_plan(project: Project) -> SyncPlan:
+    """What `sync` would still have to do here (an empty plan: installed as locked)."""
     from .job import SyncOptions, prepare
-    from .planview import plan_lines
 
-    prepared = prepare(settings, SyncOptions(dry_run=True, nodes=settings.comfyui_root is not None))
-    store, plan = prepared.store, prepared.plan
-    store.close()
-    if plan.is_empty:
-        return []
-    return [
-        line.strip() for line in plan_lines(plan, base=str(settings.models_root())) if line.strip()
-    ]
+    nodes = project.settings.comfyui_root is not None
+    prepared = prepare(project, SyncOptions(dry_run=True, nodes=nodes))
+    prepared.store.close()
+    return prepared.plan

@@ -1,14 +1,15 @@
-"""``sync`` and ``status`` end to end: load → observe → plan → (apply). One call per command.
+"""The sync stage's job (the same role as ``resolve/job.py`` for resolve): ``sync`` and
+``status`` end to end, load → observe → plan → (apply), one call per command.
 
-This is the glue the thin commands call: it turns Settings into the objects the pure and the
-effectful parts need. The fast path (nothing to do) reads the lock's msgpack copy
-(``lockcache``), stats the targets and never imports httpx, aria2p, tomllib or rich (SPEC §7).
+This is the glue the thin commands call: it turns the Project into the objects the pure and
+the effectful parts need. The fast path (nothing to do) reads the lock's msgpack copy
+(``lock.fastcopy``), stats the targets and never imports httpx, aria2p, tomllib or rich
+(SPEC §7).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import msgspec
 
@@ -20,18 +21,16 @@ from ..errors import (
     RemoteError,
     UsageError,
 )
-from ..lock.cache import load_lock_cached
-from ..lock.model import Lock
-from ..settings import Settings
+from ..lock.structs import Lock
+from ..machine.hashcache import LazyHashCache
+from ..project import Project
+from ..store.blobs import Store
 from .plan import SyncPlan, make_plan
-from .store import Store
 
 __all__ = [
     "Prepared",
     "SyncOptions",
     "SyncOutcome",
-    "load_lock_cached",
-    "lock_staleness",
     "prepare",
     "sync",
 ]
@@ -59,67 +58,6 @@ class SyncOutcome(msgspec.Struct, kw_only=True):
     seconds: float = 0.0  # how long apply took
 
 
-class _LazyHashCache:
-    """Opens the hash cache only if some user file has to be hashed."""
-
-    def __init__(self, cache_dir: Path) -> None:
-        self._dir, self._cache = cache_dir, None
-
-    def _get(self):
-        if self._cache is None:
-            from ..machine.hashing import HashCache
-
-            self._cache = HashCache.in_dir(self._dir)
-        return self._cache
-
-    def get(self, path, st):
-        return self._get().get(path, st)
-
-    def put(self, path, st, digest) -> None:
-        self._get().put(path, st, digest)
-
-    def preload(self, directory) -> None:
-        self._get().preload(directory)
-
-    def flush(self) -> None:
-        self._get().flush()
-
-    def close(self) -> None:
-        if self._cache is not None:
-            self._cache.close()
-
-
-def _allow_http(settings: Settings) -> tuple[str, ...]:
-    from ..config import load_config  # NOTE: imported here: most projects have no config
-
-    return load_config(settings.project_dir).allow_http
-
-
-def lock_staleness(settings: Settings, lock: Lock) -> tuple[str, str]:
-    """("fresh" | "stale" | "unknown", message): is the lock up to date with the workflows
-    beside it? "unknown" when the lock names workflows but none are here (a machine that
-    only syncs); ``sync --locked`` treats that as a failure too."""
-    if not lock.workflow:
-        return "fresh", ""  # a hand-written lock: nothing to be stale against
-    from ..config import load_config
-    from ..errors import InputError, NoWorkflowsError
-    from ..lock.staleness import compare
-    from ..workflows.project import collect_workflows
-
-    config = load_config(settings.project_dir)
-    try:
-        workflows, _ = collect_workflows(
-            (), settings.project_dir, config, cache_dir=settings.cache_dir
-        )
-    except (InputError, NoWorkflowsError):
-        return "unknown", "the lock's workflows are not here, so it was not checked against them"
-    staleness = compare(lock, workflows)
-    if staleness.ok:
-        return "fresh", ""
-    changed = ", ".join(f"{c.path} ({c.status})" for c in staleness.changes[:3])
-    return "stale", changed or "references are not pinned"
-
-
 class Prepared(msgspec.Struct, kw_only=True):
     """What ``prepare`` read and decided: the plan, and the remotes it was made with."""
 
@@ -131,30 +69,29 @@ class Prepared(msgspec.Struct, kw_only=True):
     notes: list[str] = msgspec.field(default_factory=list)  # remote trouble, for the user
 
 
-def prepare(settings: Settings, options: SyncOptions, *, elsewhere: bool = False) -> Prepared:
+def prepare(project: Project, options: SyncOptions, *, elsewhere: bool = False) -> Prepared:
     """Read the lock, observe this machine, and plan. Reads only.
 
     With ``elsewhere`` (sync, status) and something to fetch, also look where the bytes may
     already be: a file elsewhere in the tree the hash cache knows, then the team remotes.
     """
-    from ..machine.modelpaths import load_model_paths
     from .observe import observe, store_view
 
-    lock = load_lock_cached(settings.lock_path, settings.cache_dir)
+    settings = project.settings
+    lock = project.lock
     if settings.models_root() is None:
         raise UsageError(
             "no ComfyUI root or models dir",
             hint="pass the folder holding ComfyUI's main.py: `comfylock sync --comfyui-root "
             "~/ComfyUI` (or set COMFYUI_ROOT), or --models-dir DIR",
         )
-    allow_http = _allow_http(settings)
-    model_paths = load_model_paths(settings.comfyui_root, settings.models_dir)
+    allow_http = project.allow_http
     store = Store(settings.store_dir)
-    cache = _LazyHashCache(settings.cache_dir)
+    cache = LazyHashCache(settings.cache_dir)
     try:
         workspace = observe(
             lock,
-            model_paths,
+            project.model_paths,
             store,
             lock_path=str(settings.lock_path),
             hash_cache=cache,
@@ -163,13 +100,13 @@ def prepare(settings: Settings, options: SyncOptions, *, elsewhere: bool = False
         if options.nodes and lock.node and settings.comfyui_root is not None:
             from .nodepacks import observe_nodes
 
-            nodes = observe_nodes(lock, settings.comfyui_root, settings.project_dir, allow_http)
+            nodes = observe_nodes(lock, settings.comfyui_root, project.dir, allow_http)
             workspace = msgspec.structs.replace(workspace, nodes=nodes)
         view = store_view(lock, store)
         plan = make_plan(lock, workspace, view, prune=options.prune, force=options.force)
         prepared = Prepared(lock=lock, store=store, plan=plan, allow_http=allow_http)
         if elsewhere and plan.fetch:
-            view = _look_elsewhere(settings, plan, model_paths, cache, prepared)
+            view = _look_elsewhere(project, plan, cache, prepared)
             prepared.plan = make_plan(
                 lock, workspace, view, prune=options.prune, force=options.force
             )
@@ -178,31 +115,25 @@ def prepare(settings: Settings, options: SyncOptions, *, elsewhere: bool = False
     return prepared
 
 
-def _look_elsewhere(settings, plan: SyncPlan, model_paths, cache, prepared: Prepared):
+def _look_elsewhere(project: Project, plan: SyncPlan, cache, prepared: Prepared):
     """The store view plus local copies and the remotes' answers (HEAD) for ``plan.fetch``."""
     from .observe import local_copies, store_view
 
     view = store_view(prepared.lock, prepared.store)
     wanted = {f.sha256: f.size for f in plan.fetch}
-    copies = local_copies(wanted, model_paths, cache)
+    copies = local_copies(wanted, project.model_paths, cache)
     view = msgspec.structs.replace(view, copies=copies)
     rest = [sha for sha in wanted if sha not in copies]
-    specs = _remote_specs(settings, prepared.allow_http)
+    specs = project.remote_specs
     if not rest or not specs:
         return view
-    from .remotes import open_remote
-    from .remotes.probe import probe
+    from ..remotes import open_remote
+    from ..remotes.probe import probe
 
     prepared.remotes = [open_remote(spec, prepared.allow_http) for spec in specs]
     answer = probe(prepared.remotes, rest)
     prepared.notes.extend(answer.notes)
     return msgspec.structs.replace(view, remotes=answer.found)
-
-
-def _remote_specs(settings: Settings, allow_http: tuple[str, ...]):
-    from .remotes import configured_remotes
-
-    return configured_remotes(settings.project_dir)[0]
 
 
 def _register_if_new(store: Store, lock_path: str) -> None:
@@ -233,20 +164,21 @@ def _raise_failures(failures) -> None:
     raise err
 
 
-def sync(settings: Settings, options: SyncOptions, *, progress=None, on_plan=None) -> SyncOutcome:
+def sync(project: Project, options: SyncOptions, *, progress=None, on_plan=None) -> SyncOutcome:
     """Make the models tree and custom_nodes/ match the lock (or only plan, with dry_run).
 
     ``on_plan(outcome)`` is called once the plan is known and before anything changes, so
     the command can show the plan before the work rather than after it."""
-    prepared = prepare(settings, options, elsewhere=True)
+    prepared = prepare(project, options, elsewhere=True)
     try:
-        return _sync(settings, options, prepared, progress, on_plan)
+        return _sync(project, options, prepared, progress, on_plan)
     finally:
         for remote in prepared.remotes:
             remote.close()
 
 
-def _sync(settings: Settings, options: SyncOptions, prepared: Prepared, progress, on_plan):
+def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, on_plan):
+    settings = project.settings
     lock, store, plan = prepared.lock, prepared.store, prepared.plan
     allow_http = prepared.allow_http
     outcome = SyncOutcome(
@@ -255,7 +187,7 @@ def _sync(settings: Settings, options: SyncOptions, prepared: Prepared, progress
         unresolved=tuple(f"{u.folder}/{u.name}" for u in lock.unresolved),
     )
     outcome.warnings.extend(prepared.notes)
-    state, message = lock_staleness(settings, lock)
+    state, message = project.staleness()
     if state != "fresh" and options.locked:
         raise FindingError(
             f"the lock is stale: {message}" if state == "stale" else message,
@@ -282,8 +214,8 @@ def _sync(settings: Settings, options: SyncOptions, prepared: Prepared, progress
         on_plan(outcome)
     import time
 
-    from ..machine.modelpaths import load_model_paths
-    from .apply import ApplyContext, NullProgress, run
+    from ..progress import NullProgress
+    from .apply import ApplyContext, run
     from .observe import write_roots
 
     root = settings.comfyui_root
@@ -291,7 +223,7 @@ def _sync(settings: Settings, options: SyncOptions, prepared: Prepared, progress
         store=store,
         lock_path=str(settings.lock_path),
         models_root=settings.models_root(),
-        roots=write_roots(load_model_paths(root, settings.models_dir), lock, root),
+        roots=write_roots(project.model_paths, lock, root),
         nodes_root=root / "custom_nodes" if root is not None else None,
         link_mode=options.link,
         jobs=options.jobs,
@@ -312,18 +244,18 @@ def _sync(settings: Settings, options: SyncOptions, prepared: Prepared, progress
     if report.failures:
         _raise_failures(report.failures)
     if options.push and report.from_origin:
-        outcome.pushed = _push_fetched(settings, store, plan, report, allow_http, progress)
+        outcome.pushed = _push_fetched(project, store, plan, report, progress)
     return outcome
 
 
-def _push_fetched(settings, store, plan, report, allow_http, progress) -> list[str]:
+def _push_fetched(project: Project, store, plan, report, progress) -> list[str]:
     """``sync --push``: what this run fetched from the origins goes to every push remote."""
-    from .push import push_blobs
+    from ..remotes.upload import push_blobs
 
     fetched = set(report.from_origin)
     wanted = [(f.sha256, f.size, f.keys[0]) for f in plan.fetch if f.sha256 in fetched]
     try:
-        return push_blobs(_remote_specs(settings, allow_http), store, wanted, allow_http, progress)
+        return push_blobs(project.remote_specs, store, wanted, project.allow_http, progress)
     except ComfylockError as exc:
         err = type(exc)(
             f"synced, but the push failed: {exc.message}",

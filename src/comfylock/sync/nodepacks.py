@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import RemoteError
-from ..lock.model import Lock, LockedNode
+from ..lock.structs import Lock, LockedNode
 from ..pathsafe import check_name, check_parent_within, real_roots, safe_join
 from .workspace import NodeState
 

@@ -22,10 +22,11 @@ import stat as stat_mod
 from pathlib import Path
 
 from ..errors import LockfileError, UnsafePathError, UsageError
-from ..lock.model import Lock, LockedModel, snapshot_models
+from ..lock.structs import Lock, LockedModel, snapshot_models
 from ..machine.modelpaths import ModelPaths
 from ..pathsafe import check_name, check_parent_within, real_roots, safe_join
-from .store import LinkRow, Store, is_sha256
+from ..store.blobs import Store, is_sha256
+from ..store.index import LinkRow
 from .workspace import ModelState, PlacedLink, StoreView, Workspace
 
 __all__ = [
@@ -105,7 +106,7 @@ class _Dirs:
 
 
 def _digest(path: Path, st: os.stat_result, hash_cache=None):
-    from ..machine.hashing import recall_or_hash
+    from ..machine.hashcache import recall_or_hash
 
     return recall_or_hash(path, st, hash_cache)[0]
 
@@ -288,7 +289,7 @@ def store_view(lock: Lock, store: Store) -> StoreView:
 
 def noop_probes(lock: Lock, settings) -> tuple[list[str], list[tuple[str, bool]]]:
     """The paths an observation of ``lock`` that found nothing to do rested on, for the
-    no-op receipt (``commands/noop.py``): (paths whose lstat signature must not change,
+    no-op receipt (``sync/receipt.py``): (paths whose lstat signature must not change,
     (path, exists) pairs). Each model's target and the symlink chain from it; when the
     target is absent, every other directory ComfyUI searches for its folder as well."""
     from ..constants import CONFIG_FILENAME

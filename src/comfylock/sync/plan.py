@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import msgspec
 
-from ..lock.model import Lock, LockedModel, Source, snapshot_models
+from ..lock.structs import Lock, LockedModel, Source, snapshot_models
 from .workspace import ModelState, NodeState, StoreView, Workspace
 
 __all__ = [

@@ -11,7 +11,13 @@ from typing import Literal
 
 import msgspec
 
-__all__ = ["Expected", "ModelState", "NodeState", "PlacedLink", "StoreView", "Workspace"]
+__all__ = [
+    "ModelState",
+    "NodeState",
+    "PlacedLink",
+    "StoreView",
+    "Workspace",
+]
 
 ModelStatus = Literal[
     "missing",  # nothing at the target, nor in any other search dir
@@ -23,14 +29,6 @@ ModelStatus = Literal[
     "elsewhere-ok",  # a matching file in another search dir (extra_model_paths.yaml)
 ]
 NodeStatus = Literal["missing", "ok", "behind", "dirty", "foreign"]
-
-
-class Expected(msgspec.Struct, frozen=True, kw_only=True):
-    """The bytes a blob must hold: size and sha256 always, blake3 when the lock has it."""
-
-    size: int
-    sha256: str
-    blake3: str | None = None
 
 
 class ModelState(msgspec.Struct, frozen=True, kw_only=True):

@@ -15,7 +15,7 @@ import msgspec
 
 from ..constants import WORKFLOW_SUFFIXES
 from ..errors import InputError, NotAWorkflowError, WorkflowError
-from ..lock.model import WorkflowInfo
+from .refs import WorkflowInfo
 
 __all__ = [
     "ReadResult",
@@ -98,7 +98,7 @@ class WorkflowCache:
     def save(self) -> None:
         if not self.dirty:
             return
-        from ..lock.file import atomic_write_bytes
+        from ..fileio import atomic_write_bytes
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,8 @@ import re
 from typing import Any, NamedTuple
 from urllib.parse import quote, unquote, urlsplit
 
-from ..lock.inputs import url_placeholder
 from . import nodetable, tables
+from .refs import url_placeholder
 
 __all__ = [
     "Guess",

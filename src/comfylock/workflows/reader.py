@@ -22,9 +22,8 @@ from typing import Any
 import msgspec
 
 from ..errors import NotAWorkflowError, WorkflowError
-from ..lock.model import ModelRef, NodeUse, RepoRef, WorkflowInfo
-from ..lock.urlclean import strip_url_secrets
 from ..pathsafe import normalise_name, unsafe_reason
+from ..redact import strip_url_secrets
 from . import nodetable, tables
 from .embedded import EmbeddedError, extract, sniff
 from .inference import (
@@ -35,6 +34,7 @@ from .inference import (
     is_url_value,
     url_reference_name,
 )
+from .refs import ModelRef, NodeUse, RepoRef, WorkflowInfo
 from .repos import is_repo_id, repo_reference
 from .subgraphs import as_list, instance_values
 from .widgets import (

@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..lock.model import REPO_ID_PATTERN, RepoRef
 from ..pathsafe import normalise_name, unsafe_reason
 from . import nodetable
+from .refs import REPO_ID_PATTERN, RepoRef
 
 __all__ = ["is_repo_id", "repo_dir", "repo_reference"]
 

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 
-from ...lock.model import CivitaiSource, MatchedBy
+from ...lock.structs import CivitaiSource, MatchedBy
 from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert
 
 if TYPE_CHECKING:

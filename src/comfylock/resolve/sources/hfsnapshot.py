@@ -29,11 +29,11 @@ from urllib.parse import quote
 import msgspec
 
 from ...errors import IntegrityError, NotFoundError, RemoteError
-from ...lock.model import LockedSnapshot, SnapshotFile
+from ...lock.structs import LockedSnapshot, SnapshotFile
 from ...net.http import TTL_METADATA, TTL_SEARCH, convert
-from ...net.redact import redact
 from ...net.send import send
 from ...pathsafe import unsafe_reason
+from ...redact import redact
 from .huggingface import HfClient, HfRef, HfTreeEntry, resolve_url
 
 if TYPE_CHECKING:

@@ -29,11 +29,11 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import msgspec
 
 from ...errors import AuthError, NotFoundError, RemoteError, UsageError
-from ...lock.model import HuggingFaceSource, MatchedBy
+from ...lock.structs import HuggingFaceSource, MatchedBy
 from ...net.endpoints import Endpoints, origin
 from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, SingleFlight, convert
-from ...net.redact import redact
 from ...net.send import MAX_REDIRECTS, auth_error, send
+from ...redact import redact
 
 if TYPE_CHECKING:
     import httpx

@@ -30,7 +30,7 @@ from .huggingface import HfRef, parse_hf_url
 if TYPE_CHECKING:
     import httpx
 
-    from ...net.responsecache import HttpCache
+    from ...net.httpcache import HttpCache
 
 __all__ = [
     "TYPE_FOLDERS",

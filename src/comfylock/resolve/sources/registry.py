@@ -36,17 +36,17 @@ from urllib.parse import quote, urlencode, urlsplit
 import msgspec
 
 from ...errors import InputError, NotFoundError, RemoteError
-from ...lock.model import LockedNode
+from ...lock.structs import LockedNode
 from ...net.endpoints import Endpoints
 from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert, fetch_document
-from ...net.redact import redact
 from ...net.send import Retry
 from ...net.urlpolicy import check_repo, git_env
+from ...redact import redact
 
 if TYPE_CHECKING:
     import httpx
 
-    from ...net.responsecache import HttpCache
+    from ...net.httpcache import HttpCache
 
 __all__ = [
     "CORE_PACK_ID",

@@ -18,9 +18,9 @@ import msgspec
 
 from ...errors import RemoteError
 from ...net.endpoints import Endpoints
-from ...net.redact import redact
 from ...net.send import MAX_REDIRECTS, Retry, auth_error, not_found, send
 from ...net.urlpolicy import check_url, is_loopback
+from ...redact import redact
 
 if TYPE_CHECKING:
     import httpx

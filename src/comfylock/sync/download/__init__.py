@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ...errors import RemoteError
-from ..workspace import Expected
+from ...store.hashing import Expected
 
 __all__ = ["Downloader", "ProgressFn", "make_downloader"]
 

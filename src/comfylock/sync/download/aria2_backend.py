@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ...errors import Interrupted, RemoteError
 from ...net.limits import Limits, SpeedWatch
-from ..workspace import Expected
+from ...store.hashing import Expected
 from . import Downloader, ProgressFn
 from .urls import check_url, redact
 
@@ -287,7 +287,7 @@ class Aria2Downloader(Downloader):
         with self._lock:
             self._active += 1
         download = gid = None
-        from ...machine.hashing import StreamHasher
+        from ...store.hashing import StreamHasher
 
         hasher = StreamHasher(dest_tmp, blake3=expected.blake3 is not None)
         try:

@@ -22,7 +22,7 @@ from pathlib import Path
 from ...errors import AuthError, Interrupted, RemoteError
 from ...net.limits import Limits, SpeedWatch
 from ...net.send import MAX_REDIRECTS, parse_retry_after
-from ..workspace import Expected
+from ...store.hashing import Expected
 from . import Downloader, ProgressFn
 from .urls import check_url, redact
 

@@ -21,9 +21,9 @@ from ...constants import (
     ENV_HF_ENDPOINT,
     ENV_HF_TOKEN,
 )
-from ...lock.model import CivitaiSource, HuggingFaceSource, Source, UrlSource
-from ...net.redact import redact
+from ...lock.structs import CivitaiSource, HuggingFaceSource, Source, UrlSource
 from ...net.urlpolicy import check_url
+from ...redact import redact
 
 __all__ = ["UrlGroup", "check_url", "pinned_urls", "redact", "source_urls", "url_groups"]
 
@@ -85,17 +85,16 @@ def url_groups(
     return [UrlGroup(tuple(urls), key) for key, urls in groups.items()]
 
 
-def pinned_urls(lock_path, cache_dir) -> dict[tuple[str, str], tuple[str | None, str]]:
+def pinned_urls(lock) -> dict[tuple[str, str], tuple[str | None, str]]:
     """(folder, name) -> (first download URL, sha256) for every model the lock pins, for
     ``report``. No token goes near these URLs: they are built from an environment without
     secrets, and the report's script adds tokens at its own run time."""
     from ...constants import SECRET_ENV_VARS
     from ...errors import ComfylockError
-    from ...lock.cache import load_lock_cached
 
     env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS}
     out: dict[tuple[str, str], tuple[str | None, str]] = {}
-    for model in load_lock_cached(lock_path, cache_dir).model:
+    for model in lock.model:
         try:
             urls = source_urls(model.source, env)
         except ComfylockError:

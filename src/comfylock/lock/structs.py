@@ -1,0 +1,155 @@
+"""The lock's shapes: ``comfy.lock`` as typed values (SPEC §3).
+
+Every on-disk shape is a frozen msgspec Struct decoded strictly (unknown keys are errors),
+with kebab-case keys as SPEC §3 writes them. New fields always get defaults so older locks
+still decode.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+from ..constants import MAX_MODEL_SIZE
+from ..fileio import Base
+from ..workflows.refs import REPO_ID_PATTERN
+
+__all__ = [
+    "CivitaiSource",
+    "Commit",
+    "HuggingFaceSource",
+    "Lock",
+    "LockedModel",
+    "LockedNode",
+    "LockedSnapshot",
+    "LockedWorkflow",
+    "MatchedBy",
+    "Sha256",
+    "SnapshotFile",
+    "Source",
+    "Unresolved",
+    "UrlSource",
+    "snapshot_models",
+]
+
+Sha256 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+Commit = Annotated[str, Meta(pattern="^[0-9a-f]{40}$")]
+Digest = Annotated[str, Meta(pattern="^sha256:[0-9a-f]{64}$")]
+MatchedBy = Literal["hash", "url", "name", "pin"]
+RepoId = Annotated[str, Meta(pattern=REPO_ID_PATTERN)]
+ModelSize = Annotated[int, Meta(ge=0, le=MAX_MODEL_SIZE)]  # bytes, at most 1 PiB
+
+
+class CivitaiSource(Base, tag="civitai", tag_field="type", kw_only=True):
+    matched_by: MatchedBy | None = None
+    model_id: int | None = None
+    version_id: int | None = None
+    file_id: int | None = None
+    url: str | None = None
+
+
+class HuggingFaceSource(Base, tag="huggingface", tag_field="type", kw_only=True):
+    matched_by: MatchedBy | None = None
+    repo: str
+    revision: Commit
+    path: str
+    repo_type: Literal["model", "dataset", "space"] | None = None
+
+
+class UrlSource(Base, tag="url", tag_field="type", kw_only=True):
+    matched_by: MatchedBy | None = None
+    url: str
+
+
+Source = CivitaiSource | HuggingFaceSource | UrlSource
+
+
+class LockedModel(Base):
+    folder: str
+    name: str
+    size: ModelSize
+    sha256: Sha256
+    blake3: Sha256 | None = None
+    source: tuple[Source, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.folder}/{self.name}"
+
+
+class SnapshotFile(Base):
+    """One file of a repo snapshot: its path in the repo, size and sha256 (of the bytes)."""
+
+    path: str
+    size: ModelSize
+    sha256: Sha256
+
+
+class LockedSnapshot(Base):
+    """A whole Hugging Face repo pinned to a commit and placed at ``dir`` (relative to the
+    ComfyUI root), every file through the store like any model."""
+
+    repo: RepoId
+    revision: Commit
+    dir: str
+    repo_type: Literal["model", "dataset", "space"] | None = None
+    file: tuple[SnapshotFile, ...] = ()
+
+    def models(self) -> tuple[LockedModel, ...]:
+        """Each file as a model to place: folder = ``dir``, name = the file's path, one
+        Hugging Face source at the pinned commit (so sync fetches, verifies and links it
+        like any other blob)."""
+        return tuple(
+            LockedModel(
+                folder=self.dir,
+                name=f.path,
+                size=f.size,
+                sha256=f.sha256,
+                source=(
+                    HuggingFaceSource(
+                        repo=self.repo,
+                        revision=self.revision,
+                        path=f.path,
+                        repo_type=self.repo_type,
+                    ),
+                ),
+            )
+            for f in self.file
+        )
+
+
+class LockedWorkflow(Base):
+    path: str
+    digest: Digest
+    models: tuple[str, ...] = ()
+    nodes: tuple[str, ...] = ()
+    snapshots: tuple[str, ...] = ()  # the ``dir`` of each snapshot it needs
+
+
+class LockedNode(Base):
+    id: str
+    repo: str
+    commit: Commit
+    version: str | None = None
+    classes: tuple[str, ...] = ()
+
+
+class Unresolved(Base):
+    folder: str
+    name: str
+    reason: str
+
+
+class Lock(Base):
+    version: int
+    workflow: tuple[LockedWorkflow, ...] = ()
+    model: tuple[LockedModel, ...] = ()
+    node: tuple[LockedNode, ...] = ()
+    snapshot: tuple[LockedSnapshot, ...] = ()
+    unresolved: tuple[Unresolved, ...] = ()
+
+
+def snapshot_models(lock: Lock) -> tuple[LockedModel, ...]:
+    """Every file of every snapshot in the lock, as models placed under the ComfyUI root."""
+    return tuple(m for s in lock.snapshot for m in s.models())

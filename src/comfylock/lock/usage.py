@@ -1,0 +1,52 @@
+"""Reverse lookup for `why`: which workflow nodes use a model, a node class or a pack."""
+
+from __future__ import annotations
+
+from ..workflows.refs import WorkflowInput
+from .structs import Lock
+
+__all__ = ["find_uses"]
+
+
+def _matches_model(query: str, folder: str | None, name: str) -> bool:
+    query = query.replace("\\", "/").strip("/")
+    return query in (f"{folder}/{name}", name) or name.rsplit("/", 1)[-1] == query
+
+
+def find_uses(query: str, workflows: list[WorkflowInput], lock: Lock | None) -> list[dict]:
+    """Every (workflow, node) that uses the model, class or pack named by ``query``."""
+    pack_classes: set[str] = set()
+    for node in lock.node if lock else ():
+        if query in (node.id, node.repo) or node.repo.rstrip("/").endswith("/" + query):
+            pack_classes.update(node.classes)
+    uses: list[dict] = []
+    for wf in workflows:
+        for ref in wf.info.models:
+            if _matches_model(query, ref.folder, ref.name):
+                uses.append(
+                    {
+                        "workflow": wf.path,
+                        "node_id": ref.node_id or "-",
+                        "node_type": ref.node_type or "workflow",
+                        "input": ref.input,
+                        "what": f"{ref.folder}/{ref.name}",
+                        "active": ref.active,
+                    }
+                )
+        for node in wf.info.nodes:
+            if (
+                node.class_type == query
+                or node.class_type in pack_classes
+                or query in (node.cnr_id, node.aux_id)
+            ):
+                uses.append(
+                    {
+                        "workflow": wf.path,
+                        "node_id": node.node_id,
+                        "node_type": node.class_type,
+                        "input": "",
+                        "what": f"node class {node.class_type}",
+                        "active": node.active,
+                    }
+                )
+    return uses

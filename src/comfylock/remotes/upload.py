@@ -1,0 +1,156 @@
+"""``push`` and ``sync --push``: copy store blobs the lock pins to a team remote (SPEC §8).
+
+HEAD first (what the remote has is never uploaded again), then parallel uploads (S3's
+transfer manager splits big blobs into multipart parts). Only verified store blobs are
+pushed, under their own digest, so a remote holds nothing a sync would not accept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import msgspec
+
+from ..errors import ComfylockError, FindingError, UsageError
+from ..store.blobs import Store
+from . import Remote, RemoteSpec
+
+__all__ = [
+    "PushResult",
+    "push",
+    "push_blobs",
+    "push_summary",
+    "push_targets",
+    "push_to",
+]
+
+_PARALLEL = 4
+
+
+class PushResult(msgspec.Struct, kw_only=True):
+    remote: str
+    uploaded: list[str] = msgspec.field(default_factory=list)  # sha256
+    present: list[str] = msgspec.field(default_factory=list)  # the remote had them already
+    absent: list[str] = msgspec.field(default_factory=list)  # keys not in the local store
+    bytes: int = 0
+    failures: list[str] = msgspec.field(default_factory=list)
+    exit_code: int = 0  # of the first failure
+
+
+def push_targets(specs: Sequence[RemoteSpec], name: str | None) -> list[RemoteSpec]:
+    """The remotes to push to: ``--remote NAME``, else every remote with ``push = true``."""
+    if name is not None:
+        chosen = [s for s in specs if s.name == name]
+        if not chosen:
+            known = ", ".join(s.name for s in specs) or "none configured"
+            raise UsageError(f"no remote named {name!r} ({known})", hint="see comfylock.toml")
+        if chosen[0].kind != "s3":
+            raise UsageError(
+                f"remote {name!r} is a read-only mirror",
+                hint="push to an s3:// remote; fill a mirror by copying a store's blobs/ into it",
+            )
+        if not chosen[0].push:
+            raise UsageError(
+                f"remote {name!r} is not pushable", hint="set push = true in its [[remote]]"
+            )
+        return chosen
+    chosen = [s for s in specs if s.push]
+    if not chosen:
+        raise UsageError(
+            "no remote to push to",
+            hint="add a [[remote]] with push = true to comfylock.toml, or set COMFYLOCK_REMOTE",
+        )
+    return chosen
+
+
+def _push_one(remote: Remote, store: Store, item, result: PushResult, progress) -> None:
+    sha, size, key = item
+    try:
+        if remote.has(sha):
+            result.present.append(sha)
+            return
+        remote.upload(store.blob_path(sha), sha, progress.task(key, size))
+        progress.finished(key, size, verb="pushed")
+        result.uploaded.append(sha)
+        result.bytes += size
+    except ComfylockError as exc:
+        result.failures.append(f"{key}: {exc.message}")
+        result.exit_code = result.exit_code or exc.exit_code
+
+
+def push_to(remote: Remote, store: Store, wanted, progress) -> PushResult:
+    """Upload what ``remote`` lacks among ``wanted`` [(sha256, size, key)]."""
+    result = PushResult(remote=remote.name)
+    have = [w for w in wanted if store.has(w[0])]
+    result.absent = [w[2] for w in wanted if not store.has(w[0])]
+    remote.ping()  # NOTE: one clear error (down, no credentials) instead of one per blob
+    if have:
+        with ThreadPoolExecutor(_PARALLEL) as pool:
+            list(pool.map(lambda w: _push_one(remote, store, w, result, progress), have))
+    return result
+
+
+def push_blobs(specs, store: Store, wanted, allow_http, progress) -> list[str]:
+    """``sync --push``: push ``wanted`` to every push remote; one summary line per remote."""
+    from ..progress import NullProgress
+    from . import open_remote
+
+    lines = []
+    for spec in [s for s in specs if s.push]:
+        remote = open_remote(spec, allow_http)
+        try:
+            r = push_to(remote, store, wanted, progress or NullProgress())
+        finally:
+            remote.close()
+        lines.append(push_summary(r))
+    return lines
+
+
+def push(
+    lock,
+    specs: Sequence[RemoteSpec],
+    allow_http,
+    store: Store,
+    remote_name: str | None,
+    progress=None,
+) -> list[PushResult]:
+    """``comfylock push``: every blob the lock pins, to the chosen remotes."""
+    from ..progress import NullProgress
+    from . import open_remote
+
+    targets = push_targets(specs, remote_name)
+    wanted = list({m.sha256: (m.sha256, m.size, m.key) for m in lock.model}.values())
+    results = []
+    for spec in targets:
+        remote = open_remote(spec, allow_http)
+        try:
+            results.append(push_to(remote, store, wanted, progress or NullProgress()))
+        finally:
+            remote.close()
+    failed = [r for r in results if r.failures]
+    if failed:
+        err = ComfylockError(
+            f"push to {failed[0].remote} failed: {failed[0].failures[0]}",
+            hint="fix the cause and push again; what was uploaded stays",
+        )
+        err.exit_code = failed[0].exit_code
+        raise err
+    missing = sorted({k for r in results for k in r.absent})
+    if missing:
+        raise FindingError(
+            f"{len(missing)} pinned blobs are not in the local store ({missing[0]}, …); "
+            + "; ".join(push_summary(r) for r in results),
+            hint="run `comfylock sync` on this machine first, then push again",
+        )
+    return results
+
+
+def push_summary(r: PushResult) -> str:
+    from ..units import human_size
+
+    text = f"{r.remote}: pushed {len(r.uploaded)} blobs ({human_size(r.bytes)})"
+    text += f", {len(r.present)} already there"
+    if r.failures:
+        text += f", {len(r.failures)} failed ({r.failures[0]})"
+    return text

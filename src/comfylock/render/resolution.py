@@ -1,0 +1,182 @@
+"""What ``resolve`` and ``check`` found, for people (text) and programs (JSON). Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ..units import count
+from .text import lines_text, table
+
+__all__ = [
+    "resolution_json",
+    "resolution_text",
+    "staleness_json",
+    "staleness_text",
+    "suggestion_lines",
+]
+
+
+def staleness_json(staleness, *, strict: bool) -> dict[str, Any]:
+    return {
+        "stale": [
+            {
+                "path": c.path,
+                "status": c.status,
+                "added": list(c.added),
+                "removed": list(c.removed),
+                "renamed": [list(pair) for pair in c.renamed],
+            }
+            for c in staleness.changes
+        ],
+        "unpinned": [{"reference": ref, "reason": why} for ref, why in staleness.unpinned],
+        "name_only": list(staleness.name_only),
+        "strict": strict,
+    }
+
+
+def staleness_text(staleness, lock, *, strict: bool, installed: list | tuple = ()) -> str:
+    lines: list[str] = []
+    for c in staleness.changes:
+        if c.status == "new":
+            lines.append(f"stale: {c.path} is not in the lock")
+        elif c.status == "missing":
+            lines.append(f"stale: {c.path} is in the lock but no longer exists")
+        else:
+            parts = (
+                [f"+{a}" for a in c.added]
+                + [f"-{r}" for r in c.removed]
+                + [f"{a} -> {b}" for a, b in c.renamed]
+            )
+            lines.append(f"stale: {c.path} changed: {', '.join(parts) or 'custom nodes changed'}")
+    for ref, why in staleness.unpinned:
+        lines.append(f"unpinned: {ref}: {why}")
+    if strict:
+        for key in staleness.name_only:
+            lines.append(f"weak pin: {key} was matched by file name only (--strict)")
+    for problem in installed:
+        lines.append(f"not installed: {problem}")
+    if lines:
+        lines += _check_fixes(staleness, strict=strict, installed=installed)
+    else:
+        lines.append(
+            f"comfy.lock is up to date: {count(len(lock.workflow), 'workflow')}, {count(len(lock.model), 'model')}, {count(len(lock.node), 'node pack')}"
+        )
+    return lines_text(lines) + "\n"
+
+
+def _check_fixes(staleness, *, strict: bool, installed) -> list[str]:
+    """One line per kind of finding, each naming the command that fixes that kind."""
+    fixes = []
+    new_refs = any(why.startswith("not in the lock") for _, why in staleness.unpinned)
+    if staleness.changes or new_refs:
+        fixes.append("fix: run `comfylock resolve` to update the lock")
+    if any(not why.startswith("not in the lock") for _, why in staleness.unpinned):
+        fixes.append(
+            "fix: resolve cannot find the unpinned ones; pin each with "
+            "`comfylock add SOURCE --folder F --name N` (civitai:ID, hf:OWNER/REPO/PATH or a URL)"
+        )
+    if strict and staleness.name_only:
+        fixes.append(
+            "fix: pin weak ones by hash with `comfylock add SOURCE --folder F --name N`, or put "
+            "the file in the models tree and run `comfylock resolve --upgrade`"
+        )
+    if installed:
+        fixes.append("fix: run `comfylock sync` to install")
+    return fixes
+
+
+def resolution_json(outcome) -> dict[str, Any]:
+    r = outcome.resolution
+    return {
+        "lock": outcome.lock_path,
+        "written": outcome.written,
+        "changed": outcome.changed,
+        "stats": r.stats,
+        "unresolved": [
+            {
+                "folder": u.folder,
+                "name": u.name,
+                "reason": u.reason,
+                "suggestions": [
+                    msgspec.to_builtins(x)
+                    for x in getattr(outcome, "suggestions", {}).get(f"{u.folder}/{u.name}", ())
+                ],
+            }
+            for u in r.unresolved
+        ],
+        "conflicts": [
+            {"reference": c.key, "workflows": {c.first[0]: c.first[1], c.second[0]: c.second[1]}}
+            for c in r.conflicts
+        ],
+        "ambiguous": [{"class": cls, "candidates": list(c)} for cls, c in r.ambiguous],
+    }
+
+
+def suggestion_lines(suggestions, indent: str = "    ") -> list[str]:
+    """A candidate per line: what it is and the command that pins it (never auto-pinned)."""
+    lines = []
+    for x in suggestions or ():
+        lines.append(f"{indent}maybe ({x.kind}, name {round(x.score * 100)}% alike): {x.detail}")
+        lines.append(f"{indent}  {x.command}")
+    return lines
+
+
+def resolution_text(outcome, shown_lock: str | None = None) -> str:
+    """``shown_lock``: the lock path as the caller wants it shown (e.g. relative to the cwd)."""
+    r = outcome.resolution
+    s = r.stats
+    node_unresolved = sum(1 for u in r.unresolved if u.folder == "custom_nodes")
+    snap_unresolved = sum(1 for u in r.unresolved if u.folder == "snapshot")
+    model_unresolved = s["unresolved"] - node_unresolved - snap_unresolved
+    lines = [f"resolved {count(outcome.workflows, 'workflow')}:"]
+    lines += table(
+        [
+            ["", "models", "node packs"],
+            ["pinned", str(s["pinned"]), str(s.get("packs", 0))],
+            ["  kept from the lock", str(s["kept"]), ""],
+            ["  identified by hash", str(s["by_hash"]), ""],
+            ["  by file name only", str(s["by_name"]), ""],
+            ["unresolved", str(model_unresolved), str(node_unresolved)],
+        ]
+    )
+    if s.get("snapshots") or snap_unresolved:
+        lines.append(
+            f"  repo snapshots: {s.get('snapshots', 0)} pinned, {snap_unresolved} unresolved"
+        )
+    for u in r.unresolved:
+        lines.append(f"  unresolved {u.folder}/{u.name}: {u.reason}")
+        lines += suggestion_lines(getattr(outcome, "suggestions", {}).get(f"{u.folder}/{u.name}"))
+    for c in r.conflicts:
+        if getattr(c, "what", "sha256") == "url":
+            lines.append(
+                f"  conflict {c.key}: {c.first[0]} names {c.first[1]}, {c.second[0]} names {c.second[1]}: not the same file"
+            )
+        else:
+            lines.append(
+                f"  conflict {c.key}: {c.first[0]} declares sha256 {c.first[1]}, {c.second[0]} declares {c.second[1]}"
+            )
+    if r.unresolved and not getattr(outcome, "local_files", True):
+        lines.append(
+            "note: no --comfyui-root (or --models-dir), so no local model file was hashed; "
+            "pass the one your models are in to identify them by hash"
+        )
+    if outcome.check_only:
+        lines.append(
+            "comfy.lock would change"
+            if outcome.changed or outcome.exit_code
+            else "comfy.lock is up to date"
+        )
+    elif outcome.written:
+        lines.append(f"wrote {shown_lock or outcome.lock_path}")
+    elif outcome.exit_code:
+        hint = (
+            "pin each with `comfylock add SOURCE --folder F --name N`, or pass --allow-unresolved"
+            if r.unresolved
+            else "settle the conflicts"
+        )
+        lines.append(f"comfy.lock not written: {hint}")
+    else:
+        lines.append(f"{shown_lock or outcome.lock_path} unchanged")
+    return lines_text(lines) + "\n"

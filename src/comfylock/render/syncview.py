@@ -1,0 +1,193 @@
+"""What ``sync`` and ``status`` print: the plan, for people (lines) and for programs (JSON),
+and the outcome after the work. Pure: returns strings (``Printed``: stdout and stderr lines).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from ..pathsafe import printable
+from ..sync.plan import SyncPlan
+from ..units import count, human_size
+
+__all__ = [
+    "Printed",
+    "done_line",
+    "outcome_json",
+    "outcome_output",
+    "plan_json",
+    "plan_lines",
+    "plan_output",
+    "summary_line",
+]
+
+
+def _rel(path: str, base: str | None) -> str:
+    """``path`` relative to ``base`` when inside it (string prefix only: no I/O here)."""
+    if base:
+        for sep in ("/", "\\"):
+            if path.startswith(base.rstrip(sep) + sep):
+                return path[len(base.rstrip(sep)) + 1 :].replace("\\", "/")
+    return path
+
+
+def plan_lines(plan: SyncPlan, *, base: str | None = None) -> list[str]:
+    """One line per action, grouped in the order apply runs them."""
+    lines: list[str] = []
+    for c in plan.conflicts:
+        lines.append(f"conflict  {_rel(c.target, base)}: {c.reason}")
+    for f in plan.fetch:
+        kinds = (
+            ", ".join(sorted({type(s).__name__.replace("Source", "").lower() for s in f.sources}))
+            or "no source"
+        )
+        if f.remote:
+            kinds = f"remote {f.remote} (origins as backup: {kinds})"
+        lines.append(f"fetch     {', '.join(f.keys)} ({human_size(f.size)}) from {kinds}")
+    for a in plan.adopt:
+        lines.append(f"adopt     {_rel(a.path, base)} ({a.reason})")
+    for d in plan.displace:
+        lines.append(f"displace  {_rel(d.target, base)} ({d.reason})")
+    for p in plan.prune:
+        lines.append(f"prune     {_rel(p.target, base)} ({p.reason})")
+    for link in plan.link:
+        lines.append(f"link      {_rel(link.target, base)} ({link.reason})")
+    for r in plan.relink:
+        lines.append(f"relink    {_rel(r.target, base)} ({r.reason})")
+    for n in plan.node_clone:
+        lines.append(f"clone     {n.id} @ {n.commit[:12]} ({n.reason})")
+    for n in plan.node_checkout:
+        lines.append(f"checkout  {n.id} @ {n.commit[:12]} ({n.reason})")
+    return lines
+
+
+def done_line(plan: SyncPlan, report, seconds: float) -> str:
+    """What a sync did, in the past tense, after the work (``summary_line`` is the plan)."""
+    sizes = {", ".join(f.keys): f.size for f in plan.fetch}
+    fetched = sum(sizes.get(k, 0) for k in report.fetched)
+    parts = []
+    if report.fetched:
+        parts.append(f"fetched {count(len(report.fetched), 'model')} ({human_size(fetched)})")
+    for items, verb in (
+        (report.adopted, "adopted"),
+        (report.displaced, "moved aside"),
+        (report.pruned, "pruned"),
+        (report.linked, "linked"),
+    ):
+        if items:
+            parts.append(f"{verb} {len(items)}")
+    if report.nodes:
+        parts.append(f"installed {count(len(report.nodes), 'node pack')}")
+    took = f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    return f"Synced in {took}: {', '.join(parts) or 'nothing changed'}."
+
+
+def plan_json(plan: SyncPlan) -> str:
+    data = msgspec.to_builtins(plan)
+    data["empty"] = plan.is_empty
+    data["summary"] = summary_line(plan)
+    return msgspec.json.encode(data).decode()
+
+
+def summary_line(plan: SyncPlan) -> str:
+    if plan.is_empty:
+        files = plan.snapshot_files_in_sync
+        more = f", {count(files, 'snapshot file')}" if files else ""
+        return f"Already in sync: {count(plan.models_in_sync, 'model')}, {count(plan.nodes_in_sync, 'node pack')}{more}"
+    total = sum(f.size for f in plan.fetch)
+    parts = [
+        f"{len(plan.fetch)} to fetch ({human_size(total)})",
+        f"{len(plan.adopt)} to adopt",
+        f"{len(plan.link) + len(plan.relink)} to link",
+        f"{count(len(plan.node_clone) + len(plan.node_checkout), 'node pack')} to update",
+    ]
+    if plan.prune:
+        parts.append(f"{len(plan.prune)} to prune")
+    if plan.conflicts:
+        parts.append(f"{len(plan.conflicts)} conflicts")
+    return ", ".join(parts)
+
+
+class Printed(list):
+    """Lines to print, in order, each ``(to_stderr, text)``."""
+
+    def out(self, *lines: str) -> None:
+        self.extend((False, line) for line in lines)
+
+    def err(self, *lines: str) -> None:
+        self.extend((True, line) for line in lines)
+
+
+def _warnings(warnings) -> Printed:
+    printed = Printed()
+    printed.err(*(f"warning: {printable(w)}" for w in warnings))
+    return printed
+
+
+def plan_output(outcome, *, quiet: bool, applied: bool) -> Printed:
+    """Warnings so far (stderr) and the plan (stdout); for a sync, before the work."""
+    printed = _warnings(outcome.warnings)
+    if quiet:
+        return printed
+    # NOTE: names may carry ESC sequences or a \r: every line goes through printable
+    printed.out(*(printable(line) for line in plan_lines(outcome.plan, base=outcome.models_root)))
+    prefix = "Plan: " if applied and not outcome.plan.is_empty else ""
+    printed.out(prefix + summary_line(outcome.plan))
+    return printed
+
+
+def _unresolved_error(outcome) -> str:
+    names = list(outcome.unresolved)
+    shown = printable(", ".join(names[:3])) + (
+        f" and {len(names) - 3} more" if len(names) > 3 else ""
+    )
+    n = len(names)
+    return (
+        f"error: {n} reference{'s are' if n != 1 else ' is'} not pinned in the lock, so "
+        f"{'they were' if n != 1 else 'it was'} not installed: {shown} (hint: pin each with "
+        "`comfylock add SOURCE --folder F --name N`; `comfylock resolve` lists candidates)"
+    )
+
+
+def outcome_json(outcome) -> str:
+    doc = msgspec.json.decode(plan_json(outcome.plan))
+    if outcome.report is not None:
+        doc["report"] = msgspec.to_builtins(outcome.report)
+    doc["unresolved"] = list(outcome.unresolved)
+    return msgspec.json.format(msgspec.json.encode(doc), indent=2).decode()
+
+
+def outcome_output(
+    outcome, *, quiet: bool, applied: bool, plan_shown: int | None = None
+) -> tuple[Printed, int]:
+    """What to print after ``sync``/``status``, and the exit code (1 after a sync that left
+    references unpinned). ``plan_shown`` is how many warnings the plan already printed
+    before a sync's work (None: the plan was not shown yet)."""
+    if plan_shown is None:
+        printed = plan_output(outcome, quiet=quiet, applied=False)
+    else:
+        printed = _warnings(outcome.warnings[plan_shown:])
+        if not quiet:
+            printed.out(done_line(outcome.plan, outcome.report, outcome.seconds))
+            printed.out(*_remote_lines(outcome))
+    if outcome.unresolved:
+        if applied:
+            printed.err(_unresolved_error(outcome))
+            return printed, 1
+        if not quiet:
+            n = len(outcome.unresolved)
+            printed.out(f"{n} reference{'s' if n != 1 else ''} not pinned (sync will exit 1)")
+    return printed, 0
+
+
+def _remote_lines(outcome) -> list[str]:
+    """Where the fetched blobs came from, and what ``sync --push`` uploaded (SPEC §8)."""
+    lines = []
+    report = outcome.report
+    if report is not None and report.from_remote:
+        lines.append(
+            f"Fetched {len(report.from_remote)} from team remotes, "
+            f"{len(report.from_origin)} from origins"
+        )
+    lines.extend(f"Pushed to {line}" for line in outcome.pushed)
+    return lines

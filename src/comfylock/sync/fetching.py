@@ -1,0 +1,239 @@
+"""Fetching a plan's blobs into the store: the team remote first, the origins behind it.
+
+Each ``Fetch`` is downloaded by a backend (aria2c or httpx) into ``<store>/tmp/``, verified,
+and ingested (``os.replace`` into ``blobs/``) under its digest lock; several run at once on
+worker threads. A remote that lacks a blob, is down or serves wrong bytes costs a fallback to
+the origins, never a failed sync while an origin still works. Ctrl-C stops the downloads,
+keeps partial files for resume, and waits until no worker is inside the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import ComfylockError, DiskSpaceError, IntegrityError, Interrupted, RemoteError
+from ..net.concurrency import run_each
+from ..store.blobs import Store
+from ..store.hashing import Expected
+from .applytypes import ApplyContext, Failure, failure_of
+from .plan import Fetch, SyncPlan
+
+__all__ = ["check_disk_space", "fetch_all"]
+
+
+def check_disk_space(store: Store, fetches: Sequence[Fetch]) -> None:
+    """Refuse to start downloads that cannot fit (counting bytes already in tmp/)."""
+    need = 0
+    for f in fetches:
+        tmp = store.tmp_path(f.sha256)
+        have = (
+            tmp.stat().st_size
+            if tmp.exists() and not tmp.with_name(tmp.name + ".aria2").exists()
+            else 0
+        )
+        need += max(0, f.size - have)
+    free = shutil.disk_usage(store.tmp_dir).free
+    if need > free:
+        from ..units import human_size
+
+        raise DiskSpaceError(
+            f"downloads need {human_size(need)} but {store.tmp_dir} has {human_size(free)} "
+            "free; nothing was downloaded",
+            hint="free some space, or run sync with --store DIR on a bigger disk",
+        )
+
+
+class _StoreGate:
+    """Counts fetch workers inside the store (ingest: hashing, SQLite, renames).
+
+    On Ctrl-C the main thread closes the gate and waits for those inside to leave before it
+    closes the store and the interpreter exits: a daemon worker still in SQLite or blake3
+    while the index is closed or the interpreter finalises crashed with SIGSEGV. Workers
+    left waiting on the network never enter again."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self._cancel = cancel
+        self._cond = threading.Condition()
+        self._inside = 0
+
+    def __enter__(self) -> None:
+        with self._cond:
+            if self._cancel.is_set():
+                raise Interrupted("download interrupted")
+            self._inside += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._cond:
+            self._inside -= 1
+            self._cond.notify_all()
+
+    def drain(self, timeout: float = 120.0) -> None:
+        """After ``cancel`` is set: until no worker is inside (bounded)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._inside == 0, timeout)
+
+
+def _fetch_one(
+    f: Fetch,
+    ctx: ApplyContext,
+    downloader,
+    cancel: threading.Event,
+    served: dict,
+    gate: _StoreGate,
+) -> None:
+    from .download.urls import url_groups
+
+    store, expected = ctx.store, Expected(size=f.size, sha256=f.sha256, blake3=f.blake3)
+    groups = url_groups(f.sources, ctx.env, ctx.allow_http)
+    with store.digest_lock(f.sha256):
+        if store.has(f.sha256):
+            return  # another sync fetched it while we waited for the lock
+        tmp = store.tmp_path(f.sha256)
+        show = ctx.progress.task(f.keys[0], f.size)
+        remote = ctx.remotes.get(f.remote) if f.remote else None
+        if remote is None or not _from_remote(
+            f, remote, groups, ctx, downloader, show, served, gate
+        ):
+            if cancel.is_set():
+                raise Interrupted("download interrupted")
+            _from_origins(f, groups, store, tmp, expected, downloader, show, cancel, gate)
+            served[f.sha256] = "origin"
+        ctx.progress.finished(f.keys[0], f.size)
+
+
+def _from_remote(
+    f: Fetch, remote, groups, ctx: ApplyContext, downloader, show, served, gate
+) -> bool:
+    """Fetch from the remote (all of aria2's connections on it), verify; False: use origins.
+
+    The origins stand right behind the remote in the same fetch: if the remote fails part
+    way, the origins resume the bytes already there, and wrong bytes (the whole file is
+    verified) are thrown away and fetched again from the origins only. They are not handed
+    to aria2 beside the remote: aria2 spreads connections over every source, so each
+    machine of a farm would pull from Civitai again, and our redirect check would cost an
+    origin request per blob per machine (SPEC §7: the origins serve each blob once).
+    No token travels with the remote's URL.
+    """
+    store, expected = ctx.store, Expected(size=f.size, sha256=f.sha256, blake3=f.blake3)
+    tmp = store.tmp_path(f.sha256)
+    try:
+        url = remote.fetch_url(f.sha256)
+        streamed = downloader.fetch([url], tmp, expected, f.size, {}, show)
+        try:
+            with gate:
+                store.ingest(tmp, expected, streamed=streamed)
+        finally:
+            if streamed is not None:
+                streamed.close()
+    except IntegrityError:
+        served[f"!{f.sha256}"] = (
+            f"remote {remote.name} served wrong bytes for {f.keys[0]}; fetched from the origins"
+        )
+        _discard(tmp)
+        return False
+    except Interrupted:
+        raise
+    except ComfylockError as exc:  # down, refused, a redirect to plain http, …
+        served[f"!{f.sha256}"] = (
+            f"remote {remote.name} failed for {f.keys[0]} ({exc.message}); "
+            "fetching the rest from the origins"
+        )
+        return False
+    served[f.sha256] = f"remote:{remote.name}"
+    return True
+
+
+def _discard(tmp: Path) -> None:
+    for path in (tmp, tmp.with_name(tmp.name + ".aria2")):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _from_origins(f: Fetch, groups, store, tmp, expected, downloader, show, cancel, gate) -> None:
+    stale_tmp = tmp.exists()
+    while True:
+        last: RemoteError | None = RemoteError(f"{f.keys[0]}: no download source in the lock")
+        streamed = None  # what a backend hashed while it downloaded, if anything
+        for group in groups:
+            try:
+                streamed = downloader.fetch(
+                    group.urls, tmp, expected, f.size, dict(group.headers), show
+                )
+                last = None
+                break
+            except RemoteError as exc:
+                last = exc
+        if last is not None:
+            raise last
+        try:
+            with gate:
+                store.ingest(tmp, expected, streamed=streamed)
+            return
+        except IntegrityError:
+            if not stale_tmp or cancel.is_set():
+                raise
+            stale_tmp = False  # bytes left by an earlier run were bad: download afresh
+        finally:
+            if streamed is not None:
+                streamed.close()
+
+
+def fetch_all(
+    plan: SyncPlan,
+    ctx: ApplyContext,
+    failures: list[Failure],
+    warnings: list[str],
+    served: dict[str, str],
+) -> list[str]:
+    if not plan.fetch:
+        return []
+    check_disk_space(ctx.store, plan.fetch)
+    cancel = threading.Event()
+    factory = ctx.downloader_factory or _default_factory(ctx)
+    downloader, note = factory(ctx.store.tmp_dir, ctx.jobs, cancel)
+    if note:
+        warnings.append(note)
+    done: list[str] = []
+    gate = _StoreGate(cancel)
+    try:
+        for f, exc in run_each(
+            lambda f: _fetch_one(f, ctx, downloader, cancel, served, gate),
+            plan.fetch,
+            ctx.jobs,
+            cancel,
+            name="comfylock-fetch",
+        ):
+            if exc is None:
+                done.append(", ".join(f.keys))
+            elif isinstance(exc, (ComfylockError, OSError)):
+                failures.append(failure_of(", ".join(f.keys), exc))
+            else:
+                raise exc
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "interrupted; partial downloads are kept in the store's tmp/ and the next sync resumes them"
+        ) from None
+    finally:
+        cancel.set()  # NOTE: harmless when all are done; stops stragglers on any exception
+        gate.drain()  # no worker may be inside the store when it is closed
+        downloader.close()
+    return done
+
+
+def _default_factory(ctx: ApplyContext):
+    from .download import make_downloader
+
+    def factory(tmp_dir, jobs, cancel):
+        return make_downloader(
+            tmp_dir=tmp_dir,
+            jobs=jobs,
+            use_aria2=ctx.use_aria2,
+            cancel=cancel,
+            allow_http=ctx.allow_http,
+        )
+
+    return factory
