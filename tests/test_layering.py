@@ -52,8 +52,18 @@ TIERS: list[tuple[str, ...]] = [
     ("store",),
     ("lock",),
     ("workflows",),
-    ("config",),
-    ("settings", "progress", "units", "redact", "fileio", "pathsafe", "errors", "constants", ""),
+    (
+        "config",
+        "settings",
+        "progress",
+        "units",
+        "redact",
+        "fileio",
+        "pathsafe",
+        "errors",
+        "constants",
+        "",
+    ),
 ]
 NETWORK_ROOMS = ("net/", "resolve/sources/", "sync/download/", "remotes/")
 NETWORK_LIBRARIES = {"httpx", "aria2p", "boto3", "botocore", "obstore", "requests", "urllib3"}
@@ -209,7 +219,7 @@ def test_reader_and_renderers_import_no_io(module):
 
 def test_config_imports_no_stage():
     """comfylock.toml's reader sits with the shared basics: every stage may read the config."""
-    base = set(TIERS[-1]) | {"config"}
+    base = set(TIERS[-1])
     assert {m.split(".")[0] for m in package_imports(SRC / "config.py")} <= base
 
 
@@ -228,3 +238,12 @@ def test_a_file_name_means_one_thing():
             assert all(
                 f"same role as ``{o.relative_to(SRC).as_posix()}``" in first for o in others
             ), f"{path.relative_to(SRC)} shares its name with {others}"
+
+
+def test_the_readme_shows_this_order():
+    """The README's one line of rooms is TIERS read bottom-up (the data flow)."""
+    readme = (SRC.parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("<!-- rooms -->", 1)[1].strip().split("\n\n", 1)[0]
+    rooms = [r.strip() for r in " ".join(shown.split()).split("→")]
+    label = {TIERS[-1]: "basics", TIERS[0]: "commands"}
+    assert rooms == [label.get(tier, tier[0]) for tier in reversed(TIERS)]
