@@ -13,13 +13,9 @@ from pathlib import Path
 import pytest
 
 from comfylock.workflows import nodetable, tables
+from tools.nodetable import generate
 
 from .conftest import FIXTURES, ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-import gen_node_table  # noqa: E402
-
-sys.path.pop(0)
 
 PACKS = FIXTURES / "nodepacks"
 DATA = ROOT / "src" / "comfylock" / "workflows" / "data"
@@ -28,7 +24,7 @@ MIRROR = Path(os.environ.get("COMFYLOCK_MIRROR_DIR", ROOT.parent / ".mirror"))
 
 @pytest.fixture(scope="module")
 def fake_pack() -> dict:
-    return gen_node_table.scan_dir(PACKS / "FakePack")
+    return generate.scan_dir(PACKS / "FakePack")
 
 
 # ---- the reader, on packs written for these tests ------------------------------------------
@@ -116,7 +112,7 @@ def test_download_directories(fake_pack):
 
 
 def test_v3_schema_nodes():
-    got = gen_node_table.scan_dir(PACKS / "FakeV3Pack")
+    got = generate.scan_dir(PACKS / "FakeV3Pack")
     assert got["classes"] == {
         "FakeV3Loader": {
             "inputs": {"lora_name": "loras", "vae_name": "vae"},  # options= and positional
@@ -126,7 +122,9 @@ def test_v3_schema_nodes():
 
 
 def test_modules_imported_through_sys_path():
-    got = gen_node_table.scan_dir(PACKS / "FakePathPack")
+    """The *pack* puts a directory on ``sys.path`` and imports its modules by plain name
+    (Impact Pack does): the scanner follows it."""
+    got = generate.scan_dir(PACKS / "FakePathPack")
     assert got["classes"] == {
         "FakeSAMLoader": {"inputs": {"model_name": "sams"}, "widgets": ["model_name", "device"]}
     }
@@ -134,7 +132,7 @@ def test_modules_imported_through_sys_path():
 
 @pytest.fixture(scope="module")
 def file_pack() -> dict:
-    return gen_node_table.scan_dir(PACKS / "FakeFilePack")
+    return generate.scan_dir(PACKS / "FakeFilePack")
 
 
 @pytest.mark.parametrize(
@@ -190,7 +188,7 @@ def test_unparsable_file_is_reported_not_fatal(tmp_path):
         "        return {'required': {'m': (folder_paths.get_filename_list('vae'),)}}\n"
         "NODE_CLASS_MAPPINGS = {'A': A}\n"
     )
-    got = gen_node_table.scan_dir(pack)
+    got = generate.scan_dir(pack)
     assert got["classes"] == {"A": {"inputs": {"m": "vae"}, "widgets": ["m"]}}
     assert got["notes"] == ["__init__.py: not Python 3"]
 
@@ -330,7 +328,7 @@ def test_table_loads_lazily():
 
 
 # ---- drift: the same snapshots give the same table ---------------------------------------
-# A deterministic sample keeps this test to seconds; `python tools/gen_node_table.py
+# A deterministic sample keeps this test to seconds; `python tools/generate.py
 # --at-shipped` regenerates all of it (and prints what changed).
 SAMPLE = ("comfyui-wanvideowrapper", "comfyui-kjnodes", "comfyui-videohelpersuite", "ella", "pulid")
 
@@ -341,9 +339,9 @@ def test_regenerating_from_snapshots_reproduces_the_shipped_table(shipped, share
     gitdirs = [MIRROR / o.replace("/", "+", 1) / "repo" for o in owner_repos]
     if not all(g.is_dir() for g in gitdirs):
         pytest.skip(f"pack snapshots are absent under {MIRROR}; the fake packs cover the reader")
-    at = {gen_node_table.norm_repo(p["repo"]): p["commit"] for p in packs.values()}
+    at = {generate.norm_repo(p["repo"]): p["commit"] for p in packs.values()}
     manager = shared_dir / "comfyui" / "manager"
-    table, report = gen_node_table.build(MIRROR, manager, owner_repos, at)
+    table, report = generate.build(MIRROR, manager, owner_repos, at)
     assert not report["missing"]
     assert table["packs"] == packs
     for pack in packs.values():

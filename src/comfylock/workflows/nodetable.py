@@ -1,7 +1,7 @@
 """The custom-node knowledge table: which folder a custom node's input reads, which pack a
 class belongs to, the folders packs register, and where download-and-load nodes put the
 Hugging Face repos they fetch. Generated from the packs' own source code by
-``tools/gen_node_table.py`` into ``data/custom_nodes.json`` (provenance: repo + commit per
+``tools/nodetable/`` into ``data/custom_nodes.json`` (provenance: repo + commit per
 pack); loaded lazily, once, on first use. Classes the table did not read can still be named
 offline from ``data/node_map.json`` (ComfyUI-Manager's class -> pack facts: ``mapped_packs``),
 loaded only when asked.

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Generate src/comfylock/workflows/data/custom_nodes.json from custom-node packs' source code.
 
-Reads git snapshots of the packs listed in tools/node_packs.txt from a mirror directory
+Reads git snapshots of the packs listed in tools/nodetable/packs.txt from a mirror directory
 (``<mirror>/<owner>+<repo>/repo``, bare git dirs) with Python's ``ast`` — their code is never
 imported or run — and writes, per pack, the repo, the commit read, the registry id where known
 and the folders it registers; per node class, the folder each model input lists, where its
@@ -9,7 +8,7 @@ download-and-load inputs put Hugging Face repos, and which inputs are built dyna
 Also writes data/node_map.json: ComfyUI-Manager's class -> pack facts for the classes the
 table does not cover. Prints what changed against the previous files.
 
-    python tools/gen_node_table.py [--mirror /work/.mirror] [--at-shipped]
+    python -m tools.nodetable.generate [--mirror /work/.mirror] [--at-shipped]
 
 ``--at-shipped`` reads each pack at the commit the shipped table records (the drift test's
 mode: the same snapshots give the same file).
@@ -24,17 +23,16 @@ from pathlib import Path
 
 import tomllib
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from .scanner.gitread import head_commit, read_python, read_text
+from .scanner.pack import SourcePack
+from .scanner.scan import scan_pack
 
-from nodescan.gitread import head_commit, read_python, read_text  # noqa: E402
-from nodescan.pack import SourcePack  # noqa: E402
-from nodescan.scan import scan_pack  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 DATA = ROOT / "src" / "comfylock" / "workflows" / "data"
 OUT = DATA / "custom_nodes.json"
 MAP_OUT = DATA / "node_map.json"
-PACKS = ROOT / "tools" / "node_packs.txt"
+PACKS = HERE / "packs.txt"
 MANAGER = ROOT.parent / "shared" / "comfyui" / "manager"
 CORE_REPOS = {"https://github.com/comfyanonymous/comfyui", "https://github.com/comfy-org/comfyui"}
 
@@ -153,7 +151,7 @@ def build(
             claims.setdefault(name, []).append((pid, res["classes"][name]))
     return {
         "version": 1,
-        "ranking": "tools/node_packs.txt",
+        "ranking": "tools/nodetable/packs.txt",
         "packs": dict(sorted(out_packs.items())),
         "classes": _classes(claims),
     }, {"missing": missing, "id-differs": disagree}
