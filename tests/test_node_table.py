@@ -3,6 +3,7 @@ and provenance, the accessors, lazy loading, and drift against the packs' snapsh
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import pytest
 
 from comfylock.workflows import nodetable, tables
 from tools.nodetable import generate
+from tools.nodetable.layout import NODE_MAP_LINES, TABLE_LINES, dumps
 
 from .conftest import FIXTURES, ROOT
 
@@ -214,6 +216,40 @@ def test_shipped_table_provenance(shipped):
             assert folder and dirs and all(_safe_rel(d) for d in dirs), (pid, folder)
 
 
+def test_shipped_files_are_laid_out_one_entry_a_line():
+    for name, lines in (("custom_nodes.json", TABLE_LINES), ("node_map.json", NODE_MAP_LINES)):
+        text = (DATA / name).read_text()
+        assert dumps(json.loads(text), lines) == text, f"{name}: make node-table"
+
+
+def test_a_changed_class_is_a_one_line_diff():
+    table = {
+        "version": 1,
+        "packs": {"p": {"repo": "https://github.com/o/p", "nodes": ["A", "B"]}},
+        "classes": {"A": {"pack": "p", "inputs": {"ckpt": "checkpoints"}}, "B": {"pack": "p"}},
+    }
+    before = dumps(table, TABLE_LINES).splitlines()
+    table["classes"]["A"]["inputs"]["vae"] = "vae"
+    table["packs"]["p"]["nodes"].append("C")
+    after = dumps(table, TABLE_LINES).splitlines()
+    changed = [line[:1] + line[2:] for line in difflib.ndiff(before, after) if line[:1] in "+-"]
+    assert changed == [
+        '-    "B"',
+        '+    "B",',
+        '+    "C"',
+        '-  "A": {"pack": "p", "inputs": {"ckpt": "checkpoints"}},',
+        '+  "A": {"pack": "p", "inputs": {"ckpt": "checkpoints", "vae": "vae"}},',
+    ]
+
+
+def test_node_map_patterns_name_their_pack_by_repo():
+    nmap = json.loads((DATA / "node_map.json").read_text())
+    index = {repo: i for i, (_pid, repo, _names) in enumerate(nmap["packs"])}
+    loaded = nodetable._node_map()
+    assert loaded.patterns == [(regex, index[repo]) for regex, repo in nmap["patterns"]]
+    assert [tuple(p) for p in loaded.packs] == [tuple(p) for p in nmap["packs"]]
+
+
 def test_shipped_classes_belong_to_their_packs(shipped):
     core = tables.core_nodes()
     owners: dict[str, set] = {}
@@ -305,11 +341,10 @@ def test_a_class_known_without_facts_takes_no_model(shipped):
 def test_node_map_names_classes_the_table_did_not_read(shipped):
     nmap = json.loads((DATA / "node_map.json").read_text())
     covered = {n for p in shipped["packs"].values() for n in p["nodes"]}
-    mapped = {n for _, _, names in nmap["packs"] for n in names.split("\n") if n}
+    mapped = {n for _, _, names in nmap["packs"] for n in names}
     assert mapped and not covered & mapped  # the table wins where it read the code
-    pid, repo, names = next(p for p in nmap["packs"] if p[2].count("\n") == 2)
-    name = names.strip("\n")
-    if sum(f"\n{name}\n" in p[2] for p in nmap["packs"]) == 1:
+    pid, repo, [name] = next(p for p in nmap["packs"] if len(p[2]) == 1)
+    if sum(name in p[2] for p in nmap["packs"]) == 1:
         assert nodetable.mapped_packs(name) == ((pid, repo),)
     assert pid in {p for p, _ in nodetable.mapped_packs(name)}
     assert nodetable.packs_of(name) == ()  # the map is not the table: resolve still asks
@@ -328,7 +363,7 @@ def test_table_loads_lazily():
 
 
 # ---- drift: the same snapshots give the same table ---------------------------------------
-# A deterministic sample keeps this test to seconds; `python tools/generate.py
+# A deterministic sample keeps this test to seconds; `python -m tools.nodetable.generate
 # --at-shipped` regenerates all of it (and prints what changed).
 SAMPLE = ("comfyui-wanvideowrapper", "comfyui-kjnodes", "comfyui-videohelpersuite", "ella", "pulid")
 

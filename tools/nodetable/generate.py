@@ -6,7 +6,8 @@ imported or run — and writes, per pack, the repo, the commit read, the registr
 and the folders it registers; per node class, the folder each model input lists, where its
 download-and-load inputs put Hugging Face repos, and which inputs are built dynamically.
 Also writes data/node_map.json: ComfyUI-Manager's class -> pack facts for the classes the
-table does not cover. Prints what changed against the previous files.
+table does not cover. Both are laid out one entry a line (``layout``): a regeneration is a
+diff a reviewer can read. Prints what changed against the previous files.
 
     python -m tools.nodetable.generate [--mirror /work/.mirror] [--at-shipped]
 
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import tomllib
 
+from .layout import NODE_MAP_LINES, TABLE_LINES, dumps
 from .scanner.gitread import head_commit, read_python, read_text
 from .scanner.pack import SourcePack
 from .scanner.scan import scan_pack
@@ -178,13 +180,13 @@ def _classes(claims: dict[str, list]) -> dict:
 
 
 def node_map(manager: Path, table: dict, core: set) -> dict:
-    """ComfyUI-Manager's class -> pack facts for the classes the table does not cover. Each
-    pack is [id, repo, "\\n<class>\\n<class>\\n"]: one string a pack keeps loading cheap
-    (nodetable looks a class up by substring, no index to build)."""
+    """ComfyUI-Manager's class -> pack facts for the classes the table does not cover: per
+    pack [id, repo, [class, ...]] in the source's repo order (one class a line in the file),
+    ``patterns`` [regex, repo of the pack it names] from the packs' ``nodename_pattern``."""
     data = json.loads((manager / "extension-node-map.json").read_text())
     covered = {n for p in table["packs"].values() for n in p.get("nodes", ())}
-    packs: list[list[str]] = []
-    patterns: list = []
+    packs: list[list] = []
+    patterns: list[list[str]] = []
     for repo in sorted(data):
         if norm_repo(repo) in CORE_REPOS:
             continue
@@ -194,9 +196,10 @@ def node_map(manager: Path, table: dict, core: set) -> dict:
         if not own and not pattern:
             continue
         if pattern:
-            patterns.append([pattern, len(packs)])
-        packs.append([owner_repo(repo), repo, "\n" + "\n".join(own) + "\n" if own else ""])
+            patterns.append([pattern, repo])
+        packs.append([owner_repo(repo), repo, own])
     return {
+        "version": 2,
         "source": "ComfyUI-Manager extension-node-map.json (shared/comfyui/manager)",
         "packs": packs,
         "patterns": patterns,
@@ -238,10 +241,6 @@ def stats(table: dict) -> str:
     )
 
 
-def dump(data: dict) -> str:
-    return json.dumps(data, separators=(",", ":"), sort_keys=False) + "\n"
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mirror", type=Path, default=ROOT.parent / ".mirror")
@@ -262,8 +261,9 @@ def main(argv=None) -> int:
         print(f"not in the mirror ({len(report['missing'])}): {' '.join(report['missing'])}")
     if report["id-differs"]:
         print(f"ComfyUI-Manager's list id is not the registry id: {len(report['id-differs'])}")
-    OUT.write_text(dump(table))
-    MAP_OUT.write_text(dump(node_map(args.manager, table, core_facts()[2])))
+    OUT.write_text(dumps(table, TABLE_LINES))
+    nmap = node_map(args.manager, table, core_facts()[2])
+    MAP_OUT.write_text(dumps(nmap, NODE_MAP_LINES))
     print(
         f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size} bytes), {MAP_OUT.relative_to(ROOT)}"
     )
