@@ -37,10 +37,10 @@ tables: $(STAMP)
 	$(PY) -m tools.gen_tables
 
 # The custom-node table from pack snapshots (MIRROR: a directory of <owner>+<repo>/repo git dirs;
-# tools/nodetable/README.md).
+# tools/nodetable/README.md). ARGS: more options, e.g. ARGS="--only kijai/ComfyUI-KJNodes".
 MIRROR ?= ../.mirror
 node-table: $(STAMP)
-	$(PY) -m tools.nodetable.generate --mirror $(MIRROR)
+	$(PY) -m tools.nodetable.generate --mirror $(MIRROR) $(ARGS)
 
 clean:
 	rm -rf $(VENV) demo-out .bench

@@ -7,6 +7,7 @@ import difflib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from comfylock.workflows import nodetable, tables
 from tools.nodetable import generate
 from tools.nodetable.layout import NODE_MAP_LINES, TABLE_LINES, dumps
+from tools.nodetable.scanner import SCANNER_VERSION
 
 from .conftest import FIXTURES, ROOT
 
@@ -216,6 +218,18 @@ def test_shipped_table_provenance(shipped):
             assert folder and dirs and all(_safe_rel(d) for d in dirs), (pid, folder)
 
 
+def test_shipped_files_record_their_generator_and_upstreams(shipped):
+    nmap = json.loads((DATA / "node_map.json").read_text())
+    for data in (shipped, nmap):  # a scanner change means every pack read again
+        assert data["generator"]["scanner-version"] == SCANNER_VERSION, "make node-table"
+    dates = [p["commit-date"] for p in shipped["packs"].values() if "commit-date" in p]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", d) for d in dates)
+    source = nmap["source"]  # third-party data: where from, which bytes, which licence
+    assert source["repo"].startswith("https://github.com/") and source["license"] == "GPL-3.0"
+    assert re.fullmatch(r"[0-9a-f]{40}", source["blob"])
+    assert source["commit"] is None or re.fullmatch(r"[0-9a-f]{40}", source["commit"])
+
+
 def test_shipped_files_are_laid_out_one_entry_a_line():
     for name, lines in (("custom_nodes.json", TABLE_LINES), ("node_map.json", NODE_MAP_LINES)):
         text = (DATA / name).read_text()
@@ -383,3 +397,34 @@ def test_regenerating_from_snapshots_reproduces_the_shipped_table(shipped, share
         for name in pack["nodes"]:
             if "claimed-by" not in shipped["classes"].get(name, {}):
                 assert table["classes"].get(name) == shipped["classes"].get(name), name
+
+
+def _snapshot(mirror: Path, owner_repo: str, source: Path) -> None:
+    """A bare git snapshot of ``source`` at ``<mirror>/<owner>+<repo>/repo``."""
+    work = mirror / "work" / owner_repo.replace("/", "+")
+    shutil.copytree(source, work)
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2025-01-02T03:04:05Z"}
+    env |= {"GIT_COMMITTER_DATE": env["GIT_AUTHOR_DATE"], "GIT_CONFIG_GLOBAL": os.devnull}
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for args in (["init", "-q"], ["add", "-A"], [*ident, "commit", "-q", "-m", "snapshot"]):
+        subprocess.run(["git", "-C", str(work), *args], check=True, env=env)
+    gitdir = mirror / owner_repo.replace("/", "+") / "repo"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(gitdir)], check=True, env=env)
+
+
+def test_reading_one_pack_keeps_the_others_as_they_were(tmp_path):
+    mirror, manager = tmp_path / "mirror", tmp_path / "manager"
+    manager.mkdir()
+    (manager / "custom-node-list.slim.json").write_text('{"custom_nodes": []}')
+    for name in ("FakePack", "FakeV3Pack"):
+        _snapshot(mirror, f"someone/{name}", PACKS / name)
+    listed = ["someone/FakePack", "someone/FakeV3Pack"]
+    full, _ = generate.build(mirror, manager, listed)
+    assert full["packs"]["someone/FakePack"]["commit-date"] == "2025-01-02T03:04:05Z"
+    only = generate.parse_only(["someone/FakeV3Pack"])
+    again, report = generate.build(mirror, manager, listed, old=full, only=only)
+    assert dumps(again, TABLE_LINES) == dumps(full, TABLE_LINES)  # byte for byte
+    assert report["kept"] == ["someone/FakePack"] and not report["missing"]
+    shutil.rmtree(mirror / "someone+FakePack")  # a partial mirror keeps what it lacks
+    partial, report = generate.build(mirror, manager, listed, old=full)
+    assert partial == full and report["kept"] == ["someone/FakePack"]

@@ -2,17 +2,21 @@
 
 Reads git snapshots of the packs listed in tools/nodetable/packs.txt from a mirror directory
 (``<mirror>/<owner>+<repo>/repo``, bare git dirs) with Python's ``ast`` — their code is never
-imported or run — and writes, per pack, the repo, the commit read, the registry id where known
-and the folders it registers; per node class, the folder each model input lists, where its
-download-and-load inputs put Hugging Face repos, and which inputs are built dynamically.
-Also writes data/node_map.json: ComfyUI-Manager's class -> pack facts for the classes the
-table does not cover. Both are laid out one entry a line (``layout``): a regeneration is a
-diff a reviewer can read. Prints what changed against the previous files.
+imported or run — and writes, per pack, the repo, the commit read and its date, the registry
+id where known and the folders it registers; per node class, the folder each model input
+lists, where its download-and-load inputs put Hugging Face repos, and which inputs are built
+dynamically. Also writes data/node_map.json: ComfyUI-Manager's class -> pack facts for the
+classes the table does not cover, with that data's source and licence. Both files record the
+scanner version and are laid out one entry a line (``layout``). Prints what changed against
+the previous files. See README.md beside this file.
 
     python -m tools.nodetable.generate [--mirror /work/.mirror] [--at-shipped]
+                                       [--only OWNER/REPO[@REV]]...
 
-``--at-shipped`` reads each pack at the commit the shipped table records (the drift test's
-mode: the same snapshots give the same file).
+A listed pack the mirror lacks keeps its entry from the previous table (reported), so a
+partial mirror regenerates what it has. ``--only`` reads just the packs named (at REV when
+given). ``--at-shipped`` reads each pack at the commit the shipped table records (the drift
+test's mode: the same snapshots give the same bytes).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from pathlib import Path
 import tomllib
 
 from .layout import NODE_MAP_LINES, TABLE_LINES, dumps
-from .scanner.gitread import head_commit, read_python, read_text
+from .provenance import MANAGER_FILE, manager_source
+from .scanner import SCANNER_VERSION
+from .scanner.gitread import commit_date, head_commit, read_python, read_text
 from .scanner.pack import SourcePack
 from .scanner.scan import scan_pack
 
@@ -109,54 +115,91 @@ def read_pack(mirror: Path, owner_repo: str, commit: str | None, facts) -> dict 
     files = read_python(gitdir, commit)
     result = scan_pack(SourcePack(owner_repo.split("/", 1)[1], files), core, aliases, loaders)
     result["commit"] = commit
+    result["commit-date"] = commit_date(gitdir, commit)
     result["own-id"] = own_registry_id(gitdir, commit)
     return result
 
 
 def build(
-    mirror: Path, manager: Path, packs: list[str], at: dict | None = None
+    mirror: Path,
+    manager: Path,
+    packs: list[str],
+    at: dict | None = None,
+    old: dict | None = None,
+    only: dict | None = None,
 ) -> tuple[dict, dict]:
     """The table from the snapshots under ``mirror``, and a report: the packs the mirror
-    lacks, the packs whose pyproject.toml names another registry id than the Manager list.
-    ``at`` pins repo (normalised) -> commit."""
+    lacks, the packs kept from ``old``, the packs whose pyproject.toml names another registry
+    id than the Manager list. ``at`` pins repo (normalised) -> commit. ``only`` (repo
+    (normalised) -> a revision or None) reads just those packs; every other listed pack, and a
+    listed pack the mirror lacks, keeps its entry in ``old`` (the previous table) and its
+    classes keep their facts from it."""
     facts = core_facts()
     ids = registry_ids(manager)
+    previous = {norm_repo(p["repo"]): (pid, p) for pid, p in (old or {}).get("packs", {}).items()}
     out_packs: dict = {}
-    claims: dict[str, list] = {}  # class -> [(pack id, facts)]
-    missing: list[str] = []
-    disagree: list[str] = []
+    claims: dict[str, list] = {}  # class -> [(pack id, facts)], in ranking order
+    report: dict[str, list] = {"missing": [], "kept": [], "id-differs": []}
     for owner_repo in packs:
-        repo = f"https://github.com/{owner_repo}"
-        reg = ids.get(norm_repo(repo))
-        pinned = (at or {}).get(norm_repo(repo))
+        key = norm_repo(f"https://github.com/{owner_repo}")
+        pinned = (only or {}).get(key) or (at or {}).get(key)
         if at is not None and pinned is None:
             continue
-        res = read_pack(mirror, owner_repo, pinned, facts)
+        wanted = only is None or key in only
+        res = read_pack(mirror, owner_repo, pinned, facts) if wanted else None
         if res is None:
-            missing.append(owner_repo)
+            if key in previous:
+                pid, pack = previous[key]
+                out_packs[pid] = pack
+                report["kept"].append(owner_repo)
+                for name in pack.get("nodes", ()):
+                    claims.setdefault(name, []).append((pid, _facts_of((old or {}), name)))
+            elif wanted:
+                report["missing"].append(owner_repo)
             continue
-        if reg and res["own-id"] != reg:
-            disagree.append(f"{owner_repo}: {reg} -> {res['own-id']}")
-        # The pack's own pyproject.toml names its registry id; ComfyUI-Manager's list `id` is
-        # often the Manager's short name instead ("vhs" for comfyui-videohelpersuite).
-        reg = res["own-id"]
-        pid = reg or owner_repo
-        pack: dict = {"repo": repo, "commit": res["commit"], "registry-id": reg}
-        if res["folders"]:
-            pack["folders"] = {k: v for k, v in sorted(res["folders"].items()) if v}
-        names = sorted(c for c in res["classes"] if c not in facts[2])
-        pack["nodes"] = names
-        if res["notes"]:
-            pack["unread"] = len(res["notes"])
+        pid, pack = _pack_entry(owner_repo, res, facts[2])
+        reg = ids.get(key)
+        if reg and pack["registry-id"] != reg:
+            report["id-differs"].append(f"{owner_repo}: {reg} -> {pack['registry-id']}")
         out_packs[pid] = pack
-        for name in names:
+        for name in pack["nodes"]:
             claims.setdefault(name, []).append((pid, res["classes"][name]))
     return {
         "version": 1,
+        "generator": generator(),
         "ranking": "tools/nodetable/packs.txt",
         "packs": dict(sorted(out_packs.items())),
         "classes": _classes(claims),
-    }, {"missing": missing, "id-differs": disagree}
+    }, report
+
+
+def generator() -> dict:
+    """What made the data: recorded in both files (``scanner-version``: see SCANNER_VERSION)."""
+    return {"tool": "tools/nodetable", "scanner-version": SCANNER_VERSION}
+
+
+def _pack_entry(owner_repo: str, res: dict, core: set) -> tuple[str, dict]:
+    """(pack id, table entry) of a pack read from its snapshot."""
+    # The pack's own pyproject.toml names its registry id; ComfyUI-Manager's list `id` is
+    # often the Manager's short name instead ("vhs" for comfyui-videohelpersuite).
+    reg = res["own-id"]
+    pack: dict = {"repo": f"https://github.com/{owner_repo}", "commit": res["commit"]}
+    if res["commit-date"]:
+        pack["commit-date"] = res["commit-date"]
+    pack["registry-id"] = reg
+    if res["folders"]:
+        pack["folders"] = {k: v for k, v in sorted(res["folders"].items()) if v}
+    pack["nodes"] = sorted(c for c in res["classes"] if c not in core)
+    if res["notes"]:
+        pack["unread"] = len(res["notes"])
+    return reg or owner_repo, pack
+
+
+def _facts_of(old: dict, name: str) -> dict:
+    """A kept pack's facts about a class, as the previous table merged them (where packs'
+    code disagreed that is ``dynamic: *`` for each of them: still "cannot tell")."""
+    entry = old.get("classes", {}).get(name, {})
+    return {k: v for k, v in entry.items() if k not in ("pack", "packs", "claimed-by")}
 
 
 def _classes(claims: dict[str, list]) -> dict:
@@ -179,11 +222,12 @@ def _classes(claims: dict[str, list]) -> dict:
     return out
 
 
-def node_map(manager: Path, table: dict, core: set) -> dict:
+def node_map(manager: Path, table: dict, core: set, source: dict) -> dict:
     """ComfyUI-Manager's class -> pack facts for the classes the table does not cover: per
     pack [id, repo, [class, ...]] in the source's repo order (one class a line in the file),
-    ``patterns`` [regex, repo of the pack it names] from the packs' ``nodename_pattern``."""
-    data = json.loads((manager / "extension-node-map.json").read_text())
+    ``patterns`` [regex, repo of the pack it names] from the packs' ``nodename_pattern``;
+    ``source`` is the provenance record (``provenance.manager_source``)."""
+    data = json.loads((manager / MANAGER_FILE).read_text())
     covered = {n for p in table["packs"].values() for n in p.get("nodes", ())}
     packs: list[list] = []
     patterns: list[list[str]] = []
@@ -200,7 +244,8 @@ def node_map(manager: Path, table: dict, core: set) -> dict:
         packs.append([owner_repo(repo), repo, own])
     return {
         "version": 2,
-        "source": "ComfyUI-Manager extension-node-map.json (shared/comfyui/manager)",
+        "generator": generator(),
+        "source": source,
         "packs": packs,
         "patterns": patterns,
     }
@@ -241,31 +286,94 @@ def stats(table: dict) -> str:
     )
 
 
-def main(argv=None) -> int:
+def parse_only(values: list[str] | None) -> dict | None:
+    """``--only OWNER/REPO[@REV]`` values -> {repo (normalised): revision or None}."""
+    if not values:
+        return None
+    out = {}
+    for value in values:
+        name, _, rev = value.partition("@")
+        out[norm_repo(f"https://github.com/{name.strip().strip('/')}")] = rev or None
+    return out
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _manager_git(mirror: Path, given: Path | None) -> Path | None:
+    if given is not None:
+        return given
+    for name in ("Comfy-Org+ComfyUI-Manager", "ltdrdata+ComfyUI-Manager"):
+        if (mirror / name / "repo").is_dir():
+            return mirror / name / "repo"
+    return None
+
+
+def _arguments(argv) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mirror", type=Path, default=ROOT.parent / ".mirror")
     ap.add_argument("--manager", type=Path, default=MANAGER)
+    ap.add_argument(
+        "--manager-git",
+        type=Path,
+        help="a git snapshot of ComfyUI-Manager, to find the commit of the class map read "
+        "(default: <mirror>/Comfy-Org+ComfyUI-Manager/repo when present)",
+    )
     ap.add_argument("--at-shipped", action="store_true")
-    args = ap.parse_args(argv)
+    ap.add_argument(
+        "--only",
+        action="append",
+        metavar="OWNER/REPO[@REV]",
+        help="read just this pack (at REV, else HEAD or the shipped commit with --at-shipped); "
+        "the other packs keep their entries. Repeatable",
+    )
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = _arguments(argv)
     if not args.mirror.is_dir() or not args.manager.is_dir():
         print(f"need {args.mirror} and {args.manager}; nothing generated", file=sys.stderr)
         return 1
-    old = json.loads(OUT.read_text()) if OUT.exists() else {}
+    old, old_map = _read_json(OUT), _read_json(MAP_OUT)
     at = None
     if args.at_shipped:
         at = {norm_repo(p["repo"]): p["commit"] for p in old.get("packs", {}).values()}
-    table, report = build(args.mirror, args.manager, pack_list(), at)
+    listed, only = pack_list(), parse_only(args.only)
+    unknown = set(only or ()) - {norm_repo(f"https://github.com/{o}") for o in listed}
+    if unknown:
+        print(f"not in {PACKS.name}: {' '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    table, report = build(args.mirror, args.manager, listed, at, old, only)
+    was = old.get("generator", {}).get("scanner-version", 1)  # unrecorded: the first reading
+    if report["kept"] and was != SCANNER_VERSION:
+        print(
+            f"the table was read by scanner {was}, this is scanner {SCANNER_VERSION}: every "
+            f"pack must be read again ({len(report['kept'])} would be kept); nothing written",
+            file=sys.stderr,
+        )
+        return 1
+    previous = old_map.get("source") if isinstance(old_map.get("source"), dict) else {}
+    source, note = manager_source(
+        args.manager, _manager_git(args.mirror, args.manager_git), previous
+    )
     print("\n".join(summarise(old, table)))
     print(stats(table))
+    if report["kept"]:
+        print(f"kept from the previous table ({len(report['kept'])} packs not read this time)")
     if report["missing"]:
         print(f"not in the mirror ({len(report['missing'])}): {' '.join(report['missing'])}")
     if report["id-differs"]:
         print(f"ComfyUI-Manager's list id is not the registry id: {len(report['id-differs'])}")
+    print(f"class map: {source['file']} @ {source['commit'] or 'unknown commit'} {note}".rstrip())
     OUT.write_text(dumps(table, TABLE_LINES))
-    nmap = node_map(args.manager, table, core_facts()[2])
-    MAP_OUT.write_text(dumps(nmap, NODE_MAP_LINES))
+    MAP_OUT.write_text(
+        dumps(node_map(args.manager, table, core_facts()[2], source), NODE_MAP_LINES)
+    )
     print(
-        f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size} bytes), {MAP_OUT.relative_to(ROOT)}"
+        f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size} bytes), "
+        f"{MAP_OUT.relative_to(ROOT)} ({MAP_OUT.stat().st_size} bytes)"
     )
     return 0
 

@@ -9,8 +9,10 @@ loaded only when asked.
 Shape of the data file (version 1; one pack field, class name or class entry a line, so a
 regeneration is a readable diff)::
 
-    {"version": 1, "ranking": "<where the list of packs came from>",
+    {"version": 1, "generator": {"tool": "tools/nodetable", "scanner-version": <n>},
+     "ranking": "<where the list of packs came from>",
      "packs": {"<pack id>": {"repo": "https://github.com/o/r", "commit": "<40 hex>",
+                             "commit-date": "<UTC, when the snapshot gave it>",
                              "registry-id": "<id>" | null,
                              "folders": {"<folder key>": ["<dir relative to the ComfyUI root>", ...]},
                              "nodes": ["<every class the pack's code provides>", ...],
@@ -38,8 +40,10 @@ does not name its widgets. Several packs for a class (``packs``, or ``pack`` plu
 
 An absent class or input means "the table does not know" — never a guess.
 
-``data/node_map.json`` (version 2) is ``{"source", "packs": [[id, repo, [class, ...]], ...],
-"patterns": [[regex, repo]]}``, one class a line: ComfyUI-Manager's data.
+``generator`` and ``commit-date`` are provenance for reviewers; the loader skips them.
+``data/node_map.json`` (version 2) is ``{"generator", "source": {repo, commit, commit-date,
+blob, license, ...}, "packs": [[id, repo, [class, ...]], ...], "patterns": [[regex, repo]]}``:
+ComfyUI-Manager's data (GPL-3.0), its provenance in ``source``.
 
 ``COMFYLOCK_NODE_TABLE`` (read at call time) points at another data file of this shape:
 tests inject small tables with it.
@@ -115,8 +119,8 @@ class _NodeMap(msgspec.Struct, frozen=True):
 
 
 class _NodeMapFile(msgspec.Struct, frozen=True):
-    """data/node_map.json (version 2; ``source`` is not read here). ``patterns`` name their
-    pack by repo, so adding a pack changes no other line."""
+    """data/node_map.json (version 2; ``generator`` and ``source``, provenance, are not read
+    here). ``patterns`` name their pack by repo, so adding a pack changes no other line."""
 
     packs: list[tuple[str, str, list[str]]] = []
     patterns: list[tuple[str, str]] = []  # (regex, repo)
