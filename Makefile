@@ -34,12 +34,13 @@ schemas: $(STAMP)
 	$(PY) tools/gen_schemas.py
 
 tables: $(STAMP)
-	$(PY) tools/gen_tables.py
+	$(PY) -m tools.gen_tables
 
-# The custom-node table from pack snapshots (MIRROR: a directory of <owner>+<repo>/repo git dirs).
+# The custom-node table from pack snapshots (MIRROR: a directory of <owner>+<repo>/repo git dirs;
+# tools/nodetable/README.md). ARGS: more options, e.g. ARGS="--only kijai/ComfyUI-KJNodes".
 MIRROR ?= ../.mirror
 node-table: $(STAMP)
-	$(PY) tools/gen_node_table.py --mirror $(MIRROR)
+	$(PY) -m tools.nodetable.generate --mirror $(MIRROR) $(ARGS)
 
 clean:
 	rm -rf $(VENV) demo-out .bench

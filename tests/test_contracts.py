@@ -28,11 +28,8 @@ def test_lock_schema_names_the_spec_keys():
 
 def _gen_tables():
     """tools/gen_tables.py as a module, and the comfyui.json the package ships."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import gen_tables
-    finally:
-        sys.path.pop(0)
+    from tools import gen_tables
+
     shipped = json.loads(
         (ROOT / "src" / "comfylock" / "workflows" / "data" / "comfyui.json").read_text()
     )

@@ -3,9 +3,11 @@ and provenance, the accessors, lazy loading, and drift against the packs' snapsh
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +15,11 @@ from pathlib import Path
 import pytest
 
 from comfylock.workflows import nodetable, tables
+from tools.nodetable import generate
+from tools.nodetable.layout import NODE_MAP_LINES, TABLE_LINES, dumps
+from tools.nodetable.scanner import SCANNER_VERSION
 
 from .conftest import FIXTURES, ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-import gen_node_table  # noqa: E402
-
-sys.path.pop(0)
 
 PACKS = FIXTURES / "nodepacks"
 DATA = ROOT / "src" / "comfylock" / "workflows" / "data"
@@ -28,7 +28,7 @@ MIRROR = Path(os.environ.get("COMFYLOCK_MIRROR_DIR", ROOT.parent / ".mirror"))
 
 @pytest.fixture(scope="module")
 def fake_pack() -> dict:
-    return gen_node_table.scan_dir(PACKS / "FakePack")
+    return generate.scan_dir(PACKS / "FakePack")
 
 
 # ---- the reader, on packs written for these tests ------------------------------------------
@@ -116,7 +116,7 @@ def test_download_directories(fake_pack):
 
 
 def test_v3_schema_nodes():
-    got = gen_node_table.scan_dir(PACKS / "FakeV3Pack")
+    got = generate.scan_dir(PACKS / "FakeV3Pack")
     assert got["classes"] == {
         "FakeV3Loader": {
             "inputs": {"lora_name": "loras", "vae_name": "vae"},  # options= and positional
@@ -126,7 +126,9 @@ def test_v3_schema_nodes():
 
 
 def test_modules_imported_through_sys_path():
-    got = gen_node_table.scan_dir(PACKS / "FakePathPack")
+    """The *pack* puts a directory on ``sys.path`` and imports its modules by plain name
+    (Impact Pack does): the scanner follows it."""
+    got = generate.scan_dir(PACKS / "FakePathPack")
     assert got["classes"] == {
         "FakeSAMLoader": {"inputs": {"model_name": "sams"}, "widgets": ["model_name", "device"]}
     }
@@ -134,7 +136,7 @@ def test_modules_imported_through_sys_path():
 
 @pytest.fixture(scope="module")
 def file_pack() -> dict:
-    return gen_node_table.scan_dir(PACKS / "FakeFilePack")
+    return generate.scan_dir(PACKS / "FakeFilePack")
 
 
 @pytest.mark.parametrize(
@@ -190,7 +192,7 @@ def test_unparsable_file_is_reported_not_fatal(tmp_path):
         "        return {'required': {'m': (folder_paths.get_filename_list('vae'),)}}\n"
         "NODE_CLASS_MAPPINGS = {'A': A}\n"
     )
-    got = gen_node_table.scan_dir(pack)
+    got = generate.scan_dir(pack)
     assert got["classes"] == {"A": {"inputs": {"m": "vae"}, "widgets": ["m"]}}
     assert got["notes"] == ["__init__.py: not Python 3"]
 
@@ -214,6 +216,52 @@ def test_shipped_table_provenance(shipped):
         assert re.fullmatch(r"[0-9a-f]{40}", pack["commit"]), pid
         for folder, dirs in pack.get("folders", {}).items():
             assert folder and dirs and all(_safe_rel(d) for d in dirs), (pid, folder)
+
+
+def test_shipped_files_record_their_generator_and_upstreams(shipped):
+    nmap = json.loads((DATA / "node_map.json").read_text())
+    for data in (shipped, nmap):  # a scanner change means every pack read again
+        assert data["generator"]["scanner-version"] == SCANNER_VERSION, "make node-table"
+    dates = [p["commit-date"] for p in shipped["packs"].values() if "commit-date" in p]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", d) for d in dates)
+    source = nmap["source"]  # third-party data: where from, which bytes, which licence
+    assert source["repo"].startswith("https://github.com/") and source["license"] == "GPL-3.0"
+    assert re.fullmatch(r"[0-9a-f]{40}", source["blob"])
+    assert source["commit"] is None or re.fullmatch(r"[0-9a-f]{40}", source["commit"])
+
+
+def test_shipped_files_are_laid_out_one_entry_a_line():
+    for name, lines in (("custom_nodes.json", TABLE_LINES), ("node_map.json", NODE_MAP_LINES)):
+        text = (DATA / name).read_text()
+        assert dumps(json.loads(text), lines) == text, f"{name}: make node-table"
+
+
+def test_a_changed_class_is_a_one_line_diff():
+    table = {
+        "version": 1,
+        "packs": {"p": {"repo": "https://github.com/o/p", "nodes": ["A", "B"]}},
+        "classes": {"A": {"pack": "p", "inputs": {"ckpt": "checkpoints"}}, "B": {"pack": "p"}},
+    }
+    before = dumps(table, TABLE_LINES).splitlines()
+    table["classes"]["A"]["inputs"]["vae"] = "vae"
+    table["packs"]["p"]["nodes"].append("C")
+    after = dumps(table, TABLE_LINES).splitlines()
+    changed = [line[:1] + line[2:] for line in difflib.ndiff(before, after) if line[:1] in "+-"]
+    assert changed == [
+        '-    "B"',
+        '+    "B",',
+        '+    "C"',
+        '-  "A": {"pack": "p", "inputs": {"ckpt": "checkpoints"}},',
+        '+  "A": {"pack": "p", "inputs": {"ckpt": "checkpoints", "vae": "vae"}},',
+    ]
+
+
+def test_node_map_patterns_name_their_pack_by_repo():
+    nmap = json.loads((DATA / "node_map.json").read_text())
+    index = {repo: i for i, (_pid, repo, _names) in enumerate(nmap["packs"])}
+    loaded = nodetable._node_map()
+    assert loaded.patterns == [(regex, index[repo]) for regex, repo in nmap["patterns"]]
+    assert [tuple(p) for p in loaded.packs] == [tuple(p) for p in nmap["packs"]]
 
 
 def test_shipped_classes_belong_to_their_packs(shipped):
@@ -307,11 +355,10 @@ def test_a_class_known_without_facts_takes_no_model(shipped):
 def test_node_map_names_classes_the_table_did_not_read(shipped):
     nmap = json.loads((DATA / "node_map.json").read_text())
     covered = {n for p in shipped["packs"].values() for n in p["nodes"]}
-    mapped = {n for _, _, names in nmap["packs"] for n in names.split("\n") if n}
+    mapped = {n for _, _, names in nmap["packs"] for n in names}
     assert mapped and not covered & mapped  # the table wins where it read the code
-    pid, repo, names = next(p for p in nmap["packs"] if p[2].count("\n") == 2)
-    name = names.strip("\n")
-    if sum(f"\n{name}\n" in p[2] for p in nmap["packs"]) == 1:
+    pid, repo, [name] = next(p for p in nmap["packs"] if len(p[2]) == 1)
+    if sum(name in p[2] for p in nmap["packs"]) == 1:
         assert nodetable.mapped_packs(name) == ((pid, repo),)
     assert pid in {p for p, _ in nodetable.mapped_packs(name)}
     assert nodetable.packs_of(name) == ()  # the map is not the table: resolve still asks
@@ -330,7 +377,7 @@ def test_table_loads_lazily():
 
 
 # ---- drift: the same snapshots give the same table ---------------------------------------
-# A deterministic sample keeps this test to seconds; `python tools/gen_node_table.py
+# A deterministic sample keeps this test to seconds; `python -m tools.nodetable.generate
 # --at-shipped` regenerates all of it (and prints what changed).
 SAMPLE = ("comfyui-wanvideowrapper", "comfyui-kjnodes", "comfyui-videohelpersuite", "ella", "pulid")
 
@@ -341,12 +388,43 @@ def test_regenerating_from_snapshots_reproduces_the_shipped_table(shipped, share
     gitdirs = [MIRROR / o.replace("/", "+", 1) / "repo" for o in owner_repos]
     if not all(g.is_dir() for g in gitdirs):
         pytest.skip(f"pack snapshots are absent under {MIRROR}; the fake packs cover the reader")
-    at = {gen_node_table.norm_repo(p["repo"]): p["commit"] for p in packs.values()}
+    at = {generate.norm_repo(p["repo"]): p["commit"] for p in packs.values()}
     manager = shared_dir / "comfyui" / "manager"
-    table, report = gen_node_table.build(MIRROR, manager, owner_repos, at)
+    table, report = generate.build(MIRROR, manager, owner_repos, at)
     assert not report["missing"]
     assert table["packs"] == packs
     for pack in packs.values():
         for name in pack["nodes"]:
             if "claimed-by" not in shipped["classes"].get(name, {}):
                 assert table["classes"].get(name) == shipped["classes"].get(name), name
+
+
+def _snapshot(mirror: Path, owner_repo: str, source: Path) -> None:
+    """A bare git snapshot of ``source`` at ``<mirror>/<owner>+<repo>/repo``."""
+    work = mirror / "work" / owner_repo.replace("/", "+")
+    shutil.copytree(source, work)
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2025-01-02T03:04:05Z"}
+    env |= {"GIT_COMMITTER_DATE": env["GIT_AUTHOR_DATE"], "GIT_CONFIG_GLOBAL": os.devnull}
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for args in (["init", "-q"], ["add", "-A"], [*ident, "commit", "-q", "-m", "snapshot"]):
+        subprocess.run(["git", "-C", str(work), *args], check=True, env=env)
+    gitdir = mirror / owner_repo.replace("/", "+") / "repo"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(gitdir)], check=True, env=env)
+
+
+def test_reading_one_pack_keeps_the_others_as_they_were(tmp_path):
+    mirror, manager = tmp_path / "mirror", tmp_path / "manager"
+    manager.mkdir()
+    (manager / "custom-node-list.slim.json").write_text('{"custom_nodes": []}')
+    for name in ("FakePack", "FakeV3Pack"):
+        _snapshot(mirror, f"someone/{name}", PACKS / name)
+    listed = ["someone/FakePack", "someone/FakeV3Pack"]
+    full, _ = generate.build(mirror, manager, listed)
+    assert full["packs"]["someone/FakePack"]["commit-date"] == "2025-01-02T03:04:05Z"
+    only = generate.parse_only(["someone/FakeV3Pack"])
+    again, report = generate.build(mirror, manager, listed, old=full, only=only)
+    assert dumps(again, TABLE_LINES) == dumps(full, TABLE_LINES)  # byte for byte
+    assert report["kept"] == ["someone/FakePack"] and not report["missing"]
+    shutil.rmtree(mirror / "someone+FakePack")  # a partial mirror keeps what it lacks
+    partial, report = generate.build(mirror, manager, listed, old=full)
+    assert partial == full and report["kept"] == ["someone/FakePack"]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate src/comfylock/workflows/data/comfyui.json from the ComfyUI facts in ../shared/comfyui/
 and, to keep the core class list current, from a snapshot of ComfyUI's own code.
 
@@ -6,12 +5,12 @@ The package ships the derived table (not the source files) so it works on a mach
 ../shared. Run `make tables` after the facts change; tests/test_contracts.py fails when the
 committed table is stale against ../shared.
 
-    python tools/gen_tables.py [FACTS_DIR] [--comfyui GITDIR]
+    python -m tools.gen_tables [FACTS_DIR] [--comfyui GITDIR]
 
 ``--comfyui`` (default ``../.mirror/Comfy-Org+ComfyUI/repo`` when present) is a bare git
 snapshot of ComfyUI: every node class its ``nodes.py``, ``comfy_extras/`` and
 ``comfy_api_nodes/`` define (V1 ``NODE_CLASS_MAPPINGS`` and V3 ``io.Schema(node_id=…)``, read
-with ``ast`` by tools/nodescan) joins the core list, with the commit read recorded in
+with ``ast`` by tools/nodetable/scanner) joins the core list, with the commit read recorded in
 ``core_source``. Without a snapshot the shipped table's snapshot classes are kept as they are.
 """
 
@@ -38,13 +37,10 @@ FILELESS = {
 
 def core_classes(gitdir: Path, commit: str = "HEAD") -> dict:
     """The node classes ComfyUI's own code defines at ``commit``: {repo, commit, nodes}."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        from nodescan.gitread import head_commit, read_python
-        from nodescan.pack import SourcePack
-        from nodescan.scan import scan_pack
-    finally:
-        sys.path.pop(0)
+    from .nodetable.scanner.gitread import head_commit, read_python
+    from .nodetable.scanner.pack import SourcePack
+    from .nodetable.scanner.scan import scan_pack
+
     sha = head_commit(str(gitdir), commit)
     if sha is None:
         raise LookupError(f"{gitdir}: no commit {commit}")

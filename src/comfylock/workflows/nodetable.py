@@ -1,15 +1,18 @@
 """The custom-node knowledge table: which folder a custom node's input reads, which pack a
 class belongs to, the folders packs register, and where download-and-load nodes put the
 Hugging Face repos they fetch. Generated from the packs' own source code by
-``tools/gen_node_table.py`` into ``data/custom_nodes.json`` (provenance: repo + commit per
+``tools/nodetable/`` into ``data/custom_nodes.json`` (provenance: repo + commit per
 pack); loaded lazily, once, on first use. Classes the table did not read can still be named
 offline from ``data/node_map.json`` (ComfyUI-Manager's class -> pack facts: ``mapped_packs``),
 loaded only when asked.
 
-Shape of the data file (version 1)::
+Shape of the data file (version 1; one pack field, class name or class entry a line, so a
+regeneration is a readable diff)::
 
-    {"version": 1, "ranking": "<where the list of packs came from>",
+    {"version": 1, "generator": {"tool": "tools/nodetable", "scanner-version": <n>},
+     "ranking": "<where the list of packs came from>",
      "packs": {"<pack id>": {"repo": "https://github.com/o/r", "commit": "<40 hex>",
+                             "commit-date": "<UTC, when the snapshot gave it>",
                              "registry-id": "<id>" | null,
                              "folders": {"<folder key>": ["<dir relative to the ComfyUI root>", ...]},
                              "nodes": ["<every class the pack's code provides>", ...],
@@ -36,6 +39,11 @@ does not name its widgets. Several packs for a class (``packs``, or ``pack`` plu
 ``claimed-by``) make it ambiguous: resolve says so.
 
 An absent class or input means "the table does not know" — never a guess.
+
+``generator`` and ``commit-date`` are provenance for reviewers; the loader skips them.
+``data/node_map.json`` (version 2) is ``{"generator", "source": {repo, commit, commit-date,
+blob, license, ...}, "packs": [[id, repo, [class, ...]], ...], "patterns": [[regex, repo]]}``:
+ComfyUI-Manager's data (GPL-3.0), its provenance in ``source``.
 
 ``COMFYLOCK_NODE_TABLE`` (read at call time) points at another data file of this shape:
 tests inject small tables with it.
@@ -103,11 +111,19 @@ class _Table(msgspec.Struct, frozen=True):
 
 
 class _NodeMap(msgspec.Struct, frozen=True):
-    source: str = ""
-    # [pack id, repo, "\n<class>\n<class>\n"]: a pack's classes in one string (cheap to load)
-    packs: list[list[str]] = []
-    patterns: list[tuple[str, int]] = []
+    # (pack id, repo, [class, ...]): a pack's classes a list searched in place (no index to
+    # build: a run looks up a few classes; indexing 25k names would cost more)
+    packs: list[tuple[str, str, list[str]]] = []
+    patterns: list[tuple[str, int]] = []  # (regex, index of the pack it names)
     classes: dict[str, int | list[int]] = {}  # class -> pack index(es), for small hand-made maps
+
+
+class _NodeMapFile(msgspec.Struct, frozen=True):
+    """data/node_map.json (version 2; ``generator`` and ``source``, provenance, are not read
+    here). ``patterns`` name their pack by repo, so adding a pack changes no other line."""
+
+    packs: list[tuple[str, str, list[str]]] = []
+    patterns: list[tuple[str, str]] = []  # (regex, repo)
 
 
 _SHIPPED = os.path.join(os.path.dirname(__file__), "data", "custom_nodes.json")
@@ -241,12 +257,11 @@ _MAPPED: list = []  # [node map, {class: answer}] for the map last asked
 
 
 def _mapped(nmap: _NodeMap, class_type: str) -> tuple[tuple[str, str], ...]:
-    key = f"\n{class_type}\n"
     idx = nmap.classes.get(class_type)
     if idx is not None:
         found = [idx] if isinstance(idx, int) else list(idx)
     else:
-        found = [i for i, pack in enumerate(nmap.packs) if len(pack) > 2 and key in pack[2]]
+        found = [i for i, pack in enumerate(nmap.packs) if len(pack) > 2 and class_type in pack[2]]
     if not found and "\n" not in class_type:
         found = [i for pattern, i in nmap.patterns if _search(pattern, class_type)]
     return tuple(dict.fromkeys((nmap.packs[i][0], nmap.packs[i][1]) for i in found))
@@ -257,9 +272,13 @@ def _node_map() -> _NodeMap:
     path = os.path.join(os.path.dirname(__file__), "data", "node_map.json")
     try:
         with open(path, "rb") as fh:
-            return msgspec.json.decode(fh.read(), type=_NodeMap)
+            data = msgspec.json.decode(fh.read(), type=_NodeMapFile)
     except OSError:
         return _NodeMap()
+    named = {repo for _, repo in data.patterns}
+    index = {pack[1]: i for i, pack in enumerate(data.packs) if pack[1] in named}
+    patterns = [(regex, index[repo]) for regex, repo in data.patterns if repo in index]
+    return _NodeMap(packs=data.packs, patterns=patterns)
 
 
 def _search(pattern: str, text: str) -> bool:

@@ -1,10 +1,14 @@
-"""Read a pack's Python files from a bare git snapshot (no work tree, nothing checked out)."""
+"""Read a pack's Python files from a bare git snapshot (no work tree, nothing checked out), and
+the facts the tables record about where they came from (a commit's date, which commit holds a
+given file)."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
+from datetime import datetime, timezone
 
-__all__ = ["head_commit", "read_python", "read_text"]
+__all__ = ["blob_id", "commit_date", "commit_holding", "head_commit", "read_python", "read_text"]
 
 MAX_FILE = 600_000  # bytes; larger .py files are generated data, not node code
 
@@ -60,3 +64,41 @@ def read_text(gitdir: str, commit: str, path: str) -> str | None:
         ["git", "--git-dir", gitdir, "show", f"{commit}:{path}"], capture_output=True
     )
     return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+
+
+def commit_date(gitdir: str, commit: str) -> str | None:
+    """The commit's committer date in UTC (``2025-11-26T12:41:55Z``): when it landed."""
+    proc = subprocess.run(
+        ["git", "--git-dir", gitdir, "show", "-s", "--format=%ct", commit],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return None
+    stamp = datetime.fromtimestamp(int(proc.stdout.strip()), tz=timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives a file of these bytes (``git hash-object``)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def commit_holding(gitdir: str, path: str, blob: str) -> str | None:
+    """The first commit whose ``path`` has exactly the bytes of ``blob``, or None."""
+    proc = subprocess.run(
+        ["git", "--git-dir", gitdir, "log", "--all", "--reverse", "--format=%H"]
+        + [f"--find-object={blob}", "--", path],
+        capture_output=True,
+        text=True,
+    )
+    for commit in proc.stdout.split():
+        # --find-object lists the commits that add the blob and the ones that drop it
+        held = subprocess.run(
+            ["git", "--git-dir", gitdir, "rev-parse", "-q", "--verify", f"{commit}:{path}"],
+            capture_output=True,
+            text=True,
+        )
+        if held.stdout.strip() == blob:
+            return commit
+    return None

@@ -1,6 +1,6 @@
 """Measure the reader on custom nodes against ground truth read from the packs' own code.
 
-Usage: python tools/measure_nodes.py DIR... [--truth tools/heldout_truth.json] [--json]
+Usage: python -m tools.nodetable.measure DIR... [--truth tools/nodetable/heldout_truth.json] [--json]
 
 For every model reference a custom node makes (core loaders, ``embedding:`` prompt text and
 references without a node are not counted), the folder the reader gives is compared with
@@ -18,15 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+from comfylock.workflows import nodetable, tables
+from comfylock.workflows.discover import read_workflows
 
-from comfylock.workflows import nodetable, tables  # noqa: E402
-from comfylock.workflows.discover import read_workflows  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 _POSITION = re.compile(r"^widgets_values\[(\d+)\]")
 
@@ -136,7 +134,7 @@ def measure(paths: list[str], truth: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+")
-    parser.add_argument("--truth", default=str(ROOT / "tools" / "heldout_truth.json"))
+    parser.add_argument("--truth", default=str(HERE / "heldout_truth.json"))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     truth = json.loads(Path(args.truth).read_text())["classes"]
