@@ -30,7 +30,7 @@ from common import BIN, DATA, Row, verdict
 from sync_bench import _CappedHandler, _CappedServer, _env
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.remoteutil import free_port, nginx_exe, nginx_serving, serving_process
+from tests.support.remoteutil import free_port, nginx_exe, nginx_serving, serving_process
 
 __all__ = ["section_farm"]
 

@@ -57,10 +57,10 @@ def _project(root: Path) -> Path:
 
 
 class _FakeCivitai:
-    """A fake Civitai with 50 ms latency per request, on 127.0.0.1 (tests/fakes.py shapes)."""
+    """A fake Civitai with 50 ms latency per request, on 127.0.0.1 (tests/support/fakes.py shapes)."""
 
     def __enter__(self):
-        from tests.fakes import FakeCivitai, LoopbackServer, civitai_file, civitai_model
+        from tests.support.fakes import FakeCivitai, LoopbackServer, civitai_file, civitai_model
 
         self.srv = LoopbackServer().__enter__()
         fake = FakeCivitai(self.srv)

@@ -25,7 +25,7 @@ from pathlib import Path
 from common import BIN, DATA, Row, best_of, verdict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.remoteutil import free_port, serving_process  # noqa: E402
+from tests.support.remoteutil import free_port, serving_process  # noqa: E402
 
 __all__ = ["section_downloads", "section_noop_sync"]
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures"
-SHARED = Path(os.environ.get("COMFYLOCK_SHARED_DIR", ROOT.parent / "shared"))
+from tests.support.paths import FIXTURES, ROOT, SHARED
+
+__all__ = ["FIXTURES", "ROOT", "SHARED"]  # test_contracts and test_node_table import them here
+
 SECRET_VARS = ("CIVITAI_API_KEY", "HF_TOKEN")
 
 
@@ -130,7 +130,7 @@ def run_cli():
 @pytest.fixture
 def server():
     """A loopback HTTP server (pytest-httpserver) for the sync fakes, stopped after the test."""
-    from .syncutil import loopback_server, stop_server
+    from tests.support.syncutil import loopback_server, stop_server
 
     s = loopback_server()
     yield s

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .syncutil import (
+from tests.support.syncutil import (
     Model,
     make_world,
     paths_in,
@@ -390,7 +390,7 @@ def test_7_wrong_sha256_says_expected_vs_got_with_one_hint(tmp_path, server, run
 def test_8_add_pins_one_while_others_wait_and_edits_toml_after_the_lock(
     run_cli, tmp_path, monkeypatch
 ):
-    from .fakes import FakeCivitai, FakeHub, LoopbackServer
+    from tests.support.fakes import FakeCivitai, FakeHub, LoopbackServer
 
     project = tmp_path / "addp"
     _vae_workflow(project / "workflows" / "w.json", "mystery.safetensors")
@@ -515,7 +515,7 @@ def test_12_ctrl_c_in_resolve_does_not_talk_about_downloads(run_cli, tmp_path, m
 def test_suggestions_for_unresolved_then_add_takes_one(run_cli, tmp_path, monkeypatch):
     import hashlib
 
-    from .fakes import FakeCivitai, LoopbackServer, civitai_file, civitai_model
+    from tests.support.fakes import FakeCivitai, LoopbackServer, civitai_file, civitai_model
 
     data = b"detail tweaker xl bytes"
     project = tmp_path / "sugg"
@@ -593,7 +593,7 @@ def test_report_suggests_a_local_copy_under_another_folder(run_cli, tmp_path):
 
 
 def test_suggestions_include_hf_files_in_repos_the_lock_uses(run_cli, tmp_path, monkeypatch):
-    from .fakes import FakeCivitai, FakeHub, LoopbackServer
+    from tests.support.fakes import FakeCivitai, FakeHub, LoopbackServer
 
     commit = "d" * 40
     project = tmp_path / "hfs"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .syncutil import (
+from tests.support.syncutil import (
     Model,
     payload,
     range_response,

@@ -25,8 +25,7 @@ from comfylock.lock.structs import (
 )
 from comfylock.pathsafe import check_name, safe_join, unsafe_reason
 from comfylock.workflows.reader import parse
-
-from .conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 SEEDS = sorted(
     p
@@ -232,8 +231,7 @@ def test_second_plan_after_apply_is_empty_for_any_start(states, folders, link):
     from comfylock.sync.apply import ApplyContext, run
     from comfylock.sync.observe import observe, store_view
     from comfylock.sync.plan import make_plan
-
-    from .syncutil import Model, url_source, write_lock
+    from tests.support.syncutil import Model, url_source, write_lock
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from .syncutil import (
+from tests.support.syncutil import (
     Model,
     blob_files,
     payload,
@@ -311,7 +311,7 @@ def test_lock_with_unknown_key_names_it(tmp_path, run_cli, text, key):
 
 
 def test_ctrl_c_during_resolve_exits_130_without_writing_the_lock(tmp_path):
-    from .fakes import FakeCivitai, LoopbackServer
+    from tests.support.fakes import FakeCivitai, LoopbackServer
 
     project = tmp_path / "project"
     (project / "workflows").mkdir(parents=True)

@@ -34,8 +34,7 @@ from werkzeug import Response
 
 from comfylock.errors import InsecureUrlError, RemoteError
 from comfylock.store.hashing import Expected
-
-from .syncutil import (
+from tests.support.syncutil import (
     Model,
     loopback_server,
     make_bare_repo,
@@ -1201,7 +1200,7 @@ def test_net_bad_api_answers_end_in_exit_3(what, origin, project, run_cli):
 
 
 def _sync_world(tmp_path: Path, url: str, nodes=()) -> list[str]:
-    from .syncutil import Model, url_source, write_lock
+    from tests.support.syncutil import Model, url_source, write_lock
 
     root = tmp_path / "ComfyUI"
     (root / "models").mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes import (
+from tests.support.fakes import (
     FakeCivitai,
     FakeHub,
     FakeRegistry,

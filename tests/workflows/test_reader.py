@@ -1,0 +1,129 @@
+"""The reader against fixtures written in this repo: one per format and trap (EXPECTED.json)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from comfylock.errors import NotAWorkflowError, WorkflowError
+from comfylock.workflows.reader import parse
+from tests.support.paths import FIXTURES
+
+WORKFLOWS = FIXTURES / "workflows"
+EXPECTED = json.loads((WORKFLOWS / "EXPECTED.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def _fixture_table(node_table):
+    """The fixtures' custom nodes as the fixture knowledge table knows them."""
+
+
+def keys(refs, pred=lambda r: True):
+    return sorted({f"{r.folder}/{r.name}" for r in refs if pred(r)})
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_references(name):
+    info = parse((WORKFLOWS / name).read_bytes(), name=name)
+    want = EXPECTED[name]
+    assert keys(info.models) == want["models"]
+    assert keys(info.models, lambda r: r.invalid) == want["invalid"]
+    assert keys(info.models, lambda r: not r.active) == want["inactive"]
+    assert sorted({n.class_type for n in info.nodes if not n.core}) == want["custom_nodes"]
+
+
+def test_every_format_is_covered():
+    suffixes = {name.rsplit(".", 1)[-1] for name in EXPECTED}
+    formats = {parse((WORKFLOWS / n).read_bytes()).format for n in EXPECTED}
+    assert suffixes == {"json", "png", "webp", "flac", "safetensors"}
+    assert formats == {"ui", "api"}
+
+
+def test_subgraph_instance_value_beats_stale_inner_default():
+    info = parse((WORKFLOWS / "ui1_nested_subgraphs.json").read_bytes())
+    names = {r.name for r in info.models}
+    assert "stale_inner_default.safetensors" not in names
+    ids = {r.node_id for r in info.models if r.name == "wan_style.safetensors"}
+    assert ids == {"37:6:1"}, "nested execution ids join instance ids with ':'"
+
+
+def test_properties_models_carry_folder_url_and_hash():
+    info = parse((WORKFLOWS / "ui1_nested_subgraphs.json").read_bytes())
+    by_name = {r.name: r for r in info.models}
+    te = by_name["umt5_xxl_fp8_e4m3fn_scaled.safetensors"]
+    assert (
+        te.folder == "text_encoders"
+        and te.sha256 == "c3355d30191f1f066b26d93fba017ae9809dce6c627dda5f6a66eaa651204f68"
+    )
+    gguf = by_name["my_custom_model.gguf"]
+    assert gguf.folder == "diffusion_models" and not gguf.inferred, (
+        "legacy 'unet' directory maps to diffusion_models"
+    )
+    vae = by_name["wan_2.1_vae.safetensors"]
+    assert vae.url and vae.sha256, (
+        "workflow-level models[] merges url+hash into the loader's reference"
+    )
+    assert not info.problems
+
+
+def test_note_text_and_fileless_values_are_not_references():
+    info = parse((WORKFLOWS / "ui04_sdxl_basic.json").read_bytes())
+    names = {r.name for r in info.models}
+    assert not names & {"model.safetensors", "NotReal", "pixel_space", "None"}
+
+
+def test_backslashes_become_slashes():
+    info = parse((WORKFLOWS / "ui04_sdxl_basic.json").read_bytes())
+    assert "SDXL/detail_tweaker.safetensors" in {r.name for r in info.models}
+
+
+def test_pack_hints_are_kept():
+    info = parse((WORKFLOWS / "custom_dict_widgets.json").read_bytes())
+    rg = next(n for n in info.nodes if n.class_type == "Power Lora Loader (rgthree)")
+    assert rg.aux_id == "rgthree/rgthree-comfy" and rg.ver.startswith("5d771b8b")
+    core = next(n for n in info.nodes if n.class_type == "SaveImage")
+    assert core.core
+
+
+@pytest.mark.parametrize(
+    "name, fragment",
+    [("broken.json", "broken JSON"), ("truncated.png", "truncated PNG")],
+)
+def test_broken_files_raise_workflow_error(name, fragment):
+    with pytest.raises(WorkflowError) as exc:
+        parse((FIXTURES / "broken" / name).read_bytes(), name=name)
+    assert fragment in str(exc.value) and name in str(exc.value)
+    assert exc.value.exit_code == 2
+
+
+@pytest.mark.parametrize("name", ["no_workflow.png", "not_a_workflow.json"])
+def test_files_without_workflow(name):
+    with pytest.raises(NotAWorkflowError):
+        parse((FIXTURES / "broken" / name).read_bytes(), name=name)
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"\x00\x01\x02", b"[1, 2]", b'"text"', b"{}", b"\x89PNG\r\n\x1a\n"]
+)
+def test_garbage_is_a_clean_error(data):
+    with pytest.raises(WorkflowError):
+        parse(data, name="x")
+
+
+def test_unsafe_directory_in_properties_models_is_invalid():
+    from comfylock.workflows.reader import parse_obj
+
+    info = parse_obj(
+        {
+            "nodes": [
+                {
+                    "id": 1,
+                    "type": "X",
+                    "properties": {"models": [{"name": "a.safetensors", "directory": "../../etc"}]},
+                }
+            ]
+        }
+    )
+    (ref,) = info.models
+    assert ref.invalid
