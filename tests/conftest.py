@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from tests.support.paths import FIXTURES, ROOT, SHARED
+from tests.support.syncutil import (
+    loopback_server,
+    stop_server,
+)
 
 __all__ = ["FIXTURES", "ROOT", "SHARED"]  # test_contracts and test_node_table import them here
 
@@ -135,3 +140,26 @@ def server():
     s = loopback_server()
     yield s
     stop_server(s)
+
+
+@pytest.fixture
+def origin():
+    s = loopback_server()
+    yield s
+    stop_server(s)
+
+
+@pytest.fixture
+def elsewhere():
+    """A second server: another origin (another port) that must never see a token."""
+    s = loopback_server()
+    yield s
+    stop_server(s)
+
+
+@pytest.fixture
+def stop():
+    """Set at the end of a test: every slow or endless body generator ends."""
+    event = threading.Event()
+    yield event
+    event.set()

@@ -214,3 +214,19 @@ def test_ingest_refuses_wrong_bytes_even_when_the_stream_agreed(store):
         store.ingest(tmp, exp, streamed=streamed)
     assert list(store.iter_blobs()) == []
     streamed.close()
+
+
+def test_fs_displace_never_moves_onto_an_existing_name(tmp_path):
+    from comfylock.store.blobs import Store
+
+    store = Store(tmp_path / "store").ensure()
+    run = store.displace_dir()
+    first, second = tmp_path / "a" / "f.bin", tmp_path / "b" / "f.bin"
+    for p, data in ((first, b"first"), (second, b"second")):
+        p.parent.mkdir()
+        p.write_bytes(data)
+    moved = store.displace(first, run)
+    second.rename(first)  # another file at the same path, displaced in the same run
+    again = store.displace(first, run)
+    assert moved != again and moved.read_bytes() == b"first" and again.read_bytes() == b"second"
+    assert store.displace_dir() != run

@@ -79,3 +79,23 @@ def test_an_explicit_mode_does_not_fall_back(tmp_path, blob, monkeypatch):
     )
     with pytest.raises(OSError):
         Linker("hardlink").link(blob, tmp_path / "x")
+
+
+def test_fs_linker_refuses_a_parent_that_became_a_symlink_out_after_observe(tmp_path):
+    """apply re-checks at the moment of writing (the tree may change after observe)."""
+    from comfylock.errors import UnsafePathError
+    from comfylock.pathsafe import real_roots
+    from comfylock.store.linking import Linker
+
+    models, outside = tmp_path / "models", tmp_path / "outside"
+    (models / "loras").mkdir(parents=True)
+    outside.mkdir()
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"x")
+    os.symlink(outside, models / "loras" / "sub")
+    linker = Linker("auto", roots=real_roots([models]))
+    with pytest.raises(UnsafePathError, match="outside the models tree"):
+        linker.link(blob, models / "loras" / "sub" / "deeper" / "x.safetensors")
+    assert list(outside.iterdir()) == []
+    linker.link(blob, models / "loras" / "ok" / "x.safetensors")  # inside: placed
+    assert (models / "loras" / "ok" / "x.safetensors").read_bytes() == b"x"

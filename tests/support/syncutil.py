@@ -246,3 +246,46 @@ def tree_snapshot(root: Path) -> dict[str, tuple]:
         content = os.readlink(p) if p.is_symlink() else (p.read_bytes() if p.is_file() else None)
         out[str(p.relative_to(root))] = (st.st_mode, content)
     return out
+
+
+def store_dir() -> Path:
+    return Path(os.environ["COMFYLOCK_STORE"])
+
+
+def seed(tmp_path: Path, data: bytes) -> str:
+    """Put ``data`` in the store as a verified blob; return its sha256."""
+    from comfylock.store.blobs import Store
+    from comfylock.store.hashing import Expected
+
+    sha = hashlib.sha256(data).hexdigest()
+    src = tmp_path / f"seed-{sha[:8]}"
+    src.write_bytes(data)
+    store = Store(store_dir()).ensure()
+    try:
+        store.ingest(src, Expected(size=len(data), sha256=sha))
+    finally:
+        store.close()
+    return sha
+
+
+def seeded_lock(tmp_path: Path, models: list[Model]) -> Path:
+    """A hand-written lock of ``models`` whose bytes are all in the store already."""
+    for m in models:
+        seed(tmp_path, m.data)
+    return write_lock(tmp_path / "comfy.lock", models)
+
+
+def comfyui_root(base: Path) -> Path:
+    root = base / "ComfyUI"
+    (root / "models").mkdir(parents=True)
+    (root / "custom_nodes").mkdir()
+    return root
+
+
+def lock_text(*models: tuple[str, str, int, str]) -> str:
+    parts = ["version = 1\n"]
+    for folder, name, size, sha in models:
+        parts.append(
+            f'[[model]]\nfolder = "{folder}"\nname = "{name}"\nsize = {size}\nsha256 = "{sha}"\n'
+        )
+    return "\n".join(parts)

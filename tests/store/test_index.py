@@ -1,0 +1,76 @@
+"""store/index.py: the store's SQLite index; a full disk under it is exit 6."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.output import one_error_line as _one_error_line
+from tests.support.paths import ROOT
+from tests.support.syncutil import (
+    Model,
+    write_lock,
+)
+from tests.support.syncutil import comfyui_root as _comfyui
+from tests.support.syncutil import store_dir as _store
+
+
+def test_lock_full_store_index_is_exit_6_disk_full(tmp_path):
+    """SQLite's "database or disk is full" is a local disk error, not an internal one."""
+    from comfylock.errors import describe_os_error
+    from comfylock.store.blobs import Store
+
+    store = Store(tmp_path / "store").ensure()
+    index = store.index
+    pages = index._db.execute("PRAGMA page_count").fetchone()[0]
+    index._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk "is full" now
+    with pytest.raises(OSError) as info:
+        for i in range(10_000):
+            index.add_blob(f"{i:064x}", i, "b" * 64)
+    assert "disk full" in describe_os_error(info.value)
+    assert str(store.index_path) in describe_os_error(info.value)
+    store.close()
+
+
+_FSIZE_SYNC = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from comfylock.cli import main
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin", reason="RLIMIT_FSIZE")
+def test_lock_a_store_index_that_cannot_grow_ends_in_exit_6(tmp_path, run_cli):
+    """A sync whose index write fails (the file may not grow: a full disk as the kernel
+    sees it) ends with one error line and exit 6, not an internal error."""
+    root = _comfyui(tmp_path)
+    first = root / "models" / "loras" / "a.safetensors"
+    first.parent.mkdir(parents=True)
+    first.write_bytes(b"first")
+    lock = write_lock(tmp_path / "comfy.lock", [Model("loras", "a.safetensors", b"first")])
+    args = ["--lock", str(lock), "--comfyui-root", str(root)]
+    assert run_cli(*args, "sync").exit_code == 0
+    many = [
+        Model("loras", f"m{i:03}.safetensors", f"user file {i}".encode() * 50) for i in range(60)
+    ]
+    for m in many:
+        (root / "models" / "loras" / m.name).write_bytes(m.data)
+    write_lock(lock, many)
+    index = _store() / "index.sqlite"
+    proc = subprocess.run(
+        [sys.executable, "-c", _FSIZE_SYNC, str(index.stat().st_size), *args, "sync"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert proc.returncode == 6, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert "index.sqlite" in line and "disk" in line
+    for m in many:  # every user file is still there, with its bytes
+        assert (root / "models" / "loras" / m.name).read_bytes() == m.data
