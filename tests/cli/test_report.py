@@ -6,6 +6,9 @@ import re
 import subprocess
 
 from tests.support.paths import FIXTURES
+from tests.support.syncutil import comfyui_root as _comfy
+from tests.support.syncutil import url_lock as _url_lock
+from tests.support.syncutil import vae_workflow as _vae_workflow
 
 WF = str(FIXTURES / "workflows" / "api_prompt.json")
 
@@ -110,3 +113,21 @@ def test_report_script_turns_hub_blob_pages_into_file_urls(run_cli, make_tree):
     )
     assert "/blob/" not in result.stdout
     assert "resolve/main/split_files/vae/wan_2.1_vae.safetensors" in result.stdout
+
+
+def test_report_script_downloads_what_the_lock_pins(tmp_path, server, run_cli):
+    lock, model = _url_lock(tmp_path, server, "vae", "vae.safetensors", b"v" * 32)
+    wf = _vae_workflow(tmp_path / "project" / "workflows" / "w.json")
+    root = _comfy(tmp_path)
+    args = ("--lock", str(lock), "--comfyui-root", str(root), "report")
+    script = run_cli(*args, "--format", "script", str(wf))
+    assert script.exit_code == 1, script
+    assert server.url_for("/files/vae.safetensors") in script.stdout
+    # the script queues it with the pinned sha256, which becomes aria2c's checksum option
+    queued = [ln for ln in script.stdout.splitlines() if ln.startswith("queue ")]
+    assert len(queued) == 1 and queued[0].endswith(f" - {model.sha256}"), script.stdout
+    assert "checksum=sha-256=%s" in script.stdout
+    assert "nothing to download" not in script.stdout
+    data = json.loads(run_cli(*args, "--json", str(wf)).stdout)
+    (missing,) = data["workflows"][0]["missing_models"]
+    assert missing["sha256"] == model.sha256 and missing["url"].endswith("/files/vae.safetensors")

@@ -9,6 +9,8 @@ import sys
 import blake3
 import pytest
 
+from tests.support.syncutil import comfyui_root as _comfy
+
 
 def _backdate_tree(root, seconds: int = 3600) -> None:
     for dirpath, _dirs, files in os.walk(root):
@@ -158,3 +160,13 @@ def test_dir_that_is_a_file_is_exit_2(run_cli, tmp_path):
     result = run_cli("scan", str(tmp_path / "model.safetensors"))
     assert result.exit_code == 2
     assert "not a directory" in result.stderr
+
+
+def test_scan_table_does_not_wrap_when_piped(run_cli, tmp_path):
+    root = _comfy(tmp_path)
+    long_name = "a_really_long_model_name_that_would_wrap_at_eighty_columns_v2.safetensors"
+    (root / "models" / "loras").mkdir()
+    (root / "models" / "loras" / long_name).write_bytes(b"lora")
+    result = run_cli("--comfyui-root", str(root), "scan")
+    assert result.exit_code == 0, result
+    assert any(long_name in line for line in result.stdout.splitlines()), result.stdout

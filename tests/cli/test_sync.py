@@ -5,17 +5,13 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 
 import pytest
 
-from tests.support.syncutil import make_world, paths_in, serve_world
-
-
-@pytest.fixture
-def world(tmp_path, server, monkeypatch):
-    w = make_world(tmp_path, server, monkeypatch)
-    serve_world(w)
-    return w
+from tests.support.syncutil import comfyui_root as _comfy
+from tests.support.syncutil import paths_in, payload
+from tests.support.syncutil import url_lock as _url_lock
 
 
 def _check_tree(world, store_dir):
@@ -97,3 +93,61 @@ def test_progress_display_smoke():
     update(40)
     update(100)
     progress.close()
+
+
+def test_sync_installs_what_is_pinned_then_exits_1_for_the_rest(tmp_path, server, run_cli):
+    unresolved = (
+        '[[unresolved]]\nfolder = "loras"\nname = "mystery.safetensors"\n'
+        'reason = "not found on Civitai by name"\n'
+    )
+    lock, model = _url_lock(tmp_path, server, "vae", "v.safetensors", payload(5, 4096), unresolved)
+    root = _comfy(tmp_path)
+    result = run_cli("--lock", str(lock), "--comfyui-root", str(root), "sync", "--no-aria2")
+    assert result.exit_code == 1, result
+    assert (root / "models" / "vae" / "v.safetensors").read_bytes() == model.data
+    assert "1 reference is not pinned" in result.stderr
+    assert "loras/mystery.safetensors" in result.stderr and "comfylock add" in result.stderr
+    again = run_cli("--lock", str(lock), "--comfyui-root", str(root), "sync")
+    assert again.exit_code == 1 and "Already in sync" in again.stdout, again
+
+
+def test_missing_git_fails_before_any_download(world, run_cli, tmp_path):
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    result = run_cli(*world["args"], "sync", "--no-aria2", env={"PATH": str(empty)})
+    assert result.exit_code == 2, result
+    assert "git is not installed" in result.stderr and "--no-nodes" in result.stderr
+    assert paths_in(world["server"]) == [], "no byte was downloaded"
+
+
+def test_ci_log_gets_plan_first_then_a_line_per_file_then_past_tense(world):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "comfylock", *world["args"], "sync", "--no-aria2", "--no-nodes"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+        timeout=120,
+    )
+    out = proc.stdout
+    assert proc.returncode == 0, out
+    assert "\r" not in out, "no carriage-return stream in a log"
+    lines = out.splitlines()
+    plan = next(i for i, line in enumerate(lines) if line.startswith("Plan: "))
+    fetched = [i for i, line in enumerate(lines) if line.startswith("fetched ")]
+    assert len(fetched) == 3 and plan < min(fetched), out
+    assert lines[-1].startswith("Synced in ") and "fetched 3 models" in lines[-1], out
+    assert "to fetch" not in lines[-1]
+    assert "KiB" in out and " kB" not in out and " MB" not in out, "binary units only"
+
+
+def test_wrong_sha256_says_expected_vs_got_with_one_hint(tmp_path, server, run_cli):
+    lock, model = _url_lock(tmp_path, server, "vae", "v.safetensors", b"q" * 100)
+    lock.write_text(lock.read_text().replace(model.sha256, "0" * 64))
+    root = _comfy(tmp_path)
+    result = run_cli("--lock", str(lock), "--comfyui-root", str(root), "sync", "--no-aria2")
+    assert result.exit_code == 4, result
+    assert f"expected sha256 {'0' * 16}… (comfy.lock), got {model.sha256[:16]}…" in result.stderr
+    assert result.stderr.count("(hint:") == 1, result.stderr
+    assert "comfylock resolve --upgrade" in result.stderr

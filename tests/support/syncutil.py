@@ -4,6 +4,7 @@ and local bare git repos for node packs."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -276,9 +277,10 @@ def seeded_lock(tmp_path: Path, models: list[Model]) -> Path:
 
 
 def comfyui_root(base: Path) -> Path:
+    """``base/ComfyUI`` with ``models/`` and ``custom_nodes/`` (kept if they exist)."""
     root = base / "ComfyUI"
-    (root / "models").mkdir(parents=True)
-    (root / "custom_nodes").mkdir()
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    (root / "custom_nodes").mkdir(exist_ok=True)
     return root
 
 
@@ -289,3 +291,32 @@ def lock_text(*models: tuple[str, str, int, str]) -> str:
             f'[[model]]\nfolder = "{folder}"\nname = "{name}"\nsize = {size}\nsha256 = "{sha}"\n'
         )
     return "\n".join(parts)
+
+
+def vae_workflow(path: Path, name: str = "vae.safetensors") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"1": {"class_type": "VAELoader", "inputs": {"vae_name": name}}}))
+    return path
+
+
+def url_lock(tmp_path: Path, server, folder: str, name: str, data: bytes, extra: str = ""):
+    """A lock pinning one model served by ``server`` at /files/<name>."""
+    from werkzeug import Response
+
+    server.expect_request(f"/files/{name}").respond_with_handler(
+        lambda r: Response(data, headers={"Content-Type": "application/octet-stream"})
+    )
+    model = Model(folder, name, data, [url_source(server.url_for(f"/files/{name}"))])
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    lock = write_lock(project / "comfy.lock", [model])
+    if extra:
+        lock.write_text(lock.read_text() + "\n" + extra)
+    return lock, model
+
+
+def empty_model_list(tmp_path: Path, monkeypatch) -> None:
+    """A known-models index that knows nothing (no request leaves the machine)."""
+    model_list = tmp_path / "model-list.json"
+    model_list.write_text('{"models": []}')
+    monkeypatch.setenv("COMFYLOCK_MODEL_LIST_URL", str(model_list))

@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.support.output import one_error_line as _one_error_line
 from tests.support.paths import ROOT
+from tests.support.syncutil import vae_workflow as _vae_workflow
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
@@ -37,3 +39,18 @@ def test_fs_a_fifo_named_like_a_workflow_is_never_read(tmp_path):
     )
     assert named.returncode == 2
     assert "not a regular file" in _one_error_line(named.stderr)
+
+
+def test_walk_skips_non_workflows_and_explicit_files_still_fail(run_cli, tmp_path):
+    repo = tmp_path / "repo"
+    _vae_workflow(repo / "flows" / "w.json")
+    (repo / "photo.png").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64)
+    (repo / "tsconfig.json").write_text('{\n  // comment\n  "compilerOptions": {}\n}\n')
+    (repo / "empty.json").write_text("")
+    result = run_cli("inspect", str(repo), "--json")
+    assert result.exit_code == 0, result
+    skipped = {Path(s["path"]).name: s["reason"] for s in json.loads(result.stdout)["skipped"]}
+    assert set(skipped) == {"photo.png", "tsconfig.json", "empty.json"}, skipped
+    assert all(skipped.values())
+    for name in ("photo.png", "tsconfig.json", "empty.json"):
+        assert run_cli("inspect", str(repo / name)).exit_code == 2, name

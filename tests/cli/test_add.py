@@ -1,0 +1,67 @@
+"""``comfylock add``: the same context as resolve, comfylock.toml edited last, URLs, blame the argument."""
+
+from __future__ import annotations
+
+from tests.support.syncutil import empty_model_list as _empty_model_list
+from tests.support.syncutil import vae_workflow as _vae_workflow
+
+
+def test_add_pins_one_while_others_wait_and_edits_toml_after_the_lock(
+    run_cli, tmp_path, monkeypatch
+):
+    from tests.support.fakes import FakeCivitai, FakeHub, LoopbackServer
+
+    project = tmp_path / "addp"
+    _vae_workflow(project / "workflows" / "w.json", "mystery.safetensors")
+    (project / "comfylock.toml").write_text("# keep me\n")
+    _empty_model_list(tmp_path, monkeypatch)
+    with LoopbackServer() as civ, LoopbackServer() as hub_srv, LoopbackServer() as cdn:
+        FakeCivitai(civ)
+        hub = FakeHub(hub_srv, cdn)
+        hub.add_file("org/vae", "sdxl_vae.safetensors", commit="c" * 40, content="vae bytes")
+        monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", civ.url_for("/").rstrip("/"))
+        monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+        monkeypatch.chdir(project / "workflows")  # a subfolder: the project is found above
+        result = run_cli("add", "hf:org/vae/sdxl_vae.safetensors", "--folder", "vae")
+    assert result.exit_code == 0, result
+    toml = (project / "comfylock.toml").read_text()
+    assert "# keep me" in toml and '"vae/sdxl_vae.safetensors"' in toml
+    lock = (project / "comfy.lock").read_text()
+    assert 'name = "sdxl_vae.safetensors"' in lock
+    assert 'name = "mystery.safetensors"' in lock and "[[unresolved]]" in lock
+
+
+def test_add_blames_the_argument(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "comfylock.toml").write_text("")
+    result = run_cli("add", "foo:bar", "--folder", "loras")
+    assert result.exit_code == 2, result
+    assert "SOURCE 'foo:bar'" in result.stderr and "comfylock.toml" not in result.stderr
+    bad = run_cli("add", "https://127.0.0.1/x.safetensors", "--folder", "loras", "--sha256", "zz")
+    assert bad.exit_code == 2 and "--sha256" in bad.stderr, bad
+    assert (tmp_path / "comfylock.toml").read_text() == ""
+
+
+def test_add_url_needs_and_accepts_sha256(run_cli, tmp_path, server, monkeypatch):
+    from werkzeug import Response
+
+    data = b"url model bytes"
+    server.expect_request("/m/up.pth").respond_with_handler(
+        lambda r: Response(
+            b"" if r.method == "HEAD" else data,
+            headers={"Content-Length": str(len(data)), "Content-Type": "application/octet-stream"},
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "comfylock.toml").write_text("")
+    url = server.url_for("/m/up.pth")
+    plain = run_cli("add", url, "--folder", "upscale_models")
+    assert plain.exit_code == 1, plain
+    assert "--sha256" in plain.stderr and "--fetch" in plain.stderr
+    assert "resolve --fetch" not in plain.stderr
+    import hashlib
+
+    sha = hashlib.sha256(data).hexdigest()
+    pinned = run_cli("add", url, "--folder", "upscale_models", "--sha256", sha)
+    assert pinned.exit_code == 0, pinned
+    assert sha in (tmp_path / "comfy.lock").read_text()

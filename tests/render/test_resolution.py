@@ -1,0 +1,66 @@
+"""render/resolution.py: what resolve and check found, with hints that name the command that fixes it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.support.syncutil import comfyui_root as _comfy
+from tests.support.syncutil import vae_workflow as _vae_workflow
+
+
+def _offline_project(tmp_path: Path) -> Path:
+    project = tmp_path / "hp"
+    _vae_workflow(project / "workflows" / "w.json", "mystery.safetensors")
+    return project
+
+
+def test_offline_reasons_say_not_looked_up(run_cli, tmp_path, monkeypatch):
+    project = _offline_project(tmp_path)
+    monkeypatch.chdir(project)
+    result = run_cli("resolve", "--offline", "--allow-unresolved", "--json")
+    (unresolved,) = json.loads(result.stdout)["unresolved"]
+    assert "not looked up (offline)" in unresolved["reason"], unresolved
+    assert "not found on Civitai" not in unresolved["reason"]
+
+
+def test_check_with_unresolved_names_add_not_resolve(run_cli, tmp_path, monkeypatch):
+    project = _offline_project(tmp_path)
+    monkeypatch.chdir(project)
+    assert run_cli("resolve", "--offline", "--allow-unresolved").exit_code == 0
+    check = run_cli("check")
+    assert check.exit_code == 1, check
+    assert "comfylock add SOURCE --folder F --name N" in check.stdout
+    assert "run `comfylock resolve`" not in check.stdout, "resolve cannot fix these"
+
+
+def test_strict_name_only_hint_does_not_say_sync(run_cli, tmp_path, monkeypatch):
+    project = _offline_project(tmp_path)
+    monkeypatch.chdir(project)
+    assert run_cli("resolve", "--offline", "--allow-unresolved").exit_code == 0
+    lock = project / "comfy.lock"
+    text = lock.read_text().split("[[unresolved]]")[0]
+    lock.write_text(
+        text
+        + '[[model]]\nfolder = "vae"\nname = "mystery.safetensors"\nsize = 3\n'
+        + f'sha256 = "{"a" * 64}"\n\n[[model.source]]\ntype = "url"\nmatched-by = "name"\n'
+        + 'url = "https://example.com/mystery.safetensors"\n'
+    )
+    assert run_cli("check").exit_code == 0
+    strict = run_cli("check", "--strict")
+    assert strict.exit_code == 1, strict
+    assert "weak pin" in strict.stdout and "comfylock add" in strict.stdout
+    assert "comfylock sync" not in strict.stdout
+
+
+def test_without_a_comfyui_root_resolve_and_add_say_local_files_were_not_used(
+    run_cli, tmp_path, monkeypatch
+):
+    project = _offline_project(tmp_path)
+    monkeypatch.chdir(project)
+    bare = run_cli("resolve", "--offline")
+    assert bare.exit_code == 1, bare
+    assert "note: no --comfyui-root" in bare.stdout
+    root = _comfy(tmp_path)
+    rooted = run_cli("resolve", "--offline", "--comfyui-root", str(root))
+    assert "note: no --comfyui-root" not in rooted.stdout, rooted
