@@ -5,6 +5,24 @@ from __future__ import annotations
 import random
 
 import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from comfylock.lock import file as lockfile
+from comfylock.lock.structs import (
+    CivitaiSource,
+    HuggingFaceSource,
+    Lock,
+    LockedModel,
+    LockedNode,
+    LockedWorkflow,
+    Unresolved,
+    UrlSource,
+)
+from comfylock.pathsafe import unsafe_reason
+from tests.support.output import one_line_error as _one_line_error
+from tests.support.strategies import FEW
 
 
 def _shuffled(lock, rng: random.Random):
@@ -85,3 +103,122 @@ def test_lock_render_from_shuffled_input_is_byte_identical():
         assert render(_shuffled(lock, rng)) == expected
     # the sources keep their given order: it is the order sync tries them in
     assert [type(s) for s in loads(expected).model[0].source] == [type(s) for s in sources]
+
+
+def test_lock_version_2_is_refused_with_upgrade_hint(tmp_path, run_cli):
+    lock = tmp_path / "comfy.lock"
+    lock.write_text("version = 2\n", encoding="utf-8")
+    for cmd in (["status"], ["sync"], ["check"]):
+        result = run_cli("--lock", str(lock), "--models-dir", str(tmp_path / "m"), *cmd)
+        assert result.exit_code == 2, (cmd, result)
+        line = _one_line_error(result.stderr, "")
+        assert "newer than this comfylock understands" in line
+        assert "upgrade comfylock" in line
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("version = 1\nflavour = 'x'\n", "flavour"),
+        (
+            "version = 1\n[[model]]\nfolder = 'loras'\nname = 'a.safetensors'\nsize = 1\n"
+            f"sha256 = '{'a' * 64}'\ncolour = 'red'\n",
+            "colour",
+        ),
+    ],
+)
+def test_lock_with_unknown_key_names_it(tmp_path, run_cli, text, key):
+    lock = tmp_path / "comfy.lock"
+    lock.write_text(text, encoding="utf-8")
+    result = run_cli("--lock", str(lock), "--models-dir", str(tmp_path / "m"), "status")
+    assert result.exit_code == 2, result
+    line = _one_line_error(result.stderr, "")
+    assert key in line and "comfy.lock" in line
+
+
+hexes = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+
+
+commits = st.text(alphabet="0123456789abcdef", min_size=40, max_size=40)
+
+
+names = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30
+)
+
+
+# a hub path is a relative path inside the repo (lock validation refuses '..', '/x', '\\')
+hub_paths = names.filter(lambda n: unsafe_reason(n) is None and "\\" not in n)
+
+
+sources = st.one_of(
+    st.builds(
+        CivitaiSource,
+        matched_by=st.sampled_from(["hash", "name", "pin"]),
+        model_id=st.integers(1, 10**7),
+        version_id=st.integers(1, 10**7),
+        file_id=st.integers(1, 10**7),
+        url=st.none() | st.just("https://civitai.com/api/download/models/1"),
+    ),
+    st.builds(
+        HuggingFaceSource,
+        matched_by=st.just("url"),
+        repo=st.just("org/repo"),
+        revision=commits,
+        path=hub_paths,
+    ),
+    st.builds(
+        UrlSource, matched_by=st.just("url"), url=names.map(lambda n: "https://example.com/" + n)
+    ),
+)
+
+
+models = st.builds(
+    LockedModel,
+    folder=st.sampled_from(["checkpoints", "loras", "vae"]),
+    name=names,
+    size=st.integers(0, 2**40),
+    sha256=hexes,
+    blake3=st.none() | hexes,
+    source=st.lists(sources, max_size=3).map(tuple),
+)
+
+
+locks = st.builds(
+    Lock,
+    version=st.just(1),
+    workflow=st.lists(
+        st.builds(
+            LockedWorkflow,
+            path=names,
+            digest=hexes.map(lambda h: "sha256:" + h),
+            models=st.lists(names, max_size=3).map(tuple),
+            nodes=st.lists(names, max_size=2).map(tuple),
+        ),
+        max_size=3,
+        unique_by=lambda w: w.path,
+    ).map(tuple),
+    model=st.lists(models, max_size=4, unique_by=lambda m: (m.folder, m.name)).map(tuple),
+    node=st.lists(
+        st.builds(
+            LockedNode,
+            id=names,
+            repo=st.just("https://github.com/a/b"),
+            commit=commits,
+            version=st.none() | st.just("1.0.0"),
+            classes=st.lists(names, max_size=3).map(tuple),
+        ),
+        max_size=3,
+        unique_by=lambda n: n.id,  # a lock names each pack once (two entries are refused)
+    ).map(tuple),
+    unresolved=st.lists(
+        st.builds(Unresolved, folder=st.just("loras"), name=names, reason=names), max_size=2
+    ).map(tuple),
+)
+
+
+@FEW
+@given(lock=locks)
+def test_lock_render_parse_render_is_identical(lock):
+    text = lockfile.render(lock)
+    assert lockfile.render(lockfile.loads(text)) == text

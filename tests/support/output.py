@@ -15,3 +15,13 @@ def error_line(stderr: str) -> str:
     errors = [ln for ln in stderr.splitlines() if ln.startswith("error: ")]
     assert len(errors) == 1, stderr
     return errors[0]
+
+
+def one_line_error(stderr: str, starts: str) -> str:
+    """The CLI's whole complaint is one ``error: …`` line; no traceback."""
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert "Traceback" not in stderr, stderr
+    errors = [ln for ln in lines if ln.startswith("error: ")]
+    assert len(errors) == 1, stderr
+    assert errors[0].startswith(f"error: {starts}"), errors[0]
+    return errors[0]

@@ -320,3 +320,28 @@ def empty_model_list(tmp_path: Path, monkeypatch) -> None:
     model_list = tmp_path / "model-list.json"
     model_list.write_text('{"models": []}')
     monkeypatch.setenv("COMFYLOCK_MODEL_LIST_URL", str(model_list))
+
+
+def one_lora_world(tmp_path: Path, server, size: int = 400_000) -> dict:
+    """A ComfyUI root and a lock of one URL-sourced LoRA served (with Range) by ``server``."""
+    root = tmp_path / "ComfyUI"
+    (root / "models" / "loras").mkdir(parents=True)
+    model = Model(
+        "loras",
+        "detail.safetensors",
+        payload(7, size),
+        [url_source(server.url_for("/files/detail.safetensors"))],
+    )
+    server.expect_request("/files/detail.safetensors").respond_with_handler(
+        lambda r: range_response(r, model.data)
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    lock = write_lock(project / "comfy.lock", [model])
+    return {
+        "root": root,
+        "model": model,
+        "args": ["--lock", str(lock), "--comfyui-root", str(root)],
+        "target": root / "models" / "loras" / "detail.safetensors",
+        "store": Path(os.environ["COMFYLOCK_STORE"]),
+    }

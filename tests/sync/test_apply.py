@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
+from tests.support.output import one_line_error as _one_line_error
 from tests.support.syncutil import (
     blob_files,
     make_world,
@@ -23,6 +25,7 @@ from tests.support.syncutil import (
     target_of,
     tree_snapshot,
 )
+from tests.support.syncutil import one_lora_world as _world
 
 
 @pytest.fixture
@@ -425,3 +428,44 @@ def test_hardlink_and_copy_modes_are_recognised_on_the_next_run(world, run_cli, 
         assert not target_of(world, m).is_symlink() and target_of(world, m).read_bytes() == m.data
     again = run_cli(*world["args"], "sync", "--no-nodes", "--link", mode)
     assert "Already in sync: 3 models" in again.stdout, again
+
+
+def _refuse_under(monkeypatch, root: Path, err: int) -> list[str]:
+    """Make symlink/link/replace/rename of any path under ``root`` fail with ``err``."""
+    refused: list[str] = []
+    prefix = str(root) + os.sep
+
+    def guard(real):
+        def fake(src, dst, *args, **kwargs):
+            for p in (str(src), str(dst)):
+                if os.path.abspath(p).startswith(prefix):
+                    refused.append(p)
+                    raise OSError(err, os.strerror(err), p)
+            return real(src, dst, *args, **kwargs)
+
+        return fake
+
+    for name in ("symlink", "link", "replace", "rename"):
+        monkeypatch.setattr(os, name, guard(getattr(os, name)))
+    return refused
+
+
+@pytest.mark.parametrize("err", [errno.EROFS, errno.EACCES])
+def test_read_only_models_dir_exits_6_and_leaves_user_files(
+    tmp_path, server, run_cli, monkeypatch, err
+):
+    w = _world(tmp_path, server)
+    models = w["root"] / "models"
+    (models / "loras" / "mine.safetensors").write_bytes(b"the user's own")
+    (models / "checkpoints").mkdir()
+    (models / "checkpoints" / "keep.ckpt").write_bytes(b"also theirs")
+    before = tree_snapshot(models)
+    refused = _refuse_under(monkeypatch, models, err)
+
+    result = run_cli(*w["args"], "sync", "--no-aria2")
+    assert refused, "the test's seam was never reached"
+    assert result.exit_code == 6, result
+    words = "read-only filesystem" if err == errno.EROFS else "permission denied"
+    line = _one_line_error(result.stderr, "")
+    assert words in line and "loras/detail.safetensors" in line
+    assert tree_snapshot(models) == before

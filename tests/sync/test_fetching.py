@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -13,6 +16,9 @@ from werkzeug import Response
 from tests.support.hostile import DATA, HAVE_ARIA2
 from tests.support.hostile import sync_args as _sync_world
 from tests.support.output import error_line as _error_line
+from tests.support.output import one_line_error as _one_line_error
+from tests.support.syncutil import blob_files
+from tests.support.syncutil import one_lora_world as _world
 
 
 @pytest.mark.parametrize("kind", ["--no-aria2", "aria2"])
@@ -125,3 +131,93 @@ def test_net_stalled_sync_exits_3_and_keeps_the_partial_file(
     assert "stalled" in _error_line(result.stderr)
     parts = list((Path(os.environ["COMFYLOCK_STORE"]) / "tmp").glob("*.part"))
     assert parts and parts[0].stat().st_size >= 20_000  # kept: the next sync resumes it
+
+
+class _FillingFile:
+    """A real file whose writes fail with ENOSPC once ``room`` bytes have been written."""
+
+    def __init__(self, fh, room: list[int]) -> None:
+        self._fh, self._room = fh, room
+
+    def write(self, data) -> int:
+        if len(data) > self._room[0]:
+            self._fh.write(bytes(data[: self._room[0]]))
+            self._room[0] = 0
+            self._fh.flush()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self._fh.name)
+        self._room[0] -= len(data)
+        return self._fh.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._fh.close()
+
+
+def test_full_disk_during_download_exits_6_keeps_partial_and_resumes(
+    tmp_path, server, run_cli, monkeypatch
+):
+    from comfylock.sync.download import httpx_backend
+
+    w = _world(tmp_path, server)
+    room = [100_000]  # the disk "fills up" after 100 kB of the 400 kB file
+    real_open = open
+    monkeypatch.setattr(
+        httpx_backend,
+        "open",
+        lambda *a, **k: _FillingFile(real_open(*a, **k), room),
+        raising=False,
+    )
+    result = run_cli(*w["args"], "sync", "--no-aria2")
+    assert result.exit_code == 6, result
+    line = _one_line_error(result.stderr, "disk full")
+    assert "free some space" in line
+    assert blob_files(w["store"]) == []
+    partial = list((w["store"] / "tmp").glob("*.part"))
+    assert len(partial) == 1 and partial[0].stat().st_size == 100_000
+    assert not w["target"].exists()
+
+    monkeypatch.undo()  # "space was freed"
+    monkeypatch.setenv("COMFYLOCK_STORE", str(w["store"]))
+    again = run_cli(*w["args"], "sync", "--no-aria2")
+    assert again.exit_code == 0, again
+    assert w["target"].read_bytes() == w["model"].data
+    ranges = [req.headers.get("Range") for req, _ in server.log]
+    assert ranges[-1] == "bytes=100000-"  # resumed, not restarted
+    assert not list((w["store"] / "tmp").glob("*.part"))
+
+
+@pytest.mark.parametrize("backend", ["--no-aria2", "aria2"])
+def test_redirect_to_plain_http_elsewhere_is_refused(
+    tmp_path, server, run_cli, backend, monkeypatch
+):
+    import shutil
+
+    if backend == "aria2" and shutil.which("aria2c") is None:
+        pytest.skip("aria2c is not installed")
+    looked_up: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def loopback_only(host, *args, **kwargs):
+        looked_up.append(str(host))
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise OSError(f"test: lookup of {host} refused")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
+    w = _world(tmp_path, server)
+    server.clear_all_handlers()
+    server.expect_request("/files/detail.safetensors").respond_with_handler(
+        lambda r: Response(status=302, headers={"Location": "http://example.invalid/x"})
+    )
+    extra = ["--no-aria2"] if backend == "--no-aria2" else []
+    result = run_cli(*w["args"], "sync", *extra)
+    assert result.exit_code == 2, result
+    line = _one_line_error(result.stderr, "")
+    assert "refusing to download over http" in line and "example.invalid" in line
+    assert "example.invalid" not in looked_up
+    assert blob_files(w["store"]) == [] and not w["target"].exists()

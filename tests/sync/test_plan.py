@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from comfylock.lock import file as lockfile
 from comfylock.lock.structs import Lock, LockedModel, LockedNode, UrlSource
@@ -156,3 +159,88 @@ def test_second_plan_after_apply_is_empty(tmp_path, monkeypatch):
     assert report.failures == ()
     second = plan_now()
     assert second.is_empty and second.models_in_sync == 2
+
+
+STATES = ("absent", "adoptable", "in-store", "linked", "stale-link", "elsewhere")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    states=st.lists(st.sampled_from(STATES), min_size=1, max_size=5),
+    folders=st.lists(
+        st.sampled_from(["loras", "vae", "checkpoints", "diffusion_models", "text_encoders"]),
+        min_size=5,
+        max_size=5,
+    ),
+    link=st.sampled_from(["auto", "symlink", "hardlink", "copy"]),
+)
+def test_second_plan_after_apply_is_empty_for_any_start(states, folders, link):
+    """Whatever the tree and store hold to begin with (no conflicts, no network needed),
+    apply(plan) then plan again finds nothing to do."""
+    import tempfile
+
+    from comfylock.machine.modelpaths import load_model_paths
+    from comfylock.store.blobs import Store
+    from comfylock.store.hashing import Expected
+    from comfylock.sync.apply import ApplyContext, run
+    from comfylock.sync.observe import observe, store_view
+    from comfylock.sync.plan import make_plan
+    from tests.support.syncutil import Model, url_source, write_lock
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        root = tmp / "ComfyUI"
+        (root / "models").mkdir(parents=True)
+        store = Store(tmp / "store").ensure()
+        models = [
+            Model(
+                folders[i],
+                f"sub{i % 2}/m{i}.safetensors",
+                f"bytes of model {i}".encode(),
+                [url_source(f"https://127.0.0.1:1/{i}")],
+            )
+            for i in range(len(states))
+        ]
+        lock_path = write_lock(tmp / "comfy.lock", models)
+        paths = load_model_paths(root)
+        for m, start in zip(models, states):
+            target = paths.target_dir(m.folder) / m.name
+            if start != "adoptable":  # everything else starts with the blob in the store
+                tmp_blob = store.tmp_path(m.sha256)
+                tmp_blob.write_bytes(m.data)
+                store.ingest(tmp_blob, Expected(size=len(m.data), sha256=m.sha256))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if start == "adoptable":
+                target.write_bytes(m.data)
+            elif start == "linked":
+                target.symlink_to(store.blob_path(m.sha256))
+            elif start == "stale-link":
+                other = models[(models.index(m) + 1) % len(models)]
+                if other is not m and store.has(other.sha256):
+                    target.symlink_to(store.blob_path(other.sha256))
+            elif (
+                start == "elsewhere"
+            ):  # the file sits in the folder's other dir (clip/ for text_encoders, …)
+                dirs = paths.search_dirs(m.folder)
+                place = (dirs[1] if len(dirs) > 1 else dirs[0]) / m.name
+                place.parent.mkdir(parents=True, exist_ok=True)
+                place.write_bytes(m.data)
+        lock = lockfile.load(lock_path)
+
+        def plan_now():
+            return make_plan(
+                lock, observe(lock, paths, store, lock_path=str(lock_path)), store_view(lock, store)
+            )
+
+        first = plan_now()
+        assert first.conflicts == ()
+        report = run(
+            first,
+            ApplyContext(
+                store=store, lock_path=str(lock_path), models_root=root / "models", link_mode=link
+            ),
+        )
+        assert report.failures == ()
+        second = plan_now()
+        store.close()
+        assert second.is_empty, second

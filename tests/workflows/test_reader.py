@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from comfylock.errors import NotAWorkflowError, WorkflowError
 from comfylock.workflows.reader import parse
 from tests.support.paths import FIXTURES
+from tests.support.strategies import FEW
 
 WORKFLOWS = FIXTURES / "workflows"
 EXPECTED = json.loads((WORKFLOWS / "EXPECTED.json").read_text())
@@ -127,3 +131,87 @@ def test_unsafe_directory_in_properties_models_is_invalid():
     )
     (ref,) = info.models
     assert ref.invalid
+
+
+SEEDS = sorted(
+    p
+    for p in (FIXTURES / "workflows").iterdir()
+    if p.suffix in (".json", ".png", ".webp") and p.name != "EXPECTED.json"
+)
+
+
+json_leaf = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
+)
+
+
+json_value = st.recursive(
+    json_leaf,
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=8), kids, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _mutate(obj, rng: random.Random, value):
+    """Replace one random node of a JSON tree with ``value``."""
+    path = []
+    node = obj
+    while isinstance(node, (dict, list)) and node and rng.random() < 0.8:
+        key = rng.choice(list(node)) if isinstance(node, dict) else rng.randrange(len(node))
+        path.append((node, key))
+        node = node[key]
+    if path:
+        parent, key = path[-1]
+        parent[key] = value
+        return obj
+    return value
+
+
+@FEW
+@given(
+    seed=st.sampled_from([p for p in SEEDS if p.suffix == ".json"]),
+    choice=st.randoms(use_true_random=False),
+    value=json_value,
+)
+def test_reader_never_crashes_on_mutated_workflows(seed, choice, value):
+    obj = _mutate(json.loads(seed.read_text()), choice, value)
+    try:
+        parse(json.dumps(obj).encode(), name=seed.name)
+    except WorkflowError:
+        pass
+
+
+@FEW
+@given(
+    seed=st.sampled_from(SEEDS),
+    cut=st.integers(min_value=0, max_value=4000),
+    flip=st.integers(min_value=0, max_value=255),
+)
+def test_reader_never_crashes_on_damaged_bytes(seed, cut, flip):
+    data = bytearray(seed.read_bytes())
+    if data:
+        data[cut % len(data)] ^= flip
+    for blob in (bytes(data), bytes(data[: cut % (len(data) + 1)])):
+        try:
+            parse(blob, name=seed.name)
+        except WorkflowError:
+            pass
+
+
+def test_reader_on_mutated_real_workflows(shared_dir):
+    rng = random.Random(1234)
+    files = sorted((shared_dir / "corpus").rglob("*.json"))[:20]
+    for path in files:
+        base = json.loads(path.read_text())
+        for _ in range(15):
+            obj = _mutate(
+                json.loads(json.dumps(base)),
+                rng,
+                rng.choice([None, 1, "x", [], {}, "../../x.safetensors"]),
+            )
+            try:
+                parse(json.dumps(obj).encode(), name=path.name)
+            except WorkflowError:
+                pass
