@@ -1,4 +1,5 @@
-"""Shared test helpers: the project's fixtures, the optional ../shared data, a CLI runner."""
+"""The suite's fixtures: an isolated environment, a CLI runner, trees, the node table, loopback
+servers (server, cdn, origin, elsewhere), the HTTP client and a retry policy that never waits."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.support.fakes import Sleeps
 from tests.support.paths import FIXTURES, ROOT, SHARED
-from tests.support.syncutil import (
-    loopback_server,
-    stop_server,
-)
+from tests.support.syncutil import serving
 
 __all__ = ["FIXTURES", "ROOT", "SHARED"]  # test_contracts and test_node_table import them here
 
@@ -134,27 +133,30 @@ def run_cli():
 
 @pytest.fixture
 def server():
-    """A loopback HTTP server (pytest-httpserver) for the sync fakes, stopped after the test."""
-    from tests.support.syncutil import loopback_server, stop_server
+    """A loopback HTTP server (pytest-httpserver on 127.0.0.1), stopped after the test."""
+    with serving() as s:
+        yield s
 
-    s = loopback_server()
-    yield s
-    stop_server(s)
+
+@pytest.fixture
+def cdn():
+    """A second server standing for a CDN host (a different origin)."""
+    with serving() as s:
+        yield s
 
 
 @pytest.fixture
 def origin():
-    s = loopback_server()
-    yield s
-    stop_server(s)
+    """The server a download or an API call starts at."""
+    with serving() as s:
+        yield s
 
 
 @pytest.fixture
 def elsewhere():
     """A second server: another origin (another port) that must never see a token."""
-    s = loopback_server()
-    yield s
-    stop_server(s)
+    with serving() as s:
+        yield s
 
 
 @pytest.fixture
@@ -163,3 +165,20 @@ def stop():
     event = threading.Event()
     yield event
     event.set()
+
+
+@pytest.fixture
+def client():
+    """The one HTTP client, as the service clients get it."""
+    from comfylock.net.send import make_client
+
+    with make_client(timeout=5) as c:
+        yield c
+
+
+@pytest.fixture
+def no_wait():
+    """A Retry policy whose sleeps are recorded (``no_wait.sleep``), never waited."""
+    from comfylock.net.send import Retry
+
+    return Retry(sleep=Sleeps(), rng=lambda: 0.5)

@@ -2,22 +2,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 
 import blake3
 import pytest
 
+from tests.support.syncutil import backdate_tree as _backdate_tree
 from tests.support.syncutil import comfyui_root as _comfy
-
-
-def _backdate_tree(root, seconds: int = 3600) -> None:
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            st = os.stat(path)
-            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 10**9))
 
 
 @pytest.fixture

@@ -12,17 +12,9 @@ from comfylock.machine.inventory import Inventory, scan_tree
 from comfylock.machine.modelpaths import load_model_paths
 from comfylock.store import hashing
 from tests.support.readcount import ReadCounter
+from tests.support.syncutil import backdate_tree as _backdate_tree
 
 GIB = 1 << 30
-
-
-def _backdate_tree(root, seconds: int = 3600) -> None:
-    """Files older than the cache's racy window, as on a real machine."""
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            st = os.stat(path)
-            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 10**9))
 
 
 def _pairs(inv: Inventory) -> list[tuple[str, str]]:

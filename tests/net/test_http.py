@@ -15,19 +15,12 @@ from comfylock.net.concurrency import map_concurrent
 from comfylock.net.endpoints import Endpoints, is_under
 from comfylock.net.http import SingleFlight, request_json
 from comfylock.net.httpcache import HttpCache
-from comfylock.net.send import Retry, make_client, send
+from comfylock.net.send import Retry, send
 from comfylock.redact import redact
-from tests.support import fakes
-
-_servers, server, cdn = fakes._servers, fakes.server, fakes.cdn  # loopback server fixtures
+from tests.support.fakes import Sleeps
 
 TOKEN = "civ_SECRET_token_0123456789"
 HF_TOKEN = "hf_SECRET_token_abcdefghij"
-
-
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture
@@ -38,12 +31,6 @@ def sleeps() -> Sleeps:
 @pytest.fixture
 def retry(sleeps) -> Retry:
     return Retry(sleep=sleeps, rng=lambda: 0.5)
-
-
-@pytest.fixture
-def client():
-    with make_client(timeout=5) as c:
-        yield c
 
 
 @pytest.fixture

@@ -15,20 +15,18 @@ import json
 import re
 from collections.abc import Iterator
 
-import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
 __all__ = [
-    "LoopbackServer",
-    "_servers",
+    "ALL",
     "FakeCivitai",
     "FakeHub",
     "FakeRegistry",
-    "cdn",
+    "LoopbackServer",
+    "Sleeps",
     "civitai_file",
     "civitai_model",
-    "server",
     "sha",
 ]
 
@@ -46,31 +44,6 @@ class LoopbackServer(HTTPServer):
         self.server.serve_forever(poll_interval=0.01)
 
 
-@pytest.fixture
-def _servers() -> Iterator[tuple[HTTPServer, HTTPServer]]:
-    """Two threaded servers on 127.0.0.1, started and stopped by the test that uses them."""
-    with LoopbackServer() as main, LoopbackServer() as other:
-        yield main, other
-
-
-@pytest.fixture
-def server(_servers) -> Iterator[HTTPServer]:
-    """The fake service's server, with no handlers and an empty log for each test."""
-    srv = _servers[0]
-    srv.clear()
-    yield srv
-    srv.clear()
-
-
-@pytest.fixture
-def cdn(_servers) -> Iterator[HTTPServer]:
-    """A second server standing for a CDN host (a different origin)."""
-    srv = _servers[1]
-    srv.clear()
-    yield srv
-    srv.clear()
-
-
 def sha(text: str) -> str:
     """A deterministic fake sha256 (lower hex)."""
     return hashlib.sha256(text.encode()).hexdigest()
@@ -80,11 +53,6 @@ def _json(data: object, status: int = 200, headers: dict[str, str] | None = None
     return Response(
         json.dumps(data), status=status, headers=headers or {}, content_type="application/json"
     )
-
-
-def paths(srv: HTTPServer) -> list[str]:
-    """Request paths (with query) the server saw, in order."""
-    return [req.full_path.rstrip("?") for req, _ in srv.log]
 
 
 # --- Civitai --------------------------------------------------------------------------------
@@ -596,27 +564,8 @@ class FakeRegistry:
         return _json({"message": "not found"}, 404)
 
 
-# --- shared fixtures ------------------------------------------------------------------------
-
-
 class Sleeps(list):
     """An injected sleep that records instead of waiting."""
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
-
-
-@pytest.fixture
-def client():
-    from comfylock.net.send import make_client
-
-    with make_client(timeout=5) as c:
-        yield c
-
-
-@pytest.fixture
-def no_wait():
-    """A Retry policy whose sleeps are recorded (``no_wait.sleep``), never waited."""
-    from comfylock.net.send import Retry
-
-    return Retry(sleep=Sleeps(), rng=lambda: 0.5)

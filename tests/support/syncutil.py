@@ -3,6 +3,7 @@ and local bare git repos for node packs."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -138,11 +139,21 @@ def make_bare_repo(base: Path, name: str = "ComfyUI-Test-Pack") -> tuple[Path, l
 
 def loopback_server():
     """A pytest-httpserver bound to 127.0.0.1 on a free port, started."""
-    from pytest_httpserver import HTTPServer
+    from tests.support.fakes import LoopbackServer
 
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server = LoopbackServer()
     server.start()
     return server
+
+
+@contextlib.contextmanager
+def serving():
+    """A started loopback server for the length of a ``with`` block."""
+    server = loopback_server()
+    try:
+        yield server
+    finally:
+        stop_server(server)
 
 
 def stop_server(server) -> None:
@@ -345,3 +356,12 @@ def one_lora_world(tmp_path: Path, server, size: int = 400_000) -> dict:
         "target": root / "models" / "loras" / "detail.safetensors",
         "store": Path(os.environ["COMFYLOCK_STORE"]),
     }
+
+
+def backdate_tree(root, seconds: int = 3600) -> None:
+    """Files older than the cache's racy window, as on a real machine."""
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            st = os.stat(path)
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 10**9))

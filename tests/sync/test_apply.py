@@ -22,6 +22,7 @@ from tests.support.syncutil import (
     paths_in,
     range_response,
     serve_world,
+    store_dir,
     target_of,
     tree_snapshot,
 )
@@ -31,10 +32,6 @@ from tests.support.syncutil import one_lora_world as _world
 @pytest.fixture
 def world(tmp_path, server, monkeypatch):
     return make_world(tmp_path, server, monkeypatch)
-
-
-def store_dir() -> Path:
-    return Path(os.environ["COMFYLOCK_STORE"])
 
 
 def wait_for(predicate, timeout: float = 30.0) -> None:

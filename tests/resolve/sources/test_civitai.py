@@ -19,14 +19,6 @@ from comfylock.resolve.sources.civitai import (
 )
 from tests.support import fakes
 
-_servers, server, cdn, client, no_wait = (
-    fakes._servers,
-    fakes.server,
-    fakes.cdn,
-    fakes.client,
-    fakes.no_wait,
-)
-
 SDXL = fakes.sha("sdxl-bytes")
 SDXL_PT = fakes.sha("sdxl-pickle")
 DETAIL = fakes.sha("detail-lora")

@@ -20,14 +20,6 @@ from comfylock.resolve.sources.huggingface import (
 )
 from tests.support import fakes
 
-_servers, server, cdn, client, no_wait = (
-    fakes._servers,
-    fakes.server,
-    fakes.cdn,
-    fakes.client,
-    fakes.no_wait,
-)
-
 COMMIT = "a" * 39 + "1"
 OLD = "b" * 39 + "2"
 REPO = "stabilityai/stable-diffusion-xl-base-1.0"

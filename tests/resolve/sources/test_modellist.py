@@ -9,15 +9,6 @@ import pytest
 from comfylock.net.httpcache import HttpCache
 from comfylock.resolve.sources.huggingface import HfRef
 from comfylock.resolve.sources.modellist import build_index, load_model_list
-from tests.support import fakes
-
-_servers, server, cdn, client, no_wait = (
-    fakes._servers,
-    fakes.server,
-    fakes.cdn,
-    fakes.client,
-    fakes.no_wait,
-)
 
 
 def entry(name, type_, save_path, filename, url, size="1.0GB"):

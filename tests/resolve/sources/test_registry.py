@@ -23,14 +23,6 @@ from comfylock.resolve.sources.registry import (
 )
 from tests.support import fakes
 
-_servers, server, cdn, client, no_wait = (
-    fakes._servers,
-    fakes.server,
-    fakes.cdn,
-    fakes.client,
-    fakes.no_wait,
-)
-
 IMPACT = "https://github.com/ltdrdata/ComfyUI-Impact-Pack"
 INSPIRE = "https://github.com/ltdrdata/ComfyUI-Inspire-Pack"
 COMMIT = "c0ffee" + "0" * 34

@@ -9,14 +9,6 @@ from comfylock.errors import AuthError, InputError, NotFoundError
 from comfylock.resolve.sources.url import check_url, is_loopback, probe
 from tests.support import fakes
 
-_servers, server, cdn, client, no_wait = (
-    fakes._servers,
-    fakes.server,
-    fakes.cdn,
-    fakes.client,
-    fakes.no_wait,
-)
-
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.3.4.5", "[::1]", "a.localhost"])
 def test_loopback_hosts(host):
