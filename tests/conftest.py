@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from comfylock.store import hashing
 from tests.support.fakes import Sleeps
 from tests.support.paths import FIXTURES, ROOT, SHARED
+from tests.support.readcount import ReadCounter
 from tests.support.syncutil import serving
 
 __all__ = ["FIXTURES", "ROOT", "SHARED"]  # test_contracts and test_node_table import them here
@@ -182,3 +184,10 @@ def no_wait():
     from comfylock.net.send import Retry
 
     return Retry(sleep=Sleeps(), rng=lambda: 0.5)
+
+
+@pytest.fixture
+def reads(monkeypatch) -> ReadCounter:
+    counter = ReadCounter()
+    monkeypatch.setattr(hashing, "_open", counter)
+    return counter

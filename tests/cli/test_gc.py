@@ -5,39 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
-from comfylock.store.sweep import plan_gc
-from tests.support.syncutil import Model, write_lock
-
-
-@pytest.fixture
-def synced(tmp_path, run_cli):
-    """Two projects synced into one store (by adoption: no network)."""
-    projects = {}
-    for name, data in (("p1", b"one"), ("p2", b"two")):
-        root = tmp_path / name / "ComfyUI"
-        target = root / "models" / "loras" / f"{name}.safetensors"
-        target.parent.mkdir(parents=True)
-        target.write_bytes(data)
-        lock = write_lock(
-            tmp_path / name / "comfy.lock", [Model("loras", f"{name}.safetensors", data)]
-        )
-        args = ["--lock", str(lock), "--comfyui-root", str(root)]
-        assert run_cli(*args, "sync").exit_code == 0
-        projects[name] = {"lock": lock, "args": args, "target": target, "data": data}
-    return projects
-
-
-def blobs() -> list[Path]:
-    return sorted(
-        p for p in (Path(os.environ["COMFYLOCK_STORE"]) / "blobs").rglob("*") if p.is_file()
-    )
-
-
-def test_plan_gc_is_pure():
-    plan = plan_gc([("a" * 64, 5), ("b" * 64, 7)], frozenset({"a" * 64}))
-    assert [i.sha256 for i in plan.delete] == ["b" * 64] and plan.kept == 1 and plan.freed == 7
+from tests.support.syncutil import store_blobs as blobs
 
 
 def test_gc_keeps_referenced_blobs(synced, run_cli):
@@ -55,25 +23,6 @@ def test_gc_collects_a_deleted_locks_blobs_after_a_dry_run(synced, run_cli):
     assert result.exit_code == 0, result
     assert len(blobs()) == 1
     assert synced["p1"]["target"].read_bytes() == b"one"
-
-
-def test_verify_ok(synced, run_cli):
-    result = run_cli("verify")
-    assert result.exit_code == 0, result
-    assert "Checked 2 blobs" in result.stdout
-
-
-def test_verify_quarantines_a_corrupt_blob(synced, run_cli):
-    blob = blobs()[0]
-    os.chmod(blob, 0o644)
-    blob.write_bytes(b"rot")
-    result = run_cli("verify")
-    assert result.exit_code == 4, result
-    store = Path(os.environ["COMFYLOCK_STORE"])
-    assert (store / "quarantine" / blob.name).exists() and not blob.exists()
-    # the next sync notices the dangling link and fetches/adopts again: here no source, so it reports
-    status = run_cli(*synced["p1"]["args"], "status")
-    assert status.exit_code == 0
 
 
 def test_a_lock_already_in_sync_registers_itself(synced, run_cli, tmp_path):

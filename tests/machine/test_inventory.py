@@ -11,7 +11,6 @@ from comfylock.machine.hashcache import HashCache
 from comfylock.machine.inventory import Inventory, scan_tree
 from comfylock.machine.modelpaths import load_model_paths
 from comfylock.store import hashing
-from tests.support.readcount import ReadCounter
 from tests.support.syncutil import backdate_tree as _backdate_tree
 
 GIB = 1 << 30
@@ -19,13 +18,6 @@ GIB = 1 << 30
 
 def _pairs(inv: Inventory) -> list[tuple[str, str]]:
     return [(f.folder, f.name) for f in inv.files]
-
-
-@pytest.fixture
-def reads(monkeypatch) -> ReadCounter:
-    counter = ReadCounter()
-    monkeypatch.setattr(hashing, "_open", counter)
-    return counter
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import blake3
 import pytest
 
 from comfylock.errors import IntegrityError, UnsafePathError
-from comfylock.store.blobs import Store
 from comfylock.store.hashing import Expected
 
 
@@ -21,11 +20,6 @@ def expected_for(data: bytes, with_blake3: bool = True) -> Expected:
         sha256=hashlib.sha256(data).hexdigest(),
         blake3=blake3.blake3(data).hexdigest() if with_blake3 else None,
     )
-
-
-@pytest.fixture
-def store(tmp_path):
-    return Store(tmp_path / "store").ensure()
 
 
 def test_layout_and_cachedir_tag(store):
@@ -118,15 +112,6 @@ def test_displace_keeps_the_users_file(store, tmp_path):
     assert moved.read_bytes() == b"mine" and not user.exists()
     assert moved.is_relative_to(run) and run.parent == store.root / "displaced"
     assert moved.relative_to(run) == user.relative_to(user.anchor)  # the whole path is kept
-
-
-def test_index_records_links_and_locks(store):
-    from comfylock.store.index import LinkRow
-
-    store.index.record_link(LinkRow("/m/a", "b" * 64, "/p/comfy.lock", "symlink"))
-    store.index.register_lock("/p/comfy.lock")
-    assert [r.target for r in store.index.links("/p/comfy.lock")] == ["/m/a"]
-    assert store.index.locks() == ["/p/comfy.lock"]
 
 
 def test_adopt_copies_a_file_the_user_also_keeps_elsewhere(store, tmp_path):

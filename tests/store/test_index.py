@@ -10,10 +10,7 @@ import pytest
 
 from tests.support.output import one_error_line as _one_error_line
 from tests.support.paths import ROOT
-from tests.support.syncutil import (
-    Model,
-    write_lock,
-)
+from tests.support.syncutil import Model, write_lock
 from tests.support.syncutil import comfyui_root as _comfyui
 from tests.support.syncutil import store_dir as _store
 
@@ -74,3 +71,12 @@ def test_lock_a_store_index_that_cannot_grow_ends_in_exit_6(tmp_path, run_cli):
     assert "index.sqlite" in line and "disk" in line
     for m in many:  # every user file is still there, with its bytes
         assert (root / "models" / "loras" / m.name).read_bytes() == m.data
+
+
+def test_index_records_links_and_locks(store):
+    from comfylock.store.index import LinkRow
+
+    store.index.record_link(LinkRow("/m/a", "b" * 64, "/p/comfy.lock", "symlink"))
+    store.index.register_lock("/p/comfy.lock")
+    assert [r.target for r in store.index.links("/p/comfy.lock")] == ["/m/a"]
+    assert store.index.locks() == ["/p/comfy.lock"]

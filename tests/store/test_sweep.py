@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.syncutil import (
-    Model,
-    write_lock,
-)
+from comfylock.store.sweep import plan_gc
+from tests.support.syncutil import Model, write_lock
 from tests.support.syncutil import comfyui_root as _comfyui
 from tests.support.syncutil import store_dir as _store
 
@@ -36,3 +34,8 @@ def test_fs_gc_keeps_the_blob_of_an_adopted_file_the_lock_stopped_naming(tmp_pat
     mine.unlink()  # the user removes it: now nothing depends on the blob
     assert run_cli(*args, "gc").exit_code == 0
     assert not [p for p in (_store() / "blobs").rglob("*") if p.is_file()]
+
+
+def test_plan_gc_is_pure():
+    plan = plan_gc([("a" * 64, 5), ("b" * 64, 7)], frozenset({"a" * 64}))
+    assert [i.sha256 for i in plan.delete] == ["b" * 64] and plan.kept == 1 and plan.freed == 7

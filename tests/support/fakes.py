@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 __all__ = [
     "ALL",
+    "CIVITAI_TOKEN",
     "FakeCivitai",
     "FakeHub",
     "FakeRegistry",
@@ -569,3 +570,7 @@ class Sleeps(list):
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+
+
+# A Civitai token the tests grep for: it must never appear in any output, cache or error.
+CIVITAI_TOKEN = "civ_SECRET_token_0123456789"

@@ -123,3 +123,25 @@ def s3_keys(prefix: str = "") -> list[str]:
 
 def blob_rel(sha: str) -> str:
     return f"blobs/sha256/{sha[:2]}/{sha}"
+
+
+def fresh_machine(tmp_path: Path, world: dict, name: str) -> list[str]:
+    """Another machine: its own ComfyUI root and store, the same lock."""
+    root = tmp_path / name / "ComfyUI"
+    (root / "models").mkdir(parents=True)
+    store = tmp_path / name / "store"
+    return ["--lock", str(world["lock"]), "--comfyui-root", str(root), "--store", str(store)]
+
+
+def installed(args: list[str], world: dict) -> None:
+    root = Path(args[args.index("--comfyui-root") + 1])
+    for m in world["models"]:
+        target = root / "models" / m.folder / m.name
+        assert target.read_bytes() == m.data, target
+
+
+def no_secret(*texts: str) -> None:
+    for text in texts:
+        assert SECRET_KEY not in text
+        assert ACCESS_KEY not in text
+        assert "X-Amz-Signature=" not in text or "X-Amz-Signature=***" in text

@@ -14,6 +14,8 @@ from pathlib import Path
 import blake3
 from werkzeug import Request, Response
 
+from comfylock.store.hashing import Digest
+
 GIT_ENV = {
     **os.environ,
     "GIT_AUTHOR_NAME": "t",
@@ -365,3 +367,13 @@ def backdate_tree(root, seconds: int = 3600) -> None:
             path = os.path.join(dirpath, name)
             st = os.stat(path)
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 10**9))
+
+
+def digest_of(data: bytes) -> Digest:
+    return Digest(len(data), hashlib.sha256(data).hexdigest(), blake3.blake3(data).hexdigest())
+
+
+def store_blobs() -> list[Path]:
+    return sorted(
+        p for p in (Path(os.environ["COMFYLOCK_STORE"]) / "blobs").rglob("*") if p.is_file()
+    )
