@@ -23,3 +23,54 @@ def test_from_a_subfolder_the_projects_lock_is_used(run_cli, tmp_path, monkeypat
     check = run_cli("check")
     assert check.exit_code == 0, check
     assert "up to date" in check.stdout
+
+
+def _vae_workflow(path: Path, name: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"1": {"class_type": "VAELoader", "inputs": {"vae_name": name}}}))
+
+
+def _project(tmp_path: Path):
+    from comfylock.project import Project
+    from comfylock.settings import make_settings
+
+    return Project(make_settings(lock=str(tmp_path / "proj" / "comfy.lock")))
+
+
+def test_the_project_dir_is_the_locks_dir_and_the_lock_may_be_absent(tmp_path):
+    project = _project(tmp_path)
+    assert project.dir == tmp_path / "proj"
+    assert project.lock_path == tmp_path / "proj" / "comfy.lock"
+    assert project.lock_if_present() is None
+    assert project.allow_http == ()  # an empty config when there is no comfylock.toml
+
+
+def test_workflows_follow_the_config_globs_and_are_read_once(tmp_path):
+    proj = tmp_path / "proj"
+    _vae_workflow(proj / "flows" / "a.json", "a.safetensors")
+    _vae_workflow(proj / "other" / "b.json", "b.safetensors")
+    (proj / "comfylock.toml").write_text('workflows = ["flows/*.json"]\n')
+    project = _project(tmp_path)
+    first = project.workflows()
+    assert [w.path for w in first] == ["flows/a.json"]
+    assert [(r.folder, r.name) for r in first[0].info.models] == [("vae", "a.safetensors")]
+    _vae_workflow(proj / "flows" / "c.json", "c.safetensors")  # after the first read
+    assert project.workflows() is first  # read once per run, not again per stage
+    assert project.config is project.config
+
+
+def test_the_lock_is_loaded_once_and_staleness_compares_it_with_the_workflows(
+    tmp_path, run_cli, monkeypatch
+):
+    proj = tmp_path / "proj"
+    _no_model_workflow(proj / "w.json")
+    monkeypatch.chdir(proj)
+    assert run_cli("resolve", "--offline").exit_code == 0
+    project = _project(tmp_path)
+    assert project.lock is project.lock
+    assert project.lock_if_present() is project.lock
+    assert project.staleness()[0] == "fresh"
+    _vae_workflow(proj / "w.json", "v.safetensors")  # the workflow now needs a model
+    assert project.staleness()[0] == "fresh"  # this run already read the workflows
+    state, message = _project(tmp_path).staleness()
+    assert state == "stale" and message, message

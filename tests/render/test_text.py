@@ -96,3 +96,24 @@ def test_fs_printable_escapes_c0_c1_and_bidi_only():
     assert printable("ok/naïve ✓.safetensors") == "ok/naïve ✓.safetensors"
     assert printable("a\tb\nc\x00\x7f\x85\u202e") == "a\\tb\\nc\\x00\\x7f\\x85\\u202e"
     assert printable("l1\x1b\nl2", multiline=True) == "l1\\x1b\nl2"
+
+
+def test_lines_text_escapes_each_line_and_joins_them():
+    from comfylock.render.text import lines_text
+
+    text = lines_text(["fetch  loras/a\x1b[2J.safetensors", "a value\nwith a newline"])
+    assert text.count("\n") == 1  # a value's newline cannot forge a second line
+    _no_raw_controls(text)
+    assert text.startswith("fetch  loras/a") and text.endswith("with a newline")
+
+
+def test_table_aligns_left_without_trailing_spaces():
+    from comfylock.render.text import table
+
+    rows = [["name", "size", ""], ["a-long-name.safetensors", "1.0 MiB", "ok"]]
+    assert table(rows) == [
+        "  name                     size",
+        "  a-long-name.safetensors  1.0 MiB  ok",
+    ]
+    assert table([], indent="") == []
+    assert table([["a", "b"]], indent="") == ["a  b"]

@@ -80,3 +80,52 @@ def test_index_records_links_and_locks(store):
     store.index.register_lock("/p/comfy.lock")
     assert [r.target for r in store.index.links("/p/comfy.lock")] == ["/m/a"]
     assert store.index.locks() == ["/p/comfy.lock"]
+
+
+def test_index_blobs_keep_a_known_blake3(tmp_path):
+    from comfylock.store.index import StoreIndex
+
+    index = StoreIndex(tmp_path / "index.sqlite")
+    try:
+        index.add_blob("a" * 64, 3, "b" * 64)
+        index.add_blob("a" * 64, 3, None)  # a later ingest without blake3 keeps the known one
+        assert index.blake3_of("a" * 64) == "b" * 64
+        index.remove_blob("a" * 64)
+        assert index.blake3_of("a" * 64) is None
+    finally:
+        index.close()
+
+
+def test_index_links_per_lock_and_registered_locks_survive_a_reopen(tmp_path):
+    from comfylock.store.index import LinkRow, StoreIndex
+
+    path = tmp_path / "index.sqlite"
+    index = StoreIndex(path)
+    one = LinkRow("/m/loras/b.safetensors", "a" * 64, "/p1/comfy.lock", "symlink")
+    two = LinkRow("/m/loras/a.safetensors", "c" * 64, "/p2/comfy.lock", "copy", 3, 5, 7)
+    index.record_link(one)
+    index.record_link(two)
+    index.register_lock("/p2/comfy.lock")
+    index.register_lock("/p1/comfy.lock")
+    index.close()
+    index = StoreIndex(path)
+    try:
+        assert index.links() == [two, one]  # sorted by target
+        assert index.links("/p1/comfy.lock") == [one]
+        assert index.locks() == ["/p1/comfy.lock", "/p2/comfy.lock"]
+        index.forget_link(one.target)
+        index.forget_lock("/p1/comfy.lock")
+        assert index.links() == [two] and index.locks() == ["/p2/comfy.lock"]
+    finally:
+        index.close()
+
+
+def test_a_damaged_index_is_an_integrity_error_not_a_crash(tmp_path):
+    from comfylock.errors import IntegrityError
+    from comfylock.store.index import StoreIndex
+
+    path = tmp_path / "index.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(IntegrityError, match="store index is damaged"):
+        index = StoreIndex(path)
+        index.locks()
