@@ -168,3 +168,44 @@ def test_lock_versions_below_1_are_refused(tmp_path, run_cli, version):
     result = run_cli("--lock", str(lock), "--models-dir", str(tmp_path), "status")
     assert result.exit_code == 2, result
     assert "does not exist" in _one_error_line(result.stderr)
+
+
+def _locked(name: str = "a.safetensors", *sources):
+    from comfylock.lock.structs import LockedModel
+
+    return LockedModel(folder="loras", name=name, size=1, sha256="a" * 64, source=sources)
+
+
+def test_check_lock_returns_a_sound_lock_itself():
+    from comfylock.lock.structs import Lock, UrlSource
+    from comfylock.lock.validate import check_lock
+
+    lock = Lock(version=1, model=(_locked("a", UrlSource(url="https://example.com/a")),))
+    assert check_lock(lock, "comfy.lock") is lock
+
+
+def test_check_lock_names_the_file_the_entry_and_the_fix():
+    from comfylock.errors import LockfileError
+    from comfylock.lock.structs import CivitaiSource, HuggingFaceSource, Lock
+    from comfylock.lock.validate import check_lock
+
+    cases = [
+        (Lock(version=0), "lock version 0 does not exist"),
+        (Lock(version=1, model=(_locked(), _locked())), "two entries (numbers 1 and 2)"),
+        (Lock(version=1, model=(_locked("x" * 300),)), "a path component longer than"),
+        (Lock(version=1, model=(_locked("a", CivitaiSource(version_id=0)),)), "version-id 0"),
+        (
+            Lock(
+                version=1,
+                model=(
+                    _locked("a", HuggingFaceSource(repo="o/r", revision="c" * 40, path="../x")),
+                ),
+            ),
+            "Hugging Face path '../x'",
+        ),
+    ]
+    for lock, expected in cases:
+        with pytest.raises(LockfileError) as info:
+            check_lock(lock, "proj/comfy.lock")
+        assert str(info.value).startswith("proj/comfy.lock: "), info.value
+        assert expected in str(info.value), info.value
