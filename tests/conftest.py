@@ -11,11 +11,9 @@ from click.testing import CliRunner
 
 from comfylock.store import hashing
 from tests.support.fakes import Sleeps
-from tests.support.paths import FIXTURES, ROOT, SHARED
+from tests.support.paths import FIXTURES, SHARED
 from tests.support.readcount import ReadCounter
 from tests.support.syncutil import serving
-
-__all__ = ["FIXTURES", "ROOT", "SHARED"]  # test_contracts and test_node_table import them here
 
 SECRET_VARS = ("CIVITAI_API_KEY", "HF_TOKEN")
 

@@ -9,8 +9,7 @@ import sys
 import pytest
 
 from comfylock.lock.schemas import SCHEMAS, render_schema
-
-from .conftest import ROOT
+from tests.support.paths import ROOT
 
 
 @pytest.mark.parametrize("filename", sorted(SCHEMAS))

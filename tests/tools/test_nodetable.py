@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 
 from comfylock.workflows import nodetable, tables
+from tests.support.paths import FIXTURES, ROOT
 from tools.nodetable import generate
 from tools.nodetable.layout import NODE_MAP_LINES, TABLE_LINES, dumps
 from tools.nodetable.scanner import SCANNER_VERSION
-
-from .conftest import FIXTURES, ROOT
 
 PACKS = FIXTURES / "nodepacks"
 DATA = ROOT / "src" / "comfylock" / "workflows" / "data"
