@@ -18,7 +18,10 @@ from .errors import LockfileError
 from .fileio import Base
 
 __all__ = [
+    "ComfyUIConfig",
     "Config",
+    "PythonConfig",
+    "PythonTargetConfig",
     "RemoteConfig",
     "config_path",
     "load_config",
@@ -33,6 +36,34 @@ class RemoteConfig(Base):
     push: bool = False
 
 
+class ComfyUIConfig(Base):
+    """``[comfyui]``: a hand pin of the ComfyUI core (a commit or a release version) and
+    where to clone it from."""
+
+    repo: str | None = None
+    commit: Annotated[str, Meta(pattern="^[0-9a-f]{40}$")] | None = None
+    version: str | None = None
+
+
+class PythonTargetConfig(Base):
+    """One platform the team runs: ``{name, platform, torch-backend}``."""
+
+    name: Annotated[str, Meta(pattern="^[A-Za-z0-9][A-Za-z0-9_-]*$")]
+    platform: str
+    torch_backend: str | None = None
+
+
+class PythonConfig(Base):
+    """``[python]``: how the node packs' Python requirements are locked (SPEC §9)."""
+
+    version: Annotated[str, Meta(pattern=r"^3\.[0-9]+$")] | None = None
+    targets: tuple[PythonTargetConfig, ...] = ()
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    overrides: dict[str, str] = {}
+    exclude: tuple[str, ...] = ()
+
+
 class Config(Base):
     """The user-edited ``comfylock.toml``. Never holds a secret."""
 
@@ -41,6 +72,8 @@ class Config(Base):
     nodes: dict[str, str] = {}
     allow_http: tuple[str, ...] = ()
     remote: tuple[RemoteConfig, ...] = ()
+    comfyui: ComfyUIConfig | None = None
+    python: PythonConfig | None = None
 
 
 def config_path(project_dir: Path) -> Path:

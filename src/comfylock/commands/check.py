@@ -28,8 +28,11 @@ def check_cmd(project, strict: bool, installed: bool, as_json: bool) -> int:
     from ..render.resolution import staleness_json, staleness_text
 
     settings, lock = project.settings, project.lock
+    from ..environment.pin import stale_reasons
+
     staleness = compare(lock, project.workflows())
-    failed = not staleness.ok or (strict and bool(staleness.name_only))
+    environment = stale_reasons(lock, project.config, project.dir)
+    failed = not staleness.ok or (strict and bool(staleness.name_only)) or bool(environment)
     problems: list[str] = []
     if installed:
         from ..render.syncview import plan_lines
@@ -46,11 +49,14 @@ def check_cmd(project, strict: bool, installed: bool, as_json: bool) -> int:
                 {
                     **staleness_json(staleness, strict=strict),
                     "installed": problems,
+                    "environment": environment,
                     "ok": not failed,
                 },
                 indent=2,
             )
         )
     elif not settings.quiet or failed:
-        click.echo(staleness_text(staleness, lock, strict=strict, installed=problems), nl=False)
+        click.echo(staleness_text(
+                staleness, lock, strict=strict, installed=problems, environment=environment
+            ), nl=False)
     return 1 if failed else 0

@@ -8,7 +8,11 @@ On-disk format (SPEC §3), rendered deterministically::
     [[workflow]]        path, digest, models, nodes        sorted by path
     [[model]]           folder, name, size, sha256, blake3 sorted by (folder, name)
     [[model.source]]    type, matched-by, ids / repo+revision+path / url
-    [[node]]            id, repo, commit, version, classes sorted by id
+    [[node]]            id, repo, commit, version, classes, install-script   sorted by id
+    [comfyui]           repo, commit, version, matched-by
+    [python]            version, inputs
+    [[python.target]]   name, platform, file, sha256, torch-backend, indexes  sorted by name
+    [[python.requirement]] pack, source, specs           sorted by (pack, source)
     [[snapshot]]        repo, revision, dir, repo-type     sorted by dir
     [[snapshot.file]]   path, size, sha256                 sorted by path
     [[unresolved]]      folder, name, reason               sorted by (folder, name)
@@ -151,6 +155,26 @@ def normalise(lock: Lock) -> Lock:
             )
         ),
         unresolved=tuple(sorted(lock.unresolved, key=lambda u: (u.folder, u.name))),
+        comfyui=lock.comfyui,
+        python=_normal_python(lock.python),
+    )
+
+
+def _normal_python(python):
+    if python is None:
+        return None
+    return msgspec.structs.replace(
+        python,
+        target=tuple(sorted(python.target, key=lambda t: t.name)),
+        requirement=tuple(
+            sorted(
+                (
+                    msgspec.structs.replace(r, specs=tuple(sorted(set(r.specs))))
+                    for r in python.requirement
+                ),
+                key=lambda r: (r.pack, r.source),
+            )
+        ),
     )
 
 
@@ -161,7 +185,7 @@ def _table(struct: msgspec.Struct):
     for key, value in msgspec.to_builtins(struct).items():
         if isinstance(value, (list, tuple)) and value and isinstance(value[0], dict):
             continue  # nested arrays of tables are added by the caller
-        if value is None:
+        if value is None or value is False:  # false flags are the default: left out
             continue
         if isinstance(value, (list, tuple)):
             arr = tomlkit.array()
@@ -186,10 +210,13 @@ def render(lock: Lock) -> str:
         ("workflow", lock.workflow),
         ("model", lock.model),
         ("node", lock.node),
+        ("environment", ()),
         ("snapshot", lock.snapshot),
         ("unresolved", lock.unresolved),
     ]
     for name, items in sections:
+        if name == "environment":
+            _add_environment(doc, lock)
         if not items:
             continue
         aot = tomlkit.aot()
@@ -212,6 +239,29 @@ def render(lock: Lock) -> str:
         doc.add(name, aot)
     text = tomlkit.dumps(doc)
     return text if text.endswith("\n") else text + "\n"
+
+
+def _add_environment(doc, lock: Lock) -> None:
+    """``[comfyui]`` and ``[python]`` (with its ``[[python.target]]`` and
+    ``[[python.requirement]]``), after the node packs whose requirements they lock."""
+    import tomlkit
+
+    if lock.comfyui is not None:
+        doc.add(tomlkit.nl())
+        doc.add("comfyui", _table(lock.comfyui))
+    if lock.python is not None:
+        table = _table(lock.python)
+        for key, items in (
+            ("target", lock.python.target),
+            ("requirement", lock.python.requirement),
+        ):
+            if items:
+                sub = tomlkit.aot()
+                for entry in items:
+                    sub.append(_table(entry))
+                table.add(key, sub)
+        doc.add(tomlkit.nl())
+        doc.add("python", table)
 
 
 def dump(lock: Lock, path: str | os.PathLike[str]) -> bool:

@@ -16,15 +16,20 @@ from ..fileio import Base
 from ..workflows.refs import REPO_ID_PATTERN
 
 __all__ = [
+    "DEFAULT_COMFYUI_REPO",
     "CivitaiSource",
     "Commit",
     "HuggingFaceSource",
     "Lock",
     "LockedModel",
+    "LockedComfyUI",
     "LockedNode",
+    "LockedPython",
     "LockedSnapshot",
     "LockedWorkflow",
     "MatchedBy",
+    "PythonRequirement",
+    "PythonTarget",
     "Sha256",
     "SnapshotFile",
     "Source",
@@ -133,6 +138,51 @@ class LockedNode(Base):
     commit: Commit
     version: str | None = None
     classes: tuple[str, ...] = ()
+    # an install.py or setup.py at that commit: code meant to run at install time, which
+    # comfylock lists and never runs (SPEC §9)
+    install_script: bool = False
+
+
+DEFAULT_COMFYUI_REPO = "https://github.com/Comfy-Org/ComfyUI"
+
+
+class LockedComfyUI(Base, kw_only=True):
+    """``[comfyui]``: the ComfyUI core the workflows run on (SPEC §9)."""
+
+    repo: str = DEFAULT_COMFYUI_REPO
+    commit: Commit
+    version: str | None = None  # ``comfyui_version.py`` at that commit
+    matched_by: Literal["local", "ver", "pin"] | None = None
+
+
+class PythonTarget(Base, kw_only=True):
+    """One ``[[python.target]]``: a platform the team runs and its PEP 751 lock file."""
+
+    name: Annotated[str, Meta(pattern="^[A-Za-z0-9][A-Za-z0-9_-]*$")]
+    platform: str  # uv's --python-platform, e.g. x86_64-manylinux_2_28
+    # pylock.<name>.toml beside comfy.lock: a plain file name, never a path (untrusted)
+    file: Annotated[str, Meta(pattern=r"^pylock\.[A-Za-z0-9][A-Za-z0-9_-]*\.toml$")]
+    sha256: Sha256  # of that file
+    torch_backend: str | None = None  # uv's --torch-backend (cpu, cu128, ...)
+    indexes: tuple[str, ...] = ()  # extra indexes the packs' --extra-index-url lines named
+
+
+class PythonRequirement(Base):
+    """Where requirements came from: a node id (or ``comfyui``) and one of its files."""
+
+    pack: str
+    source: Literal["requirements.txt", "pyproject.toml"]
+    specs: tuple[str, ...] = ()
+
+
+class LockedPython(Base, kw_only=True):
+    """``[python]``: the interpreter's major.minor, what the Python lock was made from
+    (``inputs``: when it no longer matches, the Python lock is stale), the targets."""
+
+    version: Annotated[str, Meta(pattern=r"^3\.[0-9]+$")]
+    inputs: Digest
+    target: tuple[PythonTarget, ...] = ()
+    requirement: tuple[PythonRequirement, ...] = ()
 
 
 class Unresolved(Base):
@@ -148,6 +198,8 @@ class Lock(Base):
     node: tuple[LockedNode, ...] = ()
     snapshot: tuple[LockedSnapshot, ...] = ()
     unresolved: tuple[Unresolved, ...] = ()
+    comfyui: LockedComfyUI | None = None
+    python: LockedPython | None = None
 
 
 def snapshot_models(lock: Lock) -> tuple[LockedModel, ...]:

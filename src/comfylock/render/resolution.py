@@ -10,6 +10,7 @@ from ..units import count
 from .text import lines_text, table
 
 __all__ = [
+    "environment_lines",
     "resolution_json",
     "resolution_text",
     "staleness_json",
@@ -36,7 +37,9 @@ def staleness_json(staleness, *, strict: bool) -> dict[str, Any]:
     }
 
 
-def staleness_text(staleness, lock, *, strict: bool, installed: list | tuple = ()) -> str:
+def staleness_text(
+    staleness, lock, *, strict: bool, installed: list | tuple = (), environment=()
+) -> str:
     lines: list[str] = []
     for c in staleness.changes:
         if c.status == "new":
@@ -57,8 +60,11 @@ def staleness_text(staleness, lock, *, strict: bool, installed: list | tuple = (
             lines.append(f"weak pin: {key} was matched by file name only (--strict)")
     for problem in installed:
         lines.append(f"not installed: {problem}")
+    lines += [f"stale: python: {why}" for why in environment]
     if lines:
-        lines += _check_fixes(staleness, strict=strict, installed=installed)
+        lines += _check_fixes(
+            staleness, strict=strict, installed=installed, environment=environment
+        )
     else:
         lines.append(
             f"comfy.lock is up to date: {count(len(lock.workflow), 'workflow')}, {count(len(lock.model), 'model')}, {count(len(lock.node), 'node pack')}"
@@ -66,7 +72,7 @@ def staleness_text(staleness, lock, *, strict: bool, installed: list | tuple = (
     return lines_text(lines) + "\n"
 
 
-def _check_fixes(staleness, *, strict: bool, installed) -> list[str]:
+def _check_fixes(staleness, *, strict: bool, installed, environment=()) -> list[str]:
     """One line per kind of finding, each naming the command that fixes that kind."""
     fixes = []
     new_refs = any(why.startswith("not in the lock") for _, why in staleness.unpinned)
@@ -84,6 +90,8 @@ def _check_fixes(staleness, *, strict: bool, installed) -> list[str]:
         )
     if installed:
         fixes.append("fix: run `comfylock sync` to install")
+    if environment and not fixes:
+        fixes.append("fix: run `comfylock resolve` to lock the Python requirements again")
     return fixes
 
 
@@ -111,6 +119,41 @@ def resolution_json(outcome) -> dict[str, Any]:
             for c in r.conflicts
         ],
         "ambiguous": [{"class": cls, "candidates": list(c)} for cls, c in r.ambiguous],
+        **_environment_json(getattr(outcome, "environment", None)),
+    }
+
+
+_MATCHED = {"local": "the ComfyUI root's HEAD", "pin": "comfylock.toml", "ver": "the workflows"}
+
+
+def environment_lines(env) -> list[str]:
+    """ComfyUI and Python as resolve pinned them, the packs' install scripts (never run)."""
+    if env is None or env.lock.comfyui is None:
+        return []
+    c, py = env.lock.comfyui, env.lock.python
+    how = _MATCHED.get(c.matched_by or "", "the lock")
+    lines = [f"ComfyUI {c.version or '(no version)'} at {c.commit[:12]} (from {how})"]
+    if py is not None:
+        files = ", ".join(t.file for t in py.target)
+        state = "locked with uv" if env.recompiled else "unchanged"
+        lines.append(f"Python {py.version}: {files} ({state})")
+    lines += [f"warning: {w}" for w in env.warnings]
+    if env.install_scripts:
+        lines.append(
+            f"install scripts (comfylock never runs them): {', '.join(env.install_scripts)}"
+        )
+    return lines
+
+
+def _environment_json(env) -> dict[str, Any]:
+    if env is None or env.lock.comfyui is None:
+        return {}
+    py = env.lock.python
+    return {
+        "comfyui": msgspec.to_builtins(env.lock.comfyui),
+        "python": msgspec.to_builtins(py) if py is not None else None,
+        "install_scripts": list(env.install_scripts),
+        "warnings": list(env.warnings),
     }
 
 
@@ -162,6 +205,7 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
             "note: no --comfyui-root (or --models-dir), so no local model file was hashed; "
             "pass the one your models are in to identify them by hash"
         )
+    lines += environment_lines(getattr(outcome, "environment", None))
     if outcome.check_only:
         lines.append(
             "comfy.lock would change"

@@ -32,6 +32,7 @@ class ResolveOutcome(msgspec.Struct, frozen=True, kw_only=True):
     # "folder/name" of an unresolved reference -> candidates (machine.suggest.Suggestion)
     suggestions: dict[str, tuple] = {}
     local_files: bool = True  # False: no ComfyUI root or models dir, so none were hashed
+    environment: object = None  # environment.pin.EnvResolution, when the lock pins one
 
 
 def _pinned_outside_workflows(config) -> WorkflowInput | None:
@@ -112,20 +113,25 @@ def run_resolve(
         workflow=tuple(w for w in lock.workflow if w.path != "comfylock.toml"),
         unresolved=lock.unresolved if allow_unresolved else (),
     )
+    failed = bool(resolution.conflicts) or (bool(resolution.unresolved) and not allow_unresolved)
+    env = None
+    if not failed or check_only:
+        env = _environment(project, lock, old, workflows, upgrade, offline, check_only)
+        lock = env.lock
     text = lockfile.render(lock)
     try:
         current = settings.lock_path.read_text(encoding="utf-8").replace("\r\n", "\n")
     except FileNotFoundError:
         current = None
-    changed = current != text
-    failed = bool(resolution.conflicts) or (bool(resolution.unresolved) and not allow_unresolved)
+    changed = current != text or (env is not None and (env.stale or _files_differ(project, env)))
     written = False
     if check_only:
         code = 1 if (changed or failed) else 0
     elif failed:
         code = 1
     else:
-        written = lockfile.dump(lock, settings.lock_path)
+        written = _write_pylocks(project, env)
+        written = lockfile.dump(lock, settings.lock_path) or written
         code = 0
     return ResolveOutcome(
         lock_path=str(settings.lock_path),
@@ -137,7 +143,46 @@ def run_resolve(
         workflows=len(workflows),
         suggestions=suggestions,
         local_files=settings.models_root() is not None,
+        environment=env,
     )
+
+
+def _environment(project: Project, lock, old, workflows, upgrade, offline, check_only):
+    """``[comfyui]``, ``[python]`` and the packs' install-script flags (SPEC §9)."""
+    from ..environment.pin import EnvSources, resolve_environment
+
+    settings = project.settings
+    src = EnvSources(
+        project_dir=project.dir,
+        cache_dir=settings.cache_dir,
+        comfyui_root=settings.comfyui_root,
+        allow_http=project.allow_http,
+        offline=offline,
+    )
+    return resolve_environment(
+        lock, old, project.config, workflows, src, upgrade=upgrade, check_only=check_only
+    )
+
+
+def _files_differ(project: Project, env) -> bool:
+    for name, text in env.files.items():
+        try:
+            if (project.dir / name).read_text(encoding="utf-8") != text:
+                return True
+        except OSError:
+            return True
+    return False
+
+
+def _write_pylocks(project: Project, env) -> bool:
+    """The targets' pylock files beside comfy.lock (atomic, only on change), before the lock
+    that records their sha256."""
+    from ..fileio import atomic_write_text
+
+    written = False
+    for name, text in env.files.items() if env is not None else ():
+        written = atomic_write_text(project.dir / name, text) or written
+    return written
 
 
 def _hf_repos(*locks) -> tuple[tuple[str, str], ...]:

@@ -16,8 +16,8 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from ..environment.gitobjects import repo_url
 from ..errors import RemoteError
 from ..lock.structs import Lock, LockedNode
 from ..pathsafe import check_name, check_parent_within, real_roots, safe_join
@@ -41,18 +41,6 @@ def _git(
         err = (proc.stderr.strip().splitlines() or ["failed"])[-1]
         raise RemoteError(f"git {args[0]}: {err}")
     return proc
-
-
-def repo_url(repo: str, project_dir: Path, allow_http: Sequence[str] = ()) -> str:
-    """A repo from the lock as git should see it: the https-only rule of ``check_repo``, and
-    local paths made absolute against the lock's directory."""
-    from ..net.urlpolicy import check_repo, is_local_repo
-
-    check_repo(repo, allow_http)
-    if not is_local_repo(repo) or urlsplit(repo).scheme.lower() == "file":
-        return repo
-    path = Path(repo).expanduser()
-    return str(path if path.is_absolute() else (project_dir / path).resolve())
 
 
 def pack_dir(node: LockedNode, custom_nodes: Path) -> Path:
