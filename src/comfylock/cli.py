@@ -135,7 +135,8 @@ def cli(
     )
     # NOTE: checked here, before any command runs, so a typo changes nothing (SPEC §2);
     # doctor reports a bad root as one of its findings instead of stopping.
-    if ctx.obj.comfyui_root is not None and ctx.invoked_subcommand != "doctor":
+    # sync checks it itself: with --install-comfyui an empty or missing root is the point.
+    if ctx.obj.comfyui_root is not None and ctx.invoked_subcommand not in ("doctor", "sync"):
         check_comfyui_root(
             ctx.obj.comfyui_root, given_as="--comfyui-root" if comfyui_root else "COMFYUI_ROOT"
         )

@@ -43,7 +43,5 @@ def env_world(tmp_path, monkeypatch, request):
         monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
         monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
         world["index_url"] = index_url
-        (world["project"] / "comfylock.toml").write_text(
-            f'[python]\nindex-url = "{index_url}"\n'
-        )
+        (world["project"] / "comfylock.toml").write_text(f'[python]\nindex-url = "{index_url}"\n')
         yield world

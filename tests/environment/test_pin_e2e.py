@@ -4,9 +4,9 @@ ComfyUI git checkout, packs in bare repos, wheels on a loopback index, the real 
 from __future__ import annotations
 
 import re
-import tomllib
 
 import pytest
+import tomllib
 
 from tests.support.environment import clashing_packs, git, standard_packs
 
@@ -22,9 +22,7 @@ def _resolve(run_cli, world, *extra):
     )
 
 
-def test_resolve_records_comfyui_and_python_with_hashes_and_is_byte_identical(
-    env_world, run_cli
-):
+def test_resolve_records_comfyui_and_python_with_hashes_and_is_byte_identical(env_world, run_cli):
     world = env_world
     first = _resolve(run_cli, world)
     assert first.exit_code == 0, first

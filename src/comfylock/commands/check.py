@@ -56,7 +56,10 @@ def check_cmd(project, strict: bool, installed: bool, as_json: bool) -> int:
             )
         )
     elif not settings.quiet or failed:
-        click.echo(staleness_text(
+        click.echo(
+            staleness_text(
                 staleness, lock, strict=strict, installed=problems, environment=environment
-            ), nl=False)
+            ),
+            nl=False,
+        )
     return 1 if failed else 0

@@ -8,7 +8,30 @@ import click
 
 from ..cli import echo_printed, pass_project
 
-__all__ = ["sync_cmd"]
+__all__ = ["environment_options", "sync_cmd"]
+
+
+def environment_options(command):
+    """The environment's options (SPEC §9), shared by ``sync`` and ``status``."""
+    options = [
+        click.option("--no-core", is_flag=True, help="Leave the ComfyUI checkout as it is."),
+        click.option("--no-python", is_flag=True, help="Leave ComfyUI's Python packages alone."),
+        click.option(
+            "--python",
+            "python_path",
+            metavar="PATH",
+            help="ComfyUI's interpreter (default: $COMFYLOCK_PYTHON, <root>/.venv, <root>/venv, "
+            "$VIRTUAL_ENV).",
+        ),
+        click.option(
+            "--python-target",
+            metavar="NAME",
+            help="The [[python.target]] to install (default: the one for this machine).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @click.command("sync")
@@ -42,10 +65,20 @@ __all__ = ["sync_cmd"]
 @click.option(
     "--push", is_flag=True, help="Push what this run fetched from origins to the push remotes."
 )
+@environment_options
+@click.option(
+    "--exact", is_flag=True, help="Also uninstall Python packages the lock does not name."
+)
+@click.option("--torch", is_flag=True, help="Let sync change the torch stack too.")
+@click.option(
+    "--install-comfyui",
+    is_flag=True,
+    help="Clone ComfyUI and create its .venv when --comfyui-root is empty or missing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @pass_project
 def sync_cmd(
-    project, dry_run, locked, link, prune, force, jobs, no_aria2, no_nodes, push, as_json
+    project, dry_run, locked, link, prune, force, jobs, no_aria2, no_nodes, push, as_json, **env
 ) -> int:
     """Make this machine match comfy.lock (models, then node packs).
 
@@ -59,6 +92,7 @@ def sync_cmd(
 
     settings = project.settings
     as_json = as_json or settings.json
+    _check_root(settings, env["install_comfyui"])
 
     options = SyncOptions(
         dry_run=dry_run,
@@ -70,6 +104,7 @@ def sync_cmd(
         use_aria2=not no_aria2,
         nodes=not no_nodes,
         push=push,
+        **env_options(env),
     )
     progress = None
     if not (as_json or settings.quiet or dry_run):
@@ -80,8 +115,13 @@ def sync_cmd(
 
     def show_plan(outcome) -> None:
         if progress is not None:
-            fetch = outcome.plan.fetch
-            progress.expect(len(fetch), sum(f.size for f in fetch))
+            fetch, env = outcome.plan.fetch, outcome.plan.environment
+            py = env.python if env is not None and env.python is not None else None
+            packages = (*py.add, *py.change) if py is not None else ()
+            progress.expect(
+                len(fetch) + len(packages),
+                sum(f.size for f in fetch) + sum(p.size for p in packages),
+            )
         if not as_json:
             echo_printed(plan_output(outcome, quiet=settings.quiet, applied=True))
             shown.append(len(outcome.warnings))
@@ -104,3 +144,37 @@ def sync_cmd(
         echo_printed(printed)
     remember(settings, outcome, code=code, nodes=not no_nodes, printed=printed)
     return code
+
+
+def env_options(env: dict) -> dict:
+    """``environment_options`` (and sync's own) as ``SyncOptions`` fields."""
+    return {
+        "core": not env.pop("no_core"),
+        "python": not env.pop("no_python"),
+        **env,
+    }
+
+
+def _check_root(settings, install: bool) -> None:
+    """The --comfyui-root check the group leaves to sync (SPEC §9): an empty or missing root
+    is exit 2 unless --install-comfyui asks to build ComfyUI there."""
+    root = settings.comfyui_root
+    if root is None:
+        if install:
+            from ..errors import UsageError
+
+            raise UsageError(
+                "--install-comfyui needs --comfyui-root DIR (an empty or missing folder)"
+            )
+        return
+    from ..environment.observe import is_empty_root
+    from ..settings import check_comfyui_root
+
+    if install and is_empty_root(root):
+        if not root.parent.is_dir():
+            from ..errors import UsageError
+
+            raise UsageError(f"--comfyui-root {root}: its parent folder does not exist")
+        return
+    given = click.get_current_context().find_root().params.get("comfyui_root")
+    check_comfyui_root(root, given_as="--comfyui-root" if given else "COMFYUI_ROOT")

@@ -30,13 +30,14 @@ __all__ = [
     "origin_url",
     "read_file",
     "repo_url",
+    "run_git",
 ]
 
 # A clone or fetch of a big repository (ComfyUI is ~100 MB) on a slow link: generous.
 GIT_TIMEOUT = 600.0
 
 
-def _git(
+def run_git(
     *args: str, cwd: Path | None = None, repo: str = "", check: bool = True
 ) -> subprocess.CompletedProcess:
     """git with the protocol allow-list of ``repo`` (``net.urlpolicy.git_env``), no prompt."""
@@ -82,28 +83,30 @@ def is_checkout(path: Path) -> bool:
 
 
 def head(path: Path) -> str | None:
-    out = _git("rev-parse", "HEAD", cwd=path, check=False).stdout.strip()
+    out = run_git("rev-parse", "HEAD", cwd=path, check=False).stdout.strip()
     return out if re.fullmatch(r"[0-9a-f]{40}", out) else None
 
 
 def origin_url(path: Path) -> str | None:
-    out = _git("config", "--get", "remote.origin.url", cwd=path, check=False).stdout.strip()
+    out = run_git("config", "--get", "remote.origin.url", cwd=path, check=False).stdout.strip()
     return out or None
 
 
 def dirty_files(path: Path) -> list[str]:
     """Tracked files with local changes (untracked files — models, packs — do not count)."""
-    out = _git("status", "--porcelain", "--untracked-files=no", cwd=path, check=False).stdout
+    out = run_git("status", "--porcelain", "--untracked-files=no", cwd=path, check=False).stdout
     return sorted(line[3:] for line in out.splitlines() if len(line) > 3)
 
 
 def has_commit(gitdir: Path, commit: str) -> bool:
-    return _git("cat-file", "-e", f"{commit}^{{commit}}", cwd=gitdir, check=False).returncode == 0
+    return (
+        run_git("cat-file", "-e", f"{commit}^{{commit}}", cwd=gitdir, check=False).returncode == 0
+    )
 
 
 def read_file(gitdir: Path, commit: str, path: str) -> str | None:
     """The text of ``path`` at ``commit``, or None when the commit has no such file."""
-    proc = _git("show", f"{commit}:{path}", cwd=gitdir, check=False)
+    proc = run_git("show", f"{commit}:{path}", cwd=gitdir, check=False)
     if proc.returncode != 0:
         if has_commit(gitdir, commit):
             return None
@@ -113,7 +116,7 @@ def read_file(gitdir: Path, commit: str, path: str) -> str | None:
 
 def ls_remote_tag(repo: str, tag: str) -> str | None:
     """The commit a tag names on the remote (an annotated tag peeled), or None."""
-    out = _git("ls-remote", "--", repo, f"refs/tags/{tag}", f"refs/tags/{tag}^{{}}", repo=repo)
+    out = run_git("ls-remote", "--", repo, f"refs/tags/{tag}", f"refs/tags/{tag}^{{}}", repo=repo)
     found = dict(reversed(line.split("\t", 1)) for line in out.stdout.splitlines() if "\t" in line)
     return found.get(f"refs/tags/{tag}^{{}}") or found.get(f"refs/tags/{tag}")
 
@@ -139,12 +142,12 @@ def mirror(repo: str, commit: str, cache_dir: Path, *, offline: bool = False) ->
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        _git("clone", "--quiet", "--bare", "--filter=blob:none", "--", repo, str(tmp), repo=repo)
+        run_git("clone", "--quiet", "--bare", "--filter=blob:none", "--", repo, str(tmp), repo=repo)
         tmp.rename(path)
     if not has_commit(path, commit):
-        _git("fetch", "--quiet", "origin", cwd=path, repo=repo, check=False)
+        run_git("fetch", "--quiet", "origin", cwd=path, repo=repo, check=False)
     if not has_commit(path, commit):
-        _git("fetch", "--quiet", "origin", commit, cwd=path, repo=repo, check=False)
+        run_git("fetch", "--quiet", "origin", commit, cwd=path, repo=repo, check=False)
     if not has_commit(path, commit):
         raise RemoteError(f"{repo}: commit {commit[:12]} not found in the remote")
     return path

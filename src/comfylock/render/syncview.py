@@ -31,9 +31,35 @@ def _rel(path: str, base: str | None) -> str:
     return path
 
 
+def _env_lines(env) -> list[str]:
+    """The core, the venv and the Python packages, in the order sync runs them."""
+    if env is None:
+        return []
+    lines = [f"conflict  {path}: {reason}" for path, reason in env.conflicts]
+    core = env.core
+    if core is not None:
+        verb = "clone" if type(core).__name__ == "CoreClone" else "checkout"
+        lines.append(f"{verb:<9} ComfyUI @ {core.commit[:12]} ({core.reason})")
+    if env.venv is not None:
+        lines.append(f"venv      {env.venv.path} (Python {env.venv.version}, {env.venv.reason})")
+    py = env.python
+    if py is not None:
+        for p in py.add:
+            lines.append(f"python    + {p.name} {p.version}")
+        for p in py.change:
+            lines.append(f"python    ~ {p.name} {p.current} -> {p.version}")
+        for p in py.remove:
+            lines.append(f"python    - {p.name} {p.version} (--exact)")
+        if py.add or py.change or py.remove:
+            lines.append(f"          ({py.reason})")
+        if py.held:
+            lines.append(f"python    held as installed (--torch to change): {', '.join(py.held)}")
+    return lines
+
+
 def plan_lines(plan: SyncPlan, *, base: str | None = None) -> list[str]:
     """One line per action, grouped in the order apply runs them."""
-    lines: list[str] = []
+    lines: list[str] = _env_lines(plan.environment)
     for c in plan.conflicts:
         lines.append(f"conflict  {_rel(c.target, base)}: {c.reason}")
     for f in plan.fetch:
@@ -61,7 +87,23 @@ def plan_lines(plan: SyncPlan, *, base: str | None = None) -> list[str]:
     return lines
 
 
-def done_line(plan: SyncPlan, report, seconds: float) -> str:
+def _env_done(env) -> list[str]:
+    if env is None:
+        return []
+    parts = [f"{env.core} ComfyUI"] if env.core else []
+    if env.venv:
+        parts.append("created its .venv")
+    changed = [
+        f"{verb} {count(n, 'Python package')}"
+        for n, verb in ((env.installed, "installed"), (env.changed, "changed"))
+        if n
+    ]
+    if env.removed:
+        changed.append(f"removed {env.removed}")
+    return parts + changed
+
+
+def done_line(plan: SyncPlan, report, seconds: float, env_report=None) -> str:
     """What a sync did, in the past tense, after the work (``summary_line`` is the plan)."""
     sizes = {", ".join(f.keys): f.size for f in plan.fetch}
     fetched = sum(sizes.get(k, 0) for k in report.fetched)
@@ -78,6 +120,7 @@ def done_line(plan: SyncPlan, report, seconds: float) -> str:
             parts.append(f"{verb} {len(items)}")
     if report.nodes:
         parts.append(f"installed {count(len(report.nodes), 'node pack')}")
+    parts[:0] = _env_done(env_report)
     took = f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
     return f"Synced in {took}: {', '.join(parts) or 'nothing changed'}."
 
@@ -89,13 +132,33 @@ def plan_json(plan: SyncPlan) -> str:
     return msgspec.json.encode(data).decode()
 
 
+def _env_in_sync(env) -> str:
+    if env is None:
+        return ""
+    out = f", ComfyUI {env.core_in_sync}" if env.core_in_sync else ""
+    return out + (f", {count(env.python_in_sync, 'Python package')}" if env.python else "")
+
+
+def _env_todo(env) -> list[str]:
+    if env is None or env.is_empty:
+        return []
+    parts = ["ComfyUI to " + ("clone" if type(env.core).__name__ == "CoreClone" else "check out")]
+    parts = parts if env.core is not None else []
+    py = env.python
+    n = len(py.add) + len(py.change) + len(py.remove) if py is not None else 0
+    if n:
+        parts.append(f"{count(n, 'Python package')} to change")
+    return parts
+
+
 def summary_line(plan: SyncPlan) -> str:
     if plan.is_empty:
         files = plan.snapshot_files_in_sync
         more = f", {count(files, 'snapshot file')}" if files else ""
+        more += _env_in_sync(plan.environment)
         return f"Already in sync: {count(plan.models_in_sync, 'model')}, {count(plan.nodes_in_sync, 'node pack')}{more}"
     total = sum(f.size for f in plan.fetch)
-    parts = [
+    parts = _env_todo(plan.environment) + [
         f"{len(plan.fetch)} to fetch ({human_size(total)})",
         f"{len(plan.adopt)} to adopt",
         f"{len(plan.link) + len(plan.relink)} to link",
@@ -103,8 +166,9 @@ def summary_line(plan: SyncPlan) -> str:
     ]
     if plan.prune:
         parts.append(f"{len(plan.prune)} to prune")
-    if plan.conflicts:
-        parts.append(f"{len(plan.conflicts)} conflicts")
+    conflicts = len(plan.conflicts) + len(plan.environment.conflicts if plan.environment else ())
+    if conflicts:
+        parts.append(f"{conflicts} conflicts")
     return ", ".join(parts)
 
 
@@ -133,6 +197,12 @@ def plan_output(outcome, *, quiet: bool, applied: bool) -> Printed:
     printed.out(*(printable(line) for line in plan_lines(outcome.plan, base=outcome.models_root)))
     prefix = "Plan: " if applied and not outcome.plan.is_empty else ""
     printed.out(prefix + summary_line(outcome.plan))
+    scripts = getattr(outcome, "install_scripts", ())
+    if scripts:
+        printed.out(
+            f"install scripts (comfylock never runs them): {', '.join(scripts)}; "
+            "run one yourself only if you trust it and the pack needs it"
+        )
     return printed
 
 
@@ -154,6 +224,8 @@ def outcome_json(outcome) -> str:
     if outcome.report is not None:
         doc["report"] = msgspec.to_builtins(outcome.report)
     doc["unresolved"] = list(outcome.unresolved)
+    if getattr(outcome, "environment", None) is not None:
+        doc["environment_report"] = msgspec.to_builtins(outcome.environment)
     return msgspec.json.format(msgspec.json.encode(doc), indent=2).decode()
 
 
@@ -168,8 +240,16 @@ def outcome_output(
     else:
         printed = _warnings(outcome.warnings[plan_shown:])
         if not quiet:
-            printed.out(done_line(outcome.plan, outcome.report, outcome.seconds))
+            env_report = getattr(outcome, "environment", None)
+            printed.out(done_line(outcome.plan, outcome.report, outcome.seconds, env_report))
             printed.out(*_remote_lines(outcome))
+    findings = outcome.plan.environment.findings if outcome.plan.environment else ()
+    if findings and applied:
+        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+        printed.err(f"error: {printable(findings[0])}{more}")
+        return printed, 1
+    if findings and not quiet:
+        printed.out(*(f"finding: {printable(f)}" for f in findings))
     if outcome.unresolved:
         if applied:
             printed.err(_unresolved_error(outcome))

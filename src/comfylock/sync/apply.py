@@ -22,7 +22,7 @@ from .fetching import fetch_all
 from .placing import adopt_all, displace_all, link_all, nodes_all, prune_all
 from .plan import SyncPlan
 
-__all__ = ["ApplyContext", "ApplyReport", "run"]
+__all__ = ["ApplyContext", "ApplyReport", "refuse_conflicts", "run"]
 
 
 def _preflight(plan: SyncPlan) -> None:
@@ -39,8 +39,8 @@ def _preflight(plan: SyncPlan) -> None:
         )
 
 
-def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
-    """Apply ``plan``. Raises ConflictError (nothing changed) if it has conflicts."""
+def refuse_conflicts(plan: SyncPlan) -> None:
+    """ConflictError (exit 5) before anything changes when the plan has conflicts."""
     if plan.conflicts:
         first = plan.conflicts[0]
         more = f" (and {len(plan.conflicts) - 1} more)" if len(plan.conflicts) > 1 else ""
@@ -49,6 +49,11 @@ def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
             hint="move it away, or run `comfylock sync --force` to move it to the store's "
             "displaced/",
         )
+
+
+def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
+    """Apply ``plan``. Raises ConflictError (nothing changed) if it has conflicts."""
+    refuse_conflicts(plan)
     _preflight(plan)
     from .download.urls import url_groups
 

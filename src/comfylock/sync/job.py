@@ -46,6 +46,14 @@ class SyncOptions(msgspec.Struct, frozen=True, kw_only=True):
     use_aria2: bool = True
     nodes: bool = True
     push: bool = False  # push what this run fetched from origins to the push remotes (§8)
+    # the environment (SPEC §9): the ComfyUI core and ComfyUI's Python packages
+    core: bool = True
+    python: bool = True
+    python_path: str | None = None  # --python PATH (else COMFYLOCK_PYTHON, the root's venv)
+    python_target: str | None = None
+    exact: bool = False  # also remove packages the target does not name
+    torch: bool = False  # let the torch stack change too
+    install_comfyui: bool = False  # clone ComfyUI and make its .venv in an empty root
 
 
 class SyncOutcome(msgspec.Struct, kw_only=True):
@@ -56,6 +64,8 @@ class SyncOutcome(msgspec.Struct, kw_only=True):
     warnings: list[str] = msgspec.field(default_factory=list)
     unresolved: tuple[str, ...] = ()  # "folder/name" of the lock's [[unresolved]] entries
     seconds: float = 0.0  # how long apply took
+    environment: object = None  # environment.install.EnvReport after a real run
+    install_scripts: tuple[str, ...] = ()  # packs this plan places whose scripts never run
 
 
 class Prepared(msgspec.Struct, kw_only=True):
@@ -112,7 +122,37 @@ def prepare(project: Project, options: SyncOptions, *, elsewhere: bool = False) 
             )
     finally:
         cache.close()
+    env = _environment_plan(project, lock, options)
+    if env is not None:
+        prepared.plan = msgspec.structs.replace(prepared.plan, environment=env)
     return prepared
+
+
+def _environment_plan(project: Project, lock: Lock, options: SyncOptions):
+    """The core and Python part of the plan (SPEC §9), or None when the lock pins neither
+    or both are skipped."""
+    root = project.settings.comfyui_root
+    if root is None or (lock.comfyui is None and lock.python is None):
+        return None
+    from ..environment.observe import observe_core, observe_python
+    from ..environment.plan import make_env_plan
+
+    core = py = None
+    if options.core and lock.comfyui is not None:
+        core = observe_core(root, lock.comfyui.commit)
+    if options.python and lock.python is not None:
+        py = observe_python(
+            lock,
+            project.dir,
+            root,
+            given=options.python_path,
+            target_name=options.python_target,
+            install=options.install_comfyui,
+        )
+    if core is None and py is None:
+        return None
+    version = lock.python.version if lock.python is not None else None
+    return make_env_plan(lock.comfyui, version, core, py, exact=options.exact, torch=options.torch)
 
 
 def _look_elsewhere(project: Project, plan: SyncPlan, cache, prepared: Prepared):
@@ -205,6 +245,9 @@ def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, 
         not s.dir.startswith("models/") for s in lock.snapshot
     ):
         outcome.warnings.append("repo snapshots outside models/ skipped: no ComfyUI root")
+    env = plan.environment
+    placed = {n.id for n in (*plan.node_clone, *plan.node_checkout)}
+    outcome.install_scripts = tuple(n.id for n in lock.node if n.install_script and n.id in placed)
     if options.dry_run:
         return outcome
     if plan.is_empty:
@@ -215,7 +258,15 @@ def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, 
     import time
 
     from ..progress import NullProgress
-    from .apply import ApplyContext, run
+    from .apply import ApplyContext, refuse_conflicts, run
+
+    _refuse_env_conflicts(env)
+    refuse_conflicts(plan)
+    started = time.monotonic()
+    if env is not None and not env.is_empty:
+        from ..environment.install import apply_env
+
+        outcome.environment = apply_env(env, project.dir, allow_http=allow_http, progress=progress)
     from .observe import write_roots
 
     root = settings.comfyui_root
@@ -233,7 +284,6 @@ def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, 
         progress=progress or NullProgress(),
         remotes={r.name: r for r in prepared.remotes},
     )
-    started = time.monotonic()
     try:
         report = run(plan, ctx)
     finally:
@@ -246,6 +296,17 @@ def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, 
     if options.push and report.from_origin:
         outcome.pushed = _push_fetched(project, store, plan, report, progress)
     return outcome
+
+
+def _refuse_env_conflicts(env) -> None:
+    """A ComfyUI root with local changes: exit 5 before anything changes (SPEC §9)."""
+    if env is not None and env.conflicts:
+        path, reason = env.conflicts[0]
+        raise ConflictError(
+            f"{path}: {reason}; nothing was changed",
+            hint="commit or stash the changes, or run `comfylock sync --no-core` to leave "
+            "ComfyUI as it is",
+        )
 
 
 def _push_fetched(project: Project, store, plan, report, progress) -> list[str]:

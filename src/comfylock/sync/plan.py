@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import msgspec
 
+from ..environment.plan import EnvPlan
 from ..lock.structs import Lock, LockedModel, Source, snapshot_models
 from .workspace import ModelState, NodeState, StoreView, Workspace
 
@@ -117,10 +118,12 @@ class SyncPlan(msgspec.Struct, frozen=True, kw_only=True):
     models_in_sync: int = 0
     nodes_in_sync: int = 0
     snapshot_files_in_sync: int = 0
+    environment: EnvPlan | None = None  # ComfyUI core and Python (SPEC §9), when locked
 
     @property
     def is_empty(self) -> bool:
-        return not any(
+        env_work = self.environment is not None and not self.environment.is_empty
+        return not env_work and not any(
             (self.fetch, self.adopt, self.displace, self.prune, self.link, self.relink)
             + (self.node_clone, self.node_checkout, self.conflicts)
         )

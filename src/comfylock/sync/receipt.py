@@ -15,8 +15,9 @@ plans from scratch and may write a new receipt.
 A signature is (mode, inode, device, size, mtime_ns, ctime_ns): replacing or touching a file
 changes its ctime. A receipt is not written if any path changed within 2 s of the run's
 start (a change in the same clock tick could keep every field; git calls such entries
-"racily clean"). Locks that name workflows or node packs get no receipt: their checks read
-file contents and git state, which a signature cannot vouch for.
+"racily clean"). Locks that name workflows, node packs, ComfyUI or Python packages get no
+receipt: their checks read file contents, git state and an interpreter's installed set,
+which a signature cannot vouch for.
 
 This module imports only the standard library at import time (``remember`` imports more).
 """
@@ -172,8 +173,8 @@ def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool) -> No
     from .observe import noop_probes
 
     lock = load_lock_cached(settings.lock_path, settings.cache_dir)
-    if lock.workflow or (nodes and lock.node):
-        return
+    if lock.workflow or (nodes and lock.node) or lock.comfyui or lock.python:
+        return  # git state and an interpreter's packages: no signature vouches for them
     exact, present = noop_probes(lock, settings)
     present += _discovery(key, settings)
     # The code that decided: an edited or upgraded comfylock re-decides (same __version__).
