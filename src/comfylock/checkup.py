@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import msgspec
 
@@ -228,9 +229,103 @@ def check_remotes(project: Project) -> list[Check]:
     ]
 
 
+def check_comfyui_commit(project: Project) -> list[Check]:
+    """The ComfyUI checkout against the lock's ``[comfyui]`` (SPEC §9)."""
+    root, lock = project.settings.comfyui_root, _lock_or_none(project)
+    if root is None or lock is None or lock.comfyui is None or not root.is_dir():
+        return []
+    from .environment.observe import observe_core
+
+    want = lock.comfyui
+    label = f"{want.version or '?'} at {want.commit[:12]}"
+    state = observe_core(root, want.commit)
+    if state.status == "ok":
+        return [Check(name="comfyui", ok=True, detail=f"{label}, as locked")]
+    if state.status == "not-git":
+        detail = f"{root} is not a git checkout; the lock pins ComfyUI {label}"
+        fix = "clone ComfyUI there, or build one with `comfylock sync --install-comfyui`"
+        return [Check(name="comfyui", ok=False, detail=detail, fix=fix)]
+    if state.status == "dirty":
+        detail = f"local changes in {', '.join(state.dirty[:3])}; the lock pins {label}"
+        return [Check(name="comfyui", ok=False, detail=detail, fix="commit or stash them")]
+    detail = f"at {(state.head or '?')[:12]}, the lock pins {label}"
+    return [Check(name="comfyui", ok=False, detail=detail, fix="run `comfylock sync`")]
+
+
+def _lock_or_none(project: Project):
+    try:
+        return project.lock_if_present()
+    except ComfylockError:
+        return None  # check_lock reports it
+
+
+def check_python(project: Project) -> list[Check]:
+    """Which interpreter is ComfyUI's, and whether its packages match the lock (SPEC §9)."""
+    from .environment.interpreter import find_interpreter
+
+    root, lock = project.settings.comfyui_root, _lock_or_none(project)
+    found = find_interpreter(root)
+    if found is None:
+        if lock is None or lock.python is None:
+            return []
+        return [
+            Check(
+                name="python",
+                ok=False,
+                detail="no interpreter for ComfyUI (<root>/.venv, <root>/venv, VIRTUAL_ENV)",
+                fix="pass --python PATH or set COMFYLOCK_PYTHON",
+            )
+        ]
+    if found.portable:
+        detail = (
+            f"a Windows portable install: {found.path} (python_embeded); its packages are "
+            "checked and installed by comfylock on that Windows machine"
+        )
+        return [Check(name="python", ok=True, detail=detail)]
+    from .environment.uvtool import interpreter_version
+
+    version = interpreter_version(Path(found.path))
+    if version is None:
+        return [
+            Check(
+                name="python",
+                ok=False,
+                detail=f"{found.path} ({found.via}) does not run",
+                fix="pass --python PATH to ComfyUI's interpreter",
+            )
+        ]
+    out = [Check(name="python", ok=True, detail=f"{found.path} ({found.via}, Python {version})")]
+    if lock is not None and lock.python is not None:
+        out.append(_packages_check(project, lock, found.path, version))
+    return out
+
+
+def _packages_check(project: Project, lock, python: str, version: str) -> Check:
+    from .environment.observe import choose_target, read_pylock
+    from .environment.uvtool import installed_packages
+
+    if version != lock.python.version:
+        detail = f"Python {version}, the lock is for {lock.python.version}"
+        return Check(name="  packages", ok=False, detail=detail, fix="pass --python PATH")
+    target = choose_target(lock.python, None)
+    wanted = read_pylock(project.dir / target.file, target.sha256)
+    have = installed_packages(Path(python))
+    wrong = [
+        f"{p.name} {have.get(p.name, 'missing')}" for p in wanted if have.get(p.name) != p.version
+    ]
+    if not wrong:
+        detail = f"{len(wanted)} packages as locked ({target.file})"
+        return Check(name="  packages", ok=True, detail=detail)
+    shown = ", ".join(wrong[:4]) + (f" and {len(wrong) - 4} more" if len(wrong) > 4 else "")
+    detail = f"{len(wrong)} of {len(wanted)} differ from {target.file}: {shown}"
+    return Check(name="  packages", ok=False, detail=detail, fix="run `comfylock sync`")
+
+
 CHECKS: list[Callable[[Project], list[Check]]] = [
     check_lock,
     check_comfyui_root,
+    check_comfyui_commit,
+    check_python,
     check_model_dirs,
     check_store,
     check_remotes,

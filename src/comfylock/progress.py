@@ -128,10 +128,9 @@ class PlainProgress:
         with self._t.lock:
             self._t.finish(label, size)
             took = self._clock() - self._began.get(label, self._t.started)
-            self._line(
-                f"{verb} {printable(label)} ({human_size(size)}, {rate_text(size, took)}) "
-                f"[{self._t.finished}/{self._t.all_files}]"
-            )
+            # a size of 0 is "not known" (a pylock without wheel sizes), not an empty file
+            sized = f" ({human_size(size)}, {rate_text(size, took)})" if size else ""
+            self._line(f"{verb} {printable(label)}{sized} [{self._t.finished}/{self._t.all_files}]")
 
     def close(self) -> None:
         pass
@@ -213,9 +212,8 @@ class RichProgress:
                 self._progress.remove_task(task_id)
             self._progress.update(self._total_id, description=self._total_label())
             self._show(self._total_id, self._t.done_bytes, self._t.all_bytes)
-            self._progress.console.print(
-                f"{verb} {_markup_safe(label)} ({human_size(size)})", highlight=False
-            )
+            sized = f" ({human_size(size)})" if size else ""
+            self._progress.console.print(f"{verb} {_markup_safe(label)}{sized}", highlight=False)
 
     def close(self) -> None:
         if self._progress is not None:

@@ -147,7 +147,7 @@ def _env_todo(env) -> list[str]:
     py = env.python
     n = len(py.add) + len(py.change) + len(py.remove) if py is not None else 0
     if n:
-        parts.append(f"{count(n, 'Python package')} to change")
+        parts.append(f"{count(n, 'Python package')} to install or remove")
     return parts
 
 
