@@ -234,7 +234,7 @@ def check_comfyui_commit(project: Project) -> list[Check]:
     root, lock = project.settings.comfyui_root, _lock_or_none(project)
     if root is None or lock is None or lock.comfyui is None or not root.is_dir():
         return []
-    from .environment.observe import observe_core
+    from .environment.survey import observe_core
 
     want = lock.comfyui
     label = f"{want.version or '?'} at {want.commit[:12]}"
@@ -301,7 +301,7 @@ def check_python(project: Project) -> list[Check]:
 
 
 def _packages_check(project: Project, lock, python: str, version: str) -> Check:
-    from .environment.observe import choose_target, read_pylock
+    from .environment.survey import choose_target, read_pylock
     from .environment.uvtool import installed_packages
 
     if version != lock.python.version:

@@ -167,7 +167,7 @@ def _check_root(settings, install: bool) -> None:
                 "--install-comfyui needs --comfyui-root DIR (an empty or missing folder)"
             )
         return
-    from ..environment.observe import is_empty_root
+    from ..environment.survey import is_empty_root
     from ..settings import check_comfyui_root
 
     if install and is_empty_root(root):

@@ -13,7 +13,8 @@ A stage beside the models, in data-flow order:
 * ``pin``: ``[comfyui]`` and ``[python]`` for the lock (the resolve side);
 * ``interpreter``: which Python is ComfyUI's (``--python``, ``COMFYLOCK_PYTHON``, the root's
   ``.venv``/``venv``, ``VIRTUAL_ENV``; a Windows portable ``python_embeded`` recognised);
-* ``plan``: the core and Python plan entries (pure), and ``observe``: what they are made from;
+* ``steps``: the core and Python entries of a sync plan (pure), and ``survey``: what they
+  are made from (the root's git state, the interpreter and its packages, the pylock);
 * ``install``: the only code here that changes a machine (clone/checkout the core, create
   the venv, install and remove packages).
 """

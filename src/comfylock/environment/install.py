@@ -19,7 +19,7 @@ import msgspec
 
 from ..errors import RemoteError
 from . import gitobjects as git
-from .plan import CoreCheckout, CoreClone, EnvPlan, PythonInstall
+from .steps import CoreCheckout, CoreClone, EnvPlan, PythonInstall
 from .uvtool import create_venv, install_pylock, uninstall
 
 __all__ = ["EnvReport", "apply_env"]

@@ -134,8 +134,8 @@ def _environment_plan(project: Project, lock: Lock, options: SyncOptions):
     root = project.settings.comfyui_root
     if root is None or (lock.comfyui is None and lock.python is None):
         return None
-    from ..environment.observe import observe_core, observe_python
-    from ..environment.plan import make_env_plan
+    from ..environment.steps import make_env_plan
+    from ..environment.survey import observe_core, observe_python
 
     core = py = None
     if options.core and lock.comfyui is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import msgspec
 
-from ..environment.plan import EnvPlan
+from ..environment.steps import EnvPlan
 from ..lock.structs import Lock, LockedModel, Source, snapshot_models
 from .workspace import ModelState, NodeState, StoreView, Workspace
 

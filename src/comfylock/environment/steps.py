@@ -1,6 +1,6 @@
 """The environment's part of a sync plan: the core and the Python packages. Pure.
 
-``make_env_plan`` turns what ``observe`` saw (the ComfyUI root's git state, the interpreter
+``make_env_plan`` turns what ``survey`` saw (the ComfyUI root's git state, the interpreter
 and what it has installed, the target's pylock packages) into entries that ``status``,
 ``sync --dry-run`` and the sync itself read, each with the reason shown to the user:
 

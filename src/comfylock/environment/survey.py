@@ -1,6 +1,6 @@
 """What the environment is on this machine: the ComfyUI root's git state, ComfyUI's
 interpreter and its installed packages, the target's pylock. Reads only (git, ``uv pip
-list``); the planner (``plan``) turns it into entries."""
+list``); ``steps`` turns it into plan entries."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from ..errors import IntegrityError, LockfileError, UsageError
 from ..lock.structs import Lock, LockedPython, PythonTarget
 from . import gitobjects as git
 from .interpreter import find_interpreter, venv_python
-from .plan import CoreState, PyPackage, PythonState
 from .requirements import package_name
+from .steps import CoreState, PyPackage, PythonState
 
 __all__ = ["choose_target", "is_empty_root", "observe_core", "observe_python", "read_pylock"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from comfylock.environment.plan import (
+from comfylock.environment.steps import (
     CoreCheckout,
     CoreClone,
     CoreState,
