@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from comfylock.store import hashing
+from tests.support.environment import env_world  # noqa: F401  (SPEC §9's hermetic world)
 from tests.support.fakes import Sleeps
 from tests.support.paths import FIXTURES, SHARED
 from tests.support.readcount import ReadCounter

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.environment.conftest import env_world  # noqa: F401  (the environment world)
 from tests.support.syncutil import Model, make_world, serve_world, write_lock
 
 

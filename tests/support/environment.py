@@ -10,14 +10,26 @@ import hashlib
 import http.server
 import os
 import re
+import shutil
 import subprocess
 import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from tests.support.fakes import (
+    FakeCivitai,
+    FakeRegistry,
+    LoopbackServer,
+    civitai_file,
+    civitai_model,
+)
+
 __all__ = [
     "GIT_ENV",
+    "env_world",
     "MODEL_BYTES",
     "WHEELS",
     "Pack",
@@ -346,3 +358,41 @@ def build_env_world(base: Path, packs: list[Pack], *, version: str = "0.3.40") -
         "project": project,
         "packs": {p.id: p for p in packs},
     }
+
+
+# --- the world with its servers, as a fixture ------------------------------------------------
+
+
+def _serve(world: dict, civitai: FakeCivitai, registry: FakeRegistry) -> None:
+    sha = hashlib.sha256(MODEL_BYTES).hexdigest()
+    file = civitai_file(5001, "base.safetensors", size=len(MODEL_BYTES), sha256=sha, primary=True)
+    civitai.add(civitai_model(4001, "base", "Checkpoint", [(5001, "v1", [file])]))
+    civitai.downloads[5001] = MODEL_BYTES
+    for pack in world["packs"].values():
+        registry.add_node(pack.id, str(pack.bare), "1.0.0", [pack.node_class])
+
+
+@pytest.fixture
+def env_world(tmp_path, monkeypatch, request):
+    """A world whose packs are ``standard_packs`` (or the list a test parametrizes
+    indirectly with a function of the marker path)."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    marker = tmp_path / "INSTALL_SCRIPT_RAN"
+    make_packs = getattr(request, "param", standard_packs)
+    world = build_env_world(tmp_path / "w", make_packs(marker))
+    world["marker"] = marker
+    with (
+        serving_index(world["index"]) as index_url,
+        LoopbackServer() as civ,
+        LoopbackServer() as reg,
+    ):
+        civitai, registry = FakeCivitai(civ), FakeRegistry(reg)
+        _serve(world, civitai, registry)
+        monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", civitai.base_url)
+        monkeypatch.setenv("COMFYLOCK_REGISTRY_URL", registry.base_url)
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+        monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+        world["index_url"] = index_url
+        (world["project"] / "comfylock.toml").write_text(f'[python]\nindex-url = "{index_url}"\n')
+        yield world
