@@ -3,6 +3,7 @@ ComfyUI git checkout, packs in bare repos, wheels on a loopback index, the real 
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -114,3 +115,16 @@ def test_a_pack_with_install_py_is_listed_and_its_script_never_runs(env_world, r
 
 
 assert standard_packs  # the default world of env_world
+
+
+def test_a_core_node_the_pinned_comfyui_lacks_is_a_finding_naming_it(env_world, run_cli):
+    world = env_world
+    flow = world["project"] / "workflows" / "flow.json"
+    doc = json.loads(flow.read_text())
+    doc["nodes"].append({"id": 99, "type": "KSampler", "mode": 0, "widgets_values": []})
+    flow.write_text(json.dumps(doc))
+    result = _resolve(run_cli, world)
+    assert result.exit_code == 1, result
+    assert "workflows/flow.json uses the core node KSampler" in result.stderr
+    assert "0.3.40" in result.stderr
+    assert not (world["project"] / "comfy.lock").exists()

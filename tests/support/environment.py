@@ -204,6 +204,7 @@ def make_comfyui_repo(
         "comfyui_version.py": f'# generated\n__version__ = "{version}"\n',
         "requirements.txt": requirements,
         "main.py": _MAIN_PY,
+        "nodes.py": 'NODE_CLASS_MAPPINGS = {"CheckpointLoaderSimple": object, "SaveImage": object}\n',
         "models/checkpoints/put_checkpoints_here": "",
         "custom_nodes/example_node.py.example": "",
         ".gitignore": "/custom_nodes/*\n!/custom_nodes/example_node.py.example\n/.venv/\n"

@@ -22,6 +22,7 @@ from ..errors import RemoteError
 
 __all__ = [
     "dirty_files",
+    "grep_words",
     "has_commit",
     "head",
     "is_checkout",
@@ -112,6 +113,19 @@ def read_file(gitdir: Path, commit: str, path: str) -> str | None:
             return None
         raise RemoteError(f"{gitdir.name}: commit {commit[:12]} is not in this repository")
     return proc.stdout
+
+
+def grep_words(gitdir: Path, commit: str, words, pathspec: str = "*.py") -> set[str]:
+    """Which of ``words`` appear as quoted strings in the files at ``commit`` (one
+    ``git grep`` over the objects, no checkout)."""
+    words = sorted(set(words))
+    if not words:
+        return set()
+    args = ["grep", "-h", "-o", "-F"]
+    for word in words:
+        args += ["-e", f'"{word}"']
+    proc = run_git(*args, commit, "--", pathspec, cwd=gitdir, check=False)
+    return {line.strip().strip('"') for line in proc.stdout.splitlines()} & set(words)
 
 
 def ls_remote_tag(repo: str, tag: str) -> str | None:

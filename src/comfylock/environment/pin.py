@@ -292,6 +292,35 @@ def _python_version(cfg: PythonConfig, old: Lock | None, src: EnvSources, upgrad
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
+def _check_core_classes(comfy: LockedComfyUI, workflows, src: EnvSources) -> None:
+    """A core class a workflow uses that the pinned ComfyUI does not define: a finding
+    (SPEC §9). "Defines" is read from the commit's Python sources: the class name as a
+    quoted string (``NODE_CLASS_MAPPINGS`` keys, v3 ``node_id``s)."""
+    used: dict[str, str] = {}
+    for wf in workflows:
+        for node in wf.info.nodes:
+            if node.core:
+                used.setdefault(node.class_type, wf.path)
+    if not used:
+        return
+    try:
+        gitdir = _core_gitdir(comfy, src)
+    except RemoteError:
+        if src.offline:
+            return  # the commit's sources are not here: checked on the next online resolve
+        raise
+    found = git.grep_words(gitdir, comfy.commit, used)
+    missing = sorted(set(used) - found)
+    if missing:
+        more = f" (and {len(missing) - 1} more: {', '.join(missing[1:4])})" if missing[1:] else ""
+        raise FindingError(
+            f"{used[missing[0]]} uses the core node {missing[0]}, which ComfyUI "
+            f"{comfy.version or ''} at {comfy.commit[:12]} does not define{more}",
+            hint="update ComfyUI to a version that has it, then `comfylock resolve --upgrade` "
+            '(or set [comfyui] version = "…" in comfylock.toml)',
+        )
+
+
 def resolve_environment(
     lock: Lock,
     old: Lock | None,
@@ -307,6 +336,8 @@ def resolve_environment(
     comfy, warnings = pin_comfyui(old, config, workflows, src, upgrade=upgrade)
     if comfy is None:
         return EnvResolution(lock=lock)
+    if not check_only:
+        _check_core_classes(comfy, workflows, src)
     inputs = python_inputs(comfy, lock.node, config)
     lock = msgspec.structs.replace(lock, comfyui=comfy)
     kept = old.python if old is not None else None
