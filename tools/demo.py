@@ -6,6 +6,10 @@ stand in for Civitai, the Hugging Face hub and the Comfy Registry (the same fake
 use, answering in the real APIs' shapes), and a local git repository stands in for a
 custom-node pack. The demo resolves the workflows into comfy.lock, checks it, then syncs a
 fresh "GPU box" ComfyUI from nothing and shows that a second sync has nothing to do.
+Last, the environment (SPEC §9): a ComfyUI git checkout and three node packs with Python
+requirements are pinned too (wheels built here, served from a loopback index, locked and
+installed by the real uv), and ``sync --install-comfyui`` builds a ComfyUI that starts from
+an empty folder.
 """
 
 from __future__ import annotations
@@ -82,6 +86,32 @@ def make_pack(where: Path) -> Path:
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def bare_gpu_box(civitai, registry) -> None:
+    """ComfyUI and every node pack's Python requirements pinned with the models, and a
+    runnable ComfyUI built in an empty folder (the README's "From a bare GPU box")."""
+    from tests.support.environment import (
+        build_env_world,
+        serve_env_world,
+        serving_index,
+        standard_packs,
+    )
+
+    base = OUT / "env"
+    world = build_env_world(base, standard_packs(base / "INSTALL_SCRIPT_RAN"))
+    serve_env_world(world, civitai, registry)
+    project, box = world["project"], base / "bare-box" / "ComfyUI"
+    box.parent.mkdir()
+    os.environ["UV_CACHE_DIR"] = str(OUT / "uv-cache")
+    print(f"\n{BOLD}# From a bare GPU box: ComfyUI and its Python packages too{RESET}")
+    with serving_index(world["index"]) as index_url:
+        (project / "comfylock.toml").write_text(f'[python]\nindex-url = "{index_url}"\n')
+        run("resolve", "--comfyui-root", "../ComfyUI", cwd=project)
+        run("sync", "--comfyui-root", "../../bare-box/ComfyUI", "--install-comfyui", cwd=project)
+        run("sync", "--comfyui-root", "../../bare-box/ComfyUI", cwd=project)
+    print(f"\n{BOLD}$ ../../bare-box/ComfyUI/.venv/bin/python main.py{RESET}", flush=True)
+    subprocess.run([str(box / ".venv" / "bin" / "python"), str(box / "main.py")], check=True)
 
 
 def main() -> int:
@@ -163,6 +193,7 @@ def main() -> int:
         run("sync", "--comfyui-root", box, cwd=studio)
         run("check", "--installed", "--comfyui-root", box, cwd=studio)
         run("doctor", "--comfyui-root", box, cwd=studio, ok=(0, 1))
+        bare_gpu_box(civitai, registry)
     print(
         f"\ndemo finished: the studio project is in {studio.relative_to(ROOT)}/, the synced machine in {gpu_box.relative_to(ROOT)}/"
     )

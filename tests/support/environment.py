@@ -40,6 +40,7 @@ __all__ = [
     "git",
     "make_comfyui_repo",
     "make_pack_repo",
+    "serve_env_world",
     "serving_index",
     "standard_packs",
     "write_index",
@@ -364,7 +365,8 @@ def build_env_world(base: Path, packs: list[Pack], *, version: str = "0.3.40") -
 # --- the world with its servers, as a fixture ------------------------------------------------
 
 
-def _serve(world: dict, civitai: FakeCivitai, registry: FakeRegistry) -> None:
+def serve_env_world(world: dict, civitai: FakeCivitai, registry: FakeRegistry) -> None:
+    """Teach the fakes the world: Civitai knows its checkpoint, the registry its packs."""
     sha = hashlib.sha256(MODEL_BYTES).hexdigest()
     file = civitai_file(5001, "base.safetensors", size=len(MODEL_BYTES), sha256=sha, primary=True)
     civitai.add(civitai_model(4001, "base", "Checkpoint", [(5001, "v1", [file])]))
@@ -389,7 +391,7 @@ def env_world(tmp_path, monkeypatch, request):
         LoopbackServer() as reg,
     ):
         civitai, registry = FakeCivitai(civ), FakeRegistry(reg)
-        _serve(world, civitai, registry)
+        serve_env_world(world, civitai, registry)
         monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", civitai.base_url)
         monkeypatch.setenv("COMFYLOCK_REGISTRY_URL", registry.base_url)
         monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))

@@ -145,9 +145,10 @@ def _env_todo(env) -> list[str]:
     parts = ["ComfyUI to " + ("clone" if type(env.core).__name__ == "CoreClone" else "check out")]
     parts = parts if env.core is not None else []
     py = env.python
-    n = len(py.add) + len(py.change) + len(py.remove) if py is not None else 0
-    if n:
-        parts.append(f"{count(n, 'Python package')} to install or remove")
+    if py is not None and (py.add or py.change):
+        parts.append(f"{count(len(py.add) + len(py.change), 'Python package')} to install")
+    if py is not None and py.remove:
+        parts.append(f"{count(len(py.remove), 'Python package')} to remove")
     return parts
 
 
