@@ -72,6 +72,7 @@ class PyPackage(msgspec.Struct, frozen=True, kw_only=True):
 
 class PythonInstall(_Entry, frozen=True, kw_only=True):
     python: str  # the interpreter
+    via: str = ""  # how it was found: --python, COMFYLOCK_PYTHON, <root>/.venv, …
     target: str  # the [[python.target]] name
     file: str  # its pylock file, beside comfy.lock
     add: tuple[PyPackage, ...] = ()
@@ -182,6 +183,7 @@ def _python_entry(py: PythonState, *, exact: bool, torch: bool) -> tuple[PythonI
                 remove.append(PyPackage(name=name, version=have, current=have))
     entry = PythonInstall(
         python=py.python or "",
+        via=py.via,
         target=py.target,
         file=py.file,
         add=tuple(add),

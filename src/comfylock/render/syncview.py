@@ -31,17 +31,20 @@ def _rel(path: str, base: str | None) -> str:
     return path
 
 
-def _env_lines(env) -> list[str]:
-    """The core, the venv and the Python packages, in the order sync runs them."""
+def _env_lines(env, base: str | None) -> list[str]:
+    """The core, the venv and the Python packages, in the order sync runs them; paths
+    inside the ComfyUI root (``base``'s parent) shown relative to it."""
     if env is None:
         return []
+    root = base.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[0] if base else None
     lines = [f"conflict  {path}: {reason}" for path, reason in env.conflicts]
     core = env.core
     if core is not None:
         verb = "clone" if type(core).__name__ == "CoreClone" else "checkout"
         lines.append(f"{verb:<9} ComfyUI @ {core.commit[:12]} ({core.reason})")
     if env.venv is not None:
-        lines.append(f"venv      {env.venv.path} (Python {env.venv.version}, {env.venv.reason})")
+        venv = _rel(env.venv.path, root)
+        lines.append(f"venv      {venv} (Python {env.venv.version}, {env.venv.reason})")
     py = env.python
     if py is not None:
         for p in py.add:
@@ -51,7 +54,8 @@ def _env_lines(env) -> list[str]:
         for p in py.remove:
             lines.append(f"python    - {p.name} {p.version} (--exact)")
         if py.add or py.change or py.remove:
-            lines.append(f"          ({py.reason})")
+            where = f"into {_rel(py.python, root)} ({py.via}), target {py.target}"
+            lines.append(f"          ({where})")
         if py.held:
             lines.append(f"python    held as installed (--torch to change): {', '.join(py.held)}")
     return lines
@@ -59,7 +63,7 @@ def _env_lines(env) -> list[str]:
 
 def plan_lines(plan: SyncPlan, *, base: str | None = None) -> list[str]:
     """One line per action, grouped in the order apply runs them."""
-    lines: list[str] = _env_lines(plan.environment)
+    lines: list[str] = _env_lines(plan.environment, base)
     for c in plan.conflicts:
         lines.append(f"conflict  {_rel(c.target, base)}: {c.reason}")
     for f in plan.fetch:
