@@ -8,7 +8,6 @@ import base64
 import contextlib
 import hashlib
 import http.server
-import os
 import re
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from tests.support.fakes import (
     civitai_file,
     civitai_model,
 )
+from tests.support.syncutil import GIT_ENV
 
 __all__ = [
     "GIT_ENV",
@@ -34,6 +34,7 @@ __all__ = [
     "WHEELS",
     "Pack",
     "Wheel",
+    "bare_clone",
     "build_env_world",
     "clashing_packs",
     "commit_all",
@@ -47,14 +48,6 @@ __all__ = [
     "write_wheel",
 ]
 
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 # Every zip entry gets this time, so a wheel written twice is the same bytes.
 _ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 
@@ -173,6 +166,12 @@ def commit_all(work: Path, files: dict[str, str], message: str) -> str:
     return git("rev-parse", "HEAD", cwd=work)
 
 
+def bare_clone(work: Path, bare: Path) -> Path:
+    """A bare clone of ``work`` at ``bare`` (what a remote or a team mirror holds)."""
+    git("clone", "-q", "--bare", str(work), str(bare), cwd=work.parent)
+    return bare
+
+
 def _init(work: Path) -> None:
     work.mkdir(parents=True)
     git("init", "-q", "-b", "master", cwd=work)
@@ -224,14 +223,7 @@ def make_pack_repo(
     mapping = ", ".join(f'"{c}": object' for c in classes)
     init = files.get("__init__.py", f"NODE_CLASS_MAPPINGS = {{{mapping}}}\n")
     commit = commit_all(work, {**files, "__init__.py": init}, f"{name} 1.0")
-    bare = base / f"{name}.git"
-    subprocess.run(
-        ["git", "clone", "-q", "--bare", str(work), str(bare)],
-        env=GIT_ENV,
-        check=True,
-        capture_output=True,
-    )
-    return bare, commit
+    return bare_clone(work, base / f"{name}.git"), commit
 
 
 # --- a whole project: ComfyUI stand-in, packs, index, workflow -----------------------------
@@ -334,13 +326,7 @@ def build_env_world(base: Path, packs: list[Pack], *, version: str = "0.3.40") -
     packs as bare repos, and a project with one workflow using them all."""
     index = write_index(base / "index", list(WHEELS))
     src, commit = make_comfyui_repo(base / "upstream", version=version)
-    bare = base / "ComfyUI.git"
-    subprocess.run(
-        ["git", "clone", "-q", "--bare", str(src), str(bare)],
-        env=GIT_ENV,
-        check=True,
-        capture_output=True,
-    )
+    bare = bare_clone(src, base / "ComfyUI.git")
     studio = base / "studio" / "ComfyUI"
     studio.parent.mkdir(parents=True)
     git("clone", "-q", str(bare), str(studio), cwd=studio.parent)

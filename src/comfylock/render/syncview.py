@@ -47,13 +47,11 @@ def _env_lines(env, base: str | None) -> list[str]:
         lines.append(f"venv      {venv} (Python {env.venv.version}, {env.venv.reason})")
     py = env.python
     if py is not None:
-        for p in py.add:
-            lines.append(f"python    + {p.name} {p.version}")
-        for p in py.change:
-            lines.append(f"python    ~ {p.name} {p.current} -> {p.version}")
-        for p in py.remove:
-            lines.append(f"python    - {p.name} {p.version} (--exact)")
-        if py.add or py.change or py.remove:
+        rows = [f"+ {p.name} {p.version}" for p in py.add]
+        rows += [f"~ {p.name} {p.current} -> {p.version}" for p in py.change]
+        rows += [f"- {p.name} {p.version} (--exact)" for p in py.remove]
+        lines += [f"python    {row}" for row in rows]
+        if rows:
             where = f"into {_rel(py.python, root)} ({py.via}), target {py.target}"
             lines.append(f"          ({where})")
         if py.held:
