@@ -128,3 +128,29 @@ def test_a_core_node_the_pinned_comfyui_lacks_is_a_finding_naming_it(env_world, 
     assert "workflows/flow.json uses the core node KSampler" in result.stderr
     assert "0.3.40" in result.stderr
     assert not (world["project"] / "comfy.lock").exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "matched_by"),
+    [('version = "0.3.40"', "pin"), ("", "ver")],
+    ids=["toml-version-pin", "workflows-comfy-core-ver"],
+)
+def test_a_version_becomes_the_commit_of_its_tag(env_world, run_cli, tmp_path, table, matched_by):
+    """Without a checkout: a [comfyui] version pin, else the workflows' comfy-core ``ver``,
+    is the tag v<version> of [comfyui] repo (git ls-remote)."""
+    world = env_world
+    git("tag", "v0.3.40", world["comfyui_commit"], cwd=world["comfyui_bare"])
+    config = world["project"] / "comfylock.toml"
+    repo = f'repo = "{world["comfyui_bare"]}"\n'
+    config.write_text(f"[comfyui]\n{repo}{table}\n\n{config.read_text()}")
+    plain = tmp_path / "plain" / "ComfyUI"
+    (plain / "models" / "checkpoints").mkdir(parents=True)
+    checkpoint = world["studio_root"] / "models" / "checkpoints" / "base.safetensors"
+    (plain / "models" / "checkpoints" / "base.safetensors").write_bytes(checkpoint.read_bytes())
+    result = run_cli(
+        "--lock", str(world["project"] / "comfy.lock"), "--comfyui-root", str(plain), "resolve"
+    )
+    assert result.exit_code == 0, result
+    lock = tomllib.loads((world["project"] / "comfy.lock").read_text())
+    assert lock["comfyui"]["commit"] == world["comfyui_commit"]
+    assert lock["comfyui"]["matched-by"] == matched_by
