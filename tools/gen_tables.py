@@ -11,7 +11,10 @@ committed table is stale against ../shared.
 snapshot of ComfyUI: every node class its ``nodes.py``, ``comfy_extras/`` and
 ``comfy_api_nodes/`` define (V1 ``NODE_CLASS_MAPPINGS`` and V3 ``io.Schema(node_id=…)``, read
 with ``ast`` by tools/nodetable/scanner) joins the core list, with the commit read recorded in
-``core_source``. Without a snapshot the shipped table's snapshot classes are kept as they are.
+``core_source``. The same reading gives ``input_loaders``: the core inputs whose choices list
+ComfyUI's ``input/`` folder (``LoadImage.image``, ``LoadAudio.audio``, ``LoadVideo.file``, …),
+whose values are input files a workflow needs. Without a snapshot the shipped table's snapshot
+classes and input loaders are kept as they are.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ OUT = ROOT / "src" / "comfylock" / "workflows" / "data" / "comfyui.json"
 COMFYUI_REPO = "https://github.com/Comfy-Org/ComfyUI"
 SNAPSHOT = ROOT.parent / ".mirror" / "Comfy-Org+ComfyUI" / "repo"
 CORE_CODE = ("nodes.py", "comfy_extras/", "comfy_api_nodes/")
+INPUT_FOLDER = "input"
 
 # Values a core loader accepts that name no file (loader_inputs.json "special_values").
 FILELESS = {
@@ -45,8 +49,27 @@ def core_classes(gitdir: Path, commit: str = "HEAD") -> dict:
     if sha is None:
         raise LookupError(f"{gitdir}: no commit {commit}")
     files = {p: t for p, t in read_python(str(gitdir), sha).items() if p.startswith(CORE_CODE)}
-    found = scan_pack(SourcePack("ComfyUI", files), {}, {})
-    return {"repo": COMFYUI_REPO, "commit": sha, "nodes": sorted(found["classes"])}
+    found = scan_pack(SourcePack("ComfyUI", files), {}, {}, input_files=True)
+    return {
+        "repo": COMFYUI_REPO,
+        "commit": sha,
+        "nodes": sorted(found["classes"]),
+        "inputs": input_loaders(found["classes"]),
+    }
+
+
+def input_loaders(classes: dict) -> dict:
+    """{class: {input: {folder: "input", widget_index}}} for the inputs the scanner found
+    listing ComfyUI's input/ folder; ``widget_index`` is the input's place in the UI's
+    ``widgets_values`` (None when the widget order could not be read)."""
+    out: dict[str, dict] = {}
+    for name, entry in sorted(classes.items()):
+        widgets = entry.get("widgets") or []
+        for inp, folder in (entry.get("inputs") or {}).items():
+            if folder == INPUT_FOLDER:
+                index = widgets.index(inp) if inp in widgets else None
+                out.setdefault(name, {})[inp] = {"folder": folder, "widget_index": index}
+    return out
 
 
 def shipped_snapshot(shared_core: set[str]) -> dict | None:
@@ -57,7 +80,8 @@ def shipped_snapshot(shared_core: set[str]) -> dict | None:
     source = table.get("core_source")
     if not source:
         return None
-    return {**source, "nodes": sorted(set(table["core_nodes"]) - shared_core)}
+    nodes = sorted(set(table["core_nodes"]) - shared_core)
+    return {**source, "nodes": nodes, "inputs": table.get("input_loaders", {})}
 
 
 def build(facts: Path, snapshot: dict | None = None) -> dict:
@@ -89,6 +113,7 @@ def build(facts: Path, snapshot: dict | None = None) -> dict:
         "legacy_aliases": folder_paths["legacy_aliases"],
         "folders": dict(sorted(folders.items())),
         "loaders": dict(sorted(by_node.items())),
+        "input_loaders": dict(sorted((snapshot or {}).get("inputs", {}).items())),
         "fileless_values": FILELESS,
         "frontend_only": sorted(core["frontend_only_node_types"]),
         "core_nodes": sorted(core["nodes"]),

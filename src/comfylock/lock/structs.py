@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_COMFYUI_REPO",
     "CivitaiSource",
     "Commit",
+    "FileSource",
     "HuggingFaceSource",
     "Lock",
     "LockedModel",
@@ -67,15 +68,37 @@ class UrlSource(Base, tag="url", tag_field="type", kw_only=True):
     url: str
 
 
-Source = CivitaiSource | HuggingFaceSource | UrlSource
+class FileSource(Base, tag="file", tag_field="type", kw_only=True):
+    """A file of the project or of a ComfyUI root, for input files (SPEC §10): ``path`` is
+    relative to the lock's directory (``root = "project"``: a file committed beside the
+    workflow) or to the ComfyUI root (``root = "comfyui"``: ``input/photo.png`` there). Only
+    a machine that has the file can read it; others get the bytes from a team remote."""
+
+    matched_by: MatchedBy | None = None
+    path: str
+    root: Literal["project", "comfyui"] = "project"
+
+
+Source = CivitaiSource | HuggingFaceSource | UrlSource | FileSource
 
 
 class LockedModel(Base):
+    """A pinned file: its bytes, where they come from, and what the source publishes about
+    them (licence and permissions, base model, trained words; SPEC §10), when known."""
+
     folder: str
     name: str
     size: ModelSize
     sha256: Sha256
     blake3: Sha256 | None = None
+    license: str | None = None  # Hugging Face card ``license`` (``license_name`` for "other")
+    gated: Literal["auto", "manual"] | None = None  # a Hugging Face repo's access gate
+    allow_commercial_use: tuple[str, ...] | None = None  # Civitai: "Image", "Rent", "Sell", …
+    allow_derivatives: bool | None = None  # Civitai permission flags, as published
+    allow_different_license: bool | None = None
+    allow_no_credit: bool | None = None
+    base_model: str | None = None  # "SDXL 1.0", "Flux.1 D", …
+    trained_words: tuple[str, ...] = ()  # Civitai: the words a LoRA or embedding answers to
     source: tuple[Source, ...] = ()
 
     @property

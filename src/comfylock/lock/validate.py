@@ -5,7 +5,8 @@ refused with one line naming the file and the entry (exit 2), never acted on: tw
 one model or one node pack (the last one would silently win), a version below 1, a name with
 a path component no filesystem can hold, a URL or repo that cannot be parsed or carries a
 control character, a Hugging Face source whose repo or path could reach
-another file than the one it names, a Civitai id below 1. Sizes are bounded by the type (``MAX_MODEL_SIZE``).
+another file than the one it names, a file source whose path leaves its root, a Civitai id
+below 1. Sizes are bounded by the type (``MAX_MODEL_SIZE``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 from ..errors import LockfileError
 from ..pathsafe import unsafe_reason
 from ..workflows.refs import REPO_ID_PATTERN
-from .structs import CivitaiSource, HuggingFaceSource, Lock, UrlSource
+from .structs import CivitaiSource, FileSource, HuggingFaceSource, Lock, UrlSource
 
 __all__ = ["MAX_COMPONENT_BYTES", "check_lock"]
 
@@ -75,6 +76,10 @@ def _source_problem(src: object) -> str | None:
         reason = "backslash in path" if "\\" in src.path else unsafe_reason(src.path)
         if reason or _CONTROL.search(src.path):
             return f"Hugging Face path {src.path!r}: {reason or 'a control character'}"
+    if isinstance(src, FileSource):  # joined to the project or ComfyUI root: never a way out
+        reason = "backslash in path" if "\\" in src.path else unsafe_reason(src.path)
+        if reason or _CONTROL.search(src.path):
+            return f"file source {src.path!r}: {reason or 'a control character'}"
     return None
 
 

@@ -14,6 +14,14 @@ an existing pin for the same (dir, repo) is kept unless ``upgrade``; else ``Sour
 pins the repo's default branch to a commit and lists every file with its sha256. Two
 workflows that want different repos in one directory are reported, never a silent pick.
 
+Input files (folder ``input``: the images, masks, audio and video ``LoadImage`` and friends
+read from ComfyUI's ``input/``) are never looked up online: a file beside the workflow (part
+of the project, so its bytes win over an older pin) or else the existing pin, else the
+ComfyUI root's ``input/`` file; absent everywhere, the reference is unresolved with that
+reason (``_InputResolver``). Pinned models then get what their sources publish about them
+(licence, permissions, base model, trained words: ``Sources.about``) when the lock does not
+already record it.
+
 Later steps that find the *same bytes* add their source too, so a lock says every place a
 file can come from. Network and disk go through the injected ``Sources``; this module only
 decides. Node packs follow the same idea: existing pin, ``[nodes]`` hand pin, the workflow's
@@ -32,6 +40,7 @@ from ..errors import RemoteError
 from ..lock.keys import find_locked, lock_keys, placeholder_version
 from ..lock.structs import (
     CivitaiSource,
+    FileSource,
     HuggingFaceSource,
     Lock,
     LockedModel,
@@ -45,9 +54,11 @@ from ..pathsafe import unsafe_reason
 from ..redact import redact
 from ..workflows.digest import custom_classes, lockable_refs, workflow_digest
 from ..workflows.refs import ModelRef, NodeUse, WorkflowInput
+from ..workflows.tables import INPUT_FOLDER
 from .samefile import FileId, disagreeing_urls, file_of_source
 
 __all__ = [
+    "About",
     "PinConflict",
     "Found",
     "NodeCandidate",
@@ -67,6 +78,22 @@ class Found(msgspec.Struct, frozen=True, kw_only=True):
     blake3: str | None = None
     file_name: str | None = None  # the real file name, when it completes the reference's
     note: str | None = None  # why these bytes are all there is (e.g. the history searched)
+
+
+class About(msgspec.Struct, frozen=True, kw_only=True):
+    """What one source publishes about a file (the ``LockedModel`` fields of that name)."""
+
+    license: str | None = None
+    gated: str | None = None
+    allow_commercial_use: tuple[str, ...] | None = None
+    allow_derivatives: bool | None = None
+    allow_different_license: bool | None = None
+    allow_no_credit: bool | None = None
+    base_model: str | None = None
+    trained_words: tuple[str, ...] = ()
+
+
+ABOUT_FIELDS = tuple(About.__struct_fields__)
 
 
 class NodeCandidate(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,6 +118,8 @@ class Sources(Protocol):
         self, class_name: str, candidates: list[NodeCandidate], pin: str
     ) -> NodeCandidate: ...
     def snapshot(self, repo: str, dir: str) -> LockedSnapshot | None: ...
+    def input_files(self, workflow: str, name: str) -> list[Found]: ...
+    def about(self, source: Source) -> About | None: ...
 
 
 class PinConflict(msgspec.Struct, frozen=True):
@@ -117,6 +146,8 @@ def source_key(source: Source) -> tuple:
         return ("civitai", source.version_id, source.file_id)
     if isinstance(source, HuggingFaceSource):
         return ("huggingface", source.repo, source.revision, source.path)
+    if isinstance(source, FileSource):
+        return ("file", source.root, source.path)
     return ("url", source.url)
 
 
@@ -344,8 +375,9 @@ def resolve(
             groups.setdefault(f"{ref.folder}/{ref.name}", []).append((wf.path, ref))
     conflicts = _declared_conflicts(workflows)
     resolver = _ModelResolver(sources, config, old_models, upgrade)
+    inputs = _InputResolver(sources, old_models, upgrade)
     keys = sorted(groups)
-    results = map_fn(lambda k: resolver(groups[k]), keys)
+    results = map_fn(lambda k: (inputs if _is_input(k) else resolver)(groups[k]), keys)
     models: list[LockedModel] = []
     resolved_key: dict[str, str] = {}
     stats = {"pinned": 0, "kept": 0, "by_hash": 0, "by_name": 0, "unresolved": 0}
@@ -364,6 +396,7 @@ def resolve(
         stats["kept"] += how == "kept"
         stats["by_hash"] += any(getattr(s, "matched_by", None) == "hash" for s in locked.source)
         stats["by_name"] += all(getattr(s, "matched_by", None) == "name" for s in locked.source)
+    models = _describe(models, sources, map_fn)
     nodes, node_unresolved, ambiguous, pack_of = _resolve_nodes(
         workflows, old, config, sources, upgrade, map_fn
     )
@@ -414,6 +447,92 @@ def resolve(
         ambiguous=tuple(ambiguous),
         stats=stats,
     )
+
+
+def _is_input(key: str) -> bool:
+    return key.startswith(INPUT_FOLDER + "/")
+
+
+class _InputResolver:
+    """Pins one input file (folder ``input``) from this machine's files, never the network."""
+
+    def __init__(self, sources: Sources, old: dict[str, LockedModel], upgrade: bool) -> None:
+        self.sources = sources
+        self.old = old
+        self.upgrade = upgrade
+
+    def __call__(self, uses: list[tuple[str, ModelRef]]) -> _Outcome:
+        ref = uses[0][1]
+        workflows = dict.fromkeys(w for w, _ in uses)
+        hits = [(wf, h) for wf in workflows for h in self._look(wf, ref.name)]
+        beside = [(wf, h) for wf, h in hits if h.source.root == "project"]
+        shas = {h.sha256: wf for wf, h in beside}
+        if len(shas) > 1:
+            (a, wf_a), (b, wf_b) = list(shas.items())[:2]
+            conflict = PinConflict(ref.key, (wf_a, a), (wf_b, b))
+            return _Outcome(
+                None, "workflows have different files of this name beside them", "", conflict
+            )
+        kept = None if self.upgrade else self.old.get(ref.key)
+        want = next(iter(shas), None) or (kept.sha256 if kept else None)
+        if want is None and hits:
+            want = hits[0][1].sha256  # the ComfyUI root's input/ file
+        same = [h for _, h in hits if h.sha256 == want]
+        if kept is not None and kept.sha256 == want:
+            found = _merge_sources(kept.source, (h.source for h in same))
+            return _Outcome(msgspec.structs.replace(kept, source=found), "", "kept")
+        if not same:
+            return _Outcome(None, self._absent(uses), "")
+        first = same[0]
+        sources = _merge_sources((), (h.source for h in same))
+        model = LockedModel(
+            folder=INPUT_FOLDER,
+            name=ref.name,
+            size=first.size,
+            sha256=want,
+            blake3=first.blake3,
+            source=sources,
+        )
+        return _Outcome(model, "", "local")
+
+    def _look(self, workflow: str, name: str) -> list[Found]:
+        """The files of this name beside ``workflow``, then in the ComfyUI root's input/."""
+        return [h for h in self.sources.input_files(workflow, name) if h.sha256]
+
+    def _absent(self, uses) -> str:
+        where = ", ".join(sorted({_beside(wf) for wf, _ in uses}))
+        return f"input file not found on this machine: not beside the workflow ({where}), not in the ComfyUI root's input/"
+
+
+def _beside(workflow: str) -> str:
+    parent = workflow.rpartition("/")[0]
+    return f"{parent}/" if parent else "the project folder"
+
+
+def _describe(models: list[LockedModel], sources: Sources, map_fn) -> list[LockedModel]:
+    """Each model that records nothing of what its sources publish, with what they say now."""
+    todo = [i for i, m in enumerate(models) if not _is_described(m) and m.folder != INPUT_FOLDER]
+    found = map_fn(lambda i: [sources.about(s) for s in models[i].source], todo)
+    out = list(models)
+    for i, abouts in zip(todo, found):
+        out[i] = _with_about(models[i], [a for a in abouts if a is not None])
+    return out
+
+
+def _is_described(model: LockedModel) -> bool:
+    return any(getattr(model, f) not in (None, ()) for f in ABOUT_FIELDS)
+
+
+def _with_about(model: LockedModel, abouts: list[About]) -> LockedModel:
+    """The first source that says something wins each field (the lock's source order)."""
+    fields = {}
+    for field in ABOUT_FIELDS:
+        value = next(
+            (getattr(a, field) for a in abouts if getattr(a, field) not in (None, ())), None
+        )
+        if value is not None:
+            fields[field] = value
+    return msgspec.structs.replace(model, **fields) if fields else model
 
 
 def _declared_conflicts(workflows: list[WorkflowInput]) -> list[PinConflict]:

@@ -212,7 +212,7 @@ def _suggestions(sources, resolution, inputs, old, map_concurrent) -> dict[str, 
     declared = {
         f"{r.folder}/{r.name}": r.sha256 for wf in inputs for r in wf.info.models if r.sha256
     }
-    todo = [u for u in resolution.unresolved if u.folder != "custom_nodes"]
+    todo = [u for u in resolution.unresolved if u.folder not in ("custom_nodes", "input")]
 
     def one(u):
         try:

@@ -20,7 +20,7 @@ from ..errors import InputError, NotFoundError, RemoteError
 from ..lock.structs import LockedNode, LockedSnapshot, UrlSource
 from ..settings import Settings
 from ..workflows.refs import ModelRef, NodeUse
-from .core import Found, NodeCandidate
+from .core import About, Found, NodeCandidate
 
 __all__ = ["LiveSources"]
 
@@ -117,7 +117,8 @@ class LiveSources:
             from ..machine.modelpaths import load_model_paths
 
             root, models = self.settings.comfyui_root, self.settings.models_dir
-            self._hash_cache = HashCache.in_dir(self.settings.cache_dir)
+            if self._hash_cache is None:
+                self._hash_cache = HashCache.in_dir(self.settings.cache_dir)
             if root is None and models is None:
                 self._inventory = False
             else:
@@ -157,6 +158,57 @@ class LiveSources:
             source=None,
             file_name=PurePosixPath(match.name).name,
         )
+
+    # -- input files --
+
+    def input_files(self, workflow: str, name: str) -> list[Found]:
+        """The files an input reference names here: beside the workflow, then in the ComfyUI
+        root's input/ (``machine.inputfiles``), each hashed through the hash cache."""
+        from ..machine.hashcache import HashCache, cached_hash
+        from ..machine.inputfiles import candidates
+
+        found = []
+        places = candidates(self.settings.project_dir, self.settings.comfyui_root, workflow, name)
+        for source, path in places:
+            with self._scan_lock:
+                if self._hash_cache is None:
+                    self._hash_cache = HashCache.in_dir(self.settings.cache_dir)
+            digest = cached_hash(path, self._hash_cache)
+            found.append(
+                Found(sha256=digest.sha256, size=digest.size, blake3=digest.blake3, source=source)
+            )
+        return found
+
+    # -- what sources publish (licences, permissions, base model, trained words) --
+
+    def about(self, source) -> About | None:
+        """What ``source`` publishes about its file; None offline, for sources that publish
+        nothing, and when the lookup fails (it never fails a resolve)."""
+        if self.offline:
+            return None
+        from ..lock.structs import CivitaiSource, HuggingFaceSource
+
+        try:
+            if isinstance(source, CivitaiSource) and source.model_id:
+                return self._civitai_about(source.model_id, source.version_id)
+            if isinstance(source, HuggingFaceSource):
+                info = self._net("hf").model_info(
+                    source.repo, source.revision, repo_type=source.repo_type or "model"
+                )
+                return None if info is None else About(**info.about())
+        except RemoteError:
+            return None
+        return None
+
+    def _civitai_about(self, model_id: int, version_id: int | None) -> About | None:
+        civitai = self._net("civitai")
+        model = civitai.model(model_id)
+        if model is None:
+            return None
+        version = next((v for v in model.modelVersions if v.id == version_id), None)
+        if version is None and version_id is not None:
+            version = civitai.version(version_id)
+        return About(**model.about(version))
 
     # -- Civitai --
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from ..lock.structs import CivitaiSource, HuggingFaceSource, Source
+from ..lock.structs import CivitaiSource, HuggingFaceSource, Source, UrlSource
 from ..net.endpoints import Endpoints
 from ..redact import redact
 from ..workflows.refs import ModelRef
@@ -55,7 +55,9 @@ def file_of_source(source: Source) -> set[FileId]:
             ("civitai", source.version_id, None),
             ("civitai", source.version_id, source.file_id),
         }
-    return {file_of_url(source.url)}
+    if isinstance(source, UrlSource):
+        return {file_of_url(source.url)}
+    return set()  # a file source (an input file) is no URL a workflow names
 
 
 Use = tuple[str, str]  # (workflow, URL as shown)

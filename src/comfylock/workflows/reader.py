@@ -197,6 +197,10 @@ class _Reader:
     ) -> None:
         if not isinstance(name, str):
             return
+        if folder == tables.INPUT_FOLDER:
+            if tables.is_output_annotation(name):
+                return  # a file ComfyUI wrote (output/, temp/): outputs are never locked
+            name = name.removesuffix(" [input]")
         if is_url_value(name):  # a source, never a path: name the file the URL serves
             url, name = url or name, url_reference_name(name)
         norm = normalise_name(name)
@@ -355,7 +359,8 @@ class _Reader:
         named.update(supplied)
         loader = tables.loader_inputs(node_type)
         if loader:
-            self._read_loader(node_type, node_id, active, loader, values, named)
+            linked = _linked_inputs(node)
+            self._read_loader(node_type, node_id, active, loader, values, named, linked)
         else:
             order = nodetable.widget_order(node_type) if isinstance(values, list) else ()
             api = self.named_inputs.get(node_id)
@@ -365,8 +370,12 @@ class _Reader:
         self._read_embeddings(node_type, node_id, active, values, supplied)
         self._read_properties_models(node, node_id, node_type, active)
 
-    def _read_loader(self, node_type, node_id, active, loader, values, named) -> None:
+    def _read_loader(
+        self, node_type, node_id, active, loader, values, named, linked=frozenset()
+    ) -> None:
         for input_name, spec in loader.items():
+            if spec.folder == tables.INPUT_FOLDER and input_name in linked - named.keys():
+                continue  # fed by a link: the widget's saved file name is not what runs
             if "<N>" in input_name:
                 group, field = input_name.split(".<N>.")
                 for path, value in leaves(named or values):
@@ -418,11 +427,32 @@ class _Reader:
                 self.repos.append(ref)
         return rest
 
+    def _read_input_files(self, node_type, node_id, active, pairs) -> list:
+        """Widgets the knowledge table marks as listing ComfyUI's input/ folder name input
+        files (any extension); returns the other (path, value) pairs."""
+        rest = []
+        for path, value in pairs:
+            if _names_a_file(value) and (
+                nodetable.folder_of(node_type, last_key(path)) == tables.INPUT_FOLDER
+            ):
+                self.add_ref(
+                    folder=tables.INPUT_FOLDER,
+                    name=value,
+                    node_id=node_id,
+                    node_type=node_type,
+                    input=path,
+                    active=active,
+                )
+            else:
+                rest.append((path, value))
+        return rest
+
     def _read_custom(self, node_type, node_id, active, pairs) -> None:
         """Model files (and URLs) in a custom node's widgets; the folder from ``inference``.
         The same class gets the same answer in UI, API and embedded files: only the widget's
         name matters, and unnamed UI widgets are matched to the table's inputs by position."""
         pairs = self._read_repos(node_type, node_id, active, pairs)
+        pairs = self._read_input_files(node_type, node_id, active, pairs)
         hits = [(p, v) for p, v in pairs if is_model_filename(v) or is_url_value(v)]
         unnamed = [p for p, _ in hits if p.startswith("widgets_values[")]
         by_position = folders_by_position(node_type, unnamed)
@@ -569,6 +599,23 @@ class _Reader:
             else:
                 self._read_custom(class_type, str(node_id), True, list(flat.items()))
             self._read_embeddings(class_type, str(node_id), True, list(flat.values()), {})
+
+
+_FILE_NAME = re.compile(r"[^\n]{1,500}\.[A-Za-z0-9]{1,8}( \[input\])?")
+
+
+def _names_a_file(value: Any) -> bool:
+    """A one-line string ending in a file extension (``photo.png``, ``a.mp4 [input]``)."""
+    return isinstance(value, str) and bool(_FILE_NAME.fullmatch(value)) and "://" not in value
+
+
+def _linked_inputs(node: dict) -> frozenset[str]:
+    """Names of a UI node's inputs that a link feeds (a widget converted to an input)."""
+    return frozenset(
+        i["name"]
+        for i in as_list(node.get("inputs"))
+        if isinstance(i, dict) and isinstance(i.get("name"), str) and i.get("link") is not None
+    )
 
 
 def _packs_named(class_type: str) -> dict[str, Any]:

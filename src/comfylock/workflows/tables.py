@@ -12,6 +12,7 @@ from functools import lru_cache
 import msgspec
 
 __all__ = [
+    "INPUT_FOLDER",
     "LoaderInput",
     "canonical_folder",
     "core_nodes",
@@ -19,6 +20,7 @@ __all__ = [
     "fileless_values",
     "folder_names",
     "frontend_only",
+    "is_output_annotation",
     "loader_inputs",
     "model_extensions",
 ]
@@ -77,8 +79,33 @@ def _loaders() -> dict[str, dict[str, LoaderInput]]:
 
 
 def loader_inputs(class_type: str) -> dict[str, LoaderInput]:
-    """Inputs of a core loader that take a file name, or {} for any other node."""
-    return _loaders().get(class_type, {})
+    """Inputs of a core node that take a file name, or {} for any other node: a model
+    loader's (``CheckpointLoaderSimple.ckpt_name``) or an input file's (``LoadImage.image``,
+    folder ``INPUT_FOLDER``)."""
+    return _loaders().get(class_type) or _input_loaders().get(class_type, {})
+
+
+# ComfyUI's input/ folder: beside models/ under the ComfyUI root, not a model folder.
+INPUT_FOLDER = "input"
+# Suffixes ComfyUI's get_annotated_filepath reads: " [input]" names input/ (the default);
+# " [output]" and " [temp]" name files ComfyUI wrote, which a lock never pins.
+_OTHER_DIRS = (" [output]", " [temp]")
+
+
+def is_output_annotation(value: str) -> bool:
+    """An input value that names a file in ComfyUI's output/ or temp/ folder."""
+    return value.endswith(_OTHER_DIRS)
+
+
+@lru_cache(maxsize=1)
+def _input_loaders() -> dict[str, dict[str, LoaderInput]]:
+    return {
+        node: {
+            name: LoaderInput((spec["folder"], spec["widget_index"]))
+            for name, spec in inputs.items()
+        }
+        for node, inputs in _table().get("input_loaders", {}).items()
+    }
 
 
 @lru_cache(maxsize=1)

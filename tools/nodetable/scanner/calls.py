@@ -226,6 +226,8 @@ def call_folder_paths(it, fp: str, args, kwargs, node, frame) -> tuple:
         return (Const(None),)
     if fp in _FP_DIRS:
         return (PathV(_FP_DIRS[fp]),)
+    if fp == "filter_files_content_types" and args and it.input_files:
+        return args[0]  # a filter of a listing (``LoadImage``'s images) is still that listing
     if fp in ("get_full_path", "get_full_path_or_raise") and len(args) > 1:
         dirs = tuple(PathV("{folder:" + k.value + "}") if _is_str(k) else UNKNOWN for k in key)
         for v in args[1]:

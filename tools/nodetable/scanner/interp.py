@@ -58,6 +58,7 @@ class Interp:
     def __init__(self, pack):
         self.pack = pack
         self.core_loaders: dict[str, dict[str, str]] = {}  # core class -> {input: folder}
+        self.input_files = False  # also read listings of input/ (``scan_pack``)
         self.effects = Effects()
         self.steps = 0
         self.depth = 0

@@ -38,12 +38,22 @@ def scan_pack(
     core: dict[str, list[str]],
     aliases: dict[str, str],
     core_loaders: dict[str, dict[str, str]] | None = None,
+    *,
+    input_files: bool = False,
 ) -> dict:
     """``core``: core folder key -> its directories relative to ``models/``; ``aliases``:
     legacy folder names (``clip`` -> ``text_encoders``); ``core_loaders``: core class ->
-    {model input: folder}, for classes that subclass ComfyUI's own loaders."""
+    {model input: folder}, for classes that subclass ComfyUI's own loaders.
+
+    ``input_files``: also record inputs that list ComfyUI's ``input/`` folder (or a folder
+    below it) as reading folder ``input`` (``LoadImage.image``). Such a value is resolved by
+    ``folder_paths.get_annotated_filepath``, so it names a file relative to ``input/``
+    whichever sub-folder the node lists (``Load3D``: ``3d/x.glb``). Off for the custom-node
+    table until it is read again with it on (a different reading needs a new
+    ``SCANNER_VERSION``); ``tools/gen_tables.py`` turns it on for ComfyUI's own nodes."""
     it = Interp(pack)
     it.core_loaders = core_loaders or {}
+    it.input_files = input_files
     scanner = _Scanner(it, pack, core, aliases)
     for module in pack.modules_mentioning(
         "NODE_CLASS_MAPPINGS", "define_schema", "add_model_folder_path", "folder_names_and_paths"
@@ -294,6 +304,8 @@ class _Scanner:
             inputs.setdefault(name, set()).update(keys)
         elif file_name_list(first):
             inputs.setdefault(name, set()).add(_FIXED)  # the loader says where: _fixed_files
+        elif isinstance(first, DirFiles) and self.it.input_files and _input_dir(first.rel):
+            inputs.setdefault(name, set()).add(INPUT_FOLDER)
         elif isinstance(first, DirFiles) and _model_dir(first.rel, self.pack.dirname):
             key = _dir_key(first.rel, folders)
             inputs.setdefault(name, set()).add(key)
@@ -460,6 +472,13 @@ def _model_dir(rel: str, dirname: str) -> bool:
     if not rel.startswith(own):
         return False
     return any(w in part.lower() for part in rel[len(own) :].split("/") for w in _MODEL_WORDS)
+
+
+INPUT_FOLDER = "input"  # ComfyUI's input/ folder, beside models/ (not in it)
+
+
+def _input_dir(rel: str) -> bool:
+    return rel == INPUT_FOLDER or rel.startswith(INPUT_FOLDER + "/")
 
 
 def _dir_key(rel: str, folders: dict) -> str:

@@ -97,15 +97,41 @@ class CivitaiVersion(msgspec.Struct, frozen=True):
     modelId: int | None = None
     name: str | None = None
     baseModel: str | None = None
+    trainedWords: list[str] = []
     model: _ModelBrief | None = None
     files: list[CivitaiFile] = []
 
 
 class CivitaiModel(msgspec.Struct, frozen=True):
+    """A ``/models/{id}`` answer. The permission flags are the model's: older answers give
+    ``allowCommercialUse`` as one word (``"Sell"``, ``"None"``), newer ones as a list
+    (``["Image", "RentCivit", "Rent"]``)."""
+
     id: int
     name: str | None = None
     type: str | None = None
+    allowCommercialUse: str | list[str] | None = None
+    allowDerivatives: bool | None = None
+    allowDifferentLicense: bool | None = None
+    allowNoCredit: bool | None = None
     modelVersions: list[CivitaiVersion] = []
+
+    def about(self, version: CivitaiVersion | None) -> dict:
+        """What the lock records of this model (``LockedModel`` field names): its permission
+        flags as published ("None" means no commercial use at all) and the version's base
+        model and trained words."""
+        use = self.allowCommercialUse
+        if isinstance(use, str):
+            use = [] if use == "None" else [use]
+        words = [w.strip() for w in (version.trainedWords if version else []) if w.strip()]
+        return {
+            "allow_commercial_use": tuple(use) if use is not None else None,
+            "allow_derivatives": self.allowDerivatives,
+            "allow_different_license": self.allowDifferentLicense,
+            "allow_no_credit": self.allowNoCredit,
+            "base_model": version.baseModel if version else None,
+            "trained_words": tuple(dict.fromkeys(words)),
+        }
 
 
 class _SearchPage(msgspec.Struct, frozen=True):

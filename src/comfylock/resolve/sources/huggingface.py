@@ -44,6 +44,7 @@ __all__ = [
     "REVISION_SEARCH_LIMIT",
     "HfClient",
     "HfCommit",
+    "HfModelInfo",
     "HfPin",
     "HfRef",
     "HfTreeEntry",
@@ -129,6 +130,46 @@ class HfTreeEntry(msgspec.Struct, frozen=True, kw_only=True):
     def sha256(self) -> str | None:
         oid = (self.lfs.oid if self.lfs else "").lower()
         return oid if _HEX64.match(oid) else None
+
+
+class HfCardData(msgspec.Struct, frozen=True):
+    """The model card's metadata block (``cardData``): only what a lock records."""
+
+    license: str | list[str] | None = None
+    license_name: str | None = None  # the real name when ``license`` is "other"
+    base_model: str | list[str] | None = None
+
+
+class HfModelInfo(msgspec.Struct, frozen=True):
+    """``GET /api/{models}/{repo}/revision/{rev}``: the card's metadata and the access gate
+    (``false``, ``"auto"``: accepted on request, ``"manual"``: reviewed by the authors)."""
+
+    sha: str | None = None
+    gated: bool | str = False
+    cardData: HfCardData | None = None
+    tags: list[str] = []
+
+    def about(self) -> dict:
+        """What the lock records (``LockedModel`` field names): the card's licence (its
+        ``license_name`` when the licence is "other"; else a ``license:`` tag), the gate,
+        the base model."""
+        card = self.cardData or HfCardData()
+        license = card.license
+        if isinstance(license, list):
+            license = ", ".join(str(x) for x in license) or None
+        if license == "other" and card.license_name:
+            license = card.license_name
+        if not license:
+            tags = [t.split(":", 1)[1] for t in self.tags if t.startswith("license:")]
+            license = tags[0] if len(tags) == 1 else None
+        base = card.base_model
+        if isinstance(base, list):
+            base = ", ".join(str(x) for x in base) or None
+        return {
+            "license": license or None,
+            "gated": self.gated if self.gated in ("auto", "manual") else None,
+            "base_model": base or None,
+        }
 
 
 def resolve_url(ref: HfRef, endpoint: str) -> str:
@@ -256,6 +297,16 @@ class HfClient(ServiceClient):
                 return response, url
             url = urljoin(url, location)
         raise RemoteError(redact(f"HEAD {url}: more than {MAX_REDIRECTS} redirects"))
+
+    def model_info(
+        self, repo: str, revision: str, *, repo_type: RepoType = "model"
+    ) -> HfModelInfo | None:
+        """The repo's card metadata and gate at ``revision`` (a commit: cached as metadata);
+        None when the hub has no such repo or revision."""
+        url = self._api(repo, repo_type, "revision", quote(revision, safe=""))
+        ttl = TTL_METADATA if _HEX40.match(revision) else TTL_SEARCH
+        data = self._get_json(url, kind="hf-info", ttl=ttl)
+        return None if data is None else convert(data, HfModelInfo, f"the model info of {repo}")
 
     # -- history: a declared sha256 at another revision --
 

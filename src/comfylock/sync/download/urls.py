@@ -68,7 +68,7 @@ def source_urls(
             got = _huggingface(src, env)
         elif isinstance(src, UrlSource):
             got = (src.url, {})
-        else:  # pragma: no cover
+        else:  # a file source: read from this machine's files (``machine.inputfiles``)
             got = None
         if got is not None:
             out.append((check_url(got[0], allow_http), got[1]))
