@@ -16,7 +16,11 @@ __all__ = ["push_cmd"]
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_project
 def push_cmd(project, remote_name, as_json) -> int:
-    """Upload every blob the lock pins that the remote lacks (HEAD first, parallel)."""
+    """Upload every blob the lock pins that the remote lacks (HEAD first, parallel).
+
+    Input files (images, masks, audio a workflow loads) are taken from beside the workflow
+    or the ComfyUI root's input/ when the store lacks them.
+    """
     from ..remotes.upload import push, push_summary
     from ..store.blobs import Store
 
@@ -35,6 +39,8 @@ def push_cmd(project, remote_name, as_json) -> int:
             Store(settings.store_dir),
             remote_name,
             progress,
+            project_dir=project.dir,
+            comfyui_root=settings.comfyui_root,
         )
     finally:
         if progress is not None:

@@ -13,7 +13,8 @@ registers them (the knowledge table's ``folder_dirs``, relative to the ComfyUI r
 ``models/xlabs/controlnets`` or the pack's own ``custom_nodes/<pack>/models``), after any
 ``is_default`` entry ``extra_model_paths.yaml`` gives the name and before its other entries;
 a folder nobody registers lives at ``models/<folder>``. The table is read only when such a
-folder is asked for: core folders never load it.
+folder is asked for: core folders never load it. Input files (folder ``input``) are placed in
+the ComfyUI root's ``input/`` (SPEC §10).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import msgspec
 
 from ..errors import InputError
-from ..workflows.tables import canonical_folder, default_dirs, folder_names
+from ..workflows.tables import INPUT_FOLDER, canonical_folder, default_dirs, folder_names
 
 __all__ = ["ModelPaths", "load_model_paths", "parse_extra_model_paths"]
 
@@ -57,8 +58,12 @@ class ModelPaths(msgspec.Struct, frozen=True):
         return own if own in found else found[0]
 
     def search_dirs(self, folder: str) -> tuple[Path, ...]:
-        """Dirs of a folder, the first being its target (see the module docstring)."""
+        """Dirs of a folder, the first being its target (see the module docstring). Input
+        files (folder ``input``) live in the ComfyUI root's ``input/``, beside ``models/``:
+        without a ComfyUI root there is no place for them."""
         folder = canonical_folder(folder)
+        if folder == INPUT_FOLDER:
+            return (self.comfyui_root / INPUT_FOLDER,) if self.comfyui_root is not None else ()
         found = self.dirs.get(folder, ())
         if folder in _core_folders():
             return found

@@ -2,13 +2,17 @@
 
 HEAD first (what the remote has is never uploaded again), then parallel uploads (S3's
 transfer manager splits big blobs into multipart parts). Only verified store blobs are
-pushed, under their own digest, so a remote holds nothing a sync would not accept.
+pushed, under their own digest, so a remote holds nothing a sync would not accept. Input
+files the lock pins that the store lacks are first copied into it (verified) from where
+this machine has them (beside the workflow, the ComfyUI root's input/): they exist nowhere
+else, and a push is how other machines get them (SPEC §10).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import msgspec
 
@@ -23,6 +27,7 @@ __all__ = [
     "push_summary",
     "push_targets",
     "push_to",
+    "stage_inputs",
 ]
 
 _PARALLEL = 4
@@ -107,6 +112,28 @@ def push_blobs(specs, store: Store, wanted, allow_http, progress) -> list[str]:
     return lines
 
 
+def stage_inputs(lock, store: Store, project_dir: Path, comfyui_root: Path | None) -> list[str]:
+    """Copy into the store (verified) the input files the lock pins that it lacks and this
+    machine has; returns their keys."""
+    from ..machine.inputfiles import find_copies
+    from ..store.hashing import Expected
+    from ..workflows.tables import INPUT_FOLDER
+
+    inputs = [m for m in lock.model if m.folder == INPUT_FOLDER and not store.has(m.sha256)]
+    wanted = {m.sha256: m.size for m in inputs}
+    found = find_copies(inputs, wanted, project_dir, comfyui_root, None) if wanted else {}
+    staged = []
+    for model in inputs:
+        path = found.get(model.sha256)
+        if path is None or store.has(model.sha256):
+            continue
+        expected = Expected(size=model.size, sha256=model.sha256, blake3=model.blake3)
+        with store.digest_lock(model.sha256):
+            store.adopt(Path(path), expected, copy=True)
+        staged.append(model.key)
+    return staged
+
+
 def push(
     lock,
     specs: Sequence[RemoteSpec],
@@ -114,12 +141,18 @@ def push(
     store: Store,
     remote_name: str | None,
     progress=None,
+    *,
+    project_dir: Path | None = None,
+    comfyui_root: Path | None = None,
 ) -> list[PushResult]:
-    """``comfylock push``: every blob the lock pins, to the chosen remotes."""
+    """``comfylock push``: every blob the lock pins, to the chosen remotes (input files
+    from ``project_dir`` or ``comfyui_root`` when the store lacks them)."""
     from ..progress import NullProgress
     from . import open_remote
 
     targets = push_targets(specs, remote_name)
+    if project_dir is not None:
+        stage_inputs(lock, store, project_dir, comfyui_root)
     wanted = list({m.sha256: (m.sha256, m.size, m.key) for m in lock.model}.values())
     results = []
     for spec in targets:

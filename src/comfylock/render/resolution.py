@@ -16,6 +16,7 @@ __all__ = [
     "staleness_json",
     "staleness_text",
     "suggestion_lines",
+    "unresolved_hint",
 ]
 
 
@@ -70,6 +71,20 @@ def staleness_text(
             f"comfy.lock is up to date: {count(len(lock.workflow), 'workflow')}, {count(len(lock.model), 'model')}, {count(len(lock.node), 'node pack')}"
         )
     return lines_text(lines) + "\n"
+
+
+def unresolved_hint(unresolved) -> str:
+    """How to pin what resolve could not: models by hand (``add``), input files by putting
+    the file where resolve looks for it."""
+    inputs = [u for u in unresolved if u.folder == "input"]
+    hints = []
+    if len(inputs) != len(unresolved):
+        hints.append("pin each with `comfylock add SOURCE --folder F --name N`")
+    if inputs:
+        hints.append(
+            "put each input file beside its workflow (or in the ComfyUI root's input/) and resolve again"
+        )
+    return "; ".join(hints)
 
 
 def _check_fixes(staleness, *, strict: bool, installed, environment=()) -> list[str]:
@@ -216,7 +231,7 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
         lines.append(f"wrote {shown_lock or outcome.lock_path}")
     elif outcome.exit_code:
         hint = (
-            "pin each with `comfylock add SOURCE --folder F --name N`, or pass --allow-unresolved"
+            f"{unresolved_hint(r.unresolved)}, or pass --allow-unresolved"
             if r.unresolved
             else "settle the conflicts"
         )

@@ -215,10 +215,13 @@ def _unresolved_error(outcome) -> str:
         f" and {len(names) - 3} more" if len(names) > 3 else ""
     )
     n = len(names)
+    if all(name.startswith("input/") for name in names):
+        fix = "put each input file beside its workflow and run `comfylock resolve`"
+    else:
+        fix = "pin each with `comfylock add SOURCE --folder F --name N`; `comfylock resolve` lists candidates"
     return (
         f"error: {n} reference{'s are' if n != 1 else ' is'} not pinned in the lock, so "
-        f"{'they were' if n != 1 else 'it was'} not installed: {shown} (hint: pin each with "
-        "`comfylock add SOURCE --folder F --name N`; `comfylock resolve` lists candidates)"
+        f"{'they were' if n != 1 else 'it was'} not installed: {shown} (hint: {fix})"
     )
 
 

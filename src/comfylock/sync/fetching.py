@@ -153,10 +153,29 @@ def _discard(tmp: Path) -> None:
             path.unlink()
 
 
+def _no_source(f: Fetch) -> RemoteError:
+    """Why nothing can be downloaded: an input file lives only in files (``FileSource``)
+    that this machine lacks, and no team remote had it."""
+    from ..lock.structs import FileSource
+
+    files = [s for s in f.sources if isinstance(s, FileSource)]
+    if not files or len(files) != len(f.sources):
+        return RemoteError(f"{f.keys[0]}: no download source in the lock")
+    where = ", ".join(
+        f"{s.path} in the project" if s.root == "project" else f"{s.path} in a ComfyUI root"
+        for s in files
+    )
+    return RemoteError(
+        f"this machine does not have the input file ({where}) and no team remote has it",
+        hint="run `comfylock push` on a machine that has it, or commit the file beside the "
+        "workflow",
+    )
+
+
 def _from_origins(f: Fetch, groups, store, tmp, expected, downloader, show, cancel, gate) -> None:
     stale_tmp = tmp.exists()
     while True:
-        last: RemoteError | None = RemoteError(f"{f.keys[0]}: no download source in the lock")
+        last: RemoteError | None = _no_source(f)
         streamed = None  # what a backend hashed while it downloaded, if anything
         for group in groups:
             try:

@@ -25,6 +25,7 @@ from ..lock.structs import Lock
 from ..machine.hashcache import LazyHashCache
 from ..project import Project
 from ..store.blobs import Store
+from ..workflows.tables import INPUT_FOLDER
 from .plan import SyncPlan, make_plan
 
 __all__ = [
@@ -162,6 +163,7 @@ def _look_elsewhere(project: Project, plan: SyncPlan, cache, prepared: Prepared)
     view = store_view(prepared.lock, prepared.store)
     wanted = {f.sha256: f.size for f in plan.fetch}
     copies = local_copies(wanted, project.model_paths, cache)
+    copies.update(_file_copies(project, prepared.lock, wanted, copies, cache))
     view = msgspec.structs.replace(view, copies=copies)
     rest = [sha for sha in wanted if sha not in copies]
     specs = project.remote_specs
@@ -174,6 +176,18 @@ def _look_elsewhere(project: Project, plan: SyncPlan, cache, prepared: Prepared)
     answer = probe(prepared.remotes, rest)
     prepared.notes.extend(answer.notes)
     return msgspec.structs.replace(view, remotes=answer.found)
+
+
+def _file_copies(project: Project, lock: Lock, wanted: dict, copies: dict, cache) -> dict:
+    """Input files the lock's file sources name here (the file beside the workflow in this
+    checkout of the project, or the ComfyUI root's input/), when they hold the locked bytes."""
+    rest = {sha: size for sha, size in wanted.items() if sha not in copies}
+    if not rest:
+        return {}
+    from ..machine.inputfiles import find_copies
+
+    root = project.settings.comfyui_root
+    return find_copies(lock.model, rest, project.dir, root, cache)
 
 
 def _register_if_new(store: Store, lock_path: str) -> None:
@@ -245,6 +259,8 @@ def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, 
         not s.dir.startswith("models/") for s in lock.snapshot
     ):
         outcome.warnings.append("repo snapshots outside models/ skipped: no ComfyUI root")
+    if settings.comfyui_root is None and any(m.folder == INPUT_FOLDER for m in lock.model):
+        outcome.warnings.append("input files skipped: no ComfyUI root (they go to its input/)")
     env = plan.environment
     placed = {n.id for n in (*plan.node_clone, *plan.node_checkout)}
     outcome.install_scripts = tuple(n.id for n in lock.node if n.install_script and n.id in placed)

@@ -10,7 +10,9 @@ a status or sync through ``models/vae/root -> /`` stops before reading or writin
 
 Repo snapshots (``[[snapshot]]``) are observed file by file like models, each at
 ``<ComfyUI root>/<dir>/<path>`` (a ``dir`` under ``models/`` follows ``--models-dir`` when
-there is no ComfyUI root); without either they are not observed (``snapshot_root``).
+there is no ComfyUI root); without either they are not observed (``snapshot_root``). Input
+files (folder ``input``) are observed at ``<ComfyUI root>/input/<name>``, and not at all
+without a ComfyUI root (``placed_models``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ..machine.modelpaths import ModelPaths
 from ..pathsafe import check_name, check_parent_within, real_roots, safe_join
 from ..store.blobs import Store, is_sha256
 from ..store.index import LinkRow
+from ..workflows.tables import INPUT_FOLDER
 from .workspace import ModelState, PlacedLink, StoreView, Workspace
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "model_target",
     "noop_probes",
     "observe",
+    "placed_models",
     "snapshot_root",
     "store_view",
     "write_roots",
@@ -228,11 +232,19 @@ def _still_ours(row: LinkRow, store: Store) -> bool:
     return (row.size, row.mtime_ns, row.ino) == _sig(st)
 
 
-def _check_one_per_target(lock: Lock, models: tuple[ModelState, ...]) -> None:
+def placed_models(lock: Lock, model_paths: ModelPaths) -> tuple[LockedModel, ...]:
+    """The lock's models this machine has a place for: all of them, but input files when
+    there is no ComfyUI root (their ``input/`` is beside ``models/``, not in it)."""
+    if model_paths.comfyui_root is not None:
+        return lock.model
+    return tuple(m for m in lock.model if m.folder != INPUT_FOLDER)
+
+
+def _check_one_per_target(placed: tuple[LockedModel, ...], models: tuple[ModelState, ...]) -> None:
     """Two entries with other bytes placed at one path (``clip/x`` and ``text_encoders/x``)
     would overwrite each other: refuse the lock rather than let the last one win."""
     seen: dict[str, LockedModel] = {}
-    for locked, m in zip(lock.model, models):  # NOTE: lock.model's states come first
+    for locked, m in zip(placed, models):  # NOTE: the placed models' states come first
         first = seen.setdefault(m.target, locked)
         if first.sha256 != locked.sha256:
             raise LockfileError(
@@ -258,11 +270,12 @@ def observe(
         rows = {r.target: r for r in store.index.links()}
     dirs, prefix = _Dirs(model_paths), str(store.blobs_dir) + os.sep
     dirs.roots = write_roots(model_paths, lock, comfyui_root)
-    models = tuple(_observe_model(m, dirs, prefix, rows, hash_cache) for m in lock.model)
+    placed = placed_models(lock, model_paths)
+    models = tuple(_observe_model(m, dirs, prefix, rows, hash_cache) for m in placed)
     if lock.snapshot:
         base = (comfyui_root, model_paths.models_dir)
         models += tuple(_observe_snapshots(lock, base, prefix, rows, hash_cache, dirs))
-    _check_one_per_target(lock, models)
+    _check_one_per_target(placed, models)
     targets = {m.target for m in models}
     extra = tuple(
         PlacedLink(target=r.target, sha256=r.sha256)
@@ -305,7 +318,7 @@ def noop_probes(lock: Lock, settings) -> tuple[list[str], list[tuple[str, bool]]
             present.append((str(probe), os.path.exists(probe)))
     model_paths = load_model_paths(root, settings.models_dir)
     dirs = _Dirs(model_paths)
-    for model in lock.model:
+    for model in placed_models(lock, model_paths):
         target_dir, others = dirs.get(model.folder)
         if not _chain(_join(target_dir, model.name), exact):
             for folder_dir in others:
