@@ -14,9 +14,17 @@ from ..cli import json_option, pass_project
     is_flag=True,
     help="Also fail when this machine's models tree does not match the lock.",
 )
+@click.option(
+    "--deny-license",
+    "deny",
+    multiple=True,
+    metavar="NAME",
+    help="Also fail on any model under this licence (a glob such as 'cc-by-nc-*'; "
+    "'unknown': no published licence). Repeatable.",
+)
 @json_option
 @pass_project
-def check_cmd(project, strict: bool, installed: bool, as_json: bool) -> int:
+def check_cmd(project, strict: bool, installed: bool, deny: tuple[str, ...], as_json: bool) -> int:
     """Exit 0 only if comfy.lock is up to date with the workflows and everything is pinned.
 
     Names each stale workflow and what changed (added, removed, renamed references) and
@@ -43,13 +51,22 @@ def check_cmd(project, strict: bool, installed: bool, as_json: bool) -> int:
             s for s in (x.strip() for x in plan_lines(installed_plan(project), base=base)) if s
         ]
         failed = failed or bool(problems)
+    denied = []
+    if deny:
+        from ..lock.licensing import denied_models
+
+        denied = denied_models(lock, deny)
+        failed = failed or bool(denied)
     if as_json or settings.json:
+        import msgspec
+
         click.echo(
             json.dumps(
                 {
                     **staleness_json(staleness, strict=strict),
                     "installed": problems,
                     "environment": environment,
+                    "denied": msgspec.to_builtins(denied),
                     "ok": not failed,
                 },
                 indent=2,
@@ -62,4 +79,8 @@ def check_cmd(project, strict: bool, installed: bool, as_json: bool) -> int:
             ),
             nl=False,
         )
+        if denied:
+            from ..render.licenses import denied_lines
+
+            click.echo("\n".join(denied_lines(denied)))
     return 1 if failed else 0

@@ -8,7 +8,7 @@ from ..cli import pass_project
 
 
 @click.command("report")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="PATH...")
 @click.option(
     "--format",
     "fmt",
@@ -18,17 +18,32 @@ from ..cli import pass_project
     help="markdown for people, json for tools, script for a bash script of aria2c downloads.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "--licenses",
+    is_flag=True,
+    help="Instead: each model's licence and permissions, per workflow of the lock (offline).",
+)
 @pass_project
-def report_cmd(project, paths: tuple[str, ...], fmt: str, as_json: bool) -> int:
+def report_cmd(project, paths: tuple[str, ...], fmt: str, as_json: bool, licenses: bool) -> int:
     """Report the models and custom nodes each workflow needs that this machine lacks.
 
     Needs --comfyui-root (or $COMFYUI_ROOT) or --models-dir. Honours extra_model_paths.yaml.
     When a comfy.lock is found, its pinned sources and hashes are used (the script checks
     each download's sha256). Exits 1 when something is missing, 0 when all is installed.
+
+    With --licenses: the licence each model's source published ("unknown" when none) and
+    Civitai's permission flags, for every workflow in comfy.lock (or the PATHs given).
     """
     import json
 
     from ..errors import UsageError
+
+    if licenses:
+        if fmt == "script":
+            raise UsageError("--licenses has no script format", hint="use markdown or json")
+        return _licenses(project, paths, as_json=as_json or fmt == "json")
+    if not paths:
+        raise click.UsageError("Missing argument 'PATH...'.")
     from ..machine.missing import find_gaps
     from ..pathsafe import printable
     from ..render.gaps import gaps_json, gaps_markdown, gaps_script
@@ -72,3 +87,37 @@ def report_cmd(project, paths: tuple[str, ...], fmt: str, as_json: bool) -> int:
     if result.errors:
         return 2
     return 1 if any(g.models or g.nodes or g.invalid for g in gaps) else 0
+
+
+def _licenses(project, paths: tuple[str, ...], *, as_json: bool) -> int:
+    """``report --licenses``: read from the lock; PATHs (files or folders) pick workflows."""
+    import json
+    from pathlib import Path
+
+    from ..errors import UsageError
+    from ..lock.licensing import license_rows
+    from ..render.licenses import licenses_json, licenses_markdown
+
+    lock, chosen = project.lock, None
+    if paths:
+        base = project.dir.resolve()
+        wanted = []
+        for p in paths:
+            try:
+                wanted.append(Path(p).resolve().relative_to(base).as_posix())
+            except ValueError:
+                raise UsageError(f"{p}: not inside the project ({base})") from None
+        chosen = [
+            w.path
+            for w in lock.workflow
+            if any(w.path == x or x in (".", "") or w.path.startswith(x + "/") for x in wanted)
+        ]
+        if not chosen:
+            raise UsageError(f"no workflow of {project.lock_path} is at {', '.join(paths)}")
+    groups = license_rows(lock, chosen)
+    where = str(project.lock_path)
+    if as_json or project.settings.json:
+        click.echo(json.dumps(licenses_json(groups, lock_path=where), indent=2))
+    else:
+        click.echo(licenses_markdown(groups, lock_path=where), nl=False)
+    return 0

@@ -1,0 +1,125 @@
+"""What changed between two locks (``comfylock diff``): entries added, removed and changed,
+section by section, each change naming the fields that differ. Pure.
+
+Every section is a function from a lock to ``{key: {field: value}}`` (``SECTIONS``): the
+comparison itself knows no section, so a new part of the lock (ComfyUI core, Python
+packages) is one more entry there. Values are plain data (strings, numbers, sorted lists),
+so the same result renders as words, Markdown or JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import msgspec
+
+from .structs import (
+    CivitaiSource,
+    FileSource,
+    HuggingFaceSource,
+    Lock,
+    LockedModel,
+    Source,
+    UrlSource,
+)
+
+__all__ = ["SECTIONS", "Change", "FieldChange", "LockDiff", "diff_locks", "source_label"]
+
+Fields = dict[str, Any]
+
+
+class FieldChange(msgspec.Struct, frozen=True):
+    field: str
+    old: Any
+    new: Any
+
+
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    section: str  # "model", "node", … (``SECTIONS``)
+    key: str
+    kind: Literal["added", "removed", "changed"]
+    fields: tuple[FieldChange, ...] = ()  # changed: what differs; added/removed: what it is
+
+
+class LockDiff(msgspec.Struct, frozen=True, kw_only=True):
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changes
+
+    def counts(self) -> dict[str, int]:
+        out = {"added": 0, "removed": 0, "changed": 0}
+        for c in self.changes:
+            out[c.kind] += 1
+        return out
+
+
+def source_label(source: Source) -> str:
+    """One source in a line: what a reviewer needs to tell two apart."""
+    if isinstance(source, CivitaiSource):
+        file = f" file {source.file_id}" if source.file_id else ""
+        return f"civitai {source.model_id}@{source.version_id}{file}"
+    if isinstance(source, HuggingFaceSource):
+        return f"huggingface {source.repo}@{source.revision[:12]}/{source.path}"
+    if isinstance(source, FileSource):
+        return f"file {source.path}" + ("" if source.root == "project" else f" ({source.root})")
+    if isinstance(source, UrlSource):
+        return f"url {source.url}"
+    return type(source).__name__  # pragma: no cover
+
+
+def _model(m: LockedModel) -> Fields:
+    fields = msgspec.to_builtins(m)
+    for key in ("folder", "name", "source"):
+        fields.pop(key, None)
+    fields["sources"] = sorted(source_label(s) for s in m.source)
+    return fields
+
+
+def _plain(struct: msgspec.Struct, *drop: str) -> Fields:
+    fields = msgspec.to_builtins(struct)
+    for key in drop:
+        fields.pop(key, None)
+    return {k: sorted(v) if isinstance(v, list) and k != "file" else v for k, v in fields.items()}
+
+
+def _snapshot(s) -> Fields:
+    fields = _plain(s, "dir", "file")
+    fields["files"] = sorted(f"{f.path} {f.sha256[:12]} {f.size}" for f in s.file)
+    return fields
+
+
+# (section, the lock's entries of it as {key: fields}); in the order a reviewer reads them.
+SECTIONS: list[tuple[str, Callable[[Lock], dict[str, Fields]]]] = [
+    ("model", lambda lock: {m.key: _model(m) for m in lock.model}),
+    ("node", lambda lock: {n.id: _plain(n, "id") for n in lock.node}),
+    ("snapshot", lambda lock: {s.dir: _snapshot(s) for s in lock.snapshot}),
+    ("workflow", lambda lock: {w.path: _plain(w, "path", "digest") for w in lock.workflow}),
+    ("unresolved", lambda lock: {f"{u.folder}/{u.name}": _plain(u) for u in lock.unresolved}),
+]
+
+
+def _field_changes(old: Fields, new: Fields) -> tuple[FieldChange, ...]:
+    keys = [*old, *(k for k in new if k not in old)]
+    return tuple(FieldChange(k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k))
+
+
+def diff_locks(old: Lock, new: Lock) -> LockDiff:
+    """Every entry added, removed or changed from ``old`` to ``new``, section by section,
+    keys sorted within a section."""
+    changes: list[Change] = []
+    for section, entries in SECTIONS:
+        before, after = entries(old), entries(new)
+        for key in sorted(set(before) | set(after)):
+            if key not in before:
+                what = _field_changes({}, after[key])
+                changes.append(Change(section=section, key=key, kind="added", fields=what))
+            elif key not in after:
+                what = _field_changes(before[key], {})
+                changes.append(Change(section=section, key=key, kind="removed", fields=what))
+            elif before[key] != after[key]:
+                what = _field_changes(before[key], after[key])
+                changes.append(Change(section=section, key=key, kind="changed", fields=what))
+    return LockDiff(changes=tuple(changes))
