@@ -211,6 +211,11 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
             lines.append(
                 f"  conflict {c.key}: {c.first[0]} names {c.first[1]}, {c.second[0]} names {c.second[1]}: not the same file"
             )
+        elif c.what == "file":
+            lines.append(
+                f"  conflict {c.key}: the file beside {c.first[0]} (sha256 {c.first[1][:12]}…) "
+                f"is not the one beside {c.second[0]} (sha256 {c.second[1][:12]}…)"
+            )
         else:
             lines.append(
                 f"  conflict {c.key}: {c.first[0]} declares sha256 {c.first[1]}, {c.second[0]} declares {c.second[1]}"

@@ -124,7 +124,8 @@ class Sources(Protocol):
 
 class PinConflict(msgspec.Struct, frozen=True):
     """Two workflows want different files for one (folder, name): ``what`` they disagree on
-    is the declared ``"sha256"`` or the ``"url"`` (URLs naming different files)."""
+    is the declared ``"sha256"``, the ``"url"`` (URLs naming different files) or the
+    ``"file"`` of an input beside each of them."""
 
     key: str
     first: tuple[str, str]  # (workflow, sha256 or URL)
@@ -469,7 +470,7 @@ class _InputResolver:
         shas = {h.sha256: wf for wf, h in beside}
         if len(shas) > 1:
             (a, wf_a), (b, wf_b) = list(shas.items())[:2]
-            conflict = PinConflict(ref.key, (wf_a, a), (wf_b, b))
+            conflict = PinConflict(ref.key, (wf_a, a), (wf_b, b), what="file")
             return _Outcome(
                 None, "workflows have different files of this name beside them", "", conflict
             )
@@ -497,7 +498,8 @@ class _InputResolver:
 
     def _look(self, workflow: str, name: str) -> list[Found]:
         """The files of this name beside ``workflow``, then in the ComfyUI root's input/."""
-        return [h for h in self.sources.input_files(workflow, name) if h.sha256]
+        look = getattr(self.sources, "input_files", None)
+        return [h for h in look(workflow, name) if h.sha256] if look is not None else []
 
     def _absent(self, uses) -> str:
         where = ", ".join(sorted({_beside(wf) for wf, _ in uses}))
@@ -511,8 +513,11 @@ def _beside(workflow: str) -> str:
 
 def _describe(models: list[LockedModel], sources: Sources, map_fn) -> list[LockedModel]:
     """Each model that records nothing of what its sources publish, with what they say now."""
+    about = getattr(sources, "about", None)  # a Sources that knows no such thing: nothing
+    if about is None:
+        return models
     todo = [i for i, m in enumerate(models) if not _is_described(m) and m.folder != INPUT_FOLDER]
-    found = map_fn(lambda i: [sources.about(s) for s in models[i].source], todo)
+    found = map_fn(lambda i: [about(s) for s in models[i].source], todo)
     out = list(models)
     for i, abouts in zip(todo, found):
         out[i] = _with_about(models[i], [a for a in abouts if a is not None])

@@ -190,7 +190,8 @@ class LiveSources:
 
         try:
             if isinstance(source, CivitaiSource) and source.model_id:
-                return self._civitai_about(source.model_id, source.version_id)
+                found = self._net("civitai").about(source.model_id, source.version_id)
+                return None if found is None else About(**found)
             if isinstance(source, HuggingFaceSource):
                 info = self._net("hf").model_info(
                     source.repo, source.revision, repo_type=source.repo_type or "model"
@@ -199,16 +200,6 @@ class LiveSources:
         except RemoteError:
             return None
         return None
-
-    def _civitai_about(self, model_id: int, version_id: int | None) -> About | None:
-        civitai = self._net("civitai")
-        model = civitai.model(model_id)
-        if model is None:
-            return None
-        version = next((v for v in model.modelVersions if v.id == version_id), None)
-        if version is None and version_id is not None:
-            version = civitai.version(version_id)
-        return About(**model.about(version))
 
     # -- Civitai --
 

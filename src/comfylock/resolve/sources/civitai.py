@@ -273,7 +273,26 @@ class CivitaiClient(ServiceClient):
 
     def model(self, model_id: int) -> CivitaiModel | None:
         data = self._get(f"/api/v1/models/{int(model_id)}", kind="metadata", ttl=TTL_METADATA)
-        return None if data is None else parse_model(data)
+        return None if data is None else self._seen(parse_model(data))
+
+    def _seen(self, model: CivitaiModel) -> CivitaiModel:
+        """Remember a model a search or lookup answered with: ``about`` then needs no
+        request of its own (a search answer carries the models' permission flags)."""
+        if not hasattr(self, "_models"):
+            self._models: dict[int, CivitaiModel] = {}
+        self._models[model.id] = model
+        return model
+
+    def about(self, model_id: int, version_id: int | None) -> dict | None:
+        """What Civitai publishes about a model version (``CivitaiModel.about``): from a
+        model already seen in this run, else one ``/models/{id}`` request; None when gone."""
+        model = getattr(self, "_models", {}).get(model_id) or self.model(model_id)
+        if model is None:
+            return None
+        version = next((v for v in model.modelVersions if v.id == version_id), None)
+        if version is None and version_id is not None:
+            version = self.version(version_id)
+        return model.about(version)
 
     def search_by_name(self, name: str, folder: str | None) -> list[CivitaiHit]:
         """Files named exactly like ``name``'s basename, from a search by its stem.
@@ -300,6 +319,7 @@ class CivitaiClient(ServiceClient):
         seen: set[int] = set()
         hits = []
         for model in page.items:
+            self._seen(model)
             for hit in hits_from_model(model):
                 if hit.file_id not in seen:
                     seen.add(hit.file_id)
