@@ -13,8 +13,7 @@ import zlib
 import pytest
 
 from comfylock.lock import file as lockfile
-
-from ..remoteutil import ACCESS_KEY, BUCKET, SECRET_KEY, blob_rel, moto_s3, s3_keys
+from tests.support.remoteutil import ACCESS_KEY, BUCKET, SECRET_KEY, blob_rel, moto_s3, s3_keys
 
 
 def _png(width: int, height: int) -> bytes:

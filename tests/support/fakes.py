@@ -221,8 +221,9 @@ class FakeHub:
     ``page_size`` with a ``Link: <…>; rel="next"`` header), ``…/tree/{rev}[/{dir}]`` (the
     directory's entries, or with ``?recursive=true`` every file and directory below it, paged
     the same way by a ``cursor``; LFS files carry ``lfs.oid`` = sha256, every file ``oid`` =
-    its git blob id) and ``…/revision/{rev}`` (``sha``: the commit; ``siblings``). A non-LFS
-    file's GET serves ``info["content"]`` (tests may change it). Each repo has a linear history:
+    its git blob id) and ``…/revision/{rev}`` (``sha``: the commit; ``siblings``; ``gated``
+    and the card metadata of ``cards[repo]``). A non-LFS file's GET serves
+    ``info["content"]`` (tests may change it). Each repo has a linear history:
     commits in the order ``add_file`` first saw them (oldest first); a commit's tree holds
     every file added at it or before it (the latest version of each path).
 
@@ -250,6 +251,9 @@ class FakeHub:
         self.history: dict[str, list[str]] = {}  # repo -> commits, oldest first
         self.gated: set[str] = set()
         self.renamed: dict[str, str] = {}
+        # repo -> model-info keys its /revision answer adds: "cardData" ({license,
+        # license_name, base_model, …}), "gated" (False, "auto", "manual"), "tags"
+        self.cards: dict[str, dict] = {}
         self.base_url = srv.url_for("/").rstrip("/")
         srv.expect_request(ALL).respond_with_handler(self._handle)
         self.blobs: dict[str, bytes] = {}  # sha256 -> bytes the CDN serves
@@ -422,7 +426,8 @@ class FakeHub:
             return self._commits(request, repo, commit, raw_path)
         if kind == "revision":
             siblings = [{"rfilename": p} for p in sorted(self.tree(repo, commit))]
-            return _json({"_id": "0" * 24, "id": repo, "sha": commit, "siblings": siblings})
+            info = {"_id": "0" * 24, "id": repo, "sha": commit, "siblings": siblings}
+            return _json({"gated": False, **info, **self.cards.get(repo, {})})
         directory = unquote((m.group(4) or "").strip("/"))
         entries = self._tree_listing(repo, commit, directory, request.args.get("recursive"))
         if isinstance(entries, Response):

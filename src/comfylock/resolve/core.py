@@ -94,6 +94,7 @@ class About(msgspec.Struct, frozen=True, kw_only=True):
 
 
 ABOUT_FIELDS = tuple(About.__struct_fields__)
+_SAID_NOTHING = About()  # each field's "not published" value (None; no trained words)
 
 
 class NodeCandidate(msgspec.Struct, frozen=True, kw_only=True):
@@ -524,19 +525,22 @@ def _describe(models: list[LockedModel], sources: Sources, map_fn) -> list[Locke
     return out
 
 
+def _said(value, field: str) -> bool:
+    """Whether a value says something (an empty list of commercial uses does: none)."""
+    return value != getattr(_SAID_NOTHING, field)
+
+
 def _is_described(model: LockedModel) -> bool:
-    return any(getattr(model, f) not in (None, ()) for f in ABOUT_FIELDS)
+    return any(_said(getattr(model, f), f) for f in ABOUT_FIELDS)
 
 
 def _with_about(model: LockedModel, abouts: list[About]) -> LockedModel:
     """The first source that says something wins each field (the lock's source order)."""
     fields = {}
     for field in ABOUT_FIELDS:
-        value = next(
-            (getattr(a, field) for a in abouts if getattr(a, field) not in (None, ())), None
-        )
-        if value is not None:
-            fields[field] = value
+        said = [getattr(a, field) for a in abouts if _said(getattr(a, field), field)]
+        if said:
+            fields[field] = said[0]
     return msgspec.structs.replace(model, **fields) if fields else model
 
 
