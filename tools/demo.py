@@ -133,13 +133,20 @@ def main() -> int:
         LoopbackServer() as reg,
     ):
         civitai = FakeCivitai(civ)
+        # what each model's Civitai page publishes: commercial use, and the words it answers to
+        published = {
+            101055: (["Image", "RentCivit", "Rent", "Sell"], []),
+            7808: (["Image"], ["easynegative"]),
+            122359: (["Image", "RentCivit"], []),
+            200001: ([], ["ink wash style"]),
+        }
         for mid, vid, fid, name, kind, data in [
             (101055, 128078, 128078, "sd_xl_base_1.0.safetensors", "Checkpoint", base),
             (7808, 9208, 9208, "EasyNegative.safetensors", "TextualInversion", easyneg),
             (122359, 135867, 148808, "detail_tweaker.safetensors", "LORA", DETAIL),
             (200001, 300001, 400001, "ink_wash.safetensors", "LORA", INK),
         ]:
-            civitai.add(
+            model = civitai.add(
                 civitai_model(
                     mid,
                     name.split(".")[0],
@@ -157,6 +164,9 @@ def main() -> int:
                     ],
                 )
             )
+            uses, words = published[mid]
+            model.update(allowCommercialUse=uses, allowDerivatives=True, allowNoCredit=True)
+            model["modelVersions"][0]["trainedWords"] = words
             civitai.downloads[vid] = data
         hub = FakeHub(hub_srv, cdn)
         hub.add_file(
@@ -165,6 +175,7 @@ def main() -> int:
             commit="6f5909a7e596173e25d4e97b07fd19cdf9611c76",
             content=vae.decode(),
         )
+        hub.cards["stabilityai/sdxl-vae"] = {"cardData": {"license": "mit"}}
         registry = FakeRegistry(reg)
         registry.add_node("demo-lora-pack", str(pack), "1.0.0", ["Power Lora Loader (rgthree)"])
         os.environ.update(
@@ -193,6 +204,9 @@ def main() -> int:
         run("sync", "--comfyui-root", box, cwd=studio)
         run("check", "--installed", "--comfyui-root", box, cwd=studio)
         run("doctor", "--comfyui-root", box, cwd=studio, ok=(0, 1))
+        run("report", "--licenses", cwd=studio)
+        run("check", "--deny-license", "cc-by-nc-*", cwd=studio)
+        run("du", "--comfyui-root", box, cwd=studio)
         bare_gpu_box(civitai, registry)
     print(
         f"\ndemo finished: the studio project is in {studio.relative_to(ROOT)}/, the synced machine in {gpu_box.relative_to(ROOT)}/"

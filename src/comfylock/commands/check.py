@@ -79,8 +79,8 @@ def check_cmd(project, strict: bool, installed: bool, deny: tuple[str, ...], as_
             ),
             nl=False,
         )
-        if denied:
+        if deny and (denied or not settings.quiet):
             from ..render.licenses import denied_lines
 
-            click.echo("\n".join(denied_lines(denied)))
+            click.echo("\n".join(denied_lines(denied, deny)))
     return 1 if failed else 0

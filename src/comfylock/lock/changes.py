@@ -70,23 +70,22 @@ def source_label(source: Source) -> str:
     return type(source).__name__  # pragma: no cover
 
 
-def _model(m: LockedModel) -> Fields:
-    fields = msgspec.to_builtins(m)
-    for key in ("folder", "name", "source"):
+def _plain(struct: msgspec.Struct, *drop: str) -> Fields:
+    """A struct's fields as plain data, lists sorted (their order means nothing in a lock)."""
+    fields = msgspec.to_builtins(struct)
+    for key in drop:
         fields.pop(key, None)
+    return {k: sorted(v) if isinstance(v, (list, tuple)) else v for k, v in fields.items()}
+
+
+def _model(m: LockedModel) -> Fields:
+    fields = _plain(msgspec.structs.replace(m, source=()), "folder", "name", "source")
     fields["sources"] = sorted(source_label(s) for s in m.source)
     return fields
 
 
-def _plain(struct: msgspec.Struct, *drop: str) -> Fields:
-    fields = msgspec.to_builtins(struct)
-    for key in drop:
-        fields.pop(key, None)
-    return {k: sorted(v) if isinstance(v, list) and k != "file" else v for k, v in fields.items()}
-
-
 def _snapshot(s) -> Fields:
-    fields = _plain(s, "dir", "file")
+    fields = _plain(msgspec.structs.replace(s, file=()), "dir", "file")
     fields["files"] = sorted(f"{f.path} {f.sha256[:12]} {f.size}" for f in s.file)
     return fields
 

@@ -23,6 +23,8 @@ def _store(use) -> list[str]:
 def _models(use) -> list[str]:
     if use.models_dir is None:
         return ["models: no --comfyui-root or --models-dir given"]
+    if not use.folders:
+        return [f"models  {use.models_dir}", "  no model files"]
     rows = [["folder", "files", "size", "own files"]]
     rows += [[f.folder, str(f.files), human_size(f.bytes), human_size(f.own)] for f in use.folders]
     total = [sum(f.bytes for f in use.folders), sum(f.own for f in use.folders)]
@@ -85,7 +87,10 @@ def _listed(use) -> list[str]:
 
 def disk_text(use, *, listed: bool = False) -> str:
     lines = [*_store(use), "", *_models(use), "", *_locks(use), ""]
-    lines += (
-        _listed(use) if listed else [*_unused_summary(use), "(`comfylock du --unused` lists them)"]
-    )
+    if listed:
+        lines += _listed(use)
+    else:
+        lines += _unused_summary(use)
+        if use.unnamed or (use.unused is not None and use.unused.delete):
+            lines.append("(`comfylock du --unused` lists them)")
     return lines_text(lines) + "\n"

@@ -66,10 +66,12 @@ def licenses_json(groups, *, lock_path: str) -> dict[str, Any]:
     }
 
 
-def denied_lines(denied) -> list[str]:
+def denied_lines(denied, rules) -> list[str]:
+    """check's lines for ``--deny-license``: each model caught, or that none is."""
+    if not denied:
+        return [f"licences: no model is under {', '.join(rules)}"]
     lines = [
         f"denied licence: {d.key} is under {d.license} (--deny-license {d.rule})" for d in denied
     ]
-    if denied:
-        lines.append("fix: replace those models in the workflows and run `comfylock resolve`")
+    lines.append("fix: replace those models in the workflows and run `comfylock resolve`")
     return lines

@@ -53,7 +53,10 @@ def _what(change) -> str:
         for f in change.fields:
             value = f.new if change.kind == "added" else f.old
             if (wanted is None or f.field in wanted) and value not in (None, [], ""):
-                parts.append(f"{f.field} {_value(f.field, value)}")
+                many = isinstance(value, list) and len(value) > 3
+                parts.append(
+                    f"{len(value)} {f.field}" if many else f"{f.field} {_value(f.field, value)}"
+                )
         return "; ".join(parts)
     for f in change.fields:
         if _listed(f.old, f.new):
