@@ -67,14 +67,15 @@ class LoaderInput(tuple):
         return self[1]
 
 
-@lru_cache(maxsize=1)
-def _loaders() -> dict[str, dict[str, LoaderInput]]:
+@lru_cache(maxsize=2)
+def _loaders(section: str = "loaders") -> dict[str, dict[str, LoaderInput]]:
+    """A table section of {node: {input: {folder, widget_index}}}, as LoaderInputs."""
     return {
         node: {
             name: LoaderInput((spec["folder"], spec["widget_index"]))
             for name, spec in inputs.items()
         }
-        for node, inputs in _table()["loaders"].items()
+        for node, inputs in _table().get(section, {}).items()
     }
 
 
@@ -82,7 +83,7 @@ def loader_inputs(class_type: str) -> dict[str, LoaderInput]:
     """Inputs of a core node that take a file name, or {} for any other node: a model
     loader's (``CheckpointLoaderSimple.ckpt_name``) or an input file's (``LoadImage.image``,
     folder ``INPUT_FOLDER``)."""
-    return _loaders().get(class_type) or _input_loaders().get(class_type, {})
+    return _loaders().get(class_type) or _loaders("input_loaders").get(class_type, {})
 
 
 # ComfyUI's input/ folder: beside models/ under the ComfyUI root, not a model folder.
@@ -95,17 +96,6 @@ _OTHER_DIRS = (" [output]", " [temp]")
 def is_output_annotation(value: str) -> bool:
     """An input value that names a file in ComfyUI's output/ or temp/ folder."""
     return value.endswith(_OTHER_DIRS)
-
-
-@lru_cache(maxsize=1)
-def _input_loaders() -> dict[str, dict[str, LoaderInput]]:
-    return {
-        node: {
-            name: LoaderInput((spec["folder"], spec["widget_index"]))
-            for name, spec in inputs.items()
-        }
-        for node, inputs in _table().get("input_loaders", {}).items()
-    }
 
 
 @lru_cache(maxsize=1)
