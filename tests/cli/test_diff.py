@@ -253,3 +253,42 @@ def test_workflow_entries_added(repo, run_cli):
         "workflows/new.json",
         "added",
     )
+
+
+def test_python_packages_come_from_the_pylock_at_each_revision(repo, run_cli):
+    """The packages of [python]'s targets are read from the pylock files beside the lock,
+    at the revision for the old side and on disk for the new one."""
+    python = """
+[comfyui]
+commit = "{commit}"
+version = "{version}"
+
+[python]
+version = "3.11"
+inputs = "sha256:{inputs}"
+
+[[python.target]]
+name = "linux"
+platform = "x86_64-manylinux_2_28"
+file = "pylock.linux.toml"
+sha256 = "{inputs}"
+"""
+
+    def write(commit, version, packages):
+        text = _base_lock() + python.format(commit=commit, version=version, inputs="9" * 64)
+        (repo / "comfy.lock").write_text(text)
+        rows = "".join(f'[[packages]]\nname = "{n}"\nversion = "{v}"\n\n' for n, v in packages)
+        (repo / "pylock.linux.toml").write_text(f'lock-version = "1.0"\n\n{rows}')
+
+    write("a" * 40, "0.3.40", [("torch", "2.5.1"), ("numpy", "1.26.4")])
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "env")
+    write("b" * 40, "0.3.41", [("torch", "2.5.1"), ("numpy", "2.1.0"), ("einops", "0.8.0")])
+    doc = _json(run_cli("--lock", str(repo / "comfy.lock"), "diff", "--json"))
+    assert [(c["section"], c["key"], c["kind"]) for c in doc["changes"]] == [
+        ("comfyui", "comfyui", "changed"),
+        ("python package", "linux/einops", "added"),
+        ("python package", "linux/numpy", "changed"),
+    ]
+    text = run_cli("--lock", str(repo / "comfy.lock"), "diff").stdout
+    assert "Python packages" in text and "version 1.26.4 → 2.1.0" in text

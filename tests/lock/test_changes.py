@@ -71,9 +71,68 @@ def test_source_labels_tell_sources_apart():
 
 def test_a_new_section_is_one_entry(monkeypatch):
     """The comparison knows no section: a part of the lock joins with one (name, fn) row."""
-    extra = ("pins", lambda lock: {m.key: {"size": m.size} for m in lock.model})
+    extra = ("pins", lambda side: {m.key: {"size": m.size} for m in side.lock.model})
     monkeypatch.setattr(changes, "SECTIONS", [extra])
     old = Lock(version=1, model=(_model(),))
     new = Lock(version=1, model=(msgspec.structs.replace(old.model[0], size=2),))
     (change,) = diff_locks(old, new).changes
     assert (change.section, change.fields[0].old, change.fields[0].new) == ("pins", 1, 2)
+
+
+def _pylock(**versions: str) -> str:
+    rows = [f'[[packages]]\nname = "{n}"\nversion = "{v}"\n' for n, v in versions.items()]
+    return 'lock-version = "1.0"\ncreated-by = "uv"\n\n' + "\n".join(rows)
+
+
+def _env_lock(commit: str, version: str, specs: tuple[str, ...]) -> Lock:
+    from comfylock.lock.structs import (
+        LockedComfyUI,
+        LockedPython,
+        PythonRequirement,
+        PythonTarget,
+    )
+
+    return Lock(
+        version=1,
+        comfyui=LockedComfyUI(commit=commit, version=version, matched_by="local"),
+        python=LockedPython(
+            version="3.11",
+            inputs="sha256:" + commit[0] * 64,
+            target=(
+                PythonTarget(
+                    name="linux",
+                    platform="x86_64-manylinux_2_28",
+                    file="pylock.linux.toml",
+                    sha256=commit[0] * 64,
+                ),
+            ),
+            requirement=(PythonRequirement(pack="pack-a", source="requirements.txt", specs=specs),),
+        ),
+    )
+
+
+def test_comfyui_python_and_its_packages_are_sections():
+    from comfylock.lock.changes import LockSide
+
+    old = LockSide(
+        lock=_env_lock("1" * 40, "0.3.40", ("alpha>=1.0",)),
+        pylocks={"pylock.linux.toml": _pylock(alpha="1.0", beta="1.0", Old_Thing="2")},
+    )
+    new = LockSide(
+        lock=_env_lock("2" * 40, "0.3.41", ("alpha>=1.1",)),
+        pylocks={"pylock.linux.toml": _pylock(alpha="1.1", beta="1.0", numpy="2.1.0")},
+    )
+    got = {(c.section, c.key, c.kind): c.fields for c in diff_locks(old, new).changes}
+    assert set(got) == {
+        ("comfyui", "comfyui", "changed"),
+        ("python", "python", "changed"),
+        ("python package", "linux/alpha", "changed"),
+        ("python package", "linux/numpy", "added"),
+        ("python package", "linux/old-thing", "removed"),
+    }
+    core = {f.field: (f.old, f.new) for f in got[("comfyui", "comfyui", "changed")]}
+    assert core == {"commit": ("1" * 40, "2" * 40), "version": ("0.3.40", "0.3.41")}
+    (alpha,) = got[("python package", "linux/alpha", "changed")]
+    assert (alpha.old, alpha.new) == ("1.0", "1.1")
+    (req,) = got[("python", "python", "changed")]  # the inputs digest is no change of its own
+    assert req.field == "requirements"

@@ -27,15 +27,20 @@ def diff_cmd(project, old: str, new: str | None, fmt: str, as_json: bool, exit_c
     """Compare comfy.lock with the lock at git revision OLD (default HEAD) or the lock file
     OLD; NEW (a revision or a lock file) instead of the lock on disk.
 
-    Lists models, node packs, repo snapshots and workflows added, removed and changed
-    (sha256, size, sources, licence, commit, …). Offline.
+    Lists models, node packs, repo snapshots, ComfyUI, Python and its packages, and
+    workflows added, removed and changed (sha256, size, sources, licence, commit, version,
+    …). Offline.
     """
     import json
 
     from ..lock.changes import diff_locks
+    from ..lock.sides import side_of_file
 
     before, old_name = _side(project, old)
-    after, new_name = _side(project, new) if new else (project.lock, str(project.lock_path))
+    if new:
+        after, new_name = _side(project, new)
+    else:
+        after, new_name = side_of_file(project.lock_path), str(project.lock_path)
     diff = diff_locks(before, after)
     if as_json or project.settings.json or fmt == "json":
         from ..render.lockdiff import diff_json
@@ -50,15 +55,13 @@ def diff_cmd(project, old: str, new: str | None, fmt: str, as_json: bool, exit_c
 
 
 def _side(project, spec: str):
-    """(lock, its name): a lock file when ``spec`` is one, else the lock at that revision."""
+    """(one side, its name): a lock file when ``spec`` is one, else the lock at that
+    revision; each with the Python lock files it names."""
     from pathlib import Path
 
-    from ..lock import file as lockfile
+    from ..lock.sides import side_at, side_of_file
 
-    path = Path(spec)
-    if path.is_file():
-        return lockfile.load(path), spec
-    from ..lock.gitrev import lock_at
-
-    lock, present = lock_at(spec, project.lock_path)
-    return lock, spec if present else f"{spec} (no {project.lock_path.name})"
+    if Path(spec).is_file():
+        return side_of_file(Path(spec)), spec
+    side, present = side_at(spec, project.lock_path)
+    return side, spec if present else f"{spec} (no {project.lock_path.name})"

@@ -1,14 +1,15 @@
 """What changed between two locks (``comfylock diff``): entries added, removed and changed,
 section by section, each change naming the fields that differ. Pure.
 
-Every section is a function from a lock to ``{key: {field: value}}`` (``SECTIONS``): the
-comparison itself knows no section, so a new part of the lock (ComfyUI core, Python
-packages) is one more entry there. Values are plain data (strings, numbers, sorted lists),
-so the same result renders as words, Markdown or JSON.
+Every section is a function from one side (a lock and the text of the Python lock files it
+names) to ``{key: {field: value}}`` (``SECTIONS``): the comparison itself knows no section, so
+a new part of the lock is one more entry there. Values are plain data (strings, numbers,
+sorted lists), so the same result renders as words, Markdown or JSON.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -24,9 +25,25 @@ from .structs import (
     UrlSource,
 )
 
-__all__ = ["SECTIONS", "Change", "FieldChange", "LockDiff", "diff_locks", "source_label"]
+__all__ = [
+    "SECTIONS",
+    "Change",
+    "FieldChange",
+    "LockDiff",
+    "LockSide",
+    "diff_locks",
+    "source_label",
+]
 
 Fields = dict[str, Any]
+
+
+class LockSide(msgspec.Struct, frozen=True, kw_only=True):
+    """One side of a diff: the lock, and the Python lock files it names (file name -> text;
+    a file that could not be read is absent)."""
+
+    lock: Lock
+    pylocks: dict[str, str] = {}
 
 
 class FieldChange(msgspec.Struct, frozen=True):
@@ -90,13 +107,47 @@ def _snapshot(s) -> Fields:
     return fields
 
 
-# (section, the lock's entries of it as {key: fields}); in the order a reviewer reads them.
-SECTIONS: list[tuple[str, Callable[[Lock], dict[str, Fields]]]] = [
-    ("model", lambda lock: {m.key: _model(m) for m in lock.model}),
-    ("node", lambda lock: {n.id: _plain(n, "id") for n in lock.node}),
-    ("snapshot", lambda lock: {s.dir: _snapshot(s) for s in lock.snapshot}),
-    ("workflow", lambda lock: {w.path: _plain(w, "path", "digest") for w in lock.workflow}),
-    ("unresolved", lambda lock: {f"{u.folder}/{u.name}": _plain(u) for u in lock.unresolved}),
+def _python(python) -> Fields:
+    """``[python]`` without its inputs digest and file hashes: the packages section shows
+    what those stand for."""
+    return {
+        "version": python.version,
+        "targets": sorted(
+            " ".join(p for p in (t.name, t.platform, t.torch_backend, t.file) if p)
+            for t in python.target
+        ),
+        "requirements": sorted(
+            f"{r.pack} {r.source}: {', '.join(r.specs)}" for r in python.requirement
+        ),
+    }
+
+
+def _packages(side: LockSide) -> dict[str, Fields]:
+    """``<target>/<package>`` -> its version, from each target's pylock (PEP 751)."""
+    from ..fileio import parse_toml
+
+    out: dict[str, Fields] = {}
+    for target in side.lock.python.target if side.lock.python else ():
+        text = side.pylocks.get(target.file)
+        if text is None:
+            continue
+        for entry in parse_toml(text, source=target.file).get("packages", []):
+            name = re.sub(r"[-_.]+", "-", str(entry.get("name", ""))).lower()
+            if name:
+                out[f"{target.name}/{name}"] = {"version": str(entry.get("version"))}
+    return out
+
+
+# (section, one side's entries of it as {key: fields}); in the order a reviewer reads them.
+SECTIONS: list[tuple[str, Callable[[LockSide], dict[str, Fields]]]] = [
+    ("model", lambda s: {m.key: _model(m) for m in s.lock.model}),
+    ("node", lambda s: {n.id: _plain(n, "id") for n in s.lock.node}),
+    ("snapshot", lambda s: {x.dir: _snapshot(x) for x in s.lock.snapshot}),
+    ("comfyui", lambda s: {"comfyui": _plain(s.lock.comfyui)} if s.lock.comfyui else {}),
+    ("python", lambda s: {"python": _python(s.lock.python)} if s.lock.python else {}),
+    ("python package", _packages),
+    ("workflow", lambda s: {w.path: _plain(w, "path", "digest") for w in s.lock.workflow}),
+    ("unresolved", lambda s: {f"{u.folder}/{u.name}": _plain(u) for u in s.lock.unresolved}),
 ]
 
 
@@ -105,9 +156,11 @@ def _field_changes(old: Fields, new: Fields) -> tuple[FieldChange, ...]:
     return tuple(FieldChange(k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k))
 
 
-def diff_locks(old: Lock, new: Lock) -> LockDiff:
+def diff_locks(old: Lock | LockSide, new: Lock | LockSide) -> LockDiff:
     """Every entry added, removed or changed from ``old`` to ``new``, section by section,
     keys sorted within a section."""
+    old = old if isinstance(old, LockSide) else LockSide(lock=old)
+    new = new if isinstance(new, LockSide) else LockSide(lock=new)
     changes: list[Change] = []
     for section, entries in SECTIONS:
         before, after = entries(old), entries(new)

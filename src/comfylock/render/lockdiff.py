@@ -15,6 +15,9 @@ TITLES = {
     "model": "models",
     "node": "node packs",
     "snapshot": "repo snapshots",
+    "comfyui": "ComfyUI",
+    "python": "Python",
+    "python package": "Python packages",
     "workflow": "workflows",
     "unresolved": "unresolved references",
 }
@@ -23,6 +26,9 @@ BRIEF = {
     "model": ("size", "sha256", "license", "sources"),
     "node": ("commit", "version", "repo"),
     "snapshot": ("repo", "revision"),
+    "comfyui": ("commit", "version"),
+    "python": ("version", "targets"),
+    "python package": ("version",),
     "workflow": ("models", "nodes"),
     "unresolved": ("reason",),
 }
@@ -101,7 +107,8 @@ def diff_markdown(diff, *, old: str, new: str) -> str:
     """A pull-request comment: one table per section."""
     lines = [f"### comfy.lock: {_summary(diff)}", "", f"`{_cell(old)}` → `{_cell(new)}`"]
     for title, changes in _sections(diff):
-        lines += ["", f"**{title.capitalize()}**", "", "| | entry | what |", "|---|---|---|"]
+        head = title[0].upper() + title[1:]
+        lines += ["", f"**{head}**", "", "| | entry | what |", "|---|---|---|"]
         for c in changes:
             lines.append(f"| {c.kind} | `{_cell(c.key)}` | {_cell(_what(c))} |")
     return lines_text(lines) + "\n"
