@@ -185,8 +185,8 @@ def _table(struct: msgspec.Struct):
     for key, value in msgspec.to_builtins(struct).items():
         if isinstance(value, (list, tuple)) and value and isinstance(value[0], dict):
             continue  # nested arrays of tables are added by the caller
-        if value is None or value is False:  # false flags are the default: left out
-            continue
+        if value is None:  # NOTE: defaults (install-script = false) are already left out
+            continue  # by the structs' omit_defaults; a published false flag is data
         if isinstance(value, (list, tuple)):
             arr = tomlkit.array()
             arr.extend(value)
