@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cache": ("comfylock.commands.cache", "cache_cmd"),
     "push": ("comfylock.commands.push", "push_cmd"),
     "doctor": ("comfylock.commands.doctor", "doctor_cmd"),
+    "help": ("comfylock.commands.help", "help_cmd"),
 }
 
 # Global options (SPEC §2) are accepted before or after the command name: ``_hoist_globals``
@@ -69,8 +70,8 @@ class LazyGroup(click.Group):
             import difflib
 
             close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
-            maybe = f" Did you mean {close[0]!r}?" if close else ""
-            ctx.fail(f"No such command {name!r}.{maybe} (see `comfylock --help`)")
+            maybe = f"; did you mean `comfylock {close[0]}`?" if close else ""
+            ctx.fail(f"no such command {name!r}{maybe}")
         return super().resolve_command(ctx, args)
 
 
@@ -181,6 +182,18 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def usage_line(exc: click.ClickException) -> str:
+    """Click's complaint as our one error line, with one pointer to the right ``--help``
+    (click's own form is three lines, ``Error:`` capitalised, the pointer above it)."""
+    message = exc.format_message().rstrip(".")
+    if message[:2].istitle():  # click's "No such option" → our lower-case "no such option"
+        message = message[0].lower() + message[1:]
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None or "--help" in message:
+        return message
+    return f"{message} (see `{ctx.command_path} --help`)"
+
+
 def _is_verbose_flag(arg: str) -> bool:
     return arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"})
 
@@ -253,8 +266,7 @@ def _run(args: list[str] | None, *, fast: bool = True) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
-        return 2
+        return _fail(usage_line(exc), 2)
     except (KeyboardInterrupt, click.exceptions.Abort):
         return _fail(_interrupted(args), 130)
     except BrokenPipeError:

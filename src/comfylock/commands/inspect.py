@@ -8,11 +8,12 @@ from ..cli import json_option, pass_settings
 
 
 @click.command("inspect")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
 @json_option
 @pass_settings
 def inspect_cmd(settings, paths: tuple[str, ...], as_json: bool) -> int:
-    """List every model reference and node class in workflows (files or directories).
+    """List every model reference and node class in workflows (files or directories;
+    default: the current directory).
 
     Reads UI and API JSON, PNG and WebP files with an embedded workflow, subgraphs and group
     nodes. Directories are searched recursively; files without a workflow are listed as
@@ -24,7 +25,7 @@ def inspect_cmd(settings, paths: tuple[str, ...], as_json: bool) -> int:
     from ..render.references import inspect_json, inspect_text
     from ..workflows.discover import read_workflows
 
-    result = read_workflows(paths)
+    result = read_workflows(paths or (".",))
     items = [(w.path, w.info) for w in result.workflows]
     if as_json or settings.json:
         click.echo(json.dumps(inspect_json(items, result.skipped, result.errors), indent=2))
