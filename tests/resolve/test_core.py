@@ -352,3 +352,67 @@ def test_a_new_workflow_naming_another_file_conflicts_with_a_kept_pin():
     (conflict,) = second.conflicts
     assert {conflict.first[0], conflict.second[0]} == {"a.json", "b.json"}
     assert ("url", a) not in again.calls, "the kept pin already answers for the first URL"
+
+
+def test_the_pinned_rows_add_up_one_model_in_each_way():
+    """Issue 19: "pinned 5" over rows 0 + 2 + 2 (no "by URL" row) must not happen: every
+    pinned model counts in exactly one row (kept, by hand, by hash, by URL, by name)."""
+    from comfylock.resolve.core import PINNED_ROWS
+
+    url = "https://example.com/u.safetensors"
+    nodes = {
+        "CheckpointLoaderSimple": {"ckpt_name": "local.safetensors"},
+        "LoraLoader": {"lora_name": "named.safetensors"},
+        "VAELoader": {"vae_name": "pinned.safetensors"},
+        "UpscaleModelLoader": {"model_name": "kept.safetensors"},
+    }
+    w = wf("w.json", api(nodes))
+    w_url = wf(
+        "u.json",
+        {
+            "nodes": [
+                {
+                    "id": 1,
+                    "type": "ControlNetLoader",
+                    "widgets_values": ["u.safetensors"],
+                    "properties": {"models": [{"name": "u.safetensors", "url": url}]},
+                }
+            ]
+        },
+    )
+    src = UrlSource(matched_by="url", url=url)
+    kept_lock = resolve(
+        [wf("k.json", api({"UpscaleModelLoader": {"model_name": "kept.safetensors"}}))],
+        old=None,
+        config=Config(),
+        sources=FakeSources(search={"kept.safetensors": Found(sha256=SHA_B, size=1, source=src)}),
+    ).lock
+    fake = FakeSources(
+        local={"checkpoints/local.safetensors": Found(sha256=SHA_A, size=1, source=None)},
+        by_hash={SHA_A: Found(sha256=SHA_A, size=1, source=CIVITAI)},
+        search={"named.safetensors": Found(sha256=SHA_B, size=1, source=src)},
+        urls={
+            url: Found(sha256=SHA_B, size=1, source=src),
+            "pin:x": Found(sha256=SHA_B, size=1, source=src),
+        },
+    )
+    config = Config(sources={"vae/pinned.safetensors": "pin:x"})
+    result = resolve([w, w_url], old=kept_lock, config=config, sources=fake)
+    stats = result.stats
+    assert stats["pinned"] == 5 == len(result.lock.model)
+    assert sum(stats[row] for row in PINNED_ROWS) == stats["pinned"], stats
+    assert [stats[row] for row in PINNED_ROWS] == [1, 1, 1, 1, 1], stats
+
+
+def test_a_pin_add_just_made_counts_as_by_hand_not_kept():
+    w = wf("w.json", api({"LoraLoader": {"lora_name": "x.safetensors"}}))
+    fake = FakeSources(search={"x.safetensors": Found(sha256=SHA_A, size=1, source=CIVITAI)})
+    old = resolve([w], old=None, config=Config(), sources=fake).lock
+    again = resolve(
+        [w],
+        old=old,
+        config=Config(),
+        sources=FakeSources(),
+        hand_pinned=frozenset({old.model[0].key}),
+    )
+    assert (again.stats["kept"], again.stats["by_pin"]) == (0, 1), again.stats

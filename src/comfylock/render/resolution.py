@@ -181,6 +181,16 @@ def suggestion_lines(suggestions, indent: str = "    ") -> list[str]:
     return lines
 
 
+# The rows under "pinned" (``resolve.core.PINNED_ROWS``: they add up); empty rows are left out.
+PINNED_LABELS = (
+    ("kept", "kept from the lock"),
+    ("by_pin", "pinned by hand"),
+    ("by_hash", "identified by hash"),
+    ("by_url", "by URL"),
+    ("by_name", "by file name only"),
+)
+
+
 def resolution_text(outcome, shown_lock: str | None = None) -> str:
     """``shown_lock``: the lock path as the caller wants it shown (e.g. relative to the cwd)."""
     r = outcome.resolution
@@ -193,9 +203,7 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
         [
             ["", "models", "node packs"],
             ["pinned", str(s["pinned"]), str(s.get("packs", 0))],
-            ["  kept from the lock", str(s["kept"]), ""],
-            ["  identified by hash", str(s["by_hash"]), ""],
-            ["  by file name only", str(s["by_name"]), ""],
+            *([f"  {label}", str(s[key]), ""] for key, label in PINNED_LABELS if s.get(key)),
             ["unresolved", str(model_unresolved), str(node_unresolved)],
         ]
     )

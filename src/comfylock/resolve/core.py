@@ -58,10 +58,11 @@ from ..workflows.tables import INPUT_FOLDER
 from .samefile import FileId, disagreeing_urls, file_of_source
 
 __all__ = [
+    "PINNED_ROWS",
     "About",
-    "PinConflict",
     "Found",
     "NodeCandidate",
+    "PinConflict",
     "Resolution",
     "Sources",
     "resolve",
@@ -357,8 +358,10 @@ def resolve(
     sources: Sources,
     upgrade: bool = False,
     map_fn: Callable | None = None,
+    hand_pinned: frozenset[str] = frozenset(),
 ) -> Resolution:
-    """Resolve every reference of every workflow. Pure but for ``sources``."""
+    """Resolve every reference of every workflow. Pure but for ``sources``. ``hand_pinned``:
+    keys of pins ``add`` just made (in ``old``, but new to the user: counted as by hand)."""
     map_fn = map_fn or (lambda fn, items: [fn(i) for i in items])
     old_models = {m.key: m for m in (old.model if old else ())}
     groups: dict[str, list[tuple[str, ModelRef]]] = {}
@@ -382,7 +385,7 @@ def resolve(
     results = map_fn(lambda k: (inputs if _is_input(k) else resolver)(groups[k]), keys)
     models: list[LockedModel] = []
     resolved_key: dict[str, str] = {}
-    stats = {"pinned": 0, "kept": 0, "by_hash": 0, "by_name": 0, "unresolved": 0}
+    stats = dict.fromkeys(("pinned", *PINNED_ROWS, "unresolved"), 0)
     for key, outcome in zip(keys, results):
         locked, reason, how = outcome.model, outcome.reason, outcome.how
         if outcome.conflict is not None and not any(c.key == key for c in conflicts):
@@ -395,9 +398,7 @@ def resolve(
             continue
         models.append(locked)
         stats["pinned"] += 1
-        stats["kept"] += how == "kept"
-        stats["by_hash"] += any(getattr(s, "matched_by", None) == "hash" for s in locked.source)
-        stats["by_name"] += all(getattr(s, "matched_by", None) == "name" for s in locked.source)
+        stats[_pinned_row(how, key in hand_pinned)] += 1
     models = _describe(models, sources, map_fn)
     nodes, node_unresolved, ambiguous, pack_of = _resolve_nodes(
         workflows, old, config, sources, upgrade, map_fn
@@ -542,6 +543,17 @@ def _with_about(model: LockedModel, abouts: list[About]) -> LockedModel:
         if said:
             fields[field] = said[0]
     return msgspec.structs.replace(model, **fields) if fields else model
+
+
+# How each pinned model was found, one row each: the rows add up to ``stats["pinned"]``.
+PINNED_ROWS = ("kept", "by_pin", "by_hash", "by_url", "by_name")
+_ROW_OF_HOW = {"kept": "kept", "pin": "by_pin", "local": "by_hash", "hash": "by_hash"}
+_ROW_OF_HOW |= {"url": "by_url", "index": "by_url", "name": "by_name"}
+
+
+def _pinned_row(how: str, hand_pinned: bool) -> str:
+    """The one row a pinned model counts in (a pin ``add`` just made is by hand, not kept)."""
+    return "by_pin" if hand_pinned else _ROW_OF_HOW.get(how, "by_url")
 
 
 def _declared_conflicts(workflows: list[WorkflowInput]) -> list[PinConflict]:

@@ -103,6 +103,7 @@ def run_resolve(
                 sources=sources,
                 upgrade=upgrade,
                 map_fn=lambda fn, items: map_concurrent(fn, items, workers=8),
+                hand_pinned=frozenset(m.key for m in extra_pins),
             )
         suggestions = _suggestions(sources, resolution, inputs, old, map_concurrent)
     finally:
