@@ -64,13 +64,15 @@ def check_lock(project: Project) -> list[Check]:
     models, nodes = len(lock.model), len(lock.node)
     detail = f"{path} ({models} model{'s' * (models != 1)}, {nodes} node pack{'s' * (nodes != 1)})"
     if lock.unresolved:
+        from .lock.unpinned import fixes, summary
+
+        entries = [(f"{u.folder}/{u.name}", u.reason) for u in lock.unresolved]
         return [
             Check(
                 name="lock",
                 ok=False,
-                detail=f"{detail}; {len(lock.unresolved)} references not pinned",
-                fix="pin each with `comfylock add SOURCE --folder F --name N` "
-                "(`comfylock resolve` lists candidates)",
+                detail=f"{detail}; {summary(k for k, _ in entries)} not pinned",
+                fix="; ".join(fixes(entries)),
             )
         ]
     return [Check(name="lock", ok=True, detail=detail)]

@@ -97,4 +97,4 @@ def test_help_example_works(world, run_cli):
 def test_command_typo_gets_did_you_mean(run_cli):
     result = run_cli("snyc")
     assert result.exit_code == 2
-    assert "Did you mean 'sync'?" in result.output
+    assert "did you mean `comfylock sync`?" in result.output

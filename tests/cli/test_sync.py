@@ -105,10 +105,11 @@ def test_sync_installs_what_is_pinned_then_exits_1_for_the_rest(tmp_path, server
     result = run_cli("--lock", str(lock), "--comfyui-root", str(root), "sync", "--no-aria2")
     assert result.exit_code == 1, result
     assert (root / "models" / "vae" / "v.safetensors").read_bytes() == model.data
-    assert "1 reference is not pinned" in result.stderr
+    assert "the lock is incomplete: 1 model is not pinned" in result.stderr
     assert "loras/mystery.safetensors" in result.stderr and "comfylock add" in result.stderr
     again = run_cli("--lock", str(lock), "--comfyui-root", str(root), "sync")
-    assert again.exit_code == 1 and "Already in sync" in again.stdout, again
+    assert again.exit_code == 1 and "What the lock pins is in sync: 1 model" in again.stdout, again
+    assert "Already in sync" not in again.stdout and "incomplete" in again.stderr, again
 
 
 def test_missing_git_fails_before_any_download(world, run_cli, tmp_path):

@@ -24,14 +24,17 @@ def test_offline_reasons_say_not_looked_up(run_cli, tmp_path, monkeypatch):
     assert "not found on Civitai" not in unresolved["reason"]
 
 
-def test_check_with_unresolved_names_add_not_resolve(run_cli, tmp_path, monkeypatch):
+def test_check_after_an_offline_resolve_names_resolve_with_the_network(
+    run_cli, tmp_path, monkeypatch
+):
+    """Issue 19: resolve was never allowed to look, so the fix is to let it, not `add`."""
     project = _offline_project(tmp_path)
     monkeypatch.chdir(project)
     assert run_cli("resolve", "--offline", "--allow-unresolved").exit_code == 0
     check = run_cli("check")
     assert check.exit_code == 1, check
-    assert "comfylock add SOURCE --folder F --name N" in check.stdout
-    assert "run `comfylock resolve`" not in check.stdout, "resolve cannot fix these"
+    assert "fix: run `comfylock resolve` with the network" in check.stdout
+    assert "resolve cannot find" not in check.stdout
 
 
 def test_strict_name_only_hint_does_not_say_sync(run_cli, tmp_path, monkeypatch):

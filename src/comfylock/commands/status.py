@@ -17,7 +17,8 @@ __all__ = ["status_cmd"]
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @pass_project
 def status_cmd(project, prune, no_nodes, as_json, **env) -> int:
-    """Show what `comfylock sync` would change. Exit 0 even when there is work to do."""
+    """Show what `comfylock sync` would change. Exit 0 even when there is work to do; 1 when
+    the lock leaves references unpinned (sync would not install them)."""
     from ..render.syncview import outcome_json, outcome_output
     from ..sync.job import SyncOptions, sync
     from ..sync.receipt import remember

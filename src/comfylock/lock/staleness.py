@@ -129,8 +129,8 @@ def compare(lock: Lock, workflows: list[WorkflowInput], *, check_missing: bool =
 def lock_staleness(
     lock: Lock, read_workflows: Callable[[], list[WorkflowInput]]
 ) -> tuple[str, str]:
-    """("fresh" | "stale" | "unknown", message): is the lock up to date with the workflows
-    beside it? ``read_workflows`` reads them (only when the lock names any). "unknown" when
+    """("fresh" | "stale" | "incomplete" | "unknown", message): is the lock up to date with
+    the workflows beside it? "incomplete": up to date, with ``[[unresolved]]`` entries. ``read_workflows`` reads them (only when the lock names any). "unknown" when
     the lock names workflows but none are here (a machine that only syncs); ``sync --locked``
     treats that as a failure too."""
     if not lock.workflow:
@@ -143,4 +143,11 @@ def lock_staleness(
     if staleness.ok:
         return "fresh", ""
     changed = ", ".join(f"{c.path} ({c.status})" for c in staleness.changes[:3])
+    recorded = {f"{u.folder}/{u.name}" for u in lock.unresolved}
+    if not changed and all(key in recorded for key, _ in staleness.unpinned):
+        # NOTE: up to date, but not everything is pinned: incomplete, not stale (issue 19)
+        from .unpinned import summary
+
+        keys = [key for key, _ in staleness.unpinned]
+        return "incomplete", f"the lock is incomplete: {summary(keys)} not pinned"
     return "stale", changed or "references are not pinned"

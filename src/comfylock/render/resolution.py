@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from ..lock.unpinned import fixes as unpinned_fixes
+from ..lock.unpinned import label
 from ..units import count
 from .text import lines_text, table
 
@@ -16,7 +18,6 @@ __all__ = [
     "staleness_json",
     "staleness_text",
     "suggestion_lines",
-    "unresolved_hint",
 ]
 
 
@@ -55,7 +56,7 @@ def staleness_text(
             )
             lines.append(f"stale: {c.path} changed: {', '.join(parts) or 'custom nodes changed'}")
     for ref, why in staleness.unpinned:
-        lines.append(f"unpinned: {ref}: {why}")
+        lines.append(f"unpinned: {label(ref)}: {why}")
     if strict:
         for key in staleness.name_only:
             lines.append(f"weak pin: {key} was matched by file name only (--strict)")
@@ -64,7 +65,7 @@ def staleness_text(
     lines += [f"stale: python: {why}" for why in environment]
     if lines:
         lines += _check_fixes(
-            staleness, strict=strict, installed=installed, environment=environment
+            staleness, lock, strict=strict, installed=installed, environment=environment
         )
     else:
         lines.append(
@@ -73,36 +74,45 @@ def staleness_text(
     return lines_text(lines) + "\n"
 
 
-def unresolved_hint(unresolved) -> str:
-    """How to pin what resolve could not: models by hand (``add``), input files by putting
-    the file where resolve looks for it."""
-    inputs = [u for u in unresolved if u.folder == "input"]
-    hints = []
-    if len(inputs) != len(unresolved):
-        hints.append("pin each with `comfylock add SOURCE --folder F --name N`")
-    if inputs:
-        hints.append(
-            "put each input file beside its workflow (or in the ComfyUI root's input/) and resolve again"
+def weak_pin_fixes(keys, lock) -> list[str]:
+    """For each model matched by file name only, the ``add`` that pins the same source by
+    hand (``check --strict`` accepts a hand pin: the user vouched for the file)."""
+    models = {m.key: m for m in lock.model}
+    out = []
+    for key in keys:
+        model = models.get(key)
+        spec = next((s for s in map(source_spec, model.source if model else ()) if s), None)
+        if spec is None:
+            out.append(f"pin {key} by hand with `comfylock add` and a source you trust")
+            continue
+        out.append(
+            f"if {key} is the file you meant, pin it by hand: "
+            f"`comfylock add {spec} --folder {model.folder} --name {model.name}`"
         )
-    return "; ".join(hints)
+    return out
 
 
-def _check_fixes(staleness, *, strict: bool, installed, environment=()) -> list[str]:
+def source_spec(source) -> str | None:
+    """A lock source in the form ``comfylock add`` reads."""
+    from ..lock.structs import CivitaiSource, HuggingFaceSource
+
+    if isinstance(source, CivitaiSource):
+        return f"civitai:{source.model_id}@{source.version_id}" if source.model_id else None
+    if isinstance(source, HuggingFaceSource):
+        return f"hf:{source.repo}@{source.revision}/{source.path}"
+    return getattr(source, "url", None)
+
+
+def _check_fixes(staleness, lock, *, strict: bool, installed, environment=()) -> list[str]:
     """One line per kind of finding, each naming the command that fixes that kind."""
     fixes = []
     new_refs = any(why.startswith("not in the lock") for _, why in staleness.unpinned)
     if staleness.changes or new_refs:
         fixes.append("fix: run `comfylock resolve` to update the lock")
-    if any(not why.startswith("not in the lock") for _, why in staleness.unpinned):
-        fixes.append(
-            "fix: resolve cannot find the unpinned ones; pin each with "
-            "`comfylock add SOURCE --folder F --name N` (civitai:ID, hf:OWNER/REPO/PATH or a URL)"
-        )
+    unpinned = [(k, why) for k, why in staleness.unpinned if not why.startswith("not in the lock")]
+    fixes += [f"fix: {line}" for line in unpinned_fixes(unpinned)]
     if strict and staleness.name_only:
-        fixes.append(
-            "fix: pin weak ones by hash with `comfylock add SOURCE --folder F --name N`, or put "
-            "the file in the models tree and run `comfylock resolve --upgrade`"
-        )
+        fixes += [f"fix: {line}" for line in weak_pin_fixes(staleness.name_only, lock)]
     if installed:
         fixes.append("fix: run `comfylock sync` to install")
     if environment and not fixes:
@@ -212,7 +222,7 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
             f"  repo snapshots: {s.get('snapshots', 0)} pinned, {snap_unresolved} unresolved"
         )
     for u in r.unresolved:
-        lines.append(f"  unresolved {u.folder}/{u.name}: {u.reason}")
+        lines.append(f"  unresolved {label(f'{u.folder}/{u.name}')}: {u.reason}")
         lines += suggestion_lines(getattr(outcome, "suggestions", {}).get(f"{u.folder}/{u.name}"))
     for c in r.conflicts:
         if getattr(c, "what", "sha256") == "url":
@@ -243,12 +253,12 @@ def resolution_text(outcome, shown_lock: str | None = None) -> str:
     elif outcome.written:
         lines.append(f"wrote {shown_lock or outcome.lock_path}")
     elif outcome.exit_code:
-        hint = (
-            f"{unresolved_hint(r.unresolved)}, or pass --allow-unresolved"
-            if r.unresolved
-            else "settle the conflicts"
-        )
-        lines.append(f"comfy.lock not written: {hint}")
+        if r.unresolved:
+            lines.append("comfy.lock not written (pass --allow-unresolved to write it anyway)")
+            entries = [(f"{u.folder}/{u.name}", u.reason) for u in r.unresolved]
+            lines += [f"fix: {line}" for line in unpinned_fixes(entries)]
+        else:
+            lines.append("comfy.lock not written: settle the conflicts")
     else:
         lines.append(f"{shown_lock or outcome.lock_path} unchanged")
     return lines_text(lines) + "\n"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import msgspec
 
+from ..lock.unpinned import fixes as unpinned_fixes
+from ..lock.unpinned import label, summary
 from ..pathsafe import printable
 from ..sync.plan import SyncPlan
 from ..units import count, human_size
@@ -154,7 +156,13 @@ def _env_todo(env) -> list[str]:
     return parts
 
 
-def summary_line(plan: SyncPlan) -> str:
+def summary_line(plan: SyncPlan, unpinned: int = 0) -> str:
+    """The plan in one line. ``unpinned``: entries the lock leaves unpinned, so an empty plan
+    is not "in sync" for them (the lock is incomplete)."""
+    if plan.is_empty and unpinned and not (plan.models_in_sync or plan.nodes_in_sync):
+        return "Nothing to install: the lock pins no model and no node pack"
+    if plan.is_empty and unpinned:
+        return f"What the lock pins is in sync: {count(plan.models_in_sync, 'model')}, {count(plan.nodes_in_sync, 'node pack')}"
     if plan.is_empty:
         files = plan.snapshot_files_in_sync
         more = f", {count(files, 'snapshot file')}" if files else ""
@@ -199,7 +207,7 @@ def plan_output(outcome, *, quiet: bool, applied: bool) -> Printed:
     # NOTE: names may carry ESC sequences or a \r: every line goes through printable
     printed.out(*(printable(line) for line in plan_lines(outcome.plan, base=outcome.models_root)))
     prefix = "Plan: " if applied and not outcome.plan.is_empty else ""
-    printed.out(prefix + summary_line(outcome.plan))
+    printed.out(prefix + summary_line(outcome.plan, len(outcome.unresolved)))
     scripts = getattr(outcome, "install_scripts", ())
     if scripts:
         printed.out(
@@ -209,19 +217,21 @@ def plan_output(outcome, *, quiet: bool, applied: bool) -> Printed:
     return printed
 
 
+def _unpinned(outcome) -> list[tuple[str, str]]:
+    reasons = tuple(getattr(outcome, "unresolved_reasons", ()))
+    return list(zip(outcome.unresolved, reasons + ("",) * (len(outcome.unresolved) - len(reasons))))
+
+
 def _unresolved_error(outcome) -> str:
-    names = list(outcome.unresolved)
+    entries = _unpinned(outcome)
+    names = [label(key) for key, _ in entries]
     shown = printable(", ".join(names[:3])) + (
         f" and {len(names) - 3} more" if len(names) > 3 else ""
     )
-    n = len(names)
-    if all(name.startswith("input/") for name in names):
-        fix = "put each input file beside its workflow and run `comfylock resolve`"
-    else:
-        fix = "pin each with `comfylock add SOURCE --folder F --name N`; `comfylock resolve` lists candidates"
+    verb = "is" if len(names) == 1 else "are"
     return (
-        f"error: {n} reference{'s are' if n != 1 else ' is'} not pinned in the lock, so "
-        f"{'they were' if n != 1 else 'it was'} not installed: {shown} (hint: {fix})"
+        f"error: the lock is incomplete: {summary(k for k, _ in entries)} {verb} not pinned, "
+        f"so not installed: {shown} (hint: {'; '.join(unpinned_fixes(entries))})"
     )
 
 
@@ -260,9 +270,14 @@ def outcome_output(
         if applied:
             printed.err(_unresolved_error(outcome))
             return printed, 1
+        entries = _unpinned(outcome)
         if not quiet:
-            n = len(outcome.unresolved)
-            printed.out(f"{n} reference{'s' if n != 1 else ''} not pinned (sync will exit 1)")
+            printed.out(
+                f"incomplete: {summary(k for k, _ in entries)} not pinned in the lock, "
+                "so sync will not install them"
+            )
+            printed.out(*(f"fix: {line}" for line in unpinned_fixes(entries)))
+        return printed, 1
     return printed, 0
 
 

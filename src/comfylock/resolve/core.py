@@ -115,7 +115,7 @@ class Sources(Protocol):
     def model_list(self, folder: str, name: str) -> list[str]: ...
     def civitai_search(self, folder: str, name: str) -> Found | None: ...
     def node_candidates(self, node: NodeUse) -> list[NodeCandidate]: ...
-    def pin_node(self, candidate: NodeCandidate) -> LockedNode: ...
+    def pin_node(self, candidate: NodeCandidate) -> LockedNode | None: ...
     def settle_pin(
         self, class_name: str, candidates: list[NodeCandidate], pin: str
     ) -> NodeCandidate: ...
@@ -244,9 +244,9 @@ class _ModelResolver:
         if spec:
             hit = self.sources.hand_pin(spec, ref)
             if hit is None:
-                return _Outcome(
-                    None, f"hand pin {spec!r} in comfylock.toml did not resolve", ""
-                ), {}
+                offline = " (offline)" if getattr(self.sources, "offline", False) else ""
+                why = f"hand pin {spec!r} in comfylock.toml did not resolve{offline}"
+                return _Outcome(None, why, ""), {}
             if not found.offer(hit, f"the hand pin {spec!r}"):
                 return _Outcome(None, found.reason(), ""), {}
             how = "pin"
@@ -592,9 +592,11 @@ def _resolve_snapshots(
     ]
     todo = [d for d in sorted(wanted) if d not in clashing and d not in {s.dir for s in done}]
     pinned = map_fn(lambda d: sources.snapshot(wanted[d][0], d), todo)
+    offline = getattr(sources, "offline", False)
     for d, snap in zip(todo, pinned):
         if snap is None:
-            why = f"{wanted[d][0]}: not found on the Hugging Face hub (or offline)"
+            where = "not looked up (offline)" if offline else "not found on the Hugging Face hub"
+            why = f"{wanted[d][0]}: {where}"
             unresolved.append(Unresolved(folder="snapshot", name=d, reason=why))
         else:
             done.append(snap)
@@ -634,8 +636,21 @@ def _resolve_nodes(workflows, old, config, sources, upgrade, map_fn):
             continue
         chosen.setdefault(candidate.id, (candidate, []))[1].append(node.class_type)
         pack_of[node.class_type] = candidate.id
-    pinned = map_fn(sources.pin_node, [candidate for candidate, _names in chosen.values()])
-    for (_candidate, class_names), node in zip(chosen.values(), pinned):
+    # NOTE: a pack the lock already pins keeps its commit (a minimal diff, and offline the
+    # lock is what knows it); only packs new to the lock are pinned.
+    locked = {n.id: n for n in (old.node if old and not upgrade else ())}
+    todo_packs = [c for c, _names in chosen.values() if c.id not in locked]
+    pinned_new = dict(zip([c.id for c in todo_packs], map_fn(sources.pin_node, todo_packs)))
+    for candidate, class_names in chosen.values():
+        node = locked.get(candidate.id) or pinned_new.get(candidate.id)
+        if node is None:  # offline and no commit known: say so, never guess one
+            why = f"provided by {candidate.id}; its commit was not looked up (offline)"
+            unresolved += [
+                Unresolved(folder="custom_nodes", name=c, reason=why) for c in class_names
+            ]
+            for c in class_names:
+                pack_of.pop(c, None)
+            continue
         existing = packs.get(node.id)
         merged = set(class_names) | set(existing.classes if existing else ())
         packs[node.id] = msgspec.structs.replace(node, classes=tuple(sorted(merged)))

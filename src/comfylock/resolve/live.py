@@ -482,14 +482,13 @@ class LiveSources:
     # -- node packs --
 
     def node_candidates(self, node: NodeUse) -> list[NodeCandidate]:
-        if self.offline:  # only a hint that already names repo and commit works offline
-            if node.aux_id and node.ver and re.fullmatch(r"[0-9a-f]{40}", node.ver):
-                return [
-                    NodeCandidate(
-                        id=node.aux_id, repo=f"https://github.com/{node.aux_id}", commit=node.ver
-                    )
-                ]
-            return []
+        if self.offline:  # the node's own hints, the shipped table and class map
+            from .sources.registry import offline_candidates
+
+            found = offline_candidates(
+                node.class_type, cnr_id=node.cnr_id, aux_id=node.aux_id, ver=node.ver
+            )
+            return [_to_candidate(c) for c in found]
         found = self._net("nodes").candidates_for_class(
             node.class_type, cnr_id=node.cnr_id, aux_id=node.aux_id, ver=node.ver
         )
@@ -507,7 +506,8 @@ class LiveSources:
         chosen = settle(class_name, packs, {class_name: pin})
         return _to_candidate(chosen)
 
-    def pin_node(self, candidate: NodeCandidate) -> LockedNode:
+    def pin_node(self, candidate: NodeCandidate) -> LockedNode | None:
+        """The candidate at a commit; None offline when nothing known offline names one."""
         from .sources.registry import PackCandidate, pin_pack
 
         if candidate.commit and re.fullmatch(r"[0-9a-f]{40}", candidate.commit):
@@ -517,6 +517,8 @@ class LiveSources:
                 commit=candidate.commit,
                 version=candidate.version,
             )
+        if self.offline:  # `git ls-remote` is the network
+            return None
         pack = PackCandidate(
             id=candidate.id,
             repo=candidate.repo,

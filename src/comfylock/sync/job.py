@@ -64,6 +64,7 @@ class SyncOutcome(msgspec.Struct, kw_only=True):
     pushed: list[str] = msgspec.field(default_factory=list)  # "NAME: n blobs" (sync --push)
     warnings: list[str] = msgspec.field(default_factory=list)
     unresolved: tuple[str, ...] = ()  # "folder/name" of the lock's [[unresolved]] entries
+    unresolved_reasons: tuple[str, ...] = ()  # and why each is unpinned
     seconds: float = 0.0  # how long apply took
     environment: object = None  # environment.install.EnvReport after a real run
     install_scripts: tuple[str, ...] = ()  # packs this plan places whose scripts never run
@@ -239,9 +240,12 @@ def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, 
         plan=plan,
         models_root=str(settings.models_root()),
         unresolved=tuple(f"{u.folder}/{u.name}" for u in lock.unresolved),
+        unresolved_reasons=tuple(u.reason for u in lock.unresolved),
     )
     outcome.warnings.extend(prepared.notes)
     state, message = project.staleness()
+    if state == "incomplete":  # the unpinned entries are reported with their fix
+        state = "fresh"
     if state != "fresh" and options.locked:
         raise FindingError(
             f"the lock is stale: {message}" if state == "stale" else message,

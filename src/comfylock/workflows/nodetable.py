@@ -78,6 +78,7 @@ __all__ = [
     "packs_of",
     "pinned",
     "registered_folders",
+    "registry_repo",
     "widget_order",
 ]
 
@@ -317,6 +318,15 @@ def pack_of(class_type: str) -> str | None:
 def pack_repo(pack_id: str) -> str | None:
     pack = _table().packs.get(pack_id)
     return pack.repo if pack else None
+
+
+def registry_repo(registry_id: str) -> str | None:
+    """The repo of the pack whose Comfy Registry id is ``registry_id`` (a node's ``cnr_id``)."""
+    want = registry_id.strip().lower()
+    for pack in _table().packs.values():
+        if (pack.registry_id or "").lower() == want:
+            return pack.repo
+    return None
 
 
 def pack_registry_id(pack_id: str) -> str | None:

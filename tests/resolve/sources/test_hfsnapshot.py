@@ -326,7 +326,7 @@ def test_a_repo_without_the_revision_is_unresolved(world, run_cli):
     world["hub"].refs.pop((REPO, "main"))
     result = run_cli(*world["args"], "resolve")
     assert result.exit_code == 1, result
-    assert f"unresolved snapshot/{DIR}: {REPO}: not found" in result.stdout
+    assert f"unresolved repo snapshot {DIR}: {REPO}: not found" in result.stdout
     assert not (world["proj"] / "comfy.lock").exists()
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "load_node_map",
     "ls_remote",
     "normalise_repo",
+    "offline_candidates",
     "pack_id_for_repo",
     "pin_pack",
     "settle",
@@ -450,11 +451,49 @@ def shipped_map_candidates(class_name: str) -> list[PackCandidate]:
     from ...workflows import nodetable
 
     found = [
-        _map_candidate(repo, "node-map")
-        for _pack, repo in nodetable.mapped_packs(class_name)
+        PackCandidate(id=pack, repo=repo, via="node-map")  # the id `inspect` prints
+        for pack, repo in nodetable.mapped_packs(class_name)
         if not _is_core(repo)
     ]
     return distinct(found)
+
+
+def offline_candidates(
+    class_name: str,
+    *,
+    cnr_id: str | None = None,
+    aux_id: str | None = None,
+    ver: str | None = None,
+) -> list[PackCandidate]:
+    """What is known about a class's pack with no network, under the names ``inspect``
+    prints: the node's own ``cnr_id`` (its repo from the shipped table) or ``aux_id``, with
+    ``ver`` as the commit when it is one; else the shipped table; else the shipped class map."""
+    from ...workflows import nodetable
+    from ...workflows.tables import core_nodes
+
+    if cnr_id == CORE_PACK_ID or (class_name in core_nodes() and not (cnr_id or aux_id)):
+        return []
+    ver = (ver or "").strip() or None
+    commit = ver.lower() if is_commit(ver) else None
+    semver = ver if ver and not commit and ver.lower() != "unknown" else None
+    if cnr_id:
+        repo = nodetable.pack_repo(cnr_id) or nodetable.registry_repo(cnr_id)
+        if repo:
+            return [
+                PackCandidate(
+                    id=cnr_id,
+                    repo=repo,
+                    via="cnr_id",
+                    version=semver,
+                    commit=commit,
+                    registry_id=cnr_id,
+                )
+            ]
+    if aux_id and _OWNER_REPO.match(aux_id.strip()):
+        owner_repo = aux_id.strip()
+        repo = f"https://github.com/{owner_repo}"
+        return [PackCandidate(id=owner_repo, repo=repo, via="aux_id", commit=commit)]
+    return table_candidates(class_name) or shipped_map_candidates(class_name)
 
 
 def _registry_candidate(node: RegistryNode, via: Via) -> PackCandidate:

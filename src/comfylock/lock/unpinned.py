@@ -1,0 +1,95 @@
+"""Unpinned references named for what they are, with the fix that works for each kind.
+
+Why one module: ``resolve``, ``check``, ``sync``, ``status`` and ``doctor`` all meet the
+same unpinned entries (the lock's ``[[unresolved]]``, or references the lock lacks), and a
+fix that is right for one kind is wrong for another: a node class is not a file (``add``
+pins models only), and a reference an offline run never looked up needs the network, not a
+hand pin. Pure: entries in, words out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..units import count
+
+__all__ = ["OFFLINE", "fixes", "is_offline", "label", "summary"]
+
+# Every reason an offline run gives ends with this mark (resolve/core, resolve/live).
+OFFLINE = "(offline)"
+NODE_FOLDER, SNAPSHOT_FOLDER, INPUT_FOLDER = "custom_nodes", "snapshot", "input"
+
+
+def label(key: str) -> str:
+    """``custom_nodes/X`` → ``node class X``; ``snapshot/D`` → ``repo snapshot D``; a model
+    stays ``folder/name``."""
+    folder, _, name = key.partition("/")
+    if folder == NODE_FOLDER:
+        return f"node class {name}"
+    if folder == SNAPSHOT_FOLDER:
+        return f"repo snapshot {name}"
+    if folder == INPUT_FOLDER:
+        return f"input file {name}"
+    return key
+
+
+def is_offline(reason: str) -> bool:
+    return OFFLINE in reason
+
+
+def _kind(key: str) -> str:
+    folder = key.partition("/")[0]
+    return folder if folder in (NODE_FOLDER, SNAPSHOT_FOLDER, INPUT_FOLDER) else "model"
+
+
+def summary(keys: Iterable[str]) -> str:
+    """ "19 node classes and 8 models" — what is unpinned, by kind."""
+    kinds = [_kind(k) for k in keys]
+    words = (
+        ("model", "model"),
+        (NODE_FOLDER, "node class"),
+        (SNAPSHOT_FOLDER, "repo snapshot"),
+        (INPUT_FOLDER, "input file"),
+    )
+    parts = [
+        count(kinds.count(kind), word, "node classes" if word == "node class" else None)
+        for kind, word in words
+        if kind in kinds
+    ]
+    return " and ".join(parts) if parts else "nothing"
+
+
+def fixes(entries: Iterable[tuple[str, str]]) -> list[str]:
+    """One fix per kind of unpinned entry ``(key, reason)``, each naming a command that
+    works when copied (``SOURCE``/``OWNER/REPO`` are what only the user can know)."""
+    entries = list(entries)
+    out: list[str] = []
+    looked_offline = [k for k, why in entries if is_offline(why)]
+    if looked_offline:
+        out.append(
+            f"run `comfylock resolve` with the network: an offline resolve did not look up "
+            f"{summary(looked_offline)}"
+        )
+    rest = [(k, why) for k, why in entries if not is_offline(why)]
+    models = [k for k, _ in rest if _kind(k) == "model"]
+    if models:
+        folder, _, name = models[0].partition("/")
+        out.append(
+            f"pin {'it' if len(models) == 1 else 'each model'} by hand: `comfylock add SOURCE "
+            f"--folder {folder} --name {name}` (SOURCE: civitai:ID[@VERSION], "
+            "hf:OWNER/REPO/PATH or an https URL; `comfylock resolve` lists candidates)"
+        )
+    classes = [k.partition("/")[2] for k, _ in rest if _kind(k) == NODE_FOLDER]
+    if classes:
+        out.append(
+            f'name the pack in comfylock.toml, [nodes] "{classes[0]}" = "OWNER/REPO" (one line '
+            "per node class), then run `comfylock resolve`"
+        )
+    if any(_kind(k) == INPUT_FOLDER for k, _ in rest):  # never looked up online: local only
+        out.append(
+            "put each input file beside its workflow (or in the ComfyUI root's input/), "
+            "then run `comfylock resolve`"
+        )
+    if any(_kind(k) == SNAPSHOT_FOLDER for k, _ in rest):
+        out.append("check the repo id the workflow names, then run `comfylock resolve`")
+    return out
