@@ -54,3 +54,35 @@ def test_walk_skips_non_workflows_and_explicit_files_still_fail(run_cli, tmp_pat
     assert all(skipped.values())
     for name in ("photo.png", "tsconfig.json", "empty.json"):
         assert run_cli("inspect", str(repo / name)).exit_code == 2, name
+
+
+def test_project_discovery_skips_node_packs_and_other_tools_folders(run_cli, tmp_path, monkeypatch):
+    """Issue 19: `resolve` inside a ComfyUI folder locked every example workflow of every
+    installed pack; the project's own are in user/default/workflows/."""
+    import shutil
+
+    src = ROOT / "fixtures" / "workflows" / "ui04_sdxl_basic.json"
+    root = tmp_path / "ComfyUI"
+    (root / "models").mkdir(parents=True)
+    (root / "main.py").write_text("")
+    own = root / "user" / "default" / "workflows" / "mine.json"
+    theirs = [
+        root / "custom_nodes" / "SomePack" / "example_workflows" / "demo.json",
+        root / "output" / "ComfyUI_00001_.json",
+        root / "models" / "configs" / "wf.json",
+        root / ".venv" / "lib" / "wf.json",
+        root / "pyenv" / "lib" / "wf.json",
+        root / "node_modules" / "x" / "wf.json",
+    ]
+    for path in [own, *theirs]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, path)
+    (root / "pyenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("COMFYLOCK_CACHE_DIR", str(tmp_path / "cache"))
+    result = run_cli("resolve", "--offline", "--allow-unresolved", "--json")
+    assert result.exit_code == 0, result
+    lock = (root / "comfy.lock").read_text()
+    assert 'path = "user/default/workflows/mine.json"' in lock
+    assert lock.count("[[workflow]]") == 1, lock
+    assert json.loads(result.stdout)["written"]

@@ -1,7 +1,8 @@
 """Which workflows belong to a project, read into ``WorkflowInput`` values.
 
 Default set (SPEC §2): the paths given, else the globs of ``comfylock.toml``
-``workflows``, else every workflow under the lock's directory. Paths in the lock are
+``workflows``, else every workflow under the lock's directory (not in installed node packs,
+other tools' folders, or a ComfyUI root's models, outputs and inputs: ``discover``). Paths in the lock are
 relative to the lock's directory with ``/`` separators, so a lock is the same on any machine.
 """
 
@@ -28,7 +29,7 @@ def project_workflow_files(project_dir: Path, config: Config) -> list[Path]:
         for pattern in config.workflows:
             files.update(p for p in project_dir.glob(pattern) if p.is_file())
         return sorted(files)
-    return iter_workflow_files(project_dir)
+    return iter_workflow_files(project_dir, project=True)
 
 
 def collect_workflows(

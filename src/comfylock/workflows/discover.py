@@ -40,11 +40,41 @@ class ReadResult(msgspec.Struct, frozen=True):
     errors: tuple[WorkflowError, ...]
 
 
-def iter_workflow_files(directory: Path) -> list[Path]:
-    """Candidate workflow files under a directory, sorted for deterministic output."""
+# What a project's own workflows never live in (issue 19): installed node packs (their
+# example workflows are theirs, not the project's), ComfyUI's models, outputs and inputs,
+# and other tools' folders. Only for discovery of a project; a path given is read whole.
+PROJECT_SKIP_DIRS = SKIP_DIRS | frozenset(
+    {"custom_nodes", "venv", "env", "site-packages", "dist-packages", "build", "dist"}
+)
+COMFYUI_SKIP_DIRS = frozenset({"models", "output", "input", "temp"})
+
+
+def _is_comfyui_root(path: str) -> bool:
+    return os.path.isdir(os.path.join(path, "custom_nodes")) or os.path.isfile(
+        os.path.join(path, "main.py")
+    )
+
+
+def _is_tool_dir(path: str) -> bool:
+    """A virtual environment by any name (it has pyvenv.cfg)."""
+    return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
+
+
+def iter_workflow_files(directory: Path, *, project: bool = False) -> list[Path]:
+    """Candidate workflow files under a directory, sorted for deterministic output.
+    ``project``: discovering a project's workflows, so other tools' folders, installed node
+    packs and a ComfyUI root's models/outputs/inputs are not looked in."""
     found: list[Path] = []
+    skip = PROJECT_SKIP_DIRS if project else SKIP_DIRS
     for dirpath, dirnames, filenames in os.walk(directory):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        here = skip | (COMFYUI_SKIP_DIRS if project and _is_comfyui_root(dirpath) else set())
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in here
+            and not d.startswith(".")
+            and not (project and _is_tool_dir(os.path.join(dirpath, d)))
+        )
         for name in sorted(filenames):
             if name.lower().endswith(WORKFLOW_SUFFIXES) and name != "comfy.lock":
                 found.append(Path(os.path.join(dirpath, name)))
