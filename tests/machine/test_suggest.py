@@ -47,7 +47,7 @@ def test_suggestions_for_unresolved_then_add_takes_one(run_cli, tmp_path, monkey
                         [
                             civitai_file(
                                 888,
-                                "detail_tweaker_xl.safetensors",
+                                "detail_tweaker_fp16.safetensors",
                                 size=len(data),
                                 sha256=sha,
                                 primary=True,
@@ -133,3 +133,35 @@ def test_suggestions_include_hf_files_in_repos_the_lock_uses(run_cli, tmp_path, 
         f"comfylock add hf:org/vae@{commit}/fp16/sdxl_vae_fp16.safetensors "
         "--folder vae --name sdxl_vae_fp16.safetensors"
     ), u["suggestions"]
+
+
+def test_a_different_models_name_is_never_suggested():
+    """Issue 19: the base checkpoint offered as the refiner, a dev UNet as schnell, clip_l as
+    clip_l_hidream. A suggestion says its evidence and is a variant of the same weights."""
+    from comfylock.machine.suggest import Candidate, evidence, local_suggestions, rank_by_name
+
+    wrong = [
+        ("sd_xl_refiner_1.0.safetensors", "sd_xl_base_1.0.safetensors"),
+        ("flux1-schnell-fp8.safetensors", "flux1-dev-fp8.safetensors"),
+        ("clip_l_hidream.safetensors", "clip_l.safetensors"),
+        ("detail_tweaker.safetensors", "detail_tweaker_xl.safetensors"),
+    ]
+    for want, other in wrong:
+        assert evidence(want, other) is None, (want, other)
+        cand = Candidate(kind="civitai", source="civitai:1@2", file_name=other, detail="x")
+        assert rank_by_name("checkpoints", want, [cand]) == [], (want, other)
+
+        class F:
+            folder, name, sha256 = "diffusion_models", other, None
+
+        assert local_suggestions("checkpoints", want, [F]) == [], (want, other)
+    right = [
+        ("sdxl_vae.safetensors", "sdxl_vae_fp16.safetensors", "same family"),
+        ("flux1-dev.safetensors", "flux1-dev-fp8-e4m3fn.safetensors", "same family"),
+        ("clip_l.safetensors", "clip_l.ckpt", "same name"),
+    ]
+    for want, other, why in right:
+        assert evidence(want, other) == why, (want, other)
+        cand = Candidate(kind="civitai", source="civitai:1@2", file_name=other, detail="x")
+        (s,) = rank_by_name("vae", want, [cand])
+        assert s.evidence == why and s.command.endswith(f"--name {want}")

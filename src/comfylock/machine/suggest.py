@@ -9,15 +9,21 @@ Pure: the caller passes the local files and the remote candidates it already has
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 import msgspec
 
-__all__ = ["MIN_SCORE", "Candidate", "Suggestion", "local_suggestions", "rank_by_name"]
+__all__ = [
+    "Candidate",
+    "Suggestion",
+    "evidence",
+    "family",
+    "local_suggestions",
+    "rank_by_name",
+]
 
-# Below this name similarity a candidate is noise (difflib ratio of lower-cased stems).
-MIN_SCORE = 0.6
 MAX_PER_KIND = 3
 
 
@@ -29,6 +35,7 @@ class Suggestion(msgspec.Struct, frozen=True, kw_only=True):
     score: float  # name similarity to the reference, 0..1 (1.0 for the same bytes)
     detail: str  # why it is a candidate: where it is, base model, size
     command: str
+    evidence: str = "same name"  # "same bytes" | "same name" | "same family" (a variant)
 
 
 class Candidate(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,6 +49,31 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
 
 def _stem(name: str) -> str:
     return PurePosixPath(name.replace("\\", "/")).stem.lower()
+
+
+# Words that name a variant of the same weights (precision, quantisation, pruning), not
+# another model: ``sdxl_vae_fp16`` is ``sdxl_vae``; ``sd_xl_refiner`` is not ``sd_xl_base``.
+_VARIANT = re.compile(
+    r"^(fp8|fp16|fp32|bf16|f16|f32|e4m3fn|e5m2|e4m3fnuz|scaled|fp8scaled|int8|int4|nf4|"
+    r"pruned|ema|emaonly|noema|half|full|q\d(_k)?(_[msl0-9])*|gguf|safetensors|ckpt)$"
+)
+
+
+def family(name: str) -> tuple[str, ...]:
+    """The words of a file's stem that say which model it is (variant words dropped)."""
+    words = [w for w in re.split(r"[-_. ]+", _stem(name)) if w]
+    return tuple(w for w in words if not _VARIANT.match(w))
+
+
+def evidence(name: str, other: str) -> str | None:
+    """Why ``other`` may be the file ``name`` means: "same name" or "same family" (a variant
+    of the same weights); None when it is another model's name (issue 19: a similar name —
+    ``sd_xl_refiner`` for ``sd_xl_base``, ``clip_l_hidream`` for ``clip_l`` — is never
+    offered under the missing name)."""
+    if _stem(name) == _stem(other):
+        return "same name"
+    mine = family(name)
+    return "same family" if mine and mine == family(other) else None
 
 
 def _score(a: str, b: str) -> float:
@@ -60,10 +92,10 @@ def rank_by_name(folder: str, name: str, candidates: Iterable[Candidate]) -> lis
         if c.source in seen:
             continue
         seen.add(c.source)
-        score = _score(name, c.file_name)
-        if score >= MIN_SCORE:
-            scored.append((score, c))
-    scored.sort(key=lambda sc: (-sc[0], sc[1].source))
+        why = evidence(name, c.file_name)
+        if why is not None:
+            scored.append((_score(name, c.file_name), why, c))
+    scored.sort(key=lambda sc: (-sc[0], sc[2].source))
     return [
         Suggestion(
             kind=c.kind,
@@ -71,8 +103,9 @@ def rank_by_name(folder: str, name: str, candidates: Iterable[Candidate]) -> lis
             score=score,
             detail=c.detail,
             command=_add_command(c.source, folder, name),
+            evidence=why,
         )
-        for score, c in scored[:MAX_PER_KIND]
+        for score, why, c in scored[:MAX_PER_KIND]
     ]
 
 
@@ -87,15 +120,14 @@ def local_suggestions(
         if f.folder == folder and f.name == name:
             continue  # the reference itself (it would have been found)
         same_bytes = bool(sha256 and f.sha256 and f.sha256 == sha256.lower())
+        why = "same bytes" if same_bytes else evidence(name, f.name)
+        if why is None:
+            continue  # another model's name: never offered in its place
         score = 1.0 if same_bytes else _score(name, f.name)
-        if score < MIN_SCORE:
-            continue
-        if same_bytes:
-            why = "the same bytes as the workflow declares"
-        elif _stem(f.name) == _stem(name):
-            why = "the same name"
-        else:
-            why = "a similar name"
+        told = {
+            "same bytes": "the same bytes as the workflow declares",
+            "same name": "the same name",
+        }
         out.append(
             (
                 score,
@@ -103,8 +135,10 @@ def local_suggestions(
                     kind="local",
                     name=f.name,
                     score=score,
-                    detail=f"{f.folder}/{f.name} on this machine has {why}",
+                    detail=f"{f.folder}/{f.name} on this machine has "
+                    + told.get(why, "a name of the same family (a variant of the same weights)"),
                     command=f"if it is the file, copy it{where}, then run `comfylock resolve`",
+                    evidence=why,
                 ),
             )
         )

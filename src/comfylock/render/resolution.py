@@ -186,7 +186,7 @@ def suggestion_lines(suggestions, indent: str = "    ") -> list[str]:
     """A candidate per line: what it is and the command that pins it (never auto-pinned)."""
     lines = []
     for x in suggestions or ():
-        lines.append(f"{indent}maybe ({x.kind}, name {round(x.score * 100)}% alike): {x.detail}")
+        lines.append(f"{indent}maybe ({x.kind}, {x.evidence}): {x.detail}")
         lines.append(f"{indent}  {x.command}")
     return lines
 
