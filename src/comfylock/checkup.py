@@ -4,8 +4,9 @@ A newcomer's first question after an error is "what does comfylock think my setu
 Each check here is a small independent function ``(Project) -> list[Check]`` so that a new
 concern (a remote, a token scope) is one more function in ``CHECKS``, not an edit of a big
 one. A check only reads: it never creates the store, contacts the network only to ask each
-configured team remote whether it answers (one request each; none when there is none), and
-never shows a token's value (only "set" / "not set").
+configured team remote whether it answers and to open one connection to each service
+(Civitai, the hub, the registry: is the network there at all?), and never shows a token's
+value (only "set" / "not set").
 """
 
 from __future__ import annotations
@@ -204,10 +205,45 @@ def check_git(project: Project) -> list[Check]:
 
 
 def check_tokens(project: Project) -> list[Check]:
-    # NOTE: only whether a token is set, never any part of its value.
+    """One row: which tokens are set (a row per variable made every row as wide as
+    ``AWS_SECRET_ACCESS_KEY``). NOTE: only whether a token is set, never its value."""
+    set_ = [var for var in SECRET_ENV_VARS if os.environ.get(var)]
+    unset = [var for var in SECRET_ENV_VARS if not os.environ.get(var)]
+    aws = [v for v in unset if v.startswith("AWS_")]
+    shown = [v for v in unset if not v.startswith("AWS_")]
+    if aws:
+        shown.append("AWS_*" if len(aws) == 3 else ", ".join(aws))
+    parts = ([f"set: {', '.join(set_)}"] if set_ else []) + (
+        [f"not set: {', '.join(shown)}"] if shown else []
+    )
+    return [Check(name="tokens", ok=True, detail="; ".join(parts))]
+
+
+def check_network(project: Project) -> list[Check]:
+    """Can this machine reach the services resolve and sync ask (one TCP connect each)?"""
+    from urllib.parse import urlsplit
+
+    from .net.concurrency import map_concurrent
+    from .net.endpoints import Endpoints
+    from .net.reach import probe
+
+    endpoints = Endpoints.from_env()
+    urls = [endpoints.civitai, endpoints.hf, endpoints.registry]
+    answers = map_concurrent(probe, urls, workers=len(urls))
+    hosts = [urlsplit(u).netloc for u in urls]
+    down = [(h, why) for h, why in zip(hosts, answers) if why]
+    if not down:
+        return [Check(name="network", ok=True, detail=f"{', '.join(hosts)} reachable")]
+    host, why = down[0]
+    more = f" (and {len(down) - 1} more)" if len(down) > 1 else ""
     return [
-        Check(name=var, ok=True, detail="set" if os.environ.get(var) else "not set")
-        for var in SECRET_ENV_VARS
+        Check(
+            name="network",
+            ok=False,
+            detail=f"cannot reach {host}: {why}{more}",
+            fix="without it `comfylock resolve --offline` pins from the lock, local files and "
+            "the workflows; sync needs the network (or a team remote) to download",
+        )
     ]
 
 
@@ -331,6 +367,7 @@ CHECKS: list[Callable[[Project], list[Check]]] = [
     check_model_dirs,
     check_store,
     check_remotes,
+    check_network,
     check_aria2c,
     check_git,
     check_tokens,

@@ -12,6 +12,7 @@
     │   └── NoWorkflowsError       1  a project folder holds no workflow at all
     ├── RemoteError                3  network or server failure after retries
     │   ├── AuthError              3  401/403: a token is missing or refused
+    │   ├── NoNetworkError         3  the network itself is not there (no DNS, no route)
     │   └── NotFoundError          3  404: a named repo, file, version or pack does not exist
     ├── IntegrityError             4  hash or size mismatch, corrupt store (also ValueError)
     ├── ConflictError              5  a user's own file is in the way; nothing was changed
@@ -35,6 +36,7 @@ __all__ = [
     "IntegrityError",
     "Interrupted",
     "LockfileError",
+    "NoNetworkError",
     "NoWorkflowsError",
     "NotAWorkflowError",
     "NotFoundError",
@@ -108,6 +110,11 @@ class RemoteError(ComfylockError):
 
 class AuthError(RemoteError):
     pass
+
+
+class NoNetworkError(RemoteError):
+    """No network at all (a name does not resolve, no route): retrying cannot help, and a
+    command that can work offline says so (``resolve --offline``)."""
 
 
 class NotFoundError(RemoteError):

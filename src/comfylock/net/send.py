@@ -19,10 +19,12 @@ from urllib.parse import urljoin, urlsplit
 
 import msgspec
 
-from ..errors import AuthError, NotFoundError, RemoteError
+from ..errors import AuthError, NoNetworkError, NotFoundError, RemoteError
 from ..redact import redact
+from ..units import count
 from .endpoints import TOKEN_ENV, Endpoints, auth_headers, origin, service_for
 from .limits import API_MAX_BYTES, read_capped
+from .reach import no_network_reason
 from .urlpolicy import check_url
 
 if TYPE_CHECKING:
@@ -229,6 +231,13 @@ def _send_retrying(
         except httpx.TimeoutException:
             problem = "timed out"
         except httpx.TransportError as exc:
+            why = no_network_reason(exc)
+            if why is not None:  # retrying a network that is not there only costs time
+                host = urlsplit(url).hostname or url
+                raise NoNetworkError(
+                    redact(f"{method} {url}: cannot reach {host}: {why}"),
+                    hint="check the connection (`comfylock doctor` tests it)",
+                ) from None
             problem = f"connection failed ({type(exc).__name__})"
         except httpx.InvalidURL as exc:
             raise RemoteError(redact(f"{method} {url}: invalid URL ({exc})")) from None
@@ -241,8 +250,8 @@ def _send_retrying(
         if attempt < retry.tries:
             retry.sleep(retry.delay(attempt, retry_after))
     raise RemoteError(
-        redact(f"{method} {url}: {problem} after {retry.tries} tries"),
-        hint="the service is busy or unreachable; wait a little and run again",
+        redact(f"{method} {url}: {problem} after {count(retry.tries, 'try', 'tries')}"),
+        hint="the network is up but the service is busy or down; wait a little and run again",
     )
 
 

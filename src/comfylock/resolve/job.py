@@ -95,7 +95,10 @@ def run_resolve(
     old = _with_pins(_load_old(settings.lock_path), extra_pins)
     sources = LiveSources(settings, config, offline=offline, refresh=refresh, fetch=fetch)
     try:
-        with _spinner(progress and not settings.quiet, f"resolving {len(workflows)} workflows"):
+        with (
+            _offline_hint(),
+            _spinner(progress and not settings.quiet, f"resolving {len(workflows)} workflows"),
+        ):
             resolution = resolve(
                 inputs,
                 old=old,
@@ -224,6 +227,23 @@ def _suggestions(sources, resolution, inputs, old, map_concurrent) -> dict[str, 
 
     found = map_concurrent(one, todo, workers=4)
     return {f"{u.folder}/{u.name}": s for u, s in zip(todo, found, strict=True) if s}
+
+
+class _offline_hint:
+    """No network at all: name the way to resolve without it (issue 19)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        from ..errors import NoNetworkError
+
+        if isinstance(exc, NoNetworkError) and "--offline" not in (exc.hint or ""):
+            exc.hint = (
+                f"{exc.hint}; or run `comfylock resolve --offline`: it pins from the lock, "
+                "local files and what the workflows carry, and says what it could not look up"
+            )
+        return False
 
 
 class _spinner:
