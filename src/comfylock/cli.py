@@ -241,6 +241,44 @@ def _hoist_globals(args: list[str]) -> list[str]:
     return [*front[:at], *moved, *front[at:], *rest]
 
 
+# Output that is data, never re-wrapped: JSON, a script, Markdown, the shell's help.
+_DATA_FORMATS = ("json", "script", "markdown")
+
+
+def output_width() -> int | None:
+    """The width lines must fit: ``COLUMNS`` when given, else the terminal's; None (plain
+    lines, as long as they are) when stdout is not a terminal."""
+    import os
+
+    cols = os.environ.get("COLUMNS", "")
+    if cols.isdigit() and int(cols) >= 20:
+        return int(cols)
+    if sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def _fit_output(args: list[str]) -> None:
+    """Fit every line the command prints to the width (render.text.fit_line), unless what
+    it prints is data (``--json``, ``--format json|script|markdown``)."""
+    width = output_width()
+    if width is None or "--json" in args:
+        return
+    for i, arg in enumerate(args):
+        value = arg.split("=", 1)[1] if arg.startswith("--format=") else None
+        if arg == "--format" and i + 1 < len(args):
+            value = args[i + 1]
+        if value in _DATA_FORMATS:
+            return
+    from .render.text import FittingStream
+
+    if not isinstance(sys.stdout, FittingStream):
+        sys.stdout = FittingStream(sys.stdout, width)
+        sys.stderr = FittingStream(sys.stderr, width)
+
+
 def _interrupted(args: list[str]) -> str:
     at = _command_index(args)
     left = INTERRUPTED.get(args[at], "") if at is not None else ""
@@ -260,6 +298,7 @@ def _run(args: list[str] | None, *, fast: bool = True) -> int:
             return code
     args = _hoist_globals(raw)
     verbose = any(_is_verbose_flag(a) for a in args)
+    _fit_output(args)
     try:
         rv = cli.main(args=args, prog_name="comfylock", standalone_mode=False)
         return rv if isinstance(rv, int) else 0

@@ -69,9 +69,26 @@ def test_report_markdown_and_nothing_missing(run_cli, make_tree):
         )
         / "w.json"
     )
-    result = run_cli("--comfyui-root", str(root), "report", str(wf))
+    result = run_cli("--comfyui-root", str(root), "report", "--format", "markdown", str(wf))
     assert result.exit_code == 0, result
     assert "Everything this workflow needs is installed." in result.stdout
+    text = run_cli("--comfyui-root", str(root), "report", str(wf))
+    assert text.exit_code == 0 and "everything it needs is installed" in text.stdout
+
+
+def test_report_is_text_for_a_terminal_and_markdown_when_asked(run_cli, tmp_path):
+    """Issue 19: a terminal got raw Markdown tables with absolute paths."""
+    from tests.support.syncutil import comfyui_root, vae_workflow
+
+    root = comfyui_root(tmp_path)
+    wf = vae_workflow(tmp_path / "wf" / "w.json")
+    text = run_cli("--comfyui-root", str(root), "report", str(wf))
+    assert text.exit_code == 1, text
+    assert "|" not in text.stdout and "**" not in text.stdout, text.stdout
+    assert "vae/vae.safetensors" in text.stdout
+    assert str(root / "models" / "vae") not in text.stdout, "rows are relative to the models root"
+    md = run_cli("--comfyui-root", str(root), "report", "--format", "markdown", str(wf))
+    assert "| folder | name | node | expected path | url |" in md.stdout
 
 
 def test_report_needs_a_root(run_cli):

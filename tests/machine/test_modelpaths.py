@@ -115,7 +115,7 @@ def test_sync_places_pack_folders_where_the_pack_reads_them(tmp_path, server, ru
     (gaps,) = json.loads(report.stdout)["workflows"]
     assert gaps["missing_models"] == [], report  # report looks where sync placed them
     assert {n["class_type"] for n in gaps["missing_nodes"]} == {"ELLALoader", "LoadFluxControlNet"}
-    markdown = run_cli(*args, "report", str(project / "flow.json")).stdout
+    markdown = run_cli(*args, "report", "--format", "markdown", str(project / "flow.json")).stdout
     assert "| ELLALoader | 1 | comfyui-ella |" in markdown  # the pack, named offline
     # keeps the lock's pins and adds the workflow (its node packs stay unpinned offline)
     pinned = run_cli(*args, "resolve", "--offline", "--allow-unresolved")

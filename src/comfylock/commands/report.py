@@ -12,10 +12,11 @@ from ..cli import pass_project
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["markdown", "json", "script"]),
-    default="markdown",
+    type=click.Choice(["text", "markdown", "json", "script"]),
+    default="text",
     show_default=True,
-    help="markdown for people, json for tools, script for a bash script of aria2c downloads.",
+    help="text for a terminal, markdown for a page or an issue, json for tools, script for "
+    "a bash script of aria2c downloads.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option(
@@ -46,7 +47,7 @@ def report_cmd(project, paths: tuple[str, ...], fmt: str, as_json: bool, license
         raise click.UsageError("Missing argument 'PATH...'.")
     from ..machine.missing import find_gaps
     from ..pathsafe import printable
-    from ..render.gaps import gaps_json, gaps_markdown, gaps_script
+    from ..render.gaps import gaps_json, gaps_markdown, gaps_script, gaps_text
     from ..workflows.discover import read_workflows
 
     settings = project.settings
@@ -80,8 +81,10 @@ def report_cmd(project, paths: tuple[str, ...], fmt: str, as_json: bool, license
         click.echo(json.dumps(gaps_json(gaps, **where), indent=2))
     elif fmt == "script":
         click.echo(gaps_script(gaps), nl=False)
-    else:
+    elif fmt == "markdown":
         click.echo(gaps_markdown(gaps, **where), nl=False)
+    else:
+        click.echo(gaps_text(gaps, **where), nl=False)
     for error in result.errors:
         click.echo(f"error: {printable(str(error))}", err=True)
     if result.errors:

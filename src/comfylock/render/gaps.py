@@ -1,4 +1,5 @@
-"""What a workflow is missing on this machine (``comfylock report``): JSON, Markdown, and a
+"""What a workflow is missing on this machine (``comfylock report``): text for a terminal,
+JSON, Markdown, and a
 bash script of aria2c commands (tokens read from the environment when it runs, never written
 in). Pure: returns strings.
 """
@@ -11,12 +12,14 @@ from typing import Any
 import msgspec
 
 from .references import model_json, node_json, pack_hint
-from .text import lines_text
+from ..units import count
+from .text import lines_text, table
 
 __all__ = [
     "gaps_json",
     "gaps_markdown",
     "gaps_script",
+    "gaps_text",
 ]
 
 
@@ -46,6 +49,41 @@ def gaps_json(gaps, *, comfyui_root: str | None, models_dir: str | None) -> dict
             for g in gaps
         ],
     }
+
+
+def gaps_text(gaps, *, comfyui_root: str | None, models_dir: str | None) -> str:
+    """For a terminal: per workflow, what is missing, as aligned rows with paths relative to
+    the models root (``--format markdown`` gives the tables with full paths)."""
+    lines = [f"models: {models_dir or comfyui_root or '-'}"]
+    for g in gaps:
+        lines += ["", g.path]
+        if not (g.models or g.nodes or g.invalid):
+            lines.append("  everything it needs is installed")
+            continue
+        if g.models:
+            lines.append(f"  missing {count(len(g.models), 'model')}:")
+            rows = []
+            for m in g.models:
+                node = f"node {m.ref.node_id} {m.ref.node_type}".strip()
+                rows.append(
+                    [f"{m.ref.folder or '?'}/{m.ref.name}", node, "url" if m.ref.url else ""]
+                )
+            lines += table(rows, indent="    ")
+            for m in g.models:
+                for x in m.suggestions:
+                    lines.append(f"    maybe ({x.evidence}): {x.detail}")
+                    lines.append(f"      {x.command}")
+        if g.nodes:
+            lines.append(
+                f"  missing {count(len(g.nodes), 'custom node class', 'custom node classes')}:"
+            )
+            rows = [
+                [n.node.class_type, f"node {n.node.node_id}", pack_hint(n.node)] for n in g.nodes
+            ]
+            lines += table(rows, indent="    ")
+        for ref in g.invalid:
+            lines.append(f"  invalid name {ref.name!r} on node {ref.node_id}: {ref.invalid}")
+    return lines_text(lines).rstrip() + "\n"
 
 
 def gaps_markdown(gaps, *, comfyui_root: str | None, models_dir: str | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..pathsafe import printable
 
-__all__ = ["lines_text", "table"]
+__all__ = ["FittingStream", "fit_line", "lines_text", "table"]
 
 
 def lines_text(lines: list[str]) -> str:
@@ -23,3 +23,121 @@ def table(rows: list[list[str]], indent: str = "  ") -> list[str]:
         return []
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [indent + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+# --- fitting lines to the width they are given ----------------------------------------------
+
+_MIN_HANG = 8  # a continuation is indented at least this much less than the width
+
+
+def _hang(line: str, cut: int) -> int:
+    """Where continuation lines start: the column (a field after two spaces) that the cut
+    falls in, when it starts early enough; else the line's own indent plus four."""
+    lead = len(line) - len(line.lstrip(" "))
+    best = None
+    i = line.find("  ", lead)
+    while 0 <= i < cut:
+        j = i
+        while j < len(line) and line[j] == " ":
+            j += 1
+        if j <= cut:
+            best = j
+        i = line.find("  ", j)
+    return best if best is not None else lead + 4
+
+
+def _pieces(text: str, longest: int) -> list[str]:
+    """Words, each keeping the space after it; a path also breaks after each ``/``. A
+    `command` in backticks stays whole when it fits on a line, so it can be copied."""
+    out: list[str] = []
+    word = ""
+    quoted = False
+    for ch in text:
+        word += ch
+        if ch == "`":
+            quoted = not quoted
+            if quoted and word != "`":  # the span starts a piece of its own
+                out.append(word[:-1])
+                word = "`"
+        if not quoted and (ch == " " or ch == "/"):
+            out.append(word)
+            word = ""
+    if word:
+        out.append(word)
+    fitted: list[str] = []
+    for piece in out:
+        if piece.startswith("`") and len(piece) > longest:
+            fitted += _pieces(piece.replace("`", "\0"), longest)
+        else:
+            fitted.append(piece)
+    return [p.replace("\0", "`") for p in fitted]
+
+
+def _elide(piece: str, room: int) -> str:
+    """A piece longer than a whole line: its middle elided (never cut silently)."""
+    if len(piece) <= room:
+        return piece
+    keep = max(room - 1, 2)
+    return piece[: keep // 2] + "…" + piece[len(piece) - (keep - keep // 2) :]
+
+
+def fit_line(line: str, width: int | None) -> list[str]:
+    """``line`` as one or more lines of at most ``width`` columns: wrapped between words (or
+    after a ``/`` of a path), continuations indented under the column that was cut; a
+    single word wider than a line is elided in the middle. ``None``: as is."""
+    if width is None or len(line) <= width or "\x1b" in line:
+        return [line]
+    hang = _hang(line, width)
+    lead = len(line) - len(line.lstrip(" "))
+    widest = max((len(p.rstrip(" ")) for p in _pieces(line[hang:], width)), default=0)
+    if hang > width - max(_MIN_HANG, widest):  # the column is too narrow for its words
+        hang = min(lead + 4, width // 2)
+    out: list[str] = []
+    current = ""
+    limit = width
+    for piece in _pieces(line, width - hang):
+        if len((current + piece).rstrip(" ")) <= limit or not current.strip():
+            current += piece
+            if len(current.rstrip(" ")) > limit:  # one piece alone is too wide
+                current = _elide(
+                    current.rstrip(" "), limit - (len(current) - len(current.lstrip(" ")))
+                )
+            continue
+        out.append(current.rstrip(" "))
+        current = " " * hang + piece
+        limit = width
+    if current.strip():
+        text = current.rstrip(" ")
+        if len(text) > width:
+            text = text[:hang] + _elide(text[hang:], width - hang)
+        out.append(text)
+    return out or [line]
+
+
+class FittingStream:
+    """A text stream that fits every line written to it to ``width`` (``fit_line``); text
+    with control sequences (a live progress display) passes through untouched."""
+
+    def __init__(self, stream, width: int) -> None:
+        self._stream = stream
+        self._width = width
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        if "\x1b" in text or "\r" in text:
+            self._stream.write(text)
+            return len(text)
+        data = self._pending + text
+        *done, self._pending = data.split("\n")
+        for line in done:
+            self._stream.write("\n".join(fit_line(line, self._width)) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write("\n".join(fit_line(self._pending, self._width)))
+            self._pending = ""
+        self._stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
