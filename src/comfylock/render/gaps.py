@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 
-from .references import model_json, node_json, pack_hint
 from ..units import count
+from .references import model_json, node_json, pack_hint
 from .text import lines_text, table
 
 __all__ = [
