@@ -43,6 +43,9 @@ def test_fs_force_keeps_two_files_of_one_name_from_two_extra_model_paths_dirs(tm
     assert set(kept) == {b"user lora", b"user checkpoint"}
     # the whole original path is kept, so the user can tell which was which
     assert str(kept[b"user lora"]).endswith(str(loras / "x.safetensors"))
+    # issue 19: "moved aside 1" said nothing of where; each place is printed
+    for path in kept.values():
+        assert f"moved aside (--force): {path}" in result.stdout, result.stdout
 
 
 def test_fs_force_in_two_comfyui_roots_on_one_store_keeps_both_files(tmp_path, run_cli):

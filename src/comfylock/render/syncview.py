@@ -258,7 +258,7 @@ def outcome_output(
         if not quiet:
             env_report = getattr(outcome, "environment", None)
             printed.out(done_line(outcome.plan, outcome.report, outcome.seconds, env_report))
-            printed.out(*_remote_lines(outcome))
+            printed.out(*_remote_lines(outcome), *displaced_lines(outcome.report))
     findings = outcome.plan.environment.findings if outcome.plan.environment else ()
     if findings and applied:
         more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
@@ -279,6 +279,19 @@ def outcome_output(
             printed.out(*(f"fix: {line}" for line in unpinned_fixes(entries)))
         return printed, 1
     return printed, 0
+
+
+def displaced_lines(report, most: int = 5) -> list[str]:
+    """Where ``--force`` moved the user's own files (never deleted): each path, or the run's
+    folder when there are many."""
+    moved = list(getattr(report, "displaced", ()) or ())
+    lines = [f"moved aside (--force): {printable(p)}" for p in moved[:most]]
+    if len(moved) > most:
+        import os
+
+        where = os.path.commonpath(moved)
+        lines.append(f"moved aside (--force): {len(moved) - most} more, under {printable(where)}")
+    return lines
 
 
 def _remote_lines(outcome) -> list[str]:
