@@ -41,3 +41,28 @@ def test_plain_progress_counts_from_the_plan_and_prints_a_periodic_total():
     assert lines[1].startswith("fetched loras/a.safetensors (1.0 MiB, ") and lines[1].endswith(
         "[1/3]"
     ), lines
+
+
+def test_rows_keep_the_folder():
+    """Issue 19: "…s/big_model_2.safetensors" could be any folder."""
+    from comfylock.progress import LABEL_WIDTH, _short
+
+    for folder in ("loras", "checkpoints", "diffusion_models"):
+        shown = _short(f"{folder}/some/deep/dir/big_model_2.safetensors")
+        assert shown.startswith(f"{folder}/…") and shown.endswith("afetensors"), shown
+        assert len(shown) <= LABEL_WIDTH
+
+
+def test_a_resumed_download_reports_only_the_bytes_fetched_now():
+    from comfylock.progress import PlainProgress
+
+    now = [0.0]
+    out = io.StringIO()
+    progress = PlainProgress(out, clock=lambda: now[0])
+    progress.task("loras/a.safetensors", 4 * 2**20, resumed=3 * 2**20)
+    now[0] = 1.0
+    progress.finished("loras/a.safetensors", 4 * 2**20)
+    line = out.getvalue().splitlines()[0]
+    assert line.startswith("fetched loras/a.safetensors (1.0 MiB, 1.0 MiB/s; resumed: 3.0 MiB"), (
+        line
+    )

@@ -31,7 +31,29 @@ LABEL_WIDTH = 26
 
 
 def _short(label: str, width: int = LABEL_WIDTH) -> str:
-    return label if len(label) <= width else "…" + label[-(width - 1) :]
+    """A row's label: the folder kept, then the end of the name (``loras/…model_2.safetensors``
+    — a bare ``…s/model_2.safetensors`` could be any folder)."""
+    if len(label) <= width:
+        return label
+    folder, sep, rest = label.partition("/")
+    room = width - len(folder) - len(sep) - 1
+    if sep and room >= 8:
+        return f"{folder}/…{rest[-room:]}"
+    return "…" + label[-(width - 1) :]
+
+
+def _fetched_text(size: int, resumed: int, seconds: float) -> str:
+    """`` (SIZE, RATE)`` of what this run fetched: a resumed download counts only the bytes
+    fetched now, and says how much was already there."""
+    if not size:
+        return ""  # a size of 0 is "not known" (a pylock without wheel sizes)
+    now = max(size - resumed, 0)
+    if resumed and now < size:
+        return (
+            f" ({human_size(now)}, {rate_text(now, seconds)}; resumed: "
+            f"{human_size(resumed)} were already here)"
+        )
+    return f" ({human_size(size)}, {rate_text(size, seconds)})"
 
 
 def _markup_safe(label: str) -> str:
@@ -93,6 +115,7 @@ class PlainProgress:
         self._t.started = clock()
         self._last = self._t.started
         self._began: dict[str, float] = {}
+        self._resumed: dict[str, int] = {}
 
     def expect(self, files: int, nbytes: int) -> None:
         """What the plan will fetch, so counts read "[2/12]" from the first file on."""
@@ -102,10 +125,12 @@ class PlainProgress:
         self._out.write(text + "\n")
         self._out.flush()
 
-    def task(self, label: str, total: int) -> Callable[[int], None]:
+    def task(self, label: str, total: int, resumed: int = 0) -> Callable[[int], None]:
+        """``resumed``: bytes a partial download already had (not fetched by this run)."""
         with self._t.lock:
             key = self._t.add(label, total)
             self._began[label] = self._clock()
+            self._resumed[label] = resumed
 
         def update(done: int) -> None:
             with self._t.lock:
@@ -128,8 +153,7 @@ class PlainProgress:
         with self._t.lock:
             self._t.finish(label, size)
             took = self._clock() - self._began.get(label, self._t.started)
-            # a size of 0 is "not known" (a pylock without wheel sizes), not an empty file
-            sized = f" ({human_size(size)}, {rate_text(size, took)})" if size else ""
+            sized = _fetched_text(size, self._resumed.pop(label, 0), took)
             self._line(f"{verb} {printable(label)}{sized} [{self._t.finished}/{self._t.all_files}]")
 
     def close(self) -> None:
@@ -144,6 +168,7 @@ class RichProgress:
         self._progress = None
         self._tasks: dict[str, int] = {}
         self._began: dict[int, float] = {}
+        self._resumed: dict[str, int] = {}
         self._total_id = None
 
     def expect(self, files: int, nbytes: int) -> None:
@@ -171,7 +196,7 @@ class RichProgress:
         self._total_id = self._progress.add_task("total", total=0, sizes="", rate="")
         self._began[self._total_id] = time.monotonic()
 
-    def task(self, label: str, total: int) -> Callable[[int], None]:
+    def task(self, label: str, total: int, resumed: int = 0) -> Callable[[int], None]:
         with self._t.lock:
             if self._progress is None:
                 self._start()
@@ -181,6 +206,7 @@ class RichProgress:
             task_id = p.add_task(_markup_safe(_short(label)), total=total, sizes="", rate="")
             self._tasks[label] = task_id
             self._began[task_id] = time.monotonic()
+            self._resumed[label] = resumed
 
         def update(done: int) -> None:
             with self._t.lock:
@@ -212,7 +238,11 @@ class RichProgress:
                 self._progress.remove_task(task_id)
             self._progress.update(self._total_id, description=self._total_label())
             self._show(self._total_id, self._t.done_bytes, self._t.all_bytes)
+            resumed = self._resumed.pop(label, 0)
+            now = max(size - resumed, 0)
             sized = f" ({human_size(size)})" if size else ""
+            if size and resumed and now < size:
+                sized = f" ({human_size(now)}; resumed: {human_size(resumed)} were already here)"
             self._progress.console.print(f"{verb} {_markup_safe(label)}{sized}", highlight=False)
 
     def close(self) -> None:
@@ -233,7 +263,7 @@ def make_progress(mode: str, stream: TextIO | None = None):
 class NullProgress:
     """Progress sink that shows nothing (not a TTY, --quiet, --json, tests)."""
 
-    def task(self, label: str, total: int) -> Callable[[int], None]:
+    def task(self, label: str, total: int, resumed: int = 0) -> Callable[[int], None]:
         return lambda done: None
 
     def finished(self, label: str, size: int, verb: str = "fetched") -> None:

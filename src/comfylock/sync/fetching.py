@@ -93,7 +93,8 @@ def _fetch_one(
         if store.has(f.sha256):
             return  # another sync fetched it while we waited for the lock
         tmp = store.tmp_path(f.sha256)
-        show = ctx.progress.task(f.keys[0], f.size)
+        resumed = tmp.stat().st_size if tmp.exists() else 0  # shown: not fetched by this run
+        show = ctx.progress.task(f.keys[0], f.size, resumed)
         remote = ctx.remotes.get(f.remote) if f.remote else None
         if remote is None or not _from_remote(
             f, remote, groups, ctx, downloader, show, served, gate
