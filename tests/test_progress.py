@@ -49,7 +49,7 @@ def test_rows_keep_the_folder():
 
     for folder in ("loras", "checkpoints", "diffusion_models"):
         shown = _short(f"{folder}/some/deep/dir/big_model_2.safetensors")
-        assert shown.startswith(f"{folder}/…") and shown.endswith("afetensors"), shown
+        assert shown.startswith(f"{folder}/…") and shown.endswith("tensors"), shown
         assert len(shown) <= LABEL_WIDTH
 
 
