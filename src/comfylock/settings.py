@@ -20,8 +20,10 @@ __all__ = [
     "check_comfyui_root",
     "default_cache_dir",
     "default_store_dir",
+    "find_comfyui_near",
     "find_lock",
     "make_settings",
+    "root_hint",
 ]
 
 # What makes a directory look like a ComfyUI install (SPEC §2): any one of these.
@@ -85,6 +87,32 @@ def find_lock(start: Path) -> Path:
         if (directory / LOCK_FILENAME).is_file() or (directory / CONFIG_FILENAME).is_file():
             return directory / LOCK_FILENAME
     return start / LOCK_FILENAME
+
+
+def find_comfyui_near(start: Path) -> Path | None:
+    """A ComfyUI root near ``start`` (itself, ``ComfyUI/`` in it or a parent, ``~/ComfyUI``),
+    so a hint can name one that exists."""
+    places = [start, start / "ComfyUI"]
+    places += [p / "ComfyUI" for p in list(start.parents)[:3]]
+    places.append(Path.home() / "ComfyUI")
+    for place in places:
+        if place.is_dir() and any((place / m).exists() for m in COMFYUI_MARKERS):
+            return place
+    return None
+
+
+def root_hint(command: str, start: Path) -> str:
+    """How to name the ComfyUI root to ``command``: with a root found nearby, the command
+    that works as it is; else the form to fill in."""
+    near = find_comfyui_near(start)
+    if near is not None:
+        rel = os.path.relpath(near)
+        shown = near if rel.startswith("..") else rel
+        return f"run `comfylock {command} --comfyui-root {shown}` (or set COMFYUI_ROOT)"
+    return (
+        f"pass the folder holding ComfyUI's main.py: `comfylock {command} --comfyui-root DIR` "
+        "(or set COMFYUI_ROOT), or --models-dir DIR"
+    )
 
 
 def check_comfyui_root(root: Path, *, given_as: str = "--comfyui-root") -> None:

@@ -24,7 +24,9 @@ def status_cmd(project, prune, no_nodes, as_json, **env) -> int:
     from ..sync.receipt import remember
 
     settings = project.settings
-    options = SyncOptions(dry_run=True, prune=prune, nodes=not no_nodes, **env_options(env))
+    options = SyncOptions(
+        dry_run=True, prune=prune, nodes=not no_nodes, command="status", **env_options(env)
+    )
     outcome = sync(project, options)
     if as_json or settings.json:
         click.echo(outcome_json(outcome))

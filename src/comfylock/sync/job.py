@@ -55,6 +55,7 @@ class SyncOptions(msgspec.Struct, frozen=True, kw_only=True):
     exact: bool = False  # also remove packages the target does not name
     torch: bool = False  # let the torch stack change too
     install_comfyui: bool = False  # clone ComfyUI and make its .venv in an empty root
+    command: str = "sync"  # which command runs (its hints name it: `status` or `sync`)
 
 
 class SyncOutcome(msgspec.Struct, kw_only=True):
@@ -92,10 +93,11 @@ def prepare(project: Project, options: SyncOptions, *, elsewhere: bool = False) 
     settings = project.settings
     lock = project.lock
     if settings.models_root() is None:
+        from ..settings import root_hint
+
         raise UsageError(
             "no ComfyUI root or models dir",
-            hint="pass the folder holding ComfyUI's main.py: `comfylock sync --comfyui-root "
-            "~/ComfyUI` (or set COMFYUI_ROOT), or --models-dir DIR",
+            hint=root_hint(options.command, settings.project_dir),
         )
     allow_http = project.allow_http
     store = Store(settings.store_dir)
