@@ -29,6 +29,14 @@ def test_add_pins_one_while_others_wait_and_edits_toml_after_the_lock(
     lock = (project / "comfy.lock").read_text()
     assert 'name = "sdxl_vae.safetensors"' in lock
     assert 'name = "mystery.safetensors"' in lock and "[[unresolved]]" in lock
+    # issue 19: `why` said "nothing in this project uses" a model pinned with add
+    why = run_cli("why", "sdxl_vae.safetensors")
+    assert why.exit_code == 0, why
+    assert "vae/sdxl_vae.safetensors is pinned by hand to hf:org/vae/sdxl_vae.safetensors" in (
+        why.stdout
+    )
+    # and add's own summary counts it as pinned by hand, not kept from the lock
+    assert "pinned by hand" in result.stdout and "kept from the lock" not in result.stdout
 
 
 def test_add_blames_the_argument(run_cli, tmp_path, monkeypatch):

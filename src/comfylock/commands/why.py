@@ -23,11 +23,19 @@ def why_cmd(project, name: str, as_json: bool) -> int:
     from ..pathsafe import printable
 
     workflows = project.workflows(strict_names=False)
-    uses = find_uses(name, workflows, project.lock_if_present())
+    uses = find_uses(name, workflows, project.lock_if_present(), project.config.sources)
     if as_json or project.settings.json:
         click.echo(json.dumps({"name": name, "uses": uses}, indent=2))
     elif uses:
         for use in uses:
+            if use.get("hand_pin"):
+                click.echo(
+                    printable(
+                        f"comfylock.toml: {use['what']} is pinned by hand to {use['hand_pin']} "
+                        "([sources], what `comfylock add` writes)"
+                    )
+                )
+                continue
             click.echo(
                 printable(
                     f"{use['workflow']}: node {use['node_id']} ({use['node_type']}{'.' + use['input'] if use.get('input') else ''}) uses {use['what']}"

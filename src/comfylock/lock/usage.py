@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..workflows.refs import WorkflowInput
 from .structs import Lock
 
@@ -13,13 +15,34 @@ def _matches_model(query: str, folder: str | None, name: str) -> bool:
     return query in (f"{folder}/{name}", name) or name.rsplit("/", 1)[-1] == query
 
 
-def find_uses(query: str, workflows: list[WorkflowInput], lock: Lock | None) -> list[dict]:
-    """Every (workflow, node) that uses the model, class or pack named by ``query``."""
+def find_uses(
+    query: str,
+    workflows: list[WorkflowInput],
+    lock: Lock | None,
+    hand_pins: Mapping[str, str] | None = None,
+) -> list[dict]:
+    """Every (workflow, node) that uses the model, class or pack named by ``query``, and
+    every hand pin (``comfylock.toml [sources]``, what ``add`` writes) that names it: a
+    model pinned outside any workflow is used by the project too."""
+    uses: list[dict] = []
+    for key, spec in sorted((hand_pins or {}).items()):
+        folder, _, name = key.partition("/")
+        if _matches_model(query, folder, name):
+            uses.append(
+                {
+                    "workflow": "comfylock.toml",
+                    "node_id": "-",
+                    "node_type": "[sources]",
+                    "input": "",
+                    "what": key,
+                    "active": True,
+                    "hand_pin": spec,
+                }
+            )
     pack_classes: set[str] = set()
     for node in lock.node if lock else ():
         if query in (node.id, node.repo) or node.repo.rstrip("/").endswith("/" + query):
             pack_classes.update(node.classes)
-    uses: list[dict] = []
     for wf in workflows:
         for ref in wf.info.models:
             if _matches_model(query, ref.folder, ref.name):
