@@ -33,6 +33,7 @@ from tests.support.fakes import (
     civitai_file,
     civitai_model,
 )  # noqa: E402
+from tests.support.hints import hint_args, hints  # noqa: E402
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fakes' request log is noise here
 OUT = ROOT / "demo-out"
@@ -44,14 +45,37 @@ DETAIL = b"demo stand-in for a detail LoRA\n"
 INK = b"demo stand-in for an ink-wash style LoRA\n"
 
 
-def run(*args: str, cwd: Path, ok=(0,)) -> None:
+def run(*args: str, cwd: Path, ok=(0,)) -> str:
+    """Run one command as a user would, show what it printed; return its stdout."""
     shown = " ".join(a if " " not in a else repr(a) for a in args)
-    print(f"\n{BOLD}$ comfylock {shown}{RESET}", flush=True)
-    code = subprocess.run([EXE, *args], cwd=cwd).returncode
-    if code not in ok:
-        sys.exit(f"demo: `comfylock {shown}` exited {code}")
-    if code:
-        print(f"(exit {code})")
+    print(f"\n{BOLD}{_prompt('$ comfylock ' + shown)}{RESET}", flush=True)
+    done = subprocess.run([EXE, *args], cwd=cwd, stdout=subprocess.PIPE, text=True)
+    print(done.stdout, end="", flush=True)
+    if done.returncode not in ok:
+        sys.exit(f"demo: `comfylock {shown}` exited {done.returncode}")
+    if done.returncode:
+        print(f"(exit {done.returncode})")
+    return done.stdout
+
+
+def _prompt(line: str, width: int = 80) -> str:
+    """A command as typed, broken between arguments with a shell continuation when wide."""
+    out, current = [], ""
+    for word in line.split(" "):
+        if current and len(current) + 1 + len(word) > width - 2:
+            out.append(current + " \\")
+            current = "    " + word
+        else:
+            current = f"{current} {word}" if current else word
+    return "\n".join([*out, current])
+
+
+def show_file(path: Path, shown: str) -> None:
+    """A file printed whole, between a header and a footer (its lines are the file's own)."""
+    text = path.read_text()
+    print(f"\n{BOLD}$ cat {shown}{RESET}  ({len(text.splitlines())} lines)")
+    print(text, end="" if text.endswith("\n") else "\n")
+    print(f"(end of {shown})")
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -115,6 +139,9 @@ def bare_gpu_box(civitai, registry) -> None:
 
 
 def main() -> int:
+    global OUT
+    if len(sys.argv) == 3 and sys.argv[1] == "--out":  # the tests run the demo elsewhere
+        OUT = Path(sys.argv[2]).resolve()
     shutil.rmtree(OUT, ignore_errors=True)
     studio = OUT / "studio"
     shutil.copytree(ROOT / "fixtures" / "demo", studio)
@@ -189,16 +216,22 @@ def main() -> int:
         )
         for secret in ("CIVITAI_API_KEY", "HF_TOKEN"):
             os.environ.pop(secret, None)
-        print(
-            f"fake Civitai {civitai.base_url}, hub {hub.base_url}, registry {registry.base_url} (loopback only)"
-        )
+        print("loopback fakes (no network):")
+        for what, url in (("Civitai", civitai), ("hub", hub), ("registry", registry)):
+            print(f"  {what:<9}{url.base_url}")
 
         box = "../gpu-box/ComfyUI"  # relative to the studio project, where every command runs
         run("inspect", "workflows", cwd=studio)
         run("--comfyui-root", "ComfyUI", "report", "workflows", cwd=studio, ok=(0, 1))
         run("--comfyui-root", "ComfyUI", "resolve", cwd=studio)
-        print((studio / "comfy.lock").read_text()[:1400] + "…")
         run("check", cwd=studio)
+        # the CI recipe (docs/guide/ci.md): --strict rejects pins by file name only, and
+        # says how to pin each by hand; the demo runs exactly what it says
+        weak = run("check", "--strict", cwd=studio, ok=(1,))
+        for command in hints(weak):
+            run(*hint_args(command), cwd=studio)
+        run("check", "--strict", cwd=studio)
+        show_file(studio / "comfy.lock", "comfy.lock")
         run("--comfyui-root", box, "status", cwd=studio)
         run("sync", "--comfyui-root", box, cwd=studio)
         run("sync", "--comfyui-root", box, cwd=studio)
@@ -208,16 +241,22 @@ def main() -> int:
         run("check", "--deny-license", "cc-by-nc-*", cwd=studio)
         run("du", "--comfyui-root", box, cwd=studio)
         bare_gpu_box(civitai, registry)
-    print(
-        f"\ndemo finished: the studio project is in {studio.relative_to(ROOT)}/, the synced machine in {gpu_box.relative_to(ROOT)}/"
-    )
+
+    def shown(p: Path) -> str:
+        return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
+
+    exe = "../../.venv/bin/comfylock" if OUT == ROOT / "demo-out" else EXE
     # NOTE: the demo used its own store and cache; without these, comfylock in the demo folder
     # would look at the user's default store and propose to adopt what the demo placed.
     print(
+        "\ndemo finished:\n"
+        f"  the studio project: {shown(studio)}/\n"
+        f"  the synced machine: {shown(gpu_box)}/\n"
         "to look around with the demo's own store and cache:\n"
-        f"  cd {studio.relative_to(ROOT)}\n"
-        f"  export COMFYLOCK_STORE={OUT / 'store'} COMFYLOCK_CACHE_DIR={OUT / 'cache'}\n"
-        "  ../../.venv/bin/comfylock status --comfyui-root ../gpu-box/ComfyUI"
+        f"  cd {shown(studio)}\n"
+        f"  export COMFYLOCK_STORE={OUT / 'store'}\n"
+        f"  export COMFYLOCK_CACHE_DIR={OUT / 'cache'}\n"
+        f"  {exe} status --comfyui-root ../gpu-box/ComfyUI"
     )
     return 0
 

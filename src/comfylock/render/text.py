@@ -48,17 +48,18 @@ def _hang(line: str, cut: int) -> int:
 
 def _pieces(text: str, longest: int) -> list[str]:
     """Words, each keeping the space after it; a path also breaks after each ``/``. A
-    `command` in backticks stays whole when it fits on a line, so it can be copied."""
+    `command` in backticks stays whole when it fits on a line; a longer one breaks only
+    between its arguments (``fit_line`` ends such a line with a shell continuation)."""
     out: list[str] = []
     word = ""
     quoted = False
     for ch in text:
+        if ch == "`" and not quoted and word:
+            out.append(word)  # a span starts a piece of its own
+            word = ""
         word += ch
         if ch == "`":
             quoted = not quoted
-            if quoted and word != "`":  # the span starts a piece of its own
-                out.append(word[:-1])
-                word = "`"
         if not quoted and (ch == " " or ch == "/"):
             out.append(word)
             word = ""
@@ -66,11 +67,16 @@ def _pieces(text: str, longest: int) -> list[str]:
         out.append(word)
     fitted: list[str] = []
     for piece in out:
-        if piece.startswith("`") and len(piece) > longest:
-            fitted += _pieces(piece.replace("`", "\0"), longest)
+        if piece.startswith("`") and len(piece.rstrip(" ")) > longest - len(_CONTINUED):
+            words = piece.split(" ")
+            fitted += [_IN_SPAN + w + " " for w in words[:-1] if w] + [words[-1]]
         else:
             fitted.append(piece)
-    return [p.replace("\0", "`") for p in fitted]
+    return [p for p in fitted if p]
+
+
+_IN_SPAN = "\x00"  # marks an argument of a command broken over lines (not the last one)
+_CONTINUED = " \\"  # how a shell reads a command that goes on on the next line
 
 
 def _elide(piece: str, room: int) -> str:
@@ -95,16 +101,21 @@ def fit_line(line: str, width: int | None) -> list[str]:
     out: list[str] = []
     current = ""
     limit = width
-    for piece in _pieces(line, width - hang):
-        if len((current + piece).rstrip(" ")) <= limit or not current.strip():
+    in_span = False  # the last piece was an argument of a command broken over lines
+    for raw in _pieces(line, width - hang):
+        piece = raw.removeprefix(_IN_SPAN)
+        room = limit - (len(_CONTINUED) if raw.startswith(_IN_SPAN) else 0)
+        if len((current + piece).rstrip(" ")) <= room or not current.strip():
             current += piece
-            if len(current.rstrip(" ")) > limit:  # one piece alone is too wide
-                current = _elide(
+            if len(current.rstrip(" ")) > limit and not raw.startswith(_IN_SPAN):
+                current = _elide(  # one piece alone is too wide
                     current.rstrip(" "), limit - (len(current) - len(current.lstrip(" ")))
                 )
+            in_span = raw.startswith(_IN_SPAN)
             continue
-        out.append(current.rstrip(" "))
+        out.append(current.rstrip(" ") + (_CONTINUED if in_span else ""))
         current = " " * hang + piece
+        in_span = raw.startswith(_IN_SPAN)
         limit = width
     if current.strip():
         text = current.rstrip(" ")
