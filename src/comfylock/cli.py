@@ -260,23 +260,48 @@ def output_width() -> int | None:
     return None
 
 
+def _given_globals(args: list[str]) -> list[tuple[str, str]]:
+    """The global options with a value this run was given, as typed (after hoisting)."""
+    at = _command_index(args)
+    front = args[:at] if at is not None else args
+    out, i = [], 0
+    while i < len(front):
+        name, eq, value = front[i].partition("=")
+        if name in GLOBAL_VALUE_OPTIONS:
+            if not eq:
+                value = front[i + 1] if i + 1 < len(front) else ""
+                i += 1
+            out.append((name, value))
+        i += 1
+    return out
+
+
 def _fit_output(args: list[str]) -> None:
-    """Fit every line the command prints to the width (render.text.fit_line), unless what
-    it prints is data (``--json``, ``--format json|script|markdown``)."""
-    width = output_width()
-    if width is None or "--json" in args:
-        return
+    """Hints carry this run's global options (so a copied hint acts on the same project),
+    and every line fits the width (render.text.fit_line), unless what the command prints
+    is data (``--json``, ``--format json|script|markdown``)."""
+    from .render.text import FittingStream, HintStream
+
+    width = None if _prints_data(args) else output_width()
+    if width is not None and not isinstance(sys.stdout, (FittingStream, HintStream)):
+        sys.stdout = FittingStream(sys.stdout, width)
+        sys.stderr = FittingStream(sys.stderr, width)
+    given = _given_globals(args)
+    if given and not isinstance(sys.stdout, HintStream):  # NOTE: outermost: fitting sees
+        sys.stdout = HintStream(sys.stdout, given)  # the hints as they will be printed
+        sys.stderr = HintStream(sys.stderr, given)
+
+
+def _prints_data(args: list[str]) -> bool:
+    if "--json" in args:
+        return True
     for i, arg in enumerate(args):
         value = arg.split("=", 1)[1] if arg.startswith("--format=") else None
         if arg == "--format" and i + 1 < len(args):
             value = args[i + 1]
         if value in _DATA_FORMATS:
-            return
-    from .render.text import FittingStream
-
-    if not isinstance(sys.stdout, FittingStream):
-        sys.stdout = FittingStream(sys.stdout, width)
-        sys.stderr = FittingStream(sys.stderr, width)
+            return True
+    return False
 
 
 def _interrupted(args: list[str]) -> str:

@@ -7,9 +7,19 @@ never sent raw to the terminal.
 
 from __future__ import annotations
 
+import re
+import shlex
+
 from ..pathsafe import printable
 
-__all__ = ["FittingStream", "fit_line", "lines_text", "table"]
+__all__ = [
+    "FittingStream",
+    "HintStream",
+    "fit_line",
+    "lines_text",
+    "table",
+    "with_globals",
+]
 
 
 def lines_text(lines: list[str]) -> str:
@@ -148,6 +158,50 @@ class FittingStream:
         if self._pending:
             self._stream.write("\n".join(fit_line(self._pending, self._width)))
             self._pending = ""
+        self._stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+# --- hints that work when copied ------------------------------------------------------------
+
+_HINT = re.compile(r"`comfylock ([a-z][a-z-]*)((?: [^`]*)?)`")
+
+
+def with_globals(text: str, given: list[tuple[str, str]]) -> str:
+    """Each `comfylock CMD …` hint in ``text`` with the global options this run was given
+    (``--lock``, ``--comfyui-root``, …) that it does not name itself, so that copied into
+    the same shell it acts on the same project and ComfyUI."""
+    if not given or "`comfylock " not in text:
+        return text
+
+    def add(match: re.Match) -> str:
+        command, rest = match.group(1), match.group(2)
+        if command == "help" or "--help" in rest:
+            return match.group(0)
+        extra = "".join(
+            f" {opt} {shlex.quote(value)}"
+            for opt, value in given
+            if opt not in rest and not (opt == "--comfyui-root" and "--models-dir" in rest)
+        )
+        return f"`comfylock {command}{rest}{extra}`"
+
+    return _HINT.sub(add, text)
+
+
+class HintStream:
+    """A text stream whose hints carry this run's global options (``with_globals``)."""
+
+    def __init__(self, stream, given: list[tuple[str, str]]) -> None:
+        self._stream = stream
+        self._given = given
+
+    def write(self, text: str) -> int:
+        self._stream.write(with_globals(text, self._given))
+        return len(text)
+
+    def flush(self) -> None:
         self._stream.flush()
 
     def __getattr__(self, name: str):

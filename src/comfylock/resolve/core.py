@@ -314,11 +314,15 @@ def _assemble(
         (), (f.source for f in found if f.source is not None and f.sha256 in (sha, None))
     )
     if not sources:
-        looked = "Civitai not looked up (offline)" if offline else "not found on Civitai by hash"
+        if offline:  # the fix is to look (lock/unpinned.py says so), not to pin by hand
+            return (
+                None,
+                f"local file only (sha256 {sha[:12]}…): Civitai not looked up (offline)",
+                "",
+            )
         return (
             None,
-            f"local file only (sha256 {sha[:12]}…): {looked} and no URL; pin a source with "
-            f"`comfylock add SOURCE --folder {ref.folder} --name {ref.name}`",
+            f"local file only (sha256 {sha[:12]}…): not found on Civitai by hash and no URL",
             "",
         )
     name = ref.name
