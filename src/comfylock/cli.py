@@ -323,7 +323,20 @@ def _run(args: list[str] | None, *, fast: bool = True) -> int:
             return code
     args = _hoist_globals(raw)
     verbose = any(_is_verbose_flag(a) for a in args)
+    streams = sys.stdout, sys.stderr
     _fit_output(args)
+    try:
+        return _invoke(args, verbose)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()  # a line still pending in a FittingStream
+            except (BrokenPipeError, ValueError):
+                pass
+        sys.stdout, sys.stderr = streams  # NOTE: an in-process caller gets its streams back
+
+
+def _invoke(args: list[str], verbose: bool) -> int:
     try:
         rv = cli.main(args=args, prog_name="comfylock", standalone_mode=False)
         return rv if isinstance(rv, int) else 0

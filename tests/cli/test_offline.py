@@ -99,11 +99,11 @@ def test_after_an_offline_resolve_every_command_names_the_state_and_the_fix(run_
     root = project / "ComfyUI"
     (root / "models").mkdir(parents=True)
     (root / "custom_nodes").mkdir()
-    want = "run `comfylock resolve` with the network"
+    want = "run `comfylock resolve"  # (with this run's --comfyui-root) with the network
     for args in (["check"], ["doctor"], ["status"], ["sync"]):
         result = run_cli(*args, "--comfyui-root", str(root))
         assert result.exit_code == 1, (args, result.output)
-        assert want in result.output, (args, result.output)
+        assert want in result.output and "with the network" in result.output, (args, result.output)
         assert "resolve cannot find" not in result.output
         assert "comfylock add" not in result.output, (args, "add pins models only")
         assert "stale" not in result.output, (args, "incomplete is not stale")

@@ -56,20 +56,24 @@ def studio(tmp_path, monkeypatch):
     (root / "models" / "checkpoints" / "base.safetensors").write_bytes(CKPT)
     bare, _commits = make_bare_repo(tmp_path / "repos", "fancy-pack")
     empty_model_list(tmp_path, monkeypatch)
-    with LoopbackServer() as civ, LoopbackServer() as hub_srv, LoopbackServer() as cdn:
-        with LoopbackServer() as reg:
-            civitai = FakeCivitai(civ)
-            civitai.add(_civitai_model(11, 21, "base.safetensors", "Checkpoint", CKPT))
-            civitai.add(_civitai_model(12, 22, "style.safetensors", "LORA", LORA))
-            civitai.downloads.update({21: CKPT, 22: LORA})
-            hub = FakeHub(hub_srv, cdn)
-            registry = FakeRegistry(reg)
-            registry.add_node("fancy-pack", str(bare), None, [PACK_CLASS])
-            monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", civitai.base_url)
-            monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
-            monkeypatch.setenv("COMFYLOCK_REGISTRY_URL", registry.base_url)
-            monkeypatch.chdir(project)
-            yield {"project": project, "root": root, "tmp": tmp_path}
+    with (
+        LoopbackServer() as civ,
+        LoopbackServer() as hub_srv,
+        LoopbackServer() as cdn,
+        LoopbackServer() as reg,
+    ):
+        civitai = FakeCivitai(civ)
+        civitai.add(_civitai_model(11, 21, "base.safetensors", "Checkpoint", CKPT))
+        civitai.add(_civitai_model(12, 22, "style.safetensors", "LORA", LORA))
+        civitai.downloads.update({21: CKPT, 22: LORA})
+        hub = FakeHub(hub_srv, cdn)
+        registry = FakeRegistry(reg)
+        registry.add_node("fancy-pack", str(bare), None, [PACK_CLASS])
+        monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", civitai.base_url)
+        monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+        monkeypatch.setenv("COMFYLOCK_REGISTRY_URL", registry.base_url)
+        monkeypatch.chdir(project)
+        yield {"project": project, "root": root, "tmp": tmp_path}
 
 
 def _follow(run_cli, output: str, fill: dict | None = None, expect: int = 0) -> list[str]:

@@ -420,7 +420,8 @@ def test_add_hf_pin_keeps_comments_and_updates_the_lock(run_cli, monkeypatch, tm
     assert model["name"] == "sdxl_vae.safetensors" and model["source"][0]["matched-by"] == "pin"
     assert model["source"][0]["revision"] == HF_COMMIT and "workflow" not in lock
     why = run_cli("why", "sdxl_vae.safetensors")
-    assert why.exit_code == 1, "no workflow uses a hand pin"
+    assert why.exit_code == 0, "the project uses a hand pin (issue 19)"
+    assert "pinned by hand" in why.stdout
 
 
 def test_why_names_workflows_and_nodes(run_cli, monkeypatch, project):

@@ -15,7 +15,8 @@ PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9_/]*(\[[^\]]*\])?$")
 
 def hints(text: str) -> list[str]:
     """Each `comfylock …` command in ``text`` (continuations joined), in order, once."""
-    joined = re.sub(r" \\\n\s*", " ", text)
+    joined = re.sub(r" \\\n\s*", " ", text)  # between arguments
+    joined = joined.replace("\\\n", "")  # inside one (a shell removes backslash-newline)
     found = re.findall(r"`(comfylock [^`]+)`", joined, flags=re.S)
     return list(dict.fromkeys(" ".join(c.split()) for c in found))
 

@@ -287,9 +287,9 @@ def displaced_lines(report, most: int = 5) -> list[str]:
     moved = list(getattr(report, "displaced", ()) or ())
     lines = [f"moved aside (--force): {printable(p)}" for p in moved[:most]]
     if len(moved) > most:
-        import os
+        import posixpath
 
-        where = os.path.commonpath(moved)
+        where = posixpath.commonpath(moved)
         lines.append(f"moved aside (--force): {len(moved) - most} more, under {printable(where)}")
     return lines
 

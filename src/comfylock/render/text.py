@@ -79,12 +79,29 @@ def _pieces(text: str, longest: int) -> list[str]:
     for piece in out:
         if piece.startswith("`") and len(piece.rstrip(" ")) > longest - len(_CONTINUED):
             words = piece.split(" ")
-            fitted += [_IN_SPAN + w + " " for w in words[:-1] if w] + [words[-1]]
+            for n, w in enumerate(words):
+                last = n == len(words) - 1
+                if len(w) > longest - len(_CONTINUED):  # one argument wider than a line:
+                    fitted += _split_word(w, longest - len(_CONTINUED), last)  # mid-word
+                elif w:
+                    fitted.append(w if last else _IN_SPAN + w + " ")
         else:
             fitted.append(piece)
     return [p for p in fitted if p]
 
 
+def _split_word(word: str, room: int, last: bool) -> list[str]:
+    """An argument wider than a line, in chunks that end after a ``/`` where possible; a
+    shell joins them again (a backslash-newline inside a word is removed)."""
+    chunks, rest = [], word
+    while len(rest) > room:
+        cut = rest.rfind("/", 0, room) + 1 or room
+        chunks.append(_IN_WORD + rest[:cut])
+        rest = rest[cut:]
+    return [*chunks, rest if last else _IN_SPAN + rest + " "]
+
+
+_IN_WORD = "\x01"  # marks a chunk of an argument that goes on, unindented, on the next line
 _IN_SPAN = "\x00"  # marks an argument of a command broken over lines (not the last one)
 _CONTINUED = " \\"  # how a shell reads a command that goes on on the next line
 
@@ -113,19 +130,28 @@ def fit_line(line: str, width: int | None) -> list[str]:
     limit = width
     in_span = False  # the last piece was an argument of a command broken over lines
     for raw in _pieces(line, width - hang):
+        if raw.startswith(_IN_WORD):  # a chunk of a too-wide argument: it ends its line
+            chunk = raw.removeprefix(_IN_WORD)
+            if current.strip() and len(current) + len(chunk) + 1 > limit:
+                out.append(current.rstrip(" ") + (_CONTINUED if in_span else ""))
+                current = " " * hang
+            out.append(current + chunk + "\\")
+            current, in_span = "", False  # NOTE: no indent: it is the same word
+            continue
+        spanned = raw.startswith(_IN_SPAN)
         piece = raw.removeprefix(_IN_SPAN)
-        room = limit - (len(_CONTINUED) if raw.startswith(_IN_SPAN) else 0)
+        room = limit - (len(_CONTINUED) if spanned else 0)
         if len((current + piece).rstrip(" ")) <= room or not current.strip():
             current += piece
-            if len(current.rstrip(" ")) > limit and not raw.startswith(_IN_SPAN):
+            if len(current.rstrip(" ")) > limit and not spanned:
                 current = _elide(  # one piece alone is too wide
                     current.rstrip(" "), limit - (len(current) - len(current.lstrip(" ")))
                 )
-            in_span = raw.startswith(_IN_SPAN)
+            in_span = spanned
             continue
         out.append(current.rstrip(" ") + (_CONTINUED if in_span else ""))
         current = " " * hang + piece
-        in_span = raw.startswith(_IN_SPAN)
+        in_span = spanned
         limit = width
     if current.strip():
         text = current.rstrip(" ")
@@ -181,7 +207,7 @@ def with_globals(text: str, given: list[tuple[str, str]]) -> str:
         if command == "help" or "--help" in rest:
             return match.group(0)
         extra = "".join(
-            f" {opt} {shlex.quote(value)}"
+            f" {opt} {printable(shlex.quote(value))}"
             for opt, value in given
             if opt not in rest and not (opt == "--comfyui-root" and "--models-dir" in rest)
         )
