@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench schemas tables node-table tools clean
+.PHONY: demo test lint bench schemas tables node-table tools wheel clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ bench: $(STAMP)
 	@bash tools/ensure-tools.sh --bench
 	$(PY) bench/run.py
 
+# A wheel to install elsewhere (comfylock is not on a package index): dist/comfylock-*.whl
+wheel: $(STAMP)
+	$(PY) -m pip wheel -q --no-deps -w dist .
+
 schemas: $(STAMP)
 	$(PY) tools/gen_schemas.py
 
@@ -43,4 +47,4 @@ node-table: $(STAMP)
 	$(PY) -m tools.nodetable.generate --mirror $(MIRROR) $(ARGS)
 
 clean:
-	rm -rf $(VENV) demo-out .bench
+	rm -rf $(VENV) demo-out .bench dist

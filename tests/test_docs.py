@@ -6,6 +6,9 @@ small broken trees."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from collections import deque
 from pathlib import Path
 
@@ -196,3 +199,46 @@ def test_checker_finds_a_shared_mention(tree):
 def test_links_in_code_are_examples_not_links(tree):
     root = tree({"README.md": "```\n[x](missing.md)\n```\n`[y](gone.md)`\n"})
     assert all_link_problems(root) == []
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+
+
+def test_the_readme_test_count_is_current():
+    """Issue 19: the README said "400 passed" when there were 814. Its count of passing
+    tests is within 5% of the tests this tree holds (some skip without tools or data)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    claimed = re.search(r"^(\d+) passed", readme, re.M)
+    assert claimed, "the README shows `make test`'s closing line"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    collected = re.search(r"(\d+) tests? collected", done.stdout)
+    assert collected, done.stdout[-500:]
+    n, total = int(claimed.group(1)), int(collected.group(1))
+    assert 0.95 * total <= n <= total, f"README says {n} passed; the suite holds {total} tests"
+
+
+def test_the_pre_commit_rev_names_a_tag_that_exists():
+    """A `rev:` in the docs must be a release tag of this repository."""
+    if shutil.which("git") is None or _git("rev-parse", "--git-dir").returncode != 0:
+        pytest.skip("not a git checkout")
+    tags = set(_git("tag", "--list").stdout.split())
+    if not tags:
+        pytest.skip("this clone has no tags (a shallow or tag-less clone)")
+    revs = {
+        rev
+        for page in doc_pages(ROOT)
+        for rev in re.findall(r"^\s*rev: (\S+)", page.read_text(encoding="utf-8"), re.M)
+    }
+    revs |= {
+        rev
+        for page in doc_pages(ROOT)
+        for rev in re.findall(r"comfylock@(v[0-9][\w.]*)", page.read_text(encoding="utf-8"))
+    }
+    assert revs, "the docs name a release"
+    assert revs <= tags, f"not a tag here: {sorted(revs - tags)}"

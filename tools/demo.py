@@ -49,7 +49,9 @@ def run(*args: str, cwd: Path, ok=(0,)) -> str:
     """Run one command as a user would, show what it printed; return its stdout."""
     shown = " ".join(a if " " not in a else repr(a) for a in args)
     print(f"\n{BOLD}{_prompt('$ comfylock ' + shown)}{RESET}", flush=True)
-    done = subprocess.run([EXE, *args], cwd=cwd, stdout=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [EXE, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     print(done.stdout, end="", flush=True)
     if done.returncode not in ok:
         sys.exit(f"demo: `comfylock {shown}` exited {done.returncode}")

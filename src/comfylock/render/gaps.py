@@ -13,6 +13,7 @@ import msgspec
 
 from ..units import count
 from .references import model_json, node_json, pack_hint
+from .resolution import as_hint
 from .text import lines_text, table
 
 __all__ = [
@@ -72,7 +73,7 @@ def gaps_text(gaps, *, comfyui_root: str | None, models_dir: str | None) -> str:
             for m in g.models:
                 for x in m.suggestions:
                     lines.append(f"    maybe ({x.evidence}): {x.detail}")
-                    lines.append(f"      {x.command}")
+                    lines.append(f"      {as_hint(x.command)}")
         if g.nodes:
             lines.append(
                 f"  missing {count(len(g.nodes), 'custom node class', 'custom node classes')}:"

@@ -12,6 +12,7 @@ from ..units import count
 from .text import lines_text, table
 
 __all__ = [
+    "as_hint",
     "environment_lines",
     "resolution_json",
     "resolution_text",
@@ -182,12 +183,18 @@ def _environment_json(env) -> dict[str, Any]:
     }
 
 
+def as_hint(command: str) -> str:
+    """A command shown on its own line, in backticks like every hint (so it is kept whole
+    when lines are fitted, and carries the run's global options)."""
+    return f"`{command}`" if command.startswith("comfylock ") else command
+
+
 def suggestion_lines(suggestions, indent: str = "    ") -> list[str]:
     """A candidate per line: what it is and the command that pins it (never auto-pinned)."""
     lines = []
     for x in suggestions or ():
         lines.append(f"{indent}maybe ({x.kind}, {x.evidence}): {x.detail}")
-        lines.append(f"{indent}  {x.command}")
+        lines.append(f"{indent}  {as_hint(x.command)}")
     return lines
 
 
