@@ -14,14 +14,7 @@ import json
 
 import pytest
 
-from tests.support.fakes import (
-    FakeCivitai,
-    FakeHub,
-    FakeRegistry,
-    LoopbackServer,
-    civitai_file,
-    civitai_model,
-)
+from tests.support.fakes import civitai_file, civitai_model, fake_services
 from tests.support.hints import hint_args, hints
 from tests.support.syncutil import comfyui_root, empty_model_list, make_bare_repo
 
@@ -56,18 +49,11 @@ def studio(tmp_path, monkeypatch):
     (root / "models" / "checkpoints" / "base.safetensors").write_bytes(CKPT)
     bare, _commits = make_bare_repo(tmp_path / "repos", "fancy-pack")
     empty_model_list(tmp_path, monkeypatch)
-    with (
-        LoopbackServer() as civ,
-        LoopbackServer() as hub_srv,
-        LoopbackServer() as cdn,
-        LoopbackServer() as reg,
-    ):
-        civitai = FakeCivitai(civ)
+    with fake_services() as fakes:
+        civitai, hub, registry = fakes.civitai, fakes.hub, fakes.registry
         civitai.add(_civitai_model(11, 21, "base.safetensors", "Checkpoint", CKPT))
         civitai.add(_civitai_model(12, 22, "style.safetensors", "LORA", LORA))
         civitai.downloads.update({21: CKPT, 22: LORA})
-        hub = FakeHub(hub_srv, cdn)
-        registry = FakeRegistry(reg)
         registry.add_node("fancy-pack", str(bare), None, [PACK_CLASS])
         monkeypatch.setenv("COMFYLOCK_CIVITAI_URL", civitai.base_url)
         monkeypatch.setenv("HF_ENDPOINT", hub.base_url)

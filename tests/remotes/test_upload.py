@@ -95,5 +95,5 @@ def test_sync_push_without_credentials_syncs_then_says_the_push_failed(
     result = run_cli(*world["args"], "sync", "--push")
     assert result.exit_code == 3, result
     assert "synced, but the push failed: remote 'team'" in result.stderr
-    assert "then run `comfylock push`" in result.stderr
+    assert "then run `comfylock push" in result.stderr
     _installed(world["args"], world)

@@ -10,10 +10,12 @@ dicts, not copied from the samples.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
@@ -28,6 +30,7 @@ __all__ = [
     "Sleeps",
     "civitai_file",
     "civitai_model",
+    "fake_services",
     "sha",
 ]
 
@@ -568,6 +571,21 @@ class FakeRegistry:
                     return Response("", status=302, headers={"Location": f"/nodes/{n}"})
             return _json({"message": "Node not found"}, 404)
         return _json({"message": "not found"}, 404)
+
+
+@contextlib.contextmanager
+def fake_services() -> Iterator[SimpleNamespace]:
+    """Civitai, the hub (with its CDN host) and the registry, each on its own loopback
+    server, stopped on exit: ``.civitai``, ``.hub``, ``.registry``."""
+    with (
+        LoopbackServer() as civ,
+        LoopbackServer() as hub_srv,
+        LoopbackServer() as cdn,
+        LoopbackServer() as reg,
+    ):
+        yield SimpleNamespace(
+            civitai=FakeCivitai(civ), hub=FakeHub(hub_srv, cdn), registry=FakeRegistry(reg)
+        )
 
 
 class Sleeps(list):

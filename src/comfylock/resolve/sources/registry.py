@@ -410,20 +410,13 @@ class NodeResolver(ServiceClient):
     def _from_hints(
         self, cnr_id: str | None, aux_id: str | None, ver: str | None
     ) -> PackCandidate | None:
-        ver = (ver or "").strip() or None
-        commit = ver.lower() if is_commit(ver) else None
-        semver = ver if ver and not commit and ver.lower() != "unknown" else None
+        commit, semver = _ver_parts(ver)
         if cnr_id:
             node = self.registry_node(cnr_id)
             if node is not None and node.repository:
                 c = _registry_candidate(node, "cnr_id")
                 return msgspec.structs.replace(c, version=semver or c.version, commit=commit)
-        if aux_id and _OWNER_REPO.match(aux_id.strip()):
-            owner_repo = aux_id.strip()
-            return PackCandidate(
-                id=owner_repo, repo=f"https://github.com/{owner_repo}", via="aux_id", commit=commit
-            )
-        return None
+        return _aux_candidate(aux_id, commit)
 
     def pin_pack(self, candidate: PackCandidate, *, allow_http: Iterable[str] = ()) -> LockedNode:
         return pin_pack(candidate, allow_http=allow_http)
@@ -473,9 +466,7 @@ def offline_candidates(
 
     if cnr_id == CORE_PACK_ID or (class_name in core_nodes() and not (cnr_id or aux_id)):
         return []
-    ver = (ver or "").strip() or None
-    commit = ver.lower() if is_commit(ver) else None
-    semver = ver if ver and not commit and ver.lower() != "unknown" else None
+    commit, semver = _ver_parts(ver)
     if cnr_id:
         repo = nodetable.pack_repo(cnr_id) or nodetable.registry_repo(cnr_id)
         if repo:
@@ -489,11 +480,27 @@ def offline_candidates(
                     registry_id=cnr_id,
                 )
             ]
-    if aux_id and _OWNER_REPO.match(aux_id.strip()):
-        owner_repo = aux_id.strip()
-        repo = f"https://github.com/{owner_repo}"
-        return [PackCandidate(id=owner_repo, repo=repo, via="aux_id", commit=commit)]
+    hinted = _aux_candidate(aux_id, commit)
+    if hinted is not None:
+        return [hinted]
     return table_candidates(class_name) or shipped_map_candidates(class_name)
+
+
+def _ver_parts(ver: str | None) -> tuple[str | None, str | None]:
+    """A node's ``ver`` as (commit, version): a 40-hex commit, a semver, or neither."""
+    ver = (ver or "").strip() or None
+    commit = ver.lower() if is_commit(ver) else None
+    return commit, ver if ver and not commit and ver.lower() != "unknown" else None
+
+
+def _aux_candidate(aux_id: str | None, commit: str | None) -> PackCandidate | None:
+    """The pack a node's ``aux_id`` (``owner/repo``) names, on GitHub."""
+    if not (aux_id and _OWNER_REPO.match(aux_id.strip())):
+        return None
+    owner_repo = aux_id.strip()
+    return PackCandidate(
+        id=owner_repo, repo=f"https://github.com/{owner_repo}", via="aux_id", commit=commit
+    )
 
 
 def _registry_candidate(node: RegistryNode, via: Via) -> PackCandidate:
