@@ -44,7 +44,14 @@ def test_without_a_width_lines_are_plain(run_cli):
 def test_doctor_status_resolve_check_and_report_fit_80_columns(world, run_cli, tmp_path):
     env = {"COLUMNS": WIDTH}
     args = ["--lock", str(world["lock"]), "--comfyui-root", str(world["root"])]
+    other = tmp_path / "other.lock"
+    other.write_text(world["lock"].read_text().replace("detail.safetensors", "detail2.safetensors"))
     for command in (
+        ["du"],
+        ["du", "--unused"],
+        ["diff", str(other)],
+        ["report", "--licenses"],
+        ["check", "--deny-license", "cc-by-nc-*"],
         ["doctor"],
         ["status"],
         ["sync", "--dry-run"],

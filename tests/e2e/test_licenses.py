@@ -134,8 +134,13 @@ def test_resolve_records_what_each_source_publishes(resolved, tmp_path):
 
 def test_report_licenses_lists_each_model_or_unknown(resolved, run_cli):
     project, *_ = resolved
-    md = run_cli(*project, "report", "--licenses")
+    md = run_cli(*project, "report", "--licenses", "--format", "markdown")
     assert md.exit_code == 0, md
+    text = run_cli(*project, "report", "--licenses")  # for a terminal: no Markdown table
+    assert text.exit_code == 0 and "| `" not in text.stdout, text
+    assert (
+        "vae/ae.safetensors" in text.stdout and "flux-1-dev-non-commercial-license" in text.stdout
+    )
     rows = [line for line in md.stdout.splitlines() if line.startswith("| `")]
     assert len(rows) == 3  # three models; the input image is no model
     by_key = {r.split("`")[1]: r for r in rows}

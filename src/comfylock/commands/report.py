@@ -41,8 +41,8 @@ def report_cmd(project, paths: tuple[str, ...], fmt: str, as_json: bool, license
 
     if licenses:
         if fmt == "script":
-            raise UsageError("--licenses has no script format", hint="use markdown or json")
-        return _licenses(project, paths, as_json=as_json or fmt == "json")
+            raise UsageError("--licenses has no script format", hint="use text, markdown or json")
+        return _licenses(project, paths, fmt="json" if as_json else fmt)
     if not paths:
         raise click.UsageError("Missing argument 'PATH...'.")
     from ..machine.missing import find_gaps
@@ -92,14 +92,14 @@ def report_cmd(project, paths: tuple[str, ...], fmt: str, as_json: bool, license
     return 1 if any(g.models or g.nodes or g.invalid for g in gaps) else 0
 
 
-def _licenses(project, paths: tuple[str, ...], *, as_json: bool) -> int:
+def _licenses(project, paths: tuple[str, ...], *, fmt: str) -> int:
     """``report --licenses``: read from the lock; PATHs (files or folders) pick workflows."""
     import json
     from pathlib import Path
 
     from ..errors import UsageError
     from ..lock.licensing import license_rows
-    from ..render.licenses import licenses_json, licenses_markdown
+    from ..render.licenses import licenses_json, licenses_markdown, licenses_text
 
     lock, chosen = project.lock, None
     if paths:
@@ -119,8 +119,10 @@ def _licenses(project, paths: tuple[str, ...], *, as_json: bool) -> int:
             raise UsageError(f"no workflow of {project.lock_path} is at {', '.join(paths)}")
     groups = license_rows(lock, chosen)
     where = str(project.lock_path)
-    if as_json or project.settings.json:
+    if fmt == "json" or project.settings.json:
         click.echo(json.dumps(licenses_json(groups, lock_path=where), indent=2))
-    else:
+    elif fmt == "markdown":
         click.echo(licenses_markdown(groups, lock_path=where), nl=False)
+    else:
+        click.echo(licenses_text(groups, lock_path=where), nl=False)
     return 0

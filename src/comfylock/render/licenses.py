@@ -1,5 +1,6 @@
 """``report --licenses`` and ``check --deny-license``: the licences a lock records, per
-workflow, as Markdown (a pull request or a wiki page), JSON, and check's finding lines. Pure."""
+workflow, as text for a terminal, Markdown (a pull request or a wiki page), JSON, and check's
+finding lines. Pure."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Any
 import msgspec
 
 from ..units import count
-from .text import lines_text
+from .text import lines_text, table
 
-__all__ = ["denied_lines", "licenses_json", "licenses_markdown"]
+__all__ = ["denied_lines", "licenses_json", "licenses_markdown", "licenses_text"]
 
 
 def _cell(text: str | None) -> str:
@@ -42,6 +43,25 @@ def licenses_markdown(groups, *, lock_path: str) -> str:
                 ", ".join(row.sources),
             )
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lines += ["", _summary(groups)]
+    return lines_text(lines) + "\n"
+
+
+def licenses_text(groups, *, lock_path: str) -> str:
+    """For a terminal: per workflow, a model a line with its licence, then what its source
+    says (Civitai's permissions, the base model) indented under it."""
+    lines = [f"licences in {lock_path}"]
+    for group in groups:
+        lines += ["", group.path]
+        if not group.models:
+            lines.append("  no models")
+            continue
+        rows = [[row.key, _license_cell(row), ", ".join(row.sources)] for row in group.models]
+        for row, line in zip(group.models, table(rows)):
+            lines.append(line)
+            more = "; ".join(p for p in (row.permissions, row.base_model) if p)
+            if more:
+                lines.append(f"      {more}")
     lines += ["", _summary(groups)]
     return lines_text(lines) + "\n"
 
