@@ -22,15 +22,13 @@ NODE_FOLDER, SNAPSHOT_FOLDER, INPUT_FOLDER = "custom_nodes", "snapshot", "input"
 
 def label(key: str) -> str:
     """``custom_nodes/X`` → ``node class X``; ``snapshot/D`` → ``repo snapshot D``; a model
-    stays ``folder/name``."""
+    or an input file stays ``folder/name``."""
     folder, _, name = key.partition("/")
     if folder == NODE_FOLDER:
         return f"node class {name}"
     if folder == SNAPSHOT_FOLDER:
         return f"repo snapshot {name}"
-    if folder == INPUT_FOLDER:
-        return f"input file {name}"
-    return key
+    return key  # a model or an input file is a file: folder/name
 
 
 def is_offline(reason: str) -> bool:
