@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import msgspec
@@ -19,6 +20,9 @@ import msgspec
 from ..config import RemoteConfig
 from ..constants import ENV_REMOTE
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..store.hashing import Expected
 
 __all__ = [
     "Remote",
@@ -57,14 +61,20 @@ class Remote:
     def name(self) -> str:
         return self.spec.name
 
-    def has(self, sha256: str) -> bool:
+    def has(self, sha256: str, size: int | None = None) -> bool:
+        """Whether the remote holds the blob. False also when what it holds under the blob's
+        key is proven to be other bytes (another size; on S3 a sha256 the remote keeps
+        that is not the key's): such a copy is never fetched, and ``push`` replaces it."""
         raise NotImplementedError
 
     def fetch_url(self, sha256: str) -> str:
         """A URL aria2/httpx can GET the blob from (a presigned one for S3: a secret)."""
         raise NotImplementedError
 
-    def upload(self, path: Path, sha256: str, progress: Callable[[int], None]) -> None:
+    def upload(self, path: Path, expected: Expected, progress: Callable[[int], None]) -> None:
+        """Send the store blob at ``path``, verified by the read that sends it
+        (``hashing.VerifyingReader``): IntegrityError, and nothing left on the remote, when
+        its bytes are not ``expected``."""
         raise UsageError(
             f"remote {self.name!r} ({self.spec.url}) is a read-only mirror",
             hint="push to an s3:// remote; fill a mirror by copying a store's blobs/ into it",

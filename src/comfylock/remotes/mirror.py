@@ -39,7 +39,7 @@ class MirrorRemote(Remote):
     def fetch_url(self, sha256: str) -> str:
         return f"{self._base}/{blob_key(self._prefix, sha256)}"
 
-    def has(self, sha256: str) -> bool:
+    def has(self, sha256: str, size: int | None = None) -> bool:
         import httpx
 
         url = self.fetch_url(sha256)
@@ -59,7 +59,10 @@ class MirrorRemote(Remote):
             return False
         if resp.status_code >= 400:
             raise RemoteError(f"remote {self.name!r}: HTTP {resp.status_code} on {redact(url)}")
-        return True  # 2xx, or a redirect the downloader follows hop by hop (checked there)
+        # 2xx, or a redirect the downloader follows hop by hop (checked there); another size
+        # is other bytes for sure: never fetched from here.
+        length = resp.headers.get("Content-Length") if resp.status_code == 200 else None
+        return size is None or length is None or length.strip() == str(size)
 
     def ping(self) -> str:
         import httpx

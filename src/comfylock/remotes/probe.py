@@ -7,7 +7,7 @@ reported once; a blob it lacks is fetched from the origins. Either way the sync 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
@@ -26,15 +26,19 @@ class RemoteView(msgspec.Struct, frozen=True, kw_only=True):
     down: frozenset[str] = frozenset()  # remotes that did not answer
 
 
-def _ask(remote: Remote, sha: str) -> bool | RemoteError:
+def _ask(remote: Remote, sizes: Mapping[str, int], sha: str) -> bool | RemoteError:
     try:
-        return remote.has(sha)
+        return remote.has(sha, sizes.get(sha))
     except RemoteError as exc:
         return exc
 
 
-def probe(remotes: Sequence[Remote], shas: Sequence[str]) -> RemoteView:
-    """HEAD each wanted digest on each remote in order, until one has it."""
+def probe(
+    remotes: Sequence[Remote], shas: Sequence[str], sizes: Mapping[str, int] | None = None
+) -> RemoteView:
+    """HEAD each wanted digest on each remote in order, until one has it (``sizes``: what
+    each blob must weigh; a remote copy of another size does not count)."""
+    sizes = sizes or {}
     found: dict[str, str] = {}
     notes: list[str] = []
     down: set[str] = set()
@@ -42,13 +46,13 @@ def probe(remotes: Sequence[Remote], shas: Sequence[str]) -> RemoteView:
         todo = [s for s in shas if s not in found]
         if not todo:
             break
-        first = _ask(remote, todo[0])
+        first = _ask(remote, sizes, todo[0])
         if isinstance(first, RemoteError):
             down.add(remote.name)
             notes.append(f"{first.message}; fetching from the origins")
             continue
         with ThreadPoolExecutor(min(_PARALLEL, len(todo))) as pool:
-            answers = [first, *pool.map(functools.partial(_ask, remote), todo[1:])]
+            answers = [first, *pool.map(functools.partial(_ask, remote, sizes), todo[1:])]
         errors = [a for a in answers if isinstance(a, RemoteError)]
         for sha, answer in zip(todo, answers):
             if answer is True:

@@ -13,13 +13,17 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..errors import AuthError, RemoteError
+from ..errors import AuthError, IntegrityError, RemoteError
 from ..redact import redact
 from . import Remote, RemoteSpec, blob_key
 
-__all__ = ["MULTIPART_THRESHOLD", "PRESIGN_SECONDS", "S3Remote"]
+if TYPE_CHECKING:
+    from ..store.hashing import Expected
+
+__all__ = ["MULTIPART_THRESHOLD", "PRESIGN_SECONDS", "S3Remote", "held_digest"]
 
 PRESIGN_SECONDS = 6 * 3600  # long enough for a slow 20 GB download, short enough to expire
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -48,14 +52,17 @@ class S3Remote(Remote):
     def _key(self, sha256: str) -> str:
         return blob_key(self.prefix, sha256)
 
-    def has(self, sha256: str) -> bool:
+    def has(self, sha256: str, size: int | None = None) -> bool:
         try:
-            self._s3().head_object(Bucket=self.bucket, Key=self._key(sha256))
-            return True
+            # NOTE: the checksum rides on the same HEAD: proof costs no extra round trip.
+            head = self._s3().head_object(
+                Bucket=self.bucket, Key=self._key(sha256), ChecksumMode="ENABLED"
+            )
         except Exception as exc:  # noqa: BLE001 — botocore's tree, mapped below
             if _status(exc) == 404:
                 return False
             raise self._error(exc, f"HEAD {self._key(sha256)}") from None
+        return held_digest(head, size) in (None, sha256)
 
     def fetch_url(self, sha256: str) -> str:
         from ..net.urlpolicy import check_url
@@ -71,8 +78,10 @@ class S3Remote(Remote):
         # NOTE: a plain-http AWS_ENDPOINT_URL is allowed only for loopback / allow-http.
         return check_url(url, self._allow_http)
 
-    def upload(self, path: Path, sha256: str, progress: Callable[[int], None]) -> None:
+    def upload(self, path: Path, expected: Expected, progress: Callable[[int], None]) -> None:
         from boto3.s3.transfer import TransferConfig
+
+        from ..store.hashing import VerifyingReader
 
         config = TransferConfig(
             multipart_threshold=MULTIPART_THRESHOLD,
@@ -87,17 +96,26 @@ class S3Remote(Remote):
                 done[0] += n
                 progress(done[0])
 
+        key = self._key(expected.sha256)
+        # The proof a later HEAD compares (``held_digest``): S3's own sha256 of what it
+        # received (a single PUT), and the digest as metadata (any upload, multipart too).
+        extra = {
+            "ContentType": "application/octet-stream",
+            "Metadata": {_META_SHA256: expected.sha256},
+            "ChecksumAlgorithm": "SHA256",
+        }
         try:
-            self._s3().upload_file(
-                str(path),
-                self.bucket,
-                self._key(sha256),
-                ExtraArgs={"ContentType": "application/octet-stream"},
-                Config=config,
-                Callback=tick,
-            )
+            # NOTE: one sequential read feeds the upload and the hash; the read that would
+            # hand out the last bytes raises IntegrityError when they are wrong, so the
+            # last part is never sent and the transfer manager aborts the multipart upload.
+            with VerifyingReader(path, expected) as body:
+                self._s3().upload_fileobj(
+                    body, self.bucket, key, ExtraArgs=extra, Config=config, Callback=tick
+                )
+        except IntegrityError:
+            raise
         except Exception as exc:  # noqa: BLE001
-            raise self._error(exc, f"upload {self._key(sha256)}") from None
+            raise self._error(exc, f"upload {key}") from None
 
     def ping(self) -> str:
         try:
@@ -130,6 +148,31 @@ class S3Remote(Remote):
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+_META_SHA256 = "sha256"  # x-amz-meta-sha256, written by every upload
+
+
+def held_digest(head: dict, size: int | None = None) -> str | None:
+    """The sha256 of the bytes an object holds, as far as its HEAD proves it: S3's own
+    full-object checksum (a single PUT; a multipart object's is a checksum of checksums,
+    ``…-N``, and says nothing here), else the digest ``upload`` stored as metadata; "" when
+    its size is not ``size`` (other bytes for sure); None when nothing tells (an object
+    another tool put there: trusted until a sync finds its bytes wrong)."""
+    if size is not None and head.get("ContentLength") not in (None, size):
+        return ""
+    checksum = head.get("ChecksumSHA256") or ""
+    multipart = "-" in str(head.get("ETag", "")) or "-" in checksum
+    if checksum and not multipart:
+        import base64
+        import binascii
+
+        try:
+            return base64.b64decode(checksum, validate=True).hex()
+        except (binascii.Error, ValueError):
+            return ""
+    meta = (head.get("Metadata") or {}).get(_META_SHA256)
+    return meta.strip().lower() if isinstance(meta, str) else None
 
 
 def _make_client():

@@ -1,11 +1,15 @@
 """``push`` and ``sync --push``: copy store blobs the lock pins to a team remote (SPEC §8).
 
 HEAD first (what the remote has is never uploaded again), then parallel uploads (S3's
-transfer manager splits big blobs into multipart parts). Only verified store blobs are
-pushed, under their own digest, so a remote holds nothing a sync would not accept. Input
-files the lock pins that the store lacks are first copied into it (verified) from where
-this machine has them (beside the workflow, the ComfyUI root's input/): they exist nowhere
-else, and a push is how other machines get them (SPEC §10).
+transfer manager splits big blobs into multipart parts). Nothing leaves the store
+unverified: the read that sends a blob hashes it (``hashing.VerifyingReader``), and a blob
+whose bytes no longer match its name (bit rot, a tool writing through a link) is refused and
+quarantined as ``verify`` does. A remote copy is skipped only when its HEAD does not prove it
+wrong (``Remote.has``) and no sync on this machine found its bytes wrong (the store index's
+``rejects``); such copies are replaced. Input files the lock pins that the store lacks are
+first copied into it (verified) from where this machine has them (beside the workflow, the
+ComfyUI root's input/): they exist nowhere else, and a push is how other machines get them
+(SPEC §10).
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from pathlib import Path
 
 import msgspec
 
-from ..errors import ComfylockError, FindingError, UsageError
+from ..errors import ComfylockError, FindingError, IntegrityError, UsageError
 from ..store.blobs import Store
+from ..store.hashing import Expected
 from . import Remote, RemoteSpec
 
 __all__ = [
@@ -69,30 +74,45 @@ def push_targets(specs: Sequence[RemoteSpec], name: str | None) -> list[RemoteSp
     return chosen
 
 
-def _push_one(remote: Remote, store: Store, item, result: PushResult, progress) -> None:
+def _push_one(
+    remote: Remote, store: Store, item, result: PushResult, progress, rejected: frozenset[str]
+) -> None:
     sha, size, key = item
     try:
-        if remote.has(sha):
+        if sha not in rejected and remote.has(sha, size):
             result.present.append(sha)
             return
-        remote.upload(store.blob_path(sha), sha, progress.task(key, size))
+        expected = Expected(size=size, sha256=sha)
+        remote.upload(store.blob_path(sha), expected, progress.task(key, size))
         progress.finished(key, size, verb="pushed")
+        if sha in rejected:
+            with store.file_lock("store"):
+                store.index.forget_reject(remote.spec.url, sha)
         result.uploaded.append(sha)
         result.bytes += size
+    except IntegrityError as exc:
+        store.quarantine(sha)
+        result.failures.append(
+            f"{key}: the store's copy is corrupt ({exc.message}); not pushed, moved to "
+            "quarantine/ (the next sync fetches it again)"
+        )
+        result.exit_code = exc.exit_code
     except ComfylockError as exc:
         result.failures.append(f"{key}: {exc.message}")
         result.exit_code = result.exit_code or exc.exit_code
 
 
 def push_to(remote: Remote, store: Store, wanted, progress) -> PushResult:
-    """Upload what ``remote`` lacks among ``wanted`` [(sha256, size, key)]."""
+    """Upload what ``remote`` lacks among ``wanted`` [(sha256, size, key)], and what a sync
+    here found wrong on it."""
     result = PushResult(remote=remote.name)
     have = [w for w in wanted if store.has(w[0])]
     result.absent = [w[2] for w in wanted if not store.has(w[0])]
     remote.ping()  # NOTE: one clear error (down, no credentials) instead of one per blob
     if have:
+        rejected = store.index.rejected(remote.spec.url)
         with ThreadPoolExecutor(_PARALLEL) as pool:
-            list(pool.map(lambda w: _push_one(remote, store, w, result, progress), have))
+            list(pool.map(lambda w: _push_one(remote, store, w, result, progress, rejected), have))
     return result
 
 

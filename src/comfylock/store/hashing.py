@@ -10,6 +10,7 @@ by ``machine.hashcache`` (keyed by the file's identity), not here.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,12 +19,14 @@ from typing import Any
 import msgspec
 
 from ..constants import CHUNK_SIZE as _CHUNK_SIZE
+from ..errors import IntegrityError
 
 __all__ = [
     "CHUNK_SIZE",
     "Digest",
     "Expected",
     "StreamHasher",
+    "VerifyingReader",
     "blake3_file",
     "hash_file",
     "sha256_file",
@@ -243,3 +246,63 @@ class Expected(msgspec.Struct, frozen=True, kw_only=True):
     size: int
     sha256: str
     blake3: str | None = None
+
+
+class VerifyingReader(io.RawIOBase):
+    """A store blob opened to be sent somewhere (``push``): its bytes are hashed as they are
+    read, in order, and the read that would hand out the last of them raises IntegrityError
+    instead when they are not the ``expected`` ones. So an upload is verified by the one read
+    that sends it, and a rotten blob never completes an upload (its last part is never sent).
+
+    Reads may go back (a client retrying, or re-reading to sign): bytes before the hashed
+    frontier were hashed the first time. A read that skips ahead of it cannot be vouched
+    for and raises as well.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], expected: Expected) -> None:
+        self._fh = open(path, "rb")  # noqa: SIM115 — closed by close()
+        self._expected, self._what = expected, os.fspath(path)
+        self._sha = hashlib.sha256()
+        self._hashed = 0
+        size = os.fstat(self._fh.fileno()).st_size
+        if size != expected.size:
+            self._fh.close()
+            raise IntegrityError(f"{self._what}: {size} bytes, its name says {expected.size}")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        start = self._fh.tell()
+        data = self._fh.read(size)
+        end = start + len(data)
+        if start > self._hashed:
+            self._refuse("read out of order; cannot vouch for the bytes")
+        if end > self._hashed:
+            self._sha.update(memoryview(data)[self._hashed - start :])
+            self._hashed = end
+            if end >= self._expected.size and self._sha.hexdigest() != self._expected.sha256:
+                got = self._sha.hexdigest()[:16]
+                self._refuse(f"sha256 is {got}…, its name says {self._expected.sha256[:16]}…")
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _refuse(self, why: str) -> None:
+        raise IntegrityError(f"{self._what}: {why}")
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()

@@ -5,6 +5,8 @@
     blobs(sha256 → size, blake3)
     links(target → sha256, lock, mode, size, mtime_ns, ino)   what comfylock placed, where
     locks(path, synced_ns)                                    lock files that synced here (gc)
+    rejects(remote, sha256)        a remote served other bytes for this blob: push replaces them
+                                   (created on first use, so older indexes need no migration)
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_lock ON links (lock);
 CREATE TABLE IF NOT EXISTS locks (path TEXT PRIMARY KEY, synced_ns INTEGER NOT NULL);
 """
+_REJECTS = (
+    "CREATE TABLE IF NOT EXISTS rejects (remote TEXT NOT NULL, sha256 TEXT NOT NULL, "
+    "PRIMARY KEY (remote, sha256))"
+)
 
 
 class LinkRow(msgspec.Struct, frozen=True):
@@ -138,3 +144,23 @@ class StoreIndex:
 
     def locks(self) -> list[str]:
         return [r[0] for r in self._exec("SELECT path FROM locks ORDER BY path")]
+
+    def record_reject(self, remote: str, sha256: str) -> None:
+        """``remote`` (its URL) served bytes for ``sha256`` that failed verification."""
+        self._exec(_REJECTS)
+        self._exec("INSERT OR IGNORE INTO rejects VALUES (?, ?)", (remote, sha256))
+
+    def forget_reject(self, remote: str, sha256: str) -> None:
+        if self._has_table("rejects"):
+            self._exec("DELETE FROM rejects WHERE remote = ? AND sha256 = ?", (remote, sha256))
+
+    def rejected(self, remote: str) -> frozenset[str]:
+        """Blobs whose copy on ``remote`` a sync found wrong (push replaces them)."""
+        if not self._has_table("rejects"):
+            return frozenset()
+        rows = self._exec("SELECT sha256 FROM rejects WHERE remote = ?", (remote,))
+        return frozenset(r[0] for r in rows)
+
+    def _has_table(self, name: str) -> bool:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return bool(self._exec(sql, (name,)))

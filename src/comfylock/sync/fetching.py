@@ -135,6 +135,8 @@ def _from_remote(
             f"remote {remote.name} served wrong bytes for {f.keys[0]}; fetched from the origins"
         )
         _discard(tmp)
+        with gate, store.file_lock("store"):  # NOTE: push (sync --push too) replaces them
+            store.index.record_reject(remote.spec.url, f.sha256)
         return False
     except Interrupted:
         raise

@@ -176,7 +176,7 @@ def _look_elsewhere(project: Project, plan: SyncPlan, cache, prepared: Prepared)
     from ..remotes.probe import probe
 
     prepared.remotes = [open_remote(spec, prepared.allow_http) for spec in specs]
-    answer = probe(prepared.remotes, rest)
+    answer = probe(prepared.remotes, rest, wanted)
     prepared.notes.extend(answer.notes)
     return msgspec.structs.replace(view, remotes=answer.found)
 
