@@ -40,6 +40,7 @@ class ModelPaths(msgspec.Struct, frozen=True):
     dirs: dict[str, tuple[Path, ...]]
     comfyui_root: Path | None = None
     yaml_defaults: dict[str, int] = {}  # how many of dirs[folder] are is_default yaml entries
+    read_from: tuple[Path, ...] = ()  # the config files these paths were read from
 
     def target_dir(self, folder: str) -> Path | None:
         """Directory new files of ``folder`` are placed in: an ``is_default`` directory of
@@ -200,6 +201,7 @@ def load_model_paths(
         dirs={k: tuple(v) for k, v in sorted(dirs.items())},
         comfyui_root=comfyui_root,
         yaml_defaults=defaults,
+        read_from=tuple(configs),
     )
 
 

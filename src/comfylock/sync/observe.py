@@ -300,11 +300,12 @@ def store_view(lock: Lock, store: Store) -> StoreView:
     )
 
 
-def noop_probes(lock: Lock, settings) -> tuple[list[str], list[tuple[str, bool]]]:
+def noop_probes(lock: Lock, settings) -> tuple[list[str], list[tuple[str, bool]], list[str]]:
     """The paths an observation of ``lock`` that found nothing to do rested on, for the
-    no-op receipt (``sync/receipt.py``): (paths whose lstat signature must not change,
-    (path, exists) pairs). Each model's target and the symlink chain from it; when the
-    target is absent, every other directory ComfyUI searches for its folder as well."""
+    no-op receipt (``sync/receipt.py``): (paths whose signature must not change, (path,
+    exists) pairs, the config files the model paths were read from). Each model's target and
+    the symlink chain from it; when the target is absent, every other directory ComfyUI
+    searches for its folder as well."""
     from ..constants import CONFIG_FILENAME
     from ..machine.modelpaths import EXTRA_CONFIG_NAME, load_model_paths
 
@@ -317,6 +318,8 @@ def noop_probes(lock: Lock, settings) -> tuple[list[str], list[tuple[str, bool]]
         for probe in (root, root / "models", root / "custom_nodes", root / "main.py"):
             present.append((str(probe), os.path.exists(probe)))
     model_paths = load_model_paths(root, settings.models_dir)
+    configs = [str(p) for p in model_paths.read_from]
+    exact.extend(c for c in configs if c not in exact)
     dirs = _Dirs(model_paths)
     for model in placed_models(lock, model_paths):
         target_dir, others = dirs.get(model.folder)
@@ -327,7 +330,7 @@ def noop_probes(lock: Lock, settings) -> tuple[list[str], list[tuple[str, bool]]
         base = snapshot_root(snap.dir, root, model_paths.models_dir)
         for model in snap.models() if base is not None else ():
             _chain(_join(base, model.name), exact)
-    return exact, present
+    return exact, present, configs
 
 
 def _chain(path: str, out: list[str]) -> bool:

@@ -13,11 +13,18 @@ difference, a missing or unreadable receipt, or any invocation shape not listed 
 plans from scratch and may write a new receipt.
 
 A signature is (mode, inode, device, size, mtime_ns, ctime_ns): replacing or touching a file
-changes its ctime. A receipt is not written if any path changed within 2 s of the run's
-start (a change in the same clock tick could keep every field; git calls such entries
-"racily clean"). Locks that name workflows, node packs, ComfyUI or Python packages get no
-receipt: their checks read file contents, git state and an interpreter's installed set,
-which a signature cannot vouch for.
+changes its ctime. A symlink is signed together with what it points at (a lock shared across
+installs, a yaml kept in dotfiles: editing the real file changes the target's half), and the
+real location of every directory a probe sits in is recorded too (a directory moved out of the
+tree and replaced by a symlink keeps its files' inodes, but not its realpath). A receipt is
+not written if any path changed within 2 s of the run's start (a change in the same clock tick
+could keep every field; git calls such entries "racily clean"). Locks that name workflows,
+node packs, ComfyUI or Python packages get no receipt: their checks read file contents, git
+state and an interpreter's installed set, which a signature cannot vouch for.
+
+A receipt file is a CRC-32 of its body followed by the body (marshal): one damaged byte, a
+truncated file or a receipt of another format is dropped without a word, and the full CLI
+answers (and writes a sound one).
 
 This module imports only the standard library at import time (``remember`` imports more).
 """
@@ -32,7 +39,7 @@ import zlib
 
 __all__ = ["begin", "parse", "remember", "replay", "try_fast"]
 
-_FORMAT = 1
+_FORMAT = 2
 _RACY_NS = 2_000_000_000
 _COMMANDS = ("sync", "status")
 _VALUE_OPTIONS = ("--lock", "--comfyui-root", "--models-dir", "--store")
@@ -103,37 +110,69 @@ def _env_digest(names, env) -> tuple:
     )
 
 
+_S_IFMT, _S_IFLNK = 0o170000, 0o120000  # stat.S_ISLNK without importing stat
+
+
+def _fields(st: os.stat_result) -> tuple:
+    return (st.st_mode, st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def _sig(path: str):
+    """The path's own signature, and for a symlink also the signature of what it resolves to
+    (None when that is gone): both halves must hold."""
     try:
         st = os.lstat(path)
     except OSError:
         return None
-    return (st.st_mode, st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if st.st_mode & _S_IFMT != _S_IFLNK:
+        return _fields(st)
+    try:
+        return _fields(st) + _fields(os.stat(path))
+    except OSError:
+        return (*_fields(st), None)
+
+
+def _ctimes(sig) -> tuple:
+    return () if sig is None else tuple(sig[i] for i in (5, 11) if i < len(sig) and sig[i])
+
+
+def _holds(key: tuple, data, env) -> bool:
+    """Whether a decoded receipt is for ``key`` and every signature in it still holds."""
+    from .. import __version__
+
+    version, got_key, names, digest, out, code, probes, present, dirs = data
+    if version != __version__ or got_key != key or _env_digest(names, env) != digest:
+        return False
+    if not isinstance(out, str) or not isinstance(code, int):
+        return False
+    for probe, sig in probes:
+        if _sig(probe) != sig:
+            return False
+    for probe, there in present:
+        if os.path.exists(probe) != there:
+            return False
+    return all(os.path.realpath(d) == real for d, real in dirs)
 
 
 def replay(key: tuple, env=os.environ) -> int | None:
-    """Print the receipt's output and return its exit code if it still holds, else None."""
-    from .. import __version__
-
+    """Print the receipt's output and return its exit code if it still holds, else None.
+    A receipt that cannot be read or fails any check is ignored, never an error."""
     path = _receipt_path(key, env)
     if path is None:
         return None
     try:
         with open(path, "rb") as fh:
-            data = marshal.loads(fh.read())
-        version, got_key, names, digest, out, code, probes, present = data
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
-    if version != __version__ or got_key != key or _env_digest(names, env) != digest:
-        return None
-    for probe, sig in probes:
-        if _sig(probe) != sig:
+            raw = fh.read()
+        body = raw[4:]
+        if len(raw) < 4 or zlib.crc32(body) != int.from_bytes(raw[:4], "big"):
             return None
-    for probe, there in present:
-        if os.path.exists(probe) != there:
+        data = marshal.loads(body)
+        if not _holds(key, data, env):
             return None
-    sys.stdout.write(out)
-    return code
+    except Exception:  # noqa: BLE001 — a damaged receipt only costs the fast path
+        return None
+    sys.stdout.write(data[4])
+    return data[5]
 
 
 def begin(args: list[str]) -> tuple | None:
@@ -175,7 +214,7 @@ def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool) -> No
     lock = load_lock_cached(settings.lock_path, settings.cache_dir)
     if lock.workflow or (nodes and lock.node) or lock.comfyui or lock.python:
         return  # git state and an interpreter's packages: no signature vouches for them
-    exact, present = noop_probes(lock, settings)
+    exact, present, configs = noop_probes(lock, settings)
     present += _discovery(key, settings)
     # The code that decided: an edited or upgraded comfylock re-decides (same __version__).
     exact += sorted(
@@ -191,15 +230,20 @@ def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool) -> No
     probes = []
     for path in exact:
         sig = _sig(path)
-        if sig is not None and sig[5] > _started_ns - _RACY_NS:
+        if any(ctime > _started_ns - _RACY_NS for ctime in _ctimes(sig)):
             return  # changed just now: it could change again within the same tick
         probes.append((path, sig))
+    # Where each probed directory really is: a directory moved out of the tree and replaced
+    # by a symlink keeps its files' signatures, not its place (observe refuses it).
+    # (The store's own shard directories are not models: its root stands for them.)
+    blobs = os.path.join(str(settings.store_dir), "blobs", "")
+    dirs = {os.path.dirname(p) for p in exact if not p.startswith(blobs)}
+    places = tuple((d, os.path.realpath(d)) for d in sorted({*dirs, str(settings.store_dir)}))
     names = list(_ENV)
-    yaml = os.path.join(str(settings.comfyui_root or ""), "extra_model_paths.yaml")
-    if settings.comfyui_root is not None and os.path.isfile(yaml):
+    for config in configs:  # the $VARS extra_model_paths.yaml expands
         import re
 
-        with open(yaml, encoding="utf-8", errors="replace") as fh:
+        with open(config, encoding="utf-8", errors="replace") as fh:
             names += sorted(set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", fh.read())))
     from .. import __version__
 
@@ -208,11 +252,12 @@ def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool) -> No
         return
     out = "".join(f"{line}\n" for line in lines)
     data = (__version__, key, tuple(names), _env_digest(names, os.environ), out, code)
-    data += (tuple(probes), tuple(present))
+    data += (tuple(probes), tuple(present), places)
+    body = marshal.dumps(data)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "wb") as fh:
-        fh.write(marshal.dumps(data))
+        fh.write(zlib.crc32(body).to_bytes(4, "big") + body)
     os.replace(tmp, path)
 
 
