@@ -15,21 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ..remoteutil import BUCKET, blob_rel, moto_s3, s3_client, s3_keys
-from ..syncutil import make_world, serve_world, stop_server
-
-
-@pytest.fixture
-def world(tmp_path, server, monkeypatch):
-    w = make_world(tmp_path, server, monkeypatch, nodes=False)
-    serve_world(w)
-    return w
-
-
-@pytest.fixture
-def s3(monkeypatch):
-    with moto_s3(monkeypatch) as endpoint:
-        yield endpoint
+from tests.support.remoteutil import BUCKET, blob_rel, s3_client, s3_keys
+from tests.support.syncutil import stop_server
 
 
 @pytest.fixture
@@ -114,8 +101,7 @@ def test_push_hashes_while_it_uploads_and_never_reads_a_blob_twice(
     world, team, run_cli, monkeypatch
 ):
     from comfylock.store import hashing
-
-    from ..readcount import ReadCounter
+    from tests.support.readcount import ReadCounter
 
     assert run_cli(*world["args"], "sync").exit_code == 0
     counter = ReadCounter()

@@ -14,8 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from comfylock.sync import receipt
-
-from ..syncutil import make_world, serve_world, target_of
+from tests.support.syncutil import make_world, serve_world, target_of
 
 
 def _full(args: list[str]) -> tuple[int, str]:

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from comfylock.sync import receipt
-
-from ..syncutil import make_world, serve_world
+from tests.support.syncutil import make_world, serve_world
 
 
 @pytest.fixture
