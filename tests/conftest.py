@@ -3,6 +3,8 @@ servers (server, cdn, origin, elsewhere), the HTTP client and a retry policy tha
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from pathlib import Path
 
@@ -19,12 +21,49 @@ from tests.support.syncutil import serving
 SECRET_VARS = ("CIVITAI_API_KEY", "HF_TOKEN")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _suite_home(tmp_path_factory):
+    """For the whole session: a home of its own (so nothing a test misses lands in the real
+    ~/.cache or ~/.config), and Ctrl-C as Python's default. A suite started with SIGINT
+    ignored (``make test &`` in a script, some CI runners) hands that on to every child it
+    starts, and the Ctrl-C tests' children would never stop. At the end, the stand-in
+    home must hold no comfylock cache: a test that wrote one escaped its own isolation."""
+    home = tmp_path_factory.mktemp("suite-home")
+    saved = {v: os.environ.get(v) for v in _HOME_VARS}
+    os.environ.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+    )
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield home
+    signal.signal(signal.SIGINT, previous)
+    for var, value in saved.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
+    escaped = home / ".cache" / "comfylock"
+    assert not escaped.exists(), f"a test wrote {escaped}: it escaped its isolation"
+
+
+_HOME_VARS = ("HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory, monkeypatch):
-    """Every test gets its own cache and store dir and no endpoints or tokens from the host."""
+def _isolated_env(tmp_path_factory, _suite_home):
+    """Every test gets its own cache, store and home and no endpoints or tokens from the host.
+
+    Its own MonkeyPatch, not the test's: a test that calls ``monkeypatch.undo()`` to drop its
+    own patches must not drop the isolation with them (one did, and the rest of it wrote
+    ~/.cache/comfylock in the real home)."""
     base = tmp_path_factory.mktemp("comfylock-home")
-    monkeypatch.setenv("COMFYLOCK_CACHE_DIR", str(base / "cache"))
-    monkeypatch.setenv("COMFYLOCK_STORE", str(base / "store"))
+    patch = pytest.MonkeyPatch()
+    patch.setenv("COMFYLOCK_CACHE_DIR", str(base / "cache"))
+    patch.setenv("COMFYLOCK_STORE", str(base / "store"))
+    patch.setenv("HOME", str(base / "home"))
+    patch.setenv("XDG_CACHE_HOME", str(base / "home" / ".cache"))
     for var in (
         *SECRET_VARS,
         "COMFYUI_ROOT",
@@ -40,13 +79,15 @@ def _isolated_env(tmp_path_factory, monkeypatch):
         "AWS_PROFILE",
         "AWS_ENDPOINT_URL",
     ):
-        monkeypatch.delenv(var, raising=False)
+        patch.delenv(var, raising=False)
     # No AWS credentials from the host, and no instance-metadata lookups off loopback.
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(base / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(base / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("NO_COLOR", "1")
-    _no_dns_off_loopback(monkeypatch)
+    patch.setenv("AWS_CONFIG_FILE", str(base / "aws-config"))
+    patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(base / "aws-credentials"))
+    patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    patch.setenv("NO_COLOR", "1")
+    _no_dns_off_loopback(patch)
+    yield
+    patch.undo()
 
 
 def _no_dns_off_loopback(monkeypatch):
