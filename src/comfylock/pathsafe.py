@@ -7,24 +7,33 @@ clean name anywhere. So every write also checks where its parent directory reall
 (``check_parent_within``): after resolving symlinks, inside one of the tree's roots.
 Names are also shown to people: ``printable`` escapes the control characters a name may carry
 (an ESC sequence, ``\\r``) before any human-readable output prints it.
+
+Every file comfylock places is first made under a temporary name beside it (``temp_sibling``)
+and then renamed; ``length_problem`` refuses a name with no room for that temporary name, so a
+lock that could never be placed is an input error when it is read, not a disk error later.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import UnsafePathError
 
 __all__ = [
+    "NAME_MAX_BYTES",
+    "TEMP_EXTRA_BYTES",
     "check_name",
     "check_parent_within",
     "normalise_name",
     "printable",
+    "length_problem",
     "real_roots",
     "safe_join",
+    "temp_sibling",
     "unsafe_reason",
 ]
 
@@ -80,6 +89,38 @@ def unsafe_reason(name: str) -> str | None:
         return "'..' in path"
     if any(part in ("", ".") for part in parts):
         return "empty or '.' path segment"
+    return None
+
+
+NAME_MAX_BYTES = 255  # NAME_MAX of ext4, XFS, APFS, NTFS (in UTF-16 units there)
+_TEMP_TAG = ".comfylock-"
+_TEMP_SUFFIX = ".tmp"
+_TEMP_RANDOM = 4  # bytes of randomness: 8 hex digits
+TEMP_EXTRA_BYTES = len(".") + len(_TEMP_TAG) + 2 * _TEMP_RANDOM + len(_TEMP_SUFFIX)
+
+
+def temp_sibling(path: str | os.PathLike[str]) -> Path:
+    """A fresh temporary name beside ``path`` (``.<name>.comfylock-<8 hex>.tmp``): where a
+    link, a copy or a clone is made before it is renamed into place. At most
+    ``TEMP_EXTRA_BYTES`` longer than the name, which ``length_problem`` leaves room for."""
+    path = Path(path)
+    return path.with_name(f".{path.name}{_TEMP_TAG}{secrets.token_hex(_TEMP_RANDOM)}{_TEMP_SUFFIX}")
+
+
+def length_problem(name: str) -> str | None:
+    """Why a (normalised, relative) name cannot be placed on any common filesystem, or None:
+    each directory may use all of ``NAME_MAX_BYTES``, the file itself must leave room for its
+    temporary name (``temp_sibling``)."""
+    parts = name.replace("\\", "/").split("/")
+    leaf_max = NAME_MAX_BYTES - TEMP_EXTRA_BYTES
+    for part in parts[:-1]:
+        if len(part.encode("utf-8", "surrogateescape")) > NAME_MAX_BYTES:
+            return f"a directory name longer than {NAME_MAX_BYTES} bytes"
+    if len(parts[-1].encode("utf-8", "surrogateescape")) > leaf_max:
+        return (
+            f"a file name longer than {leaf_max} bytes (the filesystem's {NAME_MAX_BYTES}, less "
+            f"{TEMP_EXTRA_BYTES} for the temporary name it is placed under)"
+        )
     return None
 
 

@@ -184,6 +184,19 @@ models = st.builds(
 )
 
 
+def _placeable(models: tuple[LockedModel, ...]) -> bool:
+    """Models a lock may hold: each at a path of its own that can be written (the reader
+    refuses the rest; ``lock/validate.check_write_paths``)."""
+    from comfylock.errors import LockfileError
+    from comfylock.lock.validate import check_write_paths, write_paths
+
+    try:
+        check_write_paths(write_paths(Lock(version=1, model=models)), "generated")
+    except LockfileError:
+        return False
+    return True
+
+
 locks = st.builds(
     Lock,
     version=st.just(1),
@@ -198,7 +211,9 @@ locks = st.builds(
         max_size=3,
         unique_by=lambda w: w.path,
     ).map(tuple),
-    model=st.lists(models, max_size=4, unique_by=lambda m: (m.folder, m.name)).map(tuple),
+    model=st.lists(models, max_size=4, unique_by=lambda m: (m.folder, m.name))
+    .map(tuple)
+    .filter(_placeable),
     node=st.lists(
         st.builds(
             LockedNode,

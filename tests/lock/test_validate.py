@@ -71,7 +71,7 @@ def test_lock_pathological_nesting_is_refused(tmp_path, run_cli, which):
             + '"\nsize = 1\nsha256 = "'
             + "a" * 64
             + '"\n',
-            "longer than 255 bytes",
+            "a file name longer than 231 bytes",
         ),
         (
             '[[model]]\nfolder = "vae"\nname = "a"\nsize = 1\nsha256 = "'
@@ -192,7 +192,7 @@ def test_check_lock_names_the_file_the_entry_and_the_fix():
     cases = [
         (Lock(version=0), "lock version 0 does not exist"),
         (Lock(version=1, model=(_locked(), _locked())), "two entries (numbers 1 and 2)"),
-        (Lock(version=1, model=(_locked("x" * 300),)), "a path component longer than"),
+        (Lock(version=1, model=(_locked("x" * 300),)), "a file name longer than 231 bytes"),
         (Lock(version=1, model=(_locked("a", CivitaiSource(version_id=0)),)), "version-id 0"),
         (
             Lock(

@@ -2,26 +2,35 @@
 
 A lock is often written by hand and always comes from someone else's commit, so nonsense is
 refused with one line naming the file and the entry (exit 2), never acted on: two entries for
-one model or one node pack (the last one would silently win), a version below 1, a name with
-a path component no filesystem can hold, a URL or repo that cannot be parsed or carries a
-control character, a Hugging Face source whose repo or path could reach
-another file than the one it names, a file source whose path leaves its root, a Civitai id
-below 1. Sizes are bounded by the type (``MAX_MODEL_SIZE``).
+one model or one node pack (the last one would silently win), a version below 1, a URL or repo
+that cannot be parsed or carries a control character, a Hugging Face source whose repo or path
+could reach another file than the one it names, a file source whose path leaves its root, a
+Civitai id below 1. Sizes are bounded by the type (``MAX_MODEL_SIZE``).
+
+Every path the lock makes sync write goes through one check, ``check_write_paths``: models
+(input files too) and snapshot files (and any new kind of target: list it in
+``write_paths``), each as a path relative to the ComfyUI root. Each must be a safe relative
+name with room for the temporary name it is placed under (``pathsafe.length_problem``), and no
+two entries may write one path (after normalisation: ``sub\\x`` is ``sub/x``, ``clip/`` is
+``text_encoders/``) with other contents, nor one entry's file be another's directory: the
+last one placed would win, and each sync would flip them. Where the path is, on disk, is
+checked when it is observed and again when it is written (``pathsafe.check_parent_within``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from ..errors import LockfileError
-from ..pathsafe import unsafe_reason
+from ..pathsafe import length_problem, normalise_name, unsafe_reason
 from ..workflows.refs import REPO_ID_PATTERN
 from .structs import CivitaiSource, FileSource, HuggingFaceSource, Lock, UrlSource
 
-__all__ = ["MAX_COMPONENT_BYTES", "check_lock"]
+__all__ = ["WritePath", "check_lock", "check_write_paths", "write_paths"]
 
-MAX_COMPONENT_BYTES = 255  # NAME_MAX of ext4, XFS, APFS, NTFS (in UTF-16 units there)
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 _REPO_ID = re.compile(REPO_ID_PATTERN)
 
@@ -83,11 +92,74 @@ def _source_problem(src: object) -> str | None:
     return None
 
 
+class WritePath(NamedTuple):
+    """One path a lock makes sync write, relative to the ComfyUI root (``models/…`` as in
+    ComfyUI's default layout), and what is written there (two entries with the same
+    ``contents`` at one path agree)."""
+
+    entry: str  # how the lock names it, for the message: "[[model]] 'vae/x'"
+    path: str
+    contents: str  # what is placed there: a sha256
+
+
+def write_paths(lock: Lock) -> list[WritePath]:
+    """Every path ``lock`` makes sync write: models (input files under ``input/``, beside
+    ``models/``) and snapshot files."""
+    from ..workflows.tables import INPUT_FOLDER, canonical_folder
+
+    def place(folder: str) -> str:
+        return INPUT_FOLDER if folder == INPUT_FOLDER else f"models/{canonical_folder(folder)}"
+
+    out = [
+        WritePath(f"[[model]] {m.key!r}", f"{place(m.folder)}/{m.name}", m.sha256)
+        for m in lock.model
+    ]
+    for snap in lock.snapshot:
+        out += [
+            WritePath(
+                f"[[snapshot]] {snap.dir!r} file {f.path!r}", f"{snap.dir}/{f.path}", f.sha256
+            )
+            for f in snap.file
+        ]
+    return out
+
+
+def check_write_paths(paths: Iterable[WritePath], source: str) -> None:
+    """The one check of the paths a lock writes (see the module docstring); raises
+    LockfileError naming the file and the entries."""
+    files: dict[str, WritePath] = {}
+    dirs: dict[str, WritePath] = {}
+    for wp in paths:
+        path = normalise_name(wp.path)
+        problem = unsafe_reason(path) or length_problem(path) or _control_problem(path)
+        if problem:
+            raise _fail(source, wp.entry, problem)
+        first = files.setdefault(path, wp)
+        if first.contents != wp.contents:
+            raise _fail(
+                source,
+                f"{first.entry} and {wp.entry}",
+                f"both write the same path {path!r} with other contents",
+            )
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            dirs.setdefault("/".join(parts[:i]), wp)
+    for path, wp in files.items():
+        if path in dirs:
+            raise _fail(
+                source,
+                f"{wp.entry} and {dirs[path].entry}",
+                f"{path!r} is a file of one and a directory of the other (the same path)",
+            )
+
+
+def _control_problem(path: str) -> str | None:
+    return "a control character in the path" if _CONTROL.search(path) else None
+
+
 def _check_names_and_urls(lock: Lock, source: str) -> None:
     for m in lock.model:
         entry = f"[[model]] {m.key!r}"
-        if any(len(part.encode()) > MAX_COMPONENT_BYTES for part in m.name.split("/")):
-            raise _fail(source, entry, f"a path component longer than {MAX_COMPONENT_BYTES} bytes")
         for src in m.source:
             problem = _source_problem(src)
             if problem:
@@ -106,4 +178,5 @@ def check_lock(lock: Lock, source: str) -> Lock:
         )
     _check_unique(lock, source)
     _check_names_and_urls(lock, source)
+    check_write_paths(write_paths(lock), source)
     return lock

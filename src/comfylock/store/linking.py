@@ -14,12 +14,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import shutil
 from pathlib import Path
 from typing import Literal
 
-from ..pathsafe import check_parent_within
+from ..pathsafe import check_parent_within, temp_sibling
 
 __all__ = ["FALLBACK_ERRNOS", "LINK_MODES", "LinkMode", "Linker", "place"]
 
@@ -43,10 +42,6 @@ FALLBACK_ERRNOS = frozenset(
 )
 
 
-def _tmp_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}.comfylock-{secrets.token_hex(4)}.tmp")
-
-
 def place(blob: Path, target: Path, mode: LinkMode, roots: tuple[str, ...] | None = None) -> None:
     """Make ``target`` refer to ``blob`` with one mode, atomically. Raises OSError, or
     UnsafePathError when ``roots`` are given and the target's parent leads outside them."""
@@ -55,7 +50,7 @@ def place(blob: Path, target: Path, mode: LinkMode, roots: tuple[str, ...] | Non
     target.parent.mkdir(parents=True, exist_ok=True)
     if roots is not None:
         check_parent_within(target, roots)  # NOTE: again: mkdir may have followed a new link
-    tmp = _tmp_name(target)
+    tmp = temp_sibling(target)
     try:
         if mode == "symlink":
             os.symlink(blob, tmp)

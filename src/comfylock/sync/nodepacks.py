@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ from pathlib import Path
 from ..environment.gitobjects import repo_url
 from ..errors import RemoteError
 from ..lock.structs import Lock, LockedNode
-from ..pathsafe import check_name, check_parent_within, real_roots, safe_join
+from ..pathsafe import check_name, check_parent_within, real_roots, safe_join, temp_sibling
 from .workspace import NodeState
 
 __all__ = ["checkout_pack", "clone_pack", "observe_nodes", "pack_dir", "repo_url"]
@@ -109,7 +108,7 @@ def _has_commit(path: Path, commit: str) -> bool:
 def clone_pack(url: str, commit: str, path: Path) -> None:
     """Clone beside the destination, check out the commit, then rename into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.comfylock-{secrets.token_hex(4)}")
+    tmp = temp_sibling(path)
     try:
         _git("clone", "--quiet", "--no-checkout", "--", url, str(tmp), repo=url)
         if not _has_commit(tmp, commit):

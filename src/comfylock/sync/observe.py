@@ -26,7 +26,7 @@ from pathlib import Path
 from ..errors import LockfileError, UnsafePathError, UsageError
 from ..lock.structs import Lock, LockedModel, snapshot_models
 from ..machine.modelpaths import ModelPaths
-from ..pathsafe import check_name, check_parent_within, real_roots, safe_join
+from ..pathsafe import check_name, check_parent_within, normalise_name, real_roots, safe_join
 from ..store.blobs import Store, is_sha256
 from ..store.index import LinkRow
 from ..workflows.tables import INPUT_FOLDER
@@ -52,18 +52,34 @@ def model_target(model: LockedModel, model_paths: ModelPaths) -> Path:
 def write_roots(
     model_paths: ModelPaths, lock: Lock | None = None, comfyui_root: Path | None = None
 ) -> tuple[str, ...]:
-    """Where model writes may land, symlinks resolved: the models root, every folder
-    directory (extra_model_paths.yaml's, those packs register) and every snapshot's
-    directory, each a root of its own (so ``models/checkpoints -> /mnt/big`` works)."""
+    """Where model writes may land, symlinks resolved: the models root and every folder
+    directory (extra_model_paths.yaml's, those packs register), each a root of its own (so
+    ``models/checkpoints -> /mnt/big`` works). With ``lock``, also the ComfyUI root for the
+    snapshots whose ``dir`` is outside ``models/`` (apply's one set of roots);
+    ``_snapshot_roots`` says which roots each snapshot may use."""
     dirs: list = [d for found in model_paths.dirs.values() for d in found]
     if model_paths.models_dir is not None:
         dirs.append(model_paths.models_dir)
     if lock is not None:
         for folder in {check_name(m.folder, what="folder") for m in lock.model}:
             dirs.extend(model_paths.search_dirs(folder))
-        for snap in lock.snapshot:
-            dirs.append(snapshot_root(snap.dir, comfyui_root, model_paths.models_dir))
+        if comfyui_root is not None and any(not _under_models(s.dir) for s in lock.snapshot):
+            dirs.append(comfyui_root)
     return real_roots(d for d in dirs if d is not None)
+
+
+def _under_models(dir: str) -> bool:
+    return normalise_name(dir).split("/", 1)[0] == "models"
+
+
+def _snapshot_roots(dir: str, model_roots: tuple[str, ...], comfyui_root: Path | None):
+    """A snapshot under ``models/`` is contained like a model: in the models root or a
+    folder directory, never through a user's directory link out of them (the same path as a
+    ``[[model]]`` gets the same answer). One elsewhere (``custom_nodes/<pack>/…``) stays in
+    the ComfyUI root."""
+    if _under_models(dir) or comfyui_root is None:
+        return model_roots
+    return real_roots([comfyui_root])
 
 
 def _target_dir(folder: str, model_paths: ModelPaths) -> str:
@@ -206,18 +222,19 @@ def snapshot_root(dir: str, comfyui_root: Path | None, models_dir: Path | None) 
 
 def _observe_snapshots(
     lock: Lock, roots: tuple, prefix: str, rows, hash_cache, dirs: _Dirs
-) -> list[ModelState]:
-    out: list[ModelState] = []
+) -> list[tuple[LockedModel, ModelState]]:
+    out: list[tuple[LockedModel, ModelState]] = []
     comfyui_root, models_dir = roots
     for snap in lock.snapshot:
         base = snapshot_root(snap.dir, comfyui_root, models_dir)
         if base is None:
             continue
+        allowed = _snapshot_roots(snap.dir, dirs.roots, comfyui_root)
         for model in snap.models():
             target = _join(base, model.name)
-            check_parent_within(target, dirs.roots, seen=dirs.real)
+            check_parent_within(target, allowed, seen=dirs.real)
             state = _classify(target, model, prefix, rows, hash_cache)
-            out.append(state or ModelState(key=model.key, target=target, status="missing"))
+            out.append((model, state or ModelState(key=model.key, target=target, status="missing")))
     return out
 
 
@@ -240,11 +257,13 @@ def placed_models(lock: Lock, model_paths: ModelPaths) -> tuple[LockedModel, ...
     return tuple(m for m in lock.model if m.folder != INPUT_FOLDER)
 
 
-def _check_one_per_target(placed: tuple[LockedModel, ...], models: tuple[ModelState, ...]) -> None:
-    """Two entries with other bytes placed at one path (``clip/x`` and ``text_encoders/x``)
-    would overwrite each other: refuse the lock rather than let the last one win."""
+def _check_one_per_target(pairs) -> None:
+    """Two entries with other bytes placed at one path on this machine (a model and a
+    snapshot file that ``extra_model_paths.yaml`` brings together; the reader refuses those
+    that meet in ComfyUI's default layout) would overwrite each other: refuse the lock
+    rather than let the last one win."""
     seen: dict[str, LockedModel] = {}
-    for locked, m in zip(placed, models):  # NOTE: the placed models' states come first
+    for locked, m in pairs:
         first = seen.setdefault(m.target, locked)
         if first.sha256 != locked.sha256:
             raise LockfileError(
@@ -269,13 +288,14 @@ def observe(
     if store.index_path.exists():
         rows = {r.target: r for r in store.index.links()}
     dirs, prefix = _Dirs(model_paths), str(store.blobs_dir) + os.sep
-    dirs.roots = write_roots(model_paths, lock, comfyui_root)
+    dirs.roots = write_roots(model_paths, lock)  # the models' own (snapshots: _snapshot_roots)
     placed = placed_models(lock, model_paths)
-    models = tuple(_observe_model(m, dirs, prefix, rows, hash_cache) for m in placed)
+    pairs = [(m, _observe_model(m, dirs, prefix, rows, hash_cache)) for m in placed]
     if lock.snapshot:
         base = (comfyui_root, model_paths.models_dir)
-        models += tuple(_observe_snapshots(lock, base, prefix, rows, hash_cache, dirs))
-    _check_one_per_target(placed, models)
+        pairs += _observe_snapshots(lock, base, prefix, rows, hash_cache, dirs)
+    _check_one_per_target(pairs)
+    models = tuple(state for _, state in pairs)
     targets = {m.target for m in models}
     extra = tuple(
         PlacedLink(target=r.target, sha256=r.sha256)
