@@ -179,6 +179,18 @@ class HashCache:
         if full:
             self.flush()
 
+    def forget(self, path: str | os.PathLike[str]) -> None:
+        """Drop what is remembered of ``path``: its bytes proved other than the row said (a
+        file rewritten in place with its mtime kept). Best effort, like every write here."""
+        key = _path_key(path)
+        with self._lock:
+            self._pending.pop(key, None)
+            self._loaded.pop(key, None)
+            try:
+                self._db.execute("DELETE FROM hashes WHERE path = ?", (key,))
+            except sqlite3.Error:
+                pass
+
     def flush(self) -> None:
         """Write pending rows in one transaction; on contention or error they are dropped."""
         with self._lock:
@@ -261,6 +273,9 @@ class LazyHashCache:
 
     def preload(self, directory) -> None:
         self._get().preload(directory)
+
+    def forget(self, path) -> None:
+        self._get().forget(path)
 
     def flush(self) -> None:
         self._get().flush()

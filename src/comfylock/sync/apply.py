@@ -2,7 +2,9 @@
 (through ``fetching`` and ``placing``, in this order).
 
 Fixed order: conflicts are checked before anything is touched (exit 5, nothing changed);
-then fetch → ingest (verified) → adopt → displace (``--force``) → prune → link → node packs.
+then copies elsewhere in the tree (verified; one whose bytes proved other than the hash cache
+said is downloaded instead) → fetch → ingest (verified) → adopt → displace (``--force``) →
+prune → link → node packs.
 Each item that fails is recorded and the items that depend on it are skipped; the rest go on.
 Every write is checked right before it happens: its parent directory, symlinks resolved, must
 be inside the models tree (``roots``) or ``custom_nodes/`` (``nodes_root``), whatever a
@@ -66,9 +68,11 @@ def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
         with store.file_lock("store"):
             store.index.register_lock(ctx.lock_path)
         served: dict[str, str] = {}
-        fetched = fetch_all(plan, ctx, failures, warnings, served)
+        refetch: list = []
+        adopted = adopt_all([a for a in plan.adopt if a.copy], ctx, failures, refetch)
+        fetched = fetch_all(plan, ctx, failures, warnings, served, also=refetch)
         warnings.extend(v for k, v in sorted(served.items()) if k.startswith("!"))
-        adopted = adopt_all(plan, ctx, failures)
+        adopted += adopt_all([a for a in plan.adopt if not a.copy], ctx, failures)
         displaced, skip = displace_all(plan, ctx, failures)
         rows = {r.target: r for r in store.index.links()}
         pruned = prune_all(plan, ctx, rows, failures)

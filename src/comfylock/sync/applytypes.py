@@ -55,6 +55,7 @@ class ApplyContext(msgspec.Struct, kw_only=True):
     progress: object = msgspec.field(default_factory=NullProgress)
     downloader_factory: Callable | None = None  # (tmp_dir, jobs, cancel) -> (Downloader, note)
     remotes: Mapping[str, object] = {}  # name -> remotes.Remote, for Fetch.remote
+    hash_cache: object | None = None  # machine.hashcache's: stale rows adoption disproves go
 
 
 def model_roots(ctx: ApplyContext) -> tuple[str, ...]:

@@ -210,10 +210,15 @@ def fetch_all(
     failures: list[Failure],
     warnings: list[str],
     served: dict[str, str],
+    *,
+    also: Sequence[Fetch] = (),
 ) -> list[str]:
-    if not plan.fetch:
+    """Fetch ``plan.fetch`` and ``also`` (downloads decided while applying: a copy in the
+    tree whose bytes proved other than the hash cache said)."""
+    fetches = (*plan.fetch, *also)
+    if not fetches:
         return []
-    check_disk_space(ctx.store, plan.fetch)
+    check_disk_space(ctx.store, fetches)
     cancel = threading.Event()
     factory = ctx.downloader_factory or _default_factory(ctx)
     downloader, note = factory(ctx.store.tmp_dir, ctx.jobs, cancel)
@@ -224,7 +229,7 @@ def fetch_all(
     try:
         for f, exc in run_each(
             lambda f: _fetch_one(f, ctx, downloader, cancel, served, gate),
-            plan.fetch,
+            fetches,
             ctx.jobs,
             cancel,
             name="comfylock-fetch",

@@ -305,10 +305,12 @@ def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, 
         env=os.environ,
         progress=progress or NullProgress(),
         remotes={r.name: r for r in prepared.remotes},
+        hash_cache=LazyHashCache(settings.cache_dir),
     )
     try:
         report = run(plan, ctx)
     finally:
+        ctx.hash_cache.close()
         store.close()
     outcome.seconds = time.monotonic() - started
     outcome.report = report

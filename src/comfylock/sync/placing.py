@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import ComfylockError
+from ..errors import ComfylockError, IntegrityError
 from ..pathsafe import check_parent_within, real_roots
 from ..store.blobs import Store
 from ..store.hashing import Expected
@@ -24,15 +24,30 @@ from .plan import SyncPlan
 __all__ = ["adopt_all", "displace_all", "link_all", "nodes_all", "prune_all"]
 
 
-def adopt_all(plan: SyncPlan, ctx: ApplyContext, failures: list[Failure]) -> list[str]:
+def adopt_all(
+    adopts, ctx: ApplyContext, failures: list[Failure], refetch: list | None = None
+) -> list[str]:
+    """Take each user's file the plan names into the store, verifying its bytes again (they
+    are read anyway). A file whose bytes are not the ones the hash cache promised loses its
+    cache row; a copy elsewhere in the tree then yields to its ``fallback`` download (added
+    to ``refetch``), a file at the target is a user's other file in the way (exit 5)."""
     done, roots = [], model_roots(ctx)
-    for a in plan.adopt:
+    for a in adopts:
         try:
             if not a.copy:  # a copy elsewhere is only read; an adopted target is replaced
                 check_parent_within(a.path, roots)
             expected = Expected(size=a.size, sha256=a.sha256, blake3=a.blake3)
             ctx.store.adopt(Path(a.path), expected, copy=a.copy)
             done.append(a.path)
+        except IntegrityError:
+            if ctx.hash_cache is not None:
+                ctx.hash_cache.forget(a.path)
+            if a.fallback is not None and refetch is not None:
+                refetch.append(a.fallback)
+                continue
+            why = f"{a.path} changed since it was hashed: not the locked bytes; left alone"
+            hint = "move it away, or run `comfylock sync --force` to move it to displaced/"
+            failures.append(Failure(a.key, why, 5, hint))
         except (ComfylockError, OSError) as exc:
             failures.append(failure_of(a.key, exc))
     return done

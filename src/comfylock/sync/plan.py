@@ -56,6 +56,7 @@ class Adopt(_Entry, frozen=True, kw_only=True):
     path: str
     key: str
     copy: bool = False  # the file stays the user's: copy it into the store, never share it
+    fallback: Fetch | None = None  # a copy whose bytes prove other than the hash cache said
 
 
 class Link(_Entry, frozen=True, kw_only=True):
@@ -190,22 +191,24 @@ def _node_entries(node: NodeState, lock: Lock, out: dict[str, list]) -> None:
         )
 
 
+def _fetch(sha: str, models: list[LockedModel], view: StoreView) -> Fetch:
+    return Fetch(
+        sha256=sha,
+        size=models[0].size,
+        blake3=models[0].blake3,
+        keys=tuple(sorted(m.key for m in models)),
+        sources=models[0].source,
+        remote=view.remotes.get(sha),
+        reason=f"remote {view.remotes[sha]} has it" if sha in view.remotes else "not in the store",
+    )
+
+
 def _fetches(
     needed: dict[str, list[LockedModel]], view: StoreView, adopted: set[str]
 ) -> tuple[Fetch, ...]:
     """One Fetch per digest the store lacks and no adoption provides."""
     return tuple(
-        Fetch(
-            sha256=sha,
-            size=models[0].size,
-            blake3=models[0].blake3,
-            keys=tuple(sorted(m.key for m in models)),
-            sources=models[0].source,
-            remote=view.remotes.get(sha),
-            reason=f"remote {view.remotes[sha]} has it"
-            if sha in view.remotes
-            else "not in the store",
-        )
+        _fetch(sha, models, view)
         for sha, models in sorted(needed.items())
         if sha not in view.blobs and sha not in adopted and sha not in view.copies
     )
@@ -222,6 +225,9 @@ def _copies(needed: dict[str, list[LockedModel]], view: StoreView) -> list[Adopt
             key=models[0].key,
             copy=True,
             reason=f"same bytes as {models[0].key} (hash cache); copied, the file stays",
+            # NOTE: the hash cache's word is re-checked by the copy; if it was stale, the
+            # download this adoption saved happens after all.
+            fallback=_fetch(sha, models, view),
         )
         for sha, models in sorted(needed.items())
         if sha in view.copies and sha not in view.blobs
