@@ -116,9 +116,13 @@ def prepare(project: Project, options: SyncOptions, *, elsewhere: bool = False) 
 
             nodes = observe_nodes(lock, settings.comfyui_root, project.dir, allow_http)
             workspace = msgspec.structs.replace(workspace, nodes=nodes)
+        notes: list[str] = []
+        if options.prune and workspace.extra_links:
+            workspace = _keep_shared_links(project, store, workspace, notes)
         view = store_view(lock, store)
         plan = make_plan(lock, workspace, view, prune=options.prune, force=options.force)
         prepared = Prepared(lock=lock, store=store, plan=plan, allow_http=allow_http)
+        prepared.notes.extend(notes)
         if elsewhere and plan.fetch:
             view = _look_elsewhere(project, plan, cache, prepared)
             prepared.plan = make_plan(
@@ -157,6 +161,33 @@ def _environment_plan(project: Project, lock: Lock, options: SyncOptions):
         return None
     version = lock.python.version if lock.python is not None else None
     return make_env_plan(lock.comfyui, version, core, py, exact=options.exact, torch=options.torch)
+
+
+def _keep_shared_links(project: Project, store: Store, workspace, notes: list[str]):
+    """``--prune`` removes a link of this lock's only when no other lock registered in the
+    store pins that path on this machine (two projects sharing one ComfyUI root); if one
+    cannot be read, nothing is pruned (it may pin any of them)."""
+    from .observe import pinned_by_other_locks
+
+    settings = project.settings
+    pins, unreadable = pinned_by_other_locks(
+        str(settings.lock_path), store, project.model_paths, settings.comfyui_root
+    )
+    extra = workspace.extra_links
+    if unreadable:
+        notes.append(
+            f"nothing pruned: {unreadable[0]} synced into this store and cannot be read, "
+            "so it may pin any of them (fix or delete it, then prune again)"
+        )
+        kept = ()
+    else:
+        kept = tuple(p for p in extra if p.target not in pins)
+        shared = [p for p in extra if p.target in pins]
+        if shared:
+            first = shared[0]
+            more = f" (and {len(shared) - 1} more)" if len(shared) > 1 else ""
+            notes.append(f"kept {first.target}{more}: {pins[first.target]} still pins it")
+    return msgspec.structs.replace(workspace, extra_links=kept)
 
 
 def _look_elsewhere(project: Project, plan: SyncPlan, cache, prepared: Prepared):

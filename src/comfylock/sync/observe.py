@@ -17,6 +17,7 @@ without a ComfyUI root (``placed_models``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import os
@@ -37,6 +38,7 @@ __all__ = [
     "model_target",
     "noop_probes",
     "observe",
+    "pinned_by_other_locks",
     "placed_models",
     "snapshot_root",
     "store_view",
@@ -306,6 +308,36 @@ def observe(
         and _still_ours(r, store)
     )
     return Workspace(models=models, extra_links=extra)
+
+
+def pinned_by_other_locks(
+    lock_path: str, store: Store, model_paths: ModelPaths, comfyui_root: Path | None
+) -> tuple[dict[str, str], list[str]]:
+    """Where, on this machine, every other lock registered in the store places its files:
+    ({target: lock path}, [locks that could not be read]). ``--prune`` leaves those links
+    alone: two projects sharing one ComfyUI root both pin them (links are owned per lock)."""
+    from ..lock import file as lockfile
+
+    pins: dict[str, str] = {}
+    unreadable: list[str] = []
+    registered = store.index.locks() if store.index_path.exists() else []
+    for other in registered:
+        if other == lock_path or not os.path.isfile(other):
+            continue  # a lock that is gone pins nothing (gc forgets it too)
+        try:
+            theirs = lockfile.load(other)
+        except LockfileError:
+            unreadable.append(other)
+            continue
+        for model in theirs.model:
+            with contextlib.suppress(UnsafePathError, UsageError):
+                pins.setdefault(str(model_target(model, model_paths)), other)
+        for snap in theirs.snapshot:
+            base = snapshot_root(snap.dir, comfyui_root, model_paths.models_dir)
+            for f in snap.file if base is not None else ():
+                with contextlib.suppress(UnsafePathError):
+                    pins.setdefault(_join(base, f.path), other)
+    return pins, unreadable
 
 
 def store_view(lock: Lock, store: Store) -> StoreView:
