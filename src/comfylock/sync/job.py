@@ -257,12 +257,20 @@ def sync(project: Project, options: SyncOptions, *, progress=None, on_plan=None)
 
     ``on_plan(outcome)`` is called once the plan is known and before anything changes, so
     the command can show the plan before the work rather than after it."""
-    prepared = prepare(project, options, elsewhere=True)
-    try:
-        return _sync(project, options, prepared, progress, on_plan)
-    finally:
-        for remote in prepared.remotes:
-            remote.close()
+    import contextlib
+
+    held = contextlib.nullcontext()
+    if not options.dry_run:
+        # NOTE: from before the first observation to the last placement: a gc between the
+        # plan and its apply deleted a blob the plan links (the lock registers in apply).
+        held = Store(project.settings.store_dir).file_lock("gc", shared=True)
+    with held:
+        prepared = prepare(project, options, elsewhere=True)
+        try:
+            return _sync(project, options, prepared, progress, on_plan)
+        finally:
+            for remote in prepared.remotes:
+                remote.close()
 
 
 def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, on_plan):
