@@ -3,7 +3,9 @@ name a URL, a sync of one URL-sourced model."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 import threading
 from pathlib import Path
 
@@ -63,3 +65,36 @@ def sync_args(tmp_path: Path, url: str, nodes=()) -> list[str]:
     model = Model("loras", "x.safetensors", DATA[:50_000], [url_source(url)] if url else [])
     lock = write_lock(tmp_path / "comfy.lock", [model], list(nodes))
     return ["--lock", str(lock), "--comfyui-root", str(root), "sync"]
+
+
+@contextlib.contextmanager
+def silent_host():
+    """A loopback TCP port that accepts every connection and never answers a byte (a host
+    behind a broken proxy, a dead TLS terminator): yields its port; closed on exit."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.1)  # NOTE: close() does not wake a thread blocked in accept()
+    held: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        done.set()
+        thread.join(5)
+        listener.close()
+        for conn in held:
+            conn.close()

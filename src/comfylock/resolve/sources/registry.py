@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, urlencode, urlsplit
@@ -38,7 +37,9 @@ import msgspec
 from ...errors import InputError, NotFoundError, RemoteError
 from ...lock.structs import LockedNode
 from ...net.endpoints import Endpoints
+from ...net.gitrun import run_git
 from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert, fetch_document
+from ...net.limits import Limits
 from ...net.send import Retry
 from ...net.urlpolicy import check_repo, git_env
 from ...redact import redact
@@ -72,7 +73,6 @@ CORE_PACK_ID = "comfy-core"
 CORE_REPOS = frozenset(
     {"https://github.com/comfyanonymous/comfyui", "https://github.com/comfy-org/comfyui"}
 )
-GIT_TIMEOUT = 60.0
 Via = Literal["cnr_id", "aux_id", "table", "registry", "preemption", "node-map", "pattern", "pin"]
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _OWNER_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
@@ -136,9 +136,11 @@ def ls_remote(
     patterns: Iterable[str] = (),
     *,
     allow_http: Iterable[str] = (),
-    timeout: float = GIT_TIMEOUT,
+    timeout: float | None = None,
 ) -> dict[str, str]:
-    """``git ls-remote`` as {ref: commit}; only the transports ``check_repo`` allows."""
+    """``git ls-remote`` as {ref: commit}; only the transports ``check_repo`` allows. Bounded
+    like a download (``net.gitrun``), and by a wall clock: ``timeout``, else the stall
+    limit (one small answer never takes longer)."""
     allow_http = tuple(allow_http)
     check_repo(repo, allow_http)
     config = [
@@ -152,16 +154,14 @@ def ls_remote(
     if urlsplit(repo).scheme.lower() in ("http", "git"):  # check_repo allowed this host
         config += ["-c", "protocol.http.allow=always", "-c", "protocol.git.allow=always"]
     target = os.path.expanduser(repo) if repo.startswith("~") else repo
-    env = git_env(repo)
-    cmd = ["git", *config, "ls-remote", "--", target, *patterns]
-    try:
-        done = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
-        )
-    except FileNotFoundError:
-        raise RemoteError("git is not installed", hint="install git to pin node packs") from None
-    except subprocess.TimeoutExpired:
-        raise RemoteError(redact(f"git ls-remote {repo}: no answer after {timeout:g} s")) from None
+    limits = Limits.from_env()
+    done = run_git(
+        [*config, "ls-remote", "--", target, *patterns],
+        env=git_env(repo),
+        what=f"git ls-remote {repo}",
+        wall=timeout if timeout is not None else limits.stall_seconds,
+        limits=limits,
+    )
     if done.returncode != 0:
         first = next((line for line in done.stderr.splitlines() if line.strip()), "failed")
         raise RemoteError(
@@ -177,7 +177,7 @@ def ls_remote(
 
 
 def pin_pack(
-    candidate: PackCandidate, *, allow_http: Iterable[str] = (), timeout: float = GIT_TIMEOUT
+    candidate: PackCandidate, *, allow_http: Iterable[str] = (), timeout: float | None = None
 ) -> LockedNode:
     """Lock a candidate to a commit (see the module docstring for the order)."""
     allow_http = tuple(allow_http)
