@@ -69,9 +69,9 @@ def loads(text: str, *, source: str = "comfy.lock") -> Lock:
         raise LockfileError(f"{source}: {exc}", hint=_hint(str(exc))) from None
     except RecursionError:
         raise LockfileError(f"{source}: nested too deeply") from None
-    check_lock(lock, source)
-    if lock.snapshot:
+    if lock.snapshot:  # NOTE: first: its messages name the snapshot's own mistakes
         _check_snapshots(lock.snapshot, source)
+    check_lock(lock, source)
     return lock
 
 
