@@ -31,6 +31,10 @@ from ..workflows.tables import INPUT_FOLDER, canonical_folder, default_dirs, fol
 __all__ = ["ModelPaths", "load_model_paths", "parse_extra_model_paths"]
 
 EXTRA_CONFIG_NAME = "extra_model_paths.yaml"
+# Bounds on what one extra_model_paths.yaml may make us hold: real ones are a few hundred
+# bytes and a few dozen entries; a few hundred bytes of aliases can expand to billions.
+YAML_MAX_BYTES = 1024 * 1024
+YAML_MAX_NODES = 100_000  # entries after aliases and merge keys are expanded
 
 
 class ModelPaths(msgspec.Struct, frozen=True):
@@ -135,6 +139,7 @@ def parse_extra_model_paths(
         raise InputError(f"{source}: not valid YAML: {first}") from None
     if data is None:
         return []
+    _check_expansion(data, source)
     if not isinstance(data, dict):
         raise InputError(f"{source}: expected sections of 'folder: path' entries")
     rows: list[tuple[str, Path, bool]] = []
@@ -153,6 +158,10 @@ def parse_extra_model_paths(
         for key, value in conf.items():
             if key in ("base_path", "is_default") or value is None:
                 continue
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise InputError(
+                    f"{source}: {section}.{key} must be a path or a block of paths, one a line"
+                )
             for line in str(value).splitlines():
                 line = line.strip()
                 if not line:
@@ -162,6 +171,28 @@ def parse_extra_model_paths(
                     path = (base_path or yaml_dir) / path
                 rows.append((canonical_folder(str(key)), Path(os.path.normpath(path)), is_default))
     return rows
+
+
+def _check_expansion(data: object, source: str) -> None:
+    """Refuse YAML whose aliases expand to more than ``YAML_MAX_NODES`` entries (or refer to
+    themselves): the loader shares aliased nodes, but anything that walks them pays for
+    every copy. Counted without expanding anything."""
+    budget = [YAML_MAX_NODES]
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise InputError(
+                f"{source}: expands to more than {YAML_MAX_NODES:,} entries (YAML aliases); "
+                "refused",
+                hint="write each path out; anchors and merge keys are fine, nested aliases "
+                "that multiply are not",
+            )
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def load_model_paths(
@@ -182,9 +213,18 @@ def load_model_paths(
         configs.insert(0, comfyui_root / EXTRA_CONFIG_NAME)
     for config in configs:
         try:
-            text = config.read_text(encoding="utf-8")
+            with open(config, "rb") as fh:
+                raw = fh.read(YAML_MAX_BYTES + 1)
+            text = raw.decode("utf-8")
         except OSError as exc:
             raise InputError(f"{config}: cannot read: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{config}: not UTF-8 text") from None
+        if len(raw) > YAML_MAX_BYTES:
+            raise InputError(
+                f"{config}: larger than {YAML_MAX_BYTES // 1024} KiB; refused",
+                hint="an extra_model_paths.yaml lists a few folders; is this the right file?",
+            )
         for folder, path, is_default in parse_extra_model_paths(
             text, config.parent, source=str(config)
         ):
