@@ -67,10 +67,18 @@ def sync_args(tmp_path: Path, url: str, nodes=()) -> list[str]:
     return ["--lock", str(lock), "--comfyui-root", str(root), "sync"]
 
 
+class SilentHost:
+    """What ``silent_host`` yields: its ``port``, and every connection it ``accepted``."""
+
+    def __init__(self, port: int, accepted: list) -> None:
+        self.port, self.accepted = port, accepted
+
+
 @contextlib.contextmanager
 def silent_host():
     """A loopback TCP port that accepts every connection and never answers a byte (a host
-    behind a broken proxy, a dead TLS terminator): yields its port; closed on exit."""
+    behind a broken proxy, a dead TLS terminator; or a proxy that shows whether anything
+    tried the network): yields a ``SilentHost``; closed on exit."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -91,7 +99,7 @@ def silent_host():
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield listener.getsockname()[1]
+        yield SilentHost(listener.getsockname()[1], held)
     finally:
         done.set()
         thread.join(5)

@@ -26,8 +26,8 @@ def _short_stall(monkeypatch):
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_sync_stops_on_a_git_host_that_never_answers(tmp_path, scheme):
-    with silent_host() as port:
-        repo = f"{scheme}://127.0.0.1:{port}/owner/ComfyUI-Silent.git"
+    with silent_host() as host:
+        repo = f"{scheme}://127.0.0.1:{host.port}/owner/ComfyUI-Silent.git"
         model = Model("loras", "x.safetensors", b"in the store already")
         seed(tmp_path, model.data)
         lock = write_lock(tmp_path / "comfy.lock", [model], [("silent", repo, "c" * 40)])
@@ -54,9 +54,9 @@ def test_sync_stops_on_a_git_host_that_never_answers(tmp_path, scheme):
 def test_ls_remote_stops_on_a_host_that_never_answers(scheme):
     from comfylock.resolve.sources.registry import ls_remote
 
-    with silent_host() as port:
+    with silent_host() as host:
         started = time.monotonic()
         with pytest.raises(RemoteError) as caught:
-            ls_remote(f"{scheme}://127.0.0.1:{port}/owner/pack.git", ["HEAD"])
+            ls_remote(f"{scheme}://127.0.0.1:{host.port}/owner/pack.git", ["HEAD"])
     assert time.monotonic() - started < 30
     assert "\n" not in caught.value.message

@@ -507,7 +507,9 @@ class LiveSources:
         return _to_candidate(chosen)
 
     def pin_node(self, candidate: NodeCandidate) -> LockedNode | None:
-        """The candidate at a commit; None offline when nothing known offline names one."""
+        """The candidate at a commit; None offline when nothing known offline names one (a
+        local repo is no network: it is pinned offline too)."""
+        from ..net.urlpolicy import is_local_repo
         from .sources.registry import PackCandidate, pin_pack
 
         if candidate.commit and re.fullmatch(r"[0-9a-f]{40}", candidate.commit):
@@ -517,7 +519,7 @@ class LiveSources:
                 commit=candidate.commit,
                 version=candidate.version,
             )
-        if self.offline:  # `git ls-remote` is the network
+        if self.offline and not is_local_repo(candidate.repo):  # `git ls-remote` is the network
             return None
         pack = PackCandidate(
             id=candidate.id,
