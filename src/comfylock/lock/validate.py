@@ -131,7 +131,7 @@ def check_write_paths(paths: Iterable[WritePath], source: str) -> None:
     dirs: dict[str, WritePath] = {}
     for wp in paths:
         path = normalise_name(wp.path)
-        problem = unsafe_reason(path) or length_problem(path) or _control_problem(path)
+        problem = unsafe_reason(path) or length_problem(path)
         if problem:
             raise _fail(source, wp.entry, problem)
         first = files.setdefault(path, wp)
@@ -151,10 +151,6 @@ def check_write_paths(paths: Iterable[WritePath], source: str) -> None:
                 f"{wp.entry} and {dirs[path].entry}",
                 f"{path!r} is a file of one and a directory of the other (the same path)",
             )
-
-
-def _control_problem(path: str) -> str | None:
-    return "a control character in the path" if _CONTROL.search(path) else None
 
 
 def _check_names_and_urls(lock: Lock, source: str) -> None:
