@@ -55,6 +55,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _secret_conf(tmp_dir: Path, secret: str) -> Path:
+    """A new aria2c conf file holding only the RPC secret, readable by this user alone (0600
+    from its creation: no moment where another user could open it)."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=".aria2-", suffix=".conf", dir=tmp_dir)
+    try:
+        os.write(fd, f"rpc-secret={secret}\n".encode())
+    finally:
+        os.close(fd)
+    return Path(name)
+
+
 def _falloc_mode(tmp_dir: Path) -> str:
     """``falloc`` where the filesystem supports it, else ``none``."""
     probe = tmp_dir / f".falloc-probe-{secrets.token_hex(4)}"
@@ -117,13 +130,16 @@ class Aria2Downloader(Downloader):
             self._tmp_dir.mkdir(parents=True, exist_ok=True)
             self._falloc = _falloc_mode(self._tmp_dir)
             port, secret = _free_port(), secrets.token_hex(16)
+            # NOTE: the secret goes in a file only we can read, never in argv:
+            # /proc/<pid>/cmdline is world-readable until aria2c masks it, and whoever reads
+            # it can drive aria2 as the user. The file replaces any aria2.conf (--no-conf).
+            conf = _secret_conf(self._tmp_dir, secret)
             cmd = [
                 self._exe,
                 "--enable-rpc",
                 "--rpc-listen-all=false",
                 f"--rpc-listen-port={port}",
-                f"--rpc-secret={secret}",
-                "--no-conf",
+                f"--conf-path={conf}",
                 "--quiet",
                 f"--stop-with-process={os.getpid()}",
                 f"--max-concurrent-downloads={self._jobs}",
@@ -138,16 +154,19 @@ class Aria2Downloader(Downloader):
                 # the finished prefix while the rest downloads (no 16 MiB write cache).
                 "--disk-cache=0",
             ]
-            # NOTE: a new session, so a terminal's Ctrl-C reaches us first; we stop aria2c.
-            self._proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            rpc = _Rpc(port, secret)
-            self._wait_ready(rpc)
+            try:
+                # NOTE: a new session, so a terminal's Ctrl-C reaches us first; we stop aria2c.
+                self._proc = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+                rpc = _Rpc(port, secret)
+                self._wait_ready(rpc)  # it read its conf before it listened
+            finally:
+                conf.unlink(missing_ok=True)
             self._rpc = rpc
             return rpc
 
