@@ -322,6 +322,13 @@ def _run(args: list[str] | None, *, fast: bool = True) -> int:
         if code is not None:
             return code
     args = _hoist_globals(raw)
+    from .redact import redacting_streams
+
+    with redacting_streams():  # NOTE: the last guard: nothing printed carries a secret
+        return _run_cli(args)
+
+
+def _run_cli(args: list[str]) -> int:
     verbose = any(_is_verbose_flag(a) for a in args)
     streams = sys.stdout, sys.stderr
     _fit_output(args)

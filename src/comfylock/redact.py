@@ -8,18 +8,31 @@ where a URL enters (the workflow reader, ``add``).
 
 Shown: every message, log line, progress row and report that may hold a URL passes through
 ``redact``: token values from the environment, ``token=``-style query values, bearer values
-and URL passwords become ``***``.
+and URL passwords become ``***``. Where a URL enters a message, the message redacts it; and
+at the edge, everything the CLI writes to stdout and stderr (errors, warnings, progress,
+``--json``, ``-v`` tracebacks) passes through it once more (``redacting_streams``), so a
+message that forgets cannot put a presigned signature on a terminal or in a CI log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
+from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .constants import SECRET_ENV_VARS
 
-__all__ = ["SECRET_PARAMS", "is_secret_param", "redact", "strip_url_secrets"]
+__all__ = [
+    "SECRET_PARAMS",
+    "RedactingStream",
+    "is_secret_param",
+    "redact",
+    "redacting_streams",
+    "strip_url_secrets",
+]
 
 SECRET_PARAMS = frozenset(
     {
@@ -83,3 +96,34 @@ def redact(text: str) -> str:
     text = _SECRET_PARAM.sub(r"\1***", text)
     text = _BEARER.sub(r"\1***", text)
     return _USERINFO.sub(r"\1***@", text)
+
+
+class RedactingStream:
+    """A text stream that redacts what is written to it, then writes to ``inner``; all else
+    (``isatty``, ``fileno``, ``encoding``, ``flush``, ``buffer``) is the inner stream's."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(redact(text) if isinstance(text, str) else text)
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+
+@contextlib.contextmanager
+def redacting_streams() -> Iterator[None]:
+    """While inside, ``sys.stdout`` and ``sys.stderr`` redact what they are given: the CLI's
+    one edge (``cli._run``)."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err

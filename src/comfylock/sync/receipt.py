@@ -250,7 +250,9 @@ def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool) -> No
     path = _receipt_path(key, os.environ)
     if path is None:
         return
-    out = "".join(f"{line}\n" for line in lines)
+    from ..redact import redact
+
+    out = redact("".join(f"{line}\n" for line in lines))  # replayed as is: redacted now
     data = (__version__, key, tuple(names), _env_digest(names, os.environ), out, code)
     data += (tuple(probes), tuple(present), places)
     body = marshal.dumps(data)
