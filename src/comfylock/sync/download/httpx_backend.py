@@ -219,6 +219,15 @@ class HttpxDownloader(Downloader):
             )
         if code == 200 and size > 0 and resp.headers.get("content-length") == "0":
             raise RemoteError(f"{redact(url)}: the server sent an empty file")
+        length = resp.headers.get("content-length", "").strip()
+        if code == 200 and length.isdigit() and int(length) != size:
+            # Another file for sure (a partial copy on a mirror, another version): asking
+            # again would only get it again.
+            more = "more" if int(length) > size else "fewer"
+            raise RemoteError(
+                f"{redact(url)}: {more} bytes than the locked size {size} (the server's file "
+                f"is {length} bytes)"
+            )
         if code == 206:
             start = _range_start(resp.headers.get("content-range", ""))
             if start != have:
