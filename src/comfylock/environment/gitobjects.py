@@ -41,9 +41,20 @@ GIT_TIMEOUT = 600.0
 def run_git(
     *args: str, cwd: Path | None = None, repo: str = "", check: bool = True
 ) -> subprocess.CompletedProcess:
-    """git with the protocol allow-list of ``repo`` (``net.urlpolicy.git_env``), no prompt."""
+    """git with the protocol allow-list of ``repo`` (``net.urlpolicy.git_env``), no prompt;
+    a call given ``repo`` may reach the network and is bounded (``net.gitrun``)."""
     from ..net.urlpolicy import git_env
 
+    if repo:  # it may reach the network: bounded like every download (net.gitrun)
+        from ..net.gitrun import run_git as bounded
+        from ..redact import redact
+
+        what = f"git {args[0]} {redact(repo)}"
+        proc = bounded(args, env=git_env(repo), cwd=cwd, what=what, wall=GIT_TIMEOUT)
+        if check and proc.returncode != 0:
+            err = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+            raise RemoteError(f"git {args[0]}: {err}")
+        return proc
     try:
         proc = subprocess.run(
             ["git", *args],

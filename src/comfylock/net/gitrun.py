@@ -4,11 +4,12 @@ Why: git over https has no connect timeout of its own, and its transfer stall li
 default, so a host that accepts the connection and never answers (a broken proxy, a dead TLS
 terminator) hangs ``sync`` forever. Every git call that may reach the network gets:
 
-- curl's stall limit (``http.lowSpeedLimit``/``lowSpeedTime`` through ``GIT_HTTP_LOW_SPEED_*``)
-  from the same ``Limits`` downloads use (``COMFYLOCK_LOWEST_SPEED``, ``COMFYLOCK_STALL_SECONDS``);
-- a watchdog: git runs with ``--progress`` where it has one, and is stopped (its whole process
-  group: git hands https to a helper) when it has said nothing for ``stall_seconds`` — the bound
-  on the connect and TLS phase curl's limit does not cover;
+- curl's stall limit (``http.lowSpeedLimit``/``lowSpeedTime`` through ``GIT_HTTP_LOW_SPEED_*``,
+  set by ``urlpolicy.git_env`` for every git call) from the same ``Limits`` downloads use
+  (``COMFYLOCK_LOWEST_SPEED``, ``COMFYLOCK_STALL_SECONDS``);
+- a watchdog: clone and fetch run with ``--progress`` (``--quiet`` is dropped), and git is
+  stopped (its whole process group: git hands https to a helper) when it has said nothing for
+  ``stall_seconds`` — the bound on the connect and TLS phase curl's limit does not cover;
 - an optional wall clock (``ls-remote``: one small answer).
 
 Each failure is a RemoteError of one line (exit 3). Local git calls (status, rev-parse,
@@ -29,17 +30,20 @@ from ..errors import RemoteError
 from ..redact import redact
 from .limits import ENV_LOWEST_SPEED, ENV_STALL_SECONDS, Limits
 
-__all__ = ["bounded_env", "run_git"]
+__all__ = ["run_git"]
+
+_TALKATIVE = ("clone", "fetch")  # network subcommands that report progress when asked
 
 
-def bounded_env(env: Mapping[str, str], limits: Limits | None = None) -> dict[str, str]:
-    """``env`` plus curl's stall limit for git, from the download limits."""
-    limits = limits or Limits.from_env()
-    return {
-        **env,
-        "GIT_HTTP_LOW_SPEED_LIMIT": str(max(1, limits.lowest_speed)),
-        "GIT_HTTP_LOW_SPEED_TIME": str(max(1, int(limits.stall_seconds))),
-    }
+def _with_progress(args: Sequence[str]) -> list[str]:
+    """``git clone``/``fetch`` saying what they do (the watchdog listens), quiet otherwise."""
+    args = list(args)
+    verb = next((a for a in args if not a.startswith("-")), "")
+    if verb not in _TALKATIVE:
+        return args
+    at = args.index(verb)
+    rest = [a for a in args[at + 1 :] if a not in ("--quiet", "-q", "--progress")]
+    return [*args[: at + 1], "--progress", *rest]
 
 
 def _pump(stream, sink: list[bytes], heard: list[float]) -> None:
@@ -73,9 +77,9 @@ def run_git(
     limits = limits or Limits.from_env()
     try:
         proc = subprocess.Popen(
-            ["git", *args],
+            ["git", *_with_progress(args)],
             cwd=cwd,
-            env=bounded_env(env, limits),
+            env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

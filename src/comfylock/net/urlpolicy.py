@@ -112,7 +112,8 @@ def git_env(repo: str, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a git call on ``repo`` (already passed ``check_repo``): no prompts,
     and a protocol allow-list git also applies to redirects and submodules, so a remote
     cannot send it anywhere ``check_repo`` would refuse. ``http``/``git`` are listed only for
-    a repo that is itself such a URL (loopback or an ``allow-http`` host)."""
+    a repo that is itself such a URL (loopback or an ``allow-http`` host). A transfer that
+    stalls is stopped by curl's low-speed limit (``net.gitrun`` adds the bound on the rest)."""
     import os
 
     protocols = ["https", "file"]
@@ -122,8 +123,15 @@ def git_env(repo: str, base: dict[str, str] | None = None) -> dict[str, str]:
         scheme = ""
     if scheme in ("http", "git"):
         protocols.append(scheme)
+    from .limits import Limits
+
+    limits = Limits.from_env()
     return {
         **(os.environ if base is None else base),
+        # curl's stall limit, from the same settings as every download (COMFYLOCK_LOWEST_SPEED,
+        # COMFYLOCK_STALL_SECONDS): a host that stops sending stops git too.
+        "GIT_HTTP_LOW_SPEED_LIMIT": str(max(1, limits.lowest_speed)),
+        "GIT_HTTP_LOW_SPEED_TIME": str(max(1, int(limits.stall_seconds))),
         "GIT_ALLOW_PROTOCOL": ":".join(protocols),
         "GIT_PROTOCOL_FROM_USER": "0",
         "GIT_TERMINAL_PROMPT": "0",

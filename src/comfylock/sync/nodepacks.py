@@ -30,7 +30,7 @@ def _git(
 ) -> subprocess.CompletedProcess:
     """git with the protocol allow-list of ``repo`` (``git_env``): local commands pass none
     and may then reach https and file only. A ``network`` call (clone, fetch) runs bounded
-    (``net.gitrun``: the downloads' stall limit and a silence watchdog; pass ``--progress``)."""
+    (``net.gitrun``: the downloads' stall limit and a silence watchdog)."""
     from ..net.urlpolicy import git_env
 
     env = git_env(repo)
@@ -122,9 +122,9 @@ def clone_pack(url: str, commit: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_sibling(path)
     try:
-        _git("clone", "--progress", "--no-checkout", "--", url, str(tmp), repo=url, network=True)
+        _git("clone", "--quiet", "--no-checkout", "--", url, str(tmp), repo=url, network=True)
         if not _has_commit(tmp, commit):
-            _git("fetch", "--progress", "origin", commit, cwd=tmp, repo=url, network=True)
+            _git("fetch", "--quiet", "origin", commit, cwd=tmp, repo=url, network=True)
         _git("checkout", "--quiet", "--detach", commit, cwd=tmp)
         os.rename(tmp, path)
         tmp = None
@@ -137,10 +137,10 @@ def checkout_pack(commit: str, path: Path, url: str = "") -> None:
     """Move a clean clone to ``commit``, fetching it first when it is not there yet. ``url``
     is the lock's repo (the clone's origin): it sets the protocols git may use."""
     if not _has_commit(path, commit):
-        _git("fetch", "--progress", "origin", cwd=path, repo=url, network=True)
+        _git("fetch", "--quiet", "origin", cwd=path, repo=url, network=True)
         if not _has_commit(path, commit):
             with contextlib.suppress(RemoteError):
-                _git("fetch", "--progress", "origin", commit, cwd=path, repo=url, network=True)
+                _git("fetch", "--quiet", "origin", commit, cwd=path, repo=url, network=True)
     if not _has_commit(path, commit):
         raise RemoteError(f"{path.name}: commit {commit[:12]} not found in the remote")
     _git("checkout", "--quiet", "--detach", commit, cwd=path)
