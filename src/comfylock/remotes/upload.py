@@ -183,9 +183,12 @@ def push(
             remote.close()
     failed = [r for r in results if r.failures]
     if failed:
+        corrupt = failed[0].exit_code == IntegrityError.exit_code
         err = ComfylockError(
             f"push to {failed[0].remote} failed: {failed[0].failures[0]}",
-            hint="fix the cause and push again; what was uploaded stays",
+            hint="run `comfylock sync` to fetch it again, then push; what was uploaded stays"
+            if corrupt
+            else "fix the cause and push again; what was uploaded stays",
         )
         err.exit_code = failed[0].exit_code
         raise err
