@@ -377,3 +377,25 @@ def store_blobs() -> list[Path]:
     return sorted(
         p for p in (Path(os.environ["COMFYLOCK_STORE"]) / "blobs").rglob("*") if p.is_file()
     )
+
+
+# --- changes to a synced world (the receipt's tests try each) -------------------------------
+
+
+def retarget_link(world: dict) -> None:
+    """The first model's link now points at the second model's blob."""
+    target = target_of(world, world["models"][0])
+    other = os.readlink(target_of(world, world["models"][1]))
+    target.unlink()
+    target.symlink_to(other)
+
+
+def remove_link(world: dict) -> None:
+    target_of(world, world["models"][2]).unlink()
+
+
+def delete_blob(world: dict) -> None:
+    """The second model's blob is gone from the store (its link dangles)."""
+    blob = os.path.realpath(target_of(world, world["models"][1]))
+    os.chmod(os.path.dirname(blob), 0o755)
+    os.unlink(blob)

@@ -11,19 +11,10 @@ import sys
 import pytest
 
 from comfylock.sync import receipt as noop
-from tests.support.syncutil import make_world, serve_world, target_of
-
-
-@pytest.fixture
-def synced(tmp_path, server, monkeypatch, run_cli):
-    """A world synced once (no node packs); receipts may vouch for files changed just now
-    (the 2 s racy window is what the next test checks on its own)."""
-    world = make_world(tmp_path, server, monkeypatch, nodes=False)
-    serve_world(world)
-    first = run_cli(*world["args"], "sync", "--no-aria2")
-    assert first.exit_code == 0, first
-    monkeypatch.setattr(noop, "_RACY_NS", 0)
-    return world
+from tests.support.syncutil import delete_blob as _delete_blob
+from tests.support.syncutil import make_world, serve_world
+from tests.support.syncutil import remove_link as _remove_link
+from tests.support.syncutil import retarget_link as _change_link
 
 
 def _fast(args, capsys):
@@ -73,23 +64,6 @@ def test_console_script_answers_without_importing_click_or_msgspec(synced, run_c
         [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
     )
     assert out.stdout == "Already in sync: 3 models, 0 node packs\n0 []\n", out
-
-
-def _change_link(world):
-    target = target_of(world, world["models"][0])
-    other = os.readlink(target_of(world, world["models"][1]))
-    target.unlink()
-    target.symlink_to(other)
-
-
-def _remove_link(world):
-    target_of(world, world["models"][2]).unlink()
-
-
-def _delete_blob(world):
-    blob = os.path.realpath(target_of(world, world["models"][1]))
-    os.chmod(os.path.dirname(blob), 0o755)
-    os.unlink(blob)
 
 
 def _rewrite_lock(world):

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from comfylock.sync import receipt
-from tests.support.syncutil import make_world, serve_world, target_of
+from tests.support.syncutil import delete_blob, remove_link, retarget_link, target_of
 
 
 def _full(args: list[str]) -> tuple[int, str]:
@@ -40,28 +40,11 @@ def _nothing(w):
     pass
 
 
-def _retarget_a_link(w):
-    target = target_of(w, w["models"][0])
-    other = os.readlink(target_of(w, w["models"][1]))
-    target.unlink()
-    target.symlink_to(other)
-
-
-def _remove_a_link(w):
-    target_of(w, w["models"][2]).unlink()
-
-
 def _replace_a_link_with_a_copy(w):
     target = target_of(w, w["models"][2])
     data = target.read_bytes()
     target.unlink()
     target.write_bytes(data)
-
-
-def _delete_a_blob(w):
-    blob = os.path.realpath(target_of(w, w["models"][1]))
-    os.chmod(os.path.dirname(blob), 0o755)
-    os.unlink(blob)
 
 
 def _same_lock_bytes(w):
@@ -157,10 +140,10 @@ def _the_store_moved(w):
 
 CHANGES = [
     _nothing,
-    _retarget_a_link,
-    _remove_a_link,
+    retarget_link,
+    remove_link,
     _replace_a_link_with_a_copy,
-    _delete_a_blob,
+    delete_blob,
     _same_lock_bytes,
     _edit_the_lock,
     _edit_the_lock_through_its_symlink,
@@ -188,11 +171,8 @@ _SYMLINKED = {
 
 
 @pytest.fixture
-def world(tmp_path, server, monkeypatch, run_cli):
-    w = make_world(tmp_path, server, monkeypatch, nodes=False)
-    serve_world(w)
-    assert run_cli(*w["args"], "sync", "--no-aria2").exit_code == 0
-    monkeypatch.setattr(receipt, "_RACY_NS", 0)
+def world(synced, tmp_path, monkeypatch):
+    w = synced
     w["tmp"] = str(tmp_path)
     w["cwd"] = w["lock"].parent / "workflows"
     w["cwd"].mkdir()

@@ -11,16 +11,6 @@ from pathlib import Path
 import pytest
 
 from comfylock.sync import receipt
-from tests.support.syncutil import make_world, serve_world
-
-
-@pytest.fixture
-def synced(tmp_path, server, monkeypatch, run_cli):
-    world = make_world(tmp_path, server, monkeypatch, nodes=False)
-    serve_world(world)
-    assert run_cli(*world["args"], "sync", "--no-aria2").exit_code == 0
-    monkeypatch.setattr(receipt, "_RACY_NS", 0)
-    return world
 
 
 def _move_behind_a_symlink(path: Path, elsewhere: Path) -> Path:

@@ -12,7 +12,6 @@ import pytest
 from werkzeug import Response
 
 from tests.support.remoteutil import ACCESS_KEY, BUCKET, SECRET_KEY
-from tests.support.syncutil import make_world, serve_world
 
 _UNREDACTED = re.compile(r"(?i)x-amz-(signature|credential|security-token)=(?!\*\*\*)")
 
@@ -21,13 +20,6 @@ def _clean(*texts: str) -> None:
     for text in texts:
         assert SECRET_KEY not in text and ACCESS_KEY not in text, text
         assert not _UNREDACTED.search(text), text
-
-
-@pytest.fixture
-def world(tmp_path, server, monkeypatch):
-    w = make_world(tmp_path, server, monkeypatch, nodes=False)
-    serve_world(w)
-    return w
 
 
 @pytest.fixture
