@@ -19,7 +19,9 @@ def push_cmd(project, remote_name, as_json) -> int:
     """Upload every blob the lock pins that the remote lacks (HEAD first, parallel).
 
     Input files (images, masks, audio a workflow loads) are taken from beside the workflow
-    or the ComfyUI root's input/ when the store lacks them.
+    or the ComfyUI root's input/ when the store lacks them. Each blob is verified as it is
+    uploaded (a corrupt one moves to the store's quarantine/, exit 4); a remote copy proven
+    wrong, or found wrong by a sync here, is replaced.
     """
     from ..remotes.upload import push, push_summary
     from ..store.blobs import Store

@@ -47,7 +47,10 @@ def environment_options(command):
     help="How models reach the tree; auto = symlink, else hardlink, else copy.",
 )
 @click.option(
-    "--prune", is_flag=True, help="Remove links comfylock placed that the lock no longer names."
+    "--prune",
+    is_flag=True,
+    help="Remove links comfylock placed that the lock no longer names (and no other lock "
+    "on this machine pins).",
 )
 @click.option(
     "--force", is_flag=True, help="Move a user's file in the way to the store's displaced/."
