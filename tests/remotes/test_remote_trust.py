@@ -76,7 +76,7 @@ def test_push_refuses_a_rotten_store_blob_and_quarantines_it(world, team, run_cl
     assert "checkpoints/SDXL/base.safetensors" in status.stdout, status
 
 
-def test_a_rotten_big_blob_leaves_no_object_and_no_open_multipart_upload(s3, monkeypatch):
+def test_a_rotten_big_blob_leaves_no_object_and_no_open_multipart_upload(s3, monkeypatch, tmp_path):
     from comfylock.errors import IntegrityError
     from comfylock.remotes import RemoteSpec
     from comfylock.remotes import s3 as s3mod
@@ -90,11 +90,12 @@ def test_a_rotten_big_blob_leaves_no_object_and_no_open_multipart_upload(s3, mon
     (store.tmp_dir / "big").write_bytes(big)
     store.ingest(store.tmp_dir / "big", Expected(size=len(big), sha256=sha))
     _rot(store.blob_path(sha))
-    remote = s3mod.S3Remote(RemoteSpec(name="t", url=f"s3://{BUCKET}/mp", push=True))
+    prefix = f"rot-{tmp_path.name}"  # moto keeps one bucket's state for the whole process
+    remote = s3mod.S3Remote(RemoteSpec(name="t", url=f"s3://{BUCKET}/{prefix}", push=True))
     with pytest.raises(IntegrityError):
         remote.upload(store.blob_path(sha), Expected(size=len(big), sha256=sha), lambda n: None)
-    assert s3_keys("mp/") == []
-    assert not s3_client().list_multipart_uploads(Bucket=BUCKET).get("Uploads")
+    assert s3_keys(f"{prefix}/") == []
+    assert not s3_client().list_multipart_uploads(Bucket=BUCKET, Prefix=prefix).get("Uploads")
 
 
 def test_push_hashes_while_it_uploads_and_never_reads_a_blob_twice(
