@@ -321,19 +321,20 @@ def _run(args: list[str] | None, *, fast: bool = True) -> int:
         code = receipt.replay(key)
         if code is not None:
             return code
-    args = _hoist_globals(raw)
-    from .redact import redacting_streams
-
-    with redacting_streams():  # NOTE: the last guard: nothing printed carries a secret
-        return _run_cli(args)
+    return _run_cli(_hoist_globals(raw))
 
 
 def _run_cli(args: list[str]) -> int:
+    from .redact import redacting_streams
+
     verbose = any(_is_verbose_flag(a) for a in args)
     streams = sys.stdout, sys.stderr
     _fit_output(args)
     try:
-        return _invoke(args, verbose)
+        # NOTE: outermost, so it sees whole messages before they are fitted to the width:
+        # the last guard, nothing printed carries a secret.
+        with redacting_streams():
+            return _invoke(args, verbose)
     finally:
         for stream in (sys.stdout, sys.stderr):
             try:
