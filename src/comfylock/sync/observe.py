@@ -36,6 +36,7 @@ from .workspace import ModelState, PlacedLink, StoreView, Workspace
 __all__ = [
     "local_copies",
     "model_target",
+    "chain",
     "noop_probes",
     "observe",
     "pinned_by_other_locks",
@@ -362,32 +363,37 @@ def noop_probes(lock: Lock, settings) -> tuple[list[str], list[tuple[str, bool]]
     from ..machine.modelpaths import EXTRA_CONFIG_NAME, load_model_paths
 
     root, store = settings.comfyui_root, Store(settings.store_dir)
-    exact = [str(settings.lock_path), str(settings.project_dir / CONFIG_FILENAME)]
-    exact.append(str(store.index_path))
+    exact: list[str] = []
+    # NOTE: every file is probed with its symlink chain: a lock shared across installs or a
+    # yaml kept in dotfiles is edited through the file its link points at.
+    files = [settings.lock_path, settings.project_dir / CONFIG_FILENAME, store.index_path]
     present: list[tuple[str, bool]] = []
     if root is not None:
-        exact.append(str(root / EXTRA_CONFIG_NAME))
+        files.append(root / EXTRA_CONFIG_NAME)
         for probe in (root, root / "models", root / "custom_nodes", root / "main.py"):
             present.append((str(probe), os.path.exists(probe)))
     model_paths = load_model_paths(root, settings.models_dir)
     configs = [str(p) for p in model_paths.read_from]
-    exact.extend(c for c in configs if c not in exact)
+    for path in dict.fromkeys([*map(str, files), *configs]):
+        chain(path, exact)
     dirs = _Dirs(model_paths)
     for model in placed_models(lock, model_paths):
         target_dir, others = dirs.get(model.folder)
-        if not _chain(_join(target_dir, model.name), exact):
+        if not chain(_join(target_dir, model.name), exact):
             for folder_dir in others:
-                _chain(_join(folder_dir, model.name), exact)
+                chain(_join(folder_dir, model.name), exact)
     for snap in lock.snapshot:
         base = snapshot_root(snap.dir, root, model_paths.models_dir)
         for model in snap.models() if base is not None else ():
-            _chain(_join(base, model.name), exact)
+            chain(_join(base, model.name), exact)
     return exact, present, configs
 
 
-def _chain(path: str, out: list[str]) -> bool:
-    """Append ``path`` and each link of its symlink chain (resolved lexically, as
-    ``_classify`` does); True when ``path`` itself exists."""
+def chain(path: str, out: list[str]) -> bool:
+    """Append ``path`` and each link of its symlink chain, down to the file it resolves to
+    (the no-op receipt signs every one of them); True when ``path`` itself exists. A relative
+    link is resolved from its directory's real place (``..`` after a directory link is not
+    lexical); comfylock's own links are absolute and cost no realpath."""
     first = path
     out.append(path)
     for _ in range(40):
@@ -395,7 +401,10 @@ def _chain(path: str, out: list[str]) -> bool:
             dest = os.readlink(path)
         except OSError:
             break
-        path = os.path.normpath(os.path.join(os.path.dirname(path), dest))
+        base = os.path.dirname(path)
+        if not os.path.isabs(dest):
+            base = os.path.realpath(base)
+        path = os.path.normpath(os.path.join(base, dest))
         out.append(path)
     return os.path.lexists(first)
 

@@ -13,9 +13,9 @@ difference, a missing or unreadable receipt, or any invocation shape not listed 
 plans from scratch and may write a new receipt.
 
 A signature is (mode, inode, device, size, mtime_ns, ctime_ns): replacing or touching a file
-changes its ctime. A symlink is signed together with what it points at (a lock shared across
-installs, a yaml kept in dotfiles: editing the real file changes the target's half), and the
-real location of every directory a probe sits in is recorded too (a directory moved out of the
+changes its ctime. A symlink is signed together with what it points at, link by link (a lock
+shared across installs, a yaml kept in dotfiles: editing the real file changes the last
+link's signature), and the real location of every directory a probe sits in is recorded too (a directory moved out of the
 tree and replaced by a symlink keeps its files' inodes, but not its realpath). A receipt is
 not written if any path changed within 2 s of the run's start (a change in the same clock tick
 could keep every field; git calls such entries "racily clean"). Locks that name workflows,
@@ -110,30 +110,13 @@ def _env_digest(names, env) -> tuple:
     )
 
 
-_S_IFMT, _S_IFLNK = 0o170000, 0o120000  # stat.S_ISLNK without importing stat
-
-
-def _fields(st: os.stat_result) -> tuple:
-    return (st.st_mode, st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
 def _sig(path: str):
-    """The path's own signature, and for a symlink also the signature of what it resolves to
-    (None when that is gone): both halves must hold."""
+    """The path's own signature (``lstat``: a symlink's chain is probed link by link)."""
     try:
         st = os.lstat(path)
     except OSError:
         return None
-    if st.st_mode & _S_IFMT != _S_IFLNK:
-        return _fields(st)
-    try:
-        return _fields(st) + _fields(os.stat(path))
-    except OSError:
-        return (*_fields(st), None)
-
-
-def _ctimes(sig) -> tuple:
-    return () if sig is None else tuple(sig[i] for i in (5, 11) if i < len(sig) and sig[i])
+    return (st.st_mode, st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _holds(key: tuple, data, env) -> bool:
@@ -209,7 +192,7 @@ def remember(settings, outcome, *, code: int, nodes: bool, printed) -> None:
 
 def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool) -> None:
     from ..lock.fastcopy import load_lock_cached
-    from .observe import noop_probes
+    from .observe import chain, noop_probes
 
     lock = load_lock_cached(settings.lock_path, settings.cache_dir)
     if lock.workflow or (nodes and lock.node) or lock.comfyui or lock.python:
@@ -217,20 +200,22 @@ def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool) -> No
     exact, present, configs = noop_probes(lock, settings)
     present += _discovery(key, settings)
     # The code that decided: an edited or upgraded comfylock re-decides (same __version__).
-    exact += sorted(
+    decided = sorted(
         m.__file__
         for n, m in list(sys.modules.items())
         if n.startswith("comfylock") and getattr(m, "__file__", None)
     )
     # The data the code reads (folder and node tables), where a table may be swapped in.
     data = os.path.join(os.path.dirname(os.path.dirname(__file__)), "workflows", "data")
-    exact += sorted(os.path.join(data, n) for n in os.listdir(data))
+    decided += sorted(os.path.join(data, n) for n in os.listdir(data))
     if os.environ.get("COMFYLOCK_NODE_TABLE"):
-        exact.append(os.path.abspath(os.environ["COMFYLOCK_NODE_TABLE"]))
+        decided.append(os.path.abspath(os.environ["COMFYLOCK_NODE_TABLE"]))
+    for path in decided:
+        chain(path, exact)
     probes = []
     for path in exact:
         sig = _sig(path)
-        if any(ctime > _started_ns - _RACY_NS for ctime in _ctimes(sig)):
+        if sig is not None and sig[5] > _started_ns - _RACY_NS:
             return  # changed just now: it could change again within the same tick
         probes.append((path, sig))
     # Where each probed directory really is: a directory moved out of the tree and replaced
