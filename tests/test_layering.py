@@ -34,7 +34,8 @@ IO_MODULES = {
 
 # The one-way order of the data flow, top to bottom: a module may import its own room and
 # rooms below it, never one above. Read bottom-up it is the flow itself: the shared basics,
-# workflows (the reader's references), the lock made from them, the edges that touch the
+# packcode (what a custom-node pack's source says, read without running it: the facts the
+# reader's knowledge table holds), workflows (the reader's references), the lock made from them, the edges that touch the
 # machine (store, machine, net, remotes, environment), the project value, resolve (workflows
 # -> lock), sync (lock -> machine), the doctor's checks, the renderers and the commands.
 # Top-level modules sit where their imports put them.
@@ -52,6 +53,7 @@ TIERS: list[tuple[str, ...]] = [
     ("store",),
     ("lock",),
     ("workflows",),
+    ("packcode",),
     (
         "config",
         "settings",

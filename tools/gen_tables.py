@@ -10,11 +10,12 @@ committed table is stale against ../shared.
 ``--comfyui`` (default ``../.mirror/Comfy-Org+ComfyUI/repo`` when present) is a bare git
 snapshot of ComfyUI: every node class its ``nodes.py``, ``comfy_extras/`` and
 ``comfy_api_nodes/`` define (V1 ``NODE_CLASS_MAPPINGS`` and V3 ``io.Schema(node_id=…)``, read
-with ``ast`` by tools/nodetable/scanner) joins the core list, with the commit read recorded in
+with ``ast`` by ``comfylock.packcode``) joins the core list, with the commit read recorded in
 ``core_source``. The same reading gives ``input_loaders``: the core inputs whose choices list
 ComfyUI's ``input/`` folder (``LoadImage.image``, ``LoadAudio.audio``, ``LoadVideo.file``, …),
-whose values are input files a workflow needs. Without a snapshot the shipped table's snapshot
-classes and input loaders are kept as they are.
+whose values are input files a workflow needs; and each core loader's inputs in order
+(``core_inputs``), for the packs whose classes copy them. Without a snapshot the shipped
+table's snapshot classes, input loaders and core inputs are kept as they are.
 """
 
 from __future__ import annotations
@@ -39,22 +40,39 @@ FILELESS = {
 }
 
 
-def core_classes(gitdir: Path, commit: str = "HEAD") -> dict:
-    """The node classes ComfyUI's own code defines at ``commit``: {repo, commit, nodes}."""
-    from .nodetable.scanner.gitread import head_commit, read_python
-    from .nodetable.scanner.pack import SourcePack
-    from .nodetable.scanner.scan import scan_pack
+def core_classes(gitdir: Path, commit: str = "HEAD", facts: Path = FACTS) -> dict:
+    """The node classes ComfyUI's own code defines at ``commit``: {repo, commit, nodes,
+    inputs, core_inputs}; ``inputs``: the input loaders (``input_loaders``); ``core_inputs``:
+    each core loader's inputs in order, ``[name, kind, folder]``."""
+    from comfylock.packcode import CoreFacts
+    from comfylock.packcode.facts import pack_facts
+    from comfylock.packcode.source import SourcePack
+
+    from .nodetable.gitread import head_commit, read_python
 
     sha = head_commit(str(gitdir), commit)
     if sha is None:
         raise LookupError(f"{gitdir}: no commit {commit}")
     files = {p: t for p, t in read_python(str(gitdir), sha).items() if p.startswith(CORE_CODE)}
-    found = scan_pack(SourcePack("ComfyUI", files), {}, {}, input_files=True)
+    folder_paths = json.loads((facts / "folder_paths.json").read_text())
+    core = CoreFacts(_folders(folder_paths), folder_paths["legacy_aliases"])
+    found = pack_facts(SourcePack("ComfyUI", files), core, layouts=True, input_files=True)
+    loaders = {r["node"] for r in json.loads((facts / "loader_inputs.json").read_text())["inputs"]}
+    inputs = {}
+    for cls in sorted(loaders & set(found["classes"])):
+        entry = found["classes"][cls]
+        if entry.get("layout"):
+            folders = entry.get("inputs", {})
+            inputs[cls] = [
+                [n, k, folders.get(n) if isinstance(folders.get(n), str) else None]
+                for n, k in entry["layout"]
+            ]
     return {
         "repo": COMFYUI_REPO,
         "commit": sha,
         "nodes": sorted(found["classes"]),
         "inputs": input_loaders(found["classes"]),
+        "core_inputs": inputs,
     }
 
 
@@ -72,6 +90,14 @@ def input_loaders(classes: dict) -> dict:
     return out
 
 
+def _folders(folder_paths: dict) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for table in folder_paths["versions"].values():
+        for name, spec in table.items():
+            out[name] = spec["default_dirs"]
+    return out
+
+
 def shipped_snapshot(shared_core: set[str]) -> dict | None:
     """The snapshot part of the shipped table ({repo, commit, nodes}), or None."""
     if not OUT.exists():
@@ -80,8 +106,12 @@ def shipped_snapshot(shared_core: set[str]) -> dict | None:
     source = table.get("core_source")
     if not source:
         return None
-    nodes = sorted(set(table["core_nodes"]) - shared_core)
-    return {**source, "nodes": nodes, "inputs": table.get("input_loaders", {})}
+    return {
+        **source,
+        "nodes": sorted(set(table["core_nodes"]) - shared_core),
+        "inputs": table.get("input_loaders", {}),
+        "core_inputs": table.get("core_inputs", {}),
+    }
 
 
 def build(facts: Path, snapshot: dict | None = None) -> dict:
@@ -123,6 +153,8 @@ def build(facts: Path, snapshot: dict | None = None) -> dict:
         extra = set(snapshot["nodes"]) - frontend
         table["core_nodes"] = sorted(set(core["nodes"]) | extra)
         table["core_source"] = {"repo": snapshot["repo"], "commit": snapshot["commit"]}
+        if snapshot.get("core_inputs"):
+            table["core_inputs"] = snapshot["core_inputs"]
     return table
 
 

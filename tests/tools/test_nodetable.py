@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from comfylock.packcode import SCANNER_VERSION
 from comfylock.workflows import nodetable, tables
 from tests.support.paths import FIXTURES, ROOT
 from tools.nodetable import generate
 from tools.nodetable.layout import NODE_MAP_LINES, TABLE_LINES, dumps
-from tools.nodetable.scanner import SCANNER_VERSION
 
 PACKS = FIXTURES / "nodepacks"
 DATA = ROOT / "src" / "comfylock" / "workflows" / "data"

@@ -26,14 +26,15 @@ import json
 import sys
 from pathlib import Path
 
-import tomllib
+from comfylock.packcode import SCANNER_VERSION
+from comfylock.packcode.entries import merge_claims, pack_entry, registry_id
+from comfylock.packcode.facts import pack_facts
+from comfylock.packcode.source import SourcePack
+from comfylock.workflows.tables import core_facts
 
+from .gitread import commit_date, head_commit, read_python, read_text
 from .layout import NODE_MAP_LINES, TABLE_LINES, dumps
 from .provenance import MANAGER_FILE, manager_source
-from .scanner import SCANNER_VERSION
-from .scanner.gitread import commit_date, head_commit, read_python, read_text
-from .scanner.pack import SourcePack
-from .scanner.scan import scan_pack
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -75,45 +76,28 @@ def registry_ids(manager: Path) -> dict[str, str]:
 
 def own_registry_id(gitdir: str, commit: str) -> str | None:
     """The pack's own pyproject.toml ``[project] name`` when it has a ``[tool.comfy]`` table."""
-    text = read_text(gitdir, commit, "pyproject.toml")
-    if not text:
-        return None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return None
-    name = doc.get("project", {}).get("name")
-    return name.lower() if isinstance(name, str) and "comfy" in doc.get("tool", {}) else None
+    return registry_id(read_text(gitdir, commit, "pyproject.toml"))
 
 
-def core_facts() -> tuple[dict, dict, set, dict]:
-    """(core folder -> dirs, legacy aliases, core classes, core loader -> {input: folder})."""
-    table = json.loads((DATA / "comfyui.json").read_text())
-    core = {k: v["dirs"] for k, v in table["folders"].items()}
-    loaders = {
-        cls: {name: spec["folder"] for name, spec in inputs.items()}
-        for cls, inputs in table["loaders"].items()
-    }
-    return core, table["legacy_aliases"], set(table["core_nodes"]), loaders
+def core_classes() -> set[str]:
+    return set(json.loads((DATA / "comfyui.json").read_text())["core_nodes"])
 
 
-def scan_dir(root: Path, facts=None) -> dict:
+def scan_dir(root: Path) -> dict:
     """Read a pack from a plain directory (the tests' fake packs)."""
-    core, aliases, _, loaders = facts or core_facts()
     files = {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*.py"))}
-    return scan_pack(SourcePack(root.name, files), core, aliases, loaders)
+    return pack_facts(SourcePack(root.name, files), core_facts())
 
 
-def read_pack(mirror: Path, owner_repo: str, commit: str | None, facts) -> dict | None:
+def read_pack(mirror: Path, owner_repo: str, commit: str | None) -> dict | None:
     gitdir = str(mirror / owner_repo.replace("/", "+", 1) / "repo")
     if not Path(gitdir).is_dir():
         return None
     commit = head_commit(gitdir, commit or "HEAD")
     if commit is None:
         return None
-    core, aliases, _, loaders = facts
     files = read_python(gitdir, commit)
-    result = scan_pack(SourcePack(owner_repo.split("/", 1)[1], files), core, aliases, loaders)
+    result = pack_facts(SourcePack(owner_repo.split("/", 1)[1], files), core_facts())
     result["commit"] = commit
     result["commit-date"] = commit_date(gitdir, commit)
     result["own-id"] = own_registry_id(gitdir, commit)
@@ -134,7 +118,7 @@ def build(
     (normalised) -> a revision or None) reads just those packs; every other listed pack, and a
     listed pack the mirror lacks, keeps its entry in ``old`` (the previous table) and its
     classes keep their facts from it."""
-    facts = core_facts()
+    core = core_classes()
     ids = registry_ids(manager)
     previous = {norm_repo(p["repo"]): (pid, p) for pid, p in (old or {}).get("packs", {}).items()}
     out_packs: dict = {}
@@ -146,7 +130,7 @@ def build(
         if at is not None and pinned is None:
             continue
         wanted = only is None or key in only
-        res = read_pack(mirror, owner_repo, pinned, facts) if wanted else None
+        res = read_pack(mirror, owner_repo, pinned) if wanted else None
         if res is None:
             if key in previous:
                 pid, pack = previous[key]
@@ -157,7 +141,14 @@ def build(
             elif wanted:
                 report["missing"].append(owner_repo)
             continue
-        pid, pack = _pack_entry(owner_repo, res, facts[2])
+        pid, pack = pack_entry(
+            owner_repo,
+            res,
+            commit=res["commit"],
+            registry=res["own-id"],
+            core=core,
+            commit_date=res["commit-date"],
+        )
         reg = ids.get(key)
         if reg and pack["registry-id"] != reg:
             report["id-differs"].append(f"{owner_repo}: {reg} -> {pack['registry-id']}")
@@ -169,7 +160,7 @@ def build(
         "generator": generator(),
         "ranking": "tools/nodetable/packs.txt",
         "packs": dict(sorted(out_packs.items())),
-        "classes": _classes(claims),
+        "classes": merge_claims(claims),
     }, report
 
 
@@ -178,48 +169,11 @@ def generator() -> dict:
     return {"tool": "tools/nodetable", "scanner-version": SCANNER_VERSION}
 
 
-def _pack_entry(owner_repo: str, res: dict, core: set) -> tuple[str, dict]:
-    """(pack id, table entry) of a pack read from its snapshot."""
-    # The pack's own pyproject.toml names its registry id; ComfyUI-Manager's list `id` is
-    # often the Manager's short name instead ("vhs" for comfyui-videohelpersuite).
-    reg = res["own-id"]
-    pack: dict = {"repo": f"https://github.com/{owner_repo}", "commit": res["commit"]}
-    if res["commit-date"]:
-        pack["commit-date"] = res["commit-date"]
-    pack["registry-id"] = reg
-    if res["folders"]:
-        pack["folders"] = {k: v for k, v in sorted(res["folders"].items()) if v}
-    pack["nodes"] = sorted(c for c in res["classes"] if c not in core)
-    if res["notes"]:
-        pack["unread"] = len(res["notes"])
-    return reg or owner_repo, pack
-
-
 def _facts_of(old: dict, name: str) -> dict:
     """A kept pack's facts about a class, as the previous table merged them (where packs'
     code disagreed that is ``dynamic: *`` for each of them: still "cannot tell")."""
     entry = old.get("classes", {}).get(name, {})
     return {k: v for k, v in entry.items() if k not in ("pack", "packs", "claimed-by")}
-
-
-def _classes(claims: dict[str, list]) -> dict:
-    """Classes with facts, or claimed by several packs (``pack`` is then the most-starred and
-    ``claimed-by`` the rest; facts kept only where every pack's code agrees)."""
-    out = {}
-    for name in sorted(claims):
-        owners = claims[name]
-        entry: dict = {"pack": owners[0][0]}
-        others = sorted({pid for pid, _ in owners[1:]} - {owners[0][0]})
-        kinds = {json.dumps(f, sort_keys=True) for _, f in owners}
-        if len(kinds) == 1:
-            entry.update(owners[0][1])
-        else:
-            entry["dynamic"] = ["*"]  # the packs' code disagrees about this class: cannot tell
-        if others:
-            entry["claimed-by"] = others
-        if len(entry) > 1:
-            out[name] = entry
-    return out
 
 
 def node_map(manager: Path, table: dict, core: set, source: dict) -> dict:
@@ -368,9 +322,7 @@ def main(argv=None) -> int:
         print(f"ComfyUI-Manager's list id is not the registry id: {len(report['id-differs'])}")
     print(f"class map: {source['file']} @ {source['commit'] or 'unknown commit'} {note}".rstrip())
     OUT.write_text(dumps(table, TABLE_LINES))
-    MAP_OUT.write_text(
-        dumps(node_map(args.manager, table, core_facts()[2], source), NODE_MAP_LINES)
-    )
+    MAP_OUT.write_text(dumps(node_map(args.manager, table, core_classes(), source), NODE_MAP_LINES))
     print(
         f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size} bytes), "
         f"{MAP_OUT.relative_to(ROOT)} ({MAP_OUT.stat().st_size} bytes)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .scanner.gitread import blob_id, commit_date, commit_holding, read_text
+from .gitread import blob_id, commit_date, commit_holding, read_text
 
 __all__ = ["MANAGER_FILE", "MANAGER_LICENSE", "MANAGER_REPO", "manager_source"]
 

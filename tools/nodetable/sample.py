@@ -31,7 +31,7 @@ from pathlib import Path
 from comfylock.errors import WorkflowError
 from comfylock.workflows.reader import parse
 
-from .scanner.gitread import head_commit
+from .gitread import head_commit
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent

@@ -11,10 +11,13 @@ from functools import lru_cache
 
 import msgspec
 
+from ..packcode import CoreFacts
+
 __all__ = [
     "INPUT_FOLDER",
     "LoaderInput",
     "canonical_folder",
+    "core_facts",
     "core_nodes",
     "default_dirs",
     "fileless_values",
@@ -127,6 +130,20 @@ def canonical_folder(folder: str) -> str:
 @lru_cache(maxsize=1)
 def model_extensions() -> tuple[str, ...]:
     return tuple(sorted(set(_table()["model_extensions"]) | set(EXTRA_MODEL_EXTENSIONS)))
+
+
+@lru_cache(maxsize=1)
+def core_facts() -> CoreFacts:
+    """ComfyUI's own facts as the pack reader takes them: folder directories, legacy names,
+    and each core loader's inputs in order (``core_inputs``, read from ComfyUI's code by
+    ``make tables``; an older table gives only the loaders' model inputs)."""
+    table = _table()
+    folders = {k: list(v["dirs"]) for k, v in table["folders"].items()}
+    recorded = table.get("core_inputs") or {}
+    inputs: dict = {cls: tuple((n, k, f) for n, k, f in rows) for cls, rows in recorded.items()}
+    for cls, spec in table["loaders"].items():
+        inputs.setdefault(cls, {name: row["folder"] for name, row in spec.items()})
+    return CoreFacts(folders, dict(table["legacy_aliases"]), inputs)
 
 
 def fileless_values(class_type: str, input_name: str) -> frozenset[str]:

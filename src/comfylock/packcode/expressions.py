@@ -239,10 +239,12 @@ def _opaque_comprehension(it, node, gen, frame) -> tuple:
 
 
 def iter_items(alts: tuple) -> list | None:
-    """The concrete elements of an iterable, when it is one known list/dict."""
-    if len(alts) != 1:
+    """The concrete elements of an iterable, when it is one known list/dict (alternatives
+    that are merely unknown, ``f() if callable(f) else f``, are set aside)."""
+    known = [a for a in alts if a != UNKNOWN]
+    if len(known) != 1:
         return None
-    v = alts[0]
+    v = known[0]
     if isinstance(v, ListV):
         return list(v.items)
     if isinstance(v, DictV):
@@ -318,6 +320,8 @@ def index(v, key) -> tuple:  # noqa: C901
         return (Input(v.name, "repo_name"),) if k == -1 else (UNKNOWN,)
     if isinstance(v, Mod) and v.name == "folder_paths.folder_names_and_paths":
         return _fnp_entry(key)
+    if isinstance(v, Mod) and v.name == "nodes.NODE_CLASS_MAPPINGS" and isinstance(k, str):
+        return (Mod(f"nodes.{k}"),)  # a core class by its registered name
     if isinstance(v, Files | DirFiles) and k is None and not isinstance(key, Const):
         return (UNKNOWN,)
     return (UNKNOWN,)
@@ -353,7 +357,7 @@ def attr(it, base, name: str) -> tuple:  # noqa: C901
 
 
 def class_attr(it, cls: ClassRef, name: str, seen=None) -> tuple:
-    from .interp import Frame
+    from .interp import class_frame
 
     if name == "__name__":
         return (Const(cls.node.name),)
@@ -364,7 +368,7 @@ def class_attr(it, cls: ClassRef, name: str, seen=None) -> tuple:
     for stmt in cls.node.body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == name:
             return (Bound(cls, name),)
-    frame = Frame(cls.module, {}, cls)
+    frame = class_frame(cls)
     found = None
     for stmt in cls.node.body:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else []
@@ -375,7 +379,7 @@ def class_attr(it, cls: ClassRef, name: str, seen=None) -> tuple:
     if found is not None:
         return it.ev(found, frame)
     for base in cls.node.bases:
-        for b in it.ev(base, Frame(cls.module)):
+        for b in it.ev(base, class_frame(cls)):
             if isinstance(b, ClassRef):
                 got = class_attr(it, b, name, seen)
                 if got != (UNKNOWN,):
@@ -384,7 +388,7 @@ def class_attr(it, cls: ClassRef, name: str, seen=None) -> tuple:
 
 
 def find_method(it, cls: ClassRef, name: str, seen=None) -> FuncRef | None:
-    from .interp import Frame
+    from .interp import class_frame
 
     seen = seen or set()
     if id(cls.node) in seen:
@@ -394,7 +398,7 @@ def find_method(it, cls: ClassRef, name: str, seen=None) -> FuncRef | None:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == name:
             return FuncRef(cls.module, stmt, cls)
     for base in cls.node.bases:
-        for b in it.ev(base, Frame(cls.module)):
+        for b in it.ev(base, class_frame(cls)):
             if isinstance(b, ClassRef):
                 got = find_method(it, b, name, seen)
                 if got is not None:

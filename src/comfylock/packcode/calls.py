@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import posixpath
 
-from .builtins_model import (
+from .expressions import (
     _add,
     _collapse,
     _fnp_entry,
@@ -46,6 +46,7 @@ from .values import (
 __all__ = ["call", "call_node", "core_input_types"]
 
 _IDENTITY = {"list", "sorted", "set", "tuple", "reversed", "str", "frozenset"}
+_COPIES = {"copy.copy", "copy.deepcopy", "deepcopy"}
 _PATH_IDENTITY = {"abspath", "realpath", "normpath", "expanduser", "resolve", "absolute"}
 _FP_DIRS = {
     "get_output_directory": "output",
@@ -89,27 +90,38 @@ def _mutate(it, node, f: Bound, args, frame):
         paths = args[-1] if f.name == "append" else element_of(args[0])
         it.effects.registrations.append(((Const(recv.key),), paths, it.where(frame, node)))
     if new is not None and isinstance(target, ast.Name | ast.Subscript):
-        it.assign(target, (new,), frame)
+        it.rebind(target, (new,), frame)
     return Const(None)
 
 
 def _super(it, frame) -> tuple:
-    from .interp import Frame
+    from .interp import class_frame
 
     owner = frame.owner
     if owner is None:
         return (UNKNOWN,)
-    bases = [b for base in owner.node.bases for b in it.ev(base, Frame(owner.module))]
+    bases = [b for base in owner.node.bases for b in it.ev(base, class_frame(owner))]
     return tuple(b for b in bases if isinstance(b, ClassRef | Mod)) or (UNKNOWN,)
 
 
-def core_input_types(spec: dict[str, str]) -> DictV:
-    """What a core loader's ``INPUT_TYPES()`` gives, as far as the core table knows: its model
-    inputs, and an unknown rest (so no widget order is made up from it)."""
-    required = tuple(
-        (Const(name), (ListV((Files(frozenset({folder})),)),)) for name, folder in spec.items()
-    )
-    return DictV(((Const("required"), (DictV((*required, (UNKNOWN, (UNKNOWN,)))),)),))
+_KIND_VALUE = {"link": "MODEL", "int": "INT", "widget": "STRING"}
+
+
+def core_input_types(spec) -> DictV:
+    """What a core class's ``INPUT_TYPES()`` gives, from ComfyUI's recorded facts: its inputs
+    in order (``(name, kind, folder)``: a model input lists its folder's files), or, from an
+    older table that knows only the model inputs (``{name: folder}``), those and an unknown
+    rest (so no widget order is made up from it)."""
+    if isinstance(spec, dict):
+        required = tuple(
+            (Const(name), (ListV((Files(frozenset({folder})),)),)) for name, folder in spec.items()
+        )
+        return DictV(((Const("required"), (DictV((*required, (UNKNOWN, (UNKNOWN,)))),)),))
+    items = []
+    for name, kind, folder in spec:
+        value = Files(frozenset({folder})) if folder else Const(_KIND_VALUE.get(kind, "STRING"))
+        items.append((Const(name), (ListV((value,)),)))
+    return DictV(((Const("required"), (DictV(tuple(items)),)),))
 
 
 def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
@@ -143,7 +155,7 @@ def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
         options = kwargs.get("options", args[1] if len(args) > 1 else ())
         return (V3Input(_collapse(args[0]), kind, options),)
     if last == "INPUT_TYPES" and name.count(".") >= 1:
-        spec = it.core_loaders.get(name.rsplit(".", 2)[-2])
+        spec = it.core_inputs.get(name.rsplit(".", 2)[-2])
         if spec is not None:
             return (core_input_types(spec),)
     return call_stdlib(it, name, args, kwargs)
@@ -168,7 +180,7 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
         return tuple(Input(v.name, "repo_name") if isinstance(v, Input) else UNKNOWN for v in first)
     if name in ("os.listdir", "os.scandir", "glob.glob", "glob", "glob.iglob"):
         return tuple(_listing(v) for v in first)
-    if name in _IDENTITY:
+    if name in _IDENTITY or name in _COPIES:
         return first
     if name == "filter" and len(args) == 2:
         return args[1]

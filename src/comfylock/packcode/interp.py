@@ -12,10 +12,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from . import builtins_model as bm
+from . import expressions as bm
 from .values import UNKNOWN, ClassRef, Const, DictV, Dyn, FuncRef, Input, ListV, Mod, PathV
 
-__all__ = ["Effects", "Interp", "MAX_ALTS"]
+__all__ = ["Effects", "Frame", "Interp", "MAX_ALTS", "class_frame"]
 
 MAX_ALTS = 12
 MAX_DEPTH = 4
@@ -45,11 +45,28 @@ def merge(*alts_lists) -> tuple:
 
 
 class Frame:
-    def __init__(self, module: str, env: dict | None = None, owner: ClassRef | None = None):
+    def __init__(
+        self,
+        module: str,
+        env: dict | None = None,
+        owner: ClassRef | None = None,
+        nested: bool = False,
+    ):
         self.module = module
         self.env: dict[str, tuple] = dict(env or {})
         self.owner = owner
         self.returns: list = []
+        self.nested = nested  # a function body: definitions here close over its names
+
+
+def class_frame(cls: ClassRef) -> Frame:
+    """Where a class's bases and attributes are evaluated: its module, plus the names of the
+    function that defined it."""
+    return Frame(cls.module, dict(cls.closure), cls)
+
+
+def _closure(frame: Frame) -> tuple:
+    return tuple(sorted(frame.env.items(), key=lambda kv: kv[0])) if frame.nested else ()
 
 
 class Interp:
@@ -57,8 +74,8 @@ class Interp:
 
     def __init__(self, pack):
         self.pack = pack
-        self.core_loaders: dict[str, dict[str, str]] = {}  # core class -> {input: folder}
-        self.input_files = False  # also read listings of input/ (``scan_pack``)
+        self.core_inputs: dict = {}  # core class -> its inputs (CoreFacts.inputs)
+        self.input_files = False  # also read listings of input/ (``pack_facts``)
         self.effects = Effects()
         self.steps = 0
         self.depth = 0
@@ -140,9 +157,9 @@ class Interp:
             self.branches([h.body for h in s.handlers] + [s.orelse, []], frame)
             self.walk(s.finalbody, frame)
         elif isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef):
-            frame.env[s.name] = (FuncRef(frame.module, s, frame.owner),)
+            frame.env[s.name] = (FuncRef(frame.module, s, frame.owner, _closure(frame)),)
         elif isinstance(s, ast.ClassDef):
-            frame.env[s.name] = (ClassRef(frame.module, s),)
+            frame.env[s.name] = (ClassRef(frame.module, s, _closure(frame)),)
         elif isinstance(s, ast.Import):
             for alias in s.names:
                 self.import_name(alias, frame)
@@ -205,7 +222,18 @@ class Interp:
             if isinstance(b, DictV) and len(keys) == 1:
                 new.append(bm.dict_set(b, keys[0], vals))
         if new:
-            self.assign(target.value, tuple(new), frame)
+            self.rebind(target.value, tuple(new), frame)
+
+    def rebind(self, target, vals: tuple, frame: Frame) -> None:
+        """A container changed in place: a global one changed inside a function (a pack's
+        ``register(mapping)`` filling the module's ``NODE_CLASS_MAPPINGS``) changes the
+        module's binding, as Python's mutation would."""
+        if isinstance(target, ast.Name) and frame.nested and target.id not in frame.env:
+            env = self.module_env(frame.module)
+            if target.id in env:
+                env[target.id] = vals
+                return
+        self.assign(target, vals, frame)
 
     # ---- imports -------------------------------------------------------------------------
     def import_name(self, alias, frame: Frame) -> None:
@@ -270,7 +298,7 @@ class Interp:
             env[k] = v
         for p in params + node.args.kwonlyargs:
             env.setdefault(p.arg, (UNKNOWN,))
-        callee = Frame(func.module, env, func.owner)
+        callee = Frame(func.module, {**_closure_of(func), **env}, func.owner, nested=True)
         self.depth += 1
         try:
             self.walk(node.body, callee)
@@ -289,7 +317,7 @@ class Interp:
                 env[p.arg] = (func.owner,)
             else:
                 env[p.arg] = (Input(p.arg),) if inputs else (UNKNOWN,)
-        frame = Frame(func.module, env, func.owner)
+        frame = Frame(func.module, {**_closure_of(func), **env}, func.owner, nested=True)
         try:
             self.walk(node.body, frame)
         except (_Stop, RecursionError):
@@ -300,9 +328,16 @@ class Interp:
         return f"{self.pack.path_of(frame.module)}:{getattr(node, 'lineno', 0)}"
 
 
+def _closure_of(func: FuncRef) -> dict:
+    """Names a method or nested function sees beyond its parameters: its own closure, and its
+    class's (a method of a class made inside a factory function)."""
+    owner = func.owner if isinstance(func.owner, ClassRef) else None
+    return {**dict(owner.closure if owner else ()), **dict(func.closure)}
+
+
 def _is_static(node) -> bool:
     return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
 
 
-# re-exported for builtins_model, which needs the container types without a cycle
+# re-exported for expressions, which needs the container types without a cycle
 _ = (ListV, Dyn)

@@ -94,11 +94,16 @@ class FuncRef(NamedTuple):
     module: str
     node: object  # ast.FunctionDef
     owner: object = None  # ClassRef for methods
+    closure: tuple = ()  # (name, alternatives) bound where a nested function was defined
 
 
 class ClassRef(NamedTuple):
+    """A class of the pack. ``closure``: the names bound in the function that defined it (a
+    wrapper factory's ``class Wrapped(cls)`` sees the ``cls`` it was called with)."""
+
     module: str
     node: object  # ast.ClassDef
+    closure: tuple = ()
 
 
 class Schema(NamedTuple):

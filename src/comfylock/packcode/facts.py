@@ -7,9 +7,11 @@ import ast
 import json
 import posixpath
 
-from .builtins_model import class_attr, find_method, index
+from . import CoreFacts
+from .calls import core_input_types
+from .expressions import class_attr, find_method, index
 from .interp import Interp, _Stop
-from .pack import SourcePack
+from .source import SourcePack
 from .values import (
     UNKNOWN,
     ClassRef,
@@ -27,23 +29,19 @@ from .values import (
     file_name_list,
 )
 
-__all__ = ["scan_pack"]
+__all__ = ["pack_facts"]
 
 _MAPPING_NAMES = ("NODE_CLASS_MAPPINGS",)
 _FOLDERISH = ("folder_paths", "listdir", "get_filename_list", "glob")
 
 
-def scan_pack(
-    pack: SourcePack,
-    core: dict[str, list[str]],
-    aliases: dict[str, str],
-    core_loaders: dict[str, dict[str, str]] | None = None,
-    *,
-    input_files: bool = False,
+def pack_facts(
+    pack: SourcePack, core: CoreFacts, *, layouts: bool = False, input_files: bool = False
 ) -> dict:
-    """``core``: core folder key -> its directories relative to ``models/``; ``aliases``:
-    legacy folder names (``clip`` -> ``text_encoders``); ``core_loaders``: core class ->
-    {model input: folder}, for classes that subclass ComfyUI's own loaders.
+    """``{"classes": {class: facts}, "folders": {key: [dir, ...]}, "notes": [...]}`` of one
+    pack, read with ComfyUI's own ``core`` facts. ``layouts``: also give each class's inputs
+    in order with their kinds (``layout``: [[name, kind], ...]), as ComfyUI's own loaders are
+    recorded for the packs that copy them.
 
     ``input_files``: also record inputs that list ComfyUI's ``input/`` folder (or a folder
     below it) as reading folder ``input`` (``LoadImage.image``). Such a value is resolved by
@@ -52,9 +50,10 @@ def scan_pack(
     table until it is read again with it on (a different reading needs a new
     ``SCANNER_VERSION``); ``tools/gen_tables.py`` turns it on for ComfyUI's own nodes."""
     it = Interp(pack)
-    it.core_loaders = core_loaders or {}
+    it.core_inputs = core.inputs
     it.input_files = input_files
-    scanner = _Scanner(it, pack, core, aliases)
+    scanner = _Scanner(it, pack, core.folders, core.aliases)
+    scanner.layouts = layouts
     for module in pack.modules_mentioning(
         "NODE_CLASS_MAPPINGS", "define_schema", "add_model_folder_path", "folder_names_and_paths"
     ):
@@ -104,7 +103,7 @@ class _Scanner:
                 _task(self.it, module, self.it.module_env, module)
 
     def _take_decorated(self, cls: ClassRef, found: dict) -> None:
-        from .interp import Frame
+        from .interp import class_frame
 
         for deco in cls.node.decorator_list:
             if not (isinstance(deco, ast.Call) and _callee_name(deco.func) in self.decorators):
@@ -112,7 +111,7 @@ class _Scanner:
             named = [kw.value for kw in deco.keywords if kw.arg in ("name", "node_id")]
             named += deco.args[:1] if not named else []
             for expr in named:
-                for v in self.it.ev(expr, Frame(cls.module)):
+                for v in self.it.ev(expr, class_frame(cls)):
                     if isinstance(v, Const) and isinstance(v.value, str):
                         slot = found.setdefault(v.value, [])
                         if cls not in slot:
@@ -228,20 +227,23 @@ class _Scanner:
             entry["dynamic"] = sorted(dynamic)
         if entry and widgets:
             entry["widgets"] = widgets
+        if self.layouts and getattr(self, "last_layout", None):
+            entry["layout"] = self.last_layout
         return entry
 
     def _read_inputs(self, cls: ClassRef, folders, inputs: dict, dynamic: set):
         """Fill ``inputs``/``dynamic``; return the UI widget order (False: not readable)."""
         it = self.it
         method = find_method(it, cls, "INPUT_TYPES") or find_method(it, cls, "define_schema")
-        if method is None:
-            for spec in self._core_bases(cls):  # a core loader subclassed as it is
-                for name, folder in spec.items():
-                    inputs.setdefault(name, set()).add(self.aliases.get(folder, folder))
-            return False
-        frame = self._run(method, inputs=False)
+        if method is not None:
+            frame = self._run(method, inputs=False)
+            returns = frame.returns if frame else []
+        else:  # a core loader subclassed as it is: its inputs are the core class's
+            returns = [(core_input_types(spec),) for spec in self._core_bases(cls)]
+            if not returns:
+                return False
         layouts: list = []  # per alternative INPUT_TYPES returns: [(name, its type value)]
-        for ret in frame.returns if frame else ():
+        for ret in returns:
             for d in ret:
                 specs: list = []
                 if isinstance(d, DictV):
@@ -255,7 +257,7 @@ class _Scanner:
                 else:
                     continue
                 layouts.append(specs)
-        if not layouts and _mentions(method.node, _FOLDERISH):
+        if not layouts and method is not None and _mentions(method.node, _FOLDERISH):
             dynamic.add("*")
         for specs in layouts:
             for name, vals in specs:
@@ -264,17 +266,20 @@ class _Scanner:
                 alts = vals.options if isinstance(vals, V3Input) else vals
                 for first in _firsts(alts):
                     self._take_input(name, first, folders, inputs, dynamic)
+        kinds = {json.dumps(_layout(specs)) for specs in layouts}
+        self.last_layout = json.loads(kinds.pop()) if len(kinds) == 1 else None
         orders = {json.dumps(_widget_order(specs)) for specs in layouts}
         return json.loads(orders.pop()) if len(orders) == 1 else False
 
-    def _core_bases(self, cls: ClassRef) -> list[dict]:
-        from .interp import Frame
+    def _core_bases(self, cls: ClassRef) -> list:
+        from .interp import class_frame
 
         found = []
         for base in cls.node.bases:
-            for b in self.it.ev(base, Frame(cls.module)):
-                if isinstance(b, Mod) and b.name.rsplit(".", 1)[-1] in self.it.core_loaders:
-                    found.append(self.it.core_loaders[b.name.rsplit(".", 1)[-1]])
+            for b in self.it.ev(base, class_frame(cls)):
+                name = b.name.rsplit(".", 1)[-1] if isinstance(b, Mod) else None
+                if name in self.it.core_inputs:
+                    found.append(self.it.core_inputs[name])
         return found
 
     def _section(self, sec, dynamic: set) -> list:
@@ -429,6 +434,24 @@ def _widget_order(specs: list) -> list | bool:
         if seed or any(_opt(o, "control_after_generate") for o in opts):
             order.append("")
     return order
+
+
+def _layout(specs: list) -> list | None:
+    """[[name, kind], ...] of one INPUT_TYPES: kind ``link``, ``int`` or ``widget``; None when an
+    input's kind cannot be read."""
+    out = []
+    for name, vals in specs:
+        if vals is None:
+            return None
+        if isinstance(vals, V3Input):
+            kind = "int" if vals.kind == "Int" else "widget" if vals.kind in _V3_WIDGETS else "link"
+            out.append([name, kind])
+            continue
+        kinds = {_kind(v) for v in vals}
+        if len(kinds) != 1 or "unknown" in kinds:
+            return None
+        out.append([name, kinds.pop()])
+    return out
 
 
 def _kind(v) -> str:

@@ -1,0 +1,36 @@
+"""What a custom-node pack's code says: its node classes, the folder each model input reads,
+the folders it registers and what its nodes download at run time. Read with ``ast`` from the
+pack's source text; the code is never imported or run. Pure: source text in, facts out.
+
+``facts.pack_facts`` reads one pack (``source.SourcePack``: path -> text) given ComfyUI's own
+facts (``CoreFacts``); ``entries`` turns what it found into the knowledge table's entries.
+The generator (``tools/nodetable``) runs it over pack snapshots to build the shipped table;
+``machine.packfacts`` runs it over the packs installed in a ComfyUI root.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["SCANNER_VERSION", "CoreFacts"]
+
+# Recorded in the generated tables and the installed-pack cache. Bump it in any change that can
+# change what pack_facts returns for the same sources (a new registration style read, a fact
+# added or dropped): the same pack commits then give other facts, and the tables must say which
+# reading they hold.
+# 1: the scanner as of issue 15 (earlier readings were not numbered).
+# 2: issue 17: helpers followed into folder_paths, core loaders' inputs copied by wrappers,
+#    label -> repo/URL maps, file downloads, pack-local directories, data files.
+SCANNER_VERSION = 2
+
+
+class CoreFacts(NamedTuple):
+    """ComfyUI's own facts the reader needs: ``folders`` (core folder key -> its directories
+    relative to ``models/``), ``aliases`` (legacy folder names, ``clip`` -> ``text_encoders``)
+    and ``inputs`` (core class -> its inputs in ``INPUT_TYPES`` order as ``(name, kind,
+    folder)``: kind ``link``, ``int`` or ``widget``; folder the key a model input lists),
+    for packs that subclass or copy ComfyUI's own loaders."""
+
+    folders: dict[str, list[str]]
+    aliases: dict[str, str]
+    inputs: dict[str, tuple[tuple[str, str, str | None], ...]] = {}

@@ -1,0 +1,73 @@
+"""What ``pack_facts`` found, as entries of the knowledge table (``workflows/data/
+custom_nodes.json``): one pack entry, and the class entries of several packs merged. Shared by
+the generator that builds the shipped table and the reader of installed packs, so both give the
+same answer for the same code. Pure."""
+
+from __future__ import annotations
+
+import json
+
+import tomllib
+
+__all__ = ["merge_claims", "pack_entry", "registry_id"]
+
+
+def registry_id(pyproject: str | None) -> str | None:
+    """The pack's Comfy Registry id: its ``pyproject.toml`` ``[project] name`` when the file
+    has a ``[tool.comfy]`` table; None otherwise (or unreadable)."""
+    if not pyproject:
+        return None
+    try:
+        doc = tomllib.loads(pyproject)
+    except tomllib.TOMLDecodeError:
+        return None
+    name = doc.get("project", {}).get("name")
+    tool = doc.get("tool")
+    is_comfy = isinstance(tool, dict) and "comfy" in tool
+    return name.lower() if isinstance(name, str) and is_comfy else None
+
+
+def pack_entry(
+    owner_repo: str,
+    facts: dict,
+    *,
+    commit: str,
+    registry: str | None,
+    core: set[str],
+    repo: str | None = None,
+    commit_date: str | None = None,
+) -> tuple[str, dict]:
+    """(pack id, table entry) of a pack ``pack_facts`` read: the id is the registry id where
+    the pack has one, else ``owner/repo``; ``nodes`` leaves out ComfyUI's own classes."""
+    entry: dict = {"repo": repo or f"https://github.com/{owner_repo}", "commit": commit}
+    if commit_date:
+        entry["commit-date"] = commit_date
+    entry["registry-id"] = registry
+    if facts["folders"]:
+        entry["folders"] = {k: v for k, v in sorted(facts["folders"].items()) if v}
+    entry["nodes"] = sorted(c for c in facts["classes"] if c not in core)
+    if facts["notes"]:
+        entry["unread"] = len(facts["notes"])
+    return registry or owner_repo, entry
+
+
+def merge_claims(claims: dict[str, list]) -> dict:
+    """Class entries from ``{class: [(pack id, facts), ...]}`` (packs in ranking order): a
+    class with facts, or claimed by several packs (``pack`` is then the first and
+    ``claimed-by`` the rest; facts kept only where every pack's code agrees, else the class is
+    ``dynamic: *``: "cannot tell", never one pack's guess)."""
+    out = {}
+    for name in sorted(claims):
+        owners = claims[name]
+        entry: dict = {"pack": owners[0][0]}
+        others = sorted({pid for pid, _ in owners[1:]} - {owners[0][0]})
+        kinds = {json.dumps(f, sort_keys=True) for _, f in owners}
+        if len(kinds) == 1:
+            entry.update(owners[0][1])
+        else:
+            entry["dynamic"] = ["*"]
+        if others:
+            entry["claimed-by"] = others
+        if len(entry) > 1:
+            out[name] = entry
+    return out
