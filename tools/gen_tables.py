@@ -64,8 +64,8 @@ def core_classes(gitdir: Path, commit: str = "HEAD", facts: Path = FACTS) -> dic
         if entry.get("layout"):
             folders = entry.get("inputs", {})
             inputs[cls] = [
-                [n, k, folders.get(n) if isinstance(folders.get(n), str) else None]
-                for n, k in entry["layout"]
+                [n, k, folders.get(n) if isinstance(folders.get(n), str) else None, *rest]
+                for n, k, *rest in entry["layout"]
             ]
     return {
         "repo": COMFYUI_REPO,

@@ -85,7 +85,11 @@ def core_classes() -> set[str]:
 
 def scan_dir(root: Path) -> dict:
     """Read a pack from a plain directory (the tests' fake packs)."""
-    files = {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*.py"))}
+    files = {
+        p.relative_to(root).as_posix(): p.read_text()
+        for p in sorted(root.rglob("*"))
+        if p.suffix in (".py", ".json") and p.is_file()
+    }
     return pack_facts(SourcePack(root.name, files), core_facts())
 
 

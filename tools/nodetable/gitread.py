@@ -22,8 +22,13 @@ def head_commit(gitdir: str, rev: str = "HEAD") -> str | None:
     return proc.stdout.strip() or None
 
 
+DATA_FILES = (".json",)  # data a pack's code loads (label -> repo maps), read as text too
+MAX_DATA = 1_000_000
+
+
 def read_python(gitdir: str, commit: str) -> dict[str, str]:
-    """Every ``.py`` file of ``commit`` (path -> text), skipping oversized and absent blobs."""
+    """Every ``.py`` file of ``commit`` and its small JSON data files (path -> text), skipping
+    oversized and absent blobs."""
     listing = subprocess.run(
         ["git", "--git-dir", gitdir, "ls-tree", "-r", "-l", "-z", commit],
         capture_output=True,
@@ -36,7 +41,15 @@ def read_python(gitdir: str, commit: str) -> dict[str, str]:
         meta, _, path = row.partition(b"\t")
         mode, kind, sha, size = meta.split()
         name = path.decode("utf-8", "replace")
-        if kind == b"blob" and name.endswith(".py") and size != b"-" and int(size) <= MAX_FILE:
+        if kind != b"blob" or not size.isdigit():
+            continue
+        if (
+            name.endswith(".py")
+            and int(size) <= MAX_FILE
+            or name.endswith(DATA_FILES)
+            and int(size) <= MAX_DATA
+            and "/node_modules/" not in name
+        ):
             wanted.append((name, sha.decode()))
     if not wanted:
         return {}

@@ -28,9 +28,10 @@ class CoreFacts(NamedTuple):
     """ComfyUI's own facts the reader needs: ``folders`` (core folder key -> its directories
     relative to ``models/``), ``aliases`` (legacy folder names, ``clip`` -> ``text_encoders``)
     and ``inputs`` (core class -> its inputs in ``INPUT_TYPES`` order as ``(name, kind,
-    folder)``: kind ``link``, ``int`` or ``widget``; folder the key a model input lists),
+    folder, optional)``: kind ``link``, ``int`` or ``widget``; folder the key a model input
+    lists; optional when in its optional section),
     for packs that subclass or copy ComfyUI's own loaders."""
 
     folders: dict[str, list[str]]
     aliases: dict[str, str]
-    inputs: dict[str, tuple[tuple[str, str, str | None], ...]] = {}
+    inputs: dict[str, tuple[tuple[str, str, str | None, bool], ...]] = {}

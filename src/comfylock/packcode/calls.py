@@ -28,9 +28,11 @@ from .values import (
     Bound,
     ClassRef,
     Const,
+    DataFile,
     DictV,
     DirFiles,
     Dyn,
+    FileName,
     Files,
     FolderDirs,
     FuncRef,
@@ -40,6 +42,7 @@ from .values import (
     PathV,
     Schema,
     V3Input,
+    from_json,
     join_path,
 )
 
@@ -55,6 +58,14 @@ _FP_DIRS = {
     "get_user_directory": "user",
 }
 _DOWNLOADERS = ("snapshot_download", "hf_hub_download")
+# URL downloaders: name -> (position of the URL, position and keywords of the destination,
+# whether the destination is a directory (the file keeps the URL's name) or the file's path)
+_URL_FETCHERS = {
+    "load_file_from_url": (0, 1, ("model_dir", "dst_dir", "dir"), True),
+    "download_url_to_file": (0, 1, ("dst",), False),
+    "urlretrieve": (0, 1, ("filename",), False),
+    "download": (0, 1, ("out",), False),  # wget.download
+}
 
 
 def call_node(it, node: ast.Call, frame) -> tuple:
@@ -109,7 +120,7 @@ _KIND_VALUE = {"link": "MODEL", "int": "INT", "widget": "STRING"}
 
 def core_input_types(spec) -> DictV:
     """What a core class's ``INPUT_TYPES()`` gives, from ComfyUI's recorded facts: its inputs
-    in order (``(name, kind, folder)``: a model input lists its folder's files), or, from an
+    in order (``(name, kind, folder, optional)``: a model input lists its folder's files), or, from an
     older table that knows only the model inputs (``{name: folder}``), those and an unknown
     rest (so no widget order is made up from it)."""
     if isinstance(spec, dict):
@@ -117,11 +128,11 @@ def core_input_types(spec) -> DictV:
             (Const(name), (ListV((Files(frozenset({folder})),)),)) for name, folder in spec.items()
         )
         return DictV(((Const("required"), (DictV((*required, (UNKNOWN, (UNKNOWN,)))),)),))
-    items = []
-    for name, kind, folder in spec:
+    sections: dict[str, list] = {"required": [], "optional": []}
+    for name, kind, folder, optional in spec:
         value = Files(frozenset({folder})) if folder else Const(_KIND_VALUE.get(kind, "STRING"))
-        items.append((Const(name), (ListV((value,)),)))
-    return DictV(((Const("required"), (DictV(tuple(items)),)),))
+        sections["optional" if optional else "required"].append((Const(name), (ListV((value,)),)))
+    return DictV(tuple((Const(k), (DictV(tuple(v)),)) for k, v in sections.items() if v))
 
 
 def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
@@ -145,7 +156,11 @@ def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
         local = kwargs.get("local_dir", ())
         cache = kwargs.get("cache_dir", ())
         it.effects.downloads.append((repo, local, cache, it.where(frame, node)))
+        _record_hf_fetch(it, last, args, kwargs, it.where(frame, node))
         return (PathV("{download}"),)
+    if last in _URL_FETCHERS and (last != "download" or name.startswith("wget")):
+        _record_url_fetch(it, last, args, kwargs, it.where(frame, node))
+        return (UNKNOWN,)
     if name.endswith("Schema") and "node_id" in kwargs:
         inputs = kwargs.get("inputs", (ListV(()),))
         items = iter_items(inputs) or []
@@ -161,9 +176,104 @@ def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
     return call_stdlib(it, name, args, kwargs)
 
 
+def _record_hf_fetch(it, kind: str, args, kwargs, where: str) -> None:
+    from .interp import Fetch
+
+    repo = kwargs.get("repo_id") or (args[0] if args else (UNKNOWN,))
+    if kind == "hf_hub_download":
+        files = kwargs.get("filename") or (args[1] if len(args) > 1 else (UNKNOWN,))
+    else:
+        files = ()
+    it.effects.fetches.append(
+        Fetch(
+            kind="repo",
+            source=repo,
+            name=files,
+            subfolder=kwargs.get("subfolder", ()),
+            dir=kwargs.get("local_dir", ()),
+            allow=kwargs.get("allow_patterns", ()),
+            where=where,
+        )
+    )
+
+
+def _record_url_fetch(it, kind: str, args, kwargs, where: str) -> None:
+    from .interp import Fetch
+
+    pos, dest_pos, keywords, is_dir = _URL_FETCHERS[kind]
+    url = kwargs.get("url") or (args[pos] if len(args) > pos else (UNKNOWN,))
+    dest = next((kwargs[k] for k in keywords if k in kwargs), None)
+    if dest is None:
+        dest = args[dest_pos] if len(args) > dest_pos else ()
+    name = kwargs.get("file_name", ())
+    if not is_dir:  # the destination is the file: its directory and name
+        name = tuple(
+            Const(posixpath.basename(d.rel)) if isinstance(d, PathV) else UNKNOWN for d in dest
+        )
+        dest = tuple(PathV(posixpath.dirname(d.rel)) if isinstance(d, PathV) else d for d in dest)
+    it.effects.fetches.append(
+        Fetch(kind="url", source=url, name=name, subfolder=(), dir=dest, allow=(), where=where)
+    )
+
+
+def _str_call(recv: str, name: str, args, kwargs):
+    """A ``str`` method on a constant string with constant arguments."""
+    consts = [a[0].value for a in args if len(a) == 1 and isinstance(a[0], Const)]
+    if len(consts) != len(args) or kwargs:
+        return UNKNOWN
+    if name in ("split", "rsplit", "splitlines") and all(isinstance(c, str | int) for c in consts):
+        try:
+            return ListV(tuple(Const(p) for p in getattr(recv, name)(*consts)))
+        except (TypeError, ValueError):
+            return UNKNOWN
+    if name in _STR_METHODS:
+        try:
+            got = getattr(recv, name)(*consts)
+        except (TypeError, ValueError, AttributeError):
+            return UNKNOWN
+        return Const(got) if isinstance(got, str | bool | int) else UNKNOWN
+    return UNKNOWN
+
+
+_STR_METHODS = {
+    "lower",
+    "upper",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "replace",
+    "removeprefix",
+    "removesuffix",
+    "startswith",
+    "endswith",
+    "title",
+    "casefold",
+}
+
+
+def _json_load(it, files) -> tuple:
+    """``json.load(open(<a file of the pack>))``: the pack's own data file, as values."""
+    import json
+
+    out = []
+    for f in files:
+        text = it.pack.data(f.rel) if isinstance(f, DataFile) else None
+        try:
+            out.append(from_json(json.loads(text)) if text is not None else UNKNOWN)
+        except ValueError:
+            out.append(UNKNOWN)
+    return merge(tuple(out))
+
+
 def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
     last = _last(name)
     first = args[0] if args else (UNKNOWN,)
+    if name == "open" or name in ("io.open", "codecs.open"):
+        return tuple(DataFile(v.rel) if isinstance(v, PathV) else UNKNOWN for v in first)
+    if name in ("json.load", "json.loads"):
+        return _json_load(it, first)
+    if name in ("urllib.parse.urlparse", "urlparse", "urllib.parse.urlsplit", "urlsplit"):
+        return first  # a constant URL stands for its parse: ``.path`` reads its path
     if name in ("os.path.join", "posixpath.join") or (last == "join" and name.startswith("os")):
         _note_file_read(it, args)
         return _join_all(args)
@@ -177,9 +287,13 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
     if name.startswith("os.path.") and last in _PATH_IDENTITY:
         return first
     if name.startswith("os.path.") and last == "basename":
-        return tuple(Input(v.name, "repo_name") if isinstance(v, Input) else UNKNOWN for v in first)
+        return tuple(_basename(v) for v in first)
     if name in ("os.listdir", "os.scandir", "glob.glob", "glob", "glob.iglob"):
         return tuple(_listing(v) for v in first)
+    if name == "os.walk":  # one (root, dirs, files) step: files are the tree's names
+        return tuple(ListV((ListV((v, UNKNOWN, _listing(v))),)) for v in first)
+    if name.startswith("os.path.") and last == "relpath":
+        return tuple(v if isinstance(v, FileName) else UNKNOWN for v in first)
     if name in _IDENTITY or name in _COPIES:
         return first
     if name == "filter" and len(args) == 2:
@@ -187,8 +301,31 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
     if name == "next":
         return merge(element_of(first), *args[1:])
     if name == "dict":
-        return first if args else (DictV(tuple((Const(k), v) for k, v in kwargs.items())),)
+        if not args:
+            return (DictV(tuple((Const(k), v) for k, v in kwargs.items())),)
+        return tuple(_dict_of_pairs(v) for v in first)
     return (UNKNOWN,)
+
+
+def _basename(v):
+    if isinstance(v, FileName):
+        return v
+    if isinstance(v, Input):
+        return Input(v.name, "repo_name")
+    if isinstance(v, PathV):
+        return Const(posixpath.basename(v.rel))
+    if isinstance(v, Const) and isinstance(v.value, str):
+        return Const(posixpath.basename(v.value.replace("\\", "/")))
+    return UNKNOWN
+
+
+def _dict_of_pairs(v):
+    """``dict(x)``: a dict as it is, a list of ``(key, value)`` pairs as a dict."""
+    if isinstance(v, DictV):
+        return v
+    if isinstance(v, ListV) and all(isinstance(p, ListV) and len(p.items) == 2 for p in v.items):
+        return DictV(tuple((p.items[0], (p.items[1],)) for p in v.items))
+    return UNKNOWN
 
 
 def _note_file_read(it, args) -> None:
@@ -201,6 +338,10 @@ def _note_file_read(it, args) -> None:
 
 
 def _listing(v):
+    if isinstance(v, PathV) and v.rel.startswith("{folder:") and v.rel.endswith("}"):
+        key = v.rel[len("{folder:") : -1]
+        if "{" not in key:
+            return Files(frozenset({key}))  # one of a folder's directories, listed
     if isinstance(v, PathV):
         rel = v.rel
         if "*" in posixpath.basename(rel):
@@ -210,18 +351,24 @@ def _listing(v):
 
 
 def _join_all(args) -> tuple:
+    """``os.path.join`` of alternatives: every combination (a few), each a path, a listed
+    file's name, or unknown."""
     if not args:
         return (UNKNOWN,)
-    outs = []
-    for base in args[0]:
-        cur = base if isinstance(base, PathV) else None
-        for part in args[1:]:
-            if cur is None or len(part) != 1:
-                cur = None
-                break
-            cur = join_path(cur.rel, part[0])
-        outs.append(cur or UNKNOWN)
-    return merge(tuple(outs))
+    current: list = [b if isinstance(b, PathV | FileName) else None for b in args[0]]
+    for part in args[1:]:
+        if len(current) * len(part) > 16:
+            return (UNKNOWN,)
+        current = [_join_one(c, p) for c in current for p in part]
+    return merge(tuple(c or UNKNOWN for c in current))
+
+
+def _join_one(cur, part):
+    if isinstance(part, FileName):
+        return part  # a listed file under its directory: still that listing's name
+    if not isinstance(cur, PathV):
+        return None
+    return join_path(cur.rel, part)
 
 
 def call_folder_paths(it, fp: str, args, kwargs, node, frame) -> tuple:
@@ -268,6 +415,10 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
         return it.call_def(method, args if static else [(recv,), *args], kwargs, frame)
     if isinstance(recv, Const) and isinstance(recv.value, str) and name == "format":
         return (_format(recv.value, args, kwargs),)
+    if isinstance(recv, Const) and isinstance(recv.value, str):
+        return (_str_call(recv.value, name, args, kwargs),)
+    if isinstance(recv, DataFile) and name == "read":
+        return (UNKNOWN,)
     if isinstance(recv, Input) and name in ("split", "rsplit") and args:
         return (Input(recv.name, "split"),) if args[0] == (Const("/"),) else (UNKNOWN,)
     if isinstance(recv, PathV):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import posixpath
-from typing import NamedTuple
 
 from .values import (
     UNKNOWN,
@@ -19,6 +18,7 @@ from .values import (
     DictV,
     DirFiles,
     Dyn,
+    FileName,
     Files,
     FolderDirs,
     FuncRef,
@@ -32,6 +32,7 @@ from .values import (
 __all__ = ["BUILTINS", "binop", "dict_set", "element_of", "evaluate", "index", "iter_items"]
 
 BUILTINS = {"list", "sorted", "set", "tuple", "reversed", "filter", "next", "dict", "str", "super"}
+BUILTINS |= {"open", "callable"}
 _FP_ATTRS = {"models_dir": "models", "base_path": "", "output_directory": "output"}
 _FP_ATTRS |= {"input_directory": "input", "temp_directory": "temp", "user_directory": "user"}
 
@@ -195,13 +196,6 @@ def comprehension(it, node, frame) -> tuple:
     return (ListV(tuple(out)),)
 
 
-class _Name(NamedTuple):
-    """One name of a folder's file list inside a comprehension, with a prefix added."""
-
-    key: str
-    prefix: str = ""
-
-
 def _prefixed_names(it, node, gen, source, frame):
     """``[prefix + x for x in get_filename_list(K)]``: K's names listed as ``prefix + name``."""
     from .interp import Frame
@@ -214,9 +208,9 @@ def _prefixed_names(it, node, gen, source, frame):
         return None
     (key,) = source[0].keys
     sub = Frame(frame.module, frame.env, frame.owner)
-    it.assign(gen.target, (_Name(key),), sub)
+    it.assign(gen.target, (FileName(key),), sub)
     got = it.ev(node.elt, sub)
-    if len(got) == 1 and isinstance(got[0], _Name) and got[0].prefix:
+    if len(got) == 1 and isinstance(got[0], FileName) and got[0].prefix:
         return Files(frozenset({key}), frozenset({(key, got[0].prefix)}))
     return None
 
@@ -242,6 +236,13 @@ def iter_items(alts: tuple) -> list | None:
     """The concrete elements of an iterable, when it is one known list/dict (alternatives
     that are merely unknown, ``f() if callable(f) else f``, are set aside)."""
     known = [a for a in alts if a != UNKNOWN]
+    if len(known) > 1 and all(isinstance(a, ListV | DictV) for a in known):
+        out: list = []  # one of several lists (a helper's early ``return {}``): any element
+        for a in known:
+            for item in iter_items((a,)) or []:
+                if item not in out:
+                    out.append(item)
+        return out
     if len(known) != 1:
         return None
     v = known[0]
@@ -253,10 +254,18 @@ def iter_items(alts: tuple) -> list | None:
 
 
 def element_of(alts: tuple) -> tuple:
+    """One element of an iterable: a list's items; a name of a folder's or a directory's file
+    list; one directory of a folder's (``get_folder_paths``)."""
     out = []
     for v in alts:
         if isinstance(v, ListV):
             out.extend(v.items)
+        elif isinstance(v, Files) and len(v.keys) == 1 and not v.prefixes:
+            out.append(FileName(next(iter(v.keys))))
+        elif isinstance(v, DirFiles):
+            out.append(FileName("dir:" + v.rel))
+        elif isinstance(v, FolderDirs):
+            out.append(PathV("{folder:" + v.key + "}"))
         else:
             out.append(UNKNOWN)
     return merge(tuple(out))
@@ -268,8 +277,8 @@ def _add(a, b):  # noqa: C901 - the pairs that matter
         return a if isinstance(a, Dyn) else b
     if isinstance(a, Files) and isinstance(b, Files):
         return Files(a.keys | b.keys, a.prefixes | b.prefixes)
-    if isinstance(a, Const) and isinstance(a.value, str) and isinstance(b, _Name):
-        return _Name(b.key, a.value + b.prefix)
+    if isinstance(a, Const) and isinstance(a.value, str) and isinstance(b, FileName):
+        return FileName(b.key, a.value + b.prefix)
     for x, y in ((a, b), (b, a)):
         if isinstance(x, Files | DirFiles) and isinstance(y, ListV | Files | DirFiles):
             return x if isinstance(y, ListV) else Dyn("several folders")
@@ -348,7 +357,13 @@ def attr(it, base, name: str) -> tuple:  # noqa: C901
     if isinstance(base, PathV):
         if name == "parent":
             return (PathV(posixpath.dirname(base.rel)),)
+        if name == "name":
+            return (Const(posixpath.basename(base.rel)),)
         return (Bound(base, name),)
+    if isinstance(base, Const) and isinstance(base.value, str) and name == "path":
+        from urllib.parse import urlsplit
+
+        return (Const(urlsplit(base.value).path),)  # urlparse(url).path (urlparse is identity)
     if isinstance(base, ClassRef):
         return class_attr(it, base, name)
     if isinstance(base, ListV | DictV | Files | DirFiles | Input | Const | FolderDirs):
@@ -361,6 +376,9 @@ def class_attr(it, cls: ClassRef, name: str, seen=None) -> tuple:
 
     if name == "__name__":
         return (Const(cls.node.name),)
+    stored = it.class_attrs.get((id(cls.node), name))
+    if stored is not None:  # set by a method (``self.files = list_files(...)``)
+        return stored
     seen = seen or set()
     if id(cls.node) in seen:
         return (UNKNOWN,)

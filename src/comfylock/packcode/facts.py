@@ -10,6 +10,7 @@ import posixpath
 from . import CoreFacts
 from .calls import core_input_types
 from .expressions import class_attr, find_method, index
+from .fetches import value_fetches
 from .interp import Interp, _Stop
 from .source import SourcePack
 from .values import (
@@ -19,6 +20,7 @@ from .values import (
     DictV,
     DirFiles,
     Dyn,
+    FileName,
     Files,
     Input,
     ListV,
@@ -207,22 +209,30 @@ class _Scanner:
     def read_class(self, refs: list, folders: dict) -> dict:
         inputs: dict = {}  # input name -> folder keys, in INPUT_TYPES order
         downloads: dict = {}
+        fetches: dict = {}
         dynamic: set = set()
         widgets: list | None | bool = None
+        self.folders_now = folders
         for cls in refs:
             if cls is None:
                 dynamic.add("*")
                 continue
+            self.options = {}
             got = self._read_inputs(cls, folders, inputs, dynamic)
             widgets = got if widgets is None or widgets == got else False
-            reads = self._read_downloads(cls, folders, downloads)
+            reads, methods, fetched = self._read_downloads(cls, folders, downloads)
             self._fixed_files(inputs, reads, folders, dynamic)
+            if fetched:
+                for name, by_value in value_fetches(self, cls, methods, self.options).items():
+                    fetches.setdefault(name, {}).update(by_value)
         entry: dict = {}
-        inputs = {k: v for k, v in inputs.items() if v}
+        inputs = {k: self._same_place(v, folders) for k, v in inputs.items() if v}
         if inputs:
             entry["inputs"] = {k: _one(v) for k, v in inputs.items()}  # INPUT_TYPES order
         if downloads:
             entry["downloads"] = {k: _one(v) for k, v in sorted(downloads.items())}
+        if fetches:
+            entry["fetches"] = {k: dict(sorted(v.items())) for k, v in sorted(fetches.items())}
         if dynamic:
             entry["dynamic"] = sorted(dynamic)
         if entry and widgets:
@@ -243,13 +253,17 @@ class _Scanner:
             if not returns:
                 return False
         layouts: list = []  # per alternative INPUT_TYPES returns: [(name, its type value)]
+        optional: set = set()
         for ret in returns:
             for d in ret:
                 specs: list = []
                 if isinstance(d, DictV):
                     for section in ("required", "optional"):
                         for sec in index(d, Const(section)):
-                            specs.extend(self._section(sec, dynamic))
+                            got = self._section(sec, dynamic)
+                            specs.extend(got)
+                            if section == "optional":
+                                optional.update(n for n, _ in got)
                 elif isinstance(d, Schema):
                     for inp in d.inputs:
                         if isinstance(inp, V3Input) and isinstance(inp.name, Const):
@@ -266,7 +280,7 @@ class _Scanner:
                 alts = vals.options if isinstance(vals, V3Input) else vals
                 for first in _firsts(alts):
                     self._take_input(name, first, folders, inputs, dynamic)
-        kinds = {json.dumps(_layout(specs)) for specs in layouts}
+        kinds = {json.dumps(_layout(specs, optional)) for specs in layouts}
         self.last_layout = json.loads(kinds.pop()) if len(kinds) == 1 else None
         orders = {json.dumps(_widget_order(specs)) for specs in layouts}
         return json.loads(orders.pop()) if len(orders) == 1 else False
@@ -297,7 +311,23 @@ class _Scanner:
             dynamic.add("*")
         return []
 
+    def _same_place(self, keys: set, folders) -> set:
+        """Several folder keys whose directories are the same (GGUF's ``clip_gguf``, registered
+        at the text encoders' directories) are one place: the core folder's key."""
+        if len(keys) < 2:
+            return keys
+        places = {tuple(sorted(self._folder_dirs(k, folders))) for k in keys}
+        if len(places) != 1 or not next(iter(places)):
+            return keys
+        core = sorted(k for k in keys if k in self.core)
+        return {core[0] if core else sorted(keys)[0]}
+
     def _take_input(self, name, first, folders, inputs: dict, dynamic: set) -> None:
+        first = _listed(first)
+        if isinstance(first, ListV) and first.items:
+            labels = [i.value for i in first.items if isinstance(i, Const)]
+            if len(labels) == len(first.items) and all(isinstance(v, str) for v in labels):
+                self.options[name] = labels  # a fixed list: what the node does per value
         if isinstance(first, Files) and first.prefixes:
             key = self._prefixed_key(first, folders)
             if key is None:
@@ -362,10 +392,18 @@ class _Scanner:
             return self.aliases.get(key, key)
         return None if "{" in d.rel else self._key_of_dir(d.rel, folders)
 
-    def _read_downloads(self, cls: ClassRef, folders, downloads: dict) -> list:
-        """Fill ``downloads``; return the file reads of the node's function."""
+    def resolve_dir(self, p: PathV) -> str | None:
+        """The one directory (relative to the ComfyUI root) a path names, or None."""
+        dirs = set(self._dirs(p, self.folders_now))
+        return dirs.pop() if len(dirs) == 1 else None
+
+    def _read_downloads(self, cls: ClassRef, folders, downloads: dict):
+        """Fill ``downloads``; return the file reads of the node's function, its methods and
+        whether it downloads anything (then ``fetches`` reads it value by value)."""
         it = self.it
         reads: list = []
+        methods: list = []
+        fetched = False
         fn = class_attr(it, cls, "FUNCTION")
         names = [v.value for v in fn if isinstance(v, Const) and isinstance(v.value, str)]
         if find_method(it, cls, "execute") is not None:
@@ -374,8 +412,12 @@ class _Scanner:
             method = find_method(it, cls, fname)
             if method is None:
                 continue
+            methods.append(method)
             start, first_read = len(it.effects.downloads), len(it.effects.file_reads)
+            first_fetch = len(it.effects.fetches)
             self._run(method, inputs=True)
+            fetched = fetched or len(it.effects.fetches) > first_fetch
+            del it.effects.fetches[first_fetch:]
             reads.extend(it.effects.file_reads[first_read:])
             del it.effects.file_reads[first_read:]
             for repo, local, cache, _where in it.effects.downloads[start:]:
@@ -385,7 +427,7 @@ class _Scanner:
                     for d in self._download_dirs(local, cache, folders):
                         downloads.setdefault(r.name, set()).add(d)
             del it.effects.downloads[start:]
-        return reads
+        return reads, methods, fetched
 
     def _download_dirs(self, local, cache, folders) -> list[str]:
         if local:
@@ -436,21 +478,38 @@ def _widget_order(specs: list) -> list | bool:
     return order
 
 
-def _layout(specs: list) -> list | None:
-    """[[name, kind], ...] of one INPUT_TYPES: kind ``link``, ``int`` or ``widget``; None when an
-    input's kind cannot be read."""
+def _listed(v):
+    """A list built from a listing's names (``[f for f in files]``, ``sorted(d.keys())``) is
+    that listing."""
+    if not (isinstance(v, ListV) and v.items and all(isinstance(i, FileName) for i in v.items)):
+        return v
+    keys = {i.key for i in v.items}  # ``models/<key>`` as a fallback for a folder's dirs: it
+    items = [i for i in v.items if not (i.key[:11] == "dir:models/" and i.key[11:] in keys)]
+    v = ListV(tuple(items))
+    if all(i.key.startswith("dir:") for i in v.items):
+        rels = {i.key[4:] for i in v.items}
+        return DirFiles(rels.pop()) if len(rels) == 1 else Dyn("names of several directories")
+    if any(i.key.startswith("dir:") for i in v.items):
+        return Dyn("names of a folder and a directory")
+    prefixes = frozenset((i.key, i.prefix) for i in v.items if i.prefix)
+    return Files(frozenset(i.key for i in v.items), prefixes)
+
+
+def _layout(specs: list, optional: set) -> list | None:
+    """[[name, kind], ...] of one INPUT_TYPES (``[name, kind, "optional"]`` for its optional
+    section): kind ``link``, ``int`` or ``widget``; None when an input's kind cannot be read."""
     out = []
     for name, vals in specs:
         if vals is None:
             return None
         if isinstance(vals, V3Input):
             kind = "int" if vals.kind == "Int" else "widget" if vals.kind in _V3_WIDGETS else "link"
-            out.append([name, kind])
-            continue
-        kinds = {_kind(v) for v in vals}
-        if len(kinds) != 1 or "unknown" in kinds:
-            return None
-        out.append([name, kinds.pop()])
+        else:
+            kinds = {_kind(v) for v in vals}
+            if len(kinds) != 1 or "unknown" in kinds:
+                return None
+            kind = kinds.pop()
+        out.append([name, kind, "optional"] if name in optional else [name, kind])
     return out
 
 

@@ -11,15 +11,30 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import expressions as bm
 from .values import UNKNOWN, ClassRef, Const, DictV, Dyn, FuncRef, Input, ListV, Mod, PathV
 
-__all__ = ["Effects", "Frame", "Interp", "MAX_ALTS", "class_frame"]
+__all__ = ["Effects", "Fetch", "Frame", "Interp", "MAX_ALTS", "class_frame"]
 
 MAX_ALTS = 12
 MAX_DEPTH = 4
 STEP_BUDGET = 60_000
+
+
+class Fetch(NamedTuple):
+    """One download a node's code makes: ``kind`` ``repo`` (a Hugging Face repo: whole, or
+    the file ``name`` of it) or ``url``; each other field the alternatives of that argument
+    (``dir``: where it lands, ``()`` when the call names no place; ``allow``: allow-patterns)."""
+
+    kind: str
+    source: tuple
+    name: tuple
+    subfolder: tuple
+    dir: tuple
+    allow: tuple
+    where: str
 
 
 @dataclass
@@ -28,6 +43,8 @@ class Effects:
     downloads: list = field(default_factory=list)  # (repo alts, local_dir alts, cache alts, where)
     # a node input's value used as a file name in a directory: (input name, dir alts)
     file_reads: list = field(default_factory=list)
+    # what a node's code downloads: Fetch records (see fetches.py)
+    fetches: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # where static reading failed
 
 
@@ -77,6 +94,7 @@ class Interp:
         self.core_inputs: dict = {}  # core class -> its inputs (CoreFacts.inputs)
         self.input_files = False  # also read listings of input/ (``pack_facts``)
         self.effects = Effects()
+        self.class_attrs: dict = {}  # (class node id, name) -> alternatives set by a method
         self.steps = 0
         self.depth = 0
         self._module_env: dict[str, dict] = {}
@@ -205,6 +223,8 @@ class Interp:
             for b in base:
                 if isinstance(b, Mod) and b.name == "folder_paths" and target.attr == "models_dir":
                     self.effects.notes.append(self.where(frame, target) + ": models_dir reassigned")
+                elif isinstance(b, ClassRef):  # ``self.files = ...`` in INPUT_TYPES, read later
+                    self.class_attrs[(id(b.node), target.attr)] = vals
 
     def assign_item(self, target: ast.Subscript, vals: tuple, frame: Frame) -> None:
         base = self.ev(target.value, frame)
@@ -221,6 +241,10 @@ class Interp:
         for b in base:
             if isinstance(b, DictV) and len(keys) == 1:
                 new.append(bm.dict_set(b, keys[0], vals))
+            elif isinstance(b, DictV) and 1 < len(keys) <= 4:  # one of a few keys: each may be
+                for key in keys:
+                    b = bm.dict_set(b, key, vals)
+                new.append(b)
         if new:
             self.rebind(target.value, tuple(new), frame)
 
@@ -306,15 +330,18 @@ class Interp:
             self.depth -= 1
         return merge(*callee.returns) if callee.returns else (Const(None),)
 
-    def run_method(self, func: FuncRef, inputs: bool) -> Frame:
+    def run_method(self, func: FuncRef, inputs: bool, values: dict | None = None) -> Frame:
         """Walk a node method with its parameters bound to the node's inputs (``inputs``) or
-        unknown, ``self``/``cls`` bound to the owner class."""
+        unknown, ``self``/``cls`` bound to the owner class; ``values`` binds some inputs to
+        one concrete value each (what the node does for that value)."""
         node = func.node
         params = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
         env: dict = {}
         for i, p in enumerate(params):
             if i == 0 and not _is_static(node):
                 env[p.arg] = (func.owner,)
+            elif values and p.arg in values:
+                env[p.arg] = (values[p.arg],)
             else:
                 env[p.arg] = (Input(p.arg),) if inputs else (UNKNOWN,)
         frame = Frame(func.module, {**_closure_of(func), **env}, func.owner, nested=True)

@@ -26,8 +26,9 @@ COMFY_MODULES = {
 
 
 class SourcePack:
-    """``files`` maps a path inside the repository (``nodes/loader.py``) to its source text;
-    ``dirname`` is the pack's directory under ``custom_nodes/`` (the repository's name)."""
+    """``files`` maps a path inside the repository (``nodes/loader.py``, or a data file such as
+    ``models.json``) to its text; ``dirname`` is the pack's directory under ``custom_nodes/``
+    (the repository's name)."""
 
     def __init__(self, dirname: str, files: dict[str, str]):
         self.dirname = dirname
@@ -60,6 +61,14 @@ class SourcePack:
                     self.unparsable.append(path)
             self._trees[module] = tree
         return self._trees[module]
+
+    def data(self, root_rel: str) -> str | None:
+        """The text of a data file of the pack (``custom_nodes/<dir>/models.json``), or None."""
+        prefix = f"custom_nodes/{self.dirname}/"
+        if not root_rel.startswith(prefix):
+            return None
+        path = root_rel[len(prefix) :]
+        return self.files.get(path) if not path.endswith(".py") else None
 
     def path_of(self, module: str) -> str:
         return self.modules.get(module, module)

@@ -18,9 +18,11 @@ __all__ = [
     "Bound",
     "ClassRef",
     "Const",
+    "DataFile",
     "DictV",
     "DirFiles",
     "Dyn",
+    "FileName",
     "Files",
     "FolderDirs",
     "FuncRef",
@@ -31,6 +33,7 @@ __all__ = [
     "Schema",
     "V3Input",
     "file_name_list",
+    "from_json",
     "join_path",
     "path_of",
 ]
@@ -126,6 +129,22 @@ class Bound(NamedTuple):
     name: str
 
 
+class FileName(NamedTuple):
+    """One name of a listed directory, inside the loop or comprehension that lists it: of a
+    folder's files (``key``), or of a plain directory's (``dir:<rel>``); ``prefix``: a string
+    put before it (``"bbox/" + name``)."""
+
+    key: str
+    prefix: str = ""
+
+
+class DataFile(NamedTuple):
+    """A file of the pack opened for reading (``open(path)``): ``json.load`` of it reads the
+    pack's own data file (a JSON list of labels and the repos they download)."""
+
+    rel: str
+
+
 class Dyn(NamedTuple):
     """Came from folder_paths or a directory listing, but not statically readable."""
 
@@ -137,6 +156,22 @@ class _Unknown(NamedTuple):
 
 
 UNKNOWN = _Unknown()
+
+
+def from_json(data, depth: int = 0):
+    """A JSON document of the pack as values (containers, constants); deep or odd parts are
+    unknown."""
+    if depth > 8:
+        return UNKNOWN
+    if isinstance(data, dict):
+        return DictV(
+            tuple((Const(k), (from_json(v, depth + 1),)) for k, v in list(data.items())[:2000])
+        )
+    if isinstance(data, list):
+        return ListV(tuple(from_json(v, depth + 1) for v in data[:2000]))
+    if data is None or isinstance(data, str | int | float | bool):
+        return Const(data)
+    return UNKNOWN
 
 
 def path_of(value) -> str | None:
@@ -151,8 +186,11 @@ def _clean(rel: str) -> str:
     return "" if norm == "." else norm
 
 
-def join_path(base: str, part) -> PathV | None:
-    """``os.path.join(base, part)`` for a path and a string/input/path part."""
+def join_path(base: str, part) -> PathV | FileName | None:
+    """``os.path.join(base, part)`` for a path and a string/input/path part (a listed file's
+    name joined to its directory stays that name)."""
+    if isinstance(part, FileName):
+        return part
     if isinstance(part, Const) and isinstance(part.value, str):
         piece = part.value
     elif isinstance(part, Input):

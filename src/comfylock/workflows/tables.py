@@ -140,7 +140,10 @@ def core_facts() -> CoreFacts:
     table = _table()
     folders = {k: list(v["dirs"]) for k, v in table["folders"].items()}
     recorded = table.get("core_inputs") or {}
-    inputs: dict = {cls: tuple((n, k, f) for n, k, f in rows) for cls, rows in recorded.items()}
+    inputs: dict = {
+        cls: tuple((n, k, f, "optional" in rest) for n, k, f, *rest in rows)
+        for cls, rows in recorded.items()
+    }
     for cls, spec in table["loaders"].items():
         inputs.setdefault(cls, {name: row["folder"] for name, row in spec.items()})
     return CoreFacts(folders, dict(table["legacy_aliases"]), inputs)

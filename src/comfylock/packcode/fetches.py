@@ -1,0 +1,122 @@
+"""What a node downloads at run time for each value of an input.
+
+Nodes that fetch their weights on first use name them by a value the user picks: a Hugging
+Face repo id (``THUDM/CogVideoX-5b``), or a label the pack's code maps to a repo or a URL (a
+dict of labels, a list of ``(label, url)`` pairs, an f-string over a base URL, a JSON file
+beside the code). When an input offers a fixed list of such values and the node's function
+downloads something, the function is read once per value, with that value bound to the input
+(and once with a value the list does not hold): what it downloads for a value and not for the
+others is that value's. Each becomes a target the reader can lock and place:
+
+- ``{"repo": R, "dir": D}``: the whole repo (``"allow"``: its allow-patterns) at ``D``;
+- ``{"repo": R, "file": F, "dir": D}``: one file of the repo, landing at ``D/F``;
+- ``{"url": U, "dir": D, "name": N}``: a file downloaded from ``U`` to ``D/N``;
+
+``D`` relative to the ComfyUI root (``models/...`` or the pack's own ``custom_nodes/<pack>/...``),
+or ``hf-cache`` (the Hugging Face cache, no place comfylock fills). What static reading cannot
+follow is ``{"dynamic": why}``: "cannot tell", never a guess. Pure.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from urllib.parse import unquote, urlsplit
+
+from .interp import Fetch, _Stop
+from .values import Const, ListV, PathV
+
+__all__ = ["MAX_VALUES", "value_fetches"]
+
+MAX_VALUES = 48  # values read one by one; a longer list of a downloading input is "dynamic"
+_SENTINEL = "\0not-a-listed-value"
+_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def value_fetches(scanner, cls, methods: list, options: dict[str, list[str]]) -> dict:
+    """``{input: {value: [target, ...]}}`` for the inputs of ``cls`` whose value decides what
+    its ``methods`` (the node's function) download; see the module docstring."""
+    out: dict = {}
+    for name, values in options.items():
+        if len(values) > MAX_VALUES:
+            continue
+        baseline = _targets_for(scanner, methods, name, _SENTINEL)
+        found = {}
+        for value in values:
+            own = [t for t in _targets_for(scanner, methods, name, value) if t not in baseline]
+            if own:
+                found[value] = own
+        if found:
+            out[name] = found
+    return out
+
+
+def _targets_for(scanner, methods: list, name: str, value: str) -> list[dict]:
+    it = scanner.it
+    start = len(it.effects.fetches)
+    for method in methods:
+        it.steps = 0
+        try:
+            it.run_method(method, inputs=True, values={name: Const(value)})
+        except _Stop:
+            pass
+    fetches = it.effects.fetches[start:]
+    del it.effects.fetches[start:]
+    del it.effects.downloads[:]  # the whole-repo record of the same calls: read elsewhere
+    del it.effects.file_reads[:]
+    targets: list[dict] = []
+    for fetch in fetches:
+        target = _target(fetch, scanner.resolve_dir)
+        if target not in targets:
+            targets.append(target)
+    return targets
+
+
+def _one(alts: tuple):
+    concrete = {a for a in alts if isinstance(a, Const | PathV | ListV)}
+    return concrete.pop() if len(concrete) == 1 else None
+
+
+def _target(fetch: Fetch, resolve_dir) -> dict:
+    source = _one(fetch.source)
+    if not (isinstance(source, Const) and isinstance(source.value, str)):
+        return {"dynamic": f"{fetch.where}: the source is built beyond static reading"}
+    place = _place(fetch, resolve_dir)
+    if place is None:
+        return {"dynamic": f"{fetch.where}: the destination is built beyond static reading"}
+    if fetch.kind == "url":
+        name = _one(fetch.name) if fetch.name else None
+        file = name.value if isinstance(name, Const) and isinstance(name.value, str) else None
+        file = file or unquote(urlsplit(source.value).path.rsplit("/", 1)[-1])
+        if not file or "/" in file.strip("/"):
+            return {"dynamic": f"{fetch.where}: the file name is built beyond static reading"}
+        return {"url": source.value, "dir": place, "name": file}
+    if not _REPO.match(source.value):
+        return {"dynamic": f"{fetch.where}: {source.value!r} is not a repo id"}
+    target: dict = {"repo": source.value, "dir": place}
+    if fetch.name:
+        file = _one(fetch.name)
+        if not (isinstance(file, Const) and isinstance(file.value, str)):
+            return {"dynamic": f"{fetch.where}: the file name is built beyond static reading"}
+        sub = _one(fetch.subfolder) if fetch.subfolder else None
+        prefix = sub.value.strip("/") + "/" if isinstance(sub, Const) and sub.value else ""
+        target["file"] = prefix + file.value.replace("\\", "/").lstrip("/")
+    allow = _one(fetch.allow) if fetch.allow else None
+    if isinstance(allow, ListV) and all(isinstance(p, Const) for p in allow.items):
+        target["allow"] = sorted(str(p.value) for p in allow.items)
+    elif isinstance(allow, Const) and isinstance(allow.value, str):
+        target["allow"] = [allow.value]
+    return target
+
+
+def _place(fetch: Fetch, resolve_dir) -> str | None:
+    if not fetch.dir:
+        return "hf-cache" if fetch.kind == "repo" else None
+    found = {resolve_dir(p) for p in fetch.dir if isinstance(p, PathV)}
+    found.discard(None)
+    if len(found) != 1 or len(fetch.dir) != sum(isinstance(p, PathV) for p in fetch.dir):
+        return None
+    rel = posixpath.normpath(found.pop())
+    if rel.startswith(("models/", "custom_nodes/")) and ".." not in rel.split("/"):
+        return rel
+    return None

@@ -1,0 +1,130 @@
+"""The pack reader on fake packs written for these tests: wrappers that copy ComfyUI's own
+loaders, helpers around folder_paths, and nodes that download what they load at run time."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.nodepacks import read_pack
+
+
+@pytest.fixture(scope="module")
+def wrappers() -> dict:
+    return read_pack("FakeWrapperPack")["classes"]
+
+
+@pytest.fixture(scope="module")
+def downloads() -> dict:
+    return read_pack("FakeDownloadPack")["classes"]
+
+
+def test_a_factory_made_wrapper_takes_the_core_loaders_inputs(wrappers):
+    # override_class(NODE_CLASS_MAPPINGS["UNETLoader"]): a class made inside a function,
+    # subclassing its argument, copying its INPUT_TYPES and adding a device
+    assert wrappers["UNETLoaderOnDevice"] == {
+        "inputs": {"unet_name": "diffusion_models"},
+        "widgets": ["unet_name", "weight_dtype", "device"],
+    }
+    # the core CLIPLoader's own optional device is replaced, not added twice
+    assert wrappers["CLIPLoaderOnDevice"]["widgets"] == ["clip_name", "type", "device"]
+
+
+def test_wrappers_registered_through_a_helper_loop(wrappers):
+    # register(names, {"...OnDevice": override_class(PackClass)}) fills the module's mapping
+    assert wrappers["DualCLIPLoaderFakeOnDevice"]["widgets"] == [
+        "clip_name1",
+        "clip_name2",
+        "type",
+        "device",
+    ]
+
+
+def test_a_core_input_copied_into_a_pack_class_names_its_widgets(wrappers):
+    # "type": nodes.DualCLIPLoader.INPUT_TYPES()["required"]["type"]; a folder registered at
+    # the text encoders' directories is the text encoders' folder
+    assert wrappers["DualCLIPLoaderFake"] == {
+        "inputs": {"clip_name1": "text_encoders", "clip_name2": "text_encoders"},
+        "widgets": ["clip_name1", "clip_name2", "type"],
+    }
+
+
+def test_a_pack_helper_that_walks_a_folder_is_followed():
+    classes = read_pack("FakeHelperPack")["classes"]
+    # get_files_with_extension("inpaint"): os.walk over folder_paths.get_folder_paths(...)
+    assert classes["FakeInpaintLoader"]["inputs"] == {"model": "inpaint"}
+    assert classes["FakeEncoderLoader"]["inputs"] == {"encoder": "text_encoders"}
+
+
+def test_a_repo_id_in_a_widget_is_fetched_into_the_directory_the_code_names(downloads):
+    entry = downloads["DownloadAndLoadFakeCogModel"]
+    assert entry["downloads"] == {"model": "models/CogVideo/{repo_name}"}
+    assert entry["fetches"]["model"]["THUDM/CogVideoX-5b"] == [
+        {"repo": "THUDM/CogVideoX-5b", "dir": "models/CogVideo/CogVideoX-5b"}
+    ]
+
+
+def test_labels_a_dict_maps_to_repos_with_allow_patterns(downloads):
+    assert downloads["FakeVLLoader"]["fetches"] == {
+        "model_name": {
+            "Fake-VL-2B": [
+                {
+                    "repo": "fakeorg/Fake-VL-2B-Instruct",
+                    "dir": "models/LLM/Fake-VL/Fake-VL-2B-Instruct",
+                    "allow": ["*.json", "*.safetensors"],
+                }
+            ],
+            "Fake-VL-7B": [
+                {
+                    "repo": "fakeorg/Fake-VL-7B-Instruct",
+                    "dir": "models/LLM/Fake-VL/Fake-VL-7B-Instruct",
+                    "allow": ["*.json", "*.safetensors"],
+                }
+            ],
+        }
+    }
+
+
+def test_labels_a_list_of_pairs_maps_to_urls(downloads):
+    got = downloads["FakeSAMLoader"]["fetches"]["model_name"]["sam_vit_h (2.56GB)"]
+    assert got == [
+        {
+            "url": "https://dl.example.com/segment_anything/sam_vit_h_4b8939.pth",
+            "dir": "models/sams",
+            "name": "sam_vit_h_4b8939.pth",
+        }
+    ]
+
+
+def test_an_fstring_over_a_base_url_into_the_packs_own_directory(downloads):
+    got = downloads["FakeVFI"]["fetches"]["ckpt_name"]["rife47.pth"]
+    assert got == [
+        {
+            "url": "https://github.com/fake/vfi/releases/download/models/rife47.pth",
+            "dir": "custom_nodes/FakeDownloadPack/ckpts/rife",
+            "name": "rife47.pth",
+        }
+    ]
+
+
+def test_labels_from_a_json_file_beside_the_code(downloads):
+    assert downloads["FakeTagger"]["fetches"]["model"]["tagger-v2"] == [
+        {"repo": "fakeorg/tagger-v2", "dir": "models/taggers", "file": "weights/model.onnx"}
+    ]
+
+
+def test_a_destination_static_reading_cannot_follow_is_marked_not_guessed(downloads):
+    entry = downloads["FakeOpaqueDownloader"]
+    assert entry["downloads"] == {"model": "{dynamic}"}
+    assert "fetches" not in entry
+
+
+def test_a_pack_local_checkpoint_a_node_downloads():
+    classes = read_pack("FakeLocalPack")["classes"]
+    assert classes["FakeLocalCheckpointLoader"]["fetches"]["ckpt"]["fake-local-v1.safetensors"] == [
+        {
+            "repo": "fakeorg/local-ckpts",
+            "dir": "custom_nodes/FakeLocalPack/checkpoints",
+            "file": "fake-local-v1.safetensors",
+        }
+    ]
+    assert classes["FakeAudioLoader"]["inputs"] == {"model": "fakeaudio", "vae": "vae"}

@@ -1,0 +1,50 @@
+"""The fake custom-node packs of ``fixtures/nodepacks/`` as the pack reader takes them, and
+as a ComfyUI root has them installed (a copy under ``custom_nodes/`` with a ``.git`` that
+names its commit and remote, as a clone does)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from comfylock.packcode.facts import pack_facts
+from comfylock.packcode.source import SourcePack
+from comfylock.workflows.tables import core_facts
+
+from .paths import FIXTURES
+
+__all__ = ["PACKS", "install_pack", "read_pack"]
+
+PACKS = FIXTURES / "nodepacks"
+TEXT = (".py", ".json", ".toml")
+
+
+def read_pack(name: str) -> dict:
+    """``pack_facts`` of one fixture pack (its Python and data files)."""
+    root = PACKS / name
+    files = {
+        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(root.rglob("*"))
+        if p.suffix in TEXT and p.is_file()
+    }
+    return pack_facts(SourcePack(root.name, files), core_facts())
+
+
+def install_pack(
+    comfyui_root: Path,
+    name: str,
+    *,
+    commit: str = "c0ffee" * 6 + "c0ff",
+    remote: str | None = None,
+    dirname: str | None = None,
+) -> Path:
+    """Copy a fixture pack into ``comfyui_root/custom_nodes/<dirname>`` as a clone would
+    leave it (``.git/HEAD`` at ``commit``; ``remote``: its origin). Returns its directory."""
+    target = comfyui_root / "custom_nodes" / (dirname or name)
+    shutil.copytree(PACKS / name, target)
+    git = target / ".git"
+    git.mkdir()
+    (git / "HEAD").write_text(commit + "\n")
+    if remote:
+        (git / "config").write_text(f'[remote "origin"]\n\turl = {remote}\n')
+    return target
