@@ -7,13 +7,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from comfylock.packcode.entries import merge_claims, pack_entry
 from comfylock.packcode.facts import pack_facts
 from comfylock.packcode.source import SourcePack
 from comfylock.workflows.tables import core_facts
 
 from .paths import FIXTURES
 
-__all__ = ["PACKS", "install_pack", "read_pack"]
+__all__ = ["PACKS", "install_pack", "read_pack", "table_of"]
 
 PACKS = FIXTURES / "nodepacks"
 TEXT = (".py", ".json", ".toml")
@@ -28,6 +29,20 @@ def read_pack(name: str) -> dict:
         if p.suffix in TEXT and p.is_file()
     }
     return pack_facts(SourcePack(root.name, files), core_facts())
+
+
+def table_of(*names: str) -> dict:
+    """A knowledge table (``custom_nodes.json``'s shape) made of fixture packs, each read as
+    ``fake/<name>`` at a made-up commit."""
+    packs: dict = {}
+    claims: dict = {}
+    for name in names:
+        facts = read_pack(name)
+        pack_id, entry = pack_entry(f"fake/{name}", facts, commit="0" * 40, registry=None, core=set())
+        packs[pack_id] = entry
+        for cls in entry["nodes"]:
+            claims.setdefault(cls, []).append((pack_id, facts["classes"][cls]))
+    return {"version": 1, "packs": packs, "classes": merge_claims(claims)}
 
 
 def install_pack(

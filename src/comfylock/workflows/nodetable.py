@@ -60,17 +60,21 @@ import msgspec
 
 __all__ = [
     "ENV_TABLE",
+    "Knowledge",
     "download_dir",
     "download_dirs",
+    "fetches",
     "fingerprint",
     "folder_dirs",
     "folder_of",
     "folders_of",
     "is_dynamic",
+    "knowledge",
     "knows",
     "mapped_packs",
     "named_packs",
     "model_inputs",
+    "origin",
     "pack_commit",
     "pack_of",
     "pack_registry_id",
@@ -92,6 +96,7 @@ class _Pack(msgspec.Struct, frozen=True, rename="kebab"):
     folders: dict[str, list[str]] = {}
     nodes: list[str] = []
     unread: int = 0
+    origin: str | None = None  # where the facts come from when not the shipped table
 
 
 class _Class(msgspec.Struct, frozen=True, rename="kebab"):
@@ -99,6 +104,7 @@ class _Class(msgspec.Struct, frozen=True, rename="kebab"):
     packs: list[str] = []
     inputs: dict[str, str | list[str]] = {}
     downloads: dict[str, str | list[str]] = {}
+    fetches: dict[str, dict[str, list[dict[str, str | list[str]]]]] = {}
     widgets: list[str] = []
     claimed_by: list[str] = []
     dynamic: list[str] = []
@@ -109,6 +115,7 @@ class _Table(msgspec.Struct, frozen=True):
     ranking: str = ""
     packs: dict[str, _Pack] = {}
     classes: dict[str, _Class] = {}
+    source: str = ""  # a merged table: which file and which extra facts (``fingerprint``)
 
 
 class _NodeMap(msgspec.Struct, frozen=True):
@@ -130,18 +137,24 @@ class _NodeMapFile(msgspec.Struct, frozen=True):
 _SHIPPED = os.path.join(os.path.dirname(__file__), "data", "custom_nodes.json")
 
 
-_PINNED: list[str] = []
+_PINNED: list = []  # the tables pinned by ``pinned()``: a file's path, or a merged _Table
 
 
 def _path() -> str:
-    return _PINNED[-1] if _PINNED else (os.environ.get(ENV_TABLE) or _SHIPPED)
+    return os.environ.get(ENV_TABLE) or _SHIPPED
 
 
 @contextmanager
-def pinned() -> Iterator[None]:
-    """Read the environment once for a whole workflow: the reader asks the table a few
-    times per node, and ``os.environ`` lookups were a fifth of its time."""
-    _PINNED.append(_path())
+def pinned(extra: Knowledge | None = None) -> Iterator[None]:
+    """Answer from one table for a whole run: the file (read from the environment once: the
+    reader asks the table a few times per node, and ``os.environ`` lookups were a fifth of its
+    time), with ``extra`` (``Knowledge``: the packs installed here, the facts a lock
+    recorded) over it when given. Nested pins keep the outer one's answers."""
+    if extra is not None and (extra.packs or extra.classes):
+        merged = _merged(_table(), extra)
+        _PINNED.append(msgspec.structs.replace(merged, source=f"{fingerprint()}+{extra.digest}"))
+    else:
+        _PINNED.append(_PINNED[-1] if _PINNED else _path())
     try:
         yield
     finally:
@@ -149,13 +162,48 @@ def pinned() -> Iterator[None]:
 
 
 def _table() -> _Table:
-    return _load(_path())
+    top = _PINNED[-1] if _PINNED else _path()
+    return top if isinstance(top, _Table) else _load(top)
+
+
+class Knowledge(msgspec.Struct, frozen=True):
+    """Facts beyond the shipped table, in its shape: packs (``origin`` says where they were
+    read: ``installed pack at <commit>``, ``comfy.lock``) and their classes. Over the table,
+    a class it gives replaces the table's entry; ``digest`` names the facts for caches."""
+
+    packs: dict[str, _Pack] = {}
+    classes: dict[str, _Class] = {}
+    digest: str = ""
+
+
+def knowledge(data: dict, digest: str = "") -> Knowledge:
+    """``Knowledge`` from table-shaped data (``{"packs": {...}, "classes": {...}}``)."""
+    return msgspec.convert({**data, "digest": digest}, Knowledge)
+
+
+def _merged(table: _Table, extra: Knowledge) -> _Table:
+    packs = {**table.packs, **extra.packs}
+    classes = dict(table.classes)
+    for name, entry in extra.classes.items():
+        classes[name] = entry
+    # a class an extra pack provides is that pack's, even where the table named another
+    for pack_id, pack in extra.packs.items():
+        for name in pack.nodes:
+            if name not in extra.classes and name in classes:
+                classes[name] = msgspec.structs.replace(
+                    classes[name], pack=pack_id, packs=[], claimed_by=[]
+                )
+    return _Table(version=table.version, ranking=table.ranking, packs=packs, classes=classes)
 
 
 def fingerprint() -> str:
-    """Which table answers (path, size, mtime), without reading it: caches of what the
-    reader extracted key on it, so a new table is never hidden behind an old answer."""
-    path = _path()
+    """Which table answers (path, size, mtime; and the extra facts' digest), without reading
+    it: caches of what the reader extracted key on it, so a new table is never hidden behind
+    an old answer."""
+    top = _PINNED[-1] if _PINNED else _path()
+    if isinstance(top, _Table):
+        return top.source
+    path = top
     try:
         st = os.stat(path)
     except OSError:
@@ -338,6 +386,25 @@ def pack_commit(pack_id: str) -> str | None:
     """The commit the table read the pack at (provenance), or None."""
     pack = _table().packs.get(pack_id)
     return (pack.commit or None) if pack else None
+
+
+def fetches(class_type: str, input_name: str) -> dict[str, list[dict]] | None:
+    """What the class's node downloads for each value of ``input_name`` (``packcode.fetches``:
+    ``{value: [target, ...]}``), or None when its value decides no download."""
+    entry = _table().classes.get(class_type)
+    found = entry.fetches.get(input_name) if entry else None
+    return found if found is not None else None
+
+
+def origin(class_type: str) -> str:
+    """Where the facts about a class come from: ``table`` (the shipped table), or the
+    ``origin`` of the pack that gave them (``installed pack at <commit>``, ``comfy.lock``)."""
+    table = _table()
+    for pack_id in packs_of(class_type):
+        pack = table.packs.get(pack_id)
+        if pack is not None and pack.origin:
+            return pack.origin
+    return "table"
 
 
 def download_dir(class_type: str, input_name: str) -> str | None:

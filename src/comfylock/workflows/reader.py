@@ -35,7 +35,7 @@ from .inference import (
     url_reference_name,
 )
 from .refs import ModelRef, NodeUse, RepoRef, WorkflowInfo
-from .repos import is_repo_id, repo_reference
+from .repos import fetched, is_repo_id, place_folder, repo_reference
 from .subgraphs import as_list, instance_values
 from .widgets import (
     MAX_DEPTH,
@@ -173,7 +173,7 @@ class _Reader:
         return WorkflowInfo(
             format=self.format,
             models=tuple(self.models),
-            nodes=tuple(self.nodes),
+            nodes=_core_by_cnr_id(self.nodes),
             problems=tuple(dict.fromkeys(problems)),
             repos=tuple(dict.fromkeys(self.repos)),
         )
@@ -206,9 +206,9 @@ class _Reader:
         norm = normalise_name(name)
         if norm in NONE_VALUES:
             return
-        folder = tables.canonical_folder(folder) if folder else None
+        folder = _folder(folder) if folder else None
         invalid = unsafe_reason(norm)
-        if folder and not invalid and (unsafe_reason(folder) or "/" in folder):
+        if folder and not invalid and (unsafe_reason(folder) or not _is_place(folder)):
             invalid = f"unsafe folder {folder!r}"
         key = (folder, norm, node_id, input)
         if key in self._seen:
@@ -413,18 +413,25 @@ class _Reader:
             )
 
     def _read_repos(self, node_type, node_id, active, pairs) -> list:
-        """Widgets the knowledge table marks as whole-repo downloads become repo references;
-        returns the other (path, value) pairs."""
+        """Widgets the knowledge table marks as whole-repo downloads become repo references
+        (a repo id the table cannot place is "cannot tell", never dropped); returns the other
+        (path, value) pairs."""
         rest = []
         for path, value in pairs:
             if not is_repo_id(value):  # most values: no table lookup, no key to compute
                 rest.append((path, value))
                 continue
-            ref = repo_reference(node_type, last_key(path), value, node_id=node_id, active=active)
-            if ref is None:
-                rest.append((path, value))
-            else:
+            name = last_key(path)
+            ref = repo_reference(node_type, name, value, node_id=node_id, active=active)
+            if ref is not None:
                 self.repos.append(ref)
+            elif nodetable.download_dirs(node_type, name):
+                why = f"cannot tell: {node_type}.{name} downloads the repo to a place the table cannot name"
+                self._add_fetched_file(
+                    {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
+                )
+            else:
+                rest.append((path, value))
         return rest
 
     def _read_input_files(self, node_type, node_id, active, pairs) -> list:
@@ -447,13 +454,49 @@ class _Reader:
                 rest.append((path, value))
         return rest
 
+    def _read_fetches(self, node_type, node_id, active, pairs) -> list:
+        """Values whose node downloads what its code maps them to (the table's ``fetches``):
+        repos and files to lock, or "cannot tell"; returns the other (path, value) pairs."""
+        rest = []
+        for path, value in pairs:
+            got = None
+            if isinstance(value, str) and value.strip() not in NONE_VALUES:
+                if not path.startswith("widgets_values["):
+                    got = fetched(node_type, last_key(path), value, node_id=node_id, active=active)
+            if got is None:
+                rest.append((path, value))
+                continue
+            self.repos.extend(got.repos)
+            for file in got.files:
+                self._add_fetched_file(file, node_type, node_id, path, active)
+        return rest
+
+    def _add_fetched_file(self, file: dict, node_type, node_id, path, active) -> None:
+        self.add_ref(
+            folder=file["folder"],
+            name=file["name"],
+            node_id=node_id,
+            node_type=node_type,
+            input=path,
+            active=active,
+            url=file.get("url"),
+            reason=file.get("reason"),
+        )
+
     def _read_custom(self, node_type, node_id, active, pairs) -> None:
         """Model files (and URLs) in a custom node's widgets; the folder from ``inference``.
         The same class gets the same answer in UI, API and embedded files: only the widget's
-        name matters, and unnamed UI widgets are matched to the table's inputs by position."""
+        name matters, and unnamed UI widgets are matched to the table's inputs by position.
+        A value of an input the table knows lists model files is one, whatever its name
+        (a model directory, a ``.patch``); run-time downloads come first (``repos``)."""
+        pairs = self._read_fetches(node_type, node_id, active, pairs)
         pairs = self._read_repos(node_type, node_id, active, pairs)
         pairs = self._read_input_files(node_type, node_id, active, pairs)
-        hits = [(p, v) for p, v in pairs if is_model_filename(v) or is_url_value(v)]
+        hits = [
+            (p, v)
+            for p, v in pairs
+            if is_model_filename(v) or is_url_value(v) or _names_a_model(node_type, p, v)
+        ]
         unnamed = [p for p, _ in hits if p.startswith("widgets_values[")]
         by_position = folders_by_position(node_type, unnamed)
         hub_url = None
@@ -618,9 +661,61 @@ def _linked_inputs(node: dict) -> frozenset[str]:
     )
 
 
+_PLACE_ROOTS = ("models", "custom_nodes")
+
+
+def _folder(folder: str) -> str:
+    """A folder key (legacy names canonical), or the directory a key with a ``/`` stands for
+    (a pack's own ``custom_nodes/<pack>/ckpts``, a ``models/`` subdirectory it reads)."""
+    folder = tables.canonical_folder(folder)
+    if "/" not in folder or folder.split("/")[0] in _PLACE_ROOTS:
+        return place_folder(folder) if folder.startswith("models/") else folder
+    dirs = nodetable.folder_dirs(folder)
+    return dirs[0] if len(dirs) == 1 else folder
+
+
+def _is_place(folder: str) -> bool:
+    """One folder name, or a directory under ``models/`` or a pack's ``custom_nodes/<pack>/``."""
+    parts = folder.split("/")
+    if len(parts) == 1:
+        return True
+    return parts[0] in _PLACE_ROOTS and len(parts) >= (3 if parts[0] == "custom_nodes" else 2)
+
+
+def _names_a_model(class_type: str, path: str, value: Any) -> bool:
+    """A value of an input the table knows lists model files (or builds its list beyond
+    static reading): a model, whatever its name looks like."""
+    if not isinstance(value, str) or value.strip() in NONE_VALUES or len(value) > 512:
+        return False
+    if path.startswith("widgets_values[") or "\n" in value or is_url_value(value):
+        return False
+    name = last_key(path)
+    folders = nodetable.folders_of(class_type, name)
+    if folders == (tables.INPUT_FOLDER,):  # input files: only names of files (above)
+        return False
+    return bool(folders) or nodetable.is_dynamic(class_type, name)
+
+
 def _packs_named(class_type: str) -> dict[str, Any]:
     packs, via = nodetable.named_packs(class_type)
-    return {"packs": packs, "packs_via": via} if packs else {}
+    out: dict[str, Any] = {"packs": packs, "packs_via": via} if packs else {}
+    if via == "table" or nodetable.knows(class_type):
+        out["knowledge"] = nodetable.origin(class_type)
+    return out
+
+
+def _core_by_cnr_id(nodes: list[NodeUse]) -> tuple[NodeUse, ...]:
+    """A class one node of the workflow marks ``cnr_id: comfy-core`` is ComfyUI's own in all
+    of them (a newer ComfyUI than the shipped class list: API nodes, templates)."""
+    core = {n.class_type for n in nodes if n.cnr_id == "comfy-core"}
+    if not core:
+        return tuple(nodes)
+    return tuple(
+        msgspec.structs.replace(n, core=True, packs=(), packs_via=None, knowledge=None)
+        if n.class_type in core and not n.core
+        else n
+        for n in nodes
+    )
 
 
 def _split_directory(directory: str | None, name: str) -> tuple[str | None, str]:

@@ -58,6 +58,9 @@ class NodeUse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     active: bool = True
     packs: tuple[str, ...] = ()  # packs named offline for the class (several: ambiguous)
     packs_via: str | None = None  # "table" (the packs' code) | "map" (the shipped class map)
+    # where the facts about its inputs come from: "table" (the shipped knowledge table),
+    # "installed pack at <commit>" (read from the pack in custom_nodes/), "comfy.lock"
+    knowledge: str | None = None
 
 
 class RepoRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -70,6 +73,7 @@ class RepoRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     node_type: str
     input: str
     active: bool = True
+    allow: tuple[str, ...] = ()  # the node's allow-patterns: only these files (none: all)
 
 
 class WorkflowInfo(msgspec.Struct, frozen=True, kw_only=True):

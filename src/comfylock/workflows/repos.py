@@ -1,11 +1,18 @@
-"""Hugging Face repos that download-and-load nodes fetch whole at run time.
+"""What download-and-load nodes fetch at run time: whole Hugging Face repos, files of them,
+files behind a URL.
 
 A node such as ``DownloadAndLoadCogVideoModel`` holds a repo id (``THUDM/CogVideoX-5b``) in a
 widget and, when its directory is missing, downloads the whole repo's newest revision there.
 The custom-node knowledge table says which (class, input) does that and where the repo goes
 (``nodetable.download_dir``, relative to the ComfyUI root; ``{repo_id}``, ``{repo_owner}`` and
 ``{repo_name}`` in it stand for the id and its parts). Such a widget value becomes a
-``RepoRef`` that resolve pins as a snapshot. Pure: no filesystem, no network.
+``RepoRef`` that resolve pins as a snapshot. Other nodes name a label their code maps to a
+repo or a URL (``sam_vit_h (2.56GB)``, ``Qwen3-VL-2B-Instruct``): the table's ``fetches`` say
+what each value downloads and where (``fetched``), a whole repo (a ``RepoRef``, with the
+code's allow-patterns), one file of a repo or a URL's file (a model reference with its URL,
+placed in the directory the code names, a ComfyUI folder or the pack's own directory). A
+value the code does not map, or a place comfylock cannot fill (the Hugging Face cache), is
+"cannot tell" with the reason, never dropped. Pure: no filesystem, no network.
 
 Only a directory under ``models/`` or ``custom_nodes/`` is a place comfylock fills; anything
 else (the Hugging Face cache, which the table writes as ``hf-cache``, several candidate
@@ -21,11 +28,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from typing import NamedTuple
+from urllib.parse import quote
+
 from ..pathsafe import normalise_name, unsafe_reason
-from . import nodetable
+from . import nodetable, tables
 from .refs import REPO_ID_PATTERN, RepoRef
 
-__all__ = ["is_repo_id", "repo_dir", "repo_reference"]
+__all__ = ["Fetched", "fetched", "is_repo_id", "place_folder", "repo_dir", "repo_reference"]
 
 _REPO_ID = re.compile(REPO_ID_PATTERN)
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -72,3 +82,76 @@ def repo_reference(
         input=input_name,
         active=active,
     )
+
+
+class Fetched(NamedTuple):
+    """What one widget value makes a node download: whole repos, and files (``add_ref``
+    keyword arguments: folder, name, url; or no folder and the reason)."""
+
+    repos: list[RepoRef]
+    files: list[dict]
+
+
+def fetched(
+    class_type: str, input_name: str, value: str, *, node_id: str, active: bool = True
+) -> Fetched | None:
+    """What ``value`` in ``class_type.input_name`` downloads (the table's ``fetches``), or
+    None when the input's value decides no download."""
+    by_value = nodetable.fetches(class_type, input_name)
+    if by_value is None:
+        return None
+    targets = by_value.get(value)
+    if targets is None:
+        why = f"{class_type}.{input_name} downloads what its code maps each value to, and {value!r} is not one of them"
+        return Fetched([], [{"folder": None, "name": value, "reason": f"cannot tell: {why}"}])
+    out = Fetched([], [])
+    where = dict(node_id=node_id, node_type=class_type, input=input_name, active=active)
+    for target in targets:
+        _add_target(out, target, value, where)
+    return out
+
+
+def _add_target(out: Fetched, target: dict, value: str, where: dict) -> None:
+    place = target.get("dir")
+    why = _unplaceable(target, place)
+    if why is not None:
+        name = target.get("name") or target.get("file") or value
+        out.files.append({"folder": None, "name": name, "reason": f"cannot tell: {why}"})
+        return
+    folder = place_folder(place)
+    if "url" in target:
+        out.files.append({"folder": folder, "name": target["name"], "url": target["url"]})
+    elif "file" in target:
+        url = f"https://huggingface.co/{target['repo']}/resolve/main/{quote(target['file'])}"
+        out.files.append({"folder": folder, "name": target["file"], "url": url})
+    else:
+        allow = tuple(target.get("allow") or ())
+        out.repos.append(RepoRef(repo=target["repo"], dir=place, allow=allow, **where))
+
+
+def _unplaceable(target: dict, place) -> str | None:
+    if "dynamic" in target:
+        return f"what it downloads is built beyond static reading ({target['dynamic']})"
+    if place == "hf-cache" or not isinstance(place, str):
+        return "it downloads into the Hugging Face cache, not a directory comfylock fills"
+    if "repo" in target and not is_repo_id(target["repo"]):
+        return f"{target['repo']!r} is not a Hugging Face repo id"
+    if unsafe_reason(place) or place.split("/")[0] not in _ROOTS or "/" not in place:
+        return f"it downloads into {place!r}, outside models/ and custom_nodes/"
+    return None
+
+
+def place_folder(place: str) -> str:
+    """The folder of a directory a node downloads into: a core folder whose directory it is
+    (``models/sams`` -> ``sams`` when registered so, ``models/clip`` -> ``text_encoders``),
+    else the directory itself, relative to the ComfyUI root (``custom_nodes/<pack>/ckpts``)."""
+    parts = place.split("/")
+    if parts[0] == "models" and len(parts) == 2:
+        for folder in tables.folder_names():
+            if parts[1] in tables.default_dirs(folder):
+                return tables.canonical_folder(folder)
+        for folder, dirs in nodetable.registered_folders().items():
+            if dirs and dirs[0] == place:
+                return folder
+        return parts[1]  # a folder nobody registers lives at models/<folder>
+    return place

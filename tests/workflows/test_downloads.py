@@ -1,0 +1,97 @@
+"""Values that make a node download at run time become references to lock: repos, a repo's
+file, a URL's file, in the directory the pack's code names; what cannot be placed is "cannot
+tell" with the reason, never dropped."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from comfylock.workflows.reader import parse
+from tests.support.nodepacks import table_of
+
+
+@pytest.fixture
+def fake_table(node_table):
+    node_table(table_of("FakeDownloadPack", "FakeLocalPack"))
+
+
+def _api(class_type: str, **inputs) -> bytes:
+    return json.dumps({"1": {"class_type": class_type, "inputs": inputs}}).encode()
+
+
+def test_a_label_mapped_to_a_repo_is_a_repo_reference(fake_table):
+    info = parse(_api("FakeVLLoader", model_name="Fake-VL-2B", prompt="hi"))
+    assert [(r.repo, r.dir, r.allow) for r in info.repos] == [
+        (
+            "fakeorg/Fake-VL-2B-Instruct",
+            "models/LLM/Fake-VL/Fake-VL-2B-Instruct",
+            ("*.json", "*.safetensors"),
+        )
+    ]
+    assert info.models == ()
+
+
+def test_a_label_mapped_to_a_url_is_a_file_with_its_source(fake_table):
+    info = parse(_api("FakeSAMLoader", model_name="sam_vit_h (2.56GB)"))
+    (ref,) = info.models
+    assert (ref.folder, ref.name) == ("sams", "sam_vit_h_4b8939.pth")
+    assert ref.url == "https://dl.example.com/segment_anything/sam_vit_h_4b8939.pth"
+
+
+def test_a_file_in_the_packs_own_directory(fake_table):
+    info = parse(_api("FakeVFI", ckpt_name="rife47.pth"))
+    (ref,) = info.models
+    assert ref.folder == "custom_nodes/FakeDownloadPack/ckpts/rife"
+    assert ref.name == "rife47.pth" and ref.invalid is None
+    assert ref.url.endswith("/releases/download/models/rife47.pth")
+
+
+def test_a_repos_file_is_a_file_with_its_hub_url(fake_table):
+    info = parse(_api("FakeLocalCheckpointLoader", ckpt="fake-local-v1.safetensors"))
+    (ref,) = info.models
+    assert ref.folder == "custom_nodes/FakeLocalPack/checkpoints"
+    assert ref.url == (
+        "https://huggingface.co/fakeorg/local-ckpts/resolve/main/fake-local-v1.safetensors"
+    )
+
+
+def test_a_value_the_code_does_not_map_is_cannot_tell_not_dropped(fake_table):
+    info = parse(_api("FakeVLLoader", model_name="Fake-VL-99B"))
+    (ref,) = info.models
+    assert ref.folder is None and "not one of them" in ref.reason
+    assert any("cannot tell" in p and "Fake-VL-99B" in p for p in info.problems)
+
+
+def test_a_repo_download_the_table_cannot_place_is_cannot_tell(fake_table):
+    # FakeOpaqueDownloader downloads into a directory static reading cannot follow
+    info = parse(_api("FakeOpaqueDownloader", model="fakeorg/opaque-1"))
+    assert info.repos == ()
+    (ref,) = info.models
+    assert ref.name == "fakeorg/opaque-1" and ref.folder is None
+    assert "cannot name" in ref.reason
+
+
+def test_a_model_input_reports_values_of_any_name(node_table):
+    node_table({"classes": {"PatchLoader": {"inputs": {"patch": "inpaint"}}}})
+    info = parse(_api("PatchLoader", patch="inpaint_v26.fooocus.patch"))
+    assert [(r.folder, r.name) for r in info.models] == [("inpaint", "inpaint_v26.fooocus.patch")]
+
+
+def test_a_class_marked_comfy_core_once_is_core_everywhere(node_table):
+    node = {"type": "Kling4TextToVideoNode", "widgets_values": ["a cat"], "inputs": []}
+    workflow = {
+        "nodes": [
+            {**node, "id": 1, "properties": {"cnr_id": "comfy-core", "ver": "0.3.70"}},
+            {**node, "id": 2, "properties": {}},
+        ],
+        "links": [],
+    }
+    info = parse(json.dumps(workflow).encode())
+    assert [n.core for n in info.nodes] == [True, True]
+
+
+def test_knowledge_says_where_a_class_facts_come_from(fake_table):
+    info = parse(_api("FakeVFI", ckpt_name="rife47.pth"))
+    assert info.nodes[0].knowledge == "table"
