@@ -76,16 +76,41 @@ class Project:
     def _read(self, paths: tuple, strict_names: bool) -> tuple[list[WorkflowInput], list]:
         key = (paths, strict_names)
         if key not in self._workflows:
+            from .workflows import nodetable
             from .workflows.collect import collect_workflows
 
-            self._workflows[key] = collect_workflows(
-                paths,
-                self.dir,
-                self.config,
-                strict_names=strict_names,
-                cache_dir=self.settings.cache_dir,
-            )
+            with nodetable.pinned(self.knowledge):
+                self._workflows[key] = collect_workflows(
+                    paths,
+                    self.dir,
+                    self.config,
+                    strict_names=strict_names,
+                    cache_dir=self.settings.cache_dir,
+                )
         return self._workflows[key]
+
+    @cached_property
+    def knowledge(self):
+        """Custom-node facts beyond the shipped table, for reading workflows: those the lock
+        recorded (``[[class]]``), then what the packs installed in the ComfyUI root say (read
+        from their code, cached); None when the table alone answers."""
+        from .errors import LockfileError
+        from .lock.knowledge import recorded
+        from .workflows.nodetable import combine
+
+        lock = None
+        if self.settings.lock_path.is_file():
+            try:
+                lock = self.lock
+            except LockfileError:
+                lock = None  # reported where the lock itself is needed
+        installed = None
+        root = self.settings.comfyui_root
+        if root is not None and (root / "custom_nodes").is_dir():
+            from .machine.packfacts import installed_knowledge
+
+            installed = installed_knowledge(root, self.settings.cache_dir)
+        return combine(recorded(lock), installed)
 
     @cached_property
     def model_paths(self) -> ModelPaths:

@@ -5,6 +5,7 @@ names its commit and remote, as a clone does)."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 from comfylock.packcode.entries import merge_claims, pack_entry
@@ -14,7 +15,7 @@ from comfylock.workflows.tables import core_facts
 
 from .paths import FIXTURES
 
-__all__ = ["PACKS", "install_pack", "read_pack", "table_of"]
+__all__ = ["PACKS", "install_pack", "pack_repo", "read_pack", "table_of"]
 
 PACKS = FIXTURES / "nodepacks"
 TEXT = (".py", ".json", ".toml")
@@ -38,7 +39,9 @@ def table_of(*names: str) -> dict:
     claims: dict = {}
     for name in names:
         facts = read_pack(name)
-        pack_id, entry = pack_entry(f"fake/{name}", facts, commit="0" * 40, registry=None, core=set())
+        pack_id, entry = pack_entry(
+            f"fake/{name}", facts, commit="0" * 40, registry=None, core=set()
+        )
         packs[pack_id] = entry
         for cls in entry["nodes"]:
             claims.setdefault(cls, []).append((pack_id, facts["classes"][cls]))
@@ -63,3 +66,32 @@ def install_pack(
     if remote:
         (git / "config").write_text(f'[remote "origin"]\n\turl = {remote}\n')
     return target
+
+
+def _git(*args: str, cwd: Path) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "HOME": str(cwd),
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env
+    )
+    return done.stdout.strip()
+
+
+def pack_repo(where: Path, name: str) -> tuple[Path, str]:
+    """A bare git repository ``where/<name>.git`` holding the fixture pack (a team's mirror of
+    it, as ``sync`` clones it), and its commit."""
+    work = where / f"{name}-src"
+    shutil.copytree(PACKS / name, work)
+    _git("init", "-q", "-b", "main", cwd=work)
+    _git("add", "-A", cwd=work)
+    _git("commit", "-q", "-m", "v1", cwd=work)
+    commit = _git("rev-parse", "HEAD", cwd=work)
+    bare = where / f"{name}.git"
+    _git("clone", "-q", "--bare", str(work), str(bare), cwd=where)
+    return bare, commit

@@ -22,10 +22,13 @@ def inspect_cmd(settings, paths: tuple[str, ...], as_json: bool) -> int:
     import json
 
     from ..pathsafe import printable
+    from ..project import Project
     from ..render.references import inspect_json, inspect_text
+    from ..workflows import nodetable
     from ..workflows.discover import read_workflows
 
-    result = read_workflows(paths or (".",))
+    with nodetable.pinned(Project(settings).knowledge):  # the packs installed, when a root
+        result = read_workflows(paths or (".",))
     items = [(w.path, w.info) for w in result.workflows]
     if as_json or settings.json:
         click.echo(json.dumps(inspect_json(items, result.skipped, result.errors), indent=2))

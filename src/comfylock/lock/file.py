@@ -16,6 +16,8 @@ On-disk format (SPEC §3), rendered deterministically::
     [[snapshot]]        repo, revision, dir, repo-type     sorted by dir
     [[snapshot.file]]   path, size, sha256                 sorted by path
     [[unresolved]]      folder, name, reason               sorted by (folder, name)
+    [[class]]           name, pack, read-from, facts       sorted by name (installed packs'
+                                                           facts the workflows relied on)
 
 A snapshot's ``dir`` and its files' paths are checked like model names when the lock is read
 (relative, no ``..``); two snapshots may not share a ``dir``, nor one file appear twice.
@@ -157,6 +159,7 @@ def normalise(lock: Lock) -> Lock:
         unresolved=tuple(sorted(lock.unresolved, key=lambda u: (u.folder, u.name))),
         comfyui=lock.comfyui,
         python=_normal_python(lock.python),
+        classes=tuple(sorted(lock.classes, key=lambda c: c.name)),
     )
 
 
@@ -213,6 +216,7 @@ def render(lock: Lock) -> str:
         ("environment", ()),
         ("snapshot", lock.snapshot),
         ("unresolved", lock.unresolved),
+        ("class", lock.classes),
     ]
     for name, items in sections:
         if name == "environment":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import msgspec
 from msgspec import Meta
 
 from ..constants import MAX_MODEL_SIZE
@@ -22,6 +23,7 @@ __all__ = [
     "FileSource",
     "HuggingFaceSource",
     "Lock",
+    "LockedClass",
     "LockedModel",
     "LockedComfyUI",
     "LockedNode",
@@ -122,6 +124,7 @@ class LockedSnapshot(Base):
     revision: Commit
     dir: str
     repo_type: Literal["model", "dataset", "space"] | None = None
+    allow: tuple[str, ...] = ()  # the node's allow-patterns: only files matching one (none: all)
     file: tuple[SnapshotFile, ...] = ()
 
     def models(self) -> tuple[LockedModel, ...]:
@@ -208,6 +211,19 @@ class LockedPython(Base, kw_only=True):
     requirement: tuple[PythonRequirement, ...] = ()
 
 
+class LockedClass(Base):
+    """What an installed pack's code says about a custom node class the workflows use, when
+    the shipped table does not hold that pack at that commit: recorded so that ``check`` and
+    ``resolve`` on a machine without the pack read the workflows the same way. ``facts`` is
+    the knowledge table's entry for the class (inputs, downloads, fetches, widgets, dynamic)
+    as JSON."""
+
+    name: str
+    pack: str
+    read_from: str  # "installed pack at <commit>"
+    facts: str
+
+
 class Unresolved(Base):
     folder: str
     name: str
@@ -223,6 +239,7 @@ class Lock(Base):
     unresolved: tuple[Unresolved, ...] = ()
     comfyui: LockedComfyUI | None = None
     python: LockedPython | None = None
+    classes: tuple[LockedClass, ...] = msgspec.field(default=(), name="class")
 
 
 def snapshot_models(lock: Lock) -> tuple[LockedModel, ...]:

@@ -65,7 +65,11 @@ class ModelPaths(msgspec.Struct, frozen=True):
     def search_dirs(self, folder: str) -> tuple[Path, ...]:
         """Dirs of a folder, the first being its target (see the module docstring). Input
         files (folder ``input``) live in the ComfyUI root's ``input/``, beside ``models/``:
-        without a ComfyUI root there is no place for them."""
+        without a ComfyUI root there is no place for them. A "folder" that is a directory
+        relative to the ComfyUI root (``custom_nodes/<pack>/ckpts``, ``models/LLM/Qwen-VL``:
+        where a node downloads what it loads) is that one directory."""
+        if "/" in folder and folder.split("/")[0] in ("models", "custom_nodes"):
+            return self._under_root(folder)
         folder = canonical_folder(folder)
         if folder == INPUT_FOLDER:
             return (self.comfyui_root / INPUT_FOLDER,) if self.comfyui_root is not None else ()
@@ -97,18 +101,22 @@ class ModelPaths(msgspec.Struct, frozen=True):
 
         out: list[Path] = []
         for rel in folder_dirs(folder):
-            parts = rel.replace("\\", "/").strip("/").split("/")
-            if not parts or any(p in ("", ".", "..") for p in parts) or rel.startswith("/"):
-                continue  # a table row is data, never a way out of the tree
-            if parts[0] == "models" and self.models_dir is not None:
-                path = self.models_dir.joinpath(*parts[1:])
-            elif self.comfyui_root is not None:
-                path = self.comfyui_root.joinpath(*parts)
-            else:
-                continue
-            if path not in out:
-                out.append(path)
+            for path in self._under_root(rel):
+                if path not in out:
+                    out.append(path)
         return tuple(out)
+
+    def _under_root(self, rel: str) -> tuple[Path, ...]:
+        """A directory relative to the ComfyUI root (``models/…`` follows ``--models-dir``);
+        () when this machine has no place for it or it is not a plain relative path."""
+        parts = rel.replace("\\", "/").strip("/").split("/")
+        if not parts or any(p in ("", ".", "..") for p in parts) or rel.startswith("/"):
+            return ()  # a table row or a lock entry is data, never a way out of the tree
+        if parts[0] == "models" and self.models_dir is not None:
+            return (self.models_dir.joinpath(*parts[1:]),)
+        if self.comfyui_root is not None:
+            return (self.comfyui_root.joinpath(*parts),)
+        return ()
 
 
 @lru_cache(maxsize=1)

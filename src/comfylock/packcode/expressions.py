@@ -372,13 +372,23 @@ def attr(it, base, name: str) -> tuple:  # noqa: C901
 
 
 def class_attr(it, cls: ClassRef, name: str, seen=None) -> tuple:
-    from .interp import class_frame
 
     if name == "__name__":
         return (Const(cls.node.name),)
     stored = it.class_attrs.get((id(cls.node), name))
     if stored is not None:  # set by a method (``self.files = list_files(...)``)
         return stored
+    if not cls.closure and seen is None:  # a class body's value is the same every time
+        key = (id(cls.node), name)
+        if key not in it.attr_memo:
+            it.attr_memo[key] = _class_attr(it, cls, name, None)
+        return it.attr_memo[key]
+    return _class_attr(it, cls, name, seen)
+
+
+def _class_attr(it, cls: ClassRef, name: str, seen) -> tuple:
+    from .interp import class_frame
+
     seen = seen or set()
     if id(cls.node) in seen:
         return (UNKNOWN,)

@@ -42,10 +42,14 @@ def value_fetches(scanner, cls, methods: list, options: dict[str, list[str]]) ->
             continue
         baseline = _targets_for(scanner, methods, name, _SENTINEL)
         found = {}
+        same = 0
         for value in values:
             own = [t for t in _targets_for(scanner, methods, name, value) if t not in baseline]
             if own:
                 found[value] = own
+            same = same + 1 if not own else len(values)
+            if same == 2 and not found:
+                break  # two values download only what any value does: it does not decide
         if found:
             out[name] = found
     return out

@@ -95,6 +95,7 @@ class Interp:
         self.input_files = False  # also read listings of input/ (``pack_facts``)
         self.effects = Effects()
         self.class_attrs: dict = {}  # (class node id, name) -> alternatives set by a method
+        self.attr_memo: dict = {}  # (class node id, name) -> its class body's value
         self.steps = 0
         self.depth = 0
         self._module_env: dict[str, dict] = {}

@@ -57,6 +57,8 @@ def node_json(node: NodeUse) -> dict[str, Any]:
     if node.packs:  # named offline (table, else the shipped class map); several = ambiguous
         out["packs"] = list(node.packs)
         out["packs_via"] = node.packs_via
+    if node.knowledge:  # where its inputs' facts come from: the table, an installed pack
+        out["knowledge"] = node.knowledge
     if not node.active:
         out["active"] = False
     return out

@@ -119,7 +119,9 @@ class Sources(Protocol):
     def settle_pin(
         self, class_name: str, candidates: list[NodeCandidate], pin: str
     ) -> NodeCandidate: ...
-    def snapshot(self, repo: str, dir: str) -> LockedSnapshot | None: ...
+    def snapshot(
+        self, repo: str, dir: str, *, allow: tuple[str, ...] = ()
+    ) -> LockedSnapshot | None: ...
     def input_files(self, workflow: str, name: str) -> list[Found]: ...
     def about(self, source: Source) -> About | None: ...
 
@@ -578,24 +580,35 @@ def _declared_conflicts(workflows: list[WorkflowInput]) -> list[PinConflict]:
 def _resolve_snapshots(
     workflows: list[WorkflowInput], old: Lock | None, sources: Sources, upgrade: bool, map_fn
 ) -> tuple[list[LockedSnapshot], list[Unresolved]]:
-    """Pin each (dir, repo) the workflows' download-and-load nodes name."""
-    wanted: dict[str, tuple[str, str]] = {}  # dir -> (repo, first workflow)
+    """Pin each (dir, repo) the workflows' download-and-load nodes name (only the files the
+    node's allow-patterns take, when it has them)."""
+    wanted: dict[str, tuple[str, str, tuple[str, ...]]] = {}  # dir -> (repo, first wf, allow)
     unresolved: list[Unresolved] = []
     for wf in workflows:
         for ref in wf.info.repos:
-            repo, first = wanted.setdefault(ref.dir, (ref.repo, wf.path))
-            if repo != ref.repo:
+            repo, first, allow = wanted.setdefault(ref.dir, (ref.repo, wf.path, ref.allow))
+            if repo != ref.repo or allow != ref.allow:
                 why = f"{first} wants {repo} there, {wf.path} wants {ref.repo}"
+                if repo == ref.repo:
+                    why = f"{first} and {wf.path} want other files of {repo} there"
                 unresolved.append(Unresolved(folder="snapshot", name=ref.dir, reason=why))
     clashing = {u.name for u in unresolved}
     kept = {s.dir: s for s in (old.snapshot if old else ()) if not upgrade}
     done = [
         kept[d]
         for d in sorted(wanted)
-        if d in kept and d not in clashing and kept[d].repo == wanted[d][0]
+        if d in kept
+        and d not in clashing
+        and kept[d].repo == wanted[d][0]
+        and kept[d].allow == wanted[d][2]
     ]
     todo = [d for d in sorted(wanted) if d not in clashing and d not in {s.dir for s in done}]
-    pinned = map_fn(lambda d: sources.snapshot(wanted[d][0], d), todo)
+
+    def pin(d: str) -> LockedSnapshot | None:
+        repo, _first, allow = wanted[d]
+        return sources.snapshot(repo, d, allow=allow) if allow else sources.snapshot(repo, d)
+
+    pinned = map_fn(pin, todo)
     offline = getattr(sources, "offline", False)
     for d, snap in zip(todo, pinned):
         if snap is None:

@@ -69,6 +69,15 @@ def _with_pins(old: Lock | None, pins: tuple) -> Lock | None:
     return msgspec.structs.replace(base, model=kept + tuple(pins))
 
 
+def _recorded_classes(project: Project, workflows) -> tuple:
+    """The installed packs' facts the workflows were read with (``lock.knowledge``)."""
+    from ..lock.knowledge import record
+    from ..workflows import nodetable
+
+    with nodetable.pinned(project.knowledge):
+        return record(workflows)
+
+
 def run_resolve(
     project: Project,
     paths,
@@ -94,10 +103,13 @@ def run_resolve(
     inputs = workflows + ([extra] if extra else [])
     old = _with_pins(_load_old(settings.lock_path), extra_pins)
     sources = LiveSources(settings, config, offline=offline, refresh=refresh, fetch=fetch)
+    from ..workflows import nodetable
+
     try:
         with (
             _offline_hint(),
             _spinner(progress and not settings.quiet, f"resolving {len(workflows)} workflows"),
+            nodetable.pinned(project.knowledge),  # packs installed here name their classes
         ):
             resolution = resolve(
                 inputs,
@@ -116,6 +128,7 @@ def run_resolve(
         lock,
         workflow=tuple(w for w in lock.workflow if w.path != "comfylock.toml"),
         unresolved=lock.unresolved if allow_unresolved else (),
+        classes=_recorded_classes(project, workflows),
     )
     failed = bool(resolution.conflicts) or (bool(resolution.unresolved) and not allow_unresolved)
     env = None

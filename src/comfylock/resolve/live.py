@@ -463,12 +463,15 @@ class LiveSources:
 
     # -- whole-repo snapshots --
 
-    def snapshot(self, repo: str, dir: str) -> LockedSnapshot | None:
-        """The repo's default branch pinned with every file; None offline or when absent."""
+    def snapshot(
+        self, repo: str, dir: str, *, allow: tuple[str, ...] = ()
+    ) -> LockedSnapshot | None:
+        """The repo's default branch pinned with every file (those ``allow`` matches, when
+        given); None offline or when absent."""
         if self.offline:
             return None
         try:
-            return self._net("hf").pin_snapshot(repo, dir)
+            return self._net("hf").pin_snapshot(repo, dir, allow=allow)
         except NotFoundError:
             return None
 

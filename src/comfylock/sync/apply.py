@@ -4,7 +4,9 @@
 Fixed order: conflicts are checked before anything is touched (exit 5, nothing changed);
 then copies elsewhere in the tree (verified; one whose bytes proved other than the hash cache
 said is downloaded instead) → fetch → ingest (verified) → adopt → displace (``--force``) →
-prune → link → node packs.
+prune → link → node packs → link the files that live inside a pack's own directory
+(``custom_nodes/<pack>/…``), only into a pack that is there (a failed clone is never papered
+over by a directory of links).
 Each item that fails is recorded and the items that depend on it are skipped; the rest go on.
 Every write is checked right before it happens: its parent directory, symlinks resolved, must
 be inside the models tree (``roots``) or ``custom_nodes/`` (``nodes_root``), whatever a
@@ -77,8 +79,10 @@ def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
         rows = {r.target: r for r in store.index.links()}
         pruned = prune_all(plan, ctx, rows, failures)
         linker = Linker(ctx.link_mode, roots=model_roots(ctx))
-        linked = link_all(plan, ctx, rows, skip, failures, linker)
+        # NOTE: files a pack keeps in its own directory are linked once the pack is there
+        linked = link_all(plan, ctx, rows, skip, failures, linker, in_packs=False)
         nodes = nodes_all(plan, ctx, failures)
+        linked += link_all(plan, ctx, rows, skip, failures, linker, in_packs=True)
     return ApplyReport(
         fetched=tuple(fetched),
         adopted=tuple(adopted),

@@ -110,11 +110,24 @@ def link_all(
     skip: set[str],
     failures: list[Failure],
     linker: Linker,
+    *,
+    in_packs: bool | None = None,
 ) -> list[str]:
+    """Link each planned target to its blob. ``in_packs``: only the targets inside a pack's
+    own directory under ``custom_nodes/`` (True; each only when its pack is installed), or
+    only the others (False); None: all."""
     done, records = [], []
     fresh = {e.target for e in plan.link if e.target not in {d.target for d in plan.displace}}
     for e in (*plan.link, *plan.relink):
         if e.target in skip:
+            continue
+        pack = _pack_dir(e.target, ctx.nodes_root)
+        if in_packs is not None and (pack is not None) != in_packs:
+            continue
+        if pack is not None and not pack.is_dir():
+            linker.warnings.append(
+                f"{e.key}: not placed: its node pack {pack.name} is not installed"
+            )
             continue
         if not ctx.store.has(e.sha256):
             if not any(f.item.startswith(e.key) or e.key in f.item for f in failures):
@@ -136,6 +149,16 @@ def link_all(
         for row in records:
             ctx.store.index.record_link(row)
     return done
+
+
+def _pack_dir(target: str, nodes_root: Path | None) -> Path | None:
+    """The pack directory ``custom_nodes/<pack>`` a target lies in, or None."""
+    if nodes_root is None:
+        return None
+    rel = os.path.relpath(target, nodes_root)
+    if rel.startswith("..") or os.path.isabs(rel) or os.sep not in rel:
+        return None
+    return nodes_root / rel.split(os.sep, 1)[0]
 
 
 def nodes_all(plan: SyncPlan, ctx: ApplyContext, failures: list[Failure]) -> list[str]:

@@ -50,5 +50,7 @@ def inputs_digest(
     (Repo keys are added only when there are repos, so older digests stay valid.)"""
     keys = sorted({f"model\t{r.folder}\t{r.name}" for r in refs if not r.invalid})
     keys += sorted({f"node\t{n}" for n in nodes})
-    keys += sorted({f"repo\t{r.dir}\t{r.repo}" for r in repos})
+    keys += sorted(
+        {f"repo\t{r.dir}\t{r.repo}" + (f"\t{','.join(r.allow)}" if r.allow else "") for r in repos}
+    )
     return "sha256:" + hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()

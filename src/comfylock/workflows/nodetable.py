@@ -61,6 +61,8 @@ import msgspec
 __all__ = [
     "ENV_TABLE",
     "Knowledge",
+    "class_facts",
+    "combine",
     "download_dir",
     "download_dirs",
     "fetches",
@@ -69,6 +71,7 @@ __all__ = [
     "folder_of",
     "folders_of",
     "is_dynamic",
+    "installed_commit",
     "knowledge",
     "knows",
     "mapped_packs",
@@ -76,6 +79,7 @@ __all__ = [
     "model_inputs",
     "origin",
     "pack_commit",
+    "pack_ids",
     "pack_of",
     "pack_registry_id",
     "pack_repo",
@@ -83,6 +87,7 @@ __all__ = [
     "pinned",
     "registered_folders",
     "registry_repo",
+    "scanner_version",
     "widget_order",
 ]
 
@@ -112,6 +117,7 @@ class _Class(msgspec.Struct, frozen=True, rename="kebab"):
 
 class _Table(msgspec.Struct, frozen=True):
     version: int
+    generator: dict = {}
     ranking: str = ""
     packs: dict[str, _Pack] = {}
     classes: dict[str, _Class] = {}
@@ -193,7 +199,13 @@ def _merged(table: _Table, extra: Knowledge) -> _Table:
                 classes[name] = msgspec.structs.replace(
                     classes[name], pack=pack_id, packs=[], claimed_by=[]
                 )
-    return _Table(version=table.version, ranking=table.ranking, packs=packs, classes=classes)
+    return _Table(
+        version=table.version,
+        generator=table.generator,
+        ranking=table.ranking,
+        packs=packs,
+        classes=classes,
+    )
 
 
 def fingerprint() -> str:
@@ -363,6 +375,17 @@ def pack_of(class_type: str) -> str | None:
     return packs[0] if len(packs) == 1 else None
 
 
+def scanner_version() -> int:
+    """Which reading of the packs' code the shipped table holds (``packcode.SCANNER_VERSION``
+    then; 1 when unrecorded)."""
+    return int(_table().generator.get("scanner-version", 1))
+
+
+def pack_ids() -> tuple[str, ...]:
+    """Every pack the table (with any extra facts pinned) holds."""
+    return tuple(_table().packs)
+
+
 def pack_repo(pack_id: str) -> str | None:
     pack = _table().packs.get(pack_id)
     return pack.repo if pack else None
@@ -382,10 +405,44 @@ def pack_registry_id(pack_id: str) -> str | None:
     return pack.registry_id if pack else None
 
 
+def installed_commit(pack_id: str) -> str | None:
+    """The commit a pack read from this machine's ``custom_nodes/`` is checked out at: the
+    version the workflows here were made with (None for the shipped table's packs, whose
+    commit is only where the facts were read)."""
+    pack = _table().packs.get(pack_id)
+    if pack is None or not (pack.origin or "").startswith("installed pack at "):
+        return None
+    return pack.commit or None
+
+
 def pack_commit(pack_id: str) -> str | None:
     """The commit the table read the pack at (provenance), or None."""
     pack = _table().packs.get(pack_id)
     return (pack.commit or None) if pack else None
+
+
+def class_facts(class_type: str) -> dict | None:
+    """The table's facts about a class (inputs, downloads, fetches, widgets, dynamic), as
+    data, or None when it holds none."""
+    entry = _table().classes.get(class_type)
+    if entry is None:
+        return None
+    data = msgspec.to_builtins(entry)
+    keep = ("inputs", "downloads", "fetches", "widgets", "dynamic")
+    return {k: v for k, v in data.items() if k in keep and v}
+
+
+def combine(*parts: Knowledge | None) -> Knowledge | None:
+    """Several extra facts, later ones over earlier ones (None when there are none)."""
+    given = [p for p in parts if p is not None and (p.packs or p.classes)]
+    if not given:
+        return None
+    packs: dict = {}
+    classes: dict = {}
+    for part in given:
+        packs.update(part.packs)
+        classes.update(part.classes)
+    return Knowledge(packs=packs, classes=classes, digest="+".join(p.digest for p in given))
 
 
 def fetches(class_type: str, input_name: str) -> dict[str, list[dict]] | None:

@@ -26,9 +26,7 @@ The value is checked strictly: exactly ``owner/name`` as the hub spells ids (let
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from ..pathsafe import normalise_name, unsafe_reason

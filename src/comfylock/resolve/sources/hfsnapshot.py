@@ -51,6 +51,15 @@ class _Revision(msgspec.Struct, frozen=True):
     sha: str
 
 
+def _allowed(path: str, allow: tuple[str, ...]) -> bool:
+    """``huggingface_hub``'s allow-patterns: ``fnmatch`` on the file's path in the repo."""
+    if not allow:
+        return True
+    from fnmatch import fnmatch
+
+    return any(fnmatch(path, pattern) for pattern in allow)
+
+
 def git_blob_id(data: bytes) -> str:
     """The git blob id of ``data`` (what the tree API calls a non-LFS file's ``oid``)."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
@@ -59,8 +68,12 @@ def git_blob_id(data: bytes) -> str:
 class HfSnapshots(HfClient):
     """The hub client with the snapshot calls (same HTTP client, cache, retries, tokens)."""
 
-    def pin_snapshot(self, repo: str, dir: str, *, revision: str = "main") -> LockedSnapshot:
-        """The repo at ``revision`` pinned to its commit, every file with size and sha256.
+    def pin_snapshot(
+        self, repo: str, dir: str, *, revision: str = "main", allow: tuple[str, ...] = ()
+    ) -> LockedSnapshot:
+        """The repo at ``revision`` pinned to its commit, every file with size and sha256
+        (only the files an ``allow`` pattern matches, as the hub's own client filters them,
+        when the node gives patterns).
 
         Raises:
             NotFoundError: the revision does not exist.
@@ -70,7 +83,7 @@ class HfSnapshots(HfClient):
         """
         commit = self._commit(repo, revision)
         entries = self.tree_entries(repo, commit, recursive=True)
-        files = [e for e in entries if e.type == "file"]
+        files = [e for e in entries if e.type == "file" and _allowed(e.path, allow)]
         if len(files) > MAX_FILES:
             raise RemoteError(f"{repo} has {len(files)} files; snapshots hold at most {MAX_FILES}")
         for entry in files:
@@ -79,7 +92,9 @@ class HfSnapshots(HfClient):
         from ...net.concurrency import map_concurrent
 
         pinned = map_concurrent(lambda e: self._file(repo, commit, e), files, workers=8)
-        return LockedSnapshot(repo=repo, revision=commit, dir=dir, file=tuple(pinned))
+        return LockedSnapshot(
+            repo=repo, revision=commit, dir=dir, allow=tuple(allow), file=tuple(pinned)
+        )
 
     def _commit(self, repo: str, revision: str) -> str:
         url = self._api(repo, "model", "revision", quote(revision, safe=""))

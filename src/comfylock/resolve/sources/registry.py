@@ -423,7 +423,8 @@ class NodeResolver(ServiceClient):
 
 
 def table_candidates(class_name: str) -> list[PackCandidate]:
-    """The packs the shipped knowledge table says define ``class_name`` (no network)."""
+    """The packs the knowledge table says define ``class_name`` (no network); a pack read
+    from this machine's ``custom_nodes/`` comes with the commit it is checked out at."""
     from ...workflows import nodetable
 
     out = []
@@ -433,7 +434,11 @@ def table_candidates(class_name: str) -> list[PackCandidate]:
             registry_id = nodetable.pack_registry_id(pack)
             out.append(
                 PackCandidate(
-                    id=registry_id or pack, repo=repo, via="table", registry_id=registry_id
+                    id=registry_id or pack,
+                    repo=repo,
+                    via="table",
+                    registry_id=registry_id,
+                    commit=nodetable.installed_commit(pack),
                 )
             )
     return distinct(out)
@@ -476,7 +481,7 @@ def offline_candidates(
                     repo=repo,
                     via="cnr_id",
                     version=semver,
-                    commit=commit,
+                    commit=commit or nodetable.installed_commit(cnr_id),
                     registry_id=cnr_id,
                 )
             ]
