@@ -2,6 +2,9 @@
 
 Usage: python -m tools.nodetable.measure DIR... --truth FILE [--comfyui-root ROOT] [--json]
 
+With ``--comfyui-root`` the reader also reads the packs installed there, as ``inspect`` and
+``resolve`` do on a machine with a ComfyUI root (``sample.py install`` makes one from a mirror).
+
 The truth file (``truth_heldout.json``, ``truth_tune.json``) says, per custom node class, which
 of its inputs name a model and where the node's code reads or puts it:
 
@@ -237,7 +240,20 @@ def _measure_instance(tally: _Tally, entry: dict, cls: str, values, positions, a
         tally.add(_score(None, "", answer), f"{cls}.{name}: not a model input")
 
 
-def measure(paths: list[str], truth: dict) -> dict:
+def measure(paths: list[str], truth: dict, comfyui_root: Path | None = None) -> dict:
+    """Score the reader on ``paths``; with ``comfyui_root``, as ``inspect`` reads them there
+    (the packs installed under its ``custom_nodes/`` read from their code)."""
+    knowledge = None
+    if comfyui_root is not None:
+        from comfylock.machine.packfacts import installed_knowledge
+        from comfylock.settings import default_cache_dir
+
+        knowledge = installed_knowledge(comfyui_root, default_cache_dir())
+    with nodetable.pinned(knowledge):
+        return _measure(paths, truth)
+
+
+def _measure(paths: list[str], truth: dict) -> dict:
     result = read_workflows(paths)
     tally = _Tally()
     nodes: Counter = Counter()
@@ -320,11 +336,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--truth", required=True)
+    parser.add_argument(
+        "--comfyui-root",
+        type=Path,
+        help="read the packs installed under DIR/custom_nodes too (sample.py install makes one)",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--summary", action="store_true", help="the two summary lines only")
     args = parser.parse_args(argv)
     truth = json.loads(Path(args.truth).read_text())["classes"]
-    report = measure(args.paths, truth)
+    report = measure(args.paths, truth, args.comfyui_root)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0

@@ -50,6 +50,7 @@ __all__ = ["call", "call_node", "core_input_types"]
 
 _IDENTITY = {"list", "sorted", "set", "tuple", "reversed", "str", "frozenset"}
 _COPIES = {"copy.copy", "copy.deepcopy", "deepcopy"}
+_EXISTS = {"exists", "isfile", "isdir", "lexists"}
 _PATH_IDENTITY = {"abspath", "realpath", "normpath", "expanduser", "resolve", "absolute"}
 _FP_DIRS = {
     "get_output_directory": "output",
@@ -193,6 +194,7 @@ def _record_hf_fetch(it, kind: str, args, kwargs, where: str) -> None:
             dir=kwargs.get("local_dir", ()),
             allow=kwargs.get("allow_patterns", ()),
             where=where,
+            repo_type=kwargs.get("repo_type", ()),
         )
     )
 
@@ -268,6 +270,11 @@ def _json_load(it, files) -> tuple:
 def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
     last = _last(name)
     first = args[0] if args else (UNKNOWN,)
+    if it.fresh_machine and last in _EXISTS and name.startswith(("os.path.", "os.")):
+        return (Const(False),)  # what a node downloads is what a new machine lacks
+    if name in ("os.getenv", "os.environ.get"):  # the user's override, else the default
+        key = first[0].value if len(first) == 1 and isinstance(first[0], Const) else "?"
+        return merge((EnvV(str(key)),), *args[1:2])
     if name == "open" or name in ("io.open", "codecs.open"):
         return tuple(DataFile(v.rel) if isinstance(v, PathV) else UNKNOWN for v in first)
     if name in ("json.load", "json.loads"):
@@ -409,10 +416,9 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
         method = find_method(it, recv, name)
         if method is None:
             return (UNKNOWN,)
-        static = any(
-            isinstance(d, ast.Name) and d.id == "staticmethod" for d in method.node.decorator_list
+        return it.call_def(
+            method, args if _unbound(method.node) else [(recv,), *args], kwargs, frame
         )
-        return it.call_def(method, args if static else [(recv,), *args], kwargs, frame)
     if isinstance(recv, Const) and isinstance(recv.value, str) and name == "format":
         return (_format(recv.value, args, kwargs),)
     if isinstance(recv, Const) and isinstance(recv.value, str):
@@ -422,6 +428,8 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
     if isinstance(recv, Input) and name in ("split", "rsplit") and args:
         return (Input(recv.name, "split"),) if args[0] == (Const("/"),) else (UNKNOWN,)
     if isinstance(recv, PathV):
+        if it.fresh_machine and name in ("exists", "is_file", "is_dir"):
+            return (Const(False),)
         if name == "joinpath":
             return _join_all([(recv,), *args])
         if name in _PATH_IDENTITY or name == "as_posix":
@@ -443,6 +451,19 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
     if isinstance(recv, ListV | Files | DirFiles) and name in ("copy", "sort"):
         return (recv,)
     return (UNKNOWN,)
+
+
+def _unbound(node) -> bool:
+    """Whether a method is called with its arguments as given: a staticmethod, or a plain
+    function in a class body whose first parameter is no ``self``/``cls`` (``INPUT.COMBO(v)``
+    on an Enum of helpers)."""
+    names = {d.id for d in node.decorator_list if isinstance(d, ast.Name)}
+    if "staticmethod" in names:
+        return True
+    if "classmethod" in names:
+        return False
+    params = node.args.posonlyargs + node.args.args
+    return not params or params[0].arg not in ("self", "cls", "s", "this", "klass")
 
 
 def _format(template: str, args, kwargs):

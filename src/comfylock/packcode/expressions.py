@@ -18,6 +18,7 @@ from .values import (
     DictV,
     DirFiles,
     Dyn,
+    EnvV,
     FileName,
     Files,
     FolderDirs,
@@ -76,13 +77,21 @@ def evaluate(it, node, frame) -> tuple:  # noqa: C901 - one dispatch over expres
         vals, keys = it.ev(node.value, frame), it.ev(node.slice, frame)
         return merge(*(index(v, k) for v in vals for k in keys))
     if isinstance(node, ast.IfExp):
+        taken = it.decided(node.test, frame)
+        if taken is not None:
+            return it.ev(node.body if taken else node.orelse, frame)
         return merge(it.ev(node.body, frame), it.ev(node.orelse, frame))
     if isinstance(node, ast.BoolOp):
-        return merge(*(it.ev(v, frame) for v in node.values))
+        return bool_op(it, node, frame)
     if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
         return comprehension(it, node, frame)
     if isinstance(node, ast.Starred):
         return it.ev(node.value, frame)
+    if isinstance(node, ast.Compare):
+        return compare(it, node, frame)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        vals = it.ev(node.operand, frame)
+        return tuple(Const(not v.value) if isinstance(v, Const) else UNKNOWN for v in vals)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         vals = it.ev(node.operand, frame)
         return tuple(
@@ -94,6 +103,65 @@ def evaluate(it, node, frame) -> tuple:  # noqa: C901 - one dispatch over expres
         frame.env[node.target.id] = vals
         return vals
     return (UNKNOWN,)
+
+
+_COMPARE = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: lambda a, b: a is b,
+    ast.IsNot: lambda a, b: a is not b,
+}
+
+
+def bool_op(it, node: ast.BoolOp, frame) -> tuple:
+    """``a and b`` / ``a or b``: Python's answer when each operand is one constant, else any
+    operand's value (the reader's usual merge)."""
+    vals = [it.ev(v, frame) for v in node.values]
+    if all(len(v) == 1 and isinstance(v[0], Const) for v in vals):
+        is_and = isinstance(node.op, ast.And)
+        for v in vals:
+            if bool(v[0].value) != is_and:
+                return v
+        return vals[-1]
+    return merge(*vals)
+
+
+def compare(it, node: ast.Compare, frame) -> tuple:
+    """``a == b``, ``x in s`` and the like, on constants (strings, numbers, a list of
+    constants on the right of ``in``); anything else is unknown."""
+    if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE:
+        return (UNKNOWN,)
+    left, right = it.ev(node.left, frame), it.ev(node.comparators[0], frame)
+    if len(left) * len(right) > 16:
+        return (UNKNOWN,)
+    op = _COMPARE[type(node.ops[0])]
+    out = []
+    for a in left:
+        for b in right:
+            av, bv = _plain(a), _plain(b)
+            if av is _NOT_PLAIN or bv is _NOT_PLAIN:
+                out.append(UNKNOWN)
+                continue
+            try:
+                out.append(Const(bool(op(av, bv))))
+            except TypeError:
+                out.append(UNKNOWN)
+    return merge(tuple(out))
+
+
+_NOT_PLAIN = object()
+
+
+def _plain(v):
+    if isinstance(v, Const):
+        return v.value
+    if isinstance(v, ListV) and all(isinstance(i, Const) for i in v.items):
+        return tuple(i.value for i in v.items)
+    if isinstance(v, DictV) and all(isinstance(k, Const) for k, _ in v.items):
+        return {k.value for k, _ in v.items}  # ``in`` a dict asks its keys
+    return _NOT_PLAIN
 
 
 def fstring(it, node: ast.JoinedStr, frame) -> tuple:
@@ -329,6 +397,8 @@ def index(v, key) -> tuple:  # noqa: C901
         return (Input(v.name, "repo_name"),) if k == -1 else (UNKNOWN,)
     if isinstance(v, Mod) and v.name == "folder_paths.folder_names_and_paths":
         return _fnp_entry(key)
+    if isinstance(v, Mod) and v.name == "os.environ":
+        return (EnvV(k if isinstance(k, str) else "?"),)
     if isinstance(v, Mod) and v.name == "nodes.NODE_CLASS_MAPPINGS" and isinstance(k, str):
         return (Mod(f"nodes.{k}"),)  # a core class by its registered name
     if isinstance(v, Files | DirFiles) and k is None and not isinstance(key, Const):
@@ -357,6 +427,12 @@ def attr(it, base, name: str) -> tuple:  # noqa: C901
     if isinstance(base, PathV):
         if name == "parent":
             return (PathV(posixpath.dirname(base.rel)),)
+        if name == "parents":
+            ups, rel = [], base.rel
+            while rel and rel not in ("", "/"):
+                rel = posixpath.dirname(rel)
+                ups.append(PathV(rel))
+            return (ListV(tuple(ups)),)
         if name == "name":
             return (Const(posixpath.basename(base.rel)),)
         return (Bound(base, name),)

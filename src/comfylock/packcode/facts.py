@@ -515,6 +515,13 @@ def _layout(specs: list, optional: set) -> list | None:
 
 def _kind(v) -> str:
     first = v.items[0] if isinstance(v, ListV) and v.items else v
+    if (
+        first == UNKNOWN
+        and isinstance(v, ListV)
+        and len(v.items) > 1
+        and _opt_has(v.items[1], "default")
+    ):
+        return "widget"  # a computed list of choices with a default value: a combo widget
     if isinstance(first, ListV | Files | DirFiles | Dyn):
         return "widget"
     if isinstance(first, Const) and isinstance(first.value, str):
@@ -522,6 +529,10 @@ def _kind(v) -> str:
             return "int"
         return "widget" if first.value in _WIDGET_TYPES else "link"
     return "unknown"
+
+
+def _opt_has(opts, key: str) -> bool:
+    return isinstance(opts, DictV) and any(k == Const(key) for k, _ in opts.items)
 
 
 def _opt(opts, key: str) -> bool:

@@ -10,6 +10,7 @@ others is that value's. Each becomes a target the reader can lock and place:
 
 - ``{"repo": R, "dir": D}``: the whole repo (``"allow"``: its allow-patterns) at ``D``;
 - ``{"repo": R, "file": F, "dir": D}``: one file of the repo, landing at ``D/F``;
+  (``"type": "space"`` or ``"dataset"`` for a repo that is not a model repo)
 - ``{"url": U, "dir": D, "name": N}``: a file downloaded from ``U`` to ``D/N``;
 
 ``D`` relative to the ComfyUI root (``models/...`` or the pack's own ``custom_nodes/<pack>/...``),
@@ -24,7 +25,7 @@ import re
 from urllib.parse import unquote, urlsplit
 
 from .interp import Fetch, _Stop
-from .values import Const, ListV, PathV
+from .values import Const, EnvV, ListV, PathV
 
 __all__ = ["MAX_VALUES", "value_fetches"]
 
@@ -58,12 +59,16 @@ def value_fetches(scanner, cls, methods: list, options: dict[str, list[str]]) ->
 def _targets_for(scanner, methods: list, name: str, value: str) -> list[dict]:
     it = scanner.it
     start = len(it.effects.fetches)
-    for method in methods:
-        it.steps = 0
-        try:
-            it.run_method(method, inputs=True, values={name: Const(value)})
-        except _Stop:
-            pass
+    it.fresh_machine = True  # NOTE: only for these runs: "if not exists: download" is taken
+    try:
+        for method in methods:
+            it.steps = 0
+            try:
+                it.run_method(method, inputs=True, values={name: Const(value)})
+            except _Stop:
+                pass
+    finally:
+        it.fresh_machine = False
     fetches = it.effects.fetches[start:]
     del it.effects.fetches[start:]
     del it.effects.downloads[:]  # the whole-repo record of the same calls: read elsewhere
@@ -105,6 +110,9 @@ def _target(fetch: Fetch, resolve_dir) -> dict:
         sub = _one(fetch.subfolder) if fetch.subfolder else None
         prefix = sub.value.strip("/") + "/" if isinstance(sub, Const) and sub.value else ""
         target["file"] = prefix + file.value.replace("\\", "/").lstrip("/")
+    kind = _one(fetch.repo_type) if fetch.repo_type else None
+    if isinstance(kind, Const) and kind.value in ("space", "dataset"):
+        target["type"] = kind.value
     allow = _one(fetch.allow) if fetch.allow else None
     if isinstance(allow, ListV) and all(isinstance(p, Const) for p in allow.items):
         target["allow"] = sorted(str(p.value) for p in allow.items)
@@ -114,11 +122,12 @@ def _target(fetch: Fetch, resolve_dir) -> dict:
 
 
 def _place(fetch: Fetch, resolve_dir) -> str | None:
-    if not fetch.dir:
-        return "hf-cache" if fetch.kind == "repo" else None
-    found = {resolve_dir(p) for p in fetch.dir if isinstance(p, PathV)}
+    dirs = [p for p in fetch.dir if not isinstance(p, EnvV)]  # the default, not an override
+    if not dirs:
+        return "hf-cache" if fetch.kind == "repo" and not fetch.dir else None
+    found = {resolve_dir(p) for p in dirs if isinstance(p, PathV)}
     found.discard(None)
-    if len(found) != 1 or len(fetch.dir) != sum(isinstance(p, PathV) for p in fetch.dir):
+    if len(found) != 1 or len(dirs) != sum(isinstance(p, PathV) for p in dirs):
         return None
     rel = posixpath.normpath(found.pop())
     if rel.startswith(("models/", "custom_nodes/")) and ".." not in rel.split("/"):

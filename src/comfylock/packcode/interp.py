@@ -35,6 +35,7 @@ class Fetch(NamedTuple):
     dir: tuple
     allow: tuple
     where: str
+    repo_type: tuple = ()
 
 
 @dataclass
@@ -95,6 +96,8 @@ class Interp:
         self.input_files = False  # also read listings of input/ (``pack_facts``)
         self.effects = Effects()
         self.class_attrs: dict = {}  # (class node id, name) -> alternatives set by a method
+        # a value run (what a node downloads on a machine that lacks it): files do not exist
+        self.fresh_machine = False
         self.attr_memo: dict = {}  # (class node id, name) -> its class body's value
         self.steps = 0
         self.depth = 0
@@ -160,7 +163,11 @@ class Interp:
         elif isinstance(s, ast.Return):
             frame.returns.append(self.ev(s.value, frame) if s.value else (Const(None),))
         elif isinstance(s, ast.If):
-            self.branches([s.body, s.orelse], frame)
+            taken = self.decided(s.test, frame)
+            if taken is None:
+                self.branches([s.body, s.orelse], frame)
+            else:  # a test on constants (a value bound for one run): only its arm runs
+                self.walk(s.body if taken else s.orelse, frame)
         elif isinstance(s, ast.For | ast.AsyncFor):
             self.for_loop(s, frame)
         elif isinstance(s, ast.While):
@@ -184,6 +191,14 @@ class Interp:
                 self.import_name(alias, frame)
         elif isinstance(s, ast.ImportFrom):
             self.import_from(s, frame)
+
+    def decided(self, test, frame: Frame) -> bool | None:
+        """The truth of an ``if`` test when every alternative is a constant, else None."""
+        alts = self.ev(test, frame)
+        if not alts or not all(isinstance(a, Const) for a in alts):
+            return None
+        truths = {bool(a.value) for a in alts}
+        return truths.pop() if len(truths) == 1 else None
 
     def branches(self, arms, frame: Frame) -> None:
         before = dict(frame.env)
@@ -319,8 +334,16 @@ class Interp:
                 env[p.arg] = self.ev(d, frame)
         for p, a in zip(params, args, strict=False):
             env[p.arg] = a
+        named = {p.arg for p in params + node.args.kwonlyargs}
         for k, v in kwargs.items():
-            env[k] = v
+            if k in named or node.args.kwarg is None:
+                env[k] = v
+        if node.args.vararg is not None:  # *args: the extra positional arguments
+            extra = args[len(params) :]
+            env[node.args.vararg.arg] = (ListV(tuple(bm._collapse(a) for a in extra)),)
+        if node.args.kwarg is not None:  # **kwargs: the extra keyword arguments, as a dict
+            rest = tuple((Const(k), v) for k, v in kwargs.items() if k not in named)
+            env[node.args.kwarg.arg] = (DictV(rest),)
         for p in params + node.args.kwonlyargs:
             env.setdefault(p.arg, (UNKNOWN,))
         callee = Frame(func.module, {**_closure_of(func), **env}, func.owner, nested=True)

@@ -22,6 +22,7 @@ __all__ = [
     "DictV",
     "DirFiles",
     "Dyn",
+    "EnvV",
     "FileName",
     "Files",
     "FolderDirs",
@@ -143,6 +144,13 @@ class DataFile(NamedTuple):
     pack's own data file (a JSON list of labels and the repos they download)."""
 
     rel: str
+
+
+class EnvV(NamedTuple):
+    """A value the user may set in the environment (``os.environ["X"]``): an override of the
+    default the code gives beside it, which is what a machine has unless told otherwise."""
+
+    name: str
 
 
 class Dyn(NamedTuple):

@@ -124,7 +124,7 @@ def link_all(
         pack = _pack_dir(e.target, ctx.nodes_root)
         if in_packs is not None and (pack is not None) != in_packs:
             continue
-        if pack is not None and not pack.is_dir():
+        if pack is not None and not pack.is_dir() and _to_clone(plan, pack):
             linker.warnings.append(
                 f"{e.key}: not placed: its node pack {pack.name} is not installed"
             )
@@ -149,6 +149,11 @@ def link_all(
         for row in records:
             ctx.store.index.record_link(row)
     return done
+
+
+def _to_clone(plan: SyncPlan, pack: Path) -> bool:
+    """Whether the plan clones a pack into ``pack`` (then its files wait for the clone)."""
+    return any(os.path.abspath(c.path) == os.path.abspath(pack) for c in plan.node_clone)
 
 
 def _pack_dir(target: str, nodes_root: Path | None) -> Path | None:

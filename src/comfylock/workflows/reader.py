@@ -460,9 +460,9 @@ class _Reader:
         rest = []
         for path, value in pairs:
             got = None
-            if isinstance(value, str) and value.strip() not in NONE_VALUES:
-                if not path.startswith("widgets_values["):
-                    got = fetched(node_type, last_key(path), value, node_id=node_id, active=active)
+            named = not path.startswith("widgets_values[")
+            if named and isinstance(value, str) and value.strip() not in NONE_VALUES:
+                got = fetched(node_type, last_key(path), value, node_id=node_id, active=active)
             if got is None:
                 rest.append((path, value))
                 continue

@@ -120,7 +120,8 @@ def _add_target(out: Fetched, target: dict, value: str, where: dict) -> None:
     if "url" in target:
         out.files.append({"folder": folder, "name": target["name"], "url": target["url"]})
     elif "file" in target:
-        url = f"https://huggingface.co/{target['repo']}/resolve/main/{quote(target['file'])}"
+        kind = {"space": "spaces/", "dataset": "datasets/"}.get(str(target.get("type")), "")
+        url = f"https://huggingface.co/{kind}{target['repo']}/resolve/main/{quote(target['file'])}"
         out.files.append({"folder": folder, "name": target["file"], "url": url})
     else:
         allow = tuple(target.get("allow") or ())
