@@ -32,6 +32,7 @@ from .values import (
     DictV,
     DirFiles,
     Dyn,
+    EnvV,
     FileName,
     Files,
     FolderDirs,
