@@ -93,9 +93,27 @@ def scan_dir(root: Path) -> dict:
     return pack_facts(SourcePack(root.name, files), core_facts())
 
 
+def snapshot_gitdir(mirror: Path, owner_repo: str) -> str | None:
+    """The git directory of a pack's snapshot: ``<owner>+<repo>/repo`` (bare, or a clone's
+    ``repo/.git``), the owner and name matched without regard to case."""
+    name = owner_repo.replace("/", "+", 1)
+    base = mirror / name
+    if not base.is_dir():
+        found = (
+            [p for p in mirror.iterdir() if p.name.lower() == name.lower()]
+            if mirror.is_dir()
+            else []
+        )
+        base = found[0] if found else base
+    for cand in (base / "repo" / ".git", base / "repo"):
+        if (cand / "HEAD").is_file():
+            return str(cand)
+    return None
+
+
 def read_pack(mirror: Path, owner_repo: str, commit: str | None) -> dict | None:
-    gitdir = str(mirror / owner_repo.replace("/", "+", 1) / "repo")
-    if not Path(gitdir).is_dir():
+    gitdir = snapshot_gitdir(mirror, owner_repo)
+    if gitdir is None:
         return None
     commit = head_commit(gitdir, commit or "HEAD")
     if commit is None:

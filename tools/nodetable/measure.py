@@ -12,7 +12,7 @@ of its inputs name a model and where the node's code reads or puts it:
 - ``{"download": DIR}``: the node downloads what the value names (a Hugging Face repo, a
   label its code maps to a repo or URL) into DIR, relative to the ComfyUI root; ``{value}``
   and ``{repo_name}`` in DIR stand for the value and a repo id's last part; a dict maps
-  each value to its DIR;
+  each value to its DIR (``"*"``: any other value);
 - ``null``: the value names no file comfylock can place (only "cannot tell" is right).
 
 Each (node instance, truth input) whose value in the workflow is set counts once:
@@ -134,7 +134,7 @@ def _value_and_names(entry: dict, values: dict, positions: dict, name: str):
 def _truth_dir(want, value: str) -> str | None:
     place = want.get("download")
     if isinstance(place, dict):
-        place = place.get(value)
+        place = place.get(value, place.get("*"))
     if not isinstance(place, str):
         return None
     repo_name = value.rsplit("/", 1)[-1]
@@ -218,11 +218,8 @@ def _measure_instance(tally: _Tally, entry: dict, cls: str, values, positions, a
             continue
         if not isinstance(value, str) or value.strip() in _NONE:
             continue
-        mine = [
-            a
-            for a in answers
-            if id(a) not in used and (_input_of(a, by_pos) == name or _same_value(a, value))
-        ]
+        mine = [a for a in answers if id(a) not in used and _input_of(a, by_pos) == name]
+        mine = mine or [a for a in answers if id(a) not in used and _same_value(a, value)]
         if not mine:
             if want is not None:
                 tally.add("not reported", f"{cls}.{name}")

@@ -55,11 +55,9 @@ def part_of(repo: str, forced_tune: bool) -> str:
 
 
 def _gitdir(mirror: Path, repo: str) -> str | None:
-    base = mirror / repo.replace("/", "+", 1) / "repo"
-    for cand in (base / ".git", base):
-        if (cand / "HEAD").exists():
-            return str(cand)
-    return None
+    from .generate import snapshot_gitdir
+
+    return snapshot_gitdir(mirror, repo)
 
 
 def _blob(gitdir: str, commit: str, path: str) -> bytes:

@@ -171,11 +171,65 @@ def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
         kind = name.rsplit(".", 2)[-2]
         options = kwargs.get("options", args[1] if len(args) > 1 else ())
         return (V3Input(_collapse(args[0]), kind, options),)
+    if name == "importlib.import_module" and args:
+        return _import_module(it, args, kwargs, frame)
+    if name == "inspect.getmembers" and args:
+        return tuple(_members(it, m) for m in args[0])
     if last == "INPUT_TYPES" and name.count(".") >= 1:
         spec = it.core_inputs.get(name.rsplit(".", 2)[-2])
         if spec is not None:
             return (core_input_types(spec),)
+    if name.count(".") >= 1 and last in it.core_inputs:
+        return (f,)  # ``LoraLoader()``: an instance of a core class
+    if name.count(".") >= 2 and name.rsplit(".", 2)[-2] in it.core_inputs:
+        _core_method_reads(it, it.core_inputs[name.rsplit(".", 2)[-2]], args, kwargs)
+        return (UNKNOWN,)
     return call_stdlib(it, name, args, kwargs)
+
+
+def _core_method_reads(it, spec, args, kwargs) -> None:
+    """``LoraLoader().load_lora(model, clip, lora, ...)``: a core loader's function takes its
+    inputs in ``INPUT_TYPES`` order; a node input passed as its model input is a file of that
+    input's folder."""
+    if isinstance(spec, dict):
+        return  # an older table: the order of the core class's inputs is unknown
+    names = [row[0] for row in spec]
+    folders = {row[0]: row[2] for row in spec if row[2]}
+    given = dict(zip(names, args, strict=False))
+    given.update({k: v for k, v in kwargs.items() if k in folders})
+    for name, alts in given.items():
+        folder = folders.get(name)
+        for v in alts if folder else ():
+            if isinstance(v, Input) and v.xform == "":
+                it.effects.file_reads.append((v.name, (PathV("{folder:" + folder + "}"),)))
+
+
+def _import_module(it, args, kwargs, frame) -> tuple:
+    """``importlib.import_module(".nodes", package=__name__)``: a module of the pack."""
+    out = []
+    for v in args[0]:
+        if not (isinstance(v, Const) and isinstance(v.value, str)):
+            out.append(UNKNOWN)
+            continue
+        name = v.value
+        level = len(name) - len(name.lstrip("."))
+        local = it.pack.resolve_module(name.lstrip("."), frame.module, level=level)
+        out.append(Mod("pack:" + local) if local is not None else Mod(name))
+    return merge(tuple(out))
+
+
+def _members(it, module):
+    """``inspect.getmembers(module, inspect.isclass)`` of a pack module: (name, class) pairs
+    of the classes it defines (a pack that registers every class of a module)."""
+    if not (isinstance(module, Mod) and module.name.startswith("pack:")):
+        return UNKNOWN
+    local = module.name[5:]
+    pairs = []
+    for key, vals in sorted(it.module_env(local).items()):
+        for v in vals:
+            if isinstance(v, ClassRef) and v.module == local and v.node.name == key:
+                pairs.append(ListV((Const(key), v)))
+    return ListV(tuple(pairs))
 
 
 def _record_hf_fetch(it, kind: str, args, kwargs, where: str) -> None:
@@ -428,6 +482,10 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
         return (UNKNOWN,)
     if isinstance(recv, Input) and name in ("split", "rsplit") and args:
         return (Input(recv.name, "split"),) if args[0] == (Const("/"),) else (UNKNOWN,)
+    if isinstance(recv, Input) and recv.xform == "" and name == "items":
+        return (ListV((ListV((UNKNOWN, recv)),)),)  # a dict input's (key, value) pairs
+    if isinstance(recv, Input) and recv.xform == "" and name in ("get", "values"):
+        return (recv,) if name == "get" else (ListV((recv,)),)
     if isinstance(recv, PathV):
         if it.fresh_machine and name in ("exists", "is_file", "is_dir"):
             return (Const(False),)

@@ -395,6 +395,8 @@ def index(v, key) -> tuple:  # noqa: C901
         return (PathV("{folder:" + v.key + "}"),) if k == 0 else (Dyn("a folder's nth path"),)
     if isinstance(v, Input) and v.xform == "split":
         return (Input(v.name, "repo_name"),) if k == -1 else (UNKNOWN,)
+    if isinstance(v, Input) and v.xform == "" and isinstance(k, str):
+        return (v,)  # a leaf of a dict an input carries (``value["lora"]``)
     if isinstance(v, Mod) and v.name == "folder_paths.folder_names_and_paths":
         return _fnp_entry(key)
     if isinstance(v, Mod) and v.name == "os.environ":

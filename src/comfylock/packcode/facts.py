@@ -11,7 +11,7 @@ from . import CoreFacts
 from .calls import core_input_types
 from .expressions import class_attr, find_method, index
 from .fetches import value_fetches
-from .interp import Interp, _Stop
+from .interp import ANY_INPUT, Interp, _Stop
 from .source import SourcePack
 from .values import (
     UNKNOWN,
@@ -132,8 +132,8 @@ class _Scanner:
             for vals in list(env.values()):
                 for v in vals:
                     if isinstance(v, ClassRef) and v.module == module:
-                        self._take_v3(v, found)
-                        self._take_decorated(v, found)
+                        _task(self.it, v.node.name, self._take_v3, v, found)
+                        _task(self.it, v.node.name, self._take_decorated, v, found)
         return found
 
     def _take_mapping(self, d: DictV, module: str, found: dict) -> None:
@@ -222,6 +222,7 @@ class _Scanner:
             widgets = got if widgets is None or widgets == got else False
             reads, methods, fetched = self._read_downloads(cls, folders, downloads)
             self._fixed_files(inputs, reads, folders, dynamic)
+            self._any_input(inputs, reads, folders)
             if fetched:
                 for name, by_value in value_fetches(self, cls, methods, self.options).items():
                     fetches.setdefault(name, {}).update(by_value)
@@ -383,6 +384,14 @@ class _Scanner:
                 keys.update(got)
             else:
                 dynamic.add(name)
+
+    def _any_input(self, inputs: dict, reads: list, folders) -> None:
+        """Inputs the node takes through ``**kwargs`` (a LoRA stack's ``lora_1.lora``) whose
+        value its code reads as a file of one folder: ``"*"``, any input INPUT_TYPES does not
+        declare, reads that folder."""
+        keys = {self._read_dir_key(d, folders) for n, dirs in reads if n == ANY_INPUT for d in dirs}
+        if keys and None not in keys:
+            inputs.setdefault(ANY_INPUT, set()).update(keys)
 
     def _read_dir_key(self, d, folders) -> str | None:
         if not isinstance(d, PathV):

@@ -16,9 +16,10 @@ from typing import NamedTuple
 from . import expressions as bm
 from .values import UNKNOWN, ClassRef, Const, DictV, Dyn, FuncRef, Input, ListV, Mod, PathV
 
-__all__ = ["Effects", "Fetch", "Frame", "Interp", "MAX_ALTS", "class_frame"]
+__all__ = ["ANY_INPUT", "Effects", "Fetch", "Frame", "Interp", "MAX_ALTS", "class_frame"]
 
 MAX_ALTS = 12
+ANY_INPUT = "*"  # the name of any input a node takes through **kwargs
 MAX_DEPTH = 4
 STEP_BUDGET = 60_000
 
@@ -115,12 +116,14 @@ class Interp:
             return {}
         frame = Frame(module)
         self._busy[module] = frame
+        saved, self.steps = self.steps, 0  # NOTE: a module imported on the way has its own budget
         try:
             self.walk(tree.body, frame)
         except (_Stop, RecursionError):
             self.effects.notes.append(f"{self.pack.path_of(module)}: too deep to read")
         finally:
             del self._busy[module]
+            self.steps = saved
         self._module_env[module] = frame.env
         return frame.env
 
@@ -368,6 +371,8 @@ class Interp:
                 env[p.arg] = (values[p.arg],)
             else:
                 env[p.arg] = (Input(p.arg),) if inputs else (UNKNOWN,)
+        if node.args.kwarg is not None:  # **kwargs: inputs the node takes beyond INPUT_TYPES
+            env[node.args.kwarg.arg] = (Input(ANY_INPUT),) if inputs else (UNKNOWN,)
         frame = Frame(func.module, {**_closure_of(func), **env}, func.owner, nested=True)
         try:
             self.walk(node.body, frame)

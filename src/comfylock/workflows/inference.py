@@ -2,7 +2,9 @@
 
 Custom nodes name model files in widgets whose folder ComfyUI's core table cannot know. The
 custom-node knowledge table (``nodetable``, generated from the packs' own code) answers
-first. Only where it knows nothing does a narrow heuristic speak: a widget named like a core
+first; for a class whose code was read, a file name in an input it does not list is "cannot
+tell", never guessed from the input's name. Only where it knows nothing does a narrow
+heuristic speak: a widget named like a core
 loader's input (``ckpt_name``, ``lora_name``, ``vae_name``, …) reads the same folder, and such
 references are marked ``inferred``. Nothing else is guessed: a file name (``…BakedVAE…``, a
 ``.pth``) or a class name says too little, and a wrong folder sends ``sync`` to a place the
@@ -130,11 +132,16 @@ def custom_folder(class_type: str, widget: str) -> Guess:
     if isinstance(several, list):  # the table knows better than a name: several folders
         listed = ", ".join(several)
         return Guess(None, reason=f"cannot tell: {class_type}.{widget} lists files of {listed}")
+    if nodetable.knows(class_type):  # never a name's guess for a class whose code was read
+        if nodetable.is_dynamic(class_type, widget):
+            why = f"{class_type}.{widget} lists files its code builds beyond static reading"
+            return Guess(None, reason=f"cannot tell: {why}")
+        # a file name in an input the code does not list (a stale value, or one static
+        # reading missed): reported, never silently dropped, never guessed
+        return Guess(None, reason=f"cannot tell: {class_type}.{widget} reads no model folder")
     guessed = _by_widget_name(widget)
     if guessed:
         return Guess(guessed, inferred=True)
-    if nodetable.knows(class_type):
-        return Guess(None, reason=f"cannot tell: {class_type}.{widget} reads no model folder")
     return Guess(None, reason=f"cannot tell: unknown custom node {class_type}")
 
 

@@ -287,9 +287,30 @@ def folder_of(class_type: str, input_name: str) -> str | None:
     or the input lists files of several folders."""
     entry = _table().classes.get(class_type)
     value = entry.inputs.get(input_name) if entry else None
+    if value is None and entry is not None and input_name not in entry.widgets:
+        value = entry.inputs.get("*")  # inputs the node takes beyond INPUT_TYPES (**kwargs)
     if isinstance(value, list):
-        return value[0] if len(value) == 1 else None
+        return value[0] if len(value) == 1 else _one_place(value)
     return value
+
+
+def _one_place(keys: list[str]) -> str | None:
+    """Several folder keys that name the same directories (GGUF registers ``unet_gguf`` at
+    the diffusion models' own, another pack lists both): that one folder, ComfyUI's own key
+    first; None when they are different places."""
+    from . import tables
+
+    def dirs(key: str) -> tuple[str, ...]:
+        core = tables.canonical_folder(key)
+        if core in tables.folder_names():
+            return tuple(sorted(f"models/{d}" for d in tables.default_dirs(core)))
+        return tuple(sorted(folder_dirs(key)))
+
+    places = {dirs(k) for k in keys}
+    if len(places) != 1 or not next(iter(places)):
+        return None
+    core = sorted(k for k in keys if tables.canonical_folder(k) in tables.folder_names())
+    return tables.canonical_folder(core[0]) if core else sorted(keys)[0]
 
 
 def folders_of(class_type: str, input_name: str) -> tuple[str, ...]:

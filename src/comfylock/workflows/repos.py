@@ -106,6 +106,12 @@ def fetched(
     where = dict(node_id=node_id, node_type=class_type, input=input_name, active=active)
     for target in targets:
         _add_target(out, target, value, where)
+    listed = nodetable.folder_of(class_type, input_name)
+    files = [f for f in out.files if f.get("url")]
+    if listed and len(files) == 1 and len(out.files) == 1 and not out.repos:
+        # the node lists the file in a folder and fetches it from elsewhere on first use
+        # (a temp dir it then moves from): the folder is where it reads it, the fetch a source
+        out.files[0] = {**files[0], "folder": listed, "name": value}
     return out
 
 
