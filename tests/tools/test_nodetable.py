@@ -309,12 +309,20 @@ def test_accessors_answer_from_the_shipped_table(shipped):
 
 
 def test_several_folders_name_no_single_folder(shipped):
-    name, entry = _first(
-        shipped, lambda e: any(isinstance(v, list) for v in e.get("inputs", {}).values())
-    )
-    input_name, keys = next((k, v) for k, v in entry["inputs"].items() if isinstance(v, list))
-    assert nodetable.folder_of(name, input_name) is None
-    assert nodetable.folders_of(name, input_name) == tuple(keys)
+    # several keys of one place (GGUF's clip_gguf registered at the text encoders' own
+    # directories) are that one folder; keys of different places are no single folder
+    several = [
+        (name, input_name, tuple(keys))
+        for name, entry in shipped["classes"].items()
+        for input_name, keys in entry.get("inputs", {}).items()
+        if isinstance(keys, list)
+    ]
+    answers = {}
+    for name, input_name, keys in several:
+        assert nodetable.folders_of(name, input_name) == keys
+        answers[frozenset(keys)] = nodetable.folder_of(name, input_name)
+    assert answers.get(frozenset({"checkpoints", "diffusion_models"}), "?") is None
+    assert answers.get(frozenset({"clip_gguf", "text_encoders"})) == "text_encoders"
 
 
 def test_ambiguous_classes_list_every_pack(shipped):

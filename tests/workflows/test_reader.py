@@ -215,3 +215,36 @@ def test_reader_on_mutated_real_workflows(shared_dir):
                 parse(json.dumps(obj).encode(), name=path.name)
             except WorkflowError:
                 pass
+
+
+def test_a_class_packs_disagree_on_is_read_as_the_pack_the_node_names(node_table):
+    # a copy of another pack's node whose code differs: the table keeps each pack's facts,
+    # and a UI node's cnr_id / aux_id picks them; a node naming neither is "cannot tell"
+    from comfylock.packcode.entries import merge_claims
+
+    claims = {
+        "LoadThing": [
+            ("orig-pack", {"inputs": {"model": "checkpoints"}, "widgets": ["model"]}),
+            ("b/Copy", {"inputs": {"model": "loras"}, "widgets": ["model"]}),
+        ]
+    }
+    classes = merge_claims(claims)
+    assert classes["LoadThing"]["dynamic"] == ["*"]
+    assert set(classes["LoadThing"]["variants"]) == {"orig-pack", "b/Copy"}
+    packs = {
+        "orig-pack": {"repo": "https://github.com/a/Orig", "registry-id": "orig-pack"},
+        "b/Copy": {"repo": "https://github.com/b/Copy"},
+    }
+    node_table({"packs": packs, "classes": classes})
+
+    def read(props: dict):
+        node = {"id": 1, "type": "LoadThing", "properties": props, "widgets_values": ["m.pt"]}
+        info = parse(json.dumps({"nodes": [node], "links": []}).encode())
+        ((ref,), (use,)) = info.models, info.nodes
+        assert set(use.packs) == {"orig-pack", "b/Copy"}  # still ambiguous for resolve
+        return ref.folder, ref.reason
+
+    assert read({"cnr_id": "orig-pack"}) == ("checkpoints", None)
+    assert read({"aux_id": "b/Copy"}) == ("loras", None)
+    folder, reason = read({})
+    assert folder is None and "cannot tell" in reason

@@ -55,7 +55,8 @@ def merge_claims(claims: dict[str, list]) -> dict:
     """Class entries from ``{class: [(pack id, facts), ...]}`` (packs in ranking order): a
     class with facts, or claimed by several packs (``pack`` is then the first and
     ``claimed-by`` the rest; facts kept only where every pack's code agrees, else the class is
-    ``dynamic: *``: "cannot tell", never one pack's guess)."""
+    ``dynamic: *``: "cannot tell", never one pack's guess, and ``variants`` holds each pack's
+    facts for a node that names its pack)."""
     out = {}
     for name in sorted(claims):
         owners = claims[name]
@@ -66,6 +67,10 @@ def merge_claims(claims: dict[str, list]) -> dict:
             entry.update(owners[0][1])
         else:
             entry["dynamic"] = ["*"]
+            variants: dict = {}
+            for pid, facts in owners:
+                variants.setdefault(pid, facts)
+            entry["variants"] = dict(sorted(variants.items()))
         if others:
             entry["claimed-by"] = others
         if len(entry) > 1:

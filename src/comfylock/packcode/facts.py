@@ -227,7 +227,13 @@ class _Scanner:
                 for name, by_value in value_fetches(self, cls, methods, self.options).items():
                     fetches.setdefault(name, {}).update(by_value)
         entry: dict = {}
-        inputs = {k: self._same_place(v, folders) for k, v in inputs.items() if v}
+        # an input one reading of the code cannot follow (a folder key an environment variable
+        # may change) is "cannot tell", whatever another reading gives
+        inputs = {
+            k: self._same_place(v, folders)
+            for k, v in inputs.items()
+            if v and (k == ANY_INPUT or k not in dynamic)
+        }
         if inputs:
             entry["inputs"] = {k: _one(v) for k, v in inputs.items()}  # INPUT_TYPES order
         if downloads:

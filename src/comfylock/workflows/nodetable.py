@@ -22,7 +22,8 @@ regeneration is a readable diff)::
                              "downloads": {"<input name>": "<dir>" | ["<dir>", ...]},
                              "dynamic": ["<input name>" | "*", ...],
                              "widgets": ["<input name>", ...],
-                             "claimed-by": ["<other pack id>", ...]}}}
+                             "claimed-by": ["<other pack id>", ...],
+                             "variants": {"<pack id>": {<that pack's facts>}, ...}}}}
 
 A pack id is the pack's Comfy Registry id (its ``pyproject.toml`` name) where it has one, else
 ``owner/repo``. ``classes`` holds the classes with facts or several packs; a class in a pack's
@@ -36,7 +37,9 @@ follow (``*``: the whole class) — "cannot tell". ``widgets`` (optional) is the
 UI's ``widgets_values``: the widget inputs as the frontend lays them out, with ``""`` for the
 extra value a seed widget's "control after generate" adds; the reader uses it when a UI node
 does not name its widgets. Several packs for a class (``packs``, or ``pack`` plus
-``claimed-by``) make it ambiguous: resolve says so.
+``claimed-by``) make it ambiguous: resolve says so. Where their code disagrees the class is
+``dynamic: *`` and ``variants`` holds each pack's facts: a UI node whose ``cnr_id``/``aux_id``
+names one of them is read with that pack's (``for_pack``), any other node is "cannot tell".
 
 An absent class or input means "the table does not know" — never a guess.
 
@@ -70,6 +73,7 @@ __all__ = [
     "folder_dirs",
     "folder_of",
     "folders_of",
+    "for_pack",
     "is_dynamic",
     "installed_commit",
     "knowledge",
@@ -113,6 +117,9 @@ class _Class(msgspec.Struct, frozen=True, rename="kebab"):
     widgets: list[str] = []
     claimed_by: list[str] = []
     dynamic: list[str] = []
+    # a class several packs provide with code that disagrees: each pack's facts, used for a
+    # node that names its pack (``for_pack``); the entry itself says ``dynamic: *``
+    variants: dict[str, dict] = {}
 
 
 class _Table(msgspec.Struct, frozen=True):
@@ -245,10 +252,46 @@ def _owners() -> dict[str, tuple[str, ...]]:
 _OWNERS: list = []  # [table, {class: pack ids}] for the table last asked
 
 
+@contextmanager
+def for_pack(cnr_id: str | None, aux_id: str | None) -> Iterator[None]:
+    """Read the classes of one node as the pack it names (``properties.cnr_id``: a registry
+    id; ``aux_id``: ``owner/repo``): for a class several packs provide with code that
+    disagrees (``variants``), that pack's facts."""
+    _HINT.append((cnr_id or "", (aux_id or "").strip().lower()))
+    try:
+        yield
+    finally:
+        _HINT.pop()
+
+
+_HINT: list[tuple[str, str]] = []  # (cnr_id, owner/repo) of the node being read
+
+
+def _entry(class_type: str) -> _Class | None:
+    entry = _table().classes.get(class_type)
+    if entry is None or not entry.variants or not _HINT or not any(_HINT[-1]):
+        return entry
+    cnr_id, aux_id = _HINT[-1]
+    packs = _table().packs
+    for pack_id, facts in entry.variants.items():
+        pack = packs.get(pack_id)
+        repo = pack.repo.lower().removesuffix(".git").rstrip("/") if pack else ""
+        if (cnr_id and cnr_id in (pack_id, pack.registry_id if pack else None)) or (
+            aux_id and (aux_id == pack_id.lower() or repo.endswith(f"github.com/{aux_id}"))
+        ):
+            return _variant(pack_id, msgspec.json.encode(facts))
+    return entry
+
+
+@lru_cache(maxsize=256)
+def _variant(pack_id: str, facts: bytes) -> _Class:
+    return msgspec.convert({**msgspec.json.decode(facts), "pack": pack_id}, _Class)
+
+
 def knows(class_type: str) -> bool:
     """Whether the table read this class's code (its inputs are then known, not guessed);
     False for a class whose inputs its code builds beyond static reading (``dynamic: *``)."""
-    entry = _table().classes.get(class_type)
+    entry = _entry(class_type)
     if entry is not None:
         return "*" not in entry.dynamic
     return class_type in _owners()
@@ -257,19 +300,19 @@ def knows(class_type: str) -> bool:
 def is_dynamic(class_type: str, input_name: str) -> bool:
     """True when the pack builds this input's file list in a way static reading cannot
     follow: "cannot tell", never "no model"."""
-    entry = _table().classes.get(class_type)
+    entry = _entry(class_type)
     return entry is not None and (input_name in entry.dynamic or "*" in entry.dynamic)
 
 
 def model_inputs(class_type: str) -> dict[str, str | list[str]]:
     """{input name: folder key, or several keys} of the class's model inputs."""
-    entry = _table().classes.get(class_type)
+    entry = _entry(class_type)
     return dict(entry.inputs) if entry else {}
 
 
 def widget_order(class_type: str) -> tuple[str, ...]:
     """The class's ``widgets_values`` layout in UI files (see the docstring), or ()."""
-    entry = _table().classes.get(class_type)
+    entry = _entry(class_type)
     return tuple(entry.widgets) if entry else ()
 
 
@@ -285,7 +328,7 @@ def packs_of(class_type: str) -> tuple[str, ...]:
 def folder_of(class_type: str, input_name: str) -> str | None:
     """The ``folder_paths`` key the class's input reads, or None when the table does not know
     or the input lists files of several folders."""
-    entry = _table().classes.get(class_type)
+    entry = _entry(class_type)
     value = entry.inputs.get(input_name) if entry else None
     if value is None and entry is not None and input_name not in entry.widgets:
         value = entry.inputs.get("*")  # inputs the node takes beyond INPUT_TYPES (**kwargs)
@@ -315,7 +358,7 @@ def _one_place(keys: list[str]) -> str | None:
 
 def folders_of(class_type: str, input_name: str) -> tuple[str, ...]:
     """Every ``folder_paths`` key the class's input lists files from (usually one)."""
-    entry = _table().classes.get(class_type)
+    entry = _entry(class_type)
     value = entry.inputs.get(input_name) if entry else None
     if value is None:
         return ()
@@ -443,13 +486,13 @@ def pack_commit(pack_id: str) -> str | None:
 
 
 def class_facts(class_type: str) -> dict | None:
-    """The table's facts about a class (inputs, downloads, fetches, widgets, dynamic), as
-    data, or None when it holds none."""
+    """The table's facts about a class (inputs, downloads, fetches, widgets, dynamic, each
+    pack's where several disagree), as data, or None when it holds none."""
     entry = _table().classes.get(class_type)
     if entry is None:
         return None
     data = msgspec.to_builtins(entry)
-    keep = ("inputs", "downloads", "fetches", "widgets", "dynamic")
+    keep = ("inputs", "downloads", "fetches", "widgets", "dynamic", "variants")
     return {k: v for k, v in data.items() if k in keep and v}
 
 
@@ -469,7 +512,7 @@ def combine(*parts: Knowledge | None) -> Knowledge | None:
 def fetches(class_type: str, input_name: str) -> dict[str, list[dict]] | None:
     """What the class's node downloads for each value of ``input_name`` (``packcode.fetches``:
     ``{value: [target, ...]}``), or None when its value decides no download."""
-    entry = _table().classes.get(class_type)
+    entry = _entry(class_type)
     found = entry.fetches.get(input_name) if entry else None
     return found if found is not None else None
 
@@ -491,14 +534,14 @@ def download_dir(class_type: str, input_name: str) -> str | None:
     ``{repo_owner}`` and ``{repo_name}`` stand for the repo id and its parts
     (``models/LLM/{repo_name}``); a dir without them is the repo's own directory (see
     ``workflows.repos.repo_dir``)."""
-    entry = _table().classes.get(class_type)
+    entry = _entry(class_type)
     value = entry.downloads.get(input_name) if entry else None
     return value if isinstance(value, str) else None  # several places: cannot say which
 
 
 def download_dirs(class_type: str, input_name: str) -> tuple[str, ...]:
     """Every directory the node may put the repo in (several: it picks one by value)."""
-    entry = _table().classes.get(class_type)
+    entry = _entry(class_type)
     value = entry.downloads.get(input_name) if entry else None
     if value is None:
         return ()

@@ -51,6 +51,7 @@ __all__ = ["is_model_filename", "parse", "parse_obj"]
 
 NONE_VALUES = frozenset({"", "none", "None", "null", "[None]", "disabled", "Disabled", "NONE"})
 NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
+HINTS = ("cnr_id", "aux_id")  # a UI node's properties naming the pack it came from
 _EMBEDDING = re.compile(r"embedding:([^\s,()\[\]{}<>|:\"']+)", re.IGNORECASE)
 
 # --- entry points -------------------------------------------------------------------------
@@ -354,6 +355,11 @@ class _Reader:
         node_type = node["type"]
         props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
         self.add_node(node_type, node_id, props, active)
+        hints = [props.get(k) if isinstance(props.get(k), str) else None for k in HINTS]
+        with nodetable.for_pack(*hints):  # a class several packs provide: the one it names
+            self._read_ui_widgets(node, node_type, node_id, active, supplied)
+
+    def _read_ui_widgets(self, node, node_type, node_id, active, supplied) -> None:
         values = node.get("widgets_values")
         named = {str(k): v for k, v in values.items()} if isinstance(values, dict) else {}
         named.update(supplied)

@@ -159,7 +159,9 @@ def test_reader_finds_repos_in_api_and_ui_workflows(node_table):
     ]
 
 
-def test_without_a_table_entry_nothing_is_a_repo():
+def test_without_a_table_entry_nothing_is_a_repo(monkeypatch):
+    empty = msgspec.convert({"version": 1, "packs": {}, "classes": {}}, nodetable._Table)
+    monkeypatch.setattr(nodetable, "_table", lambda: empty)
     assert parse_obj(api_workflow()).repos == ()
 
 
@@ -454,12 +456,18 @@ FLORENCE_FILES = {
 
 def test_shipped_table_locks_and_places_a_florence2_snapshot(tmp_path, monkeypatch, run_cli):
     """The generated table (not an injected one) says where DownloadAndLoadFlorence2Model puts
-    the repo it downloads; resolve pins it, sync places it there, a second sync is a no-op."""
+    the repo it downloads; resolve pins it, sync places it there, a second sync is a no-op.
+    Another pack copies the class with other code: the table keeps kijai's pack's facts as
+    that pack's variant, used here as a machine with only that pack would."""
     shipped = nodetable._table()
-    where = nodetable.download_dir("DownloadAndLoadFlorence2Model", "model")
-    if where is None:
+    name, pack_id = "DownloadAndLoadFlorence2Model", "comfyui-florence2"
+    entry = shipped.classes[name]
+    facts = entry.variants.get(pack_id) or {}
+    where = facts.get("downloads", {}).get("model")
+    if not isinstance(where, str):
         pytest.fail("the shipped table lost DownloadAndLoadFlorence2Model's download directory")
-    pack_id = nodetable.pack_of("DownloadAndLoadFlorence2Model")
+    own = msgspec.convert({**facts, "pack": pack_id}, nodetable._Class)
+    shipped = msgspec.structs.replace(shipped, classes={**shipped.classes, name: own})
     proj = tmp_path / "proj"
     (proj / "workflows").mkdir(parents=True)
     workflow = {
