@@ -77,6 +77,20 @@ def _lock(*parts: str) -> str:
             ),
             id="a legacy folder name and its canonical one",
         ),
+        pytest.param(
+            (
+                _model("custom_nodes/pack/ckpts", "a/w.pth", b"a"),
+                _snapshot("custom_nodes/pack/ckpts/a", {"w.pth": b"b"}),
+            ),
+            id="a file a node downloads into its pack's directory and a snapshot there",
+        ),
+        pytest.param(
+            (
+                _model("models/LLM/Florence-2", "model.safetensors", b"a"),
+                _model("LLM", "Florence-2/model.safetensors", b"b"),
+            ),
+            id="a directory under models/ and the folder holding it",
+        ),
     ],
 )
 def test_two_entries_writing_one_path_with_other_bytes_are_refused(parts):

@@ -104,11 +104,14 @@ class WritePath(NamedTuple):
 
 def write_paths(lock: Lock) -> list[WritePath]:
     """Every path ``lock`` makes sync write: models (input files under ``input/``, beside
-    ``models/``) and snapshot files."""
-    from ..workflows.tables import INPUT_FOLDER, canonical_folder
+    ``models/``; the files a node downloads into a directory of its own, relative to the
+    ComfyUI root: ``custom_nodes/<pack>/ckpts``) and snapshot files."""
+    from ..workflows.tables import INPUT_FOLDER, canonical_folder, under_root
 
     def place(folder: str) -> str:
-        return INPUT_FOLDER if folder == INPUT_FOLDER else f"models/{canonical_folder(folder)}"
+        if folder == INPUT_FOLDER or under_root(folder):
+            return folder
+        return f"models/{canonical_folder(folder)}"
 
     out = [
         WritePath(f"[[model]] {m.key!r}", f"{place(m.folder)}/{m.name}", m.sha256)

@@ -26,7 +26,13 @@ from pathlib import Path
 import msgspec
 
 from ..errors import InputError
-from ..workflows.tables import INPUT_FOLDER, canonical_folder, default_dirs, folder_names
+from ..workflows.tables import (
+    INPUT_FOLDER,
+    canonical_folder,
+    default_dirs,
+    folder_names,
+    under_root,
+)
 
 __all__ = ["ModelPaths", "load_model_paths", "parse_extra_model_paths"]
 
@@ -68,7 +74,7 @@ class ModelPaths(msgspec.Struct, frozen=True):
         without a ComfyUI root there is no place for them. A "folder" that is a directory
         relative to the ComfyUI root (``custom_nodes/<pack>/ckpts``, ``models/LLM/Qwen-VL``:
         where a node downloads what it loads) is that one directory."""
-        if "/" in folder and folder.split("/")[0] in ("models", "custom_nodes"):
+        if under_root(folder):
             return self._under_root(folder)
         folder = canonical_folder(folder)
         if folder == INPUT_FOLDER:

@@ -667,14 +667,11 @@ def _linked_inputs(node: dict) -> frozenset[str]:
     )
 
 
-_PLACE_ROOTS = ("models", "custom_nodes")
-
-
 def _folder(folder: str) -> str:
     """A folder key (legacy names canonical), or the directory a key with a ``/`` stands for
     (a pack's own ``custom_nodes/<pack>/ckpts``, a ``models/`` subdirectory it reads)."""
     folder = tables.canonical_folder(folder)
-    if "/" not in folder or folder.split("/")[0] in _PLACE_ROOTS:
+    if "/" not in folder or tables.under_root(folder):
         return place_folder(folder) if folder.startswith("models/") else folder
     dirs = nodetable.folder_dirs(folder)
     return dirs[0] if len(dirs) == 1 else folder
@@ -685,7 +682,7 @@ def _is_place(folder: str) -> bool:
     parts = folder.split("/")
     if len(parts) == 1:
         return True
-    return parts[0] in _PLACE_ROOTS and len(parts) >= (3 if parts[0] == "custom_nodes" else 2)
+    return parts[0] in tables.ROOT_DIRS and len(parts) >= (3 if parts[0] == "custom_nodes" else 2)
 
 
 def _names_a_model(class_type: str, path: str, value: Any) -> bool:

@@ -37,7 +37,6 @@ __all__ = ["Fetched", "fetched", "is_repo_id", "place_folder", "repo_dir", "repo
 
 _REPO_ID = re.compile(REPO_ID_PATTERN)
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-_ROOTS = ("models", "custom_nodes")
 
 
 def is_repo_id(value: Any) -> bool:
@@ -56,7 +55,7 @@ def repo_dir(template: Any, repo: str) -> str | None:
     if any(key not in values for key in _PLACEHOLDER.findall(template)):
         return None
     path = normalise_name(_PLACEHOLDER.sub(lambda m: values[m.group(1)], template)).rstrip("/")
-    if unsafe_reason(path) or path.split("/")[0] not in _ROOTS or "/" not in path:
+    if unsafe_reason(path) or path.split("/")[0] not in tables.ROOT_DIRS or "/" not in path:
         return None
     return path
 
@@ -141,7 +140,7 @@ def _unplaceable(target: dict, place) -> str | None:
         return "it downloads into the Hugging Face cache, not a directory comfylock fills"
     if "repo" in target and not is_repo_id(target["repo"]):
         return f"{target['repo']!r} is not a Hugging Face repo id"
-    if unsafe_reason(place) or place.split("/")[0] not in _ROOTS or "/" not in place:
+    if unsafe_reason(place) or not tables.under_root(place):
         return f"it downloads into {place!r}, outside models/ and custom_nodes/"
     return None
 

@@ -15,8 +15,10 @@ from ..packcode import CoreFacts
 
 __all__ = [
     "INPUT_FOLDER",
+    "ROOT_DIRS",
     "LoaderInput",
     "canonical_folder",
+    "under_root",
     "core_facts",
     "core_nodes",
     "default_dirs",
@@ -91,6 +93,17 @@ def loader_inputs(class_type: str) -> dict[str, LoaderInput]:
 
 # ComfyUI's input/ folder: beside models/ under the ComfyUI root, not a model folder.
 INPUT_FOLDER = "input"
+# a folder that is a directory relative to the ComfyUI root starts with one of these
+ROOT_DIRS = ("models", "custom_nodes")
+
+
+def under_root(folder: str) -> bool:
+    """A "folder" that is a directory relative to the ComfyUI root (a pack's own
+    ``custom_nodes/<pack>/ckpts``, ``models/LLM/Qwen-VL``: where a node downloads what it
+    loads), not a folder key."""
+    return "/" in folder and folder.split("/")[0] in ROOT_DIRS
+
+
 # Suffixes ComfyUI's get_annotated_filepath reads: " [input]" names input/ (the default);
 # " [output]" and " [temp]" name files ComfyUI wrote, which a lock never pins.
 _OTHER_DIRS = (" [output]", " [temp]")
