@@ -174,3 +174,27 @@ def test_a_download_the_table_cannot_place_fails_check_never_silent(world, run_c
     check = run_cli("check")
     assert check.exit_code == 1, check
     assert "opaque-1" in check.output
+
+
+def test_a_pack_local_file_can_be_pinned_by_hand(world, run_cli):
+    for name in ("cog.json", "vl.json"):
+        (world["proj"] / "workflows" / name).unlink()
+    folder = "custom_nodes/FakeLocalPack/checkpoints"
+    result = run_cli(
+        "--comfyui-root",
+        str(world["studio"]),
+        "add",
+        "hf:fakeorg/local-ckpts/fake-local-v1.safetensors",
+        "--folder",
+        folder,
+        "--name",
+        "fake-local-v1.safetensors",
+    )
+    assert result.exit_code == 0, result
+    (model,) = _lock(world)["model"]
+    assert (model["folder"], model["sha256"]) == (folder, _sha(LOCAL_CKPT))
+    toml = (world["proj"] / "comfylock.toml").read_text()
+    assert f"{folder}/fake-local-v1.safetensors" in toml
+    # a directory outside the ComfyUI root's models/ and custom_nodes/ is still refused
+    bad = run_cli("add", "hf:fakeorg/local-ckpts/x.safetensors", "--folder", "etc/x")
+    assert bad.exit_code == 2 and "custom_nodes/PACK/DIR" in bad.output

@@ -17,7 +17,9 @@ def inspect_cmd(settings, paths: tuple[str, ...], as_json: bool) -> int:
 
     Reads UI and API JSON, PNG and WebP files with an embedded workflow, subgraphs and group
     nodes. Directories are searched recursively; files without a workflow are listed as
-    skipped. --json gives the stable machine shape documented in the README.
+    skipped. With a ComfyUI root (--comfyui-root or COMFYUI_ROOT) the code of the
+    custom-node packs installed there is read too (never run). --json gives the stable
+    machine shape documented in docs/reference/commands.md.
     """
     import json
 

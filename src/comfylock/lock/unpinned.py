@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..units import count
+from ..workflows.tables import split_key
 
 __all__ = ["OFFLINE", "fixes", "is_offline", "label", "summary"]
 
@@ -24,7 +25,7 @@ def label(key: str) -> str:
     """``custom_nodes/X`` → ``node class X``; ``snapshot/D`` → ``repo snapshot D``; a model
     or an input file stays ``folder/name``."""
     folder, _, name = key.partition("/")
-    if folder == NODE_FOLDER:
+    if _kind(key) == NODE_FOLDER:
         return f"node class {name}"
     if folder == SNAPSHOT_FOLDER:
         return f"repo snapshot {name}"
@@ -36,7 +37,9 @@ def is_offline(reason: str) -> bool:
 
 
 def _kind(key: str) -> str:
-    folder = key.partition("/")[0]
+    folder, _, name = key.partition("/")
+    if folder == NODE_FOLDER and "/" in name:  # a file in a pack's own directory: a model
+        return "model"
     return folder if folder in (NODE_FOLDER, SNAPSHOT_FOLDER, INPUT_FOLDER) else "model"
 
 
@@ -71,7 +74,7 @@ def fixes(entries: Iterable[tuple[str, str]]) -> list[str]:
     rest = [(k, why) for k, why in entries if not is_offline(why)]
     models = [k for k, _ in rest if _kind(k) == "model"]
     if models:
-        folder, _, name = models[0].partition("/")
+        folder, name = split_key(models[0])
         out.append(
             f"pin {'it' if len(models) == 1 else 'each model'} by hand: `comfylock add SOURCE "
             f"--folder {folder} --name {name}` (SOURCE: civitai:ID[@VERSION], "

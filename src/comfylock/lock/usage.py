@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..workflows.refs import WorkflowInput
+from ..workflows.tables import split_key
 from .structs import Lock
 
 __all__ = ["find_uses"]
@@ -26,7 +27,7 @@ def find_uses(
     model pinned outside any workflow is used by the project too."""
     uses: list[dict] = []
     for key, spec in sorted((hand_pins or {}).items()):
-        folder, _, name = key.partition("/")
+        folder, name = split_key(key)
         if _matches_model(query, folder, name):
             uses.append(
                 {

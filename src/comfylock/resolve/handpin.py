@@ -76,14 +76,15 @@ def add_pin(
 
     NOTE: comfylock.toml is edited only after the lock was written (or was already right), so
     a failed add leaves both files as they were. Returns (key, outcome, toml_written)."""
-    from ..workflows.tables import canonical_folder
+    from ..workflows.tables import canonical_folder, under_root
     from .live import LiveSources
 
     _check_source(source, sha256)
     folder = canonical_folder(check_name(folder, what="folder"))
-    if "/" in folder:
+    if "/" in folder and not under_root(folder):  # a pack's own directory is one too
         raise UsageError(
-            f"--folder {folder!r} must be one folder name such as loras or checkpoints"
+            f"--folder {folder!r} must be one folder name such as loras or checkpoints, or "
+            "a node's own directory under the ComfyUI root (custom_nodes/PACK/DIR)"
         )
     settings, config = project.settings, project.config
     sources = LiveSources(settings, config, refresh=refresh, fetch=fetch)
@@ -122,9 +123,10 @@ def _resolve_with(project: Project, key: str, source: str, found, *, refresh: bo
     import msgspec
 
     from ..lock.structs import LockedModel
+    from ..workflows.tables import split_key
     from .job import run_resolve
 
-    folder, _, name = key.partition("/")
+    folder, name = split_key(key)
     pinned = LockedModel(
         folder=folder,
         name=name,

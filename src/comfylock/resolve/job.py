@@ -38,8 +38,10 @@ class ResolveOutcome(msgspec.Struct, frozen=True, kw_only=True):
 def _pinned_outside_workflows(config) -> WorkflowInput | None:
     """Models pinned by hand in comfylock.toml ([sources]) that no workflow names."""
     refs = []
+    from ..workflows.tables import split_key
+
     for key in sorted(config.sources):
-        folder, _, name = key.partition("/")
+        folder, name = split_key(key)
         if folder and name:
             refs.append(
                 ModelRef(folder=folder, name=name, node_id="", node_type="", input="comfylock.toml")

@@ -18,6 +18,7 @@ __all__ = [
     "ROOT_DIRS",
     "LoaderInput",
     "canonical_folder",
+    "split_key",
     "under_root",
     "core_facts",
     "core_nodes",
@@ -102,6 +103,17 @@ def under_root(folder: str) -> bool:
     ``custom_nodes/<pack>/ckpts``, ``models/LLM/Qwen-VL``: where a node downloads what it
     loads), not a folder key."""
     return "/" in folder and folder.split("/")[0] in ROOT_DIRS
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """(folder, name) of a model key ``folder/name``: a folder key is its first part, a
+    directory under the ComfyUI root (``under_root``) all but the file name (the path is the
+    same either way)."""
+    if under_root(key.rpartition("/")[0]):
+        folder, _, name = key.rpartition("/")
+    else:
+        folder, _, name = key.partition("/")
+    return folder, name
 
 
 # Suffixes ComfyUI's get_annotated_filepath reads: " [input]" names input/ (the default);

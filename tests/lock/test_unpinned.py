@@ -1,0 +1,23 @@
+"""Unpinned entries named for what they are: a file a node keeps in its pack's own directory
+(``custom_nodes/<pack>/<dir>/<name>``) is a model, not a node class."""
+
+from __future__ import annotations
+
+from comfylock.lock.unpinned import fixes, label, summary
+
+PACK_LOCAL = "custom_nodes/FakeLocalPack/checkpoints/fake-local-v1.safetensors"
+
+
+def test_a_pack_local_file_is_a_model_and_a_class_is_a_class():
+    assert label("custom_nodes/MysteryLoader") == "node class MysteryLoader"
+    assert label(PACK_LOCAL) == PACK_LOCAL
+    assert summary(["custom_nodes/MysteryLoader", PACK_LOCAL]) == "1 model and 1 node class"
+
+
+def test_the_hand_pin_of_a_pack_local_file_names_its_directory():
+    (hint,) = fixes([(PACK_LOCAL, "no source found")])
+    assert (
+        "--folder custom_nodes/FakeLocalPack/checkpoints --name fake-local-v1.safetensors" in hint
+    )
+    (hint,) = fixes([("loras/sub/x.safetensors", "no source found")])
+    assert "--folder loras --name sub/x.safetensors" in hint
