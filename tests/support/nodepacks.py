@@ -5,7 +5,6 @@ names its commit and remote, as a clone does)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 from comfylock.packcode.entries import merge_claims, pack_entry
@@ -13,6 +12,7 @@ from comfylock.packcode.facts import pack_facts
 from comfylock.packcode.source import SourcePack
 from comfylock.workflows.tables import core_facts
 
+from .environment import bare_clone, commit_all, git
 from .paths import FIXTURES
 
 __all__ = ["PACKS", "install_pack", "pack_repo", "read_pack", "table_of"]
@@ -68,30 +68,11 @@ def install_pack(
     return target
 
 
-def _git(*args: str, cwd: Path) -> str:
-    env = {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@t",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@t",
-        "HOME": str(cwd),
-        "PATH": "/usr/bin:/bin",
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env
-    )
-    return done.stdout.strip()
-
-
 def pack_repo(where: Path, name: str) -> tuple[Path, str]:
     """A bare git repository ``where/<name>.git`` holding the fixture pack (a team's mirror of
     it, as ``sync`` clones it), and its commit."""
     work = where / f"{name}-src"
     shutil.copytree(PACKS / name, work)
-    _git("init", "-q", "-b", "main", cwd=work)
-    _git("add", "-A", cwd=work)
-    _git("commit", "-q", "-m", "v1", cwd=work)
-    commit = _git("rev-parse", "HEAD", cwd=work)
-    bare = where / f"{name}.git"
-    _git("clone", "-q", "--bare", str(work), str(bare), cwd=where)
-    return bare, commit
+    git("init", "-q", "-b", "main", cwd=work)
+    commit = commit_all(work, {}, "v1")
+    return bare_clone(work, where / f"{name}.git"), commit

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..pathsafe import unsafe_reason
 from .modelpaths import ModelPaths
 
-__all__ = ["find_model", "installed_node_classes"]
+__all__ = ["find_model", "installed_node_classes", "read_bounded"]
 
 _DICT_KEY = re.compile(r"""["']([^"'\n\\]{1,120})["']\s*:""")
 _NODE_ID = re.compile(r"""node_id\s*=\s*["']([^"'\n\\]{1,120})["']""")
@@ -37,6 +37,18 @@ def find_model(paths: ModelPaths, folder: str, name: str) -> Path | None:
     return None
 
 
+def read_bounded(path: str, limit: int) -> str | None:
+    """A pack's text file (undecodable bytes replaced), or None when it is larger than
+    ``limit`` bytes or cannot be read."""
+    try:
+        if os.path.getsize(path) > limit:
+            return None
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
 def installed_node_classes(custom_nodes: Path) -> frozenset[str]:
     """Node class names the packs under ``custom_nodes/`` register (static read)."""
     found: set[str] = set()
@@ -51,13 +63,8 @@ def installed_node_classes(custom_nodes: Path) -> frozenset[str]:
         for name in filenames:
             if not name.endswith(".py"):
                 continue
-            path = os.path.join(dirpath, name)
-            try:
-                if os.path.getsize(path) > MAX_PY_BYTES:
-                    continue
-                with open(path, encoding="utf-8", errors="replace") as fh:
-                    text = fh.read()
-            except OSError:
+            text = read_bounded(os.path.join(dirpath, name), MAX_PY_BYTES)
+            if text is None:
                 continue
             if "NODE_CLASS_MAPPINGS" in text or "node_id" in text or "_MAPPINGS" in text:
                 found.update(_DICT_KEY.findall(text))

@@ -26,6 +26,7 @@ import msgspec
 
 from ..packcode import SCANNER_VERSION
 from ..workflows import nodetable
+from .installed import read_bounded
 
 __all__ = ["InstalledPack", "installed_knowledge", "installed_packs", "read_installed_pack"]
 
@@ -153,14 +154,10 @@ def _source_files(root: Path) -> dict[str, str]:
             if not name.endswith((".py", ".json")) and name != "pyproject.toml":
                 continue
             full = os.path.join(dirpath, name)
-            try:
-                if os.path.getsize(full) > limit:
-                    continue
-                with open(full, encoding="utf-8", errors="replace") as fh:
-                    rel = os.path.relpath(full, root).replace(os.sep, "/")
-                    out[rel] = fh.read()
-            except OSError:
+            text = read_bounded(full, limit)
+            if text is None:
                 continue
+            out[os.path.relpath(full, root).replace(os.sep, "/")] = text
             if len(out) >= MAX_FILES:
                 return out
     return out
