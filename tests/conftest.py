@@ -85,6 +85,10 @@ def _isolated_env(tmp_path_factory, _suite_home):
     patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(base / "aws-credentials"))
     patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     patch.setenv("NO_COLOR", "1")
+    # NOTE: set, not deleted: a library may have put COLUMNS into the process's C environment
+    # without os.environ knowing (one did: children saw COLUMNS=80 and wrapped their errors
+    # when a test file ran alone). An empty value reaches every child and means "no width".
+    patch.setenv("COLUMNS", "")
     _no_dns_off_loopback(patch)
     yield
     patch.undo()
