@@ -73,3 +73,67 @@ def test_add_url_needs_and_accepts_sha256(run_cli, tmp_path, server, monkeypatch
     pinned = run_cli("add", url, "--folder", "upscale_models", "--sha256", sha)
     assert pinned.exit_code == 0, pinned
     assert sha in (tmp_path / "comfy.lock").read_text()
+
+
+def _offline_add_project(tmp_path, monkeypatch):
+    """A project with no workflow, and a ComfyUI root holding one upscaler (no server at all)."""
+    import hashlib
+
+    data = b"an upscaler the user already has"
+    root = tmp_path / "ComfyUI"
+    (root / "models" / "upscale_models").mkdir(parents=True)
+    (root / "models" / "upscale_models" / "up.pth").write_bytes(data)
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "comfylock.toml").write_text("# mine\n")
+    monkeypatch.chdir(project)
+    return root, project, hashlib.sha256(data).hexdigest(), len(data)
+
+
+# A host under .invalid never resolves (RFC 2606): the machine has no way to reach it.
+_NOWHERE = "https://models.example.invalid/files/up.pth"
+
+
+def test_add_url_with_sha256_works_offline_from_the_bytes_on_this_machine(
+    run_cli, tmp_path, monkeypatch
+):
+    """Issue 19: `add URL --sha256 HEX` needed the network only to learn the size, which the
+    file on this machine (or the store) already tells."""
+    root, project, sha, size = _offline_add_project(tmp_path, monkeypatch)
+    args = ("--comfyui-root", str(root), "add", _NOWHERE, "--folder", "upscale_models")
+    result = run_cli(*args, "--sha256", sha, "--offline")
+    assert result.exit_code == 0, result
+    lock = (project / "comfy.lock").read_text()
+    assert sha in lock and f"size = {size}" in lock and _NOWHERE in lock
+    assert '"upscale_models/up.pth"' in (project / "comfylock.toml").read_text()
+    # other bytes declared: this machine cannot vouch for them, and nothing is written
+    other = run_cli(*args, "--name", "other.pth", "--sha256", "0" * 64, "--offline")
+    assert other.exit_code == 1, other
+    assert "offline" in other.stderr and "without --offline" in other.stderr
+    assert "other.pth" not in (project / "comfylock.toml").read_text()
+
+
+def test_add_url_offline_takes_the_size_from_the_store(run_cli, tmp_path, monkeypatch):
+    from comfylock.store.blobs import Store
+
+    root, project, sha, size = _offline_add_project(tmp_path, monkeypatch)
+    store = Store(tmp_path / "store").ensure()
+    blob = store.blob_path(sha)
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes((root / "models" / "upscale_models" / "up.pth").read_bytes())
+    (root / "models" / "upscale_models" / "up.pth").unlink()
+    monkeypatch.setenv("COMFYLOCK_STORE", str(tmp_path / "store"))
+    result = run_cli("add", _NOWHERE, "--folder", "upscale_models", "--sha256", sha, "--offline")
+    assert result.exit_code == 0, result
+    assert f"size = {size}" in (project / "comfy.lock").read_text()
+
+
+def test_add_with_no_network_names_offline(run_cli, tmp_path, monkeypatch):
+    from comfylock.net import send
+
+    monkeypatch.setattr(send.time, "sleep", lambda s: None)
+    root, project, sha, size = _offline_add_project(tmp_path, monkeypatch)
+    result = run_cli("add", _NOWHERE, "--folder", "upscale_models", "--sha256", sha)
+    assert result.exit_code == 3, result
+    assert "add" in result.stderr and "--offline" in result.stderr
+    assert (project / "comfylock.toml").read_text() == "# mine\n"

@@ -17,6 +17,12 @@ from ..cli import json_option, pass_project
 @click.option(
     "--fetch", is_flag=True, help="For a plain URL: download it once into the store to hash it."
 )
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="For a plain URL with --sha256: take its size from the file on this machine "
+    "(the store, or the models tree of --comfyui-root); nothing is asked of the network.",
+)
 @click.option("--refresh", is_flag=True, help="Bypass the API response cache.")
 @json_option
 @pass_project
@@ -27,6 +33,7 @@ def add_cmd(
     name: str | None,
     sha256: str | None,
     fetch: bool,
+    offline: bool,
     refresh: bool,
     as_json: bool,
 ) -> int:
@@ -50,7 +57,7 @@ def add_cmd(
 
     source = strip_url_secrets(source) if "://" in source else source
     key, outcome, written = add_pin(
-        project, source, folder, name, refresh=refresh, sha256=sha256, fetch=fetch
+        project, source, folder, name, refresh=refresh, sha256=sha256, fetch=fetch, offline=offline
     )
     settings = project.settings
     if as_json or settings.json:

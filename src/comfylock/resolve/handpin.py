@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from ..config import config_path
-from ..errors import FindingError, UsageError
+from ..errors import FindingError, NoNetworkError, UsageError
 from ..fileio import atomic_write_text
 from ..pathsafe import check_name
 from ..project import Project
@@ -32,9 +32,16 @@ def default_name(source: str) -> str | None:
 _SOURCE_FORMS = "civitai:MODEL[@VERSION], hf:OWNER/REPO[@REV]/PATH or an https URL"
 
 
-def _check_source(source: str, sha256: str | None) -> None:
-    """Blame the argument, not comfylock.toml, when SOURCE or --sha256 cannot be read."""
+def _check_source(source: str, sha256: str | None, fetch: bool, offline: bool) -> None:
+    """Blame the argument, not comfylock.toml, when SOURCE or a flag cannot be used with it."""
     import re
+
+    if offline and (fetch or not sha256 or "://" not in source):
+        raise UsageError(
+            "add --offline pins only a plain URL with --sha256 (its size is read from the "
+            "bytes on this machine); Civitai, Hugging Face and --fetch need the network",
+            hint="run add without --offline",
+        )
 
     if not (source.startswith(("civitai:", "hf:")) or "://" in source):
         raise UsageError(
@@ -52,7 +59,13 @@ def _check_source(source: str, sha256: str | None) -> None:
             )
 
 
-def _not_found_hint(source: str, sha256: str | None, fetch: bool) -> str:
+def _not_found_hint(source: str, sha256: str | None, fetch: bool, offline: bool) -> str:
+    if offline:
+        return (
+            "offline, a URL's size comes only from its bytes on this machine, and neither the "
+            "store nor the models tree (--comfyui-root) has a file with that sha256; run add "
+            "without --offline"
+        )
     if (
         "://" in source
         and not (sha256 or fetch)
@@ -71,6 +84,7 @@ def add_pin(
     refresh: bool = False,
     sha256: str | None = None,
     fetch: bool = False,
+    offline: bool = False,
 ):
     """Check the pin, re-resolve with it, write the lock, then record it in comfylock.toml.
 
@@ -79,7 +93,7 @@ def add_pin(
     from ..workflows.tables import canonical_folder, under_root
     from .live import LiveSources
 
-    _check_source(source, sha256)
+    _check_source(source, sha256, fetch, offline)
     folder = canonical_folder(check_name(folder, what="folder"))
     if "/" in folder and not under_root(folder):  # a pack's own directory is one too
         raise UsageError(
@@ -87,7 +101,7 @@ def add_pin(
             "a node's own directory under the ComfyUI root (custom_nodes/PACK/DIR)"
         )
     settings, config = project.settings, project.config
-    sources = LiveSources(settings, config, refresh=refresh, fetch=fetch)
+    sources = LiveSources(settings, config, offline=offline, refresh=refresh, fetch=fetch)
     try:
         wanted = name or default_name(source) or ""
         probe = ModelRef(
@@ -99,26 +113,33 @@ def add_pin(
             sha256=sha256.lower() if sha256 else None,
         )
         found = sources.hand_pin(source, probe)
+    except NoNetworkError as exc:
+        if sha256 and "://" in source:
+            exc.hint = (
+                f"{exc.hint}; or, with the file on this machine (the store or --comfyui-root), "
+                "run add again with --offline: the declared sha256 and the local bytes pin it"
+            )
+        raise
     finally:
         sources.close()
     if found is None or not found.sha256 or found.size is None:
         raise FindingError(
             f"{source}: could not be resolved to a file with a known sha256 and size",
-            hint=_not_found_hint(source, sha256, fetch),
+            hint=_not_found_hint(source, sha256, fetch, offline),
         )
     if not wanted and found.source is not None:
         wanted = _civitai_file_name(settings, source, found) or ""
     if not wanted:
         raise UsageError("cannot tell the file name", hint="pass --name NAME")
     key = f"{folder}/{check_name(wanted)}"
-    outcome = _resolve_with(project, key, source, found, refresh=refresh)
+    outcome = _resolve_with(project, key, source, found, refresh=refresh, offline=offline)
     written = outcome.exit_code == 0
     if written:
         _write_pin(settings, key, source)
     return key, outcome, written
 
 
-def _resolve_with(project: Project, key: str, source: str, found, *, refresh: bool):
+def _resolve_with(project: Project, key: str, source: str, found, *, refresh: bool, offline: bool):
     """Resolve the project as `resolve` would, with the new pin in place (in memory)."""
     import msgspec
 
@@ -141,7 +162,7 @@ def _resolve_with(project: Project, key: str, source: str, found, *, refresh: bo
         Project(project.settings, config=config),
         (),
         upgrade=False,
-        offline=False,
+        offline=offline,
         check_only=False,
         allow_unresolved=True,  # other references may wait for their own `add`
         fetch=False,

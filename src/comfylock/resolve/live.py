@@ -340,6 +340,8 @@ class LiveSources:
 
             return self._hf(parse_hf_spec(spec), "pin", ref.sha256)
         if "://" in spec:
+            if self.offline and ref.sha256:
+                return self._url_by_bytes_here(spec, ref)
             found = self.from_url(spec, ref.sha256)
             return (
                 None
@@ -448,6 +450,32 @@ class LiveSources:
             size=info.size,
             source=UrlSource(matched_by="url", url=url),
         )
+
+    def _url_by_bytes_here(self, url: str, ref: ModelRef) -> Found | None:
+        """Offline, a URL with a declared sha256 (``add --offline``): only the size was missing,
+        and verified bytes on this machine tell it: a store blob, or the file the pin names in
+        the models tree when it hashes to the declaration. Hub and Civitai URLs pin through
+        their APIs (revision, ids), so they wait for the network."""
+        from .sources.url import check_url
+
+        check_url(url, self.config.allow_http)
+        host = urlsplit(url).hostname or ""
+        if _CIVITAI_DOWNLOAD.search(urlsplit(url).path) or host.endswith(
+            ("huggingface.co", "hf.co")
+        ):
+            return None
+        source = UrlSource(matched_by="pin", url=url)
+        from ..store.blobs import Store
+
+        try:  # the store holds only verified blobs
+            size = Store(self.settings.store_dir).blob_path(ref.sha256).stat().st_size
+            return Found(sha256=ref.sha256, size=size, source=source)
+        except OSError:
+            pass  # not in the store: the models tree may have it
+        here = self.local_file(ref.folder, ref.name)
+        if here is None or here.sha256 != ref.sha256:
+            return None
+        return Found(sha256=here.sha256, size=here.size, blake3=here.blake3, source=source)
 
     def _fetch(self, url: str) -> Found | None:
         """Download once straight into the store (resolve --fetch); sync then has nothing to do."""
