@@ -350,6 +350,9 @@ def _invoke(args: list[str], verbose: bool) -> int:
         return rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare `comfylock`: the help, as cargo
+        click.echo(exc.ctx.get_help())
+        return 0
     except click.ClickException as exc:
         return _fail(usage_line(exc), 2)
     except (KeyboardInterrupt, click.exceptions.Abort):

@@ -94,6 +94,14 @@ def test_help_example_works(world, run_cli):
     assert synced.exit_code == 0, synced
 
 
+def test_no_arguments_prints_the_help_not_an_error(run_cli):
+    """A bare `comfylock` printed "error: usage: …" with the help's newlines escaped."""
+    result = run_cli()
+    assert result.exit_code == 0, result
+    assert result.stderr == "" and "\\n" not in result.stdout
+    assert "Typical loop:" in result.stdout and "\n  sync " in result.stdout
+
+
 def test_command_typo_gets_did_you_mean(run_cli):
     result = run_cli("snyc")
     assert result.exit_code == 2
