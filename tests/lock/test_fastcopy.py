@@ -28,13 +28,13 @@ def lock_path(tmp_path):
 @pytest.fixture
 def parses(monkeypatch) -> list:
     seen = []
-    real = lockfile.load
+    real = lockfile.loads
 
-    def counting(path):
-        seen.append(path)
-        return real(path)
+    def counting(text, **kw):
+        seen.append(kw.get("source"))
+        return real(text, **kw)
 
-    monkeypatch.setattr(lockfile, "load", counting)
+    monkeypatch.setattr(lockfile, "loads", counting)
     return seen
 
 
@@ -54,11 +54,24 @@ def test_a_changed_lock_is_parsed_again(lock_path, tmp_path, parses):
     assert len(parses) == 2
 
 
-def test_a_copy_written_in_the_same_tick_as_the_lock_is_not_trusted(tmp_path, parses):
-    path = tmp_path / "comfy.lock"
-    path.write_text(TEXT)  # mtime now: a copy written now could predate a same-tick rewrite
-    load_lock_cached(path, tmp_path / "cache")
-    load_lock_cached(path, tmp_path / "cache")
+def test_a_touched_lock_parses_nothing(lock_path, tmp_path, parses):
+    """A `git pull` or `touch` that leaves the bytes as they were: the copy still answers
+    (it is keyed by the lock's content, not its mtime)."""
+    first = load_lock_cached(lock_path, tmp_path / "cache")
+    os.utime(lock_path)  # now: the mtime of a file just written
+    assert load_lock_cached(lock_path, tmp_path / "cache") == first
+    assert len(parses) == 1
+
+
+def test_a_rewrite_that_keeps_size_and_mtime_is_parsed_again(lock_path, tmp_path, parses):
+    """Same size, same mtime, same inode, other bytes (a tool that restores mtimes): the
+    content decides, so the new bytes are read."""
+    load_lock_cached(lock_path, tmp_path / "cache")
+    st = os.stat(lock_path)
+    lock_path.write_text(TEXT.replace("size = 3", "size = 5"))
+    os.utime(lock_path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(lock_path).st_ino == st.st_ino
+    assert load_lock_cached(lock_path, tmp_path / "cache").model[0].size == 5
     assert len(parses) == 2
 
 

@@ -43,9 +43,11 @@ from .validate import check_lock
 
 __all__ = [
     "dump",
+    "from_bytes",
     "load",
     "loads",
     "normalise",
+    "read_bytes",
     "render",
 ]
 
@@ -104,19 +106,34 @@ def _check_snapshots(snapshots: tuple[LockedSnapshot, ...], source: str) -> None
             paths.add(f.path)
 
 
-def load(path: str | os.PathLike[str]) -> Lock:
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The lock file's bytes; a missing or unreadable lock is a LockfileError with the fix."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         raise LockfileError(
             f"{path}: no lock file",
             hint="run `comfylock resolve` in your project folder (the one with your "
             "workflows) to create it, or pass --lock PATH",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise LockfileError(f"{path}: cannot read: {exc}") from None
+
+
+def from_bytes(data: bytes, path: str | os.PathLike[str]) -> Lock:
+    """``loads`` of a lock file's bytes (``path`` names it in errors)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LockfileError(f"{path}: cannot read: {exc}") from None
+    # NOTE: the newlines a text-mode read gives (universal newlines), as before
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return loads(text, source=str(path))
+
+
+def load(path: str | os.PathLike[str]) -> Lock:
+    return from_bytes(read_bytes(path), path)
 
 
 def normalise(lock: Lock) -> Lock:
