@@ -1,14 +1,19 @@
 """``comfylock`` (the console script) and ``python -m comfylock``.
 
-The no-op fast path of ``sync``/``status`` (``sync/receipt.py``) answers before click or
-msgspec is imported; any other invocation, or a no-op it cannot vouch for, is ``cli.main``.
+A ``sync``/``status`` with nothing to do is answered before click is imported, in two steps:
+the no-op receipt (``sync/receipt.py``: every signature it rests on unchanged, nothing
+planned), then the planned path (``planned``: the lock read from its fast copy, the tree
+observed and planned as the full command does, without click's import and parsing). Any
+other invocation, a plan with work in it, a warning or an error is ``cli.main``, which plans
+again from scratch and says what the planned path would not.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
-__all__ = ["main"]
+__all__ = ["main", "planned"]
 
 
 def main() -> None:
@@ -16,6 +21,8 @@ def main() -> None:
 
     try:
         code = try_fast(sys.argv[1:])
+        if code is None:
+            code = planned(sys.argv[1:])
         if code is not None:
             sys.stdout.flush()
             sys.exit(code)
@@ -24,6 +31,95 @@ def main() -> None:
     from .cli import main as cli_main
 
     cli_main(fast=False)
+
+
+def planned(args: list[str]) -> int | None:
+    """The exit code of a ``sync``/``status`` whose plan is empty, its one line printed as
+    the full command prints it (and a receipt left for the next run); None, having printed
+    nothing, for anything else (the full CLI answers: a plan with work, a warning, a finding,
+    an error, an option the receipt's ``parse`` does not accept)."""
+    from .sync import receipt
+
+    given = receipt.invocation(args)
+    if given is None:
+        return None
+    command, values, flags = given
+    receipt.begin(args)
+    try:
+        outcome, project = _plan(command, values, flags)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    except Exception:  # noqa: BLE001 — the full CLI plans again and says what is wrong
+        return None
+    if outcome is None:
+        return None
+    from .render.syncview import outcome_output
+
+    quiet = "--quiet" in flags
+    printed, code = outcome_output(outcome, quiet=quiet, applied=command == "sync")
+    if code != 0 or any(to_stderr for to_stderr, _ in printed) or not _fits(printed):
+        return None
+    sys.stdout.write("".join(f"{line}\n" for _, line in printed))
+    nodes = "--no-nodes" not in flags
+    receipt.remember(
+        project.settings, outcome, code=code, nodes=nodes, printed=printed, lock=project.lock
+    )
+    return code
+
+
+def _plan(command: str, values: dict[str, str], flags: frozenset[str]):
+    """(outcome, project) of an empty plan, (None, None) when there is work or anything to
+    say; exceptions are the full CLI's to report."""
+    from .project import Project
+    from .settings import check_comfyui_root, make_settings
+
+    settings = make_settings(
+        lock=values.get("--lock"),
+        comfyui_root=values.get("--comfyui-root"),
+        models_dir=values.get("--models-dir"),
+        store=values.get("--store"),
+        quiet="--quiet" in flags,
+        no_color="--no-color" in flags,
+    )
+    if settings.comfyui_root is not None:
+        check_comfyui_root(settings.comfyui_root)
+    project = Project(settings)
+    if command == "sync" and _blob_missing(project):
+        return None, None  # work ahead: the full command plans it once, with aria2c started
+    from .sync.job import SyncOptions, sync
+
+    options = SyncOptions(
+        dry_run=command == "status",
+        locked="--locked" in flags,
+        use_aria2="--no-aria2" not in flags,
+        nodes="--no-nodes" not in flags,
+        command=command,
+    )
+    outcome = sync(project, options, plan_only=True)
+    if not outcome.plan.is_empty or outcome.warnings or outcome.unresolved:
+        return None, None
+    return outcome, project
+
+
+def _blob_missing(project) -> bool:
+    """Whether the store lacks a blob the lock pins: then this sync downloads (or adopts),
+    and planning it here would only be repeated by the full command."""
+    blobs = os.path.join(str(project.settings.store_dir), "blobs", "sha256", "")
+    isfile = os.path.isfile
+    return not all(isfile(f"{blobs}{m.sha256[:2]}/{m.sha256}") for m in project.lock.model)
+
+
+def _fits(printed) -> bool:
+    """Whether every line fits the terminal as it is (the full CLI fits longer ones)."""
+    if not sys.stdout.isatty():
+        return True
+    cols = os.environ.get("COLUMNS", "")
+    try:
+        width = int(cols) if cols.isdigit() else os.get_terminal_size(sys.stdout.fileno())[0]
+    except OSError:
+        return False
+    return all(len(line) <= width for _, line in printed)
 
 
 if __name__ == "__main__":

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import msgspec
 
 from .errors import LockfileError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+# NOTE: tomllib and tempfile are imported where they are used: every command imports this
+# module (through the lock's structs), and the two cost ~20 ms of a no-op sync's start-up.
 
 __all__ = [
     "Base",
@@ -43,6 +40,11 @@ class Base(
 
 def parse_toml(text: str, *, source: str) -> dict:
     """tomllib, with every way bad text can fail turned into one LockfileError line."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -63,6 +65,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> bool:
             return False
     except FileNotFoundError:
         pass
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:

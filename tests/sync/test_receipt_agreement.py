@@ -33,6 +33,15 @@ def _fast(args: list[str], capsys) -> tuple[int | None, str]:
     return code, capsys.readouterr().out
 
 
+def _planned(args: list[str], capsys) -> tuple[int | None, str]:
+    """The console script's planned path alone (no receipt, no click)."""
+    from comfylock.__main__ import planned
+
+    capsys.readouterr()
+    code = planned(list(args))
+    return code, capsys.readouterr().out
+
+
 # --- the family of changes: each takes the world and changes one thing -----------------------
 
 
@@ -182,12 +191,7 @@ def world(synced, tmp_path, monkeypatch):
     return w
 
 
-@pytest.mark.parametrize("command", ["status", "sync"])
-@pytest.mark.parametrize("change", CHANGES, ids=lambda c: c.__name__.strip("_"))
-def test_the_receipt_never_says_what_the_planner_would_not(
-    world, capsys, monkeypatch, change, command
-):
-    w = world
+def _prepare(w, change, monkeypatch, command) -> list[str]:
     args = ["--comfyui-root", str(w["root"]), command]
     which = _SYMLINKED.get(change)
     if which == "lock":
@@ -202,16 +206,53 @@ def test_the_receipt_never_says_what_the_planner_would_not(
         (Path(w["tmp"]) / "far-a" / "vae").mkdir(parents=True)
         (Path(w["tmp"]) / "far-b" / "vae").mkdir(parents=True)
         _yaml_names_a_variable_that_changes(w)
-    before = _full(args)
-    assert before[0] == 0 and "Already in sync" in before[1], before
-    assert _fast(args, capsys) == before, "an unchanged tree is answered by the receipt"
+    return args
+
+
+def _change(w, change, monkeypatch) -> None:
     if change is _yaml_names_a_variable_that_changes:
         monkeypatch.setenv("FAR_MODELS", str(Path(w["tmp"]) / "far-b"))
     else:
         change(w)
+
+
+@pytest.mark.parametrize("command", ["status", "sync"])
+@pytest.mark.parametrize("change", CHANGES, ids=lambda c: c.__name__.strip("_"))
+def test_the_receipt_never_says_what_the_planner_would_not(
+    world, capsys, monkeypatch, change, command
+):
+    w = world
+    args = _prepare(w, change, monkeypatch, command)
+    before = _full(args)
+    assert before[0] == 0 and "Already in sync" in before[1], before
+    assert _fast(args, capsys) == before, "an unchanged tree is answered by the receipt"
+    _change(w, change, monkeypatch)
     fast = _fast(args, capsys)
     full = _full(args)
     if fast[0] is not None:
         assert fast == full, f"the receipt said {fast}, the planner {full}"
     if change is _nothing:
         assert fast == before
+
+
+# The console script's planned path (``__main__.planned``: the plan made without click) is held
+# to the same rule: it may decline (the full CLI runs), never say what the full CLI would not.
+_ANSWERED = {_nothing, _same_lock_bytes}  # nothing to do: it must answer these itself
+
+
+@pytest.mark.parametrize("command", ["status", "sync"])
+@pytest.mark.parametrize("change", CHANGES, ids=lambda c: c.__name__.strip("_"))
+def test_the_planned_path_never_says_what_the_full_cli_would_not(
+    world, capsys, monkeypatch, change, command
+):
+    w = world
+    args = _prepare(w, change, monkeypatch, command)
+    before = _full(args)
+    assert before[0] == 0 and "Already in sync" in before[1], before
+    _change(w, change, monkeypatch)
+    planned = _planned(args, capsys)
+    full = _full(args)
+    if planned[0] is not None:
+        assert planned == full, f"the planned path said {planned}, the full CLI {full}"
+    if change in _ANSWERED:
+        assert planned == before

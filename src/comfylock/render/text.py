@@ -8,7 +8,6 @@ never sent raw to the terminal.
 from __future__ import annotations
 
 import re
-import shlex
 
 from ..pathsafe import printable
 
@@ -201,6 +200,7 @@ def with_globals(text: str, given: list[tuple[str, str]]) -> str:
     the same shell it acts on the same project and ComfyUI."""
     if not given or "`comfylock " not in text:
         return text
+    import shlex
 
     def add(match: re.Match) -> str:
         command, rest = match.group(1), match.group(2)

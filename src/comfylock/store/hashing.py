@@ -9,17 +9,21 @@ by ``machine.hashcache`` (keyed by the file's identity), not here.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from ..constants import CHUNK_SIZE as _CHUNK_SIZE
 from ..errors import IntegrityError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future
+
+# NOTE: hashlib (OpenSSL's start-up) and concurrent.futures (logging) are imported where a
+# hash is computed: the expected-bytes type is on every no-op sync's path, hashing is not.
 
 __all__ = [
     "CHUNK_SIZE",
@@ -108,6 +112,8 @@ def _digest_path(
     progress: Progress | None,
     chunk_size: int = 0,
 ) -> tuple[int, str | None, str | None]:
+    import hashlib
+
     chunk = chunk_size or CHUNK_SIZE
     hashers: list[Any] = []
     if want_sha:
@@ -147,6 +153,8 @@ def _hash_pipelined(f: Any, hashers: list[Any], chunk: int, progress: Progress |
     """Read chunk i+1 into one buffer while the hashers digest chunk i from the other."""
     # One single-thread executor per hasher: its chunks are applied strictly in order, and
     # the hashers run in parallel with each other and with the reader.
+    from concurrent.futures import ThreadPoolExecutor
+
     workers = [
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="comfylock-hash") for _ in hashers
     ]
@@ -187,6 +195,8 @@ class StreamHasher:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, blake3: bool) -> None:
+        import hashlib
+
         self._path, self._blake3 = os.fspath(path), blake3
         self._sha = hashlib.sha256()
         self._b3 = _new_blake3(False) if blake3 else None
@@ -260,6 +270,8 @@ class VerifyingReader(io.RawIOBase):
     """
 
     def __init__(self, path: str | os.PathLike[str], expected: Expected) -> None:
+        import hashlib
+
         self._fh = open(path, "rb")  # noqa: SIM115 — closed by close()
         self._expected, self._what = expected, os.fspath(path)
         self._sha = hashlib.sha256()

@@ -103,6 +103,7 @@ def prepare(project: Project, options: SyncOptions, *, elsewhere: bool = False) 
     store = Store(settings.store_dir)
     cache = LazyHashCache(settings.cache_dir)
     try:
+        view = store_view(lock, store)
         workspace = observe(
             lock,
             project.model_paths,
@@ -110,6 +111,7 @@ def prepare(project: Project, options: SyncOptions, *, elsewhere: bool = False) 
             lock_path=str(settings.lock_path),
             hash_cache=cache,
             comfyui_root=settings.comfyui_root,
+            view=view,
         )
         if options.nodes and lock.node and settings.comfyui_root is not None:
             from .nodepacks import observe_nodes
@@ -119,7 +121,6 @@ def prepare(project: Project, options: SyncOptions, *, elsewhere: bool = False) 
         notes: list[str] = []
         if options.prune and workspace.extra_links:
             workspace = _keep_shared_links(project, store, workspace, notes)
-        view = store_view(lock, store)
         plan = make_plan(lock, workspace, view, prune=options.prune, force=options.force)
         prepared = Prepared(lock=lock, store=store, plan=plan, allow_http=allow_http)
         prepared.notes.extend(notes)
@@ -252,11 +253,15 @@ def _raise_failures(failures) -> None:
     raise err
 
 
-def sync(project: Project, options: SyncOptions, *, progress=None, on_plan=None) -> SyncOutcome:
+def sync(
+    project: Project, options: SyncOptions, *, progress=None, on_plan=None, plan_only=False
+) -> SyncOutcome:
     """Make the models tree and custom_nodes/ match the lock (or only plan, with dry_run).
 
     ``on_plan(outcome)`` is called once the plan is known and before anything changes, so
-    the command can show the plan before the work rather than after it."""
+    the command can show the plan before the work rather than after it. ``plan_only``: a
+    plan with work is returned as it is, before anything changes (the console script's
+    planned path answers only a sync with nothing to do; ``__main__``)."""
     import contextlib
 
     held = contextlib.nullcontext()
@@ -267,13 +272,15 @@ def sync(project: Project, options: SyncOptions, *, progress=None, on_plan=None)
     with held:
         prepared = prepare(project, options, elsewhere=True)
         try:
-            return _sync(project, options, prepared, progress, on_plan)
+            return _sync(project, options, prepared, progress, on_plan, plan_only)
         finally:
             for remote in prepared.remotes:
                 remote.close()
 
 
-def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, on_plan):
+def _sync(
+    project: Project, options: SyncOptions, prepared: Prepared, progress, on_plan, plan_only
+):
     settings = project.settings
     lock, store, plan = prepared.lock, prepared.store, prepared.plan
     allow_http = prepared.allow_http
@@ -313,6 +320,8 @@ def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, 
         return outcome
     if plan.is_empty:
         _register_if_new(store, str(settings.lock_path))
+        return outcome
+    if plan_only:
         return outcome
     if on_plan is not None:
         on_plan(outcome)

@@ -64,7 +64,8 @@ def write_roots(
     if model_paths.models_dir is not None:
         dirs.append(model_paths.models_dir)
     if lock is not None:
-        for folder in {check_name(m.folder, what="folder") for m in lock.model}:
+        folders = {check_name(f, what="folder") for f in {m.folder for m in lock.model}}
+        for folder in folders:
             dirs.extend(model_paths.search_dirs(folder))
         if comfyui_root is not None and any(not _under_models(s.dir) for s in lock.snapshot):
             dirs.append(comfyui_root)
@@ -111,6 +112,14 @@ class _Dirs:
         self._cache: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.roots: tuple[str, ...] = ()  # set by observe (write_roots)
         self.real: dict[str, str] = {}  # parent dir -> its realpath (one per dir, not model)
+        self._contained: set[str] = set()  # parent dirs already found inside ``roots``
+
+    def check_contained(self, path: str) -> None:
+        """``check_parent_within(path, roots)``, once per parent directory of one run."""
+        parent = os.path.dirname(path)
+        if parent not in self._contained:
+            check_parent_within(path, self.roots, seen=self.real)
+            self._contained.add(parent)
 
     def is_contained(self, path: str) -> bool:
         try:
@@ -154,9 +163,16 @@ def _blob_sha(dest: str, prefix: str) -> str | None:
 
 
 def _classify(
-    path: str, model: LockedModel, prefix: str, rows: dict[str, LinkRow], hash_cache
+    path: str,
+    model: LockedModel,
+    prefix: str,
+    rows: dict[str, LinkRow],
+    hash_cache,
+    blobs: frozenset[str] | None = None,
 ) -> ModelState | None:
-    """What is at ``path`` for ``model``, or None if nothing is there."""
+    """What is at ``path`` for ``model``, or None if nothing is there. ``blobs``: the
+    digests the store holds (``store_view``), known already: a link to one is not stat-ed
+    again."""
     try:
         st = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -167,11 +183,16 @@ def _classify(
         raise UnsafePathError(
             f"{path}: the name {model.key!r} is too long for this filesystem"
         ) from None
+    if stat_mod.S_ISLNK(st.st_mode):
+        raw, sha = os.readlink(path), model.sha256
+        # NOTE: the link sync itself made is this exact absolute string: no parsing needed
+        if raw == f"{prefix}{sha[:2]}{os.sep}{sha}" and blobs is not None and sha in blobs:
+            return ModelState(key=model.key, target=path, found=path, status="ours-ok")
     state = functools.partial(ModelState, key=model.key, target=path, found=path)
     if stat_mod.S_ISLNK(st.st_mode):
-        dest = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(path)))
+        dest = os.path.normpath(os.path.join(os.path.dirname(path), raw))
         sha = _blob_sha(dest, prefix)
-        if sha == model.sha256 and os.path.isfile(dest):
+        if sha == model.sha256 and (sha in blobs if blobs is not None else os.path.isfile(dest)):
             return state(status="ours-ok")
         if sha is not None:
             return state(status="ours-stale", current=sha, detail="links to another blob")
@@ -193,11 +214,13 @@ def _sig(st: os.stat_result) -> tuple[int, int, int]:
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
-def _observe_model(model: LockedModel, dirs: _Dirs, prefix: str, rows, hash_cache) -> ModelState:
+def _observe_model(
+    model: LockedModel, dirs: _Dirs, prefix: str, rows, hash_cache, blobs=None
+) -> ModelState:
     target_dir, others = dirs.get(model.folder)
     target = _join(target_dir, model.name)
-    check_parent_within(target, dirs.roots, seen=dirs.real)
-    state = _classify(target, model, prefix, rows, hash_cache)
+    dirs.check_contained(target)
+    state = _classify(target, model, prefix, rows, hash_cache, blobs)
     if state is not None:
         return state
     for folder_dir in others:
@@ -284,16 +307,19 @@ def observe(
     lock_path: str | None = None,
     hash_cache=None,
     comfyui_root: Path | None = None,
+    view: StoreView | None = None,
 ) -> Workspace:
     """Classify every locked model and snapshot file on disk (``workspace.ModelStatus``).
-    Reads only."""
+    Reads only. ``view``: the store's ``store_view`` for this lock, when the caller has it
+    (a link into the store is then checked against it, not stat-ed again)."""
     rows: dict[str, LinkRow] = {}
     if store.index_path.exists():
         rows = {r.target: r for r in store.index.links()}
     dirs, prefix = _Dirs(model_paths), str(store.blobs_dir) + os.sep
     dirs.roots = write_roots(model_paths, lock)  # the models' own (snapshots: _snapshot_roots)
     placed = placed_models(lock, model_paths)
-    pairs = [(m, _observe_model(m, dirs, prefix, rows, hash_cache)) for m in placed]
+    blobs = view.blobs if view is not None else None
+    pairs = [(m, _observe_model(m, dirs, prefix, rows, hash_cache, blobs)) for m in placed]
     if lock.snapshot:
         base = (comfyui_root, model_paths.models_dir)
         pairs += _observe_snapshots(lock, base, prefix, rows, hash_cache, dirs)

@@ -37,7 +37,7 @@ import sys
 import time
 import zlib
 
-__all__ = ["begin", "parse", "remember", "replay", "try_fast"]
+__all__ = ["begin", "invocation", "parse", "remember", "replay", "try_fast"]
 
 _FORMAT = 2
 _RACY_NS = 2_000_000_000
@@ -80,6 +80,31 @@ def parse(args: list[str]) -> tuple | None:
     except OSError:  # the working directory was removed: the full CLI says what is wrong
         return None
     return (_FORMAT, cwd, tuple(args))
+
+
+def invocation(args: list[str]) -> tuple[str, dict[str, str], frozenset[str]] | None:
+    """(command, {option: value}, flags) of an invocation ``parse`` accepts, as click would
+    read it (the last value of an option given twice wins); None for any other shape, or a
+    value that looks like an option (click decides what that means)."""
+    if parse(args) is None:
+        return None
+    command, values, flags, i = "", {}, set(), 0
+    while i < len(args):
+        arg = args[i]
+        name, eq, value = arg.partition("=")
+        if arg in _COMMANDS and not command:
+            command = arg
+        elif name in _VALUE_OPTIONS:
+            if not eq:
+                i += 1
+                value = args[i]
+            if value.startswith("-") or not value:
+                return None
+            values[name] = value
+        else:
+            flags.add("--quiet" if arg == "-q" else arg)
+        i += 1
+    return command, values, frozenset(flags)
 
 
 def _cache_dir(env) -> str | None:
@@ -171,11 +196,12 @@ def try_fast(args: list[str]) -> int | None:
     return None if key is None else replay(key)
 
 
-def remember(settings, outcome, *, code: int, nodes: bool, printed) -> None:
+def remember(settings, outcome, *, code: int, nodes: bool, printed, lock=None) -> None:
     """After a full ``sync``/``status`` run printed ``printed`` (``(to_stderr, line)`` pairs,
     None for JSON) for ``outcome`` and would exit ``code``: leave a receipt if it was a no-op
     this module can vouch for; replaying it prints the same stdout lines (tests compare both
-    paths' output). Best effort: any failure only costs the next run its fast path."""
+    paths' output). ``lock``: the lock the run planned with (else it is read again). Best
+    effort: any failure only costs the next run its fast path."""
     global _pending
     key, _pending = _pending, None
     plan = outcome.plan
@@ -185,16 +211,30 @@ def remember(settings, outcome, *, code: int, nodes: bool, printed) -> None:
         return
     lines = [line for _, line in printed]
     try:
-        _write(key, settings, lines, code, nodes)
+        _write(key, settings, lines, code, nodes, lock)
     except (OSError, ValueError):
         pass
 
 
-def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool) -> None:
-    from ..lock.fastcopy import load_lock_cached
+def _is_racy(path: str) -> bool:
+    """Whether ``path`` (or a link of its chain) changed within the racy window of this run:
+    then no receipt is written, so the probes of every model need not be computed."""
+    from .observe import chain
+
+    links: list[str] = []
+    chain(path, links)
+    return any((_sig(p) or (0,) * 6)[5] > _started_ns - _RACY_NS for p in links)
+
+
+def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool, lock) -> None:
     from .observe import chain, noop_probes
 
-    lock = load_lock_cached(settings.lock_path, settings.cache_dir)
+    if _is_racy(str(settings.lock_path)):
+        return  # a lock just written or touched: checked again below for every probe
+    if lock is None:
+        from ..lock.fastcopy import load_lock_cached
+
+        lock = load_lock_cached(settings.lock_path, settings.cache_dir)
     if lock.workflow or (nodes and lock.node) or lock.comfyui or lock.python:
         return  # git state and an interpreter's packages: no signature vouches for them
     exact, present, configs = noop_probes(lock, settings)

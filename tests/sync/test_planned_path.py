@@ -1,0 +1,77 @@
+"""The console script's planned path (``__main__.planned``): a sync/status the no-op receipt
+cannot answer (the lock was touched, nothing was vouched for) is planned without click, and
+answered only when there is nothing to do; anything else is left to the full CLI, untouched.
+Its agreement with the full CLI over a family of changes is in
+``tests/sync/test_receipt_agreement.py``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from comfylock.__main__ import planned
+from comfylock.sync import receipt
+from tests.support.syncutil import delete_blob
+
+
+def _touch(world) -> None:
+    """What a `git pull` that rewrote the lock with the same bytes leaves: a new mtime."""
+    os.utime(world["lock"])
+
+
+def test_a_touched_lock_is_planned_without_click(synced, run_cli):
+    args = [*synced["args"], "sync"]
+    assert run_cli(*args).exit_code == 0
+    _touch(synced)
+    assert receipt.try_fast(args) is None  # the receipt cannot vouch for it
+    code = (
+        "import sys\n"
+        f"sys.argv = ['comfylock', *{args!r}]\n"
+        "from comfylock.__main__ import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    rc = exc.code\n"
+        "heavy = sorted(m for m in ('click', 'tomllib', 'httpx', 'rich') if m in sys.modules)\n"
+        "print(rc, heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert out.stdout == "Already in sync: 3 models, 0 node packs\n0 []\n", out
+
+
+@pytest.mark.parametrize("command", ["sync", "status"])
+def test_work_to_do_is_left_to_the_full_cli_and_nothing_changes(synced, capsys, command):
+    args = [*synced["args"], command]
+    delete_blob(synced)
+    before = sorted(p for p in synced["root"].rglob("*"))
+    capsys.readouterr()
+    assert planned(args) is None
+    assert capsys.readouterr() == ("", "")
+    assert sorted(p for p in synced["root"].rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [["sync", "--json"], ["-v", "sync"], ["sync", "--dry-run"], ["status", "--prune"], ["sync"]],
+)
+def test_only_the_shapes_the_receipt_knows_are_planned_here(synced, capsys, tail):
+    """--json, -v, --dry-run, --prune…: the full CLI's (a --lock value that looks like an
+    option as well)."""
+    args = [*synced["args"], *tail]
+    if tail == ["sync"]:
+        args = ["--lock", "-x", *args[2:], "sync"]
+    capsys.readouterr()
+    assert planned(args) is None
+    assert capsys.readouterr() == ("", "")
+
+
+def test_an_error_is_left_to_the_full_cli_to_say(synced, capsys, run_cli):
+    synced["lock"].write_text("version = [\n")
+    args = [*synced["args"], "status"]
+    capsys.readouterr()
+    assert planned(args) is None
+    assert capsys.readouterr() == ("", "")
+    full = run_cli(*args)
+    assert full.exit_code == 2 and "not valid TOML" in full.stderr, full
