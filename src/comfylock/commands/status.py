@@ -34,7 +34,5 @@ def status_cmd(project, prune, no_nodes, as_json, **env) -> int:
     else:
         printed, code = outcome_output(outcome, quiet=settings.quiet, applied=False)
         echo_printed(printed)
-    remember(
-        settings, outcome, code=code, nodes=not no_nodes, printed=printed, lock=project.lock
-    )
+    remember(settings, outcome, code=code, nodes=not no_nodes, printed=printed, lock=project.lock)
     return code

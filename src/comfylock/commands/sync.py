@@ -145,9 +145,7 @@ def sync_cmd(
             plan_shown=shown[0] if shown else None,
         )
         echo_printed(printed)
-    remember(
-        settings, outcome, code=code, nodes=not no_nodes, printed=printed, lock=project.lock
-    )
+    remember(settings, outcome, code=code, nodes=not no_nodes, printed=printed, lock=project.lock)
     return code
 
 

@@ -278,9 +278,7 @@ def sync(
                 remote.close()
 
 
-def _sync(
-    project: Project, options: SyncOptions, prepared: Prepared, progress, on_plan, plan_only
-):
+def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, on_plan, plan_only):
     settings = project.settings
     lock, store, plan = prepared.lock, prepared.store, prepared.plan
     allow_http = prepared.allow_http
