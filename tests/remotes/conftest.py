@@ -15,7 +15,10 @@ def world(tmp_path, server, monkeypatch):
     return w
 
 
-@pytest.fixture
-def s3(monkeypatch):
-    with moto_s3(monkeypatch) as endpoint:
+@pytest.fixture(params=["wire", "boto3"])
+def s3(monkeypatch, request, tmp_path_factory):
+    """moto's S3 server, reached both ways an S3 remote talks: comfylock's own presigned
+    requests (keys in the environment) and boto3 (keys in a profile)."""
+    home = tmp_path_factory.mktemp("aws")
+    with moto_s3(monkeypatch, via=request.param, home=home) as endpoint:
         yield endpoint

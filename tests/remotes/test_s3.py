@@ -8,7 +8,16 @@ import shutil
 
 import pytest
 
-from tests.support.remoteutil import ACCESS_KEY, BUCKET, SECRET_KEY, blob_rel, free_port, s3_client
+from tests.support.remoteutil import (
+    ACCESS_KEY,
+    BUCKET,
+    SECRET_KEY,
+    blob_rel,
+    forget_credentials,
+    free_port,
+    fresh_machine,
+    s3_client,
+)
 from tests.support.remoteutil import installed as _installed
 from tests.support.remoteutil import no_secret as _no_secret
 from tests.support.syncutil import loopback_server, stop_server
@@ -27,8 +36,7 @@ def test_sync_with_s3_down_uses_the_origins(world, run_cli, monkeypatch):
 
 
 def test_credentials_missing_is_exit_3_with_a_hint(world, s3, run_cli, monkeypatch):
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    forget_credentials(monkeypatch)
     monkeypatch.setenv("COMFYLOCK_REMOTE", f"s3://{BUCKET}/x")
     assert run_cli(*world["args"], "sync").exit_code == 0  # sync falls back to the origins
     result = run_cli(*world["args"], "push")
@@ -97,3 +105,27 @@ def test_a_noop_sync_with_a_remote_imports_no_client_library(world, run_cli, tmp
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.strip().endswith("0 []"), out
+
+
+def test_a_sync_from_s3_with_keys_in_the_environment_imports_no_boto3(world, s3, run_cli, tmp_path):
+    """The requests a sync makes (HEAD, a presigned GET) are comfylock's own when the
+    environment says everything (``s3wire``): no boto3 or botocore start-up per machine."""
+    import subprocess
+    import sys
+
+    if not os.environ.get("AWS_ACCESS_KEY_ID"):
+        pytest.skip("keys in a profile: boto3 reads them (the other half of the fixture)")
+    for m in world["models"]:
+        s3_client().put_object(Bucket=BUCKET, Key=f"w/{blob_rel(m.sha256)}", Body=m.data)
+    args = [*fresh_machine(tmp_path, world, "fresh"), "sync", "--no-aria2"]
+    code = (
+        "import sys\n"
+        "from comfylock.cli import _run\n"
+        f"rc = _run({args!r})\n"
+        "print(rc, sorted(m for m in ('boto3', 'botocore') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "COMFYLOCK_REMOTE": f"team=s3://{BUCKET}/w"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip().endswith("0 []"), out
+    assert "Fetched 3 from team remotes, 0 from origins" in out.stdout, out
+    _no_secret(out.stdout, out.stderr)

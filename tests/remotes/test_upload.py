@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.support.remoteutil import BUCKET, blob_rel, s3_client, s3_keys
+from tests.support.remoteutil import BUCKET, blob_rel, forget_credentials, s3_client, s3_keys
 from tests.support.remoteutil import fresh_machine as _fresh_machine
 from tests.support.remoteutil import installed as _installed
 from tests.support.remoteutil import no_secret as _no_secret
@@ -89,8 +89,7 @@ def test_push_uses_multipart_for_big_blobs(world, s3, run_cli, monkeypatch):
 def test_sync_push_without_credentials_syncs_then_says_the_push_failed(
     world, s3, run_cli, monkeypatch
 ):
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    forget_credentials(monkeypatch)
     monkeypatch.setenv("COMFYLOCK_REMOTE", f"team=s3://{BUCKET}/x")
     result = run_cli(*world["args"], "sync", "--push")
     assert result.exit_code == 3, result

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,8 +91,11 @@ def serving_process(argv: list[str], port: int, *, log: Path, seconds: float = 3
 
 
 @contextlib.contextmanager
-def moto_s3(monkeypatch) -> Iterator[str]:
-    """moto's S3 wire-protocol server on loopback, credentials and endpoint in the env."""
+def moto_s3(monkeypatch, via: str = "wire", home: Path | None = None) -> Iterator[str]:
+    """moto's S3 wire-protocol server on loopback, the endpoint in the env. ``via``:
+    "wire", credentials in the environment (comfylock's own S3 requests answer, no boto3);
+    "boto3", credentials in a profile of a shared credentials file under ``home`` (the
+    standard chain only boto3 reads)."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -99,14 +103,39 @@ def moto_s3(monkeypatch) -> Iterator[str]:
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
+        # NOTE: moto keeps its buckets in this process across servers: every test starts empty
+        urllib.request.urlopen(
+            urllib.request.Request(f"{endpoint}/moto-api/reset", b"", method="POST")
+        )
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        if via == "boto3":
+            assert home is not None, "a profile needs a home for its credentials file"
+            creds = home / "aws-credentials"
+            creds.write_text(
+                f"[farm]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+            )
+            monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+            monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+            monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+            monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config-none"))
+            monkeypatch.setenv("AWS_PROFILE", "farm")
+        else:
+            monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         s3_client().create_bucket(Bucket=BUCKET)
         yield endpoint
     finally:
         server.stop()
+
+
+def forget_credentials(monkeypatch) -> None:
+    """No AWS credentials anywhere this run looks: neither the environment's nor a profile."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def s3_client():

@@ -23,6 +23,7 @@ from ..errors import UsageError
 
 if TYPE_CHECKING:
     from ..store.hashing import Expected
+    from .lease import Lease
 
 __all__ = [
     "Remote",
@@ -86,6 +87,30 @@ class Remote:
 
     def close(self) -> None:
         pass
+
+    # --- claims of a cold farm (``remotes/lease.py``); a read-only mirror has none --------
+
+    supports_leases = False
+
+    def leases(self) -> tuple[dict[str, tuple[str, float | None]], float | None]:
+        """({sha256: (etag, last modified)} of every lease now on the remote, the
+        server's time). RemoteError when it cannot be asked."""
+        return {}, None
+
+    def read_lease(self, sha256: str) -> Lease | None:
+        """The lease on ``sha256`` (None: there is none)."""
+        return None
+
+    def claim(self, sha256: str, holder: str, seconds: int) -> Lease | None:
+        """Write a new lease on ``sha256`` unless one exists (None: another holds it)."""
+        return None
+
+    def take_over(self, old: Lease, holder: str, seconds: int) -> Lease | None:
+        """Replace ``old`` (expired, or ours to renew) unless it changed meanwhile."""
+        return None
+
+    def release(self, lease: Lease) -> None:
+        """Delete ``lease`` unless it changed meanwhile (best effort: it expires anyway)."""
 
 
 def _check_url(name: str, url: str, allow_http: Sequence[str]) -> str:
