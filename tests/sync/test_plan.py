@@ -115,6 +115,32 @@ def test_node_states_map_to_clone_checkout_conflict():
     assert plan.nodes_in_sync == 1
 
 
+def _farm_plan(**view):
+    states = [state("x", "missing"), state("y", "missing")]
+    models = (model("x", A), model("y", B))
+    return make_plan(lock_of(*models), Workspace(models=tuple(states)), StoreView(**view))
+
+
+def test_a_blob_another_machine_claimed_is_expected_from_the_remote():
+    plan = _farm_plan(leased={A: "team"})
+    by = {f.sha256: f for f in plan.fetch}
+    assert (by[A].awaits, by[A].remote, by[A].claim) == ("team", None, None)
+    assert by[B].awaits is None and by[B].claim is None
+    with_claims = {f.sha256: f for f in _farm_plan(leased={A: "team"}, claims="team").fetch}
+    assert (with_claims[A].awaits, with_claims[A].claim) == ("team", "team")  # if it is let go
+    lines = plan_lines(plan, base="/m")
+    assert any("loras/x" in ln and "another machine" in ln and "team" in ln for ln in lines)
+
+
+def test_with_claims_a_blob_nobody_holds_is_claimed_then_pushed():
+    plan = _farm_plan(remotes={B: "team"}, leased={}, claims="team")
+    by = {f.sha256: f for f in plan.fetch}
+    assert by[A].claim == "team" and by[A].awaits is None
+    assert by[B].claim is None and by[B].remote == "team"  # on the remote already
+    text = "\n".join(plan_lines(plan, base="/m"))
+    assert "loras/x" in text and "claim" in text and "push" in text, text
+
+
 def test_plan_is_frozen_and_renders():
     plan = plan_for([state("x", "missing")])
     with pytest.raises(AttributeError):

@@ -2,6 +2,9 @@
 
 A remote that does not answer its first request is marked down for the whole run and
 reported once; a blob it lacks is fetched from the origins. Either way the sync goes on.
+For a blob no remote has, the first remote that keeps leases (S3) is also asked which of
+them another machine has claimed (one listing, then one read per live lease): those are
+expected from the remote once pushed (a cold farm, ``remotes/lease.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class RemoteView(msgspec.Struct, frozen=True, kw_only=True):
     found: dict[str, str] = {}  # sha256 -> name of the first remote that has it
     notes: tuple[str, ...] = ()  # what went wrong, for the user (never a secret)
     down: frozenset[str] = frozenset()  # remotes that did not answer
+    leased: dict[str, str] = {}  # sha256 -> remote where another machine holds a live lease
 
 
 def _ask(remote: Remote, sizes: Mapping[str, int], sha: str) -> bool | RemoteError:
@@ -59,4 +63,25 @@ def probe(
                 found[sha] = remote.name
         if errors:
             notes.append(f"{errors[0].message} ({len(errors)} blobs); those come from the origins")
-    return RemoteView(found=found, notes=tuple(notes), down=frozenset(down))
+    farm = next((r for r in remotes if r.supports_leases and r.name not in down), None)
+    leased: dict[str, str] = {}
+    if farm is not None:
+        leased = _leased(farm, [s for s in shas if s not in found], notes)
+    return RemoteView(found=found, notes=tuple(notes), down=frozenset(down), leased=leased)
+
+
+def _leased(remote: Remote, shas: Sequence[str], notes: list[str]) -> dict[str, str]:
+    """Which of ``shas`` another machine holds a live lease on, at ``remote``."""
+    if not shas:
+        return {}
+    try:
+        listed, now = remote.leases()
+        held = {}
+        for sha in (s for s in shas if s in listed):
+            lease = remote.read_lease(sha)
+            if lease is not None and not lease.is_expired(now):
+                held[sha] = remote.name
+        return held
+    except RemoteError as exc:
+        notes.append(f"{exc.message}; claims of other machines are not known")
+        return {}

@@ -102,10 +102,15 @@ def _push_one(
         result.exit_code = result.exit_code or exc.exit_code
 
 
-def push_to(remote: Remote, store: Store, wanted, progress) -> PushResult:
+def push_to(remote: Remote, store: Store, wanted, progress, done=()) -> PushResult:
     """Upload what ``remote`` lacks among ``wanted`` [(sha256, size, key)], and what a sync
-    here found wrong on it."""
+    here found wrong on it. ``done``: [(sha256, size)] this run already pushed there (a
+    cold farm's claims), counted as uploaded."""
     result = PushResult(remote=remote.name)
+    result.uploaded = [sha for sha, _ in done]
+    result.bytes = sum(size for _, size in done)
+    claimed = set(result.uploaded)
+    wanted = [w for w in wanted if w[0] not in claimed]
     have = [w for w in wanted if store.has(w[0])]
     result.absent = [w[2] for w in wanted if not store.has(w[0])]
     remote.ping()  # NOTE: one clear error (down, no credentials) instead of one per blob
@@ -116,16 +121,18 @@ def push_to(remote: Remote, store: Store, wanted, progress) -> PushResult:
     return result
 
 
-def push_blobs(specs, store: Store, wanted, allow_http, progress) -> list[str]:
-    """``sync --push``: push ``wanted`` to every push remote; one summary line per remote."""
+def push_blobs(specs, store: Store, wanted, allow_http, progress, done=None) -> list[str]:
+    """``sync --push``: push ``wanted`` to every push remote; one summary line per remote.
+    ``done``: {remote name: [(sha256, size)]} pushed there already by this run's claims."""
     from ..progress import NullProgress
     from . import open_remote
 
     lines = []
     for spec in [s for s in specs if s.push]:
         remote = open_remote(spec, allow_http)
+        claimed = (done or {}).get(spec.name, [])
         try:
-            r = push_to(remote, store, wanted, progress or NullProgress())
+            r = push_to(remote, store, wanted, progress or NullProgress(), claimed)
         finally:
             remote.close()
         lines.append(push_summary(r))

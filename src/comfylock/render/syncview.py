@@ -73,6 +73,10 @@ def plan_lines(plan: SyncPlan, *, base: str | None = None) -> list[str]:
         )
         if f.remote:
             kinds = f"remote {f.remote} (origins as backup: {kinds})"
+        elif f.awaits:
+            kinds = f"remote {f.awaits} once another machine pushes it (it holds the claim)"
+        elif f.claim:
+            kinds = f"{kinds} (claimed on {f.claim}, then pushed there for the other machines)"
         lines.append(f"fetch     {', '.join(f.keys)} ({human_size(f.size)}) from {kinds}")
     for a in plan.adopt:
         lines.append(f"adopt     {_rel(a.path, base)} ({a.reason})")

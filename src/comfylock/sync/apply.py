@@ -71,8 +71,9 @@ def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
             store.index.register_lock(ctx.lock_path)
         served: dict[str, str] = {}
         refetch: list = []
+        pushed: list[str] = []
         adopted = adopt_all([a for a in plan.adopt if a.copy], ctx, failures, refetch)
-        fetched = fetch_all(plan, ctx, failures, warnings, served, also=refetch)
+        fetched = fetch_all(plan, ctx, failures, warnings, served, also=refetch, pushed=pushed)
         warnings.extend(v for k, v in sorted(served.items()) if k.startswith("!"))
         adopted += adopt_all([a for a in plan.adopt if not a.copy], ctx, failures)
         displaced, skip = displace_all(plan, ctx, failures)
@@ -95,4 +96,5 @@ def run(plan: SyncPlan, ctx: ApplyContext) -> ApplyReport:
         link_modes=dict(linker.used),
         from_remote=tuple(sorted(k for k, v in served.items() if v.startswith("remote:"))),
         from_origin=tuple(sorted(k for k, v in served.items() if v == "origin")),
+        pushed=tuple(sorted(pushed)),
     )

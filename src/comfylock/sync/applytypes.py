@@ -37,6 +37,7 @@ class ApplyReport(msgspec.Struct, frozen=True, kw_only=True):
     link_modes: dict[str, int] = {}
     from_remote: tuple[str, ...] = ()  # digests a team remote served (verified)
     from_origin: tuple[str, ...] = ()  # digests the origins served (what sync --push uploads)
+    pushed: tuple[str, ...] = ()  # digests a cold farm's claim pushed as soon as verified
 
 
 class ApplyContext(msgspec.Struct, kw_only=True):
@@ -55,6 +56,7 @@ class ApplyContext(msgspec.Struct, kw_only=True):
     progress: object = msgspec.field(default_factory=NullProgress)
     downloader_factory: Callable | None = None  # (tmp_dir, jobs, cancel) -> (Downloader, note)
     remotes: Mapping[str, object] = {}  # name -> remotes.Remote, for Fetch.remote
+    claims: str | None = None  # the remote this run claims blobs on (a cold farm, --push)
     hash_cache: object | None = None  # machine.hashcache's: stale rows adoption disproves go
 
 

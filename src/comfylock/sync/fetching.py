@@ -84,7 +84,10 @@ def _fetch_one(
     cancel: threading.Event,
     served: dict,
     gate: _StoreGate,
+    via: str | None,
 ) -> None:
+    """Download ``f`` into the store: from the remote named ``via`` first (with the origins
+    behind it), else from the origins."""
     from .download.urls import url_groups
 
     store, expected = ctx.store, Expected(size=f.size, sha256=f.sha256, blake3=f.blake3)
@@ -95,7 +98,7 @@ def _fetch_one(
         tmp = store.tmp_path(f.sha256)
         resumed = tmp.stat().st_size if tmp.exists() else 0  # shown: not fetched by this run
         show = ctx.progress.task(f.keys[0], f.size, resumed)
-        remote = ctx.remotes.get(f.remote) if f.remote else None
+        remote = ctx.remotes.get(via) if via else None
         if remote is None or not _from_remote(
             f, remote, groups, ctx, downloader, show, served, gate
         ):
@@ -212,9 +215,12 @@ def fetch_all(
     served: dict[str, str],
     *,
     also: Sequence[Fetch] = (),
+    pushed: list[str] | None = None,
 ) -> list[str]:
     """Fetch ``plan.fetch`` and ``also`` (downloads decided while applying: a copy in the
-    tree whose bytes proved other than the hash cache said)."""
+    tree whose bytes proved other than the hash cache said). A plan with claims or blobs
+    other machines hold is a cold farm's (``claims.fetch_claimed``); what it pushed goes in
+    ``pushed``."""
     fetches = (*plan.fetch, *also)
     if not fetches:
         return []
@@ -226,14 +232,27 @@ def fetch_all(
         warnings.append(note)
     done: list[str] = []
     gate = _StoreGate(cancel)
+
+    def one(f: Fetch, via: str | None) -> None:
+        _fetch_one(f, ctx, downloader, cancel, served, gate, via)
+
     try:
-        for f, exc in run_each(
-            lambda f: _fetch_one(f, ctx, downloader, cancel, served, gate),
-            fetches,
-            ctx.jobs,
-            cancel,
-            name="comfylock-fetch",
-        ):
+        if any(f.claim or f.awaits for f in fetches):
+            from .claims import fetch_claimed
+
+            outcomes = fetch_claimed(
+                fetches,
+                ctx,
+                one,
+                cancel,
+                pushed=pushed if pushed is not None else [],
+                warnings=warnings,
+            )
+        else:
+            outcomes = run_each(
+                lambda f: one(f, f.remote), fetches, ctx.jobs, cancel, name="comfylock-fetch"
+            )
+        for f, exc in outcomes:
             if exc is None:
                 done.append(", ".join(f.keys))
             elif isinstance(exc, (ComfylockError, OSError)):

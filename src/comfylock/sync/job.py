@@ -125,7 +125,7 @@ def prepare(project: Project, options: SyncOptions, *, elsewhere: bool = False) 
         prepared = Prepared(lock=lock, store=store, plan=plan, allow_http=allow_http)
         prepared.notes.extend(notes)
         if elsewhere and plan.fetch:
-            view = _look_elsewhere(project, plan, cache, prepared)
+            view = _look_elsewhere(project, plan, cache, prepared, push=options.push)
             prepared.plan = make_plan(
                 lock, workspace, view, prune=options.prune, force=options.force
             )
@@ -191,8 +191,10 @@ def _keep_shared_links(project: Project, store: Store, workspace, notes: list[st
     return msgspec.structs.replace(workspace, extra_links=kept)
 
 
-def _look_elsewhere(project: Project, plan: SyncPlan, cache, prepared: Prepared):
-    """The store view plus local copies and the remotes' answers (HEAD) for ``plan.fetch``."""
+def _look_elsewhere(project: Project, plan: SyncPlan, cache, prepared: Prepared, *, push: bool):
+    """The store view plus local copies and the remotes' answers (HEAD) for ``plan.fetch``;
+    with ``push``, the remote this run claims the rest on (a cold farm: the first push
+    remote that keeps leases)."""
     from .observe import local_copies, store_view
 
     view = store_view(prepared.lock, prepared.store)
@@ -210,7 +212,11 @@ def _look_elsewhere(project: Project, plan: SyncPlan, cache, prepared: Prepared)
     prepared.remotes = [open_remote(spec, prepared.allow_http) for spec in specs]
     answer = probe(prepared.remotes, rest, wanted)
     prepared.notes.extend(answer.notes)
-    return msgspec.structs.replace(view, remotes=answer.found)
+    claims = None
+    if push:
+        up = (r for r in prepared.remotes if r.name not in answer.down)
+        claims = next((r.name for r in up if r.spec.push and r.supports_leases), None)
+    return msgspec.structs.replace(view, remotes=answer.found, leased=answer.leased, claims=claims)
 
 
 def _file_copies(project: Project, lock: Lock, wanted: dict, copies: dict, cache) -> dict:
@@ -351,6 +357,7 @@ def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, 
         env=os.environ,
         progress=progress or NullProgress(),
         remotes={r.name: r for r in prepared.remotes},
+        claims=next((f.claim for f in plan.fetch if f.claim), None),
         hash_cache=LazyHashCache(settings.cache_dir),
     )
     try:
@@ -363,7 +370,7 @@ def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, 
     outcome.warnings.extend(report.warnings)
     if report.failures:
         _raise_failures(report.failures)
-    if options.push and report.from_origin:
+    if options.push and (report.from_origin or report.pushed):
         outcome.pushed = _push_fetched(project, store, plan, report, progress)
     return outcome
 
@@ -383,10 +390,18 @@ def _push_fetched(project: Project, store, plan, report, progress) -> list[str]:
     """``sync --push``: what this run fetched from the origins goes to every push remote."""
     from ..remotes.upload import push_blobs
 
-    fetched = set(report.from_origin)
+    fetched, done = set(report.from_origin), set(report.pushed)
     wanted = [(f.sha256, f.size, f.keys[0]) for f in plan.fetch if f.sha256 in fetched]
+    claimed = [(f.sha256, f.size) for f in plan.fetch if f.sha256 in done]
     try:
-        return push_blobs(project.remote_specs, store, wanted, project.allow_http, progress)
+        return push_blobs(
+            project.remote_specs,
+            store,
+            wanted,
+            project.allow_http,
+            progress,
+            done={next((f.claim for f in plan.fetch if f.claim), ""): claimed},
+        )
     except ComfylockError as exc:
         err = type(exc)(
             f"synced, but the push failed: {exc.message}",

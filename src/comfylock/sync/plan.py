@@ -45,6 +45,10 @@ class Fetch(_Entry, frozen=True, kw_only=True):
     keys: tuple[str, ...]
     sources: tuple[Source, ...]
     remote: str | None = None  # a team remote that has the blob: asked first, origins back it
+    awaits: str | None = None  # another machine claimed it there: fetched once it is pushed
+    # this run claims it on that remote (when nobody holds it, or its holder gave up),
+    # fetches it from the origins and pushes it there
+    claim: str | None = None
 
 
 class Adopt(_Entry, frozen=True, kw_only=True):
@@ -192,14 +196,25 @@ def _node_entries(node: NodeState, lock: Lock, out: dict[str, list]) -> None:
 
 
 def _fetch(sha: str, models: list[LockedModel], view: StoreView) -> Fetch:
+    remote = view.remotes.get(sha)
+    awaits = view.leased.get(sha) if remote is None else None
+    claim = view.claims if remote is None else None  # awaited too: if its holder gives up
+    if remote is not None:
+        reason = f"remote {remote} has it"
+    elif awaits is not None:
+        reason = f"another machine claimed it on {awaits}"
+    else:
+        reason = "not in the store"
     return Fetch(
         sha256=sha,
         size=models[0].size,
         blake3=models[0].blake3,
         keys=tuple(sorted(m.key for m in models)),
         sources=models[0].source,
-        remote=view.remotes.get(sha),
-        reason=f"remote {view.remotes[sha]} has it" if sha in view.remotes else "not in the store",
+        remote=remote,
+        awaits=awaits,
+        claim=claim,
+        reason=reason,
     )
 
 

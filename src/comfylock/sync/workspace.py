@@ -68,6 +68,10 @@ class StoreView(msgspec.Struct, frozen=True, kw_only=True):
     blobs: frozenset[str] = frozenset()  # locked digests already in blobs/
     copies: dict[str, str] = {}  # sha256 -> a path in the models tree with those bytes
     remotes: dict[str, str] = {}  # sha256 -> name of the first remote that has the blob
+    # A cold farm (SPEC §7, ``remotes/lease.py``): blobs another machine has claimed (live
+    # lease) and is fetching for the remote, and the remote this run claims the rest on.
+    leased: dict[str, str] = {}  # sha256 -> name of the remote holding the lease
+    claims: str | None = None  # ``sync --push`` to a remote with leases
 
 
 class Workspace(msgspec.Struct, frozen=True, kw_only=True):
