@@ -55,6 +55,7 @@ class ApplyContext(msgspec.Struct, kw_only=True):
     env: Mapping[str, str] | None = None
     progress: object = msgspec.field(default_factory=NullProgress)
     downloader_factory: Callable | None = None  # (tmp_dir, jobs, cancel) -> (Downloader, note)
+    downloader: object | None = None  # one already started (aria2c, while the plan was made)
     remotes: Mapping[str, object] = {}  # name -> remotes.Remote, for Fetch.remote
     claims: str | None = None  # the remote this run claims blobs on (a cold farm, --push)
     hash_cache: object | None = None  # machine.hashcache's: stale rows adoption disproves go

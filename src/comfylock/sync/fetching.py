@@ -85,9 +85,10 @@ def _fetch_one(
     served: dict,
     gate: _StoreGate,
     via: str | None,
+    url: str | None = None,
 ) -> None:
     """Download ``f`` into the store: from the remote named ``via`` first (with the origins
-    behind it), else from the origins."""
+    behind it; ``url``: its URL if already made), else from the origins."""
     from .download.urls import url_groups
 
     store, expected = ctx.store, Expected(size=f.size, sha256=f.sha256, blake3=f.blake3)
@@ -100,7 +101,7 @@ def _fetch_one(
         show = ctx.progress.task(f.keys[0], f.size, resumed)
         remote = ctx.remotes.get(via) if via else None
         if remote is None or not _from_remote(
-            f, remote, groups, ctx, downloader, show, served, gate
+            f, remote, groups, ctx, downloader, show, served, gate, url
         ):
             if cancel.is_set():
                 raise Interrupted("download interrupted")
@@ -110,7 +111,7 @@ def _fetch_one(
 
 
 def _from_remote(
-    f: Fetch, remote, groups, ctx: ApplyContext, downloader, show, served, gate
+    f: Fetch, remote, groups, ctx: ApplyContext, downloader, show, served, gate, url=None
 ) -> bool:
     """Fetch from the remote (all of aria2's connections on it), verify; False: use origins.
 
@@ -125,7 +126,7 @@ def _from_remote(
     store, expected = ctx.store, Expected(size=f.size, sha256=f.sha256, blake3=f.blake3)
     tmp = store.tmp_path(f.sha256)
     try:
-        url = remote.fetch_url(f.sha256)
+        url = url or remote.fetch_url(f.sha256)
         streamed = downloader.fetch([url], tmp, expected, f.size, {}, show)
         try:
             with gate:
@@ -225,19 +226,26 @@ def fetch_all(
     if not fetches:
         return []
     check_disk_space(ctx.store, fetches)
-    cancel = threading.Event()
-    factory = ctx.downloader_factory or _default_factory(ctx)
-    downloader, note = factory(ctx.store.tmp_dir, ctx.jobs, cancel)
+    if ctx.downloader is not None:  # started while the plan was made (``job.sync``)
+        downloader, note, cancel = ctx.downloader, None, ctx.downloader.cancel
+    else:
+        cancel = threading.Event()
+        factory = ctx.downloader_factory or _default_factory(ctx)
+        downloader, note = factory(ctx.store.tmp_dir, ctx.jobs, cancel)
     if note:
         warnings.append(note)
     done: list[str] = []
     gate = _StoreGate(cancel)
+    farm = any(f.claim or f.awaits for f in fetches)
+    urls: dict[str, str] = {}  # sha256 -> the remote URL handed to the downloader
+    if not farm and hasattr(downloader, "prefetch"):
+        downloader.prefetch(_known_downloads(fetches, ctx, urls))
 
     def one(f: Fetch, via: str | None) -> None:
-        _fetch_one(f, ctx, downloader, cancel, served, gate, via)
+        _fetch_one(f, ctx, downloader, cancel, served, gate, via, urls.get(f.sha256))
 
     try:
-        if any(f.claim or f.awaits for f in fetches):
+        if farm:
             from .claims import fetch_claimed
 
             outcomes = fetch_claimed(
@@ -268,6 +276,29 @@ def fetch_all(
         gate.drain()  # no worker may be inside the store when it is closed
         downloader.close()
     return done
+
+
+def _known_downloads(fetches: Sequence[Fetch], ctx: ApplyContext, urls: dict[str, str]):
+    """(urls, tmp path, size) of each download whose sources need no probe: a remote's
+    blob (its presigned URL, kept in ``urls`` for the fetch to use the same one), or origins
+    without a token. In plan order: the order the workers take them in."""
+    from .download.urls import url_groups
+
+    out = []
+    for f in fetches:
+        remote = ctx.remotes.get(f.remote) if f.remote else None
+        try:
+            if remote is not None:
+                urls[f.sha256] = remote.fetch_url(f.sha256)
+                found = [urls[f.sha256]]
+            else:
+                groups = url_groups(f.sources, ctx.env, ctx.allow_http)
+                found = list(groups[0].urls) if groups and not groups[0].headers else []
+        except ComfylockError:
+            continue  # the fetch itself meets it and says what is wrong
+        if found:
+            out.append((found, ctx.store.tmp_path(f.sha256), f.size))
+    return out
 
 
 def _default_factory(ctx: ApplyContext):

@@ -275,16 +275,52 @@ def sync(
         # NOTE: from before the first observation to the last placement: a gc between the
         # plan and its apply deleted a blob the plan links (the lock registers in apply).
         held = Store(project.settings.store_dir).file_lock("gc", shared=True)
+    early = None if options.dry_run or plan_only else _aria2_early(project, options)
     with held:
-        prepared = prepare(project, options, elsewhere=True)
         try:
-            return _sync(project, options, prepared, progress, on_plan, plan_only)
+            prepared = prepare(project, options, elsewhere=True)
+            try:
+                return _sync(project, options, prepared, progress, on_plan, plan_only, early)
+            finally:
+                for remote in prepared.remotes:
+                    remote.close()
         finally:
-            for remote in prepared.remotes:
-                remote.close()
+            if early is not None:
+                early.close()  # unused (nothing to fetch after all), or done with
 
 
-def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, on_plan, plan_only):
+def _aria2_early(project: Project, options: SyncOptions):
+    """aria2c, started now so that its start-up overlaps the plan, when this sync will
+    download: aria2 is wanted and installed, and the store lacks a blob the lock pins.
+    None otherwise (the downloader is then made when the first fetch needs it)."""
+    import shutil
+
+    exe = shutil.which("aria2c") if options.use_aria2 else None
+    if exe is None:
+        return None
+    store = Store(project.settings.store_dir)
+    blobs = str(store.blobs_dir)
+    isfile = os.path.isfile
+    if all(isfile(os.path.join(blobs, m.sha256[:2], m.sha256)) for m in project.lock.model):
+        return None
+    from .download.aria2_backend import Aria2Downloader
+
+    downloader = Aria2Downloader(
+        tmp_dir=store.tmp_dir, jobs=options.jobs, executable=exe, allow_http=project.allow_http
+    )
+    downloader.start_soon()
+    return downloader
+
+
+def _sync(
+    project: Project,
+    options: SyncOptions,
+    prepared: Prepared,
+    progress,
+    on_plan,
+    plan_only,
+    early=None,
+):
     settings = project.settings
     lock, store, plan = prepared.lock, prepared.store, prepared.plan
     allow_http = prepared.allow_http
@@ -358,6 +394,7 @@ def _sync(project: Project, options: SyncOptions, prepared: Prepared, progress, 
         progress=progress or NullProgress(),
         remotes={r.name: r for r in prepared.remotes},
         claims=next((f.claim for f in plan.fetch if f.claim), None),
+        downloader=early,
         hash_cache=LazyHashCache(settings.cache_dir),
     )
     try:

@@ -159,3 +159,65 @@ def test_done_prefix_counts_the_leading_finished_pieces(bitfield, pieces):
 
     assert _done_prefix(bitfield, 1024, 10**9) == pieces * 1024
     assert _done_prefix("ff", 1024, 5000) == 5000  # never past the file's size
+
+
+def test_prefetched_downloads_run_before_anyone_waits_for_them(server, aria2, tmp_path):
+    """Every download handed over at once runs in aria2c's own queue: by the time a worker
+    asks for one, it may be done already, and nothing is fetched twice."""
+    import time
+
+    files = {f"/f{i}": payload(20 + i, 300_000 + i) for i in range(3)}
+    for path, data in files.items():
+        server.expect_request(path).respond_with_handler(lambda r, d=data: range_response(r, d))
+    dests = {p: tmp_path / "tmp" / f"{p[1:]}.part" for p in files}
+    aria2.prefetch([([server.url_for(p)], dests[p], len(d)) for p, d in files.items()])
+    deadline = time.monotonic() + 30
+    while not all(
+        dests[p].exists() and dests[p].stat().st_size == len(d) for p, d in files.items()
+    ):
+        assert time.monotonic() < deadline, "aria2c did not run the queued downloads"
+        time.sleep(0.05)
+    for path, data in files.items():
+        exp = Expected(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        streamed = aria2.fetch([server.url_for(path)], dests[path], exp, len(data), {})
+        assert streamed.digest_of(dests[path], len(data)).sha256 == exp.sha256
+        streamed.close()
+    gets = [req.path for req, _ in server.log]
+    assert sorted(gets) == sorted(files), gets  # one GET each: none fetched again
+
+
+def test_aria2c_can_start_while_the_plan_is_made(tmp_path):
+    import time
+
+    from comfylock.sync.download.aria2_backend import Aria2Downloader
+
+    d = Aria2Downloader(tmp_dir=tmp_path / "tmp", jobs=1, executable=shutil.which("aria2c"))
+    try:
+        d.start_soon()
+        deadline = time.monotonic() + 15
+        while d._rpc is None:
+            assert time.monotonic() < deadline, "aria2c was not started"
+            time.sleep(0.01)
+        assert d._rpc.call("aria2.getVersion")["version"]
+    finally:
+        d.close()
+
+
+def test_the_download_path_imports_no_rpc_library(server, tmp_path):
+    """aria2p took ~0.13 s to import (requests, loguru); one batched poll needs none."""
+    import subprocess
+    import sys
+
+    server.expect_request("/f").respond_with_handler(lambda r: range_response(r, DATA))
+    code = (
+        "import sys, hashlib, pathlib\n"
+        "from comfylock.sync.download.aria2_backend import Aria2Downloader\n"
+        "from comfylock.store.hashing import Expected\n"
+        f"d = Aria2Downloader(tmp_dir=pathlib.Path({str(tmp_path / 'tmp')!r}), jobs=1)\n"
+        f"exp = Expected(size={len(DATA)}, sha256={EXP.sha256!r})\n"
+        f"s = d.fetch([{server.url_for('/f')!r}], pathlib.Path({str(tmp_path / 'tmp' / 'x.part')!r}), exp, {len(DATA)}, {{}})\n"
+        "d.close()\n"
+        "print(s is not None, sorted(m for m in ('aria2p', 'requests', 'loguru') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "True []", out

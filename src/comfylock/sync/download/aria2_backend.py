@@ -1,9 +1,15 @@
-"""The fast downloader: an ``aria2c`` child on 127.0.0.1, driven over JSON-RPC with aria2p.
+"""The fast downloader: an ``aria2c`` child on 127.0.0.1, driven over JSON-RPC.
 
 aria2c gets every source URL of a model at once (multi-source) with 16 connections per
 server and 1 MiB pieces (SPEC §7), resumes from its control file, and is shut down at the
 end, on Ctrl-C and on any error. ``--stop-with-process`` makes it exit by itself if we are
 killed. We verify the bytes ourselves.
+
+Fixed costs are paid once and overlapped with the work: aria2c can be started while the plan
+is made (``start_soon``); every download whose URLs are known up front is handed to it in one
+request (``prefetch``), so it moves to the next file the moment one is done rather than when
+our worker gets round to it; one thread polls the status of every download someone waits on
+in one request per round (``aria2_rpc.StatusBoard``), and no RPC library is imported.
 
 aria2c follows redirects by itself, anywhere, and replays headers on them, so:
 
@@ -27,14 +33,16 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ...errors import Interrupted, RemoteError
 from ...net.limits import Limits, SpeedWatch
 from ...store.hashing import Expected
 from . import Downloader, ProgressFn
-from .urls import check_url, redact
+from .aria2_rpc import Rpc, StatusBoard
+from .redirects import Unredirected, resolve_redirects
+from .urls import redact
 
 __all__ = ["Aria2Downloader"]
 
@@ -93,7 +101,7 @@ class Aria2Downloader(Downloader):
         jobs: int = 8,
         cancel: threading.Event | None = None,
         executable: str = "aria2c",
-        poll: float = 0.1,
+        poll: float = 0.05,
         allow_http: Sequence[str] = (),
     ) -> None:
         self._tmp_dir = Path(tmp_dir)
@@ -103,10 +111,8 @@ class Aria2Downloader(Downloader):
         self._poll = poll
         self._allow_http = tuple(allow_http)
         self._proc: subprocess.Popen | None = None
-        self._rpc: _Rpc | None = None
-        self._api = None  # aria2p's API, imported on a thread while the first download runs
-        self._api_loaded = threading.Event()
-        self._api_started = False
+        self._rpc: Rpc | None = None
+        self._board: StatusBoard | None = None
         self._probe_client = None
         self._lock = threading.Lock()
         self._falloc = "none"
@@ -115,13 +121,30 @@ class Aria2Downloader(Downloader):
         self._httpx = None
         self._limits = Limits.from_env()
         self._dead_end: socket.socket | None = None  # the proxy for refused plain-http hops
+        self._queued: dict[str, tuple[tuple[str, ...], str]] = {}  # dest -> (urls, gid)
+        self._early: threading.Thread | None = None
+
+    @property
+    def cancel(self) -> threading.Event:
+        return self._cancel
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def _start(self) -> _Rpc:
-        """Start aria2c once. Importing aria2p takes ~0.13 s (requests, loguru), as long as
-        aria2c's whole start-up and the first pieces: the first download is added with a
-        plain JSON-RPC call (``_Rpc``) and aria2p is imported on a thread meanwhile."""
+    def start_soon(self) -> None:
+        """Start aria2c on a thread now (while the plan is made): its start-up, ~10-30 ms of
+        a process and a listening socket, is then done when the first download is added. A
+        failure here is met again, and reported, by the first fetch."""
+        with self._lock:
+            if self._early is None and self._rpc is None:
+                self._early = threading.Thread(target=self._start_quietly, daemon=True)
+                self._early.start()
+
+    def _start_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            self._start()
+
+    def _start(self) -> Rpc:
+        """Start aria2c once (whichever of ``start_soon`` and the first fetch comes first)."""
         with self._lock:
             if self._rpc is not None:
                 return self._rpc
@@ -163,35 +186,13 @@ class Aria2Downloader(Downloader):
                     stderr=subprocess.DEVNULL,
                     start_new_session=True,
                 )
-                rpc = _Rpc(port, secret)
+                rpc = Rpc(port, secret)
                 self._wait_ready(rpc)  # it read its conf before it listened
             finally:
                 conf.unlink(missing_ok=True)
+            self._board = StatusBoard(rpc, self._poll)
             self._rpc = rpc
             return rpc
-
-    def _load_api(self, port: int, secret: str) -> None:
-        try:
-            import aria2p
-
-            client = aria2p.Client(host="http://127.0.0.1", port=port, secret=secret, timeout=10)
-            self._api = aria2p.API(client)
-        finally:
-            self._api_loaded.set()
-
-    def _api_now(self, rpc: _Rpc):
-        """aria2p's API, once its import on the loader thread is done. The thread starts
-        after the first download was added, so the import overlaps that download rather
-        than competing with the start-up for the interpreter lock."""
-        with self._lock:
-            if not self._api_started:
-                self._api_started = True
-                args = (rpc.port, rpc.secret)
-                threading.Thread(target=self._load_api, args=args, daemon=True).start()
-        self._api_loaded.wait()
-        if self._api is None:
-            raise RemoteError("aria2p could not be imported", hint="try --no-aria2")
-        return self._api
 
     def _http_fence(self) -> list[str]:
         """Options sending aria2c's plain-http requests to a bound, never-listening port
@@ -205,7 +206,7 @@ class Aria2Downloader(Downloader):
             f"--no-proxy={','.join(allowed)}",
         ]
 
-    def _wait_ready(self, rpc: _Rpc) -> None:
+    def _wait_ready(self, rpc: Rpc) -> None:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
@@ -217,18 +218,21 @@ class Aria2Downloader(Downloader):
                 rpc.call("aria2.getVersion", timeout=1)
                 return
             except Exception:  # noqa: BLE001 — not listening yet
-                time.sleep(0.01)  # it usually listens within a few ms
-        self.close()
+                time.sleep(0.005)  # it usually listens within a few ms
+        self._kill()
         raise RemoteError("aria2c did not start", hint="try --no-aria2")
 
     def close(self) -> None:
         """Stop aria2c (politely, then for sure) and reap it."""
         with self._lock:  # NOTE: a worker may be starting aria2c right now
             proc, self._proc, self._rpc, self._closed = self._proc, None, None, True
+            board, self._board = self._board, None
             if self._httpx is not None:
                 self._httpx.close()
             if self._probe_client is not None:
                 self._probe_client.close()
+        if board is not None:
+            board.close()
         if proc is None:
             self._close_dead_end()
             return
@@ -237,7 +241,7 @@ class Aria2Downloader(Downloader):
         # nothing unfinished there is nothing to save, and its ~1 s graceful exit is pure
         # wait (measured: a third of a 512 MiB sync), so then it is killed at once.
         if proc.poll() is None:
-            if self._active:
+            if self._active or self._queued:
                 proc.terminate()
             else:
                 proc.kill()
@@ -247,6 +251,11 @@ class Aria2Downloader(Downloader):
             proc.kill()
             proc.wait()
         self._close_dead_end()
+
+    def _kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
 
     def _close_dead_end(self) -> None:
         if self._dead_end is not None:
@@ -271,6 +280,46 @@ class Aria2Downloader(Downloader):
         }
         return options
 
+    def prefetch(self, items: Sequence[tuple[Sequence[str], Path, int]]) -> None:
+        """Hand aria2c every download whose URLs need no probe, in this order, in one
+        request: (urls, dest_tmp, size) each. aria2c runs ``jobs`` at once and starts the
+        next the moment one ends; ``fetch`` of the same dest and URLs then just waits for
+        it. Files complete from an earlier run are left out. Best effort: on any failure
+        the fetches add their own downloads."""
+        todo = [
+            (tuple(urls), Path(dest))
+            for urls, dest, size in items
+            if urls and not _complete(Path(dest), size) and str(dest) not in self._queued
+        ]
+        if not todo:
+            return
+        try:
+            rpc = self._start()
+            self._tmp_dir.mkdir(parents=True, exist_ok=True)
+            calls = [("aria2.addUri", [list(urls), self._options(dest)]) for urls, dest in todo]
+            gids = rpc.multicall(calls)
+        except (RemoteError, OSError, ValueError):
+            return
+        with self._lock:
+            for (urls, dest), gid in zip(todo, gids):
+                if isinstance(gid, str):
+                    self._queued[str(dest)] = (urls, gid)
+
+    def _add(self, rpc: Rpc, urls: list[str], dest: Path) -> str:
+        """The gid of ``dest``'s download: the queued one if it has these URLs, else a new
+        one (a queued one with other URLs, say a remote that failed, is removed first) put
+        at the head of aria2's queue: a worker is waiting for it."""
+        with self._lock:
+            queued = self._queued.pop(str(dest), None)
+        if queued is not None:
+            if list(queued[0]) == urls:
+                return queued[1]
+            self._remove(rpc, queued[1])
+        gid = rpc.call("aria2.addUri", urls, self._options(dest))
+        with contextlib.suppress(RemoteError):
+            rpc.call("aria2.changePosition", gid, 0, "POS_SET")
+        return gid
+
     def _fetch(
         self,
         urls: list[str],
@@ -280,8 +329,7 @@ class Aria2Downloader(Downloader):
         headers: dict[str, str],
         progress: ProgressFn | None,
     ):
-        control = dest_tmp.with_name(dest_tmp.name + ".aria2")
-        if dest_tmp.exists() and dest_tmp.stat().st_size == size and not control.exists():
+        if _complete(dest_tmp, size) and str(dest_tmp) not in self._queued:
             return None  # complete from an earlier run; the store verifies it
         given_urls, given_headers = list(urls), dict(headers)
         dest_tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -291,10 +339,10 @@ class Aria2Downloader(Downloader):
             # the fence (``_http_fence``): the probe's round trip and httpx import (~0.1 s)
             # would only delay the download.
             if headers:
-                urls = _resolve_redirects(
+                urls = resolve_redirects(
                     urls, headers, self._allow_http, self._cancel, self._prober()
                 )
-        except (RemoteError, _Unredirected):
+        except (RemoteError, Unredirected):
             if self._cancel.is_set():
                 raise Interrupted("download interrupted") from None
             # Unreachable right now, or a token-bearing source that serves the bytes itself:
@@ -305,23 +353,19 @@ class Aria2Downloader(Downloader):
         rpc = self._start()
         with self._lock:
             self._active += 1
-        download = gid = None
+        gid, finished = None, False
         from ...store.hashing import StreamHasher
 
         hasher = StreamHasher(dest_tmp, blake3=expected.blake3 is not None)
         try:
-            gid = rpc.call("aria2.addUri", list(urls), self._options(dest_tmp))
-            download = self._api_now(rpc).get_download(gid)
-            self._follow(download, size, progress, hasher)
-            with self._lock:  # NOTE: only a finished download has no state left to save
-                self._active -= 1
+            gid = self._add(rpc, list(urls), dest_tmp)
+            self._follow(gid, size, progress, hasher, dest_tmp.name)
+            finished = True
             return hasher
         except _Final as exc:
             hasher.close()
             if exc.discard:
-                with contextlib.suppress(Exception):
-                    rpc.call("aria2.forceRemove", gid)
-                    _wait_stopped(download)
+                self._remove(rpc, gid)
                 for path in (dest_tmp, dest_tmp.with_name(dest_tmp.name + ".aria2")):
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
@@ -330,6 +374,7 @@ class Aria2Downloader(Downloader):
             hasher.close()
             if self._cancel.is_set():
                 raise
+            self._remove(rpc, gid)
             # aria2c gives up at once on 429 and ignores Retry-After: let the built-in
             # downloader (backoff, Retry-After, Range resume) finish this file.
             return self._fallback().fetch(
@@ -339,10 +384,26 @@ class Aria2Downloader(Downloader):
             hasher.close()
             raise
         finally:
-            with contextlib.suppress(Exception):
-                if download is None or download.status in ("active", "waiting", "paused"):
-                    rpc.call("aria2.forceRemove", gid)
-                rpc.call("aria2.removeDownloadResult", gid)
+            if finished:
+                with self._lock:  # NOTE: only a finished download has no state left to save
+                    self._active -= 1
+            if gid is not None:
+                with contextlib.suppress(Exception):
+                    if not finished:
+                        rpc.call("aria2.forceRemove", gid)
+                    rpc.call("aria2.removeDownloadResult", gid)
+
+    def _remove(self, rpc: Rpc, gid: str | None) -> None:
+        """Stop ``gid`` and wait (bounded) until aria2c no longer writes its file."""
+        if gid is None:
+            return
+        with contextlib.suppress(Exception):
+            rpc.call("aria2.forceRemove", gid)
+            for _ in range(50):
+                status = rpc.call("aria2.tellStatus", gid, ["status"])["status"]
+                if status not in ("active", "waiting", "paused"):
+                    return
+                time.sleep(0.02)
 
     def _prober(self):
         """One httpx client for every redirect probe: a client builds its TLS context when
@@ -366,39 +427,59 @@ class Aria2Downloader(Downloader):
                 self._httpx = HttpxDownloader(cancel=self._cancel, allow_http=self._allow_http)
             return self._httpx
 
-    def _follow(self, download, size: int, progress: ProgressFn | None, hasher) -> None:
-        watch = SpeedWatch(self._limits, redact(download.name or "download"))
-        while True:
-            if self._cancel.is_set():
-                raise Interrupted("download interrupted")
-            download.update()
-            done = download.completed_length
-            if progress is not None:
-                progress(min(done, size))
-            if done > size or download.total_length > size:
-                raise _TooBig(
-                    f"{redact(download.name or 'download')}: the server sends more than the "
-                    f"locked size {size}",
-                    hint="the source changed or is not this file; resolve again",
-                )
-            if download.status == "complete":
-                return
-            if download.status in ("error", "removed"):
-                msg = redact(download.error_message or download.status)
-                raise RemoteError(
-                    f"aria2c: {msg} (code {download.error_code})",
-                    hint="run sync again to resume, or try --no-aria2",
-                )
-            try:
-                watch.update(done)
-            except RemoteError as exc:
-                raise _Final(exc.message, hint=exc.hint) from None
-            # Poll sooner while the prefix grows, so the tail left to hash at the end is short.
-            grew = hasher.advance(_done_prefix(download.bitfield, download.piece_length, size))
-            time.sleep(self._poll / 3 if grew else self._poll)
+    def _follow(self, gid: str, size: int, progress: ProgressFn | None, hasher, name: str) -> None:
+        """Wait for ``gid`` on the status board, round by round: progress, the size bound,
+        stalls, and the finished prefix hashed as it grows."""
+        board = self._board
+        if board is None:
+            raise Interrupted("download cancelled")
+        label = redact(name)
+        watch = SpeedWatch(self._limits, label)
+        board.watch(gid)
+        seen = -1
+        try:
+            while True:
+                if self._cancel.is_set():
+                    raise Interrupted("download interrupted")
+                status, seen = board.wait(gid, seen)
+                if status is None:
+                    continue
+                if "error" in status:  # aria2c no longer knows the gid
+                    raise RemoteError(f"aria2c lost the download of {label}")
+                done, total = int(status["completedLength"]), int(status["totalLength"])
+                if progress is not None:
+                    progress(min(done, size))
+                if done > size or total > size:
+                    raise _TooBig(
+                        f"{label}: the server sends more than the locked size {size}",
+                        hint="the source changed or is not this file; resolve again",
+                    )
+                if status["status"] == "complete":
+                    return
+                if status["status"] in ("error", "removed"):
+                    msg = redact(status.get("errorMessage") or status["status"])
+                    raise RemoteError(
+                        f"aria2c: {msg} (code {status.get('errorCode')})",
+                        hint="run sync again to resume, or try --no-aria2",
+                    )
+                try:
+                    watch.update(done)
+                except RemoteError as exc:
+                    raise _Final(exc.message, hint=exc.hint) from None
+                pieces = int(status.get("pieceLength") or 0)
+                hasher.advance(_done_prefix(status.get("bitfield"), pieces, size))
+        finally:
+            board.unwatch(gid)
 
 
-_MAX_HOPS = 10
+def _complete(dest: Path, size: int) -> bool:
+    """A file an earlier run finished: its full size and no control file left."""
+    try:
+        if dest.stat().st_size != size:
+            return False
+    except OSError:
+        return False
+    return not dest.with_name(dest.name + ".aria2").exists()
 
 
 def _done_prefix(bitfield: str | None, piece_length: int, size: int) -> int:
@@ -415,100 +496,3 @@ def _done_prefix(bitfield: str | None, piece_length: int, size: int) -> int:
                 break
             pieces += 1
     return min(size, pieces * piece_length)
-
-
-class _Rpc:
-    """aria2c's JSON-RPC with the standard library (a loopback POST), for start-up and for
-    adding a download before aria2p is imported. The secret rides in the body, never on a
-    command line."""
-
-    def __init__(self, port: int, secret: str) -> None:
-        self.port, self.secret = port, secret
-
-    def call(self, method: str, *params, timeout: float = 10):
-        import http.client
-        import json
-
-        body = {"jsonrpc": "2.0", "id": "comfylock", "method": method}
-        body["params"] = [f"token:{self.secret}", *params]
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request("POST", "/jsonrpc", json.dumps(body), {"Content-Type": "application/json"})
-            reply = json.loads(conn.getresponse().read())
-        finally:
-            conn.close()
-        if "error" in reply:
-            raise RemoteError(f"aria2c: {redact(str(reply['error'].get('message')))}")
-        return reply["result"]
-
-
-def _wait_stopped(download, tries: int = 50) -> None:
-    """Until aria2c has stopped writing a removed download (bounded: 50 polls)."""
-    for _ in range(tries):
-        download.update()
-        if download.status not in ("active", "waiting", "paused"):
-            return
-        time.sleep(0.02)
-
-
-class _Unredirected(Exception):
-    """A token-bearing source answered without a redirect: aria2c must not get it."""
-
-
-_PROBE_TRIES = 3
-
-
-def _resolve_redirects(
-    urls: Sequence[str],
-    headers: Mapping[str, str],
-    allow_http: Sequence[str],
-    cancel: threading.Event,
-    client,
-) -> list[str]:
-    """The token-free final URL of every source, for aria2c; every hop checked first.
-
-    Each source is probed with a one-byte GET, its redirects followed here; a 429/5xx/timeout
-    is probed again (the new answer checked like the first). ``headers`` (a token) go to the
-    first hop only. With ``headers``, a source that answers without redirecting raises
-    ``_Unredirected``: aria2c would need the token for it, and would replay it on any later
-    redirect, so it is not aria2c's to fetch. ``client`` is the downloader's shared probe
-    client (no redirects followed, no cookies kept).
-    """
-    finals: list[str] = []
-    for url in urls:
-        final, hops = _probe(client, url, headers, allow_http, cancel)
-        if headers and not hops:
-            raise _Unredirected(url)
-        finals.append(final)
-    return list(dict.fromkeys(finals))
-
-
-def _probe(client, url: str, headers: Mapping[str, str], allow_http, cancel) -> tuple[str, int]:
-    """(final URL, hops) of one source, retrying transient answers a few times."""
-    import httpx
-
-    from ...net.send import RETRY_STATUSES, redirect_target
-
-    current, hops, sent, tries = url, 0, dict(headers), 0
-    while True:
-        try:
-            with client.stream("GET", current, headers={**sent, "Range": "bytes=0-0"}) as resp:
-                status = resp.status_code
-                location = resp.headers.get("location") if resp.is_redirect else None
-        except httpx.TransportError as exc:
-            status, location = None, None
-            problem = type(exc).__name__
-        else:
-            problem = f"HTTP {status}"
-        if status is None or status in RETRY_STATUSES:
-            tries += 1
-            if tries >= _PROBE_TRIES or cancel.wait(0.5 * tries):
-                raise RemoteError(f"{redact(current)}: {problem}")
-            continue  # the same hop again; its next answer is checked afresh
-        if not location:
-            return current, hops
-        hops += 1
-        if hops > _MAX_HOPS:
-            raise RemoteError(f"{redact(url)}: more than {_MAX_HOPS} redirects")
-        current = check_url(redirect_target("GET", current, location), allow_http)
-        sent = {}
