@@ -1,11 +1,16 @@
 """Bench section: a farm of 20 machines syncing one lock through a team remote (SPEC §7, §8).
 
-Every machine is a separate store, ComfyUI root and cache on this host. The origin is the
-bench's own loopback server, counting requests and bytes per file; the remote is moto's
-S3 server (``moto_server``, a separate process) holding the store's layout. The first
-machine runs ``sync --push``; then the other 19 run ``sync`` at once. Reported: how often
-the origin served each blob in total (the goal is once), the wall time of the 19, and one
-remote-served sync against raw ``aria2c -x16`` fetching the same presigned URLs.
+Every machine is a separate store, ComfyUI root and cache on this host. The origin is a
+loopback server that caps each connection (25 MiB/s, as a CDN does) and counts requests and
+bytes per file (``tests/support/origin.py``); the remote is moto's S3 server
+(``moto_server``, a separate process) holding the store's layout.
+
+* **cold**: the 20 machines start ``sync --push`` at once on an empty remote; they claim
+  blobs before fetching them (``remotes/lease.py``), so the origin should send the lock's
+  bytes about once in total (target: at most 1.5x). Then a machine is killed while it holds
+  claims, and 19 others start at once: they finish after its leases expire.
+* **warm**: the first machine runs ``sync --push``; the other 19 then run ``sync`` at once,
+  from S3 and from an nginx mirror of it: the origin sends them nothing.
 
 Run alone: ``.venv/bin/python bench/farm_bench.py`` (``make bench`` runs it with the rest).
 """
@@ -16,20 +21,20 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BIN, DATA, Row, verdict
-from sync_bench import _CappedHandler, _CappedServer, _env
+from sync_bench import RATE, _env
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.origin import capped_origin
 from tests.support.remoteutil import free_port, nginx_exe, nginx_serving, serving_process
 
 __all__ = ["section_farm"]
@@ -40,50 +45,6 @@ SIZES = [(1 + (i * 3) % 4) * MIB for i in range(20)]  # 1-4 MiB each, 50 MiB in 
 BUCKET = "farm"
 KEY_ID, SECRET = "AKIAFARMBENCH0000000", "farm-bench-secret-not-a-real-key"
 TIMEOUT = 300
-
-
-class _CountingHandler(_CappedHandler):
-    """The bench's file server, unpaced, counting GETs and bytes sent per file."""
-
-    def do_GET(self) -> None:
-        name = self.path.split("?", 1)[0].lstrip("/")
-        with self.server.guard:
-            self.server.requests[name] += 1
-        super().do_GET()
-
-    def _paced_send(self, fh, offset: int, count: int) -> None:
-        name = self.path.split("?", 1)[0].lstrip("/")
-        sent = 0
-        try:
-            while sent < count:
-                n = os.sendfile(self.wfile.fileno(), fh.fileno(), offset + sent, count - sent)
-                if n == 0:
-                    return
-                sent += n
-        finally:
-            with self.server.guard:
-                self.server.sent[name] += sent
-
-
-class _QuietServer(_CappedServer):
-    def handle_error(self, request, client_address) -> None:
-        pass  # aria2 drops connections it no longer needs: not worth a traceback
-
-
-@contextlib.contextmanager
-def _origin(root: Path) -> Iterator[_CappedServer]:
-    srv = _QuietServer(("127.0.0.1", 0), _CountingHandler)
-    srv.root, srv.rate, srv.stopping = root, 1 << 40, threading.Event()
-    srv.requests, srv.sent, srv.guard = Counter(), Counter(), threading.Lock()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield srv
-    finally:
-        srv.stopping.set()
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
 
 
 @contextlib.contextmanager
@@ -124,7 +85,7 @@ def _machine(work: Path, i: int, lock: Path, env: dict, *extra: str) -> subproce
     home = work / f"m{i:02d}"
     (home / "ComfyUI" / "models").mkdir(parents=True, exist_ok=True)
     argv = [str(BIN / "comfylock"), "-q", "--lock", str(lock)]
-    argv += ["--comfyui-root", str(home / "ComfyUI"), "--store", str(home / "store"), "sync"]
+    argv += ["--comfyui-root", str(home / "ComfyUI"), "--store", str(home / "store")]
     return subprocess.Popen(
         [*argv, *extra],
         env={**env, "COMFYLOCK_CACHE_DIR": str(home / "cache")},
@@ -144,7 +105,8 @@ def _wait(procs: list[subprocess.Popen]) -> list[str]:
     return bad
 
 
-def _presigned(endpoint: str, models) -> list[str]:
+def _presigned_keys(endpoint: str, bucket: str, keys: list[str]) -> list[str]:
+    """Presigned GET URLs of ``keys`` (boto3's own, for raw aria2c)."""
     import boto3
     from botocore.config import Config
 
@@ -154,29 +116,17 @@ def _presigned(endpoint: str, models) -> list[str]:
         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
     )
     return [
-        client.generate_presigned_url(
-            "get_object", {"Bucket": BUCKET, "Key": f"team/{_rel(sha)}"}, ExpiresIn=3600
-        )
-        for _, _, sha in models
+        client.generate_presigned_url("get_object", {"Bucket": bucket, "Key": k}, ExpiresIn=3600)
+        for k in keys
     ]
+
+
+def _presigned(endpoint: str, models) -> list[str]:
+    return _presigned_keys(endpoint, BUCKET, [f"team/{_rel(sha)}" for _, _, sha in models])
 
 
 def _rel(sha: str) -> str:
     return f"blobs/sha256/{sha[:2]}/{sha}"
-
-
-def _raw_aria2c(urls: list[str], models, out: Path) -> float:
-    """Raw ``aria2c -x16 -j8`` fetching the same blobs from the same server."""
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    lines = [f"{url}\n  out={name}\n" for url, (name, _, _) in zip(urls, models)]
-    (out / "list.txt").write_text("".join(lines))
-    argv = ["aria2c", "-q", "-x16", "-s16", "-k1M", "-j8", "--file-allocation=falloc"]
-    start = time.perf_counter()
-    subprocess.run([*argv, "-i", "list.txt"], cwd=out, check=True, timeout=TIMEOUT)
-    took = time.perf_counter() - start
-    shutil.rmtree(out, ignore_errors=True)
-    return took
 
 
 def _raw_many(urls: list[str], models, out: Path, n: int = MACHINES - 1) -> float:
@@ -214,17 +164,6 @@ def _farm_row(sec: str, what: str, farm: float, total: int, raw: float) -> Row:
     )
 
 
-def _one_vs_raw(sec: str, what: str, one: float, raw: float, total: int, n: int) -> Row:
-    return Row(
-        sec,
-        f"one sync from {what} ({n} blobs, {total // MIB} MiB, --jobs 8)",
-        f"{one:.2f} s",
-        ratio=f"{raw / one:.2f}x raw aria2c -x16 -j8 ({raw:.2f} s)",
-        target=">= 0.90x",
-        verdict=verdict(raw / one >= 0.9),
-    )
-
-
 def _mirror_rows(sec, work, models, lock, blobs: Path) -> tuple[list[Row], list[str]]:
     """The same farm from an nginx mirror of the remote (a team's CDN in front of it)."""
     if nginx_exe() is None:
@@ -236,16 +175,80 @@ def _mirror_rows(sec, work, models, lock, blobs: Path) -> tuple[list[Row], list[
     machines = work / "machines"
     with nginx_serving(mirror, work / "nginx") as base:
         env = _env(COMFYLOCK_REMOTE=f"cdn={base}/team")
-        farm, bad = _timed_machines(machines, range(30, 30 + MACHINES - 1), lock, env)
-        one, bad2 = _timed_machines(machines, [60], lock, env, "--jobs", "8")
+        farm, bad = _timed_machines(machines, range(30, 30 + MACHINES - 1), lock, env, "sync")
         urls = [f"{base}/team/{_rel(sha)}" for _, _, sha in models]
-        raw = _raw_aria2c(urls, models, work / "raw")
         raw_farm = _raw_many(urls, models, work / "raw")
+    return [_farm_row(sec, "an nginx mirror", farm, total, raw_farm)], bad
+
+
+def _s3_env(endpoint: str, prefix: str, **extra: str) -> dict[str, str]:
+    return _env(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID=KEY_ID,
+        AWS_SECRET_ACCESS_KEY=SECRET,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+        COMFYLOCK_REMOTE=f"team=s3://{BUCKET}/{prefix}",
+        **extra,
+    )
+
+
+def _cold_rows(sec, work: Path, origin, lock: Path, endpoint: str, total: int) -> list[Row]:
+    """20 machines at once on an empty remote, then a holder killed mid-claim."""
+    machines = work / "cold"
+    shutil.rmtree(machines, ignore_errors=True)
+    before = sum(origin.sent.values())
+    env = _s3_env(endpoint, "cold")
+    wall, bad = _timed_machines(machines, range(MACHINES), lock, env, "sync", "--push")
+    sent = (sum(origin.sent.values()) - before) / total
     rows = [
-        _farm_row(sec, "an nginx mirror", farm, total, raw_farm),
-        _one_vs_raw(sec, "the nginx mirror", one, raw, total, len(models)),
+        Row(
+            sec,
+            f"cold: {MACHINES} machines at once, empty remote, sync --push",
+            f"{wall:.2f} s wall",
+            f"origin sent {sent:.2f}x the lock's bytes",
+            "<= 1.5x, all verified",
+            verdict(sent <= 1.5 and not bad),
+            note=bad[0] if bad else f"{MACHINES} machines verified every model",
+        )
     ]
-    return rows, bad + bad2
+    # A holder killed with its claims on the remote: the others take them over at expiry.
+    lease = "5"
+    env = _s3_env(endpoint, "killed", COMFYLOCK_LEASE_SECONDS=lease)
+    shutil.rmtree(machines, ignore_errors=True)
+    origin.rate = 256 * 1024  # the holder must still be fetching when it dies
+    holder = _machine(machines, 0, lock, env, "sync", "--push", "--no-aria2")
+    deadline = time.monotonic() + 60
+    while not _leases(endpoint, "killed") and holder.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    origin.rate = RATE
+    wall, bad = _timed_machines(machines, range(1, MACHINES), lock, env, "sync", "--push")
+    left = _leases(endpoint, "killed")
+    rows.append(
+        Row(
+            sec,
+            f"cold: a holder killed mid-claim, then {MACHINES - 1} machines at once",
+            f"{wall:.2f} s wall",
+            f"leases live {lease} s",
+            "all finish, all verified",
+            verdict(not bad and not left),
+            note=bad[0] if bad else f"its claims taken over at expiry; {len(left)} leases left",
+        )
+    )
+    shutil.rmtree(machines, ignore_errors=True)
+    return rows
+
+
+def _leases(endpoint: str, prefix: str) -> list[str]:
+    import boto3
+
+    client = boto3.session.Session(KEY_ID, SECRET, region_name="us-east-1").client(
+        "s3", endpoint_url=endpoint
+    )
+    found = client.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/leases/")
+    return [o["Key"] for o in found.get("Contents", [])]
 
 
 def section_farm() -> list[Row]:
@@ -258,49 +261,38 @@ def section_farm() -> list[Row]:
     machines.mkdir(parents=True)
     models = _models(work / "origin")
     total = sum(SIZES)
-    with _origin(work / "origin") as origin, _moto(work) as endpoint:
+    with capped_origin(work / "origin", RATE) as origin, _moto(work) as endpoint:
         lock = work / "project" / "comfy.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
-        _lock(lock, models, f"http://127.0.0.1:{origin.server_address[1]}")
-        env = _env(
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID=KEY_ID,
-            AWS_SECRET_ACCESS_KEY=SECRET,
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_EC2_METADATA_DISABLED="true",
-            COMFYLOCK_REMOTE=f"team=s3://{BUCKET}/team",
-        )
+        _lock(lock, models, origin.base_url)
         import boto3
 
         boto3.session.Session(KEY_ID, SECRET, region_name="us-east-1").client(
             "s3", endpoint_url=endpoint
         ).create_bucket(Bucket=BUCKET)
-        first, bad = _timed_machines(machines, [0], lock, env, "--push")
+        rows = _cold_rows(sec, work, origin, lock, endpoint, total)
+        env = _s3_env(endpoint, "team")
+        base_requests = sum(origin.requests.values())
+        first, bad = _timed_machines(machines, [0], lock, env, "sync", "--push")
         first_requests = sum(origin.requests.values())
-        farm, bad2 = _timed_machines(machines, range(1, MACHINES), lock, env)
-        one, bad3 = _timed_machines(machines, [MACHINES], lock, env, "--jobs", "8")
+        farm, bad2 = _timed_machines(machines, range(1, MACHINES), lock, env, "sync")
         urls = _presigned(endpoint, models)
-        raw = _raw_aria2c(urls, models, work / "raw")
         raw_farm = _raw_many(urls, models, work / "raw")
         mirror_rows, bad4 = _mirror_rows(sec, work, models, lock, machines / "m00/store/blobs")
         after = sum(origin.requests.values())
-        served = [origin.sent[name] / size for name, size, _ in models]
-        requests = [origin.requests[name] for name, _, _ in models]
     shutil.rmtree(machines, ignore_errors=True)
-    bad += bad2 + bad3 + bad4
-    rows = [
+    bad += bad2 + bad4
+    rows += [
         Row(
             sec,
-            "origin: requests from machines 2-22 (S3 farm, mirror farm, single runs)",
+            f"warm: origin requests from machines 2-{MACHINES} (S3 farm, mirror farm)",
             f"{after - first_requests}",
             target="0 (each blob served once)",
             verdict=verdict(after == first_requests and not bad),
-            note=f"machine 1: {min(requests)}-{max(requests)} ranged GETs per blob, "
-            f"{min(served):.2f}-{max(served):.2f}x its size sent",
+            note=f"machine 1: {first_requests - base_requests} requests for {len(models)} blobs",
         ),
-        Row(sec, "machine 1: sync --push (origin -> store -> S3)", f"{first:.2f} s"),
+        Row(sec, "warm: machine 1, sync --push (origin -> store -> S3)", f"{first:.2f} s"),
         _farm_row(sec, "S3 (moto_server)", farm, total, raw_farm),
-        _one_vs_raw(sec, "S3 (moto_server)", one, raw, total, len(models)),
         *mirror_rows,
     ]
     if bad:

@@ -248,9 +248,17 @@ def section_startup() -> list[Row]:
 def _project_sections() -> list[Section]:
     from farm_bench import section_farm
     from project_bench import section_check, section_resolve
+    from remote_bench import section_remote
     from sync_bench import section_downloads, section_noop_sync
 
-    return [section_resolve, section_check, section_noop_sync, section_downloads, section_farm]
+    return [
+        section_resolve,
+        section_check,
+        section_noop_sync,
+        section_downloads,
+        section_remote,
+        section_farm,
+    ]
 
 
 SECTIONS: list[Section] = [section_hashing, section_rescan, section_startup]

@@ -1,23 +1,20 @@
 """Bench sections for ``sync``: a no-op sync/status of a 1,000-model lock, and downloads
 from a loopback server that caps every connection (SPEC §7).
 
-The capped server is the bench's own (``_CappedServer``): a threaded ``http.server`` on
-127.0.0.1 that serves files from ``.bench/`` with Range support and sleeps so that no
-single connection goes faster than ``RATE``. That cap is what makes multi-connection
-downloads matter on loopback, as they do against a real CDN.
+The capped server is nginx with ``limit_rate`` (or, without nginx, the tests' own capped
+origin, ``tests/support/origin.py``): no single connection goes faster than ``RATE``. That
+cap is what makes multi-connection downloads matter on loopback, as they do against a real
+CDN.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.server
 import os
 import shutil
-import socketserver
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +22,7 @@ from pathlib import Path
 from common import BIN, DATA, Row, best_of, verdict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.origin import capped_origin  # noqa: E402
 from tests.support.remoteutil import free_port, serving_process  # noqa: E402
 
 __all__ = ["section_downloads", "section_noop_sync"]
@@ -123,6 +121,7 @@ def section_noop_sync() -> list[Row]:
             f"{bare * 1000:.0f} ms",
         )
     ]
+    rows += _planned_rows(world, bare)
     for cmd in ("sync", "status"):
         argv = [exe, *world["args"], cmd]
         first = subprocess.run(argv, env=world["env"], capture_output=True, text=True)
@@ -152,81 +151,58 @@ def section_noop_sync() -> list[Row]:
     return rows
 
 
-# --- (e) downloads under a per-connection cap ---------------------------------------------
+def _planned_rows(world: dict[str, str], bare: float) -> list[Row]:
+    """``comfylock sync`` of the same 1,000-model world when the receipt cannot answer: the
+    lock just touched (a ``git pull`` that rewrote it with the same bytes), and the lock
+    edited (a comment changed: its TOML is read again). Nothing to do either way: this is
+    the planner's own cost (``__main__.planned``)."""
+    exe, lock = str(BIN / "comfylock"), Path(world["args"][1])
+    argv = [exe, *world["args"], "sync"]
+    text = lock.read_text(encoding="utf-8")
 
+    def touched() -> None:
+        os.utime(lock)
+        subprocess.run(argv, env=world["env"], capture_output=True)
 
-class _CappedHandler(http.server.BaseHTTPRequestHandler):
-    """GET/HEAD of files in ``server.root``, with single-range support, paced per connection."""
+    edits = iter(range(10**6))
 
-    protocol_version = "HTTP/1.1"
+    def edited() -> None:
+        lock.write_text(text.replace("# bench lock", f"# bench lock {next(edits)}", 1))
+        subprocess.run(argv, env=world["env"], capture_output=True)
 
-    def log_message(self, *args) -> None:  # the bench's output is the table, not a log
-        pass
-
-    def _file(self) -> Path | None:
-        name = self.path.split("?", 1)[0].lstrip("/")
-        path = self.server.root / name
-        return path if "/" not in name and name and path.is_file() else None
-
-    def _range(self, size: int) -> tuple[int, int] | None:
-        header = self.headers.get("Range", "")
-        if not header.startswith("bytes=") or "," in header:
-            return None
-        first, _, last = header[6:].partition("-")
-        if not first:  # a suffix range
-            n = int(last)
-            return max(0, size - n), size - 1
-        return int(first), min(size - 1, int(last)) if last else size - 1
-
-    def do_HEAD(self) -> None:
-        self._serve(body=False)
-
-    def do_GET(self) -> None:
-        self._serve(body=True)
-
-    def _serve(self, *, body: bool) -> None:
-        path = self._file()
-        if path is None:
-            self.send_error(404)
-            return
-        size = path.stat().st_size
-        span = self._range(size)
-        if span is not None and span[0] >= size:
-            self.send_response(416)
-            self.send_header("Content-Range", f"bytes */{size}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        start, end = span if span is not None else (0, size - 1)
-        self.send_response(206 if span is not None else 200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Content-Length", str(end - start + 1))
-        if span is not None:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.end_headers()
-        if body:
-            with contextlib.suppress(OSError), open(path, "rb") as fh:
-                self._paced_send(fh, start, end - start + 1)
-
-    def _paced_send(self, fh, offset: int, count: int) -> None:
-        """sendfile in small steps, sleeping so this connection stays under RATE."""
-        began, sent, step = time.monotonic(), 0, 256 * 1024
-        while sent < count and not self.server.stopping.is_set():
-            n = os.sendfile(
-                self.wfile.fileno(), fh.fileno(), offset + sent, min(step, count - sent)
+    rows = []
+    try:
+        for case, run, target in (
+            ("lock just touched (same bytes): nothing vouched for in advance", touched, True),
+            ("lock edited (a comment): its TOML read again", edited, False),
+        ):
+            run()
+            os.utime(lock)
+            first = subprocess.run(argv, env=world["env"], capture_output=True, text=True)
+            nothing = f"Already in sync: {N_MODELS} models" in first.stdout
+            t = best_of(5, run)
+            ok = first.returncode == 0 and nothing
+            rows.append(
+                Row(
+                    "no-op 1000",
+                    f"comfylock sync, {case}",
+                    f"{t * 1000:.0f} ms",
+                    f"{t / bare:.1f}x python -c pass",
+                    "<= 5x, < 150 ms" if target else "",
+                    verdict(ok and t / bare <= 5 and t < 0.15) if target else "",
+                    f"exit {first.returncode}"
+                    + ("" if nothing else f"; said {first.stdout[-60:]!r}"),
+                )
             )
-            if n == 0:
-                return
-            sent += n
-            ahead = sent / self.server.rate - (time.monotonic() - began)
-            if ahead > 0:
-                time.sleep(ahead)
+    finally:
+        lock.write_text(text, encoding="utf-8")
+        old = time.time() - 3600  # as _synced_world left it: older than any racy window
+        os.utime(lock, (old, old))
+        time.sleep(2.1)  # the next rows' receipts need the tree unchanged for 2 s
+    return rows
 
 
-class _CappedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+# --- (e) downloads under a per-connection cap ---------------------------------------------
 
 
 _NGINX_CONF = """daemon off;
@@ -284,19 +260,9 @@ def server_kind() -> str:
 
 @contextlib.contextmanager
 def _python_server(root: Path, rate: int) -> Iterator[str]:
-    """The bench's own paced server; yields the base URL and stops it (and its paced
-    senders) on exit."""
-    srv = _CappedServer(("127.0.0.1", 0), _CappedHandler)
-    srv.root, srv.rate, srv.stopping = root, rate, threading.Event()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.stopping.set()
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
+    """The tests' capped origin (``tests/support/origin.py``) when nginx is absent."""
+    with capped_origin(root, rate) as srv:
+        yield srv.base_url
 
 
 def _random_file(path: Path, size: int) -> str:
@@ -307,10 +273,12 @@ def _random_file(path: Path, size: int) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     sha = hashlib.sha256()
     with open(path, "wb") as fh:
-        for _ in range(size // (16 * MIB)):
-            chunk = os.urandom(16 * MIB)
+        left = size
+        while left:  # NOTE: sizes that are not a multiple of 16 MiB too (LoRAs: 4 MiB)
+            chunk = os.urandom(min(left, 16 * MIB))
             sha.update(chunk)
             fh.write(chunk)
+            left -= len(chunk)
     digest_file.write_text(sha.hexdigest())
     return sha.hexdigest()
 

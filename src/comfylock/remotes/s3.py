@@ -260,12 +260,14 @@ class S3Remote(Remote):
         key, body = self._lease_key(sha256), encode_body(holder, seconds)
         what = f"lease {sha256[:12]}"
         if self._wire is not None:
+            from .s3wire import server_time
+
             headers = {"Content-Type": "application/json", **condition}
             reply = self._wire.request("PUT", key, headers=headers, body=body, size=len(body))
             if reply.status in (404, 409, 412):
                 return None
             self._wire.raise_for(reply, what)
-            etag, now = reply.headers.get("etag", ""), reply.server_time
+            etag, now = reply.headers.get("etag", ""), server_time(reply)
         else:
             names = {"If-None-Match": "IfNoneMatch", "If-Match": "IfMatch"}
             extra = {names[k]: v for k, v in condition.items()}

@@ -21,47 +21,44 @@ import base64
 import calendar
 import email.utils
 import os
-import threading
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from ..errors import AuthError, RemoteError
 from ..redact import redact
+from .keepalive import Connections, Reply, direct
 from .sigv4 import Credentials, encode_key, presign
 
-__all__ = ["Reply", "S3Wire", "head_fields", "http_time", "iso_time", "sha256_header"]
+__all__ = [
+    "S3Wire",
+    "error_code",
+    "head_fields",
+    "http_time",
+    "iso_time",
+    "server_time",
+    "sha256_header",
+]
 
-_PROXIES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 _BOTO_ONLY = (
     "AWS_USE_FIPS_ENDPOINT",
     "AWS_USE_DUALSTACK_ENDPOINT",
     "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
     "AWS_CA_BUNDLE_PATH",
 )
-_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 _SIGN_SECONDS = 900  # a request's own URL (HEAD, PUT, …) is used at once
-_BLOCK = 256 * 1024  # an upload's read size (http.client's default is 8 KiB)
 
 
-class Reply:
-    """One response: status, headers (lower-case names), body (read in full)."""
+def server_time(reply: Reply) -> float | None:
+    """The server's clock (``Date``) of a reply, in seconds since the epoch."""
+    return http_time(reply.headers.get("date"))
 
-    __slots__ = ("body", "headers", "status")
 
-    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.status, self.headers, self.body = status, headers, body
-
-    @property
-    def server_time(self) -> float | None:
-        """The server's clock (``Date``), in seconds since the epoch."""
-        return http_time(self.headers.get("date"))
-
-    def error_code(self) -> str:
-        """S3's ``<Code>`` of an error body, if any."""
-        text = self.body[:2048].decode("utf-8", "replace")
-        start = text.find("<Code>")
-        end = text.find("</Code>", start)
-        return text[start + 6 : end] if start >= 0 and end > start else ""
+def error_code(reply: Reply) -> str:
+    """S3's ``<Code>`` of an error body, if any."""
+    text = reply.body[:2048].decode("utf-8", "replace")
+    start = text.find("<Code>")
+    end = text.find("</Code>", start)
+    return text[start + 6 : end] if start >= 0 and end > start else ""
 
 
 def http_time(value: str | None) -> float | None:
@@ -98,11 +95,7 @@ class S3Wire:
             self._base, self._path_prefix = f"https://{bucket}.s3.{region}.amazonaws.com", ""
         else:
             self._base, self._path_prefix = f"https://s3.{region}.amazonaws.com", f"/{bucket}"
-        parts = urlsplit(self._base)
-        self._scheme, self._netloc = parts.scheme, parts.netloc
-        self._local = threading.local()
-        self._conns: list = []
-        self._guard = threading.Lock()
+        self._conns = Connections(self._base, cafile=os.environ.get("AWS_CA_BUNDLE") or None)
 
     @classmethod
     def from_env(cls, bucket: str, env: Mapping[str, str]) -> S3Wire | None:
@@ -113,8 +106,7 @@ class S3Wire:
         endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
         if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
             return None
-        host = urlsplit(endpoint).hostname if endpoint else None
-        if any(env.get(v) for v in _PROXIES) and host not in _LOOPBACK:
+        if not direct(endpoint or "https://s3.amazonaws.com", env):
             return None  # boto3 knows proxies (and NO_PROXY); we do not
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
         if not region:
@@ -152,26 +144,6 @@ class S3Wire:
 
     # --- requests -----------------------------------------------------------------------
 
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            import http.client
-
-            if self._scheme == "https":
-                import ssl
-
-                cafile = os.environ.get("AWS_CA_BUNDLE") or None
-                context = ssl.create_default_context(cafile=cafile)
-                conn = http.client.HTTPSConnection(
-                    self._netloc, timeout=60, context=context, blocksize=_BLOCK
-                )
-            else:
-                conn = http.client.HTTPConnection(self._netloc, timeout=60, blocksize=_BLOCK)
-            self._local.conn = conn
-            with self._guard:
-                self._conns.append(conn)
-        return conn
-
     def request(
         self,
         method: str,
@@ -188,30 +160,19 @@ class S3Wire:
         fails to connect is a RemoteError naming the endpoint, never the URL's signature."""
         url = self.presign(method, key, headers=headers, params=params)
         parts = urlsplit(url)
-        target = f"{parts.path}?{parts.query}"
         sent = dict(headers or {})
         if size is not None:
             sent["Content-Length"] = str(size)
-        for attempt in (0, 1):
-            conn = self._conn()
-            try:
-                conn.request(method, target, body=body, headers=sent)
-                resp = conn.getresponse()
-                data = resp.read()
-                return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
-            except BaseException as exc:
-                conn.close()  # NOTE: half a request was sent: this connection is done
-                self._local.conn = None
-                if not isinstance(exc, (ConnectionError, OSError)):
-                    raise  # a body that refused its own bytes (IntegrityError), Ctrl-C, …
-                retry = attempt == 0 and not hasattr(body, "read") and _is_stale(exc)
-                if not retry:
-                    raise RemoteError(
-                        f"s3://{self.bucket}: {what or method} failed: unreachable "
-                        f"({type(exc).__name__}) at {redact(self._base)}",
-                        hint="check AWS_ENDPOINT_URL and the network, or remove the remote",
-                    ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return self._conns.request(
+                method, f"{parts.path}?{parts.query}", headers=sent, body=body
+            )
+        except (ConnectionError, OSError) as exc:
+            raise RemoteError(
+                f"s3://{self.bucket}: {what or method} failed: unreachable "
+                f"({type(exc).__name__}) at {redact(self._base)}",
+                hint="check AWS_ENDPOINT_URL and the network, or remove the remote",
+            ) from None
 
     def head(self, key: str, *, checksum: bool = False) -> Reply:
         headers = {"x-amz-checksum-mode": "ENABLED"} if checksum else None
@@ -230,7 +191,7 @@ class S3Wire:
                 params["continuation-token"] = token
             reply = self.request("GET", "", params=params, what=f"list {prefix}")
             self.raise_for(reply, f"list {prefix}")
-            now = reply.server_time
+            now = server_time(reply)
             root = ET.fromstring(reply.body)
             ns = root.tag[: root.tag.find("}") + 1] if root.tag.startswith("{") else ""
             for item in root.iter(f"{ns}Contents"):
@@ -246,7 +207,7 @@ class S3Wire:
         if 200 <= reply.status < 300:
             return
         where = f"s3://{self.bucket}"
-        code = reply.error_code()
+        code = error_code(reply)
         detail = f"{code} ({reply.status})" if code else f"HTTP {reply.status}"
         if reply.status in (401, 403):
             raise AuthError(
@@ -256,17 +217,7 @@ class S3Wire:
         raise RemoteError(f"{where}: {what} failed: {detail}", hint="check the bucket")
 
     def close(self) -> None:
-        with self._guard:
-            conns, self._conns = self._conns, []
-        for conn in conns:
-            conn.close()
-
-
-def _is_stale(exc: BaseException) -> bool:
-    """A kept-alive connection the server closed meanwhile (worth one new connection)."""
-    import http.client
-
-    return isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+        self._conns.close()
 
 
 def head_fields(reply: Reply) -> dict:

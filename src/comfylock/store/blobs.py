@@ -70,13 +70,18 @@ class Store:
         self.locks_dir = self.root / "locks"
         self.index_path = self.root / "index.sqlite"
         self._index: StoreIndex | None = None
+        self._ensured = False
 
     def ensure(self) -> Store:
+        """Create the layout (once per Store value: every ingest asks)."""
+        if self._ensured:
+            return self
         for d in (self.blobs_dir, self.tmp_dir, self.locks_dir):
             d.mkdir(parents=True, exist_ok=True)
         tag = self.root / "CACHEDIR.TAG"
         if not tag.exists():
             tag.write_text(_CACHEDIR_TAG, encoding="ascii")
+        self._ensured = True
         return self
 
     @property
@@ -131,8 +136,12 @@ class Store:
         self, name: str, *, shared: bool = False, blocking: bool = True
     ) -> Iterator[bool]:
         """Advisory lock ``locks/<name>.lock``; yields False if non-blocking and busy."""
-        self.locks_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.locks_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        path = self.locks_dir / f"{name}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # NOTE: a new store: make locks/ on first use only
+            self.locks_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             got = True
             if fcntl is not None:
@@ -162,18 +171,23 @@ class Store:
         os.replace(path, claimed)
         return claimed
 
-    def ingest(self, tmp_path: Path, expected: Expected, *, streamed=None) -> Path:
+    def ingest(
+        self, tmp_path: Path, expected: Expected, *, streamed=None, placer=None, held=None
+    ) -> Path:
         """Verify ``tmp_path`` against ``expected`` and move it into ``blobs/``.
 
         ``streamed`` (a ``hashing.StreamHasher`` that read the file while it was downloaded)
         saves reading it again, but only when it hashed this very file, every byte, and
         found the locked digest; on any doubt the file is hashed again from the start.
         A mismatch deletes the tmp file, places nothing and raises IntegrityError.
+        ``placer`` (``durable.Placer``): the verified file is handed to it, to be synced
+        and renamed into place off the caller's path, with ``held`` (an ExitStack holding
+        the digest lock) released once it is there; the blob's path is returned at once.
         """
         from .hashing import hash_file
 
         self.ensure()
-        claimed = self._claim(Path(tmp_path))
+        claimed: Path | None = self._claim(Path(tmp_path))
         try:
             digest = streamed.digest_of(claimed, expected.size) if streamed else None
             if digest is None or not _matches(digest, expected):
@@ -181,10 +195,15 @@ class Store:
                 # value, so computing it otherwise is waste (~20% of verifying a download).
                 digest = hash_file(claimed, blake3=expected.blake3 is not None)
             _check_digest(digest, expected, what=str(tmp_path))
+            if placer is not None:
+                verified, claimed = claimed, None  # NOTE: the placer owns it from here
+                placer.submit(verified, expected, held.pop_all())
+                return self.blob_path(expected.sha256)
             return self._place(claimed, expected)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                claimed.unlink()
+            if claimed is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    claimed.unlink()
 
     def _place(self, verified: Path, expected: Expected) -> Path:
         with open(verified, "rb") as fh:

@@ -194,14 +194,17 @@ class StreamHasher:
     ``digest_of`` means "hash the file again": the caller never trusts anything less.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, blake3: bool) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, blake3: bool, size: int | None = None
+    ) -> None:
         import hashlib
 
         self._path, self._blake3 = os.fspath(path), blake3
         self._sha = hashlib.sha256()
         self._b3 = _new_blake3(False) if blake3 else None
         self._fh: Any = None
-        self._buf = bytearray(CHUNK_SIZE)
+        # NOTE: no bigger than the file: a LoRA's hasher zeroed 4 MiB it never used
+        self._buf = bytearray(min(CHUNK_SIZE, max(64 * 1024, size or CHUNK_SIZE)))
         self.done = 0
 
     def advance(self, upto: int) -> int:

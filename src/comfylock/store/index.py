@@ -113,6 +113,20 @@ class StoreIndex:
             (sha256, size, blake3),
         )
 
+    def add_blobs(self, rows: list[tuple[str, int, str | None]]) -> None:
+        """``add_blob`` for many, in one transaction (one sync to disk, not one per blob)."""
+        with self._mutex:
+            try:
+                with self._db:  # NOTE: isolation_level=None: the block is one transaction
+                    self._db.execute("BEGIN")
+                    self._db.executemany(
+                        "INSERT INTO blobs VALUES (?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET "
+                        "blake3 = coalesce(excluded.blake3, blobs.blake3)",
+                        rows,
+                    )
+            except sqlite3.Error as exc:
+                raise _index_error(exc, self._path) from None
+
     def remove_blob(self, sha256: str) -> None:
         self._exec("DELETE FROM blobs WHERE sha256 = ?", (sha256,))
 

@@ -86,32 +86,40 @@ def _fetch_one(
     gate: _StoreGate,
     via: str | None,
     url: str | None = None,
+    placer=None,
 ) -> None:
     """Download ``f`` into the store: from the remote named ``via`` first (with the origins
-    behind it; ``url``: its URL if already made), else from the origins."""
+    behind it; ``url``: its URL if already made), else from the origins. ``placer``: the
+    verified blob is placed off this thread (``store.durable``), the digest lock with it."""
     from .download.urls import url_groups
 
     store, expected = ctx.store, Expected(size=f.size, sha256=f.sha256, blake3=f.blake3)
     groups = url_groups(f.sources, ctx.env, ctx.allow_http)
-    with store.digest_lock(f.sha256):
+    with contextlib.ExitStack() as held:
+        held.enter_context(store.digest_lock(f.sha256))
         if store.has(f.sha256):
             return  # another sync fetched it while we waited for the lock
         tmp = store.tmp_path(f.sha256)
         resumed = tmp.stat().st_size if tmp.exists() else 0  # shown: not fetched by this run
         show = ctx.progress.task(f.keys[0], f.size, resumed)
         remote = ctx.remotes.get(via) if via else None
+
+        def ingest(streamed) -> None:
+            with gate:
+                store.ingest(tmp, expected, streamed=streamed, placer=placer, held=held)
+
         if remote is None or not _from_remote(
-            f, remote, groups, ctx, downloader, show, served, gate, url
+            f, remote, ctx, downloader, show, served, gate, ingest, url
         ):
             if cancel.is_set():
                 raise Interrupted("download interrupted")
-            _from_origins(f, groups, store, tmp, expected, downloader, show, cancel, gate)
+            _from_origins(f, groups, tmp, expected, downloader, show, cancel, ingest)
             served[f.sha256] = "origin"
         ctx.progress.finished(f.keys[0], f.size)
 
 
 def _from_remote(
-    f: Fetch, remote, groups, ctx: ApplyContext, downloader, show, served, gate, url=None
+    f: Fetch, remote, ctx: ApplyContext, downloader, show, served, gate, ingest, url=None
 ) -> bool:
     """Fetch from the remote (all of aria2's connections on it), verify; False: use origins.
 
@@ -129,8 +137,7 @@ def _from_remote(
         url = url or remote.fetch_url(f.sha256)
         streamed = downloader.fetch([url], tmp, expected, f.size, {}, show)
         try:
-            with gate:
-                store.ingest(tmp, expected, streamed=streamed)
+            ingest(streamed)
         finally:
             if streamed is not None:
                 streamed.close()
@@ -179,7 +186,7 @@ def _no_source(f: Fetch) -> RemoteError:
     )
 
 
-def _from_origins(f: Fetch, groups, store, tmp, expected, downloader, show, cancel, gate) -> None:
+def _from_origins(f: Fetch, groups, tmp, expected, downloader, show, cancel, ingest) -> None:
     stale_tmp = tmp.exists()
     while True:
         last: RemoteError | None = _no_source(f)
@@ -196,8 +203,7 @@ def _from_origins(f: Fetch, groups, store, tmp, expected, downloader, show, canc
         if last is not None:
             raise last
         try:
-            with gate:
-                store.ingest(tmp, expected, streamed=streamed)
+            ingest(streamed)
             return
         except IntegrityError:
             if not stale_tmp or cancel.is_set():
@@ -240,9 +246,11 @@ def fetch_all(
     urls: dict[str, str] = {}  # sha256 -> the remote URL handed to the downloader
     if not farm and hasattr(downloader, "prefetch"):
         downloader.prefetch(_known_downloads(fetches, ctx, urls))
+    # NOTE: a farm pushes each blob the moment it is placed: it places them inline
+    placer = None if farm else _placer(ctx.store)
 
     def one(f: Fetch, via: str | None) -> None:
-        _fetch_one(f, ctx, downloader, cancel, served, gate, via, urls.get(f.sha256))
+        _fetch_one(f, ctx, downloader, cancel, served, gate, via, urls.get(f.sha256), placer)
 
     try:
         if farm:
@@ -260,7 +268,9 @@ def fetch_all(
             outcomes = run_each(
                 lambda f: one(f, f.remote), fetches, ctx.jobs, cancel, name="comfylock-fetch"
             )
+        unplaced = _close_placer(placer)
         for f, exc in outcomes:
+            exc = exc or unplaced.get(f.sha256)
             if exc is None:
                 done.append(", ".join(f.keys))
             elif isinstance(exc, (ComfylockError, OSError)):
@@ -274,8 +284,26 @@ def fetch_all(
     finally:
         cancel.set()  # NOTE: harmless when all are done; stops stragglers on any exception
         gate.drain()  # no worker may be inside the store when it is closed
+        _close_placer(placer)  # the blobs verified so far are placed, even after Ctrl-C
         downloader.close()
     return done
+
+
+def _placer(store: Store):
+    from ..store.durable import Placer
+
+    store.ensure()
+    return Placer(store)
+
+
+def _close_placer(placer) -> dict[str, BaseException]:
+    """Finish the batch (every blob placed, directories and index synced once); the
+    placements that failed, by sha256. Idempotent."""
+    if placer is None:
+        return {}
+    failed = placer.failures()
+    placer.close()
+    return failed
 
 
 def _known_downloads(fetches: Sequence[Fetch], ctx: ApplyContext, urls: dict[str, str]):

@@ -356,7 +356,7 @@ class Aria2Downloader(Downloader):
         gid, finished = None, False
         from ...store.hashing import StreamHasher
 
-        hasher = StreamHasher(dest_tmp, blake3=expected.blake3 is not None)
+        hasher = StreamHasher(dest_tmp, blake3=expected.blake3 is not None, size=size)
         try:
             gid = self._add(rpc, list(urls), dest_tmp)
             self._follow(gid, size, progress, hasher, dest_tmp.name)
