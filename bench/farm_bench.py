@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BIN, DATA, Row, verdict
-from sync_bench import RATE, _env
+from sync_bench import RATE, _env, write_lock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.origin import capped_origin
@@ -69,16 +69,6 @@ def _models(root: Path) -> list[tuple[str, int, str]]:
             path.write_bytes(os.urandom(size))
         out.append((path.name, size, hashlib.sha256(path.read_bytes()).hexdigest()))
     return out
-
-
-def _lock(path: Path, models, base: str) -> None:
-    parts = ["version = 1\n"]
-    for name, size, sha in models:
-        parts.append(
-            f'[[model]]\nfolder = "checkpoints"\nname = "{name}"\nsize = {size}\n'
-            f'sha256 = "{sha}"\n[[model.source]]\ntype = "url"\nurl = "{base}/{name}"\n'
-        )
-    path.write_text("\n".join(parts), encoding="utf-8")
 
 
 def _machine(work: Path, i: int, lock: Path, env: dict, *extra: str) -> subprocess.Popen:
@@ -181,14 +171,15 @@ def _mirror_rows(sec, work, models, lock, blobs: Path) -> tuple[list[Row], list[
     return [_farm_row(sec, "an nginx mirror", farm, total, raw_farm)], bad
 
 
-def _s3_env(endpoint: str, prefix: str, **extra: str) -> dict[str, str]:
+def _s3_env(endpoint: str, prefix: str, *, bucket: str = BUCKET, **extra: str) -> dict[str, str]:
+    """A machine's environment for the S3 remote ``team`` at ``s3://bucket/prefix``."""
     return _env(
         AWS_ENDPOINT_URL=endpoint,
         AWS_ACCESS_KEY_ID=KEY_ID,
         AWS_SECRET_ACCESS_KEY=SECRET,
         AWS_DEFAULT_REGION="us-east-1",
         AWS_EC2_METADATA_DISABLED="true",
-        COMFYLOCK_REMOTE=f"team=s3://{BUCKET}/{prefix}",
+        COMFYLOCK_REMOTE=f"team=s3://{bucket}/{prefix}",
         **extra,
     )
 
@@ -264,7 +255,7 @@ def section_farm() -> list[Row]:
     with capped_origin(work / "origin", RATE) as origin, _moto(work) as endpoint:
         lock = work / "project" / "comfy.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
-        _lock(lock, models, origin.base_url)
+        write_lock(lock, models, origin.base_url)
         import boto3
 
         boto3.session.Session(KEY_ID, SECRET, region_name="us-east-1").client(

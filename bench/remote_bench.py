@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BIN, DATA, Row, verdict
-from sync_bench import MIB, RATE, _env, _random_file, capped_server, server_kind
+from sync_bench import MIB, RATE, _env, _random_file, capped_server, server_kind, write_lock
 
 __all__ = ["section_remote"]
 
@@ -54,13 +54,7 @@ def _sync(work: Path, files, env: dict[str, str]) -> tuple[float, int, str]:
     """One ``comfylock sync`` of a lock naming ``files`` (origins dead) into a fresh tree."""
     shutil.rmtree(work, ignore_errors=True)
     (work / "ComfyUI" / "models").mkdir(parents=True)
-    parts = ["version = 1\n"]
-    for name, size, sha in files:
-        parts.append(
-            f'[[model]]\nfolder = "loras"\nname = "{name}"\nsize = {size}\nsha256 = "{sha}"\n'
-            f'[[model.source]]\ntype = "url"\nurl = "http://127.0.0.1:9/{name}"\n'
-        )
-    (work / "comfy.lock").write_text("\n".join(parts), encoding="utf-8")
+    write_lock(work / "comfy.lock", files, "http://127.0.0.1:9")  # nothing listens there
     argv = [str(BIN / "comfylock"), "--lock", str(work / "comfy.lock")]
     argv += ["--comfyui-root", str(work / "ComfyUI"), "--store", str(work / "store"), "sync"]
     start = time.perf_counter()
@@ -139,7 +133,7 @@ def _s3(cases) -> list[Row]:
     sec = "from a remote: S3 (moto_server)"
     if not (BIN / "moto_server").exists():
         return [Row(sec, "skipped", "needs moto_server (moto[server])")]
-    from farm_bench import KEY_ID, SECRET, _moto, _presigned_keys
+    from farm_bench import KEY_ID, SECRET, _moto, _presigned_keys, _s3_env
 
     rows = []
     work = DATA / "remote-work"
@@ -151,14 +145,7 @@ def _s3(cases) -> list[Row]:
             "s3", endpoint_url=endpoint
         )
         client.create_bucket(Bucket=BUCKET)
-        env = _env(
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID=KEY_ID,
-            AWS_SECRET_ACCESS_KEY=SECRET,
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_EC2_METADATA_DISABLED="true",
-            COMFYLOCK_REMOTE=f"team=s3://{BUCKET}/team",
-        )
+        env = _s3_env(endpoint, "team", bucket=BUCKET)
         for label, files in cases:
             for _, _, sha in files:
                 raw = DATA / "remote-data" / _rel(sha)

@@ -299,18 +299,23 @@ def _mbps(size: int, seconds: float) -> str:
     return f"{seconds:.2f} s  {size / seconds / 1e6:6.1f} MB/s"
 
 
-def _comfylock_sync(work: Path, files: list[tuple[str, int, str]], base: str, *extra: str):
-    """A fresh store, ComfyUI root and lock naming ``files`` (name, size, sha256); time one
-    real ``comfylock sync``. Returns (seconds, exit code, last stderr line)."""
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "ComfyUI" / "models").mkdir(parents=True)
+def write_lock(path: Path, files: list[tuple[str, int, str]], base: str) -> None:
+    """A lock naming ``files`` (name, size, sha256) as checkpoints at ``base/<name>``."""
     parts = ["version = 1\n"]
     for name, size, sha in files:
         parts.append(
             f'[[model]]\nfolder = "checkpoints"\nname = "{name}"\nsize = {size}\n'
             f'sha256 = "{sha}"\n[[model.source]]\ntype = "url"\nurl = "{base}/{name}"\n'
         )
-    (work / "comfy.lock").write_text("\n".join(parts), encoding="utf-8")
+    path.write_text("\n".join(parts), encoding="utf-8")
+
+
+def _comfylock_sync(work: Path, files: list[tuple[str, int, str]], base: str, *extra: str):
+    """A fresh store, ComfyUI root and lock naming ``files`` (name, size, sha256); time one
+    real ``comfylock sync``. Returns (seconds, exit code, last stderr line)."""
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "ComfyUI" / "models").mkdir(parents=True)
+    write_lock(work / "comfy.lock", files, base)
     argv = [
         str(BIN / "comfylock"),
         "--lock",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.imports import imported_in_child
 from tests.support.remoteutil import blob_rel, free_port, nginx_serving
 from tests.support.remoteutil import fresh_machine as _fresh_machine
 from tests.support.remoteutil import installed as _installed
@@ -96,9 +97,6 @@ def test_a_mirror_redirecting_to_plain_http_is_refused_and_origins_serve(
 def test_a_sync_from_a_mirror_imports_no_http_library(world, run_cli, tmp_path):
     """The mirror's HEADs go over kept-alive connections of the standard library, and aria2c
     fetches the blobs: a remote-served sync pays for no httpx import (~0.1 s of CPU)."""
-    import subprocess
-    import sys
-
     if shutil.which("aria2c") is None:
         pytest.skip("aria2c is not installed")
     assert run_cli(*world["args"], "sync").exit_code == 0
@@ -107,13 +105,7 @@ def test_a_sync_from_a_mirror_imports_no_http_library(world, run_cli, tmp_path):
     stop_server(world["server"])
     with nginx_serving(mirror, tmp_path / "nginx") as base:
         args = [*_fresh_machine(tmp_path, world, "fresh"), "sync"]
-        code = (
-            "import sys\n"
-            "from comfylock.cli import _run\n"
-            f"rc = _run({args!r})\n"
-            "print(rc, sorted(m for m in ('httpx', 'boto3', 'aria2p') if m in sys.modules))\n"
-        )
         env = {**os.environ, "COMFYLOCK_REMOTE": f"mirror={base}/team"}
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.strip().endswith("0 []"), out
-    assert "Fetched 3 from team remotes, 0 from origins" in out.stdout, out
+        out, rc, loaded = imported_in_child(args, ("httpx", "boto3", "aria2p"), env=env)
+    assert (rc, loaded) == (0, []), out
+    assert "Fetched 3 from team remotes, 0 from origins" in out, out

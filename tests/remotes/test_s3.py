@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from tests.support.imports import imported_in_child
 from tests.support.remoteutil import (
     ACCESS_KEY,
     BUCKET,
@@ -110,22 +111,13 @@ def test_a_noop_sync_with_a_remote_imports_no_client_library(world, run_cli, tmp
 def test_a_sync_from_s3_with_keys_in_the_environment_imports_no_boto3(world, s3, run_cli, tmp_path):
     """The requests a sync makes (HEAD, a presigned GET) are comfylock's own when the
     environment says everything (``s3wire``): no boto3 or botocore start-up per machine."""
-    import subprocess
-    import sys
-
     if not os.environ.get("AWS_ACCESS_KEY_ID"):
         pytest.skip("keys in a profile: boto3 reads them (the other half of the fixture)")
     for m in world["models"]:
         s3_client().put_object(Bucket=BUCKET, Key=f"w/{blob_rel(m.sha256)}", Body=m.data)
     args = [*fresh_machine(tmp_path, world, "fresh"), "sync", "--no-aria2"]
-    code = (
-        "import sys\n"
-        "from comfylock.cli import _run\n"
-        f"rc = _run({args!r})\n"
-        "print(rc, sorted(m for m in ('boto3', 'botocore') if m in sys.modules))\n"
-    )
     env = {**os.environ, "COMFYLOCK_REMOTE": f"team=s3://{BUCKET}/w"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.strip().endswith("0 []"), out
-    assert "Fetched 3 from team remotes, 0 from origins" in out.stdout, out
-    _no_secret(out.stdout, out.stderr)
+    out, rc, loaded = imported_in_child(args, ("boto3", "botocore"), env=env)
+    assert (rc, loaded) == (0, []), out
+    assert "Fetched 3 from team remotes, 0 from origins" in out, out
+    _no_secret(out)

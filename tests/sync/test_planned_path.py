@@ -7,13 +7,12 @@ Its agreement with the full CLI over a family of changes is in
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from comfylock.__main__ import planned
 from comfylock.sync import receipt
+from tests.support.imports import imported_in_child
 from tests.support.syncutil import delete_blob
 
 
@@ -27,18 +26,9 @@ def test_a_touched_lock_is_planned_without_click(synced, run_cli):
     assert run_cli(*args).exit_code == 0
     _touch(synced)
     assert receipt.try_fast(args) is None  # the receipt cannot vouch for it
-    code = (
-        "import sys\n"
-        f"sys.argv = ['comfylock', *{args!r}]\n"
-        "from comfylock.__main__ import main\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n    rc = exc.code\n"
-        "heavy = sorted(m for m in ('click', 'tomllib', 'httpx', 'rich') if m in sys.modules)\n"
-        "print(rc, heavy)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
-    )
-    assert out.stdout == "Already in sync: 3 models, 0 node packs\n0 []\n", out
+    heavy = ("click", "tomllib", "httpx", "rich")
+    out, rc, loaded = imported_in_child(args, heavy, script=True)
+    assert (out, rc, loaded) == ("Already in sync: 3 models, 0 node packs\n", 0, [])
 
 
 @pytest.mark.parametrize("command", ["sync", "status"])

@@ -5,12 +5,12 @@ other invocation shape, falls through to the full CLI."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
 
 from comfylock.sync import receipt as noop
+from tests.support.imports import imported_in_child
 from tests.support.syncutil import delete_blob as _delete_blob
 from tests.support.syncutil import make_world, serve_world
 from tests.support.syncutil import remove_link as _remove_link
@@ -52,18 +52,8 @@ def test_global_options_after_the_command_are_their_own_receipt(synced, run_cli,
 def test_console_script_answers_without_importing_click_or_msgspec(synced, run_cli):
     args = [*synced["args"], "status"]
     assert run_cli(*args).exit_code == 0  # leaves the receipt
-    code = (
-        "import sys\n"
-        f"sys.argv = ['comfylock', *{args!r}]\n"
-        "from comfylock.__main__ import main\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n    rc = exc.code\n"
-        "heavy = sorted(m for m in ('click', 'msgspec', 'sqlite3') if m in sys.modules)\n"
-        "print(rc, heavy)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
-    )
-    assert out.stdout == "Already in sync: 3 models, 0 node packs\n0 []\n", out
+    out, rc, loaded = imported_in_child(args, ("click", "msgspec", "sqlite3"), script=True)
+    assert (out, rc, loaded) == ("Already in sync: 3 models, 0 node packs\n", 0, [])
 
 
 def _rewrite_lock(world):

@@ -1,0 +1,40 @@
+"""Which libraries a comfylock run imports: the run in a fresh interpreter, its output and
+the heavy modules it loaded (a no-op must not pay for click, a remote-served sync for boto3,
+httpx or aria2p)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+__all__ = ["imported_in_child"]
+
+_MARK = "\x00imported: "  # after everything the run printed
+_CLI = "from comfylock.cli import _run\nrc = _run({args!r})\n"
+_SCRIPT = (
+    "sys.argv = ['comfylock', *{args!r}]\n"
+    "from comfylock.__main__ import main\n"
+    "try:\n    main()\nexcept SystemExit as exc:\n    rc = exc.code\n"
+)
+
+
+def imported_in_child(
+    args: list[str], modules: tuple[str, ...], *, env=None, script: bool = False
+) -> tuple[str, int, list[str]]:
+    """(stdout, exit code, the ``modules`` it imported) of comfylock run with ``args`` in a
+    new interpreter: the console script's entry (``script``) or the CLI's."""
+    code = "import sys\n" + (_SCRIPT if script else _CLI).format(args=list(args))
+    code += f"print({_MARK!r} + repr((rc, sorted(m for m in {modules!r} if m in sys.modules))))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else os.environ.copy(),
+    )
+    stdout, _, last = out.stdout.rpartition(_MARK)
+    try:
+        rc, loaded = eval(last, {})  # noqa: S307 — our own repr of (int, list[str])
+    except (SyntaxError, ValueError):
+        raise AssertionError(f"the child failed: {out.stdout}\n{out.stderr}") from None
+    return stdout, rc, loaded
