@@ -111,14 +111,18 @@ def _blob_missing(project) -> bool:
 
 
 def _fits(printed) -> bool:
-    """Whether every line fits the terminal as it is (the full CLI fits longer ones)."""
-    if not sys.stdout.isatty():
-        return True
+    """Whether every line fits the width the full CLI would fit it to (``COLUMNS``, else the
+    terminal's; no width off a terminal): a longer one is the full CLI's to wrap."""
     cols = os.environ.get("COLUMNS", "")
-    try:
-        width = int(cols) if cols.isdigit() else os.get_terminal_size(sys.stdout.fileno())[0]
-    except OSError:
-        return False
+    if cols.isdigit() and int(cols) >= 20:
+        width = int(cols)
+    elif sys.stdout.isatty():
+        try:
+            width = os.get_terminal_size(sys.stdout.fileno())[0]
+        except OSError:
+            return False
+    else:
+        return True
     return all(len(line) <= width for _, line in printed)
 
 

@@ -65,3 +65,13 @@ def test_an_error_is_left_to_the_full_cli_to_say(synced, capsys, run_cli):
     assert capsys.readouterr() == ("", "")
     full = run_cli(*args)
     assert full.exit_code == 2 and "not valid TOML" in full.stderr, full
+
+
+def test_a_line_wider_than_columns_is_left_to_the_full_cli_to_fit(synced, capsys, monkeypatch):
+    args = [*synced["args"], "status"]
+    monkeypatch.setenv("COLUMNS", "30")  # "Already in sync: 3 models, 0 node packs" is 40
+    capsys.readouterr()
+    assert planned(args) is None
+    assert capsys.readouterr() == ("", "")
+    monkeypatch.setenv("COLUMNS", "80")
+    assert planned(args) == 0
