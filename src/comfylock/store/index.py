@@ -115,17 +115,11 @@ class StoreIndex:
 
     def add_blobs(self, rows: list[tuple[str, int, str | None]]) -> None:
         """``add_blob`` for many, in one transaction (one sync to disk, not one per blob)."""
-        with self._mutex:
-            try:
-                with self._db:  # NOTE: isolation_level=None: the block is one transaction
-                    self._db.execute("BEGIN")
-                    self._db.executemany(
-                        "INSERT INTO blobs VALUES (?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET "
-                        "blake3 = coalesce(excluded.blake3, blobs.blake3)",
-                        rows,
-                    )
-            except sqlite3.Error as exc:
-                raise _index_error(exc, self._path) from None
+        self._many(
+            "INSERT INTO blobs VALUES (?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET "
+            "blake3 = coalesce(excluded.blake3, blobs.blake3)",
+            rows,
+        )
 
     def remove_blob(self, sha256: str) -> None:
         self._exec("DELETE FROM blobs WHERE sha256 = ?", (sha256,))
@@ -135,10 +129,23 @@ class StoreIndex:
         return row[0][0] if row else None
 
     def record_link(self, row: LinkRow) -> None:
-        self._exec(
+        self.record_links([row])
+
+    def record_links(self, rows: list[LinkRow]) -> None:
+        """Record links placed, in one transaction (one sync to disk, not one per link)."""
+        self._many(
             "INSERT OR REPLACE INTO links VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (row.target, row.sha256, row.lock, row.mode, row.size, row.mtime_ns, row.ino),
+            [(r.target, r.sha256, r.lock, r.mode, r.size, r.mtime_ns, r.ino) for r in rows],
         )
+
+    def _many(self, sql: str, rows: list[tuple]) -> None:
+        with self._mutex:
+            try:
+                with self._db:  # NOTE: isolation_level=None: the block is one transaction
+                    self._db.execute("BEGIN")
+                    self._db.executemany(sql, rows)
+            except sqlite3.Error as exc:
+                raise _index_error(exc, self._path) from None
 
     def forget_link(self, target: str) -> None:
         self._exec("DELETE FROM links WHERE target = ?", (target,))

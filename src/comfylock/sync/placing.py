@@ -145,9 +145,9 @@ def link_all(
         sig = (None, None, None) if mode == "symlink" else (st.st_size, st.st_mtime_ns, st.st_ino)
         records.append(LinkRow(e.target, e.sha256, ctx.lock_path, mode, *sig))
         done.append(e.target)
-    with ctx.store.file_lock("store"):
-        for row in records:
-            ctx.store.index.record_link(row)
+    if records:
+        with ctx.store.file_lock("store"):
+            ctx.store.index.record_links(records)
     return done
 
 

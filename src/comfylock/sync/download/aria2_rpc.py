@@ -131,8 +131,6 @@ class StatusBoard:
             return self._status.get(gid), self._round
 
     def _run(self) -> None:
-        import time
-
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._watched or self._stop)
@@ -155,7 +153,8 @@ class StatusBoard:
                         self._status[gid] = answer
                 self._round += 1
                 self._cond.notify_all()
-            time.sleep(self._interval)
+                # NOTE: a wait, not a sleep: ``close`` ends it at once
+                self._cond.wait_for(lambda: self._stop, self._interval)
 
     def close(self) -> None:
         with self._cond:
