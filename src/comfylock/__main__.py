@@ -85,8 +85,6 @@ def _plan(command: str, values: dict[str, str], flags: frozenset[str]):
     if settings.comfyui_root is not None:
         check_comfyui_root(settings.comfyui_root)
     project = Project(settings)
-    if command == "sync" and _blob_missing(project):
-        return None, None  # work ahead: the full command plans it once, with aria2c started
     from .sync.job import SyncOptions, sync
 
     options = SyncOptions(
@@ -100,14 +98,6 @@ def _plan(command: str, values: dict[str, str], flags: frozenset[str]):
     if not outcome.plan.is_empty or outcome.warnings or outcome.unresolved:
         return None, None
     return outcome, project
-
-
-def _blob_missing(project) -> bool:
-    """Whether the store lacks a blob the lock pins: then this sync downloads (or adopts),
-    and planning it here would only be repeated by the full command."""
-    blobs = os.path.join(str(project.settings.store_dir), "blobs", "sha256", "")
-    isfile = os.path.isfile
-    return not all(isfile(f"{blobs}{m.sha256[:2]}/{m.sha256}") for m in project.lock.model)
 
 
 def _fits(printed) -> bool:

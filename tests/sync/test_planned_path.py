@@ -75,3 +75,13 @@ def test_a_line_wider_than_columns_is_left_to_the_full_cli_to_fit(synced, capsys
     assert capsys.readouterr() == ("", "")
     monkeypatch.setenv("COLUMNS", "80")
     assert planned(args) == 0
+
+
+def test_a_plan_with_work_asks_no_remote(synced, server, monkeypatch):
+    """Which remote has a blob is the full command's question (it asks once, then fetches):
+    the planned path, which only answers a sync with nothing to do, sends no request."""
+    monkeypatch.setenv("COMFYLOCK_REMOTE", f"cdn={server.url_for('/mirror')}")
+    delete_blob(synced)
+    before = len(server.log)
+    assert planned([*synced["args"], "sync"]) is None
+    assert len(server.log) == before, server.log[before:]

@@ -278,7 +278,9 @@ def sync(
     early = None if options.dry_run or plan_only else _aria2_early(project, options)
     with held:
         try:
-            prepared = prepare(project, options, elsewhere=True)
+            # NOTE: a plan only for a no-op never asks the network (a plan with work is
+            # made again, remotes and all, by the full command)
+            prepared = prepare(project, options, elsewhere=not plan_only)
             try:
                 return _sync(project, options, prepared, progress, on_plan, plan_only, early)
             finally:
