@@ -147,7 +147,19 @@ class _Keeper:
 
 
 def _poll(board: _Board, remote, claiming: bool, holder: str, seconds: int) -> None:
-    """Hand back waiting blobs as their leases go or expire (one listing per round)."""
+    """Hand back waiting blobs as their leases go or expire (one listing per round). Should
+    anything unforeseen stop it, every waiting blob goes to the origins: a worker never
+    waits for a poller that is gone."""
+    try:
+        _poll_rounds(board, remote, claiming, holder, seconds)
+    finally:
+        with board.cond:
+            left = [f for f, _ in board.waiting.values()]
+        for f in left:
+            board.give_back(f, "origin")
+
+
+def _poll_rounds(board: _Board, remote, claiming: bool, holder: str, seconds: int) -> None:
     delay, gave_up = _POLL_FIRST, False
     while not board.cancel.wait(delay) and not board.finished():
         with board.cond:
