@@ -1,10 +1,14 @@
-"""S3's wire protocol for the requests a sync makes, with the standard library only.
+"""S3's requests on a sync's path, presigned with botocore's signer and sent over the
+standard library's HTTP client.
 
 A remote-served sync asks the remote once per blob (HEAD), hands aria2 a presigned GET, and
 in a cold farm writes, reads and deletes small lease objects and uploads what it fetched.
-Through boto3 each process paid ~0.3 s of CPU first (imports and the S3 service model);
-here a request is a presigned URL (``sigv4``) sent over a kept-alive ``http.client``
-connection, one per thread.
+Through a boto3 client each process paid ~0.3 s of CPU first (boto3's imports, then the S3
+service model the client loads); here each request is a URL presigned by botocore's own
+SigV4 signer (``botocore.auth.S3SigV4QueryAuth``: ~0.15 s to import, started on a thread
+when the client is made, so it overlaps the plan and aria2c's start-up) and sent over a
+kept-alive ``http.client`` connection, one per thread: presigned URLs exist for plain HTTP
+clients. Listing the leases (XML) goes through boto3 (``remotes/s3.py``).
 
 Used only where the environment alone says everything boto3 would have worked out
 (``S3Wire.from_env``): keys in ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` (and
@@ -18,23 +22,22 @@ stay with boto3's transfer manager either way.
 from __future__ import annotations
 
 import base64
-import calendar
 import email.utils
 import os
+import threading
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ..errors import AuthError, RemoteError
 from ..redact import redact
 from .keepalive import Connections, Reply, direct
-from .sigv4 import Credentials, encode_key, presign
 
 __all__ = [
     "S3Wire",
     "error_code",
+    "encode_key",
     "head_fields",
     "http_time",
-    "iso_time",
     "server_time",
     "sha256_header",
 ]
@@ -54,11 +57,14 @@ def server_time(reply: Reply) -> float | None:
 
 
 def error_code(reply: Reply) -> str:
-    """S3's ``<Code>`` of an error body, if any."""
-    text = reply.body[:2048].decode("utf-8", "replace")
-    start = text.find("<Code>")
-    end = text.find("</Code>", start)
-    return text[start + 6 : end] if start >= 0 and end > start else ""
+    """S3's ``<Error><Code>`` of an error body, if any (an error path: ElementTree's import
+    is paid only here)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        return (ET.fromstring(reply.body).findtext("Code") or "").strip()
+    except ET.ParseError:
+        return ""
 
 
 def http_time(value: str | None) -> float | None:
@@ -72,23 +78,39 @@ def http_time(value: str | None) -> float | None:
     return float(email.utils.mktime_tz(parsed)) if parsed else None
 
 
-def iso_time(value: str) -> float | None:
-    """An S3 listing's ``LastModified`` (``2024-05-01T12:00:00.000Z``) in epoch seconds."""
-    try:
-        day, _, clock = value.rstrip("Z").partition("T")
-        year, month, mday = (int(x) for x in day.split("-"))
-        hours, minutes, seconds = clock.split(":")
-        whole = calendar.timegm((year, month, mday, int(hours), int(minutes), 0))
-        return whole + float(seconds)
-    except (ValueError, TypeError):
-        return None
+def _load_signer() -> None:
+    """botocore's signer and request type, imported ahead of the first request."""
+    import botocore.auth  # noqa: F401
+    import botocore.awsrequest  # noqa: F401
+    import botocore.credentials  # noqa: F401
+
+
+def encode_key(key: str) -> str:
+    """An object key as it goes in a URL path (``/`` kept, everything else encoded)."""
+    return quote(key, safe="/~")
+
+
+class _Keys:
+    """An access key, its secret and an optional session token (never printed)."""
+
+    __slots__ = ("access_key", "secret_key", "token")
+
+    def __init__(self, access_key: str, secret_key: str, token: str | None) -> None:
+        self.access_key, self.secret_key, self.token = access_key, secret_key, token or None
+
+    def __repr__(self) -> str:
+        return "_Keys(***)"
 
 
 class S3Wire:
     """A bucket reached with presigned requests; ``from_env`` decides whether it can be."""
 
-    def __init__(self, bucket: str, creds: Credentials, region: str, endpoint: str | None):
-        self.bucket, self.region, self._creds = bucket, region, creds
+    def __init__(self, bucket: str, keys: _Keys, region: str, endpoint: str | None):
+        self.bucket, self.region, self._keys = bucket, region, keys
+        self._creds = None  # botocore's Credentials, made on the first request
+        # NOTE: botocore's import (~0.15 s) runs while the plan is made and aria2c starts;
+        # the first presign waits for it on the import lock if it is not done yet.
+        threading.Thread(target=_load_signer, name="comfylock-signer", daemon=True).start()
         if endpoint:  # MinIO, R2, Ceph, a loopback server: path-style addressing
             self._base, self._path_prefix = endpoint.rstrip("/"), f"/{bucket}"
         elif "." not in bucket and bucket.islower():
@@ -114,8 +136,7 @@ class S3Wire:
             if os.path.exists(config):
                 return None  # a profile's region: boto3 reads it
             region = "us-east-1"
-        creds = Credentials(key, secret, env.get("AWS_SESSION_TOKEN"))
-        return cls(bucket, creds, region, endpoint)
+        return cls(bucket, _Keys(key, secret, env.get("AWS_SESSION_TOKEN")), region, endpoint)
 
     # --- URLs ---------------------------------------------------------------------------
 
@@ -132,15 +153,22 @@ class S3Wire:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> str:
-        return presign(
-            method,
-            self.url(key),
-            self._creds,
-            self.region,
-            expires=expires,
-            headers=headers,
-            params=params,
+        """``key``'s URL signed for ``method`` by botocore's SigV4 query signer: the request
+        may carry exactly ``headers`` (they are signed; ``Host`` always is) and has the
+        operation's own query ``params``. A secret until it expires: shown only redacted."""
+        from botocore.auth import S3SigV4QueryAuth
+        from botocore.awsrequest import AWSRequest
+
+        if self._creds is None:
+            from botocore.credentials import Credentials
+
+            keys = self._keys
+            self._creds = Credentials(keys.access_key, keys.secret_key, keys.token)
+        request = AWSRequest(
+            method=method, url=self.url(key), headers=dict(headers or {}), params=dict(params or {})
         )
+        S3SigV4QueryAuth(self._creds, "s3", self.region, expires=expires).add_auth(request)
+        return request.url
 
     # --- requests -----------------------------------------------------------------------
 
@@ -177,30 +205,6 @@ class S3Wire:
     def head(self, key: str, *, checksum: bool = False) -> Reply:
         headers = {"x-amz-checksum-mode": "ENABLED"} if checksum else None
         return self.request("HEAD", key, headers=headers, what=f"HEAD {key}")
-
-    def list_keys(self, prefix: str) -> tuple[list[tuple[str, str, float | None]], float | None]:
-        """([(key, etag, last modified)], the server's time) of every object under
-        ``prefix`` (ListObjectsV2, page by page)."""
-        import xml.etree.ElementTree as ET
-
-        out: list[tuple[str, str, float | None]] = []
-        token, now = None, None
-        while True:
-            params = {"list-type": "2", "prefix": prefix}
-            if token:
-                params["continuation-token"] = token
-            reply = self.request("GET", "", params=params, what=f"list {prefix}")
-            self.raise_for(reply, f"list {prefix}")
-            now = server_time(reply)
-            root = ET.fromstring(reply.body)
-            ns = root.tag[: root.tag.find("}") + 1] if root.tag.startswith("{") else ""
-            for item in root.iter(f"{ns}Contents"):
-                name = item.findtext(f"{ns}Key") or ""
-                etag = item.findtext(f"{ns}ETag") or ""
-                out.append((name, etag, iso_time(item.findtext(f"{ns}LastModified") or "")))
-            token = root.findtext(f"{ns}NextContinuationToken")
-            if (root.findtext(f"{ns}IsTruncated") or "").lower() != "true" or not token:
-                return out, now
 
     def raise_for(self, reply: Reply, what: str) -> None:
         """RemoteError (AuthError for 401/403) unless ``reply`` is a 2xx."""
