@@ -1,6 +1,6 @@
 """Which libraries a comfylock run imports: the run in a fresh interpreter, its output and
-the heavy modules it loaded (a no-op must not pay for click, a remote-served sync for boto3,
-httpx or aria2p)."""
+the heavy modules it loaded (a no-op must not pay for click, a remote-served sync for boto3
+or httpx)."""
 
 from __future__ import annotations
 

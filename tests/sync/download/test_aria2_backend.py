@@ -203,21 +203,50 @@ def test_aria2c_can_start_while_the_plan_is_made(tmp_path):
         d.close()
 
 
-def test_the_download_path_imports_no_rpc_library(server, tmp_path):
-    """aria2p took ~0.13 s to import (requests, loguru); one batched poll needs none."""
-    import subprocess
-    import sys
+def test_every_waited_download_is_polled_in_one_request_per_round(server, aria2, tmp_path, monkeypatch):
+    """Three downloads waited on at once: their status comes from one ``system.multicall``
+    per round through aria2p's client, never one ``tellStatus`` request per download."""
+    import json
+    import time
 
-    server.expect_request("/f").respond_with_handler(lambda r: range_response(r, DATA))
-    code = (
-        "import sys, hashlib, pathlib\n"
-        "from comfylock.sync.download.aria2_backend import Aria2Downloader\n"
-        "from comfylock.store.hashing import Expected\n"
-        f"d = Aria2Downloader(tmp_dir=pathlib.Path({str(tmp_path / 'tmp')!r}), jobs=1)\n"
-        f"exp = Expected(size={len(DATA)}, sha256={EXP.sha256!r})\n"
-        f"s = d.fetch([{server.url_for('/f')!r}], pathlib.Path({str(tmp_path / 'tmp' / 'x.part')!r}), exp, {len(DATA)}, {{}})\n"
-        "d.close()\n"
-        "print(s is not None, sorted(m for m in ('aria2p', 'requests', 'loguru') if m in sys.modules))\n"
+    import aria2p
+
+    posted: list = []
+    real_post = aria2p.Client.post
+
+    def spy(self, payload):
+        posted.append(json.loads(payload))
+        return real_post(self, payload)
+
+    monkeypatch.setattr(aria2p.Client, "post", spy)
+
+    def slow(request):
+        time.sleep(0.3)  # several poll rounds while all three run
+        return range_response(request, DATA)
+
+    for i in range(3):
+        server.expect_request(f"/s{i}").respond_with_handler(slow)
+    dests = [tmp_path / "tmp" / f"s{i}.part" for i in range(3)]
+    threads = [
+        threading.Thread(
+            target=aria2.fetch, args=([server.url_for(f"/s{i}")], dests[i], EXP, len(DATA), {})
+        )
+        for i in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(d.read_bytes() == DATA for d in dests)
+    singles = [p for p in posted if p.get("method") == "aria2.tellStatus"]
+    rounds = [
+        {c["params"][1] for c in p["params"][0] if c["methodName"] == "aria2.tellStatus"}
+        for p in posted
+        if p.get("method") == "system.multicall"
+    ]
+    assert not singles, singles
+    assert max(len(gids) for gids in rounds) == 3, rounds  # all three in one request
+    assert all(
+        "token:" in c["params"][0] for p in posted if p.get("method") == "system.multicall"
+        for c in p["params"][0]
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "True []", out
