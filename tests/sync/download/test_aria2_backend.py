@@ -203,7 +203,9 @@ def test_aria2c_can_start_while_the_plan_is_made(tmp_path):
         d.close()
 
 
-def test_every_waited_download_is_polled_in_one_request_per_round(server, aria2, tmp_path, monkeypatch):
+def test_every_waited_download_is_polled_in_one_request_per_round(
+    server, aria2, tmp_path, monkeypatch
+):
     """Three downloads waited on at once: their status comes from one ``system.multicall``
     per round through aria2p's client, never one ``tellStatus`` request per download."""
     import json
@@ -247,6 +249,8 @@ def test_every_waited_download_is_polled_in_one_request_per_round(server, aria2,
     assert not singles, singles
     assert max(len(gids) for gids in rounds) == 3, rounds  # all three in one request
     assert all(
-        "token:" in c["params"][0] for p in posted if p.get("method") == "system.multicall"
+        "token:" in c["params"][0]
+        for p in posted
+        if p.get("method") == "system.multicall"
         for c in p["params"][0]
     )
