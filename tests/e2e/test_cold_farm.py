@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.origin import capped_origin
-from tests.support.remoteutil import ACCESS_KEY, BUCKET, SECRET_KEY, moto_s3, s3_keys
+from tests.support.remoteutil import ACCESS_KEY, BUCKET, SECRET_KEY, moto_s3, s3_client, s3_keys
 
 MACHINES = 20
 BLOBS = 8
@@ -88,10 +88,24 @@ def _verified(farm, i: int) -> None:
         assert target.read_bytes() == data, target
 
 
-def _no_secret(*texts: str) -> None:
+def _no_secret(*texts: str, holders: tuple[str, ...] = ()) -> None:
     for text in texts:
         assert SECRET_KEY not in text and ACCESS_KEY not in text, text
         assert "X-Amz-Signature=" not in text or "X-Amz-Signature=***" in text, text
+        assert not [h for h in holders if h in text], text
+
+
+def _holders() -> tuple[str, ...]:
+    """The holder ids (a run's lease secret) written in the leases on the remote now."""
+    import json
+
+    client = s3_client()
+    bodies = [
+        client.get_object(Bucket=BUCKET, Key=k)["Body"].read()
+        for k in s3_keys("farm/")
+        if "/leases/" in k
+    ]
+    return tuple({json.loads(b)["holder"] for b in bodies})
 
 
 def test_twenty_machines_at_once_fetch_the_set_from_the_origin_about_once(farm):
@@ -120,6 +134,8 @@ def test_a_machine_killed_holding_claims_delays_its_blobs_only_until_they_expire
             time.sleep(0.05)
         holder.send_signal(signal.SIGKILL)  # no release: its leases stay until they expire
         holder.wait()
+        holders = _holders()
+        assert holders and all(len(h) >= 16 for h in holders), holders
         status = _machine(farm, lock, 1, "status")
         waiting = _finish([status])[0]
         assert "once another machine pushes it" in waiting, waiting
@@ -134,4 +150,4 @@ def test_a_machine_killed_holding_claims_delays_its_blobs_only_until_they_expire
     # the killed holder's partial download, then one machine's: the others waited for it
     assert max(requests.values()) <= 2, requests
     assert not [k for k in s3_keys("farm/") if "/leases/" in k]
-    _no_secret(waiting, *outputs)
+    _no_secret(waiting, *outputs, holders=holders)
