@@ -1,6 +1,6 @@
 """remotes/lease.py and the S3 remote's lease objects, on moto's S3 server (both ways an S3
 remote talks): one claim wins, a changed lease refuses a stale writer, expiry is the
-server's clock."""
+server's clock, and status says which blobs another machine holds."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from comfylock.remotes.lease import (
     lease_seconds,
 )
 from comfylock.remotes.s3 import S3Remote
-from tests.support.remoteutil import BUCKET, s3_keys
+from tests.support.remoteutil import BUCKET, fresh_machine, no_secret, s3_keys
 
 SHA = "ab" * 32
 
@@ -93,3 +93,31 @@ def test_lease_seconds_come_from_the_environment_with_a_floor():
 def test_the_key_sits_beside_the_blobs():
     assert lease_key("team/x/", SHA) == f"team/x/leases/{SHA}"
     assert lease_key("", SHA) == f"leases/{SHA}"
+
+
+def test_status_and_dry_run_say_which_blobs_come_from_an_origin_and_which_from_the_remote(
+    world, s3, run_cli, tmp_path
+):
+    """Another machine holds a claim on one blob: this one expects it from the remote, and
+    (with --push) claims the others and fetches them from their origins."""
+    held, *rest = world["models"]
+    other = S3Remote(RemoteSpec(name="team", url=f"s3://{BUCKET}/farm", push=True))
+    try:
+        other.claim(held.sha256, "another-machines-holder-id", 60)
+    finally:
+        other.close()
+    args = fresh_machine(tmp_path, world, "fresh")
+    env = {"COMFYLOCK_REMOTE": f"team=s3://{BUCKET}/farm"}
+    for cmd in (["status"], ["sync", "--push", "--dry-run"]):
+        result = run_cli(*args, *cmd, env=env)
+        lines = result.output.splitlines()
+        awaited = [ln for ln in lines if held.name in ln]
+        assert awaited and "from remote team once another machine pushes it" in awaited[0], lines
+        for m in rest:
+            line = next(ln for ln in lines if m.name in ln and ln.startswith("fetch"))
+            assert "remote team" not in line, line
+            if "--push" in cmd:
+                assert "claimed on team, then pushed there" in line, line
+        assert "another-machines-holder-id" not in result.output
+        no_secret(result.output)
+    assert s3_keys("farm/") == [f"farm/leases/{held.sha256}"]  # a dry run claims nothing

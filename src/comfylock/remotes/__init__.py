@@ -166,6 +166,15 @@ def remote_specs(
     return tuple(out)
 
 
+def warm(specs: Sequence[RemoteSpec]) -> None:
+    """Start, on a thread, what asking these remotes will import (botocore's signer for an
+    S3 remote): called by a sync that will download, before it plans."""
+    if any(spec.kind == "s3" for spec in specs):
+        from .s3wire import warm_signer
+
+        warm_signer()
+
+
 def open_remote(spec: RemoteSpec, allow_http: Sequence[str] = ()) -> Remote:
     """A client for ``spec`` (imports boto3 or httpx now, not before)."""
     if spec.kind == "s3":

@@ -40,6 +40,7 @@ __all__ = [
     "http_time",
     "server_time",
     "sha256_header",
+    "warm_signer",
 ]
 
 _BOTO_ONLY = (
@@ -85,6 +86,22 @@ def _load_signer() -> None:
     import botocore.credentials  # noqa: F401
 
 
+_warming = threading.Lock()
+_warm: list[threading.Thread] = []
+
+
+def warm_signer() -> None:
+    """Start importing botocore's signer on a thread (once per process): a sync calls this
+    as soon as it knows it will ask an S3 remote, so the import (~0.15 s) overlaps the plan
+    and aria2c's start-up; the first presign waits for it on the import lock if need be."""
+    with _warming:
+        if not _warm:
+            _warm.append(
+                threading.Thread(target=_load_signer, name="comfylock-signer", daemon=True)
+            )
+            _warm[0].start()
+
+
 def encode_key(key: str) -> str:
     """An object key as it goes in a URL path (``/`` kept, everything else encoded)."""
     return quote(key, safe="/~")
@@ -108,9 +125,7 @@ class S3Wire:
     def __init__(self, bucket: str, keys: _Keys, region: str, endpoint: str | None):
         self.bucket, self.region, self._keys = bucket, region, keys
         self._creds = None  # botocore's Credentials, made on the first request
-        # NOTE: botocore's import (~0.15 s) runs while the plan is made and aria2c starts;
-        # the first presign waits for it on the import lock if it is not done yet.
-        threading.Thread(target=_load_signer, name="comfylock-signer", daemon=True).start()
+        warm_signer()
         if endpoint:  # MinIO, R2, Ceph, a loopback server: path-style addressing
             self._base, self._path_prefix = endpoint.rstrip("/"), f"/{bucket}"
         elif "." not in bucket and bucket.islower():

@@ -275,7 +275,14 @@ def sync(
         # NOTE: from before the first observation to the last placement: a gc between the
         # plan and its apply deleted a blob the plan links (the lock registers in apply).
         held = Store(project.settings.store_dir).file_lock("gc", shared=True)
-    early = None if options.dry_run or plan_only else _aria2_early(project, options)
+    early = None
+    if not plan_only and _store_lacks_a_blob(project):
+        # NOTE: this sync downloads: what it will need starts now, overlapping the plan
+        from ..remotes import warm
+
+        with contextlib.suppress(ComfylockError):  # a bad remote is reported where it is used
+            warm(project.remote_specs)
+        early = None if options.dry_run else _aria2_early(project, options)
     with held:
         try:
             # NOTE: a plan only for a no-op never asks the network (a plan with work is
@@ -291,20 +298,24 @@ def sync(
                 early.close()  # unused (nothing to fetch after all), or done with
 
 
+def _store_lacks_a_blob(project: Project) -> bool:
+    """Whether the store lacks a blob the lock pins (one stat per model): then this sync
+    will most likely download."""
+    blobs = str(Store(project.settings.store_dir).blobs_dir)
+    isfile = os.path.isfile
+    return not all(isfile(os.path.join(blobs, m.sha256[:2], m.sha256)) for m in project.lock.model)
+
+
 def _aria2_early(project: Project, options: SyncOptions):
     """aria2c, started now so that its start-up overlaps the plan, when this sync will
-    download: aria2 is wanted and installed, and the store lacks a blob the lock pins.
-    None otherwise (the downloader is then made when the first fetch needs it)."""
+    download (the store lacks a blob the lock pins) and aria2 is wanted and installed. None
+    otherwise (the downloader is then made when the first fetch needs it)."""
     import shutil
 
     exe = shutil.which("aria2c") if options.use_aria2 else None
     if exe is None:
         return None
     store = Store(project.settings.store_dir)
-    blobs = str(store.blobs_dir)
-    isfile = os.path.isfile
-    if all(isfile(os.path.join(blobs, m.sha256[:2], m.sha256)) for m in project.lock.model):
-        return None
     from .download.aria2_backend import Aria2Downloader
 
     downloader = Aria2Downloader(
