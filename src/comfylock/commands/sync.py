@@ -66,7 +66,10 @@ def environment_options(command):
 @click.option("--no-aria2", is_flag=True, help="Use the built-in httpx downloader.")
 @click.option("--no-nodes", is_flag=True, help="Skip node packs.")
 @click.option(
-    "--push", is_flag=True, help="Push what this run fetched from origins to the push remotes."
+    "--push",
+    is_flag=True,
+    help="Push what this run fetched from origins to the push remotes (on S3, each blob "
+    "claimed first: machines started together fetch it once between them).",
 )
 @environment_options
 @click.option(
