@@ -128,3 +128,73 @@ def test_a_pack_local_checkpoint_a_node_downloads():
         }
     ]
     assert classes["FakeAudioLoader"]["inputs"] == {"model": "fakeaudio", "vae": "vae"}
+
+
+@pytest.fixture(scope="module")
+def layouts() -> dict:
+    return read_pack("FakeLayoutPack")["classes"]
+
+
+def test_an_input_whose_kind_cannot_be_read_is_marked_in_the_widget_order(layouts):
+    # comfy.samplers.KSampler.SAMPLERS is another library's value: a combo or a link type,
+    # static reading cannot tell; the order says so ("?") instead of being dropped
+    assert layouts["FakeSamplerWithModel"]["widgets"] == [
+        "seed",
+        "",
+        "?sampler_name",
+        "ckpt_name",
+        "steps",
+    ]
+
+
+def test_inputs_spliced_in_from_a_dict_built_at_run_time_are_a_gap_in_the_order(layouts):
+    # **EXTRA_INPUTS: any number of widgets no one can name; the ones before it are certain
+    assert layouts["FakeRefinerWithConcepts"]["widgets"] == [
+        "refiner_model",
+        "refiner_vae",
+        "strength",
+        "*",
+    ]
+
+
+def test_a_listing_filtered_by_extension_is_still_that_folder(layouts):
+    # folder_paths.filter_files_extensions(get_filename_list(k), [...]) and filter(f, listing)
+    assert layouts["FakeDetector"]["inputs"] == {
+        "bbox_model": "ultralytics_bbox",
+        "sam_model": "sams",
+    }
+
+
+def test_a_release_on_mirrors_into_a_directory_a_yaml_file_names(downloads):
+    # urls = [base + name for base in BASE_URLS]; for i, url in enumerate(urls): try each;
+    # the directory joins settings.yaml's ckpts_path; "if model_dir is None" is not taken
+    fetched = downloads["FakeMirroredVFI"]["fetches"]["ckpt_name"]["interp-fast.pth"]
+    assert fetched[0] == {
+        "url": "https://mirror-a.example.com/releases/models/interp-fast.pth",
+        "dir": "custom_nodes/FakeDownloadPack/ckpts/mirrors",
+        "name": "interp-fast.pth",
+    }
+    assert {t["url"].split("/")[2] for t in fetched} == {
+        "mirror-a.example.com",
+        "mirror-b.example.com",
+    }
+
+
+def test_a_repo_downloaded_beside_its_place_then_moved_lands_where_it_is_moved(downloads):
+    # snapshot_download(local_dir=partial) then shutil.move(partial, final)
+    fetched = downloads["FakeCaptioner"]["fetches"]["llm"]
+    assert fetched["fakeorg/Caption-8B"] == [
+        {"repo": "fakeorg/Caption-8B", "dir": "models/LLM/fakeorg--Caption-8B"}
+    ]
+
+
+def test_a_class_attribute_built_from_an_earlier_one_is_read(layouts):
+    # SAMS = filter_files_extensions(SAMS_ALL, ...) in the class body, SAMS_ALL bound above it
+    assert layouts["FakeClassListDetector"]["inputs"] == {"sam_model": "sams"}
+
+
+def test_words_offered_beside_a_folders_files_are_recorded_as_naming_no_file(layouts):
+    # ["(use same)", "Auto"] + get_filename_list("checkpoints"): the words are the node's own
+    entry = layouts["FakeRefinerChoice"]
+    assert entry["inputs"] == {"refiner": "checkpoints", "vae": "vae"}
+    assert entry["fileless"] == {"refiner": ["(use same)", "Auto"], "vae": ["Baked VAE"]}

@@ -8,6 +8,8 @@ import hashlib
 import subprocess
 from datetime import datetime, timezone
 
+from comfylock.packcode.source import DATA_SUFFIXES as DATA_FILES  # data the code loads
+
 __all__ = ["blob_id", "commit_date", "commit_holding", "head_commit", "read_python", "read_text"]
 
 MAX_FILE = 600_000  # bytes; larger .py files are generated data, not node code
@@ -22,7 +24,6 @@ def head_commit(gitdir: str, rev: str = "HEAD") -> str | None:
     return proc.stdout.strip() or None
 
 
-DATA_FILES = (".json",)  # data a pack's code loads (label -> repo maps), read as text too
 MAX_DATA = 1_000_000
 
 

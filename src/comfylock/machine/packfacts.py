@@ -25,13 +25,14 @@ from pathlib import Path
 import msgspec
 
 from ..packcode import SCANNER_VERSION
+from ..packcode.source import DATA_SUFFIXES
 from ..workflows import nodetable
 from .installed import read_bounded
 
 __all__ = ["InstalledPack", "installed_knowledge", "installed_packs", "read_installed_pack"]
 
 MAX_SOURCE = 600_000  # bytes: a bigger .py file is generated data, not node code
-MAX_DATA = 1_000_000  # a data file (.json) a pack's code loads
+MAX_DATA = 1_000_000  # a data file (.json, .yaml) a pack's code loads
 MAX_FILES = 5_000
 SKIP_DIRS = frozenset({".git", "__pycache__", "node_modules", ".venv", "venv", "web", "js"})
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
@@ -151,7 +152,7 @@ def _source_files(root: Path) -> dict[str, str]:
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
         for name in sorted(filenames):
             limit = MAX_SOURCE if name.endswith(".py") else MAX_DATA
-            if not name.endswith((".py", ".json")) and name != "pyproject.toml":
+            if not name.endswith((".py", *DATA_SUFFIXES)) and name != "pyproject.toml":
                 continue
             full = os.path.join(dirpath, name)
             text = read_bounded(full, limit)
@@ -173,7 +174,7 @@ def _identity(path: Path) -> str:
     for dirpath, dirnames, filenames in os.walk(path):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
         for name in sorted(filenames):
-            if name.endswith((".py", ".json")):
+            if name.endswith((".py", *DATA_SUFFIXES)):
                 try:
                     st = os.stat(os.path.join(dirpath, name))
                 except OSError:

@@ -211,8 +211,9 @@ class _Scanner:
         downloads: dict = {}
         fetches: dict = {}
         dynamic: set = set()
-        widgets: list | None | bool = None
+        widgets: tuple | None | bool = None  # (order, kinds)
         self.folders_now = folders
+        self.words: dict[str, list[str]] = {}  # input -> the node's own choices beside files
         for cls in refs:
             if cls is None:
                 dynamic.add("*")
@@ -236,14 +237,19 @@ class _Scanner:
         }
         if inputs:
             entry["inputs"] = {k: _one(v) for k, v in inputs.items()}  # INPUT_TYPES order
+            words = {k: list(dict.fromkeys(v)) for k, v in self.words.items() if k in inputs}
+            if words:
+                entry["fileless"] = words
         if downloads:
             entry["downloads"] = {k: _one(v) for k, v in sorted(downloads.items())}
         if fetches:
             entry["fetches"] = {k: dict(sorted(v.items())) for k, v in sorted(fetches.items())}
         if dynamic:
             entry["dynamic"] = sorted(dynamic)
-        if entry and widgets:
-            entry["widgets"] = widgets
+        if entry and widgets and widgets[0]:
+            entry["widgets"] = widgets[0]
+            if set(widgets[1]) & set("ifbs"):  # kinds a node of another version may not fit
+                entry["widget-kinds"] = widgets[1]
         if self.layouts and getattr(self, "last_layout", None):
             entry["layout"] = self.last_layout
         return entry
@@ -290,7 +296,7 @@ class _Scanner:
         kinds = {json.dumps(_layout(specs, optional)) for specs in layouts}
         self.last_layout = json.loads(kinds.pop()) if len(kinds) == 1 else None
         orders = {json.dumps(_widget_order(specs)) for specs in layouts}
-        return json.loads(orders.pop()) if len(orders) == 1 else False
+        return tuple(json.loads(orders.pop())) if len(orders) == 1 else False
 
     def _core_bases(self, cls: ClassRef) -> list:
         from .interp import class_frame
@@ -312,7 +318,7 @@ class _Scanner:
                 elif any(isinstance(v, Files | DirFiles | Dyn) for v in _firsts(vals)):
                     dynamic.add("*")
                 else:
-                    out.append(("", None))  # inputs we cannot name: no widget order
+                    out.append(("", None))  # inputs we cannot name: a gap in the order
             return out
         if isinstance(sec, Dyn):
             dynamic.add("*")
@@ -344,6 +350,8 @@ class _Scanner:
         elif isinstance(first, Files):
             keys = {self.aliases.get(k, k) for k in first.keys}
             inputs.setdefault(name, set()).update(keys)
+            if first.words:
+                self.words.setdefault(name, []).extend(first.words)
         elif file_name_list(first):
             inputs.setdefault(name, set()).add(_FIXED)  # the loader says where: _fixed_files
         elif isinstance(first, DirFiles) and self.it.input_files and _input_dir(first.rel):
@@ -469,28 +477,63 @@ _WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 _V3_WIDGETS = {"Int", "Float", "String", "Boolean", "Combo"}
 
 
-def _widget_order(specs: list) -> list | bool:
+def _widget_order(specs: list) -> tuple[list, str]:
     """The UI's ``widgets_values`` layout: widget inputs in order, ``""`` after a seed's
-    control-after-generate value; False when an input's kind cannot be read."""
+    control-after-generate value, ``"?name"`` for an input whose kind static reading cannot
+    tell (a combo or a link: the count of a node's values decides), ``"*"`` for inputs the
+    code builds beyond reading (any number of widgets no one can name); and the kind of value
+    each position holds (``i`` int, ``f`` float, ``b`` boolean, ``s`` string, ``c`` a combo's
+    choice, ``k`` a control value, ``?`` and ``*`` unknown), to tell a node of another version
+    whose values do not fit."""
     order: list[str] = []
+    kinds: list[str] = []
     for name, vals in specs:
         if vals is None:
-            return False
+            if order[-1:] != ["*"]:
+                order.append("*")
+                kinds.append("*")
+            continue
         if isinstance(vals, V3Input):
-            kinds = {"widget" if vals.kind in _V3_WIDGETS else "link"}
+            found = {"widget" if vals.kind in _V3_WIDGETS else "link"}
             opts: list = []
         else:
-            kinds = {_kind(v) for v in vals}
+            found = {_kind(v) for v in vals}
             opts = [v.items[1] for v in vals if isinstance(v, ListV) and len(v.items) > 1]
-        if len(kinds) != 1 or "unknown" in kinds:
-            return False
-        if kinds == {"link"} or any(_opt(o, "forceInput") for o in opts):
+        if any(_opt(o, "forceInput") for o in opts):
+            continue
+        if "unknown" in found and found - {"unknown"} == {"widget"}:
+            found = {"widget"}  # one reading lists choices, another cannot be read: a combo
+        if len(found) != 1 or "unknown" in found:
+            order.append("?" + name)
+            kinds.append("?")
+            continue
+        if found == {"link"}:
             continue
         order.append(name)
-        seed = name in ("seed", "noise_seed") and kinds == {"int"}
+        kinds.append(_value_kind(vals))
+        seed = name in ("seed", "noise_seed") and found == {"int"}
         if seed or any(_opt(o, "control_after_generate") for o in opts):
             order.append("")
-    return order
+            kinds.append("k")
+    return order, "".join(kinds)
+
+
+_VALUE_KINDS = {"INT": "i", "FLOAT": "f", "BOOLEAN": "b", "STRING": "s"}
+_V3_KINDS = {"Int": "i", "Float": "f", "Boolean": "b", "String": "s", "Combo": "c"}
+
+
+def _value_kind(vals) -> str:
+    """The kind of value a widget input holds (see ``_widget_order``): one letter."""
+    if isinstance(vals, V3Input):
+        return _V3_KINDS.get(vals.kind, "?")
+    found = set()
+    for v in vals:
+        first = v.items[0] if isinstance(v, ListV) and v.items else v
+        if isinstance(first, Const) and isinstance(first.value, str):
+            found.add(_VALUE_KINDS.get(first.value, "c"))
+        else:
+            found.add("c")
+    return found.pop() if len(found) == 1 else "?"
 
 
 def _listed(v):

@@ -54,6 +54,19 @@ class _Stop(Exception):
     pass
 
 
+def _none_test(test) -> tuple | None:
+    """(x, negated) of ``x is None`` / ``x is not None``, else None."""
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Is | ast.IsNot)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    ):
+        return test.left, isinstance(test.ops[0], ast.IsNot)
+    return None
+
+
 def merge(*alts_lists) -> tuple:
     out: list = []
     for alts in alts_lists:
@@ -196,7 +209,14 @@ class Interp:
             self.import_from(s, frame)
 
     def decided(self, test, frame: Frame) -> bool | None:
-        """The truth of an ``if`` test when every alternative is a constant, else None."""
+        """The truth of an ``if`` test when every alternative is a constant (or ``x is None``
+        of an ``x`` that is a known value, never None), else None."""
+        none_test = _none_test(test)
+        if none_test is not None:
+            left, negated = none_test
+            alts = self.ev(left, frame)
+            if alts and all(isinstance(a, PathV | ListV | DictV) for a in alts):
+                return negated
         alts = self.ev(test, frame)
         if not alts or not all(isinstance(a, Const) for a in alts):
             return None

@@ -35,6 +35,7 @@ __all__ = [
     "V3Input",
     "file_name_list",
     "from_json",
+    "from_yaml",
     "join_path",
     "path_of",
 ]
@@ -55,10 +56,12 @@ class PathV(NamedTuple):
 
 class Files(NamedTuple):
     """File names listed by ``folder_paths.get_filename_list`` for these keys; ``prefixes``:
-    (key, prefix) pairs when the names of a key are listed as ``prefix + name``."""
+    (key, prefix) pairs when the names of a key are listed as ``prefix + name``; ``words``:
+    the node's own choices offered beside them (``["None", "Auto"] + names``)."""
 
     keys: frozenset
     prefixes: frozenset = frozenset()
+    words: tuple = ()
 
 
 class DirFiles(NamedTuple):
@@ -180,6 +183,36 @@ def from_json(data, depth: int = 0):
     if data is None or isinstance(data, str | int | float | bool):
         return Const(data)
     return UNKNOWN
+
+
+def from_yaml(text: str):
+    """A pack's YAML settings file as values: its top-level ``key: scalar`` lines (a download
+    directory, a URL); nested blocks, lists and anything else YAML can say are unknown."""
+    items = []
+    for line in text.splitlines():
+        if not line or line[0] in " \t#-" or ":" not in line:
+            continue
+        key, _, raw = line.partition(":")
+        raw = raw.split(" #", 1)[0].strip()
+        if not raw or raw[0] in "[{&*|>!":
+            items.append((Const(key.strip()), (UNKNOWN,)))
+            continue
+        items.append((Const(key.strip()), (Const(_yaml_scalar(raw)),)))
+    return DictV(tuple(items)) if items else UNKNOWN
+
+
+def _yaml_scalar(raw: str):
+    if len(raw) > 1 and raw[0] == raw[-1] and raw[0] in "'\"":
+        return raw[1:-1]
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
 
 
 def path_of(value) -> str | None:
