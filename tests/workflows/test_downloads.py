@@ -95,3 +95,19 @@ def test_a_class_marked_comfy_core_once_is_core_everywhere(node_table):
 def test_knowledge_says_where_a_class_facts_come_from(fake_table):
     info = parse(_api("FakeVFI", ckpt_name="rife47.pth"))
     assert info.nodes[0].knowledge == "table"
+
+
+def test_a_repo_id_in_a_node_no_one_read_is_cannot_tell_never_dropped(fake_table):
+    # nothing says what MysteryLoader does with "someorg/Some-Model-7B" (neither the table
+    # nor an installed pack): it may download that repo; reported, so check fails on it
+    info = parse(_api("MysteryLoader", model="someorg/Some-Model-7B", format="image/gif"))
+    (ref,) = info.models
+    assert (ref.folder, ref.name) == (None, "someorg/Some-Model-7B")
+    assert "unknown custom node MysteryLoader" in ref.reason
+    assert info.repos == ()
+
+
+def test_a_repo_like_value_of_a_node_whose_code_was_read_is_not_a_reference(fake_table):
+    # FakeTagger's code was read: an input it does not download from is not a model
+    info = parse(_api("FakeTagger", model="wd-v1-4", note="someorg/Some-Model-7B"))
+    assert all(r.name != "someorg/Some-Model-7B" for r in info.models)

@@ -237,14 +237,60 @@ def test_a_class_packs_disagree_on_is_read_as_the_pack_the_node_names(node_table
     }
     node_table({"packs": packs, "classes": classes})
 
-    def read(props: dict):
+    def read(props: dict, packs=("b/Copy", "orig-pack")):
         node = {"id": 1, "type": "LoadThing", "properties": props, "widgets_values": ["m.pt"]}
         info = parse(json.dumps({"nodes": [node], "links": []}).encode())
         ((ref,), (use,)) = info.models, info.nodes
-        assert set(use.packs) == {"orig-pack", "b/Copy"}  # still ambiguous for resolve
+        assert sorted(use.packs) == list(packs)  # without a pin, still ambiguous for resolve
         return ref.folder, ref.reason
 
     assert read({"cnr_id": "orig-pack"}) == ("checkpoints", None)
     assert read({"aux_id": "b/Copy"}) == ("loras", None)
     folder, reason = read({})
     assert folder is None and "cannot tell" in reason
+
+    # a [nodes] pin in comfylock.toml settles it for every node of the class
+    from comfylock.workflows import nodetable
+
+    for pin in ("b/Copy", "https://github.com/b/Copy"):
+        with nodetable.pinned(nodetable.chosen_variants({"LoadThing": pin})):
+            assert read({}, packs=("b/Copy",)) == ("loras", None)
+    with nodetable.pinned(nodetable.chosen_variants({"LoadThing": "orig-pack"})):
+        assert read({}, packs=("orig-pack",)) == ("checkpoints", None)
+        # the pin is the user's word, over what a node names
+        assert read({"aux_id": "b/Copy"}, packs=("orig-pack",)) == ("checkpoints", None)
+    assert nodetable.chosen_variants({"LoadThing": "someone/else", "Other": "x/y"}) is None
+
+
+def test_ui_values_are_named_by_an_order_with_inputs_of_unknown_kind(node_table):
+    # the pack's INPUT_TYPES has a combo from another library (kind unknown: "?") and inputs
+    # spliced in at run time ("*"): a node that does not name its widgets is still read
+    from tests.support.nodepacks import table_of
+
+    node_table(table_of("FakeLayoutPack"))
+
+    def read(node_type: str, values: list) -> list:
+        node = {"id": 1, "type": node_type, "widgets_values": values}
+        info = parse(json.dumps({"nodes": [node], "links": []}).encode())
+        return [(r.input, r.folder, r.name) for r in info.models]
+
+    values = [7, "fixed", "euler", "sd15.safetensors", 20]
+    assert read("FakeSamplerWithModel", values) == [
+        ("ckpt_name", "checkpoints", "sd15.safetensors")
+    ]
+    values = ["refiner.safetensors", "vae.safetensors", 1.0, True, False, True]
+    assert read("FakeRefinerWithConcepts", values) == [
+        ("refiner_model", "checkpoints", "refiner.safetensors"),
+        ("refiner_vae", "vae", "vae.safetensors"),
+    ]
+
+
+def test_a_word_a_node_offers_beside_a_folders_files_is_not_a_model(node_table):
+    from tests.support.nodepacks import table_of
+
+    node_table(table_of("FakeLayoutPack"))
+    prompt = {
+        "1": {"class_type": "FakeRefinerChoice", "inputs": {"refiner": "Auto", "vae": "v.pt"}}
+    }
+    info = parse(json.dumps(prompt).encode())
+    assert [(r.folder, r.name) for r in info.models] == [("vae", "v.pt")]

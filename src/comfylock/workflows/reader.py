@@ -369,9 +369,11 @@ class _Reader:
             self._read_loader(node_type, node_id, active, loader, values, named, linked)
         else:
             order = nodetable.widget_order(node_type) if isinstance(values, list) else ()
+            kinds = nodetable.widget_kinds(node_type) if order else ""
             api = self.named_inputs.get(node_id)
             known = api[1] if api and api[0] == node_type else None
-            pairs = list(labelled_leaves(node, values, order, known)) + list(supplied.items())
+            pairs = list(labelled_leaves(node, values, order, known, kinds))
+            pairs += list(supplied.items())
             self._read_custom(node_type, node_id, active, pairs)
         self._read_embeddings(node_type, node_id, active, values, supplied)
         self._read_properties_models(node, node_id, node_type, active)
@@ -424,7 +426,7 @@ class _Reader:
         (path, value) pairs."""
         rest = []
         for path, value in pairs:
-            if not is_repo_id(value):  # most values: no table lookup, no key to compute
+            if not is_repo_id(value) or is_model_filename(value):  # most values: no lookup
                 rest.append((path, value))
                 continue
             name = last_key(path)
@@ -433,6 +435,11 @@ class _Reader:
                 self.repos.append(ref)
             elif nodetable.download_dirs(node_type, name):
                 why = f"cannot tell: {node_type}.{name} downloads the repo to a place the table cannot name"
+                self._add_fetched_file(
+                    {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
+                )
+            elif _may_download(node_type, value) and not _names_a_file_too(pairs):
+                why = f"cannot tell: unknown custom node {node_type}: {value!r} names a Hugging Face repo it may download"
                 self._add_fetched_file(
                     {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
                 )
@@ -495,6 +502,7 @@ class _Reader:
         name matters, and unnamed UI widgets are matched to the table's inputs by position.
         A value of an input the table knows lists model files is one, whatever its name
         (a model directory, a ``.patch``); run-time downloads come first (``repos``)."""
+        pairs = [(p, v) for p, v in pairs if v not in nodetable.fileless(node_type, last_key(p))]
         pairs = self._read_fetches(node_type, node_id, active, pairs)
         pairs = self._read_repos(node_type, node_id, active, pairs)
         pairs = self._read_input_files(node_type, node_id, active, pairs)
@@ -656,6 +664,27 @@ _FILE_NAME = re.compile(r"[^\n]{1,500}\.[A-Za-z0-9]{1,8}( \[input\])?")
 def _names_a_file(value: Any) -> bool:
     """A one-line string ending in a file extension (``photo.png``, ``a.mp4 [input]``)."""
     return isinstance(value, str) and bool(_FILE_NAME.fullmatch(value)) and "://" not in value
+
+
+# The top-level media types (RFC 6838): ``image/gif``, ``video/h264-mp4`` are formats a node
+# offers, shaped like a repo id but naming none.
+_MEDIA_TYPES = frozenset(
+    {"application", "audio", "font", "image", "message", "model", "multipart", "text", "video"}
+)
+
+
+def _names_a_file_too(pairs: list) -> bool:
+    """A node that names a model file too (``repo_id`` + ``filename``): the repo is that
+    file's source, not a repo to download whole."""
+    return any(is_model_filename(v) for _, v in pairs)
+
+
+def _may_download(class_type: str, value: str) -> bool:
+    """A repo id in a node whose code no one read (neither the table nor an installed pack):
+    it may be a repo the node downloads, so it is reported, never silently dropped."""
+    if value.split("/", 1)[0].lower() in _MEDIA_TYPES or class_type in tables.core_nodes():
+        return False
+    return nodetable.is_unread(class_type)
 
 
 def _linked_inputs(node: dict) -> frozenset[str]:
