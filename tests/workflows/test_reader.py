@@ -294,3 +294,45 @@ def test_a_word_a_node_offers_beside_a_folders_files_is_not_a_model(node_table):
     }
     info = parse(json.dumps(prompt).encode())
     assert [(r.folder, r.name) for r in info.models] == [("vae", "v.pt")]
+
+
+def _group_workflow(node_type: str, values: list, groups: dict | None) -> bytes:
+    """A UI workflow with one group node (a component) whose definition is ``groups``."""
+    node = {"id": 19, "type": node_type, "properties": {}, "widgets_values": values}
+    extra = {"groupNodes": groups} if groups is not None else {}
+    return json.dumps({"nodes": [node], "links": [], "extra": extra}).encode()
+
+
+_PIPE = {
+    "nodes": [
+        {"index": 0, "type": "CheckpointLoaderSimple", "widgets_values": ["base.safetensors"]},
+        {"index": 1, "type": "CLIPTextEncode", "widgets_values": ["a cat"]},
+        {"index": 2, "type": "LoraLoader", "widgets_values": ["style.safetensors", 1.0, 1.0]},
+    ],
+    "links": [],
+    "external": [],
+}
+
+
+@pytest.mark.parametrize("prefix", ["workflow>", "workflow/", ""])
+def test_a_group_node_is_read_as_its_inner_nodes_with_the_instances_values(prefix):
+    # the frontend's group nodes (workflow>NAME, workflow/NAME before it) and ComfyUI-Manager's
+    # components, whose node type is the definition's own name ("## make-basic_pipe [2c8c61]")
+    name = "## make-basic_pipe [2c8c61]"
+    values = ["mine.safetensors", "a dog", "other.safetensors", 0.5, 0.5]
+    info = parse(_group_workflow(prefix + name, values, {name: _PIPE}))
+    assert keys(info.models) == ["checkpoints/mine.safetensors", "loras/other.safetensors"]
+    assert {n.class_type for n in info.nodes} == {
+        "CheckpointLoaderSimple",
+        "CLIPTextEncode",
+        "LoraLoader",
+    }
+
+
+def test_a_component_whose_definition_the_workflow_lacks_says_so():
+    # ComfyUI-Manager keeps components outside the workflow: its values are still reported
+    # ("cannot tell"), with the reason, never dropped or read as a pack's node class
+    info = parse(_group_workflow("## make-basic_pipe [2c8c61]", ["base.safetensors", "x"], None))
+    (ref,) = info.models
+    assert ref.folder is None and ref.name == "base.safetensors"
+    assert "component" in ref.reason and "definition" in ref.reason

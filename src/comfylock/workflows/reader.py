@@ -51,6 +51,8 @@ __all__ = ["is_model_filename", "parse", "parse_obj"]
 
 NONE_VALUES = frozenset({"", "none", "None", "null", "[None]", "disabled", "Disabled", "NONE"})
 NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
+# A group node's type: the frontend's prefixes, then ComfyUI-Manager's components' naming.
+GROUP_PREFIXES = ("workflow>", "workflow/", "## ")
 HINTS = ("cnr_id", "aux_id")  # a UI node's properties naming the pack it came from
 _EMBEDDING = re.compile(r"embedding:([^\s,()\[\]{}<>|:\"']+)", re.IGNORECASE)
 
@@ -291,7 +293,7 @@ class _Reader:
             own = {name: v for (nid, name), v in supplied.items() if nid == str(node.get("id"))}
             if node_type in self._defs:
                 self._walk_instance(node, node_id, node_active, stack, own)
-            elif node_type.startswith(("workflow>", "workflow/")):
+            elif node_type.startswith(GROUP_PREFIXES) or node_type in self._group_defs:
                 self._walk_group_node(node, node_id, node_active)
             elif node_type in tables.frontend_only():
                 continue
@@ -320,16 +322,34 @@ class _Reader:
         self._read_properties_models(node, node_id, def_id, active)
 
     def _walk_group_node(self, node: dict, node_id: str, active: bool) -> None:
-        name = (
-            node["type"].split(">", 1)[-1]
-            if ">" in node["type"]
-            else node["type"].split("/", 1)[-1]
-        )
+        """A group node (``workflow>NAME``; ``workflow/NAME`` before) or a ComfyUI-Manager
+        component (its type is its name, ``## make-basic_pipe [2c8c61]``): its inner nodes
+        with the instance's values. Without a definition its file-like values are still
+        reported, "cannot tell", never dropped."""
+        node_type = node["type"]
+        name = node_type
+        if node_type not in self._group_defs and node_type.startswith(GROUP_PREFIXES[:2]):
+            name = node_type.split(">" if ">" in node_type else "/", 1)[-1]
         definition = self._group_defs.get(name)
         if definition is None:
             self.problems.append(
                 f"node {node_id}: group node {name!r} has no definition in extra.groupNodes"
             )
+            why = (
+                f"cannot tell: group node {name!r}: its definition is not in the workflow "
+                "(extra.groupNodes; ComfyUI-Manager keeps components outside it)"
+            )
+            for path, value in leaves(node.get("widgets_values")):
+                if is_model_filename(value) or is_repo_id(value):
+                    self.add_ref(
+                        folder=None,
+                        name=value,
+                        node_id=node_id,
+                        node_type=node_type,
+                        input=path,
+                        active=active,
+                        reason=why,
+                    )
             return
         inner = [n for n in as_list(definition.get("nodes")) if isinstance(n, dict)]
         values = node.get("widgets_values")
