@@ -336,3 +336,27 @@ def test_a_component_whose_definition_the_workflow_lacks_says_so():
     (ref,) = info.models
     assert ref.folder is None and ref.name == "base.safetensors"
     assert "component" in ref.reason and "definition" in ref.reason
+
+
+def test_unnamed_values_are_not_given_the_one_known_folder_when_another_input_is_unplaced(
+    node_table,
+):
+    # a node of another version (more values than the code's order): its two model values
+    # cannot be paired with inputs; one input reads sams, the other a list no one can read,
+    # so "sams" for both would be a confident wrong folder for one of them
+    classes = {
+        "Segmenter": {
+            "pack": "p",
+            "inputs": {"sam_model": "sams"},
+            "dynamic": ["bbox_model"],
+            "widgets": ["bbox_model", "sam_model"],
+        }
+    }
+    node_table({"packs": {"p": {"repo": "https://github.com/o/p"}}, "classes": classes})
+    values = [True, "bbox/face.pt", "sam_vit_b.pth", 0.5]
+    node = {"id": 1, "type": "Segmenter", "widgets_values": values}
+    info = parse(json.dumps({"nodes": [node], "links": []}).encode())
+    assert sorted((r.folder, r.name) for r in info.models) == [
+        (None, "bbox/face.pt"),
+        (None, "sam_vit_b.pth"),
+    ]

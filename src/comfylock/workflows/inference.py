@@ -149,8 +149,9 @@ def folders_by_position(class_type: str, positions: list[str]) -> dict[str, Gues
     """Folders for a UI node's model values that carry no widget name (``widgets_values[i]``,
     neither the node's ``inputs`` nor the table's widget order names them): when every model
     input of the class reads one folder, that folder; otherwise nothing (which value is which
-    input is unknown, and a wrong pairing would be a confident wrong folder)."""
-    if not positions:
+    input is unknown, and a wrong pairing would be a confident wrong folder). An input whose
+    place the table cannot tell (built beyond reading, a download) counts as another folder."""
+    if not positions or nodetable.has_unplaced_inputs(class_type):
         return {}
     keys = list(nodetable.model_inputs(class_type).values())
     if not keys or not all(isinstance(f, str) for f in keys) or len(set(keys)) != 1:

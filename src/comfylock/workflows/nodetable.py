@@ -85,6 +85,7 @@ __all__ = [
     "for_pack",
     "is_dynamic",
     "is_unread",
+    "has_unplaced_inputs",
     "installed_commit",
     "knowledge",
     "knows",
@@ -345,6 +346,13 @@ def is_unread(class_type: str) -> bool:
     if entry is not None:
         return "*" in entry.dynamic
     return class_type not in _owners()
+
+
+def has_unplaced_inputs(class_type: str) -> bool:
+    """Whether some model input of the class has no one folder (its list is built beyond
+    reading, or it downloads): unnamed values can then not all be of the known folders."""
+    entry = _entry(class_type)
+    return bool(entry and (entry.dynamic or entry.downloads or entry.fetches))
 
 
 def is_dynamic(class_type: str, input_name: str) -> bool:
