@@ -349,7 +349,8 @@ def test_unnamed_values_are_not_given_the_one_known_folder_when_another_input_is
             "pack": "p",
             "inputs": {"sam_model": "sams"},
             "dynamic": ["bbox_model"],
-            "widgets": ["bbox_model", "sam_model"],
+            "widgets": ["bbox_model", "sam_model", "enabled"],
+            "widget-kinds": "ccb",
         }
     }
     node_table({"packs": {"p": {"repo": "https://github.com/o/p"}}, "classes": classes})

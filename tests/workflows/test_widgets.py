@@ -71,8 +71,10 @@ def test_ui_values_are_labelled_by_the_nodes_inputs_then_the_table_order_then_po
         ("lora_name", "a"),
         ("strength", 1.0),
     ]
+    # more values than the order (another version of the node): named in order, as the
+    # frontend hands them to the widgets; the rest by position
     assert list(labelled_leaves({}, ["a", 1.0], order=("only_one",))) == [
-        ("widgets_values[0]", "a"),
+        ("only_one", "a"),
         ("widgets_values[1]", 1.0),
     ]
 
@@ -116,12 +118,21 @@ def test_a_gap_of_unnamed_widgets_names_only_the_values_before_it():
     order = ("refiner_model", "refiner_vae", "strength", "*")
     got = layout_names(order, ["a.safetensors", "v.safetensors", 1.0] + [True] * 37)
     assert got == ["refiner_model", "refiner_vae", "strength"]
-    assert layout_names(order, ["a", "b"]) == []  # fewer values than certain names
+    assert layout_names(order, ["a", "b"]) == ["refiner_model", "refiner_vae"]  # fewer
 
 
-def test_a_certain_order_names_values_only_when_the_counts_agree():
+def test_a_node_of_another_version_is_named_in_order_up_to_the_first_value_that_does_not_fit():
+    # the frontend gives saved values to the widgets in order, whatever their count
     assert layout_names(("a", "b"), [1, 2]) == ["a", "b"]
-    assert layout_names(("a", "b"), [1, 2, 3]) == []
+    assert layout_names(("a", "b"), [1, 2, 3]) == ["a", "b"]
+    assert layout_names(("a", "b", "c"), ["m.pt"]) == ["a"]
+    # where a value stops fitting its position's kind, this node's layout departs from the
+    # code's: nothing from there on is named (a toggle is never a choice; a seed's control
+    # value is a word)
+    assert layout_names(("ckpt", "on", "lora"), ["m.pt", 0.5, "l.pt"], "cbc") == ["ckpt"]
+    assert layout_names(("a", "b"), [True, "m.pt"], "cc") == []
+    order, kinds = ("ckpt", "seed", "", "steps"), "cikl"
+    assert layout_names(order, ["m.pt", 5, 30, 20], kinds) == ["ckpt", "seed"]
 
 
 def test_values_that_do_not_fit_the_kinds_of_the_layout_are_another_version():

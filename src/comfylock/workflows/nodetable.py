@@ -42,8 +42,8 @@ extra value a seed widget's "control after generate" adds, ``"?name"`` for an in
 reading cannot tell is a widget or a link, ``"*"`` for inputs the code builds beyond reading;
 the reader uses it when a UI node does not name its widgets (``widgets.layout_names``), and
 ``widget-kinds`` (``i`` int, ``f`` float, ``b`` boolean, ``s`` string, ``c`` a choice, ``k`` a
-control value, ``?``/``*`` unknown; absent when it would check nothing) to refuse a layout the
-node's values do not fit. Several packs for a class (``packs``, or ``pack`` plus
+control value, ``?``/``*`` unknown; absent when it would check nothing) to tell where a node of
+another version stops fitting the layout. Several packs for a class (``packs``, or ``pack`` plus
 ``claimed-by``) make it ambiguous: resolve says so. Where their code disagrees the class is
 ``dynamic: *`` and ``variants`` holds each pack's facts: a UI node whose ``cnr_id``/``aux_id``
 names one of them is read with that pack's (``for_pack``), any other node is "cannot tell".

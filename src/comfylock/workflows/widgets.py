@@ -110,29 +110,32 @@ def layout_names(order: tuple | list, values: list, kinds: str = "") -> list[str
     (``""``: a seed's control value; ``"?name"``: an input that is a widget or a link, static
     reading cannot tell; ``"*"``: widgets no one can name), None where unknown.
 
-    A certain order names every value only when the counts agree (else the node is another
-    version: nothing is named). Inputs of unknown kind are all widgets, or all links, when
-    the count says so; otherwise, as with a ``"*"``, only the values before the first
-    uncertain input are named (values a frontend script appends come last). A value that
-    does not fit the ``kinds`` of its position (a number where the code has a boolean) says
-    the node is another version too: nothing is named."""
+    The frontend hands a node's saved values to its widgets in order, so a node of another
+    version (more or fewer values than the code's order) is read the same way: by position,
+    up to the first value that does not fit the ``kinds`` of its position (a number where the
+    code has a boolean: this node's layout departs from the code's there; nothing after it is
+    named). Inputs of unknown kind are all widgets, or all links, when the count says so;
+    otherwise, as with a ``"*"``, only the values before the first uncertain input are named
+    (values a frontend script appends come last)."""
     if not order:
         return []
     count = len(values)
     pairs = list(zip(order, kinds if len(kinds) == len(order) else "?" * len(order)))
     uncertain = [i for i, (name, _) in enumerate(pairs) if name == "*" or name.startswith("?")]
     if not uncertain:
-        chosen = pairs if len(pairs) == count else []
+        chosen = pairs
     elif "*" not in order and count == len(pairs):
         chosen = [(name.removeprefix("?"), kind) for name, kind in pairs]
     elif "*" not in order and count == len(pairs) - len(uncertain):
         chosen = [(name, kind) for name, kind in pairs if not name.startswith("?")]
     else:
-        prefix = pairs[: uncertain[0]]
-        chosen = prefix if len(prefix) <= count else []
-    if not all(_fits(kind, value) for (_, kind), value in zip(chosen, values)):
-        return []
-    return [name for name, _ in chosen]
+        chosen = pairs[: uncertain[0]]
+    named: list[str | None] = []
+    for (name, kind), value in zip(chosen, values):
+        if not _fits(kind, value):
+            break
+        named.append(name)
+    return named
 
 
 def _fits(kind: str, value: Any) -> bool:
@@ -147,6 +150,10 @@ def _fits(kind: str, value: Any) -> bool:
         return isinstance(value, bool)
     if kind == "s":
         return isinstance(value, str)
+    if kind == "k":
+        return isinstance(value, str)  # control after generate: "fixed", "randomize", ...
+    if kind == "c":
+        return not isinstance(value, bool)  # a choice: a string (or a number), never a toggle
     return True
 
 
