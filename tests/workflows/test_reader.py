@@ -229,7 +229,7 @@ def test_a_class_packs_disagree_on_is_read_as_the_pack_the_node_names(node_table
         ]
     }
     classes = merge_claims(claims)
-    assert classes["LoadThing"]["dynamic"] == ["*"]
+    assert classes["LoadThing"]["dynamic"] == ["model"]
     assert set(classes["LoadThing"]["variants"]) == {"orig-pack", "b/Copy"}
     packs = {
         "orig-pack": {"repo": "https://github.com/a/Orig", "registry-id": "orig-pack"},
