@@ -198,3 +198,10 @@ def test_words_offered_beside_a_folders_files_are_recorded_as_naming_no_file(lay
     entry = layouts["FakeRefinerChoice"]
     assert entry["inputs"] == {"refiner": "checkpoints", "vae": "vae"}
     assert entry["fileless"] == {"refiner": ["(use same)", "Auto"], "vae": ["Baked VAE"]}
+
+
+def test_nodes_registered_in_the_packs_browser_code_are_its_classes(layouts):
+    # LiteGraph.registerNodeType("FakeSetNode", ...) in web/js: a virtual node a workflow
+    # keeps; the pack must be installed for it, and it takes no model
+    assert layouts["FakeSetNode"] == {} and layouts["FakeGetNode"] == {}
+    assert "basic/const" not in layouts  # the graph library's own demo node, bundled

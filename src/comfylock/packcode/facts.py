@@ -11,6 +11,7 @@ from . import CoreFacts
 from .calls import core_input_types
 from .expressions import class_attr, find_method, index
 from .fetches import value_fetches
+from .frontend import frontend_classes
 from .interp import ANY_INPUT, Interp, _Stop
 from .source import SourcePack
 from .values import (
@@ -67,6 +68,8 @@ def pack_facts(
     for name, refs in sorted(classes.items()):
         got = _task(it, name, scanner.read_class, refs, folders)
         out_classes[name] = got if got is not None else {"dynamic": ["*"]}
+    for name in frontend_classes(pack.files):  # browser-only nodes: the pack's, no model
+        out_classes.setdefault(name, {})
     notes = sorted(set(it.effects.notes)) + [f"{p}: not Python 3" for p in pack.unparsable]
     return {"classes": out_classes, "folders": folders, "notes": notes}
 
