@@ -59,3 +59,17 @@ def test_an_input_one_pack_reads_and_another_does_not_is_cannot_tell():
 def test_a_pack_whose_whole_class_is_beyond_reading_makes_the_class_cannot_tell():
     claims = {"X": [("a", {"inputs": {"m": "loras"}}), ("b", {"dynamic": ["*"]})]}
     assert merge_claims(claims)["X"]["dynamic"] == ["*"]
+
+
+def test_widget_orders_one_pack_extends_agree_on_their_common_start():
+    # a copy made before the original gained an input: the values up to there are named
+    # alike by both (the frontend hands values to widgets in order)
+    claims = {
+        "LoadVL": [
+            ("orig", {"widgets": ["model", "precision", "attention", "convert"]}),
+            ("copy", {"widgets": ["model", "precision", "attention"], "dynamic": ["x"]}),
+        ]
+    }
+    assert merge_claims(claims)["LoadVL"]["widgets"] == ["model", "precision", "attention"]
+    claims["LoadVL"][1] = ("copy", {"widgets": ["precision", "model"]})
+    assert "widgets" not in merge_claims(claims)["LoadVL"]

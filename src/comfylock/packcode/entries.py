@@ -79,7 +79,6 @@ def merge_claims(claims: dict[str, list]) -> dict:
 
 
 _PER_INPUT = ("inputs", "downloads", "fileless")
-_WHOLE = ("widgets", "widget-kinds")
 
 
 def _agreed(facts: list[dict]) -> dict:
@@ -114,12 +113,28 @@ def _agreed(facts: list[dict]) -> dict:
             out.setdefault("fetches", {})[name] = same
         else:
             dynamic.add(name)
-    for field in _WHOLE:
-        if len({json.dumps(f.get(field)) for f in facts}) == 1 and facts[0].get(field):
-            out[field] = facts[0][field]
+    out.update(_common_layout(facts))
     for field in ("downloads", "fileless", "fetches"):  # inputs keep INPUT_TYPES order
         if field in out:
             out[field] = dict(sorted(out[field].items()))
     if dynamic:
         out["dynamic"] = sorted(dynamic)
+    return out
+
+
+def _common_layout(facts: list[dict]) -> dict:
+    """The widget order every pack's code starts with alike (a copy made before the original
+    gained an input agrees on the inputs before it: the frontend hands a node's values to its
+    widgets in order), with the kinds of those positions when every pack records them."""
+    orders = [f.get("widgets") or [] for f in facts]
+    common = 0
+    while all(len(o) > common for o in orders) and len({o[common] for o in orders}) == 1:
+        common += 1
+    if not common:
+        return {}
+    out: dict = {"widgets": orders[0][:common]}
+    kinds = [f.get("widget-kinds", "") for f in facts]
+    if all(len(k) >= common for k in kinds) and len({k[:common] for k in kinds}) == 1:
+        if set(kinds[0][:common]) & set("ifbs"):
+            out["widget-kinds"] = kinds[0][:common]
     return out
