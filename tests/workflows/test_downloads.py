@@ -111,3 +111,20 @@ def test_a_repo_like_value_of_a_node_whose_code_was_read_is_not_a_reference(fake
     # FakeTagger's code was read: an input it does not download from is not a model
     info = parse(_api("FakeTagger", model="wd-v1-4", note="someorg/Some-Model-7B"))
     assert all(r.name != "someorg/Some-Model-7B" for r in info.models)
+
+
+def test_a_repo_id_at_a_position_no_order_names_in_a_downloading_class_is_cannot_tell(node_table):
+    # the class downloads what its "model" input names, but this node's values carry no
+    # names and the table has no widget order for it: the repo is reported, never dropped
+    classes = {
+        "LoadCaptioner": {
+            "pack": "p",
+            "downloads": {"model": "models/LLM/{repo_name}"},
+        }
+    }
+    node_table({"packs": {"p": {"repo": "https://github.com/o/p"}}, "classes": classes})
+    node = {"id": 3, "type": "LoadCaptioner", "widgets_values": ["someorg/Captioner-2", "fp16"]}
+    info = parse(json.dumps({"nodes": [node], "links": []}).encode())
+    (ref,) = info.models
+    assert (ref.folder, ref.name) == (None, "someorg/Captioner-2")
+    assert "cannot tell" in ref.reason and "widget 0" in ref.reason

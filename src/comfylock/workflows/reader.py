@@ -54,6 +54,7 @@ NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
 # A group node's type: the frontend's prefixes, then ComfyUI-Manager's components' naming.
 GROUP_PREFIXES = ("workflow>", "workflow/", "## ")
 HINTS = ("cnr_id", "aux_id")  # a UI node's properties naming the pack it came from
+_POSITION = re.compile(r"^widgets_values\[(\d+)\]$")  # a UI value no name labels
 _EMBEDDING = re.compile(r"embedding:([^\s,()\[\]{}<>|:\"']+)", re.IGNORECASE)
 
 # --- entry points -------------------------------------------------------------------------
@@ -455,6 +456,12 @@ class _Reader:
                 self.repos.append(ref)
             elif nodetable.download_dirs(node_type, name):
                 why = f"cannot tell: {node_type}.{name} downloads the repo to a place the table cannot name"
+                self._add_fetched_file(
+                    {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
+                )
+            elif _POSITION.match(path) and nodetable.has_unplaced_inputs(node_type):
+                # no name for this value, and the class downloads what some input names
+                why = f"cannot tell: the file does not name {node_type}'s widget {_POSITION.match(path)[1]}, and the node downloads what some of its inputs name"
                 self._add_fetched_file(
                     {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
                 )
