@@ -134,7 +134,7 @@ def _common_layout(facts: list[dict]) -> dict:
         return {}
     out: dict = {"widgets": orders[0][:common]}
     kinds = [f.get("widget-kinds", "") for f in facts]
-    if all(len(k) >= common for k in kinds) and len({k[:common] for k in kinds}) == 1:
-        if set(kinds[0][:common]) & set("ifbs"):
-            out["widget-kinds"] = kinds[0][:common]
+    alike = all(len(k) >= common for k in kinds) and len({k[:common] for k in kinds}) == 1
+    if alike and set(kinds[0][:common]) & set("ifbs"):
+        out["widget-kinds"] = kinds[0][:common]
     return out
