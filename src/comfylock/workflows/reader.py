@@ -333,24 +333,29 @@ class _Reader:
             name = node_type.split(">" if ">" in node_type else "/", 1)[-1]
         definition = self._group_defs.get(name)
         if definition is None:
-            self.problems.append(
-                f"node {node_id}: group node {name!r} has no definition in extra.groupNodes"
-            )
             why = (
-                f"cannot tell: group node {name!r}: its definition is not in the workflow "
+                f"cannot tell: group node {name!r} has no definition in the workflow "
                 "(extra.groupNodes; ComfyUI-Manager keeps components outside it)"
             )
-            for path, value in leaves(node.get("widgets_values")):
-                if is_model_filename(value) or is_repo_id(value):
-                    self.add_ref(
-                        folder=None,
-                        name=value,
-                        node_id=node_id,
-                        node_type=node_type,
-                        input=path,
-                        active=active,
-                        reason=why,
-                    )
+            found = [
+                (path, value)
+                for path, value in leaves(node.get("widgets_values"))
+                if is_model_filename(value) or is_repo_id(value)
+            ]
+            if not found:  # nothing to report as a model: say what could not be read
+                self.problems.append(
+                    f"node {node_id}: group node {name!r} has no definition in extra.groupNodes"
+                )
+            for path, value in found:
+                self.add_ref(
+                    folder=None,
+                    name=value,
+                    node_id=node_id,
+                    node_type=node_type,
+                    input=path,
+                    active=active,
+                    reason=why,
+                )
             return
         inner = [n for n in as_list(definition.get("nodes")) if isinstance(n, dict)]
         values = node.get("widgets_values")
