@@ -205,3 +205,9 @@ def test_nodes_registered_in_the_packs_browser_code_are_its_classes(layouts):
     # keeps; the pack must be installed for it, and it takes no model
     assert layouts["FakeSetNode"] == {} and layouts["FakeGetNode"] == {}
     assert "basic/const" not in layouts  # the graph library's own demo node, bundled
+
+
+def test_folders_registered_in_a_class_body_are_the_packs(layouts):
+    # a class body runs when its module is imported: its add_model_folder_path calls count;
+    # "bbox/" + names of a folder registered under "ultralytics" are that parent folder's
+    assert layouts["FakeSegmentDetector"]["inputs"] == {"model_name": "ultralytics"}

@@ -67,6 +67,20 @@ def _none_test(test) -> tuple | None:
     return None
 
 
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_REGISTERS = frozenset({"add_model_folder_path", "folder_names_and_paths"})
+
+
+def _registers_folders(stmts: list) -> bool:
+    """Whether statements (a class body's, outside its methods) register a model folder."""
+    return any(
+        (isinstance(n, ast.Attribute) and n.attr in _REGISTERS)
+        or (isinstance(n, ast.Name) and n.id in _REGISTERS)
+        for stmt in stmts
+        for n in ast.walk(stmt)
+    )
+
+
 def merge(*alts_lists) -> tuple:
     out: list = []
     for alts in alts_lists:
@@ -201,7 +215,11 @@ class Interp:
         elif isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef):
             frame.env[s.name] = (FuncRef(frame.module, s, frame.owner, _closure(frame)),)
         elif isinstance(s, ast.ClassDef):
-            frame.env[s.name] = (ClassRef(frame.module, s, _closure(frame)),)
+            ref = ClassRef(frame.module, s, _closure(frame))
+            frame.env[s.name] = (ref,)
+            body = [b for b in s.body if not isinstance(b, _DEFINITIONS)]
+            if _registers_folders(body):  # the body runs at import: its registrations count
+                self.walk(body, class_frame(ref))
         elif isinstance(s, ast.Import):
             for alias in s.names:
                 self.import_name(alias, frame)
