@@ -374,11 +374,11 @@ def widget_order(class_type: str) -> tuple[str, ...]:
     return tuple(entry.widgets) if entry else ()
 
 
-def fileless(class_type: str, input_name: str) -> tuple[str, ...]:
-    """The node's own words an input offers beside a folder's files (``None``, ``Auto``,
-    ``Baked VAE``): values that name no file."""
+def fileless(class_type: str) -> dict[str, list[str]]:
+    """Per input, the node's own words offered beside a folder's files (``None``, ``Auto``,
+    ``Baked VAE``): values that name no file. Empty for most classes (one lookup a node)."""
     entry = _entry(class_type)
-    return tuple(entry.fileless.get(input_name, ())) if entry and entry.fileless else ()
+    return entry.fileless if entry else {}
 
 
 def widget_kinds(class_type: str) -> str:

@@ -534,7 +534,9 @@ class _Reader:
         name matters, and unnamed UI widgets are matched to the table's inputs by position.
         A value of an input the table knows lists model files is one, whatever its name
         (a model directory, a ``.patch``); run-time downloads come first (``repos``)."""
-        pairs = [(p, v) for p, v in pairs if v not in nodetable.fileless(node_type, last_key(p))]
+        words = nodetable.fileless(node_type)
+        if words:
+            pairs = [(p, v) for p, v in pairs if v not in words.get(last_key(p), ())]
         pairs = self._read_fetches(node_type, node_id, active, pairs)
         pairs = self._read_repos(node_type, node_id, active, pairs)
         pairs = self._read_input_files(node_type, node_id, active, pairs)
