@@ -211,3 +211,11 @@ def test_folders_registered_in_a_class_body_are_the_packs(layouts):
     # a class body runs when its module is imported: its add_model_folder_path calls count;
     # "bbox/" + names of a folder registered under "ultralytics" are that parent folder's
     assert layouts["FakeSegmentDetector"]["inputs"] == {"model_name": "ultralytics"}
+
+
+def test_a_list_filled_in_a_loop_then_changed_keeps_every_alternative(layouts):
+    # names = []; for x in listing: names.append(basename(x)); names.insert(0, "none"):
+    # the change applies to both the empty list and the filled one, not to the last only
+    entry = layouts["FakeFaceRestorer"]
+    assert entry["inputs"] == {"restore_model": "facerestore_models"}
+    assert entry["fileless"] == {"restore_model": ["none"]}

@@ -76,16 +76,28 @@ def call_node(it, node: ast.Call, frame) -> tuple:
     args = [it.ev(a, frame) for a in node.args]
     kwargs = {kw.arg: it.ev(kw.value, frame) for kw in node.keywords if kw.arg}
     out = []
+    changed: list = []  # each alternative of a container changed in place
     for f in funcs:
         if isinstance(f, Bound) and f.name in ("append", "extend", "insert", "update"):
-            out.append(_mutate(it, node, f, args, frame))
+            new = _mutate(it, node, f, args, frame)
+            changed.append((f.recv, new))
+            out.append(Const(None))
         else:
             out.extend(call(it, f, args, kwargs, node, frame))
+    target = node.func.value if isinstance(node.func, ast.Attribute) else None
+    if any(new is not None for _, new in changed) and isinstance(target, ast.Name | ast.Subscript):
+        # every alternative's change, not the last one's (an unreadable one stays as it was,
+        # and so do alternatives that are no container)
+        after = [new if new is not None else old for old, new in changed]
+        seen = {id(old) for old, _ in changed}
+        after += [v for v in it.ev(target, frame) if id(v) not in seen]
+        it.rebind(target, merge(tuple(after)), frame)
     return merge(tuple(out))
 
 
 def _mutate(it, node, f: Bound, args, frame):
-    target = node.func.value
+    """The container ``f`` (``list.append``, ``dict.update``, ...) changes into, or None when
+    the change cannot be read (a folder registration is recorded as it happens)."""
     recv = f.recv
     new = None
     if f.name == "update" and isinstance(recv, DictV) and args:
@@ -103,9 +115,7 @@ def _mutate(it, node, f: Bound, args, frame):
     elif f.name in ("append", "extend") and isinstance(recv, FolderDirs) and args:
         paths = args[-1] if f.name == "append" else element_of(args[0])
         it.effects.registrations.append(((Const(recv.key),), paths, it.where(frame, node)))
-    if new is not None and isinstance(target, ast.Name | ast.Subscript):
-        it.rebind(target, (new,), frame)
-    return Const(None)
+    return new
 
 
 def _super(it, frame) -> tuple:

@@ -362,6 +362,8 @@ class _Scanner:
         elif isinstance(first, DirFiles) and _model_dir(first.rel, self.pack.dirname):
             key = _dir_key(first.rel, folders)
             inputs.setdefault(name, set()).add(key)
+            if first.words:
+                self.words.setdefault(name, []).extend(first.words)
         elif isinstance(first, Dyn):
             dynamic.add(name)
 
@@ -541,19 +543,25 @@ def _value_kind(vals) -> str:
 
 def _listed(v):
     """A list built from a listing's names (``[f for f in files]``, ``sorted(d.keys())``) is
-    that listing."""
-    if not (isinstance(v, ListV) and v.items and all(isinstance(i, FileName) for i in v.items)):
+    that listing; words put beside them (``names.insert(0, "none")``) are the node's own."""
+    if not (isinstance(v, ListV) and any(isinstance(i, FileName) for i in v.items)):
         return v
-    keys = {i.key for i in v.items}  # ``models/<key>`` as a fallback for a folder's dirs: it
-    items = [i for i in v.items if not (i.key[:11] == "dir:models/" and i.key[11:] in keys)]
+    words = tuple(i.value for i in v.items if isinstance(i, Const) and isinstance(i.value, str))
+    names = [i for i in v.items if isinstance(i, FileName)]
+    if len(names) + len(words) != len(v.items):
+        return v
+    keys = {i.key for i in names}  # ``models/<key>`` as a fallback for a folder's dirs: it
+    items = [i for i in names if not (i.key[:11] == "dir:models/" and i.key[11:] in keys)]
     v = ListV(tuple(items))
     if all(i.key.startswith("dir:") for i in v.items):
         rels = {i.key[4:] for i in v.items}
-        return DirFiles(rels.pop()) if len(rels) == 1 else Dyn("names of several directories")
+        if len(rels) == 1:
+            return DirFiles(rels.pop(), words)
+        return Dyn("names of several directories")
     if any(i.key.startswith("dir:") for i in v.items):
         return Dyn("names of a folder and a directory")
     prefixes = frozenset((i.key, i.prefix) for i in v.items if i.prefix)
-    return Files(frozenset(i.key for i in v.items), prefixes)
+    return Files(frozenset(i.key for i in v.items), prefixes, words)
 
 
 def _layout(specs: list, optional: set) -> list | None:

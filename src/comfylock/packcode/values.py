@@ -65,9 +65,11 @@ class Files(NamedTuple):
 
 
 class DirFiles(NamedTuple):
-    """File names listed from one directory (``os.listdir``, ``glob``)."""
+    """File names listed from one directory (``os.listdir``, ``glob``); ``words``: the
+    node's own choices offered beside them."""
 
     rel: str
+    words: tuple = ()
 
 
 class FolderDirs(NamedTuple):
