@@ -219,3 +219,11 @@ def test_a_list_filled_in_a_loop_then_changed_keeps_every_alternative(layouts):
     entry = layouts["FakeFaceRestorer"]
     assert entry["inputs"] == {"restore_model": "facerestore_models"}
     assert entry["fileless"] == {"restore_model": ["none"]}
+
+
+def test_a_value_handed_to_from_pretrained_as_given_is_a_download_into_the_hub_cache(downloads):
+    # AutoModel.from_pretrained(repo): the library fetches a repo id into the Hugging Face
+    # cache; from_pretrained(os.path.join(models_dir, "LLM", local)) is a local folder's file
+    entry = downloads["FakeHubLoader"]
+    assert entry["downloads"] == {"repo": "hf-cache"}
+    assert entry["inputs"] == {"local": "LLM"}

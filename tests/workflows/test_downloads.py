@@ -128,3 +128,11 @@ def test_a_repo_id_at_a_position_no_order_names_in_a_downloading_class_is_cannot
     (ref,) = info.models
     assert (ref.folder, ref.name) == (None, "someorg/Captioner-2")
     assert "cannot tell" in ref.reason and "widget 0" in ref.reason
+
+
+def test_a_repo_id_a_node_loads_into_the_hub_cache_is_cannot_tell(fake_table):
+    info = parse(_api("FakeHubLoader", repo="someorg/Encoder-1B", local="enc.safetensors"))
+    by_name = {r.name: r for r in info.models}
+    assert by_name["enc.safetensors"].folder == "LLM"
+    ref = by_name["someorg/Encoder-1B"]
+    assert ref.folder is None and "cannot tell" in ref.reason

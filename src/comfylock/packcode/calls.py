@@ -171,6 +171,10 @@ def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
         it.effects.downloads.append((repo, local, cache, it.where(frame, node)))
         _record_hf_fetch(it, last, args, kwargs, it.where(frame, node))
         return (PathV("{download}"),)
+    if last == "from_pretrained" and "." in name:  # transformers / diffusers
+        repo = kwargs.get("pretrained_model_name_or_path") or (args[0] if args else ())
+        it.effects.pretrained.append((repo, kwargs.get("cache_dir", ())))
+        return (UNKNOWN,)
     if last in _URL_FETCHERS and (last != "download" or name.startswith("wget")):
         _record_url_fetch(it, last, args, kwargs, it.where(frame, node))
         return (UNKNOWN,)

@@ -212,6 +212,7 @@ class _Scanner:
     def read_class(self, refs: list, folders: dict) -> dict:
         inputs: dict = {}  # input name -> folder keys, in INPUT_TYPES order
         downloads: dict = {}
+        pretrained: dict = {}  # input -> the cache dirs ``from_pretrained`` loads it into
         fetches: dict = {}
         dynamic: set = set()
         widgets: tuple | None | bool = None  # (order, kinds)
@@ -224,7 +225,7 @@ class _Scanner:
             self.options = {}
             got = self._read_inputs(cls, folders, inputs, dynamic)
             widgets = got if widgets is None or widgets == got else False
-            reads, methods, fetched = self._read_downloads(cls, folders, downloads)
+            reads, methods, fetched = self._read_downloads(cls, folders, downloads, pretrained)
             self._fixed_files(inputs, reads, folders, dynamic)
             self._any_input(inputs, reads, folders)
             if fetched:
@@ -238,6 +239,9 @@ class _Scanner:
             for k, v in inputs.items()
             if v and (k == ANY_INPUT or k not in dynamic)
         }
+        for name, dirs in pretrained.items():  # a value no folder lists: a repo id to load
+            if name not in inputs and name not in downloads and name not in fetches:
+                downloads[name] = dirs
         if inputs:
             entry["inputs"] = {k: _one(v) for k, v in inputs.items()}  # INPUT_TYPES order
             words = {k: list(dict.fromkeys(v)) for k, v in self.words.items() if k in inputs}
@@ -425,8 +429,9 @@ class _Scanner:
         dirs = set(self._dirs(p, self.folders_now))
         return dirs.pop() if len(dirs) == 1 else None
 
-    def _read_downloads(self, cls: ClassRef, folders, downloads: dict):
-        """Fill ``downloads``; return the file reads of the node's function, its methods and
+    def _read_downloads(self, cls: ClassRef, folders, downloads: dict, pretrained: dict):
+        """Fill ``downloads`` (and ``pretrained``: inputs whose value ``from_pretrained``
+        loads as given); return the file reads of the node's function, its methods and
         whether it downloads anything (then ``fetches`` reads it value by value)."""
         it = self.it
         reads: list = []
@@ -442,6 +447,7 @@ class _Scanner:
                 continue
             methods.append(method)
             start, first_read = len(it.effects.downloads), len(it.effects.file_reads)
+            first_load = len(it.effects.pretrained)
             first_fetch = len(it.effects.fetches)
             self._run(method, inputs=True)
             fetched = fetched or len(it.effects.fetches) > first_fetch
@@ -455,6 +461,12 @@ class _Scanner:
                     for d in self._download_dirs(local, cache, folders):
                         downloads.setdefault(r.name, set()).add(d)
             del it.effects.downloads[start:]
+            for repo, cache in it.effects.pretrained[first_load:]:
+                for r in repo:
+                    if isinstance(r, Input) and r.xform == "":
+                        dirs = self._download_dirs((), cache, folders)
+                        pretrained.setdefault(r.name, set()).update(dirs)
+            del it.effects.pretrained[first_load:]
         return reads, methods, fetched
 
     def _download_dirs(self, local, cache, folders) -> list[str]:

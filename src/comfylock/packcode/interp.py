@@ -43,6 +43,9 @@ class Fetch(NamedTuple):
 class Effects:
     registrations: list = field(default_factory=list)  # (key alts, path alts, where)
     downloads: list = field(default_factory=list)  # (repo alts, local_dir alts, cache alts, where)
+    # ``X.from_pretrained(value)``: a repo id loaded into the Hugging Face cache when it is
+    # not a local path (repo alts, cache_dir alts)
+    pretrained: list = field(default_factory=list)
     # a node input's value used as a file name in a directory: (input name, dir alts)
     file_reads: list = field(default_factory=list)
     # what a node's code downloads: Fetch records (see fetches.py)

@@ -459,8 +459,11 @@ class _Reader:
             ref = repo_reference(node_type, name, value, node_id=node_id, active=active)
             if ref is not None:
                 self.repos.append(ref)
-            elif nodetable.download_dirs(node_type, name):
-                why = f"cannot tell: {node_type}.{name} downloads the repo to a place the table cannot name"
+            elif dirs := nodetable.download_dirs(node_type, name):
+                where = "a place the table cannot name"
+                if all(d.startswith("hf-cache") for d in dirs):
+                    where = "the Hugging Face cache, which comfylock does not fill"
+                why = f"cannot tell: {node_type}.{name} downloads the repo to {where}"
                 self._add_fetched_file(
                     {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
                 )
