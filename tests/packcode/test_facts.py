@@ -196,7 +196,7 @@ def test_a_class_attribute_built_from_an_earlier_one_is_read(layouts):
 def test_words_offered_beside_a_folders_files_are_recorded_as_naming_no_file(layouts):
     # ["(use same)", "Auto"] + get_filename_list("checkpoints"): the words are the node's own
     entry = layouts["FakeRefinerChoice"]
-    assert entry["inputs"] == {"refiner": "checkpoints", "vae": "vae"}
+    assert entry["inputs"] == {"refiner": "checkpoints", "vae": "vae", "upscaler": "upscale_models"}
     assert entry["fileless"] == {"refiner": ["(use same)", "Auto"], "vae": ["Baked VAE"]}
 
 

@@ -27,6 +27,7 @@ from .values import (
     ListV,
     Mod,
     PathV,
+    is_word,
     join_path,
 )
 
@@ -367,6 +368,7 @@ def _add(a, b):  # noqa: C901 - the pairs that matter
             )
             if len(words) != len(y.items):
                 return x
+            words = tuple(w for w in words if is_word(w))  # a default file stays a file
             both = (*words, *x.words) if y is a else (*x.words, *words)
             return Files(x.keys, x.prefixes, tuple(dict.fromkeys(both)))
         if isinstance(x, Files | DirFiles) and isinstance(y, ListV | Files | DirFiles):

@@ -30,6 +30,7 @@ from .values import (
     Schema,
     V3Input,
     file_name_list,
+    is_word,
 )
 
 __all__ = ["pack_facts"]
@@ -558,10 +559,11 @@ def _listed(v):
     that listing; words put beside them (``names.insert(0, "none")``) are the node's own."""
     if not (isinstance(v, ListV) and any(isinstance(i, FileName) for i in v.items)):
         return v
-    words = tuple(i.value for i in v.items if isinstance(i, Const) and isinstance(i.value, str))
+    consts = [i.value for i in v.items if isinstance(i, Const) and isinstance(i.value, str)]
     names = [i for i in v.items if isinstance(i, FileName)]
-    if len(names) + len(words) != len(v.items):
+    if len(names) + len(consts) != len(v.items):
         return v
+    words = tuple(w for w in consts if is_word(w))  # a default file name stays a file
     keys = {i.key for i in names}  # ``models/<key>`` as a fallback for a folder's dirs: it
     items = [i for i in names if not (i.key[:11] == "dir:models/" and i.key[11:] in keys)]
     v = ListV(tuple(items))

@@ -11,9 +11,11 @@ be read statically is ``Dyn`` — the honest "dynamic" answer, never a guess.
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import NamedTuple
 
 __all__ = [
+    "is_word",
     "UNKNOWN",
     "Bound",
     "ClassRef",
@@ -257,3 +259,13 @@ def file_name_list(v) -> bool:
     if not all(isinstance(i, Const) and isinstance(i.value, str) for i in v.items):
         return False
     return any(i.value.lower().endswith(_FILE_EXTS) for i in v.items)
+
+
+_EXTENSION = re.compile(r"\.[A-Za-z0-9_-]{1,16}$")
+
+
+def is_word(text: str) -> bool:
+    """Whether a choice a node offers beside a folder's files is its own word (``"None"``,
+    ``"Auto"``, ``"(use same)"``), not a file name (``"ultrapixel_t2i.safetensors"``: a
+    default file of that folder is a model). Anything with an extension counts as a file."""
+    return bool(text.strip()) and not _EXTENSION.search(text.strip())
