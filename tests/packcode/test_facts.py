@@ -227,3 +227,16 @@ def test_a_value_handed_to_from_pretrained_as_given_is_a_download_into_the_hub_c
     entry = downloads["FakeHubLoader"]
     assert entry["downloads"] == {"repo": "hf-cache"}
     assert entry["inputs"] == {"local": "LLM"}
+
+
+def test_a_helpers_default_directory_is_read_where_it_is_defined(downloads):
+    # fetch_weights(repo, name, ckpts_dir=ckpts_path): the default is bound in the helper's
+    # module, where a try around os.environ[...] leaves the pack's ckpts/ when unset
+    fetched = downloads["FakePosePreprocessor"]["fetches"]["estimator"]
+    assert fetched["pose-l.onnx"] == [
+        {
+            "repo": "fakeorg/FakePose",
+            "dir": "custom_nodes/FakeDownloadPack/ckpts/fakeorg/FakePose",
+            "file": "pose-l.onnx",
+        }
+    ]

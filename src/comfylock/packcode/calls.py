@@ -478,7 +478,7 @@ def _join_all(args) -> tuple:
     file's name, or unknown."""
     if not args:
         return (UNKNOWN,)
-    current: list = [b if isinstance(b, PathV | FileName) else None for b in args[0]]
+    current: list = [b if isinstance(b, PathV | FileName | EnvV) else None for b in args[0]]
     for part in args[1:]:
         if len(current) * len(part) > 16:
             return (UNKNOWN,)
@@ -489,6 +489,8 @@ def _join_all(args) -> tuple:
 def _join_one(cur, part):
     if isinstance(part, FileName):
         return part  # a listed file under its directory: still that listing's name
+    if isinstance(cur, EnvV):
+        return cur  # a path under a directory an environment variable overrides: the override
     if not isinstance(cur, PathV):
         return None
     return join_path(cur.rel, part)

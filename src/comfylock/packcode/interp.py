@@ -212,9 +212,7 @@ class Interp:
                     self.assign(item.optional_vars, vals, frame)
             self.walk(s.body, frame)
         elif isinstance(s, ast.Try | getattr(ast, "TryStar", ast.Try)):
-            self.walk(s.body, frame)
-            self.branches([h.body for h in s.handlers] + [s.orelse, []], frame)
-            self.walk(s.finalbody, frame)
+            self.try_block(s, frame)
         elif isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef):
             frame.env[s.name] = (FuncRef(frame.module, s, frame.owner, _closure(frame)),)
         elif isinstance(s, ast.ClassDef):
@@ -243,6 +241,25 @@ class Interp:
             return None
         truths = {bool(a.value) for a in alts}
         return truths.pop() if len(truths) == 1 else None
+
+    def try_block(self, s, frame: Frame) -> None:
+        """``try``: the body ran to its end (then ``else``), or it failed before binding its
+        names and a handler ran from what was bound before (``x = os.environ["X"]`` in a
+        ``try`` leaves ``x``'s default when the variable is unset)."""
+        before = dict(frame.env)
+        self.walk(s.body, frame)
+        after = frame.env
+        results = []
+        for start, arm in [(after, s.orelse)] + [(before, h.body) for h in s.handlers]:
+            frame.env = dict(start)
+            self.walk(arm, frame)
+            results.append(frame.env)
+        merged: dict = {}
+        for env in results:
+            for k, v in env.items():
+                merged[k] = merge(merged[k], v) if k in merged else v
+        frame.env = merged
+        self.walk(s.finalbody, frame)
 
     def branches(self, arms, frame: Frame) -> None:
         before = dict(frame.env)
@@ -371,11 +388,13 @@ class Interp:
         env: dict = {}
         params = node.args.posonlyargs + node.args.args
         defaults = node.args.defaults
+        # defaults are evaluated where the function is defined (its module), not at the call
+        where = Frame(func.module, dict(_closure_of(func)), func.owner)
         for i, p in enumerate(params[len(params) - len(defaults) :]):
-            env[p.arg] = self.ev(defaults[i], frame)
+            env[p.arg] = self.ev(defaults[i], where)
         for p, d in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=False):
             if d is not None:
-                env[p.arg] = self.ev(d, frame)
+                env[p.arg] = self.ev(d, where)
         for p, a in zip(params, args, strict=False):
             env[p.arg] = a
         named = {p.arg for p in params + node.args.kwonlyargs}
