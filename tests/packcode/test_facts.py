@@ -240,3 +240,10 @@ def test_a_helpers_default_directory_is_read_where_it_is_defined(downloads):
             "file": "pose-l.onnx",
         }
     ]
+
+
+def test_a_word_beside_files_is_told_from_a_default_file_by_its_extension():
+    from comfylock.packcode.values import is_word
+
+    assert all(map(is_word, ["None", "Auto", "(use same)", ".none", "SD1.5", "Baked VAE"]))
+    assert not any(map(is_word, ["4x-default.pth", "big-lama.pt", "a/b.safetensors", ""]))

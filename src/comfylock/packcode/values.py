@@ -261,11 +261,12 @@ def file_name_list(v) -> bool:
     return any(i.value.lower().endswith(_FILE_EXTS) for i in v.items)
 
 
-_EXTENSION = re.compile(r"\.[A-Za-z0-9_-]{1,16}$")
+# a stem, then an extension with a letter in it: "x.pth", not ".none" or "SD1.5"
+_EXTENSION = re.compile(r"[^./\\]\.(?=[A-Za-z0-9_-]{0,15}[A-Za-z])[A-Za-z0-9_-]{1,16}$")
 
 
 def is_word(text: str) -> bool:
     """Whether a choice a node offers beside a folder's files is its own word (``"None"``,
-    ``"Auto"``, ``"(use same)"``), not a file name (``"ultrapixel_t2i.safetensors"``: a
-    default file of that folder is a model). Anything with an extension counts as a file."""
+    ``"Auto"``, ``".none"``, ``"SD1.5"``), not a file name (``"ultrapixel_t2i.safetensors"``:
+    a default file of that folder is a model). Anything with an extension counts as a file."""
     return bool(text.strip()) and not _EXTENSION.search(text.strip())
