@@ -361,3 +361,23 @@ def test_unnamed_values_are_not_given_the_one_known_folder_when_another_input_is
         (None, "bbox/face.pt"),
         (None, "sam_vit_b.pth"),
     ]
+
+
+def test_an_input_packs_read_differently_says_so_and_how_to_settle_it(node_table):
+    from comfylock.packcode.entries import merge_claims
+
+    claims = {
+        "LoadThing": [
+            ("orig-pack", {"inputs": {"model": "checkpoints"}, "widgets": ["model"]}),
+            ("b/Copy", {"inputs": {"model": "loras"}, "widgets": ["model"]}),
+        ]
+    }
+    packs = {
+        "orig-pack": {"repo": "https://github.com/a/Orig"},
+        "b/Copy": {"repo": "https://github.com/b/Copy"},
+    }
+    node_table({"packs": packs, "classes": merge_claims(claims)})
+    node = {"id": 1, "type": "LoadThing", "widgets_values": ["m.pt"]}
+    (ref,) = parse(json.dumps({"nodes": [node], "links": []}).encode()).models
+    assert ref.folder is None
+    assert "b/Copy, orig-pack" in ref.reason and "[nodes]" in ref.reason

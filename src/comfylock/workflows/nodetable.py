@@ -61,6 +61,7 @@ tests inject small tables with it.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +73,7 @@ __all__ = [
     "ENV_TABLE",
     "Knowledge",
     "chosen_variants",
+    "disagreeing_packs",
     "class_facts",
     "combine",
     "download_dir",
@@ -132,7 +134,8 @@ class _Class(msgspec.Struct, frozen=True, rename="kebab"):
     claimed_by: list[str] = []
     dynamic: list[str] = []
     # a class several packs provide with code that disagrees: each pack's facts, used for a
-    # node that names its pack (``for_pack``); the entry itself says ``dynamic: *``
+    # node that names its pack (``for_pack``) or a [nodes] pin; the entry itself keeps what
+    # they agree on, the inputs they differ on ``dynamic``
     variants: dict[str, dict] = {}
 
 
@@ -353,6 +356,27 @@ def has_unplaced_inputs(class_type: str) -> bool:
     reading, or it downloads): unnamed values can then not all be of the known folders."""
     entry = _entry(class_type)
     return bool(entry and (entry.dynamic or entry.downloads or entry.fetches))
+
+
+def disagreeing_packs(class_type: str, input_name: str | None = None) -> tuple[str, ...]:
+    """The packs whose code reads the class (or this input) differently (its ``variants``),
+    when no node hint or ``[nodes]`` pin chose one; () otherwise, or when every pack's code
+    is beyond reading for the input alike."""
+    entry = _entry(class_type)
+    if not entry or not entry.variants:
+        return ()
+    if input_name is not None:
+        readings = {
+            json.dumps(
+                [v.get(k, {}).get(input_name) for k in ("inputs", "downloads", "fetches")]
+                + [bool({input_name, "*"} & set(v.get("dynamic", ())))],
+                sort_keys=True,
+            )
+            for v in entry.variants.values()
+        }
+        if len(readings) == 1:  # alike (all beyond reading for it): not a disagreement
+            return ()
+    return tuple(sorted(entry.variants))
 
 
 def is_dynamic(class_type: str, input_name: str) -> bool:
