@@ -74,3 +74,26 @@ def test_the_lock_is_loaded_once_and_staleness_compares_it_with_the_workflows(
     assert project.staleness()[0] == "fresh"  # this run already read the workflows
     state, message = _project(tmp_path).staleness()
     assert state == "stale" and message, message
+
+
+def test_a_nodes_pin_chooses_which_packs_facts_read_a_class_packs_disagree_on(tmp_path, node_table):
+    from comfylock.packcode.entries import merge_claims
+
+    claims = {
+        "LoadThing": [
+            ("orig-pack", {"inputs": {"model": "checkpoints"}, "widgets": ["model"]}),
+            ("b/Copy", {"inputs": {"model": "loras"}, "widgets": ["model"]}),
+        ]
+    }
+    packs = {
+        "orig-pack": {"repo": "https://github.com/a/Orig", "registry-id": "orig-pack"},
+        "b/Copy": {"repo": "https://github.com/b/Copy"},
+    }
+    node_table({"packs": packs, "classes": merge_claims(claims)})
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    node = {"id": 1, "type": "LoadThing", "properties": {}, "widgets_values": ["m.pt"]}
+    (proj / "flow.json").write_text(json.dumps({"nodes": [node], "links": []}))
+    (proj / "comfylock.toml").write_text('[nodes]\n"LoadThing" = "b/Copy"\n')
+    (wf,) = _project(tmp_path).workflows()
+    assert [(r.folder, r.name) for r in wf.info.models] == [("loras", "m.pt")]

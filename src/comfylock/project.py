@@ -93,10 +93,12 @@ class Project:
     def knowledge(self):
         """Custom-node facts beyond the shipped table, for reading workflows: those the lock
         recorded (``[[class]]``), then what the packs installed in the ComfyUI root say (read
-        from their code, cached); None when the table alone answers."""
+        from their code, cached), then, for a class several packs provide with code that
+        disagrees, the facts of the pack a ``[nodes]`` pin names; None when the table alone
+        answers."""
         from .errors import LockfileError
         from .lock.knowledge import recorded
-        from .workflows.nodetable import combine
+        from .workflows.nodetable import chosen_variants, combine
 
         lock = None
         if self.settings.lock_path.is_file():
@@ -110,7 +112,7 @@ class Project:
             from .machine.packfacts import installed_knowledge
 
             installed = installed_knowledge(root, self.settings.cache_dir)
-        return combine(recorded(lock), installed)
+        return combine(recorded(lock), installed, chosen_variants(self.config.nodes))
 
     @cached_property
     def model_paths(self) -> ModelPaths:

@@ -21,3 +21,14 @@ def test_the_hand_pin_of_a_pack_local_file_names_its_directory():
     )
     (hint,) = fixes([("loras/sub/x.safetensors", "no source found")])
     assert "--folder loras --name sub/x.safetensors" in hint
+
+
+def test_a_file_no_one_can_place_gets_the_real_fix_never_folder_question_mark():
+    # "cannot tell which folder": `add --folder ?` would pin it nowhere; the fix is the pack's
+    # code (installed, read with --comfyui-root) or the folder the node reads, by hand
+    reason = "flow.json: cannot tell which folder it belongs in (unknown custom node Mystery)"
+    (hint,) = fixes([("?/mystery.safetensors", reason)])
+    assert "--folder ?" not in hint
+    assert "--comfyui-root" in hint
+    assert "--folder FOLDER --name mystery.safetensors" in hint
+    assert label("?/mystery.safetensors") == "mystery.safetensors (folder unknown)"

@@ -128,3 +128,122 @@ def test_a_pack_local_checkpoint_a_node_downloads():
         }
     ]
     assert classes["FakeAudioLoader"]["inputs"] == {"model": "fakeaudio", "vae": "vae"}
+
+
+@pytest.fixture(scope="module")
+def layouts() -> dict:
+    return read_pack("FakeLayoutPack")["classes"]
+
+
+def test_an_input_whose_kind_cannot_be_read_is_marked_in_the_widget_order(layouts):
+    # comfy.samplers.KSampler.SAMPLERS is another library's value: a combo or a link type,
+    # static reading cannot tell; the order says so ("?") instead of being dropped
+    assert layouts["FakeSamplerWithModel"]["widgets"] == [
+        "seed",
+        "",
+        "?sampler_name",
+        "ckpt_name",
+        "steps",
+    ]
+
+
+def test_inputs_spliced_in_from_a_dict_built_at_run_time_are_a_gap_in_the_order(layouts):
+    # **EXTRA_INPUTS: any number of widgets no one can name; the ones before it are certain
+    assert layouts["FakeRefinerWithConcepts"]["widgets"] == [
+        "refiner_model",
+        "refiner_vae",
+        "strength",
+        "*",
+    ]
+
+
+def test_a_listing_filtered_by_extension_is_still_that_folder(layouts):
+    # folder_paths.filter_files_extensions(get_filename_list(k), [...]) and filter(f, listing)
+    assert layouts["FakeDetector"]["inputs"] == {
+        "bbox_model": "ultralytics_bbox",
+        "sam_model": "sams",
+    }
+
+
+def test_a_release_on_mirrors_into_a_directory_a_yaml_file_names(downloads):
+    # urls = [base + name for base in BASE_URLS]; for i, url in enumerate(urls): try each;
+    # the directory joins settings.yaml's ckpts_path; "if model_dir is None" is not taken
+    fetched = downloads["FakeMirroredVFI"]["fetches"]["ckpt_name"]["interp-fast.pth"]
+    assert fetched[0] == {
+        "url": "https://mirror-a.example.com/releases/models/interp-fast.pth",
+        "dir": "custom_nodes/FakeDownloadPack/ckpts/mirrors",
+        "name": "interp-fast.pth",
+    }
+    assert {t["url"].split("/")[2] for t in fetched} == {
+        "mirror-a.example.com",
+        "mirror-b.example.com",
+    }
+
+
+def test_a_repo_downloaded_beside_its_place_then_moved_lands_where_it_is_moved(downloads):
+    # snapshot_download(local_dir=partial) then shutil.move(partial, final)
+    fetched = downloads["FakeCaptioner"]["fetches"]["llm"]
+    assert fetched["fakeorg/Caption-8B"] == [
+        {"repo": "fakeorg/Caption-8B", "dir": "models/LLM/fakeorg--Caption-8B"}
+    ]
+
+
+def test_a_class_attribute_built_from_an_earlier_one_is_read(layouts):
+    # SAMS = filter_files_extensions(SAMS_ALL, ...) in the class body, SAMS_ALL bound above it
+    assert layouts["FakeClassListDetector"]["inputs"] == {"sam_model": "sams"}
+
+
+def test_words_offered_beside_a_folders_files_are_recorded_as_naming_no_file(layouts):
+    # ["(use same)", "Auto"] + get_filename_list("checkpoints"): the words are the node's own
+    entry = layouts["FakeRefinerChoice"]
+    assert entry["inputs"] == {"refiner": "checkpoints", "vae": "vae", "upscaler": "upscale_models"}
+    assert entry["fileless"] == {"refiner": ["(use same)", "Auto"], "vae": ["Baked VAE"]}
+
+
+def test_nodes_registered_in_the_packs_browser_code_are_its_classes(layouts):
+    # LiteGraph.registerNodeType("FakeSetNode", ...) in web/js: a virtual node a workflow
+    # keeps; the pack must be installed for it, and it takes no model
+    assert layouts["FakeSetNode"] == {} and layouts["FakeGetNode"] == {}
+    assert "basic/const" not in layouts  # the graph library's own demo node, bundled
+
+
+def test_folders_registered_in_a_class_body_are_the_packs(layouts):
+    # a class body runs when its module is imported: its add_model_folder_path calls count;
+    # "bbox/" + names of a folder registered under "ultralytics" are that parent folder's
+    assert layouts["FakeSegmentDetector"]["inputs"] == {"model_name": "ultralytics"}
+
+
+def test_a_list_filled_in_a_loop_then_changed_keeps_every_alternative(layouts):
+    # names = []; for x in listing: names.append(basename(x)); names.insert(0, "none"):
+    # the change applies to both the empty list and the filled one, not to the last only
+    entry = layouts["FakeFaceRestorer"]
+    assert entry["inputs"] == {"restore_model": "facerestore_models"}
+    assert entry["fileless"] == {"restore_model": ["none"]}
+
+
+def test_a_value_handed_to_from_pretrained_as_given_is_a_download_into_the_hub_cache(downloads):
+    # AutoModel.from_pretrained(repo): the library fetches a repo id into the Hugging Face
+    # cache; from_pretrained(os.path.join(models_dir, "LLM", local)) is a local folder's file
+    entry = downloads["FakeHubLoader"]
+    assert entry["downloads"] == {"repo": "hf-cache"}
+    assert entry["inputs"] == {"local": "LLM"}
+
+
+def test_a_helpers_default_directory_is_read_where_it_is_defined(downloads):
+    # fetch_weights(repo, name, ckpts_dir=ckpts_path): the default is bound in the helper's
+    # module, where a try around os.environ[...] leaves the pack's ckpts/ when unset
+    fetched = downloads["FakePosePreprocessor"]["fetches"]["estimator"]
+    assert fetched["pose-l.onnx"] == [
+        {
+            "repo": "fakeorg/FakePose",
+            "dir": "custom_nodes/FakeDownloadPack/ckpts/fakeorg/FakePose",
+            "file": "pose-l.onnx",
+        }
+    ]
+
+
+def test_a_word_beside_files_is_told_from_a_default_file_by_its_extension():
+    from comfylock.packcode.values import is_word
+
+    assert all(map(is_word, ["None", "Auto", "(use same)", ".none", "SD1.5", "Baked VAE"]))
+    assert not any(map(is_word, ["4x-default.pth", "big-lama.pt", "a/b.safetensors", ""]))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from comfylock.packcode.entries import merge_claims, pack_entry
 from comfylock.packcode.facts import pack_facts
-from comfylock.packcode.source import SourcePack
+from comfylock.packcode.frontend import FRONTEND_SUFFIXES
+from comfylock.packcode.source import DATA_SUFFIXES, SourcePack
 from comfylock.workflows.tables import core_facts
 
 from .environment import bare_clone, commit_all, git
@@ -18,7 +19,7 @@ from .paths import FIXTURES
 __all__ = ["PACKS", "install_pack", "pack_repo", "read_pack", "table_of"]
 
 PACKS = FIXTURES / "nodepacks"
-TEXT = (".py", ".json", ".toml")
+TEXT = (".py", *DATA_SUFFIXES, *FRONTEND_SUFFIXES, ".toml")
 
 
 def read_pack(name: str) -> dict:

@@ -132,7 +132,11 @@ def test_modules_imported_through_sys_path():
     (Impact Pack does): the scanner follows it."""
     got = generate.scan_dir(PACKS / "FakePathPack")
     assert got["classes"] == {
-        "FakeSAMLoader": {"inputs": {"model_name": "sams"}, "widgets": ["model_name", "device"]}
+        "FakeSAMLoader": {
+            "inputs": {"model_name": "sams"},
+            "fileless": {"model_name": ["ESAM"]},  # sam_models() + ["ESAM"]: the node's word
+            "widgets": ["model_name", "device"],
+        }
     }
 
 
@@ -156,7 +160,7 @@ def file_pack() -> dict:
         # the directory comes from another input: cannot tell, not a guess
         (
             "FixedUnreadLoader",
-            {"dynamic": ["model"], "widgets": ["model", "where"]},
+            {"dynamic": ["model"], "widgets": ["model", "where"], "widget-kinds": "cs"},
         ),
         ("FixedModeLoader", {}),  # a fixed list of words, not of files
     ],

@@ -95,3 +95,44 @@ def test_a_class_marked_comfy_core_once_is_core_everywhere(node_table):
 def test_knowledge_says_where_a_class_facts_come_from(fake_table):
     info = parse(_api("FakeVFI", ckpt_name="rife47.pth"))
     assert info.nodes[0].knowledge == "table"
+
+
+def test_a_repo_id_in_a_node_no_one_read_is_cannot_tell_never_dropped(fake_table):
+    # nothing says what MysteryLoader does with "someorg/Some-Model-7B" (neither the table
+    # nor an installed pack): it may download that repo; reported, so check fails on it
+    info = parse(_api("MysteryLoader", model="someorg/Some-Model-7B", format="image/gif"))
+    (ref,) = info.models
+    assert (ref.folder, ref.name) == (None, "someorg/Some-Model-7B")
+    assert "unknown custom node MysteryLoader" in ref.reason
+    assert info.repos == ()
+
+
+def test_a_repo_like_value_of_a_node_whose_code_was_read_is_not_a_reference(fake_table):
+    # FakeTagger's code was read: an input it does not download from is not a model
+    info = parse(_api("FakeTagger", model="wd-v1-4", note="someorg/Some-Model-7B"))
+    assert all(r.name != "someorg/Some-Model-7B" for r in info.models)
+
+
+def test_a_repo_id_at_a_position_no_order_names_in_a_downloading_class_is_cannot_tell(node_table):
+    # the class downloads what its "model" input names, but this node's values carry no
+    # names and the table has no widget order for it: the repo is reported, never dropped
+    classes = {
+        "LoadCaptioner": {
+            "pack": "p",
+            "downloads": {"model": "models/LLM/{repo_name}"},
+        }
+    }
+    node_table({"packs": {"p": {"repo": "https://github.com/o/p"}}, "classes": classes})
+    node = {"id": 3, "type": "LoadCaptioner", "widgets_values": ["someorg/Captioner-2", "fp16"]}
+    info = parse(json.dumps({"nodes": [node], "links": []}).encode())
+    (ref,) = info.models
+    assert (ref.folder, ref.name) == (None, "someorg/Captioner-2")
+    assert "cannot tell" in ref.reason and "widget 0" in ref.reason
+
+
+def test_a_repo_id_a_node_loads_into_the_hub_cache_is_cannot_tell(fake_table):
+    info = parse(_api("FakeHubLoader", repo="someorg/Encoder-1B", local="enc.safetensors"))
+    by_name = {r.name: r for r in info.models}
+    assert by_name["enc.safetensors"].folder == "LLM"
+    ref = by_name["someorg/Encoder-1B"]
+    assert ref.folder is None and "cannot tell" in ref.reason

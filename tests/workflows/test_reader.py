@@ -229,7 +229,7 @@ def test_a_class_packs_disagree_on_is_read_as_the_pack_the_node_names(node_table
         ]
     }
     classes = merge_claims(claims)
-    assert classes["LoadThing"]["dynamic"] == ["*"]
+    assert classes["LoadThing"]["dynamic"] == ["model"]
     assert set(classes["LoadThing"]["variants"]) == {"orig-pack", "b/Copy"}
     packs = {
         "orig-pack": {"repo": "https://github.com/a/Orig", "registry-id": "orig-pack"},
@@ -237,14 +237,147 @@ def test_a_class_packs_disagree_on_is_read_as_the_pack_the_node_names(node_table
     }
     node_table({"packs": packs, "classes": classes})
 
-    def read(props: dict):
+    def read(props: dict, packs=("b/Copy", "orig-pack")):
         node = {"id": 1, "type": "LoadThing", "properties": props, "widgets_values": ["m.pt"]}
         info = parse(json.dumps({"nodes": [node], "links": []}).encode())
         ((ref,), (use,)) = info.models, info.nodes
-        assert set(use.packs) == {"orig-pack", "b/Copy"}  # still ambiguous for resolve
+        assert sorted(use.packs) == list(packs)  # without a pin, still ambiguous for resolve
         return ref.folder, ref.reason
 
     assert read({"cnr_id": "orig-pack"}) == ("checkpoints", None)
     assert read({"aux_id": "b/Copy"}) == ("loras", None)
     folder, reason = read({})
     assert folder is None and "cannot tell" in reason
+
+    # a [nodes] pin in comfylock.toml settles it for every node of the class
+    from comfylock.workflows import nodetable
+
+    for pin in ("b/Copy", "https://github.com/b/Copy"):
+        with nodetable.pinned(nodetable.chosen_variants({"LoadThing": pin})):
+            assert read({}, packs=("b/Copy",)) == ("loras", None)
+    with nodetable.pinned(nodetable.chosen_variants({"LoadThing": "orig-pack"})):
+        assert read({}, packs=("orig-pack",)) == ("checkpoints", None)
+        # the pin is the user's word, over what a node names
+        assert read({"aux_id": "b/Copy"}, packs=("orig-pack",)) == ("checkpoints", None)
+    assert nodetable.chosen_variants({"LoadThing": "someone/else", "Other": "x/y"}) is None
+
+
+def test_ui_values_are_named_by_an_order_with_inputs_of_unknown_kind(node_table):
+    # the pack's INPUT_TYPES has a combo from another library (kind unknown: "?") and inputs
+    # spliced in at run time ("*"): a node that does not name its widgets is still read
+    from tests.support.nodepacks import table_of
+
+    node_table(table_of("FakeLayoutPack"))
+
+    def read(node_type: str, values: list) -> list:
+        node = {"id": 1, "type": node_type, "widgets_values": values}
+        info = parse(json.dumps({"nodes": [node], "links": []}).encode())
+        return [(r.input, r.folder, r.name) for r in info.models]
+
+    values = [7, "fixed", "euler", "sd15.safetensors", 20]
+    assert read("FakeSamplerWithModel", values) == [
+        ("ckpt_name", "checkpoints", "sd15.safetensors")
+    ]
+    values = ["refiner.safetensors", "vae.safetensors", 1.0, True, False, True]
+    assert read("FakeRefinerWithConcepts", values) == [
+        ("refiner_model", "checkpoints", "refiner.safetensors"),
+        ("refiner_vae", "vae", "vae.safetensors"),
+    ]
+
+
+def test_a_word_a_node_offers_beside_a_folders_files_is_not_a_model(node_table):
+    from tests.support.nodepacks import table_of
+
+    node_table(table_of("FakeLayoutPack"))
+    prompt = {
+        "1": {"class_type": "FakeRefinerChoice", "inputs": {"refiner": "Auto", "vae": "v.pt"}}
+    }
+    info = parse(json.dumps(prompt).encode())
+    assert [(r.folder, r.name) for r in info.models] == [("vae", "v.pt")]
+
+
+def _group_workflow(node_type: str, values: list, groups: dict | None) -> bytes:
+    """A UI workflow with one group node (a component) whose definition is ``groups``."""
+    node = {"id": 19, "type": node_type, "properties": {}, "widgets_values": values}
+    extra = {"groupNodes": groups} if groups is not None else {}
+    return json.dumps({"nodes": [node], "links": [], "extra": extra}).encode()
+
+
+_PIPE = {
+    "nodes": [
+        {"index": 0, "type": "CheckpointLoaderSimple", "widgets_values": ["base.safetensors"]},
+        {"index": 1, "type": "CLIPTextEncode", "widgets_values": ["a cat"]},
+        {"index": 2, "type": "LoraLoader", "widgets_values": ["style.safetensors", 1.0, 1.0]},
+    ],
+    "links": [],
+    "external": [],
+}
+
+
+@pytest.mark.parametrize("prefix", ["workflow>", "workflow/", ""])
+def test_a_group_node_is_read_as_its_inner_nodes_with_the_instances_values(prefix):
+    # the frontend's group nodes (workflow>NAME, workflow/NAME before it) and ComfyUI-Manager's
+    # components, whose node type is the definition's own name ("## make-basic_pipe [2c8c61]")
+    name = "## make-basic_pipe [2c8c61]"
+    values = ["mine.safetensors", "a dog", "other.safetensors", 0.5, 0.5]
+    info = parse(_group_workflow(prefix + name, values, {name: _PIPE}))
+    assert keys(info.models) == ["checkpoints/mine.safetensors", "loras/other.safetensors"]
+    assert {n.class_type for n in info.nodes} == {
+        "CheckpointLoaderSimple",
+        "CLIPTextEncode",
+        "LoraLoader",
+    }
+
+
+def test_a_component_whose_definition_the_workflow_lacks_says_so():
+    # ComfyUI-Manager keeps components outside the workflow: its values are still reported
+    # ("cannot tell"), with the reason, never dropped or read as a pack's node class
+    info = parse(_group_workflow("## make-basic_pipe [2c8c61]", ["base.safetensors", "x"], None))
+    (ref,) = info.models
+    assert ref.folder is None and ref.name == "base.safetensors"
+    assert "component" in ref.reason and "definition" in ref.reason
+
+
+def test_unnamed_values_are_not_given_the_one_known_folder_when_another_input_is_unplaced(
+    node_table,
+):
+    # a node of another version (more values than the code's order): its two model values
+    # cannot be paired with inputs; one input reads sams, the other a list no one can read,
+    # so "sams" for both would be a confident wrong folder for one of them
+    classes = {
+        "Segmenter": {
+            "pack": "p",
+            "inputs": {"sam_model": "sams"},
+            "dynamic": ["bbox_model"],
+            "widgets": ["bbox_model", "sam_model", "enabled"],
+            "widget-kinds": "ccb",
+        }
+    }
+    node_table({"packs": {"p": {"repo": "https://github.com/o/p"}}, "classes": classes})
+    values = [True, "bbox/face.pt", "sam_vit_b.pth", 0.5]
+    node = {"id": 1, "type": "Segmenter", "widgets_values": values}
+    info = parse(json.dumps({"nodes": [node], "links": []}).encode())
+    assert sorted((r.folder, r.name) for r in info.models) == [
+        (None, "bbox/face.pt"),
+        (None, "sam_vit_b.pth"),
+    ]
+
+
+def test_an_input_packs_read_differently_says_so_and_how_to_settle_it(node_table):
+    from comfylock.packcode.entries import merge_claims
+
+    claims = {
+        "LoadThing": [
+            ("orig-pack", {"inputs": {"model": "checkpoints"}, "widgets": ["model"]}),
+            ("b/Copy", {"inputs": {"model": "loras"}, "widgets": ["model"]}),
+        ]
+    }
+    packs = {
+        "orig-pack": {"repo": "https://github.com/a/Orig"},
+        "b/Copy": {"repo": "https://github.com/b/Copy"},
+    }
+    node_table({"packs": packs, "classes": merge_claims(claims)})
+    node = {"id": 1, "type": "LoadThing", "widgets_values": ["m.pt"]}
+    (ref,) = parse(json.dumps({"nodes": [node], "links": []}).encode()).models
+    assert ref.folder is None
+    assert "b/Copy, orig-pack" in ref.reason and "[nodes]" in ref.reason

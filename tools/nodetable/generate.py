@@ -29,7 +29,8 @@ from pathlib import Path
 from comfylock.packcode import SCANNER_VERSION
 from comfylock.packcode.entries import merge_claims, pack_entry, registry_id
 from comfylock.packcode.facts import pack_facts
-from comfylock.packcode.source import SourcePack
+from comfylock.packcode.frontend import FRONTEND_SUFFIXES
+from comfylock.packcode.source import DATA_SUFFIXES, SourcePack
 from comfylock.workflows.tables import core_facts
 
 from .gitread import commit_date, head_commit, read_python, read_text
@@ -88,7 +89,7 @@ def scan_dir(root: Path) -> dict:
     files = {
         p.relative_to(root).as_posix(): p.read_text()
         for p in sorted(root.rglob("*"))
-        if p.suffix in (".py", ".json") and p.is_file()
+        if p.suffix in (".py", *DATA_SUFFIXES, *FRONTEND_SUFFIXES) and p.is_file()
     }
     return pack_facts(SourcePack(root.name, files), core_facts())
 

@@ -8,6 +8,9 @@ import hashlib
 import subprocess
 from datetime import datetime, timezone
 
+from comfylock.packcode.frontend import FRONTEND_SUFFIXES  # browser code registering nodes
+from comfylock.packcode.source import DATA_SUFFIXES as DATA_FILES  # data the code loads
+
 __all__ = ["blob_id", "commit_date", "commit_holding", "head_commit", "read_python", "read_text"]
 
 MAX_FILE = 600_000  # bytes; larger .py files are generated data, not node code
@@ -22,13 +25,12 @@ def head_commit(gitdir: str, rev: str = "HEAD") -> str | None:
     return proc.stdout.strip() or None
 
 
-DATA_FILES = (".json",)  # data a pack's code loads (label -> repo maps), read as text too
 MAX_DATA = 1_000_000
 
 
 def read_python(gitdir: str, commit: str) -> dict[str, str]:
-    """Every ``.py`` file of ``commit`` and its small JSON data files (path -> text), skipping
-    oversized and absent blobs."""
+    """Every ``.py`` and ``.js`` file of ``commit`` and its small data files (path -> text),
+    skipping oversized and absent blobs."""
     listing = subprocess.run(
         ["git", "--git-dir", gitdir, "ls-tree", "-r", "-l", "-z", commit],
         capture_output=True,
@@ -44,8 +46,9 @@ def read_python(gitdir: str, commit: str) -> dict[str, str]:
         if kind != b"blob" or not size.isdigit():
             continue
         if (
-            name.endswith(".py")
+            name.endswith((".py", *FRONTEND_SUFFIXES))
             and int(size) <= MAX_FILE
+            and "/node_modules/" not in name
             or name.endswith(DATA_FILES)
             and int(size) <= MAX_DATA
             and "/node_modules/" not in name

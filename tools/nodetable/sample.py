@@ -1,9 +1,10 @@
 """The measurement sample: real example workflows shipped in custom-node repositories, split by
 repository (never by file) into a TUNE part and a HELD-OUT part.
 
-    python -m tools.nodetable.sample split [--mirror DIR]     # writes sample_split.json
-    python -m tools.nodetable.sample extract OUT [--mirror DIR] [--corpus DIR]
+    python -m tools.nodetable.sample split [--round 2] [--mirror DIR]   # sample_split[2].json
+    python -m tools.nodetable.sample extract OUT [--round 2] [--mirror DIR] [--corpus DIR]
     python -m tools.nodetable.sample install ROOT [--mirror DIR]
+    python -m tools.nodetable.sample candidates [--mirror DIR]          # sample_repos2.txt
 
 ``split`` lists, for every repository in ``sample_repos.txt`` that the mirror holds, the
 workflow files of its snapshot (``.json``/``.png``/``.webp`` files the reader accepts as a
@@ -16,6 +17,11 @@ the seed and the names only, not on the order of the list or on anything the sca
 makes ``ROOT`` a ComfyUI root whose ``custom_nodes/`` holds every pack of the mirror (its
 source and text files at the snapshot's HEAD, with a ``.git`` that names the commit and the
 remote, as a clone would): the machine ``measure --comfyui-root`` reads installed packs from.
+
+Round 2 (issue 17, second round) is a second sample with its own list, seed and parts
+(``tune2``/``heldout2``): ``candidates`` lists every repository of the mirror outside round
+1's list that ships a workflow file, and repositories fetched later only to measure packs
+outside the shipped table are appended with the tag ``heldout`` (forced into ``heldout2``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from comfylock.errors import WorkflowError
@@ -35,23 +42,41 @@ from .gitread import head_commit
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-REPOS = HERE / "sample_repos.txt"
-SPLIT = HERE / "sample_split.json"
-SEED = "issue17"
 SUFFIXES = (".json", ".png", ".webp")
 
 
-def listed(path: Path = REPOS) -> list[tuple[str, bool]]:
-    """(owner/repo, forced into tune) from the list file."""
+@dataclass(frozen=True)
+class Round:
+    """One measurement sample: its list, split file, seed and the names of its two parts."""
+
+    repos: Path
+    split: Path
+    seed: str
+    tune: str
+    heldout: str
+
+
+ROUNDS = {
+    1: Round(HERE / "sample_repos.txt", HERE / "sample_split.json", "issue17", "tune", "heldout"),
+    2: Round(
+        HERE / "sample_repos2.txt", HERE / "sample_split2.json", "issue17b", "tune2", "heldout2"
+    ),
+}
+REPOS, SPLIT, SEED = ROUNDS[1].repos, ROUNDS[1].split, ROUNDS[1].seed
+
+
+def listed(path: Path = REPOS) -> list[tuple[str, str | None]]:
+    """(owner/repo, the part a tag forces it into: "tune", "heldout" or None) from a list."""
     rows = (line.split("#", 1)[0].split() for line in path.read_text().splitlines())
-    return [(row[0], "tune" in row[1:]) for row in rows if row]
+    tags = ("tune", "heldout")
+    return [(row[0], next((t for t in tags if t in row[1:]), None)) for row in rows if row]
 
 
-def part_of(repo: str, forced_tune: bool) -> str:
-    if forced_tune:
-        return "tune"
-    digest = hashlib.sha256(f"{SEED}:{repo.lower()}".encode()).digest()
-    return "heldout" if digest[-1] % 2 == 0 else "tune"
+def part_of(repo: str, forced: str | None, sample: Round = ROUNDS[1]) -> str:
+    if forced is not None:
+        return sample.tune if forced == "tune" else sample.heldout
+    digest = hashlib.sha256(f"{sample.seed}:{repo.lower()}".encode()).digest()
+    return sample.heldout if digest[-1] % 2 == 0 else sample.tune
 
 
 def _gitdir(mirror: Path, repo: str) -> str | None:
@@ -83,10 +108,10 @@ def workflow_files(gitdir: str, commit: str) -> list[str]:
     return out
 
 
-def split(mirror: Path) -> dict:
+def split(mirror: Path, sample: Round = ROUNDS[1]) -> dict:
     repos: dict[str, dict] = {}
     absent = []
-    for repo, forced in listed():
+    for repo, forced in listed(sample.repos):
         gitdir = _gitdir(mirror, repo)
         commit = head_commit(gitdir) if gitdir else None
         if commit is None:
@@ -94,21 +119,40 @@ def split(mirror: Path) -> dict:
             continue
         files = workflow_files(gitdir, commit)
         if files:
-            repos[repo] = {"part": part_of(repo, forced), "commit": commit, "files": files}
+            part = part_of(repo, forced, sample)
+            repos[repo] = {"part": part, "commit": commit, "files": files}
         else:
             absent.append(repo)
     return {
         "about": __doc__.split("\n\n")[0].replace("\n", " "),
-        "seed": SEED,
-        "rule": "held-out iff not forced into tune and sha256('<seed>:<owner/repo lowercased>')"
-        " ends in an even byte",
+        "seed": sample.seed,
+        "rule": f"{sample.heldout} iff forced (tag heldout) or, not forced into {sample.tune},"
+        " sha256('<seed>:<owner/repo lowercased>') ends in an even byte",
         "repos": repos,
         "no-workflows": sorted(absent),
     }
 
 
+_NOT_PACKS = {"Comfy-Org+ComfyUI", "Comfy-Org+ComfyUI-Manager", "ltdrdata+ComfyUI-Manager"}
+
+
+def candidates(mirror: Path) -> list[str]:
+    """Repositories of the mirror outside round 1's list that ship a workflow file."""
+    taken = {repo.lower() for repo, _ in listed(ROUNDS[1].repos)}
+    out = []
+    for entry in sorted(mirror.iterdir(), key=lambda p: p.name.lower()):
+        repo = entry.name.replace("+", "/", 1)
+        if "/" not in repo or repo.lower() in taken or entry.name in _NOT_PACKS:
+            continue
+        gitdir = _gitdir(mirror, repo)
+        commit = head_commit(gitdir) if gitdir else None
+        if commit is not None and workflow_files(gitdir, commit):
+            out.append(repo)
+    return out
+
+
 def extract(data: dict, mirror: Path, out: Path, corpus: Path | None) -> dict[str, int]:
-    counts = {"tune": 0, "heldout": 0}
+    counts: dict[str, int] = {}
     for repo, entry in data["repos"].items():
         gitdir = _gitdir(mirror, repo)
         if gitdir is None:
@@ -119,7 +163,7 @@ def extract(data: dict, mirror: Path, out: Path, corpus: Path | None) -> dict[st
             target = base / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(_blob(gitdir, entry["commit"], path))
-            counts[entry["part"]] += 1
+            counts[entry["part"]] = counts.get(entry["part"], 0) + 1
         shared = corpus / repo.replace("/", "_", 1) if corpus else None
         if shared and shared.is_dir():
             for src in sorted(shared.rglob("*")):
@@ -127,12 +171,11 @@ def extract(data: dict, mirror: Path, out: Path, corpus: Path | None) -> dict[st
                     target = base / "_corpus" / src.relative_to(shared)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(src, target)
-                    counts[entry["part"]] += 1
+                    counts[entry["part"]] = counts.get(entry["part"], 0) + 1
     return counts
 
 
 _INSTALLED = (".py", ".toml", ".json", ".yaml", ".yml", ".txt", ".cfg", ".ini")
-_NOT_PACKS = {"Comfy-Org+ComfyUI", "Comfy-Org+ComfyUI-Manager", "ltdrdata+ComfyUI-Manager"}
 
 
 def install(mirror: Path, root: Path) -> int:
@@ -185,8 +228,9 @@ def _text_files(gitdir: str, commit: str):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("verb", choices=("split", "extract", "install"))
+    ap.add_argument("verb", choices=("split", "extract", "install", "candidates"))
     ap.add_argument("out", nargs="?", type=Path)
+    ap.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1, dest="round_")
     ap.add_argument("--mirror", type=Path, default=ROOT.parent / ".mirror")
     ap.add_argument(
         "--corpus",
@@ -194,13 +238,20 @@ def main(argv: list[str] | None = None) -> int:
         default=ROOT.parent / "shared" / "corpus" / "custom_node_workflows",
     )
     args = ap.parse_args(argv)
+    sample = ROUNDS[args.round_]
+    if args.verb == "candidates":
+        found = candidates(args.mirror)
+        print("\n".join(found))
+        print(f"{len(found)} repositories outside round 1 ship workflow files", file=sys.stderr)
+        return 0
     if args.verb == "split":
-        data = split(args.mirror)
-        SPLIT.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        data = split(args.mirror, sample)
+        sample.split.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
         parts = [e["part"] for e in data["repos"].values()]
         print(
-            f"{len(parts)} repositories with workflows: {parts.count('tune')} tune, "
-            f"{parts.count('heldout')} held-out; {len(data['no-workflows'])} without"
+            f"{len(parts)} repositories with workflows: {parts.count(sample.tune)} "
+            f"{sample.tune}, {parts.count(sample.heldout)} {sample.heldout};"
+            f" {len(data['no-workflows'])} without"
         )
         return 0
     if args.out is None:
@@ -208,9 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "install":
         print(f"installed {install(args.mirror, args.out)} packs under {args.out}/custom_nodes")
         return 0
-    data = json.loads(SPLIT.read_text())
+    data = json.loads(sample.split.read_text())
     counts = extract(data, args.mirror, args.out, args.corpus if args.corpus.is_dir() else None)
-    print(f"wrote {counts['tune']} tune and {counts['heldout']} held-out files under {args.out}")
+    done = ", ".join(f"{n} {part}" for part, n in sorted(counts.items()))
+    print(f"wrote {done} files under {args.out}")
     return 0
 
 

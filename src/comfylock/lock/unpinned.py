@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from ..units import count
 from ..workflows.tables import split_key
 
-__all__ = ["OFFLINE", "fixes", "is_offline", "label", "summary"]
+__all__ = ["OFFLINE", "UNPLACED", "fixes", "is_offline", "label", "summary"]
 
 # Every reason an offline run gives ends with this mark (resolve/core, resolve/live).
 OFFLINE = "(offline)"
 NODE_FOLDER, SNAPSHOT_FOLDER, INPUT_FOLDER = "custom_nodes", "snapshot", "input"
+UNPLACED = "?"  # the folder of a file the reader cannot tell the place of (resolve/core)
 
 
 def label(key: str) -> str:
@@ -29,6 +30,8 @@ def label(key: str) -> str:
         return f"node class {name}"
     if folder == SNAPSHOT_FOLDER:
         return f"repo snapshot {name}"
+    if folder == UNPLACED:
+        return f"{name} (folder unknown)"
     return key  # a model or an input file is a file: folder/name
 
 
@@ -72,6 +75,14 @@ def fixes(entries: Iterable[tuple[str, str]]) -> list[str]:
             f"{summary(looked_offline)}"
         )
     rest = [(k, why) for k, why in entries if not is_offline(why)]
+    unplaced = [k.partition("/")[2] for k, _ in rest if k.partition("/")[0] == UNPLACED]
+    if unplaced:
+        out.append(
+            "tell comfylock where it goes: install the node's pack and run `comfylock resolve "
+            "--comfyui-root DIR` (the pack's code says the folder), or pin it by hand with the "
+            f"folder the node reads: `comfylock add SOURCE --folder FOLDER --name {unplaced[0]}`"
+        )
+    rest = [(k, why) for k, why in rest if k.partition("/")[0] != UNPLACED]
     models = [k for k, _ in rest if _kind(k) == "model"]
     if models:
         folder, name = split_key(models[0])

@@ -25,15 +25,18 @@ from pathlib import Path
 import msgspec
 
 from ..packcode import SCANNER_VERSION
+from ..packcode.frontend import FRONTEND_SUFFIXES
+from ..packcode.source import DATA_SUFFIXES
 from ..workflows import nodetable
 from .installed import read_bounded
 
 __all__ = ["InstalledPack", "installed_knowledge", "installed_packs", "read_installed_pack"]
 
 MAX_SOURCE = 600_000  # bytes: a bigger .py file is generated data, not node code
-MAX_DATA = 1_000_000  # a data file (.json) a pack's code loads
+MAX_DATA = 1_000_000  # a data file (.json, .yaml) a pack's code loads
 MAX_FILES = 5_000
-SKIP_DIRS = frozenset({".git", "__pycache__", "node_modules", ".venv", "venv", "web", "js"})
+SKIP_DIRS = frozenset({".git", "__pycache__", "node_modules", ".venv", "venv"})
+CODE = (".py", *FRONTEND_SUFFIXES)  # the pack's Python, and browser code registering nodes
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _URL = re.compile(r"^\s*url\s*=\s*(\S+)\s*$", re.M)
 
@@ -150,8 +153,8 @@ def _source_files(root: Path) -> dict[str, str]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
         for name in sorted(filenames):
-            limit = MAX_SOURCE if name.endswith(".py") else MAX_DATA
-            if not name.endswith((".py", ".json")) and name != "pyproject.toml":
+            limit = MAX_SOURCE if name.endswith(CODE) else MAX_DATA
+            if not name.endswith((*CODE, *DATA_SUFFIXES)) and name != "pyproject.toml":
                 continue
             full = os.path.join(dirpath, name)
             text = read_bounded(full, limit)
@@ -173,7 +176,7 @@ def _identity(path: Path) -> str:
     for dirpath, dirnames, filenames in os.walk(path):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
         for name in sorted(filenames):
-            if name.endswith((".py", ".json")):
+            if name.endswith((*CODE, *DATA_SUFFIXES)):
                 try:
                     st = os.stat(os.path.join(dirpath, name))
                 except OSError:

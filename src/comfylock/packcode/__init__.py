@@ -21,7 +21,11 @@ __all__ = ["SCANNER_VERSION", "CoreFacts"]
 # 1: the scanner as of issue 15 (earlier readings were not numbered).
 # 2: issue 17: helpers followed into folder_paths, core loaders' inputs copied by wrappers,
 #    label -> repo/URL maps, file downloads, pack-local directories, data files.
-SCANNER_VERSION = 2
+# 3: issue 17, second round: widget orders keep inputs whose kind cannot be read ("?name")
+#    and gaps of unnamed inputs ("*"); listings filtered by extension are their folder's;
+#    the node's own words beside files; classes packs disagree on keep what they agree on;
+#    nodes registered in the pack's browser code.
+SCANNER_VERSION = 3
 
 
 class CoreFacts(NamedTuple):

@@ -44,6 +44,7 @@ from .values import (
     Schema,
     V3Input,
     from_json,
+    from_yaml,
     join_path,
 )
 
@@ -75,16 +76,28 @@ def call_node(it, node: ast.Call, frame) -> tuple:
     args = [it.ev(a, frame) for a in node.args]
     kwargs = {kw.arg: it.ev(kw.value, frame) for kw in node.keywords if kw.arg}
     out = []
+    changed: list = []  # each alternative of a container changed in place
     for f in funcs:
         if isinstance(f, Bound) and f.name in ("append", "extend", "insert", "update"):
-            out.append(_mutate(it, node, f, args, frame))
+            new = _mutate(it, node, f, args, frame)
+            changed.append((f.recv, new))
+            out.append(Const(None))
         else:
             out.extend(call(it, f, args, kwargs, node, frame))
+    target = node.func.value if isinstance(node.func, ast.Attribute) else None
+    if any(new is not None for _, new in changed) and isinstance(target, ast.Name | ast.Subscript):
+        # every alternative's change, not the last one's (an unreadable one stays as it was,
+        # and so do alternatives that are no container)
+        after = [new if new is not None else old for old, new in changed]
+        seen = {id(old) for old, _ in changed}
+        after += [v for v in it.ev(target, frame) if id(v) not in seen]
+        it.rebind(target, merge(tuple(after)), frame)
     return merge(tuple(out))
 
 
 def _mutate(it, node, f: Bound, args, frame):
-    target = node.func.value
+    """The container ``f`` (``list.append``, ``dict.update``, ...) changes into, or None when
+    the change cannot be read (a folder registration is recorded as it happens)."""
     recv = f.recv
     new = None
     if f.name == "update" and isinstance(recv, DictV) and args:
@@ -102,9 +115,7 @@ def _mutate(it, node, f: Bound, args, frame):
     elif f.name in ("append", "extend") and isinstance(recv, FolderDirs) and args:
         paths = args[-1] if f.name == "append" else element_of(args[0])
         it.effects.registrations.append(((Const(recv.key),), paths, it.where(frame, node)))
-    if new is not None and isinstance(target, ast.Name | ast.Subscript):
-        it.rebind(target, (new,), frame)
-    return Const(None)
+    return new
 
 
 def _super(it, frame) -> tuple:
@@ -117,7 +128,7 @@ def _super(it, frame) -> tuple:
     return tuple(b for b in bases if isinstance(b, ClassRef | Mod)) or (UNKNOWN,)
 
 
-_KIND_VALUE = {"link": "MODEL", "int": "INT", "widget": "STRING"}
+_KIND_VALUE = {"link": "MODEL", "int": "INT", "widget": "COMBO"}  # a widget of any value kind
 
 
 def core_input_types(spec) -> DictV:
@@ -160,6 +171,10 @@ def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
         it.effects.downloads.append((repo, local, cache, it.where(frame, node)))
         _record_hf_fetch(it, last, args, kwargs, it.where(frame, node))
         return (PathV("{download}"),)
+    if last == "from_pretrained" and "." in name:  # transformers / diffusers
+        repo = kwargs.get("pretrained_model_name_or_path") or (args[0] if args else ())
+        it.effects.pretrained.append((repo, kwargs.get("cache_dir", ())))
+        return (UNKNOWN,)
     if last in _URL_FETCHERS and (last != "download" or name.startswith("wget")):
         _record_url_fetch(it, last, args, kwargs, it.where(frame, node))
         return (UNKNOWN,)
@@ -308,15 +323,19 @@ _STR_METHODS = {
 }
 
 
-def _json_load(it, files) -> tuple:
-    """``json.load(open(<a file of the pack>))``: the pack's own data file, as values."""
+def _data_load(it, files, yaml: bool = False) -> tuple:
+    """``json.load(open(<a file of the pack>))`` (``yaml.load``): the pack's own data file,
+    as values."""
     import json
 
     out = []
     for f in files:
         text = it.pack.data(f.rel) if isinstance(f, DataFile) else None
         try:
-            out.append(from_json(json.loads(text)) if text is not None else UNKNOWN)
+            if text is None:
+                out.append(UNKNOWN)
+            else:
+                out.append(from_yaml(text) if yaml else from_json(json.loads(text)))
         except ValueError:
             out.append(UNKNOWN)
     return merge(tuple(out))
@@ -332,8 +351,13 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
         return merge((EnvV(str(key)),), *args[1:2])
     if name == "open" or name in ("io.open", "codecs.open"):
         return tuple(DataFile(v.rel) if isinstance(v, PathV) else UNKNOWN for v in first)
+    if name in ("shutil.move", "os.rename", "os.replace") and len(args) > 1:
+        _moved(it, first, args[1])
+        return args[1]
     if name in ("json.load", "json.loads"):
-        return _json_load(it, first)
+        return _data_load(it, first)
+    if name in ("yaml.load", "yaml.safe_load", "yaml.full_load"):
+        return _data_load(it, first, yaml=True)
     if name in ("urllib.parse.urlparse", "urlparse", "urllib.parse.urlsplit", "urlsplit"):
         return first  # a constant URL stands for its parse: ``.path`` reads its path
     if name in ("os.path.join", "posixpath.join") or (last == "join" and name.startswith("os")):
@@ -360,6 +384,8 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
         return first
     if name == "filter" and len(args) == 2:
         return args[1]
+    if name in ("enumerate", "zip") and args:
+        return _pairs(name, args)
     if name == "next":
         return merge(element_of(first), *args[1:])
     if name == "dict":
@@ -367,6 +393,41 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
             return (DictV(tuple((Const(k), v) for k, v in kwargs.items())),)
         return tuple(_dict_of_pairs(v) for v in first)
     return (UNKNOWN,)
+
+
+def _moved(it, sources, targets) -> None:
+    """``shutil.move(a, b)`` after a download into ``a`` (a temporary directory it fills
+    first): what was downloaded lands in ``b``."""
+    moves = {
+        s: t for s in sources for t in targets if isinstance(s, PathV) and isinstance(t, PathV)
+    }
+    if not moves or len(targets) != 1:
+        return
+    effects = it.effects
+    effects.fetches[:] = [
+        f._replace(dir=tuple(moves.get(d, d) for d in f.dir)) for f in effects.fetches
+    ]
+    effects.downloads[:] = [
+        (repo, tuple(moves.get(d, d) for d in local), cache, where)
+        for repo, local, cache, where in effects.downloads
+    ]
+
+
+def _pairs(name: str, args) -> tuple:
+    """``enumerate(list)``, ``zip(list, list)`` of lists the code spells out: the pairs (one
+    list of them per alternative); anything else is unknown (a loop then takes one unknown
+    element)."""
+    if name == "enumerate":
+        return tuple(
+            ListV(tuple(ListV((Const(i), item)) for i, item in enumerate(v.items)))
+            if isinstance(v, ListV)
+            else UNKNOWN
+            for v in args[0]
+        )
+    lists = [a[0] if len(a) == 1 and isinstance(a[0], ListV) else None for a in args]
+    if any(v is None for v in lists) or len(lists) < 2:
+        return (UNKNOWN,)
+    return (ListV(tuple(ListV(items) for items in zip(*(v.items for v in lists)))),)
 
 
 def _basename(v):
@@ -417,7 +478,7 @@ def _join_all(args) -> tuple:
     file's name, or unknown."""
     if not args:
         return (UNKNOWN,)
-    current: list = [b if isinstance(b, PathV | FileName) else None for b in args[0]]
+    current: list = [b if isinstance(b, PathV | FileName | EnvV) else None for b in args[0]]
     for part in args[1:]:
         if len(current) * len(part) > 16:
             return (UNKNOWN,)
@@ -428,6 +489,8 @@ def _join_all(args) -> tuple:
 def _join_one(cur, part):
     if isinstance(part, FileName):
         return part  # a listed file under its directory: still that listing's name
+    if isinstance(cur, EnvV):
+        return cur  # a path under a directory an environment variable overrides: the override
     if not isinstance(cur, PathV):
         return None
     return join_path(cur.rel, part)
@@ -449,6 +512,8 @@ def call_folder_paths(it, fp: str, args, kwargs, node, frame) -> tuple:
         return (PathV(_FP_DIRS[fp]),)
     if fp == "filter_files_content_types" and args and it.input_files:
         return args[0]  # a filter of a listing (``LoadImage``'s images) is still that listing
+    if fp == "filter_files_extensions" and args:
+        return args[0]  # the listing's files of some extensions: still that folder's files
     if fp in ("get_full_path", "get_full_path_or_raise") and len(args) > 1:
         dirs = tuple(PathV("{folder:" + k.value + "}") if _is_str(k) else UNKNOWN for k in key)
         for v in args[1]:

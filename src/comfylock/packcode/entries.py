@@ -54,9 +54,9 @@ def pack_entry(
 def merge_claims(claims: dict[str, list]) -> dict:
     """Class entries from ``{class: [(pack id, facts), ...]}`` (packs in ranking order): a
     class with facts, or claimed by several packs (``pack`` is then the first and
-    ``claimed-by`` the rest; facts kept only where every pack's code agrees, else the class is
-    ``dynamic: *``: "cannot tell", never one pack's guess, and ``variants`` holds each pack's
-    facts for a node that names its pack)."""
+    ``claimed-by`` the rest; facts kept only where every pack's code agrees (``_agreed``), the
+    inputs they disagree on ``dynamic``: "cannot tell", never one pack's guess; ``variants``
+    holds each pack's facts for a node that names its pack)."""
     out = {}
     for name in sorted(claims):
         owners = claims[name]
@@ -66,13 +66,75 @@ def merge_claims(claims: dict[str, list]) -> dict:
         if len(kinds) == 1:
             entry.update(owners[0][1])
         else:
-            entry["dynamic"] = ["*"]
             variants: dict = {}
             for pid, facts in owners:
                 variants.setdefault(pid, facts)
+            entry.update(_agreed(list(variants.values())))
             entry["variants"] = dict(sorted(variants.items()))
         if others:
             entry["claimed-by"] = others
         if len(entry) > 1:
             out[name] = entry
+    return out
+
+
+_PER_INPUT = ("inputs", "downloads", "fileless")
+
+
+def _agreed(facts: list[dict]) -> dict:
+    """What the code of every pack providing a class says alike: per input its folder, its
+    download directory, each value's fetch targets; the widget order when it is the same.
+    An input that one pack reads otherwise, or not at all, is ``dynamic`` (a node of either
+    pack may be in the workflow); a pack whose class is beyond reading makes all of it so."""
+    dynamic = set().union(*(f.get("dynamic", ()) for f in facts))
+    if "*" in dynamic:
+        return {"dynamic": ["*"]}
+    out: dict = {}
+    for field in _PER_INPUT:
+        maps = [f.get(field, {}) for f in facts]
+        for name in dict.fromkeys(n for m in maps for n in m):  # the first pack's order
+            values = [json.dumps(m.get(name), sort_keys=True) for m in maps]
+            if len(set(values)) == 1:
+                out.setdefault(field, {})[name] = maps[0][name]
+            elif field != "fileless":
+                dynamic.add(name)
+    fetches = [f.get("fetches", {}) for f in facts]
+    for name in sorted(set().union(*fetches)):
+        if not all(name in m for m in fetches):
+            dynamic.add(name)
+            continue
+        common = set.intersection(*(set(m[name]) for m in fetches))
+        same = {
+            value: fetches[0][name][value]
+            for value in sorted(common)
+            if len({json.dumps(m[name][value], sort_keys=True) for m in fetches}) == 1
+        }
+        if same:
+            out.setdefault("fetches", {})[name] = same
+        else:
+            dynamic.add(name)
+    out.update(_common_layout(facts))
+    for field in ("downloads", "fileless", "fetches"):  # inputs keep INPUT_TYPES order
+        if field in out:
+            out[field] = dict(sorted(out[field].items()))
+    if dynamic:
+        out["dynamic"] = sorted(dynamic)
+    return out
+
+
+def _common_layout(facts: list[dict]) -> dict:
+    """The widget order every pack's code starts with alike (a copy made before the original
+    gained an input agrees on the inputs before it: the frontend hands a node's values to its
+    widgets in order), with the kinds of those positions when every pack records them."""
+    orders = [f.get("widgets") or [] for f in facts]
+    common = 0
+    while all(len(o) > common for o in orders) and len({o[common] for o in orders}) == 1:
+        common += 1
+    if not common:
+        return {}
+    out: dict = {"widgets": orders[0][:common]}
+    kinds = [f.get("widget-kinds", "") for f in facts]
+    alike = all(len(k) >= common for k in kinds) and len({k[:common] for k in kinds}) == 1
+    if alike and set(kinds[0][:common]) & set("ifbs"):
+        out["widget-kinds"] = kinds[0][:common]
     return out

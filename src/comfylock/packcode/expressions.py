@@ -27,12 +27,26 @@ from .values import (
     ListV,
     Mod,
     PathV,
+    is_word,
     join_path,
 )
 
 __all__ = ["BUILTINS", "binop", "dict_set", "element_of", "evaluate", "index", "iter_items"]
 
-BUILTINS = {"list", "sorted", "set", "tuple", "reversed", "filter", "next", "dict", "str", "super"}
+BUILTINS = {
+    "list",
+    "sorted",
+    "set",
+    "tuple",
+    "reversed",
+    "filter",
+    "next",
+    "dict",
+    "str",
+    "super",
+    "enumerate",
+    "zip",
+}
 BUILTINS |= {"open", "callable"}
 _FP_ATTRS = {"models_dir": "models", "base_path": "", "output_directory": "output"}
 _FP_ATTRS |= {"input_directory": "input", "temp_directory": "temp", "user_directory": "user"}
@@ -344,10 +358,19 @@ def _add(a, b):  # noqa: C901 - the pairs that matter
     if isinstance(a, Dyn) or isinstance(b, Dyn):
         return a if isinstance(a, Dyn) else b
     if isinstance(a, Files) and isinstance(b, Files):
-        return Files(a.keys | b.keys, a.prefixes | b.prefixes)
+        return Files(a.keys | b.keys, a.prefixes | b.prefixes, a.words + b.words)
     if isinstance(a, Const) and isinstance(a.value, str) and isinstance(b, FileName):
         return FileName(b.key, a.value + b.prefix)
     for x, y in ((a, b), (b, a)):
+        if isinstance(x, Files) and isinstance(y, ListV):
+            words = tuple(
+                i.value for i in y.items if isinstance(i, Const) and isinstance(i.value, str)
+            )
+            if len(words) != len(y.items):
+                return x
+            words = tuple(w for w in words if is_word(w))  # a default file stays a file
+            both = (*words, *x.words) if y is a else (*x.words, *words)
+            return Files(x.keys, x.prefixes, tuple(dict.fromkeys(both)))
         if isinstance(x, Files | DirFiles) and isinstance(y, ListV | Files | DirFiles):
             return x if isinstance(y, ListV) else Dyn("several folders")
     if isinstance(a, ListV) and isinstance(b, ListV):
@@ -437,6 +460,8 @@ def attr(it, base, name: str) -> tuple:  # noqa: C901
             return (ListV(tuple(ups)),)
         if name == "name":
             return (Const(posixpath.basename(base.rel)),)
+        if name == "stem":
+            return (Const(posixpath.splitext(posixpath.basename(base.rel))[0]),)
         return (Bound(base, name),)
     if isinstance(base, Const) and isinstance(base.value, str) and name == "path":
         from urllib.parse import urlsplit
@@ -476,13 +501,11 @@ def _class_attr(it, cls: ClassRef, name: str, seen) -> tuple:
             return (Bound(cls, name),)
     frame = class_frame(cls)
     found = None
-    for stmt in cls.node.body:
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else []
-        if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-            targets = [stmt.target]
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-            found = stmt.value
+    for i, stmt in enumerate(cls.node.body):
+        if name in _assigned(stmt):
+            found, at = stmt.value, i
     if found is not None:
+        frame.env.update(_class_scope(it, cls, at, _names_in(found), 0))
         return it.ev(found, frame)
     for base in cls.node.bases:
         for b in it.ev(base, class_frame(cls)):
@@ -491,6 +514,35 @@ def _class_attr(it, cls: ClassRef, name: str, seen) -> tuple:
                 if got != (UNKNOWN,):
                     return got
     return (UNKNOWN,)
+
+
+def _assigned(stmt) -> set[str]:
+    """The plain names a class-body statement binds (``A = ...``, ``A: T = ...``)."""
+    if isinstance(stmt, ast.Assign):
+        return {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+    if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+        return {stmt.target.id} if isinstance(stmt.target, ast.Name) else set()
+    return set()
+
+
+def _names_in(expr) -> set[str]:
+    return {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+
+
+def _class_scope(it, cls: ClassRef, before: int, names: set[str], depth: int) -> dict:
+    """The class-body names an attribute's value uses (``B = filter(A, ...)`` after ``A =
+    ...``): evaluated as the body binds them before it, a few levels deep."""
+    from .interp import class_frame
+
+    env: dict = {}
+    if depth > 3 or not names:
+        return env
+    for i, stmt in enumerate(cls.node.body[:before]):
+        for target in _assigned(stmt) & names:
+            frame = class_frame(cls)
+            frame.env.update(_class_scope(it, cls, i, _names_in(stmt.value), depth + 1))
+            env[target] = it.ev(stmt.value, frame)
+    return env
 
 
 def find_method(it, cls: ClassRef, name: str, seen=None) -> FuncRef | None:

@@ -11,6 +11,7 @@ from . import CoreFacts
 from .calls import core_input_types
 from .expressions import class_attr, find_method, index
 from .fetches import value_fetches
+from .frontend import frontend_classes
 from .interp import ANY_INPUT, Interp, _Stop
 from .source import SourcePack
 from .values import (
@@ -29,6 +30,7 @@ from .values import (
     Schema,
     V3Input,
     file_name_list,
+    is_word,
 )
 
 __all__ = ["pack_facts"]
@@ -67,6 +69,8 @@ def pack_facts(
     for name, refs in sorted(classes.items()):
         got = _task(it, name, scanner.read_class, refs, folders)
         out_classes[name] = got if got is not None else {"dynamic": ["*"]}
+    for name in frontend_classes(pack.files):  # browser-only nodes: the pack's, no model
+        out_classes.setdefault(name, {})
     notes = sorted(set(it.effects.notes)) + [f"{p}: not Python 3" for p in pack.unparsable]
     return {"classes": out_classes, "folders": folders, "notes": notes}
 
@@ -209,10 +213,12 @@ class _Scanner:
     def read_class(self, refs: list, folders: dict) -> dict:
         inputs: dict = {}  # input name -> folder keys, in INPUT_TYPES order
         downloads: dict = {}
+        pretrained: dict = {}  # input -> the cache dirs ``from_pretrained`` loads it into
         fetches: dict = {}
         dynamic: set = set()
-        widgets: list | None | bool = None
+        widgets: tuple | None | bool = None  # (order, kinds)
         self.folders_now = folders
+        self.words: dict[str, list[str]] = {}  # input -> the node's own choices beside files
         for cls in refs:
             if cls is None:
                 dynamic.add("*")
@@ -220,7 +226,7 @@ class _Scanner:
             self.options = {}
             got = self._read_inputs(cls, folders, inputs, dynamic)
             widgets = got if widgets is None or widgets == got else False
-            reads, methods, fetched = self._read_downloads(cls, folders, downloads)
+            reads, methods, fetched = self._read_downloads(cls, folders, downloads, pretrained)
             self._fixed_files(inputs, reads, folders, dynamic)
             self._any_input(inputs, reads, folders)
             if fetched:
@@ -234,16 +240,24 @@ class _Scanner:
             for k, v in inputs.items()
             if v and (k == ANY_INPUT or k not in dynamic)
         }
+        for name, dirs in pretrained.items():  # a value no folder lists: a repo id to load
+            if name not in inputs and name not in downloads and name not in fetches:
+                downloads[name] = dirs
         if inputs:
             entry["inputs"] = {k: _one(v) for k, v in inputs.items()}  # INPUT_TYPES order
+            words = {k: list(dict.fromkeys(v)) for k, v in self.words.items() if k in inputs}
+            if words:
+                entry["fileless"] = words
         if downloads:
             entry["downloads"] = {k: _one(v) for k, v in sorted(downloads.items())}
         if fetches:
             entry["fetches"] = {k: dict(sorted(v.items())) for k, v in sorted(fetches.items())}
         if dynamic:
             entry["dynamic"] = sorted(dynamic)
-        if entry and widgets:
-            entry["widgets"] = widgets
+        if entry and widgets and widgets[0]:
+            entry["widgets"] = widgets[0]
+            if set(widgets[1]) & set("ifbs"):  # kinds a node of another version may not fit
+                entry["widget-kinds"] = widgets[1]
         if self.layouts and getattr(self, "last_layout", None):
             entry["layout"] = self.last_layout
         return entry
@@ -290,7 +304,7 @@ class _Scanner:
         kinds = {json.dumps(_layout(specs, optional)) for specs in layouts}
         self.last_layout = json.loads(kinds.pop()) if len(kinds) == 1 else None
         orders = {json.dumps(_widget_order(specs)) for specs in layouts}
-        return json.loads(orders.pop()) if len(orders) == 1 else False
+        return tuple(json.loads(orders.pop())) if len(orders) == 1 else False
 
     def _core_bases(self, cls: ClassRef) -> list:
         from .interp import class_frame
@@ -312,7 +326,7 @@ class _Scanner:
                 elif any(isinstance(v, Files | DirFiles | Dyn) for v in _firsts(vals)):
                     dynamic.add("*")
                 else:
-                    out.append(("", None))  # inputs we cannot name: no widget order
+                    out.append(("", None))  # inputs we cannot name: a gap in the order
             return out
         if isinstance(sec, Dyn):
             dynamic.add("*")
@@ -344,6 +358,8 @@ class _Scanner:
         elif isinstance(first, Files):
             keys = {self.aliases.get(k, k) for k in first.keys}
             inputs.setdefault(name, set()).update(keys)
+            if first.words:
+                self.words.setdefault(name, []).extend(first.words)
         elif file_name_list(first):
             inputs.setdefault(name, set()).add(_FIXED)  # the loader says where: _fixed_files
         elif isinstance(first, DirFiles) and self.it.input_files and _input_dir(first.rel):
@@ -351,6 +367,8 @@ class _Scanner:
         elif isinstance(first, DirFiles) and _model_dir(first.rel, self.pack.dirname):
             key = _dir_key(first.rel, folders)
             inputs.setdefault(name, set()).add(key)
+            if first.words:
+                self.words.setdefault(name, []).extend(first.words)
         elif isinstance(first, Dyn):
             dynamic.add(name)
 
@@ -412,8 +430,9 @@ class _Scanner:
         dirs = set(self._dirs(p, self.folders_now))
         return dirs.pop() if len(dirs) == 1 else None
 
-    def _read_downloads(self, cls: ClassRef, folders, downloads: dict):
-        """Fill ``downloads``; return the file reads of the node's function, its methods and
+    def _read_downloads(self, cls: ClassRef, folders, downloads: dict, pretrained: dict):
+        """Fill ``downloads`` (and ``pretrained``: inputs whose value ``from_pretrained``
+        loads as given); return the file reads of the node's function, its methods and
         whether it downloads anything (then ``fetches`` reads it value by value)."""
         it = self.it
         reads: list = []
@@ -429,6 +448,7 @@ class _Scanner:
                 continue
             methods.append(method)
             start, first_read = len(it.effects.downloads), len(it.effects.file_reads)
+            first_load = len(it.effects.pretrained)
             first_fetch = len(it.effects.fetches)
             self._run(method, inputs=True)
             fetched = fetched or len(it.effects.fetches) > first_fetch
@@ -442,6 +462,12 @@ class _Scanner:
                     for d in self._download_dirs(local, cache, folders):
                         downloads.setdefault(r.name, set()).add(d)
             del it.effects.downloads[start:]
+            for repo, cache in it.effects.pretrained[first_load:]:
+                for r in repo:
+                    if isinstance(r, Input) and r.xform == "":
+                        dirs = self._download_dirs((), cache, folders)
+                        pretrained.setdefault(r.name, set()).update(dirs)
+            del it.effects.pretrained[first_load:]
         return reads, methods, fetched
 
     def _download_dirs(self, local, cache, folders) -> list[str]:
@@ -469,45 +495,87 @@ _WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 _V3_WIDGETS = {"Int", "Float", "String", "Boolean", "Combo"}
 
 
-def _widget_order(specs: list) -> list | bool:
+def _widget_order(specs: list) -> tuple[list, str]:
     """The UI's ``widgets_values`` layout: widget inputs in order, ``""`` after a seed's
-    control-after-generate value; False when an input's kind cannot be read."""
+    control-after-generate value, ``"?name"`` for an input whose kind static reading cannot
+    tell (a combo or a link: the count of a node's values decides), ``"*"`` for inputs the
+    code builds beyond reading (any number of widgets no one can name); and the kind of value
+    each position holds (``i`` int, ``f`` float, ``b`` boolean, ``s`` string, ``c`` a combo's
+    choice, ``k`` a control value, ``?`` and ``*`` unknown), to tell a node of another version
+    whose values do not fit."""
     order: list[str] = []
+    kinds: list[str] = []
     for name, vals in specs:
         if vals is None:
-            return False
+            if order[-1:] != ["*"]:
+                order.append("*")
+                kinds.append("*")
+            continue
         if isinstance(vals, V3Input):
-            kinds = {"widget" if vals.kind in _V3_WIDGETS else "link"}
+            found = {"widget" if vals.kind in _V3_WIDGETS else "link"}
             opts: list = []
         else:
-            kinds = {_kind(v) for v in vals}
+            found = {_kind(v) for v in vals}
             opts = [v.items[1] for v in vals if isinstance(v, ListV) and len(v.items) > 1]
-        if len(kinds) != 1 or "unknown" in kinds:
-            return False
-        if kinds == {"link"} or any(_opt(o, "forceInput") for o in opts):
+        if any(_opt(o, "forceInput") for o in opts):
+            continue
+        if "unknown" in found and found - {"unknown"} == {"widget"}:
+            found = {"widget"}  # one reading lists choices, another cannot be read: a combo
+        if len(found) != 1 or "unknown" in found:
+            order.append("?" + name)
+            kinds.append("?")
+            continue
+        if found == {"link"}:
             continue
         order.append(name)
-        seed = name in ("seed", "noise_seed") and kinds == {"int"}
+        kinds.append(_value_kind(vals))
+        seed = name in ("seed", "noise_seed") and found == {"int"}
         if seed or any(_opt(o, "control_after_generate") for o in opts):
             order.append("")
-    return order
+            kinds.append("k")
+    return order, "".join(kinds)
+
+
+_VALUE_KINDS = {"INT": "i", "FLOAT": "f", "BOOLEAN": "b", "STRING": "s"}
+_V3_KINDS = {"Int": "i", "Float": "f", "Boolean": "b", "String": "s", "Combo": "c"}
+
+
+def _value_kind(vals) -> str:
+    """The kind of value a widget input holds (see ``_widget_order``): one letter."""
+    if isinstance(vals, V3Input):
+        return _V3_KINDS.get(vals.kind, "?")
+    found = set()
+    for v in vals:
+        first = v.items[0] if isinstance(v, ListV) and v.items else v
+        if isinstance(first, Const) and isinstance(first.value, str):
+            found.add(_VALUE_KINDS.get(first.value, "c"))
+        else:
+            found.add("c")
+    return found.pop() if len(found) == 1 else "?"
 
 
 def _listed(v):
     """A list built from a listing's names (``[f for f in files]``, ``sorted(d.keys())``) is
-    that listing."""
-    if not (isinstance(v, ListV) and v.items and all(isinstance(i, FileName) for i in v.items)):
+    that listing; words put beside them (``names.insert(0, "none")``) are the node's own."""
+    if not (isinstance(v, ListV) and any(isinstance(i, FileName) for i in v.items)):
         return v
-    keys = {i.key for i in v.items}  # ``models/<key>`` as a fallback for a folder's dirs: it
-    items = [i for i in v.items if not (i.key[:11] == "dir:models/" and i.key[11:] in keys)]
+    consts = [i.value for i in v.items if isinstance(i, Const) and isinstance(i.value, str)]
+    names = [i for i in v.items if isinstance(i, FileName)]
+    if len(names) + len(consts) != len(v.items):
+        return v
+    words = tuple(w for w in consts if is_word(w))  # a default file name stays a file
+    keys = {i.key for i in names}  # ``models/<key>`` as a fallback for a folder's dirs: it
+    items = [i for i in names if not (i.key[:11] == "dir:models/" and i.key[11:] in keys)]
     v = ListV(tuple(items))
     if all(i.key.startswith("dir:") for i in v.items):
         rels = {i.key[4:] for i in v.items}
-        return DirFiles(rels.pop()) if len(rels) == 1 else Dyn("names of several directories")
+        if len(rels) == 1:
+            return DirFiles(rels.pop(), words)
+        return Dyn("names of several directories")
     if any(i.key.startswith("dir:") for i in v.items):
         return Dyn("names of a folder and a directory")
     prefixes = frozenset((i.key, i.prefix) for i in v.items if i.prefix)
-    return Files(frozenset(i.key for i in v.items), prefixes)
+    return Files(frozenset(i.key for i in v.items), prefixes, words)
 
 
 def _layout(specs: list, optional: set) -> list | None:

@@ -86,8 +86,19 @@ def _one(alts: tuple):
     return concrete.pop() if len(concrete) == 1 else None
 
 
+def _mirrors(alts: tuple):
+    """URLs of one file the code tries in turn (a release on several mirrors): the first."""
+    urls = [a for a in alts if isinstance(a, Const) and isinstance(a.value, str)]
+    if len(urls) != len(alts) or not urls or not all("://" in u.value for u in urls):
+        return None
+    names = {unquote(urlsplit(u.value).path.rsplit("/", 1)[-1]) for u in urls}
+    return urls[0] if len(names) == 1 else None
+
+
 def _target(fetch: Fetch, resolve_dir) -> dict:
     source = _one(fetch.source)
+    if source is None and fetch.kind == "url":
+        source = _mirrors(fetch.source)
     if not (isinstance(source, Const) and isinstance(source.value, str)):
         return {"dynamic": f"{fetch.where}: the source is built beyond static reading"}
     place = _place(fetch, resolve_dir)

@@ -43,6 +43,9 @@ class Fetch(NamedTuple):
 class Effects:
     registrations: list = field(default_factory=list)  # (key alts, path alts, where)
     downloads: list = field(default_factory=list)  # (repo alts, local_dir alts, cache alts, where)
+    # ``X.from_pretrained(value)``: a repo id loaded into the Hugging Face cache when it is
+    # not a local path (repo alts, cache_dir alts)
+    pretrained: list = field(default_factory=list)
     # a node input's value used as a file name in a directory: (input name, dir alts)
     file_reads: list = field(default_factory=list)
     # what a node's code downloads: Fetch records (see fetches.py)
@@ -52,6 +55,33 @@ class Effects:
 
 class _Stop(Exception):
     pass
+
+
+def _none_test(test) -> tuple | None:
+    """(x, negated) of ``x is None`` / ``x is not None``, else None."""
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Is | ast.IsNot)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    ):
+        return test.left, isinstance(test.ops[0], ast.IsNot)
+    return None
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_REGISTERS = frozenset({"add_model_folder_path", "folder_names_and_paths"})
+
+
+def _registers_folders(stmts: list) -> bool:
+    """Whether statements (a class body's, outside its methods) register a model folder."""
+    return any(
+        (isinstance(n, ast.Attribute) and n.attr in _REGISTERS)
+        or (isinstance(n, ast.Name) and n.id in _REGISTERS)
+        for stmt in stmts
+        for n in ast.walk(stmt)
+    )
 
 
 def merge(*alts_lists) -> tuple:
@@ -182,13 +212,15 @@ class Interp:
                     self.assign(item.optional_vars, vals, frame)
             self.walk(s.body, frame)
         elif isinstance(s, ast.Try | getattr(ast, "TryStar", ast.Try)):
-            self.walk(s.body, frame)
-            self.branches([h.body for h in s.handlers] + [s.orelse, []], frame)
-            self.walk(s.finalbody, frame)
+            self.try_block(s, frame)
         elif isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef):
             frame.env[s.name] = (FuncRef(frame.module, s, frame.owner, _closure(frame)),)
         elif isinstance(s, ast.ClassDef):
-            frame.env[s.name] = (ClassRef(frame.module, s, _closure(frame)),)
+            ref = ClassRef(frame.module, s, _closure(frame))
+            frame.env[s.name] = (ref,)
+            body = [b for b in s.body if not isinstance(b, _DEFINITIONS)]
+            if _registers_folders(body):  # the body runs at import: its registrations count
+                self.walk(body, class_frame(ref))
         elif isinstance(s, ast.Import):
             for alias in s.names:
                 self.import_name(alias, frame)
@@ -196,12 +228,38 @@ class Interp:
             self.import_from(s, frame)
 
     def decided(self, test, frame: Frame) -> bool | None:
-        """The truth of an ``if`` test when every alternative is a constant, else None."""
+        """The truth of an ``if`` test when every alternative is a constant (or ``x is None``
+        of an ``x`` that is a known value, never None), else None."""
+        none_test = _none_test(test)
+        if none_test is not None:
+            left, negated = none_test
+            alts = self.ev(left, frame)
+            if alts and all(isinstance(a, PathV | ListV | DictV) for a in alts):
+                return negated
         alts = self.ev(test, frame)
         if not alts or not all(isinstance(a, Const) for a in alts):
             return None
         truths = {bool(a.value) for a in alts}
         return truths.pop() if len(truths) == 1 else None
+
+    def try_block(self, s, frame: Frame) -> None:
+        """``try``: the body ran to its end (then ``else``), or it failed before binding its
+        names and a handler ran from what was bound before (``x = os.environ["X"]`` in a
+        ``try`` leaves ``x``'s default when the variable is unset)."""
+        before = dict(frame.env)
+        self.walk(s.body, frame)
+        after = frame.env
+        results = []
+        for start, arm in [(after, s.orelse)] + [(before, h.body) for h in s.handlers]:
+            frame.env = dict(start)
+            self.walk(arm, frame)
+            results.append(frame.env)
+        merged: dict = {}
+        for env in results:
+            for k, v in env.items():
+                merged[k] = merge(merged[k], v) if k in merged else v
+        frame.env = merged
+        self.walk(s.finalbody, frame)
 
     def branches(self, arms, frame: Frame) -> None:
         before = dict(frame.env)
@@ -330,11 +388,13 @@ class Interp:
         env: dict = {}
         params = node.args.posonlyargs + node.args.args
         defaults = node.args.defaults
+        # defaults are evaluated where the function is defined (its module), not at the call
+        where = Frame(func.module, dict(_closure_of(func)), func.owner)
         for i, p in enumerate(params[len(params) - len(defaults) :]):
-            env[p.arg] = self.ev(defaults[i], frame)
+            env[p.arg] = self.ev(defaults[i], where)
         for p, d in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=False):
             if d is not None:
-                env[p.arg] = self.ev(d, frame)
+                env[p.arg] = self.ev(d, where)
         for p, a in zip(params, args, strict=False):
             env[p.arg] = a
         named = {p.arg for p in params + node.args.kwonlyargs}

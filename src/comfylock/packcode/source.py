@@ -5,7 +5,11 @@ from __future__ import annotations
 import ast
 import warnings
 
-__all__ = ["COMFY_MODULES", "SourcePack"]
+__all__ = ["COMFY_MODULES", "DATA_SUFFIXES", "SourcePack"]
+
+# The files of a pack the reader takes besides its Python: data its code loads (label -> repo
+# maps in JSON, settings in flat YAML such as a download directory).
+DATA_SUFFIXES = (".json", ".yaml", ".yml")
 
 # ComfyUI's own top-level modules: an absolute import of these never means a pack file.
 COMFY_MODULES = {

@@ -11,9 +11,11 @@ be read statically is ``Dyn`` — the honest "dynamic" answer, never a guess.
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import NamedTuple
 
 __all__ = [
+    "is_word",
     "UNKNOWN",
     "Bound",
     "ClassRef",
@@ -35,6 +37,7 @@ __all__ = [
     "V3Input",
     "file_name_list",
     "from_json",
+    "from_yaml",
     "join_path",
     "path_of",
 ]
@@ -55,16 +58,20 @@ class PathV(NamedTuple):
 
 class Files(NamedTuple):
     """File names listed by ``folder_paths.get_filename_list`` for these keys; ``prefixes``:
-    (key, prefix) pairs when the names of a key are listed as ``prefix + name``."""
+    (key, prefix) pairs when the names of a key are listed as ``prefix + name``; ``words``:
+    the node's own choices offered beside them (``["None", "Auto"] + names``)."""
 
     keys: frozenset
     prefixes: frozenset = frozenset()
+    words: tuple = ()
 
 
 class DirFiles(NamedTuple):
-    """File names listed from one directory (``os.listdir``, ``glob``)."""
+    """File names listed from one directory (``os.listdir``, ``glob``); ``words``: the
+    node's own choices offered beside them."""
 
     rel: str
+    words: tuple = ()
 
 
 class FolderDirs(NamedTuple):
@@ -182,6 +189,36 @@ def from_json(data, depth: int = 0):
     return UNKNOWN
 
 
+def from_yaml(text: str):
+    """A pack's YAML settings file as values: its top-level ``key: scalar`` lines (a download
+    directory, a URL); nested blocks, lists and anything else YAML can say are unknown."""
+    items = []
+    for line in text.splitlines():
+        if not line or line[0] in " \t#-" or ":" not in line:
+            continue
+        key, _, raw = line.partition(":")
+        raw = raw.split(" #", 1)[0].strip()
+        if not raw or raw[0] in "[{&*|>!":
+            items.append((Const(key.strip()), (UNKNOWN,)))
+            continue
+        items.append((Const(key.strip()), (Const(_yaml_scalar(raw)),)))
+    return DictV(tuple(items)) if items else UNKNOWN
+
+
+def _yaml_scalar(raw: str):
+    if len(raw) > 1 and raw[0] == raw[-1] and raw[0] in "'\"":
+        return raw[1:-1]
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
+
+
 def path_of(value) -> str | None:
     """The root-relative path a value names, or None."""
     if isinstance(value, PathV):
@@ -222,3 +259,14 @@ def file_name_list(v) -> bool:
     if not all(isinstance(i, Const) and isinstance(i.value, str) for i in v.items):
         return False
     return any(i.value.lower().endswith(_FILE_EXTS) for i in v.items)
+
+
+# a stem, then an extension with a letter in it: "x.pth", not ".none" or "SD1.5"
+_EXTENSION = re.compile(r"[^./\\]\.(?=[A-Za-z0-9_-]{0,15}[A-Za-z])[A-Za-z0-9_-]{1,16}$")
+
+
+def is_word(text: str) -> bool:
+    """Whether a choice a node offers beside a folder's files is its own word (``"None"``,
+    ``"Auto"``, ``".none"``, ``"SD1.5"``), not a file name (``"ultrapixel_t2i.safetensors"``:
+    a default file of that folder is a model). Anything with an extension counts as a file."""
+    return bool(text.strip()) and not _EXTENSION.search(text.strip())

@@ -50,6 +50,7 @@ from ..lock.structs import (
     Source,
     Unresolved,
 )
+from ..lock.unpinned import UNPLACED
 from ..pathsafe import unsafe_reason
 from ..redact import redact
 from ..workflows.digest import custom_classes, lockable_refs, workflow_digest
@@ -375,11 +376,13 @@ def resolve(
     for wf in workflows:
         for ref in lockable_refs(wf.info):
             if ref.folder is None:
+                why = (ref.reason or "").removeprefix("cannot tell: ")
                 unresolved.append(
                     Unresolved(
-                        folder="?",
+                        folder=UNPLACED,
                         name=ref.name,
-                        reason=f"{wf.path}: cannot tell which folder it belongs in",
+                        reason=f"{wf.path}: cannot tell which folder it belongs in"
+                        + (f" ({why})" if why else ""),
                     )
                 )
                 continue

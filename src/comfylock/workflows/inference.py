@@ -116,6 +116,9 @@ def custom_folder(class_type: str, widget: str) -> Guess:
     """The folder a custom node's input reads: the table's answer, else a widget named like a
     core loader's input (inferred), else "cannot tell" with the reason."""
     position = _POSITION.match(widget)
+    packs = nodetable.disagreeing_packs(class_type)
+    if position and packs:
+        return Guess(None, reason=_disagree(class_type, f"widget {position.group(1)}", packs))
     if position and nodetable.knows(class_type):
         if not nodetable.model_inputs(class_type):
             return Guess(
@@ -133,6 +136,9 @@ def custom_folder(class_type: str, widget: str) -> Guess:
         listed = ", ".join(several)
         return Guess(None, reason=f"cannot tell: {class_type}.{widget} lists files of {listed}")
     if nodetable.knows(class_type):  # never a name's guess for a class whose code was read
+        packs = nodetable.disagreeing_packs(class_type, widget)
+        if packs and nodetable.is_dynamic(class_type, widget):
+            return Guess(None, reason=_disagree(class_type, widget, packs))
         if nodetable.is_dynamic(class_type, widget):
             why = f"{class_type}.{widget} lists files its code builds beyond static reading"
             return Guess(None, reason=f"cannot tell: {why}")
@@ -145,12 +151,21 @@ def custom_folder(class_type: str, widget: str) -> Guess:
     return Guess(None, reason=f"cannot tell: unknown custom node {class_type}")
 
 
+def _disagree(class_type: str, what: str, packs: tuple[str, ...]) -> str:
+    """The reason for a value of a class whose providing packs' code differs."""
+    return (
+        f"cannot tell: the packs providing {class_type} read its {what} differently "
+        f"({', '.join(packs)}): name one in comfylock.toml [nodes]"
+    )
+
+
 def folders_by_position(class_type: str, positions: list[str]) -> dict[str, Guess]:
     """Folders for a UI node's model values that carry no widget name (``widgets_values[i]``,
     neither the node's ``inputs`` nor the table's widget order names them): when every model
     input of the class reads one folder, that folder; otherwise nothing (which value is which
-    input is unknown, and a wrong pairing would be a confident wrong folder)."""
-    if not positions:
+    input is unknown, and a wrong pairing would be a confident wrong folder). An input whose
+    place the table cannot tell (built beyond reading, a download) counts as another folder."""
+    if not positions or nodetable.has_unplaced_inputs(class_type):
         return {}
     keys = list(nodetable.model_inputs(class_type).values())
     if not keys or not all(isinstance(f, str) for f in keys) or len(set(keys)) != 1:

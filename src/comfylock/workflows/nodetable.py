@@ -19,9 +19,11 @@ regeneration is a readable diff)::
                              "unread": <places in the pack static reading could not follow>}},
      "classes": {"<class>": {"pack": "<pack id>" | "packs": ["<pack id>", ...],
                              "inputs": {"<input name>": "<folder key>" | ["<key>", ...]},
+                             "fileless": {"<input name>": ["<the node's own word>", ...]},
                              "downloads": {"<input name>": "<dir>" | ["<dir>", ...]},
                              "dynamic": ["<input name>" | "*", ...],
                              "widgets": ["<input name>", ...],
+                             "widget-kinds": "<one letter a widget>",
                              "claimed-by": ["<other pack id>", ...],
                              "variants": {"<pack id>": {<that pack's facts>}, ...}}}}
 
@@ -29,14 +31,19 @@ A pack id is the pack's Comfy Registry id (its ``pyproject.toml`` name) where it
 ``owner/repo``. ``classes`` holds the classes with facts or several packs; a class in a pack's
 ``nodes`` and nowhere in ``classes`` was read and takes no model. ``inputs`` follows the order
 of the node's ``INPUT_TYPES``; an input listing several folder keys lists files of all of
-them: no one folder (``folder_of`` says None, ``folders_of`` gives them). ``downloads``: the
+them: no one folder (``folder_of`` says None, ``folders_of`` gives them); ``fileless``: the
+words a node offers beside the files (``["None", "Auto"] + names``), which name no file. ``downloads``: the
 placeholders ``{repo_id}``/``{repo_name}`` (see ``download_dir``); ``hf-cache`` is the Hugging
 Face cache (``hf-cache:<dir>`` a ``cache_dir``); a list is several directories chosen by the
 value. ``dynamic``: inputs whose file list the code builds in a way static reading cannot
 follow (``*``: the whole class) — "cannot tell". ``widgets`` (optional) is the order of the
 UI's ``widgets_values``: the widget inputs as the frontend lays them out, with ``""`` for the
-extra value a seed widget's "control after generate" adds; the reader uses it when a UI node
-does not name its widgets. Several packs for a class (``packs``, or ``pack`` plus
+extra value a seed widget's "control after generate" adds, ``"?name"`` for an input static
+reading cannot tell is a widget or a link, ``"*"`` for inputs the code builds beyond reading;
+the reader uses it when a UI node does not name its widgets (``widgets.layout_names``), and
+``widget-kinds`` (``i`` int, ``f`` float, ``b`` boolean, ``s`` string, ``c`` a choice, ``k`` a
+control value, ``?``/``*`` unknown; absent when it would check nothing) to tell where a node of
+another version stops fitting the layout. Several packs for a class (``packs``, or ``pack`` plus
 ``claimed-by``) make it ambiguous: resolve says so. Where their code disagrees the class is
 ``dynamic: *`` and ``variants`` holds each pack's facts: a UI node whose ``cnr_id``/``aux_id``
 names one of them is read with that pack's (``for_pack``), any other node is "cannot tell".
@@ -54,6 +61,7 @@ tests inject small tables with it.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,17 +72,22 @@ import msgspec
 __all__ = [
     "ENV_TABLE",
     "Knowledge",
+    "chosen_variants",
+    "disagreeing_packs",
     "class_facts",
     "combine",
     "download_dir",
     "download_dirs",
     "fetches",
+    "fileless",
     "fingerprint",
     "folder_dirs",
     "folder_of",
     "folders_of",
     "for_pack",
     "is_dynamic",
+    "is_unread",
+    "has_unplaced_inputs",
     "installed_commit",
     "knowledge",
     "knows",
@@ -92,6 +105,7 @@ __all__ = [
     "registered_folders",
     "registry_repo",
     "scanner_version",
+    "widget_kinds",
     "widget_order",
 ]
 
@@ -115,10 +129,13 @@ class _Class(msgspec.Struct, frozen=True, rename="kebab"):
     downloads: dict[str, str | list[str]] = {}
     fetches: dict[str, dict[str, list[dict[str, str | list[str]]]]] = {}
     widgets: list[str] = []
+    widget_kinds: str = ""
+    fileless: dict[str, list[str]] = {}  # input -> the node's own words beside its files
     claimed_by: list[str] = []
     dynamic: list[str] = []
     # a class several packs provide with code that disagrees: each pack's facts, used for a
-    # node that names its pack (``for_pack``); the entry itself says ``dynamic: *``
+    # node that names its pack (``for_pack``) or a [nodes] pin; the entry itself keeps what
+    # they agree on, the inputs they differ on ``dynamic``
     variants: dict[str, dict] = {}
 
 
@@ -272,15 +289,43 @@ def _entry(class_type: str) -> _Class | None:
     if entry is None or not entry.variants or not _HINT or not any(_HINT[-1]):
         return entry
     cnr_id, aux_id = _HINT[-1]
+    pack_id = _variant_named(entry, cnr_id, aux_id)
+    if pack_id is None:
+        return entry
+    return _variant(pack_id, msgspec.json.encode(entry.variants[pack_id]))
+
+
+def _variant_named(entry: _Class, cnr_id: str, aux_id: str) -> str | None:
+    """The pack among the class's ``variants`` that a registry id or ``owner/repo`` names."""
     packs = _table().packs
-    for pack_id, facts in entry.variants.items():
+    for pack_id in entry.variants:
         pack = packs.get(pack_id)
         repo = pack.repo.lower().removesuffix(".git").rstrip("/") if pack else ""
         if (cnr_id and cnr_id in (pack_id, pack.registry_id if pack else None)) or (
             aux_id and (aux_id == pack_id.lower() or repo.endswith(f"github.com/{aux_id}"))
         ):
-            return _variant(pack_id, msgspec.json.encode(facts))
-    return entry
+            return pack_id
+    return None
+
+
+def chosen_variants(pins: dict[str, str]) -> Knowledge | None:
+    """The facts of the pack a ``[nodes]`` pin in comfylock.toml names, for each pinned class
+    several packs provide with code that disagrees (``variants``): the pin is the user's word
+    for every node of the class. None when no pin chooses one."""
+    classes: dict[str, _Class] = {}
+    for class_type, pin in sorted(pins.items()):
+        entry = _table().classes.get(class_type)
+        if entry is None or not entry.variants:
+            continue
+        named = pin.strip()
+        aux = named.lower().removesuffix(".git").rstrip("/").split("github.com/")[-1]
+        pack_id = _variant_named(entry, named, aux if "/" in aux else "")
+        if pack_id is not None:
+            classes[class_type] = _variant(pack_id, msgspec.json.encode(entry.variants[pack_id]))
+    if not classes:
+        return None
+    digest = "pins:" + ",".join(f"{c}={p.pack}" for c, p in classes.items())
+    return Knowledge(classes=classes, digest=digest)
 
 
 @lru_cache(maxsize=256)
@@ -295,6 +340,43 @@ def knows(class_type: str) -> bool:
     if entry is not None:
         return "*" not in entry.dynamic
     return class_type in _owners()
+
+
+def is_unread(class_type: str) -> bool:
+    """Whether no code of this class was read (not in the table, not an installed pack's, or
+    its whole code beyond static reading): nothing says what its values are."""
+    entry = _entry(class_type)
+    if entry is not None:
+        return "*" in entry.dynamic
+    return class_type not in _owners()
+
+
+def has_unplaced_inputs(class_type: str) -> bool:
+    """Whether some model input of the class has no one folder (its list is built beyond
+    reading, or it downloads): unnamed values can then not all be of the known folders."""
+    entry = _entry(class_type)
+    return bool(entry and (entry.dynamic or entry.downloads or entry.fetches))
+
+
+def disagreeing_packs(class_type: str, input_name: str | None = None) -> tuple[str, ...]:
+    """The packs whose code reads the class (or this input) differently (its ``variants``),
+    when no node hint or ``[nodes]`` pin chose one; () otherwise, or when every pack's code
+    is beyond reading for the input alike."""
+    entry = _entry(class_type)
+    if not entry or not entry.variants:
+        return ()
+    if input_name is not None:
+        readings = {
+            json.dumps(
+                [v.get(k, {}).get(input_name) for k in ("inputs", "downloads", "fetches")]
+                + [bool({input_name, "*"} & set(v.get("dynamic", ())))],
+                sort_keys=True,
+            )
+            for v in entry.variants.values()
+        }
+        if len(readings) == 1:  # alike (all beyond reading for it): not a disagreement
+            return ()
+    return tuple(sorted(entry.variants))
 
 
 def is_dynamic(class_type: str, input_name: str) -> bool:
@@ -316,6 +398,19 @@ def widget_order(class_type: str) -> tuple[str, ...]:
     return tuple(entry.widgets) if entry else ()
 
 
+def fileless(class_type: str) -> dict[str, list[str]]:
+    """Per input, the node's own words offered beside a folder's files (``None``, ``Auto``,
+    ``Baked VAE``): values that name no file. Empty for most classes (one lookup a node)."""
+    entry = _entry(class_type)
+    return entry.fileless if entry else {}
+
+
+def widget_kinds(class_type: str) -> str:
+    """The kind of value each position of the layout holds (``widgets.layout_names``), or ""."""
+    entry = _entry(class_type)
+    return entry.widget_kinds if entry else ""
+
+
 def packs_of(class_type: str) -> tuple[str, ...]:
     """Every pack that defines ``class_type``: one id, or several when it is ambiguous."""
     entry = _table().classes.get(class_type)
@@ -330,11 +425,16 @@ def folder_of(class_type: str, input_name: str) -> str | None:
     or the input lists files of several folders."""
     entry = _entry(class_type)
     value = entry.inputs.get(input_name) if entry else None
-    if value is None and entry is not None and input_name not in entry.widgets:
+    if value is None and entry is not None and input_name not in _widget_names(entry):
         value = entry.inputs.get("*")  # inputs the node takes beyond INPUT_TYPES (**kwargs)
     if isinstance(value, list):
         return value[0] if len(value) == 1 else _one_place(value)
     return value
+
+
+def _widget_names(entry: _Class) -> set[str]:
+    """The names of the class's widget inputs (the order's markers stripped)."""
+    return {name.removeprefix("?") for name in entry.widgets}
 
 
 def _one_place(keys: list[str]) -> str | None:
@@ -492,7 +592,8 @@ def class_facts(class_type: str) -> dict | None:
     if entry is None:
         return None
     data = msgspec.to_builtins(entry)
-    keep = ("inputs", "downloads", "fetches", "widgets", "dynamic", "variants")
+    keep = ("inputs", "fileless", "downloads", "fetches", "widgets", "widget-kinds", "dynamic")
+    keep += ("variants",)
     return {k: v for k, v in data.items() if k in keep and v}
 
 

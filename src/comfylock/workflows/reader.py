@@ -51,7 +51,10 @@ __all__ = ["is_model_filename", "parse", "parse_obj"]
 
 NONE_VALUES = frozenset({"", "none", "None", "null", "[None]", "disabled", "Disabled", "NONE"})
 NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
+# A group node's type: the frontend's prefixes, then ComfyUI-Manager's components' naming.
+GROUP_PREFIXES = ("workflow>", "workflow/", "## ")
 HINTS = ("cnr_id", "aux_id")  # a UI node's properties naming the pack it came from
+_POSITION = re.compile(r"^widgets_values\[(\d+)\]$")  # a UI value no name labels
 _EMBEDDING = re.compile(r"embedding:([^\s,()\[\]{}<>|:\"']+)", re.IGNORECASE)
 
 # --- entry points -------------------------------------------------------------------------
@@ -291,7 +294,7 @@ class _Reader:
             own = {name: v for (nid, name), v in supplied.items() if nid == str(node.get("id"))}
             if node_type in self._defs:
                 self._walk_instance(node, node_id, node_active, stack, own)
-            elif node_type.startswith(("workflow>", "workflow/")):
+            elif node_type.startswith(GROUP_PREFIXES) or node_type in self._group_defs:
                 self._walk_group_node(node, node_id, node_active)
             elif node_type in tables.frontend_only():
                 continue
@@ -320,16 +323,39 @@ class _Reader:
         self._read_properties_models(node, node_id, def_id, active)
 
     def _walk_group_node(self, node: dict, node_id: str, active: bool) -> None:
-        name = (
-            node["type"].split(">", 1)[-1]
-            if ">" in node["type"]
-            else node["type"].split("/", 1)[-1]
-        )
+        """A group node (``workflow>NAME``; ``workflow/NAME`` before) or a ComfyUI-Manager
+        component (its type is its name, ``## make-basic_pipe [2c8c61]``): its inner nodes
+        with the instance's values. Without a definition its file-like values are still
+        reported, "cannot tell", never dropped."""
+        node_type = node["type"]
+        name = node_type
+        if node_type not in self._group_defs and node_type.startswith(GROUP_PREFIXES[:2]):
+            name = node_type.split(">" if ">" in node_type else "/", 1)[-1]
         definition = self._group_defs.get(name)
         if definition is None:
-            self.problems.append(
-                f"node {node_id}: group node {name!r} has no definition in extra.groupNodes"
+            why = (
+                f"cannot tell: group node {name!r} has no definition in the workflow "
+                "(extra.groupNodes; ComfyUI-Manager keeps components outside it)"
             )
+            found = [
+                (path, value)
+                for path, value in leaves(node.get("widgets_values"))
+                if is_model_filename(value) or is_repo_id(value)
+            ]
+            if not found:  # nothing to report as a model: say what could not be read
+                self.problems.append(
+                    f"node {node_id}: group node {name!r} has no definition in extra.groupNodes"
+                )
+            for path, value in found:
+                self.add_ref(
+                    folder=None,
+                    name=value,
+                    node_id=node_id,
+                    node_type=node_type,
+                    input=path,
+                    active=active,
+                    reason=why,
+                )
             return
         inner = [n for n in as_list(definition.get("nodes")) if isinstance(n, dict)]
         values = node.get("widgets_values")
@@ -369,9 +395,11 @@ class _Reader:
             self._read_loader(node_type, node_id, active, loader, values, named, linked)
         else:
             order = nodetable.widget_order(node_type) if isinstance(values, list) else ()
+            kinds = nodetable.widget_kinds(node_type) if order else ""
             api = self.named_inputs.get(node_id)
             known = api[1] if api and api[0] == node_type else None
-            pairs = list(labelled_leaves(node, values, order, known)) + list(supplied.items())
+            pairs = list(labelled_leaves(node, values, order, known, kinds))
+            pairs += list(supplied.items())
             self._read_custom(node_type, node_id, active, pairs)
         self._read_embeddings(node_type, node_id, active, values, supplied)
         self._read_properties_models(node, node_id, node_type, active)
@@ -424,15 +452,29 @@ class _Reader:
         (path, value) pairs."""
         rest = []
         for path, value in pairs:
-            if not is_repo_id(value):  # most values: no table lookup, no key to compute
+            if not is_repo_id(value) or is_model_filename(value):  # most values: no lookup
                 rest.append((path, value))
                 continue
             name = last_key(path)
             ref = repo_reference(node_type, name, value, node_id=node_id, active=active)
             if ref is not None:
                 self.repos.append(ref)
-            elif nodetable.download_dirs(node_type, name):
-                why = f"cannot tell: {node_type}.{name} downloads the repo to a place the table cannot name"
+            elif dirs := nodetable.download_dirs(node_type, name):
+                where = "a place the table cannot name"
+                if all(d.startswith("hf-cache") for d in dirs):
+                    where = "the Hugging Face cache, which comfylock does not fill"
+                why = f"cannot tell: {node_type}.{name} downloads the repo to {where}"
+                self._add_fetched_file(
+                    {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
+                )
+            elif _POSITION.match(path) and nodetable.has_unplaced_inputs(node_type):
+                # no name for this value, and the class downloads what some input names
+                why = f"cannot tell: the file does not name {node_type}'s widget {_POSITION.match(path)[1]}, and the node downloads what some of its inputs name"
+                self._add_fetched_file(
+                    {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
+                )
+            elif _may_download(node_type, value) and not _names_a_file_too(pairs):
+                why = f"cannot tell: unknown custom node {node_type}: {value!r} names a Hugging Face repo it may download"
                 self._add_fetched_file(
                     {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
                 )
@@ -495,6 +537,9 @@ class _Reader:
         name matters, and unnamed UI widgets are matched to the table's inputs by position.
         A value of an input the table knows lists model files is one, whatever its name
         (a model directory, a ``.patch``); run-time downloads come first (``repos``)."""
+        words = nodetable.fileless(node_type)
+        if words:
+            pairs = [(p, v) for p, v in pairs if v not in words.get(last_key(p), ())]
         pairs = self._read_fetches(node_type, node_id, active, pairs)
         pairs = self._read_repos(node_type, node_id, active, pairs)
         pairs = self._read_input_files(node_type, node_id, active, pairs)
@@ -656,6 +701,27 @@ _FILE_NAME = re.compile(r"[^\n]{1,500}\.[A-Za-z0-9]{1,8}( \[input\])?")
 def _names_a_file(value: Any) -> bool:
     """A one-line string ending in a file extension (``photo.png``, ``a.mp4 [input]``)."""
     return isinstance(value, str) and bool(_FILE_NAME.fullmatch(value)) and "://" not in value
+
+
+# The top-level media types (RFC 6838): ``image/gif``, ``video/h264-mp4`` are formats a node
+# offers, shaped like a repo id but naming none.
+_MEDIA_TYPES = frozenset(
+    {"application", "audio", "font", "image", "message", "model", "multipart", "text", "video"}
+)
+
+
+def _names_a_file_too(pairs: list) -> bool:
+    """A node that names a model file too (``repo_id`` + ``filename``): the repo is that
+    file's source, not a repo to download whole."""
+    return any(is_model_filename(v) for _, v in pairs)
+
+
+def _may_download(class_type: str, value: str) -> bool:
+    """A repo id in a node whose code no one read (neither the table nor an installed pack):
+    it may be a repo the node downloads, so it is reported, never silently dropped."""
+    if value.split("/", 1)[0].lower() in _MEDIA_TYPES or class_type in tables.core_nodes():
+        return False
+    return nodetable.is_unread(class_type)
 
 
 def _linked_inputs(node: dict) -> frozenset[str]:

@@ -20,6 +20,7 @@ __all__ = [
     "is_api",
     "labelled_leaves",
     "last_key",
+    "layout_names",
     "leaves",
     "prompt_inputs",
 ]
@@ -79,30 +80,81 @@ def api_leaves(inputs: dict) -> Iterator[tuple[str, Any]]:
 
 
 def labelled_leaves(
-    node: dict, values: Any, order: tuple = (), known: dict | None = None
+    node: dict, values: Any, order: tuple = (), known: dict | None = None, kinds: str = ""
 ) -> Iterator[tuple[str, Any]]:
     """Leaves of a UI node's widget values, labelled by widget name where the node's
     ``inputs`` list names every widget in order, or where the knowledge table's widget
-    ``order`` fits the values, else, for a string value, by the one input of the same node in
-    the image's API prompt (``known``) holding exactly that value, else by position."""
+    ``order`` (with the ``kinds`` of value each position holds) fits the values, else, for a
+    string value, by the one input of the same node in the image's API prompt (``known``)
+    holding exactly that value, else by position."""
     if isinstance(values, list):
-        names = [
+        names: list = [
             i["widget"].get("name")
             for i in as_list(node.get("inputs"))
             if isinstance(i, dict) and isinstance(i.get("widget"), dict)
         ]
         if not (len(names) == len(values) and all(isinstance(n, str) for n in names)):
-            names = list(order)
-        if len(names) == len(values):
-            for name, value in zip(names, values):
-                if name:
-                    yield from leaves(value, name)
-            return
+            names = layout_names(order, values, kinds)
         for i, value in enumerate(values):
-            label = _label_by_value(known, value) if known else None
+            name = names[i] if i < len(names) else None
+            if name == "":
+                continue  # a seed's control-after-generate value
+            label = name or (_label_by_value(known, value) if known else None)
             yield from leaves(value, label or f"widgets_values[{i}]")
         return
     yield from leaves(values)
+
+
+def layout_names(order: tuple | list, values: list, kinds: str = "") -> list[str | None]:
+    """The widget name of each of a UI node's values, from the table's widget ``order``
+    (``""``: a seed's control value; ``"?name"``: an input that is a widget or a link, static
+    reading cannot tell; ``"*"``: widgets no one can name), None where unknown.
+
+    The frontend hands a node's saved values to its widgets in order, so a node of another
+    version (more or fewer values than the code's order) is read the same way: by position,
+    up to the first value that does not fit the ``kinds`` of its position (a number where the
+    code has a boolean: this node's layout departs from the code's there; nothing after it is
+    named). Inputs of unknown kind are all widgets, or all links, when the count says so;
+    otherwise, as with a ``"*"``, only the values before the first uncertain input are named
+    (values a frontend script appends come last)."""
+    if not order:
+        return []
+    count = len(values)
+    pairs = list(zip(order, kinds if len(kinds) == len(order) else "?" * len(order)))
+    uncertain = [i for i, (name, _) in enumerate(pairs) if name == "*" or name.startswith("?")]
+    if not uncertain:
+        chosen = pairs
+    elif "*" not in order and count == len(pairs):
+        chosen = [(name.removeprefix("?"), kind) for name, kind in pairs]
+    elif "*" not in order and count == len(pairs) - len(uncertain):
+        chosen = [(name, kind) for name, kind in pairs if not name.startswith("?")]
+    else:
+        chosen = pairs[: uncertain[0]]
+    named: list[str | None] = []
+    for (name, kind), value in zip(chosen, values):
+        if not _fits(kind, value):
+            break
+        named.append(name)
+    return named
+
+
+def _fits(kind: str, value: Any) -> bool:
+    """Whether a widget value can be of the kind the code gives its position."""
+    if value is None:
+        return True
+    if kind == "i":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "f":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "b":
+        return isinstance(value, bool)
+    if kind == "s":
+        return isinstance(value, str)
+    if kind == "k":
+        return isinstance(value, str)  # control after generate: "fixed", "randomize", ...
+    if kind == "c":
+        return not isinstance(value, bool)  # a choice: a string (or a number), never a toggle
+    return True
 
 
 def _label_by_value(known: dict, value: Any) -> str | None:
