@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from comfylock.lock.unpinned import fixes, label, summary
+from comfylock.lock.unpinned import ambiguous_reason, fixes, label, suggested_pack, summary
 
 PACK_LOCAL = "custom_nodes/FakeLocalPack/checkpoints/fake-local-v1.safetensors"
 
@@ -32,3 +32,28 @@ def test_a_file_no_one_can_place_gets_the_real_fix_never_folder_question_mark():
     assert "--comfyui-root" in hint
     assert "--folder FOLDER --name mystery.safetensors" in hint
     assert label("?/mystery.safetensors") == "mystery.safetensors (folder unknown)"
+
+
+def test_an_ambiguity_a_needed_pack_settles_gets_its_own_copyable_pin():
+    settled = ambiguous_reason("ImageResizeKJ", ["kjnodes", "fork"], needed={"kjnodes", "vhs"})
+    assert suggested_pack(settled) == "kjnodes"
+    # two needed claimants (or none): only the user can choose
+    open_one = ambiguous_reason("Shared", ["kjnodes", "fork"], needed={"kjnodes", "fork"})
+    assert suggested_pack(open_one) is None
+    assert suggested_pack(ambiguous_reason("X", ["a", "b"], needed=())) is None
+    lines = fixes(
+        [
+            ("custom_nodes/ImageResizeKJ", settled),
+            (
+                "custom_nodes/GetLatent",
+                ambiguous_reason("GetLatent", ["kjnodes", "fork"], {"kjnodes"}),
+            ),
+            ("custom_nodes/Shared", open_one),
+        ]
+    )
+    assert lines == [
+        'add to comfylock.toml\'s [nodes]: "ImageResizeKJ" = "kjnodes" (and 1 more class the '
+        "same way): a pack this project needs provides them; then run `comfylock resolve`",
+        'name the pack in comfylock.toml, [nodes] "Shared" = "OWNER/REPO" (one line per node '
+        "class), then run `comfylock resolve`",
+    ]

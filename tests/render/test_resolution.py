@@ -67,3 +67,25 @@ def test_without_a_comfyui_root_resolve_and_add_say_local_files_were_not_used(
     root = _comfy(tmp_path)
     rooted = run_cli("resolve", "--offline", "--comfyui-root", str(root))
     assert "note: no --comfyui-root" not in rooted.stdout, rooted
+
+
+def test_an_ambiguity_the_projects_own_pack_settles_names_the_pin_in_json_and_check(
+    run_cli, tmp_path, monkeypatch
+):
+    """ImageResizeKJ is claimed by KJNodes and by a fork that copied it (the shipped table);
+    ImageNoiseAugmentation only by KJNodes, which the project therefore needs anyway."""
+    project = tmp_path / "kj"
+    project.mkdir()
+    workflow = {"1": {"class_type": "ImageResizeKJ", "inputs": {}}}
+    workflow["2"] = {"class_type": "ImageNoiseAugmentation", "inputs": {}}
+    (project / "w.json").write_text(json.dumps(workflow), encoding="utf-8")
+    monkeypatch.chdir(project)
+    result = run_cli("resolve", "--offline", "--allow-unresolved", "--json")
+    (ambiguous,) = json.loads(result.stdout)["ambiguous"]
+    assert ambiguous["class"] == "ImageResizeKJ" and len(ambiguous["candidates"]) > 1
+    assert ambiguous["pin"] == "comfyui-kjnodes"
+    check = run_cli("check")
+    assert check.exit_code == 1, check
+    assert (
+        'fix: add to comfylock.toml\'s [nodes]: "ImageResizeKJ" = "comfyui-kjnodes"' in check.stdout
+    )

@@ -191,6 +191,31 @@ def test_ambiguous_node_class_needs_a_pin():
     assert pinned.lock.workflow[0].nodes == ("impact",)
 
 
+def test_an_ambiguous_class_names_the_pin_when_one_claimant_is_needed_anyway():
+    """A fork that copied a pack's classes: the pack the workflow needs for its other
+    classes is named as the pin that settles it, and the class stays unresolved (a pin
+    settles an ambiguity, never a guess)."""
+    w = wf("w.json", api({"ImageResizeKJ": {}, "OnlyInKJ": {}, "Shared": {}}))
+    kj = NodeCandidate(id="kjnodes", repo="https://github.com/a/kjnodes")
+    fork = NodeCandidate(id="fork", repo="https://github.com/b/fork")
+    other = NodeCandidate(id="other", repo="https://github.com/c/other")
+    packs = {"ImageResizeKJ": [kj, fork], "OnlyInKJ": [kj], "Shared": [fork, other]}
+    result = resolve([w], old=None, config=Config(), sources=FakeSources(packs=packs))
+    reasons = {u.name: u.reason for u in result.unresolved}
+    assert [n.id for n in result.lock.node] == ["kjnodes"]
+    assert reasons["ImageResizeKJ"] == (
+        "claimed by several packs: fork, kjnodes; kjnodes is a pack this project needs for "
+        'other node classes: [nodes] "ImageResizeKJ" = "kjnodes" settles it'
+    )
+    assert reasons["Shared"] == (
+        "claimed by several packs: fork, other (settle it with a [nodes] pin in comfylock.toml)"
+    )
+    assert dict(result.ambiguous) == {
+        "ImageResizeKJ": ("fork", "kjnodes"),
+        "Shared": ("fork", "other"),
+    }
+
+
 def test_check_detects_a_renamed_loader_file():
     obj = api({"LoraLoader": {"lora_name": "old.safetensors"}})
     fake = FakeSources(

@@ -14,7 +14,16 @@ from collections.abc import Iterable
 from ..units import count
 from ..workflows.tables import split_key
 
-__all__ = ["OFFLINE", "UNPLACED", "fixes", "is_offline", "label", "summary"]
+__all__ = [
+    "OFFLINE",
+    "UNPLACED",
+    "ambiguous_reason",
+    "fixes",
+    "is_offline",
+    "label",
+    "suggested_pack",
+    "summary",
+]
 
 # Every reason an offline run gives ends with this mark (resolve/core, resolve/live).
 OFFLINE = "(offline)"
@@ -33,6 +42,30 @@ def label(key: str) -> str:
     if folder == UNPLACED:
         return f"{name} (folder unknown)"
     return key  # a model or an input file is a file: folder/name
+
+
+_CLAIMED = "claimed by several packs: "
+_NEEDED = " is a pack this project needs for other node classes: "
+
+
+def ambiguous_reason(class_name: str, ids: Iterable[str], needed: Iterable[str]) -> str:
+    """Why a class several packs claim is not pinned. When exactly one of them is a pack the
+    project needs anyway (a fork that copied its classes is the usual other claimant), the
+    reason names the ``[nodes]`` pin that settles it; it is never chosen silently (SPEC §4:
+    a pin settles an ambiguity)."""
+    ids = sorted(set(ids))
+    ours = sorted(set(ids) & set(needed))
+    head = f"{_CLAIMED}{', '.join(ids)}"
+    if len(ours) == 1:
+        return f'{head}; {ours[0]}{_NEEDED}[nodes] "{class_name}" = "{ours[0]}" settles it'
+    return f"{head} (settle it with a [nodes] pin in comfylock.toml)"
+
+
+def suggested_pack(reason: str) -> str | None:
+    """The pack ``ambiguous_reason`` suggested, or None."""
+    if not reason.startswith(_CLAIMED) or _NEEDED not in reason:
+        return None
+    return reason.partition(_NEEDED)[0].rpartition("; ")[2] or None
 
 
 def is_offline(reason: str) -> bool:
@@ -91,11 +124,21 @@ def fixes(entries: Iterable[tuple[str, str]]) -> list[str]:
             f"--folder {folder} --name {name}` (SOURCE: civitai:ID[@VERSION], "
             "hf:OWNER/REPO/PATH or an https URL; `comfylock resolve` lists candidates)"
         )
-    classes = [k.partition("/")[2] for k, _ in rest if _kind(k) == NODE_FOLDER]
-    if classes:
+    classes = [(k.partition("/")[2], why) for k, why in rest if _kind(k) == NODE_FOLDER]
+    settled = [(c, suggested_pack(why)) for c, why in classes if suggested_pack(why)]
+    if settled:
+        first, pack = settled[0]
+        more = f" (and {count(len(settled) - 1, 'more class', 'more classes')} the same way)"
         out.append(
-            f'name the pack in comfylock.toml, [nodes] "{classes[0]}" = "OWNER/REPO" (one line '
-            "per node class), then run `comfylock resolve`"
+            f'add to comfylock.toml\'s [nodes]: "{first}" = "{pack}"'
+            f"{more if len(settled) > 1 else ''}: a pack this project needs provides "
+            f"{'them' if len(settled) > 1 else 'it'}; then run `comfylock resolve`"
+        )
+    if len(classes) > len(settled):
+        unsettled = [c for c, why in classes if not suggested_pack(why)]
+        out.append(
+            f'name the pack in comfylock.toml, [nodes] "{unsettled[0]}" = "OWNER/REPO" (one '
+            "line per node class), then run `comfylock resolve`"
         )
     if any(_kind(k) == INPUT_FOLDER for k, _ in rest):  # never looked up online: local only
         out.append(

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from ..lock.unpinned import fixes as unpinned_fixes
-from ..lock.unpinned import label
+from ..lock.unpinned import label, suggested_pack
 from ..units import count
 from .text import lines_text, table
 
@@ -144,9 +144,21 @@ def resolution_json(outcome) -> dict[str, Any]:
             {"reference": c.key, "workflows": {c.first[0]: c.first[1], c.second[0]: c.second[1]}}
             for c in r.conflicts
         ],
-        "ambiguous": [{"class": cls, "candidates": list(c)} for cls, c in r.ambiguous],
+        "ambiguous": [
+            {"class": cls, "candidates": list(c), "pin": _settling_pin(r, cls)}
+            for cls, c in r.ambiguous
+        ],
         **_environment_json(getattr(outcome, "environment", None)),
     }
+
+
+def _settling_pin(resolution, class_name: str) -> str | None:
+    """The ``[nodes]`` value the reason suggests for an ambiguous class (a pack the project
+    needs anyway), or None when only the user can choose."""
+    for u in resolution.unresolved:
+        if u.folder == "custom_nodes" and u.name == class_name:
+            return suggested_pack(u.reason)
+    return None
 
 
 _MATCHED = {"local": "the ComfyUI root's HEAD", "pin": "comfylock.toml", "ver": "the workflows"}

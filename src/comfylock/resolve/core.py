@@ -50,7 +50,7 @@ from ..lock.structs import (
     Source,
     Unresolved,
 )
-from ..lock.unpinned import UNPLACED
+from ..lock.unpinned import UNPLACED, ambiguous_reason
 from ..pathsafe import unsafe_reason
 from ..redact import redact
 from ..workflows.digest import custom_classes, lockable_refs, workflow_digest
@@ -648,14 +648,20 @@ def _resolve_nodes(workflows, old, config, sources, upgrade, map_fn):
     chosen: dict[str, tuple[NodeCandidate, list[str]]] = {}
     for node, (candidate, reason, options) in zip(todo, candidates):
         if candidate is None:
-            unresolved.append(
-                Unresolved(folder="custom_nodes", name=node.class_type, reason=reason)
-            )
             if options:
                 ambiguous.append((node.class_type, tuple(options)))
+            else:
+                unresolved.append(
+                    Unresolved(folder="custom_nodes", name=node.class_type, reason=reason)
+                )
             continue
         chosen.setdefault(candidate.id, (candidate, []))[1].append(node.class_type)
         pack_of[node.class_type] = candidate.id
+    needed = set(chosen) | set(packs)
+    unresolved += [
+        Unresolved(folder="custom_nodes", name=name, reason=ambiguous_reason(name, ids, needed))
+        for name, ids in ambiguous
+    ]
     # NOTE: a pack the lock already pins keeps its commit (a minimal diff, and offline the
     # lock is what knows it); only packs new to the lock are pinned.
     locked = {n.id: n for n in (old.node if old and not upgrade else ())}
@@ -691,9 +697,5 @@ def _settle(
     if not candidates:
         return None, "no pack found for this node class (add a [nodes] pin in comfylock.toml)", []
     if len(ids) > 1:
-        return (
-            None,
-            f"claimed by several packs: {', '.join(ids)} (settle it with a [nodes] pin in comfylock.toml)",
-            ids,
-        )
+        return None, "", ids  # the reason needs every class's answer: ambiguous_reason
     return candidates[0], "", []
