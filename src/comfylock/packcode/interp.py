@@ -254,11 +254,7 @@ class Interp:
             frame.env = dict(start)
             self.walk(arm, frame)
             results.append(frame.env)
-        merged: dict = {}
-        for env in results:
-            for k, v in env.items():
-                merged[k] = merge(merged[k], v) if k in merged else v
-        frame.env = merged
+        frame.env = _merged(results)
         self.walk(s.finalbody, frame)
 
     def branches(self, arms, frame: Frame) -> None:
@@ -268,11 +264,7 @@ class Interp:
             frame.env = dict(before)
             self.walk(arm, frame)
             results.append(frame.env)
-        merged: dict = {}
-        for env in results:
-            for k, v in env.items():
-                merged[k] = merge(merged[k], v) if k in merged else v
-        frame.env = merged
+        frame.env = _merged(results)
 
     def for_loop(self, s, frame: Frame) -> None:
         items = bm.iter_items(self.ev(s.iter, frame))
@@ -457,3 +449,13 @@ def _is_static(node) -> bool:
 
 # re-exported for expressions, which needs the container types without a cycle
 _ = (ListV, Dyn)
+
+
+def _merged(envs: list[dict]) -> dict:
+    """One environment from the arms a run may have taken: each name bound to every value
+    any arm left it (``merge``), so later reads keep every alternative."""
+    out: dict = {}
+    for env in envs:
+        for k, v in env.items():
+            out[k] = merge(out[k], v) if k in out else v
+    return out
