@@ -45,6 +45,11 @@ def test_add_blames_the_argument(run_cli, tmp_path, monkeypatch):
     result = run_cli("add", "foo:bar", "--folder", "loras")
     assert result.exit_code == 2, result
     assert "SOURCE 'foo:bar'" in result.stderr and "comfylock.toml" not in result.stderr
+    for spec in ("civitai:abc", "civitai:12@"):  # a Civitai pin with no numbers to look up
+        civitai = run_cli("add", spec, "--folder", "loras")
+        assert civitai.exit_code == 2, civitai
+        assert f"SOURCE '{spec}' is not a Civitai pin" in civitai.stderr
+        assert "comfylock.toml" not in civitai.stderr
     bad = run_cli("add", "https://127.0.0.1/x.safetensors", "--folder", "loras", "--sha256", "zz")
     assert bad.exit_code == 2 and "--sha256" in bad.stderr, bad
     assert (tmp_path / "comfylock.toml").read_text() == ""

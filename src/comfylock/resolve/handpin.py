@@ -47,6 +47,13 @@ def _check_source(source: str, sha256: str | None, fetch: bool, offline: bool) -
         raise UsageError(
             f"SOURCE {source!r} is not a source comfylock reads", hint=f"use {_SOURCE_FORMS}"
         )
+    from .live import CIVITAI_PIN
+
+    if source.startswith("civitai:") and not CIVITAI_PIN.match(source.strip()):
+        raise UsageError(
+            f"SOURCE {source!r} is not a Civitai pin",
+            hint="write civitai:MODEL or civitai:MODEL@VERSION, both numbers from the model's page",
+        )
     if sha256 is not None:
         if "://" not in source:
             raise UsageError(

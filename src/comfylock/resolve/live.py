@@ -25,7 +25,7 @@ from .core import About, Found, NodeCandidate
 __all__ = ["LiveSources"]
 
 _CIVITAI_DOWNLOAD = re.compile(r"/api/download/models/(\d+)")
-_CIVITAI_PIN = re.compile(r"^civitai:(\d+)(?:@(\d+))?$")
+CIVITAI_PIN = re.compile(r"^civitai:(\d+)(?:@(\d+))?$")
 
 
 # Suggestions look in at most this many of the lock's Hugging Face repos, and list at most
@@ -322,7 +322,7 @@ class LiveSources:
     # -- hand pins and URLs --
 
     def hand_pin(self, spec: str, ref: ModelRef) -> Found | None:
-        civitai = _CIVITAI_PIN.match(spec.strip())
+        civitai = CIVITAI_PIN.match(spec.strip())
         if civitai:
             if self.offline:
                 return None
