@@ -221,3 +221,69 @@ def test_redirect_to_plain_http_elsewhere_is_refused(
     assert "refusing to download over http" in line and "example.invalid" in line
     assert "example.invalid" not in looked_up
     assert blob_files(w["store"]) == [] and not w["target"].exists()
+
+
+def test_a_prefetched_download_is_not_called_resumed(tmp_path):
+    """aria2 gets every download when fetching begins (``prefetch``), so a small file can be
+    complete in tmp/ before its worker looks: those bytes were fetched by this run. Only a
+    partial file that was there before the run is "resumed" (the demo said "0 B, resumed:
+    2.6 KiB were already here" for a file it had just downloaded)."""
+    from comfylock.lock.structs import UrlSource
+    from comfylock.store.blobs import Store
+    from comfylock.sync.apply import ApplyContext
+    from comfylock.sync.fetching import fetch_all
+    from comfylock.sync.plan import Fetch, SyncPlan
+
+    store = Store(tmp_path / "store").ensure()
+    fresh, partial = b"fetched in full by this run" * 50, b"half of it was here before" * 50
+    store.tmp_path(hashlib.sha256(partial).hexdigest()).write_bytes(partial[:600])
+    contents = {"fresh": fresh, "partial": partial}
+
+    class Prefetching:
+        def prefetch(self, items):
+            for urls, dest, _size in items:  # as fast as aria2 on loopback: done at once
+                dest.write_bytes(contents[urls[0].rsplit("/", 1)[1]])
+
+        def fetch(self, urls, dest, expected, size, headers, progress=None):
+            dest.write_bytes(contents[urls[0].rsplit("/", 1)[1]])
+
+        def close(self):
+            pass
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.resumed: dict[str, int] = {}
+
+        def task(self, label, total, resumed=0):
+            self.resumed[label] = resumed
+            return lambda n: None
+
+        def finished(self, label, size):
+            pass
+
+    fetches = tuple(
+        Fetch(
+            reason="missing",
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            keys=(name,),
+            sources=(UrlSource(url=f"https://127.0.0.1/{name}"),),
+        )
+        for name, data in contents.items()
+    )
+    recorder = Recorder()
+    ctx = ApplyContext(
+        store=store,
+        lock_path=str(tmp_path / "comfy.lock"),
+        jobs=2,
+        downloader_factory=lambda tmp_dir, jobs, cancel: (Prefetching(), None),
+        progress=recorder,
+    )
+    try:
+        failures: list = []
+        fetch_all(SyncPlan(fetch=fetches), ctx, failures, [], {})
+        assert not failures, failures
+        assert recorder.resumed == {"fresh": 0, "partial": 600}
+        assert all(store.has(f.sha256) for f in fetches)
+    finally:
+        store.close()

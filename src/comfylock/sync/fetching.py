@@ -87,10 +87,13 @@ def _fetch_one(
     via: str | None,
     url: str | None = None,
     placer=None,
+    resumed: int | None = None,
 ) -> None:
     """Download ``f`` into the store: from the remote named ``via`` first (with the origins
     behind it; ``url``: its URL if already made), else from the origins. ``placer``: the
-    verified blob is placed off this thread (``store.durable``), the digest lock with it."""
+    verified blob is placed off this thread (``store.durable``), the digest lock with it.
+    ``resumed``: the bytes of a partial download there before this run handed anything to
+    the downloader (a prefetched download has written more by the time this runs)."""
     from .download.urls import url_groups
 
     store, expected = ctx.store, Expected(size=f.size, sha256=f.sha256, blake3=f.blake3)
@@ -100,7 +103,8 @@ def _fetch_one(
         if store.has(f.sha256):
             return  # another sync fetched it while we waited for the lock
         tmp = store.tmp_path(f.sha256)
-        resumed = tmp.stat().st_size if tmp.exists() else 0  # shown: not fetched by this run
+        if resumed is None:
+            resumed = _partial_size(tmp)  # shown: not fetched by this run
         show = ctx.progress.task(f.keys[0], f.size, resumed)
         remote = ctx.remotes.get(via) if via else None
 
@@ -244,13 +248,26 @@ def fetch_all(
     gate = _StoreGate(cancel)
     farm = any(f.claim or f.awaits for f in fetches)
     urls: dict[str, str] = {}  # sha256 -> the remote URL handed to the downloader
+    partial: dict[str, int] = {}  # sha256 -> bytes already here before any download began
     if not farm and hasattr(downloader, "prefetch"):
+        partial = {f.sha256: _partial_size(ctx.store.tmp_path(f.sha256)) for f in fetches}
         downloader.prefetch(_known_downloads(fetches, ctx, urls))
     # NOTE: a farm pushes each blob the moment it is placed: it places them inline
     placer = None if farm else _placer(ctx.store)
 
     def one(f: Fetch, via: str | None) -> None:
-        _fetch_one(f, ctx, downloader, cancel, served, gate, via, urls.get(f.sha256), placer)
+        _fetch_one(
+            f,
+            ctx,
+            downloader,
+            cancel,
+            served,
+            gate,
+            via,
+            urls.get(f.sha256),
+            placer,
+            partial.get(f.sha256),
+        )
 
     try:
         if farm:
@@ -287,6 +304,13 @@ def fetch_all(
         _close_placer(placer)  # the blobs verified so far are placed, even after Ctrl-C
         downloader.close()
     return done
+
+
+def _partial_size(tmp) -> int:
+    try:
+        return tmp.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _placer(store: Store):
