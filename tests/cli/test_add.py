@@ -108,6 +108,7 @@ def test_add_url_with_sha256_works_offline_from_the_bytes_on_this_machine(
     args = ("--comfyui-root", str(root), "add", _NOWHERE, "--folder", "upscale_models")
     result = run_cli(*args, "--sha256", sha, "--offline")
     assert result.exit_code == 0, result
+    assert "wrote comfy.lock" in result.stdout  # as resolve says it, relative to here
     lock = (project / "comfy.lock").read_text()
     assert sha in lock and f"size = {size}" in lock and _NOWHERE in lock
     assert '"upscale_models/up.pth"' in (project / "comfylock.toml").read_text()

@@ -54,6 +54,7 @@ def add_cmd(
     from ..redact import strip_url_secrets
     from ..render.resolution import resolution_json, resolution_text
     from ..resolve.handpin import add_pin
+    from . import shown_path
 
     source = strip_url_secrets(source) if "://" in source else source
     key, outcome, written = add_pin(
@@ -64,7 +65,7 @@ def add_cmd(
         doc = {"added": key if written else None, "source": source, **resolution_json(outcome)}
         click.echo(json.dumps(doc, indent=2))
     else:
-        click.echo(resolution_text(outcome), nl=False)
+        click.echo(resolution_text(outcome, shown_lock=shown_path(outcome.lock_path)), nl=False)
         if written:
             click.echo(printable(f"pinned {key} = {source} in comfylock.toml"))
         else:

@@ -45,6 +45,7 @@ def resolve_cmd(
     """
     from ..render.resolution import resolution_json, resolution_text
     from ..resolve.job import run_resolve
+    from . import shown_path
 
     outcome = run_resolve(
         project,
@@ -61,13 +62,5 @@ def resolve_cmd(
     if as_json or settings.json:
         click.echo(__import__("json").dumps(resolution_json(outcome), indent=2))
     elif not settings.quiet or outcome.exit_code:
-        click.echo(resolution_text(outcome, shown_lock=_shown(outcome.lock_path)), nl=False)
+        click.echo(resolution_text(outcome, shown_lock=shown_path(outcome.lock_path)), nl=False)
     return outcome.exit_code
-
-
-def _shown(path: str) -> str:
-    """The lock path relative to the working directory when it is below it."""
-    import os
-
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
