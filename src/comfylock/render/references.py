@@ -102,8 +102,10 @@ def _flags(ref: ModelRef) -> str:
     return ", ".join(flags)
 
 
-def pack_hint(node: NodeUse) -> str:
-    """What names the node's pack offline: its own ``cnr_id``/``aux_id``, else the table."""
+def pack_hint(node: NodeUse, needed: frozenset[str] = frozenset()) -> str:
+    """What names the node's pack offline: its own ``cnr_id``/``aux_id``, else the table.
+    ``needed``: packs the same workflow needs for other classes; one of them among an
+    ambiguous class's claimants is named, as resolve names its ``[nodes]`` pin."""
     own = node.cnr_id or node.aux_id
     if own:
         return f"pack: {own}"
@@ -111,8 +113,24 @@ def pack_hint(node: NodeUse) -> str:
     if len(node.packs) == 1:
         return f"pack: {node.packs[0]}{by_name}"
     if node.packs:
-        return f"ambiguous: {' | '.join(node.packs)}{by_name}"
+        ours = sorted(set(node.packs) & needed)
+        also = f"; {ours[0]} is needed here anyway" if len(ours) == 1 else ""
+        return f"ambiguous: {' | '.join(node.packs)}{by_name}{also}"
     return ""
+
+
+def needed_packs(info: WorkflowInfo) -> frozenset[str]:
+    """The packs a workflow surely needs: named by a node itself or the only claimant."""
+    out = set()
+    for n in info.nodes:
+        if n.core:
+            continue
+        own = n.cnr_id or n.aux_id
+        if own:
+            out.add(own)
+        elif len(n.packs) == 1:
+            out.add(n.packs[0])
+    return frozenset(out)
 
 
 def inspect_text(items: list[tuple[str, WorkflowInfo]], skipped, errors) -> str:
@@ -133,10 +151,10 @@ def inspect_text(items: list[tuple[str, WorkflowInfo]], skipped, errors) -> str:
         ]
         lines += table(rows)
         if custom:
-            hints = {}
+            hints, needed = {}, needed_packs(info)
             for n in info.nodes:
                 if not n.core and n.class_type not in hints:
-                    hints[n.class_type] = pack_hint(n)
+                    hints[n.class_type] = pack_hint(n, needed)
             lines.append("  custom nodes:")
             lines += table([[c, hints[c]] for c in custom], indent="    ")
         if info.repos:
