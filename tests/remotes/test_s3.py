@@ -108,11 +108,11 @@ def test_a_noop_sync_with_a_remote_imports_no_client_library(world, run_cli, tmp
     assert out.stdout.strip().endswith("0 []"), out
 
 
+@pytest.mark.parametrize("s3", ["wire"], indirect=True)  # keys in the environment only
 def test_a_sync_from_s3_with_keys_in_the_environment_imports_no_boto3(world, s3, run_cli, tmp_path):
     """The requests a sync makes (HEAD, a presigned GET) are presigned by botocore's signer
     when the environment says everything (``s3wire``): no boto3 client, no service model."""
-    if not os.environ.get("AWS_ACCESS_KEY_ID"):
-        pytest.skip("keys in a profile: boto3 reads them (the other half of the fixture)")
+    assert os.environ.get("AWS_ACCESS_KEY_ID"), "the wire half of the fixture sets the keys"
     for m in world["models"]:
         s3_client().put_object(Bucket=BUCKET, Key=f"w/{blob_rel(m.sha256)}", Body=m.data)
     args = [*fresh_machine(tmp_path, world, "fresh"), "sync", "--no-aria2"]
