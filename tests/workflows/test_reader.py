@@ -262,6 +262,54 @@ def test_a_class_packs_disagree_on_is_read_as_the_pack_the_node_names(node_table
     assert nodetable.chosen_variants({"LoadThing": "someone/else", "Other": "x/y"}) is None
 
 
+def test_a_class_packs_disagree_on_is_read_as_the_pack_the_workflow_needs_anyway(node_table):
+    # a node naming no pack, in a workflow that surely needs exactly one of the class's
+    # packs (a class only that pack provides, or a node naming it): read with that pack's
+    # facts; the pack is still not chosen for resolve (it stays ambiguous there)
+    from comfylock.packcode.entries import merge_claims
+
+    claims = {
+        "LoadThing": [
+            ("orig-pack", {"inputs": {"model": "checkpoints"}, "widgets": ["model"]}),
+            ("b/Copy", {"inputs": {"model": "loras"}, "widgets": ["model"]}),
+        ],
+        "OnlyOrig": [("orig-pack", {})],
+        "OnlyCopy": [("b/Copy", {})],
+    }
+    packs = {
+        "orig-pack": {
+            "repo": "https://github.com/a/Orig",
+            "registry-id": "orig-pack",
+            "nodes": ["LoadThing", "OnlyOrig"],
+        },
+        "b/Copy": {"repo": "https://github.com/b/Copy", "nodes": ["LoadThing", "OnlyCopy"]},
+    }
+    node_table({"packs": packs, "classes": merge_claims(claims)})
+
+    def ui(*others: str, props: dict | None = None) -> tuple:
+        nodes = [{"id": 1, "type": "LoadThing", "properties": {}, "widgets_values": ["m.pt"]}]
+        nodes += [
+            {"id": i, "type": t, "properties": props or {}, "widgets_values": []}
+            for i, t in enumerate(others, 2)
+        ]
+        (ref,) = parse(json.dumps({"nodes": nodes, "links": []}).encode()).models
+        return ref.folder, ref.reason
+
+    def api(*others: str) -> tuple:
+        nodes = {"1": {"class_type": "LoadThing", "inputs": {"model": "m.pt"}}}
+        nodes |= {str(i): {"class_type": t, "inputs": {}} for i, t in enumerate(others, 2)}
+        (ref,) = parse(json.dumps(nodes).encode()).models
+        return ref.folder, ref.reason
+
+    assert ui("OnlyOrig") == ("checkpoints", None) == api("OnlyOrig")
+    assert ui("OnlyCopy") == ("loras", None) == api("OnlyCopy")
+    assert ui("Unrelated", props={"aux_id": "b/Copy"}) == ("loras", None)  # a node names it
+    for read in (ui, api):
+        for others in ((), ("OnlyOrig", "OnlyCopy")):  # neither, or both: cannot tell
+            folder, reason = read(*others)
+            assert folder is None and "cannot tell" in reason, others
+
+
 def test_ui_values_are_named_by_an_order_with_inputs_of_unknown_kind(node_table):
     # the pack's INPUT_TYPES has a combo from another library (kind unknown: "?") and inputs
     # spliced in at run time ("*"): a node that does not name its widgets is still read

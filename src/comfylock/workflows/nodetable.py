@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -85,6 +85,8 @@ __all__ = [
     "folder_of",
     "folders_of",
     "for_pack",
+    "for_workflow",
+    "needed_packs",
     "is_dynamic",
     "is_unread",
     "has_unplaced_inputs",
@@ -284,12 +286,56 @@ def for_pack(cnr_id: str | None, aux_id: str | None) -> Iterator[None]:
 _HINT: list[tuple[str, str]] = []  # (cnr_id, owner/repo) of the node being read
 
 
+@contextmanager
+def for_workflow(needed: frozenset[str]) -> Iterator[None]:
+    """Read one workflow knowing the packs it surely needs (``needed_packs``): a class
+    several packs provide with code that disagrees, where exactly one of them is among those
+    packs and the node names none, is read with that pack's facts. The workflow was made
+    with that pack installed; a fork that copied its classes would be needed for a class of
+    its own."""
+    _NEEDED.append(needed)
+    try:
+        yield
+    finally:
+        _NEEDED.pop()
+
+
+_NEEDED: list[frozenset[str]] = []  # the packs the workflow being read surely needs
+
+
+def needed_packs(uses: Iterable[tuple[str, str | None, str | None]]) -> frozenset[str]:
+    """The table's packs a workflow surely needs, from its nodes' (class, cnr_id, aux_id):
+    the pack a node names, else the only pack whose code provides its class."""
+    owners, out = _owners(), set()
+    for class_type, cnr_id, aux_id in uses:
+        named = _pack_named(cnr_id or "", (aux_id or "").strip().lower())
+        if named is not None:
+            out.add(named)
+        elif len(owners.get(class_type, ())) == 1:
+            out.add(owners[class_type][0])
+    return frozenset(out)
+
+
+def _pack_named(cnr_id: str, aux_id: str) -> str | None:
+    if not cnr_id and not aux_id:
+        return None
+    for pack_id, pack in _table().packs.items():
+        repo = pack.repo.lower().removesuffix(".git").rstrip("/")
+        if (cnr_id and cnr_id in (pack_id, pack.registry_id)) or (
+            aux_id and (aux_id == pack_id.lower() or repo.endswith(f"github.com/{aux_id}"))
+        ):
+            return pack_id
+    return None
+
+
 def _entry(class_type: str) -> _Class | None:
     entry = _table().classes.get(class_type)
-    if entry is None or not entry.variants or not _HINT or not any(_HINT[-1]):
+    if entry is None or not entry.variants:
         return entry
-    cnr_id, aux_id = _HINT[-1]
-    pack_id = _variant_named(entry, cnr_id, aux_id)
+    pack_id = _variant_named(entry, *_HINT[-1]) if _HINT and any(_HINT[-1]) else None
+    if pack_id is None and _NEEDED:
+        ours = [p for p in entry.variants if p in _NEEDED[-1]]
+        pack_id = ours[0] if len(ours) == 1 else None
     if pack_id is None:
         return entry
     return _variant(pack_id, msgspec.json.encode(entry.variants[pack_id]))

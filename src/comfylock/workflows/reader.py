@@ -111,7 +111,7 @@ def parse_obj(
             ):
                 obj = obj[wrapper]
                 break
-    with nodetable.pinned():
+    with nodetable.pinned(), nodetable.for_workflow(nodetable.needed_packs(_node_uses(obj))):
         if _is_ui(obj):
             reader = _Reader("ui")
             reader.named_inputs = named_inputs or {}
@@ -124,6 +124,30 @@ def parse_obj(
                 name, "not a ComfyUI workflow (no 'nodes' list and no API-format nodes)"
             )
         return reader.result()
+
+
+def _node_uses(obj: Any) -> list[tuple[str, str | None, str | None]]:
+    """(class, cnr_id, aux_id) of every node a workflow holds: the top graph, its subgraph
+    definitions and its group nodes (bounded like the reader); API nodes name no pack."""
+    if is_api(obj) and not _is_ui(obj):
+        return [(n["class_type"], None, None) for n in obj.values() if isinstance(n, dict)]
+    if not isinstance(obj, dict):
+        return []
+    graphs, out = [obj], []
+    extra = obj.get("extra") if isinstance(obj.get("extra"), dict) else {}
+    groups = extra.get("groupNodes") if isinstance(extra.get("groupNodes"), dict) else {}
+    graphs += [g for g in groups.values() if isinstance(g, dict)]
+    seen = 0
+    while graphs and seen <= MAX_DEPTH * 64:
+        graph, seen = graphs.pop(), seen + 1
+        defs = graph.get("definitions") if isinstance(graph.get("definitions"), dict) else {}
+        graphs += [g for g in as_list(defs.get("subgraphs")) if isinstance(g, dict)]
+        for node in as_list(graph.get("nodes")):
+            if isinstance(node, dict) and isinstance(node.get("type"), str):
+                props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+                hints = [props.get(k) if isinstance(props.get(k), str) else None for k in HINTS]
+                out.append((node["type"], *hints))
+    return out
 
 
 def _loads(data: bytes | str, name: str, what: str) -> Any:
