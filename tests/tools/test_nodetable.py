@@ -415,11 +415,16 @@ def test_regenerating_from_snapshots_reproduces_the_shipped_table(shipped, share
                 assert table["classes"].get(name) == shipped["classes"].get(name), name
 
 
-def _snapshot(mirror: Path, owner_repo: str, source: Path) -> None:
-    """A bare git snapshot of ``source`` at ``<mirror>/<owner>+<repo>/repo``."""
+def _snapshot(
+    mirror: Path, owner_repo: str, source: Path, date: str = "2025-01-02T03:04:05Z", extra=None
+) -> None:
+    """A bare git snapshot of ``source`` (plus ``extra`` files) at
+    ``<mirror>/<owner>+<repo>/repo``, committed at ``date``."""
     work = mirror / "work" / owner_repo.replace("/", "+")
     shutil.copytree(source, work)
-    env = {**os.environ, "GIT_AUTHOR_DATE": "2025-01-02T03:04:05Z"}
+    for name, text in (extra or {}).items():
+        (work / name).write_text(text)
+    env = {**os.environ, "GIT_AUTHOR_DATE": date}
     env |= {"GIT_COMMITTER_DATE": env["GIT_AUTHOR_DATE"], "GIT_CONFIG_GLOBAL": os.devnull}
     ident = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     for args in (["init", "-q"], ["add", "-A"], [*ident, "commit", "-q", "-m", "snapshot"]):
@@ -444,3 +449,24 @@ def test_reading_one_pack_keeps_the_others_as_they_were(tmp_path):
     shutil.rmtree(mirror / "someone+FakePack")  # a partial mirror keeps what it lacks
     partial, report = generate.build(mirror, manager, listed, old=full)
     assert partial == full and report["kept"] == ["someone/FakePack"]
+
+
+def test_two_repositories_of_one_registry_id_are_one_pack_the_newer(tmp_path):
+    """A moved repository whose old copy is listed too (both name one registry id): the
+    newer commit is the pack, and no class names a pack the table does not hold."""
+    mirror, manager = tmp_path / "mirror", tmp_path / "manager"
+    manager.mkdir()
+    (manager / "custom-node-list.slim.json").write_text('{"custom_nodes": []}')
+    pyproject = {"pyproject.toml": '[project]\nname = "fake-pack"\n[tool.comfy]\n'}
+    _snapshot(mirror, "old/FakePack", PACKS / "FakePack", "2024-01-01T00:00:00Z", pyproject)
+    _snapshot(mirror, "new/FakePack", PACKS / "FakePack", "2026-01-01T00:00:00Z", pyproject)
+    for listed in (["old/FakePack", "new/FakePack"], ["new/FakePack", "old/FakePack"]):
+        table, report = generate.build(mirror, manager, listed)
+        assert list(table["packs"]) == ["fake-pack"]
+        assert table["packs"]["fake-pack"]["repo"] == "https://github.com/new/FakePack"
+        assert report["same-id"] == [
+            "fake-pack: https://github.com/new/FakePack kept, "
+            "https://github.com/old/FakePack left out"
+        ]
+        for name, entry in table["classes"].items():
+            assert entry["pack"] == "fake-pack" and not entry.get("claimed-by"), name

@@ -146,7 +146,7 @@ def build(
     previous = {norm_repo(p["repo"]): (pid, p) for pid, p in (old or {}).get("packs", {}).items()}
     out_packs: dict = {}
     claims: dict[str, list] = {}  # class -> [(pack id, facts)], in ranking order
-    report: dict[str, list] = {"missing": [], "kept": [], "id-differs": []}
+    report: dict[str, list] = {"missing": [], "kept": [], "id-differs": [], "same-id": []}
     for owner_repo in packs:
         key = norm_repo(f"https://github.com/{owner_repo}")
         pinned = (only or {}).get(key) or (at or {}).get(key)
@@ -175,6 +175,8 @@ def build(
         reg = ids.get(key)
         if reg and pack["registry-id"] != reg:
             report["id-differs"].append(f"{owner_repo}: {reg} -> {pack['registry-id']}")
+        if not _newest_of_its_id(pid, pack, out_packs, claims, report):
+            continue
         out_packs[pid] = pack
         for name in pack["nodes"]:
             claims.setdefault(name, []).append((pid, res["classes"][name]))
@@ -185,6 +187,28 @@ def build(
         "packs": dict(sorted(out_packs.items())),
         "classes": merge_claims(claims),
     }, report
+
+
+def _newest_of_its_id(pid: str, pack: dict, packs: dict, claims: dict, report: dict) -> bool:
+    """Whether ``pack`` takes the id ``pid``: two listed repositories naming one registry id
+    (a renamed or moved repository whose old copy is still listed) are one pack, the one
+    with the newer commit; the other's classes are withdrawn (a class never names a pack
+    the table does not hold)."""
+    other = packs.get(pid)
+    if other is None or norm_repo(other["repo"]) == norm_repo(pack["repo"]):
+        return True
+    newer = (pack.get("commit-date") or "") > (other.get("commit-date") or "")
+    old, new = (other, pack) if newer else (pack, other)
+    report["same-id"].append(f"{pid}: {new['repo']} kept, {old['repo']} left out")
+    if not newer:
+        return False
+    for name in other.get("nodes", ()):
+        rest = [c for c in claims.get(name, ()) if c[0] != pid]
+        if rest:
+            claims[name] = rest
+        else:
+            claims.pop(name, None)
+    return True
 
 
 def generator() -> dict:
@@ -341,6 +365,8 @@ def main(argv=None) -> int:
         print(f"kept from the previous table ({len(report['kept'])} packs not read this time)")
     if report["missing"]:
         print(f"not in the mirror ({len(report['missing'])}): {' '.join(report['missing'])}")
+    for line in report["same-id"]:
+        print(f"one registry id, two repositories: {line}")
     if report["id-differs"]:
         print(f"ComfyUI-Manager's list id is not the registry id: {len(report['id-differs'])}")
     print(f"class map: {source['file']} @ {source['commit'] or 'unknown commit'} {note}".rstrip())
