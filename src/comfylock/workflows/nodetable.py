@@ -317,15 +317,29 @@ def needed_packs(uses: Iterable[tuple[str, str | None, str | None]]) -> frozense
 
 
 def _pack_named(cnr_id: str, aux_id: str) -> str | None:
+    """The table's pack a node's ``cnr_id`` (registry id) or ``aux_id`` (owner/repo) names."""
     if not cnr_id and not aux_id:
         return None
-    for pack_id, pack in _table().packs.items():
-        repo = pack.repo.lower().removesuffix(".git").rstrip("/")
-        if (cnr_id and cnr_id in (pack_id, pack.registry_id)) or (
-            aux_id and (aux_id == pack_id.lower() or repo.endswith(f"github.com/{aux_id}"))
-        ):
-            return pack_id
-    return None
+    table = _table()
+    if not _NAMES or _NAMES[0] is not table:
+        names: dict[str, str] = {}
+        for pack_id, pack in table.packs.items():
+            repo = pack.repo.lower().removesuffix(".git").rstrip("/")
+            names.setdefault(f"aux:{pack_id.lower()}", pack_id)
+            names.setdefault(f"aux:{repo.split('github.com/')[-1]}", pack_id)
+            for rid in (pack_id, pack.registry_id):
+                if rid:
+                    names.setdefault(f"cnr:{rid}", pack_id)
+        _NAMES[:] = [table, names]
+    names = _NAMES[1]
+    return (
+        names.get(f"cnr:{cnr_id}")
+        if cnr_id and f"cnr:{cnr_id}" in names
+        else (names.get(f"aux:{aux_id}") if aux_id else None)
+    )
+
+
+_NAMES: list = []  # [table, {"cnr:<id>" | "aux:<owner/repo>": pack id}] for the table last asked
 
 
 def _entry(class_type: str) -> _Class | None:
