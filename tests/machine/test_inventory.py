@@ -309,3 +309,33 @@ def test_file_unreadable_while_hashing_is_reported_not_fatal(make_tree, tmp_path
 def test_missing_models_dir_is_an_empty_inventory(tmp_path):
     inv = _scan_models_dir(tmp_path / "nothing-here")
     assert inv.files == () and inv.problems == ()
+
+
+def test_a_pack_registering_the_models_tree_itself_as_a_folder_takes_no_file(
+    make_tree, tmp_path, node_table
+):
+    """A real pack registers ``models`` at ``models/`` (the whole tree): every other
+    folder's files would be its own. That directory is no folder; the others keep theirs."""
+    node_table(
+        {
+            "packs": {
+                "greedy": {
+                    "repo": "https://github.com/x/greedy",
+                    "folders": {"models": ["models"]},
+                },
+                "fine": {"repo": "https://github.com/x/fine", "folders": {"sams": ["models/sams"]}},
+            },
+            "classes": {},
+        }
+    )
+    make_tree(
+        {
+            "models/loras/a.safetensors": b"1",
+            "models/sams/sam.pth": b"2",
+            "models/top-level.safetensors": b"3",
+        }
+    )
+    assert _pairs(_scan_models_dir(tmp_path / "models")) == [
+        ("loras", "a.safetensors"),
+        ("sams", "sam.pth"),
+    ]

@@ -106,9 +106,12 @@ class ModelPaths(msgspec.Struct, frozen=True):
         from ..workflows.nodetable import folder_dirs
 
         out: list[Path] = []
+        # NOTE: a pack that registers the models tree (or the ComfyUI root) itself as a
+        # folder would make every other folder's files its own: that directory is no folder
+        roots = {r for r in (self.models_dir, self.comfyui_root) if r is not None}
         for rel in folder_dirs(folder):
             for path in self._under_root(rel):
-                if path not in out:
+                if path not in out and path not in roots:
                     out.append(path)
         return tuple(out)
 
