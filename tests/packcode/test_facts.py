@@ -221,6 +221,16 @@ def test_a_list_filled_in_a_loop_then_changed_keeps_every_alternative(layouts):
     assert entry["fileless"] == {"restore_model": ["none"]}
 
 
+def test_a_default_file_offered_before_a_directorys_files_is_that_directorys(layouts):
+    # models = [default]; if exists(dir): for n in listdir(dir): models.append(n): the list
+    # is the default alone (the directory not there yet) or the default and the listing; both
+    # are the directory's files, not a fixed list whose place no loader says
+    entry = layouts["FakeStageLoader"]
+    assert entry["inputs"] == {"stage_a": "fakestages", "stage_b": "fakestages"}
+    assert "dynamic" not in entry
+    assert read_pack("FakeLayoutPack")["folders"]["fakestages"] == ["models/fakestages"]
+
+
 def test_a_value_handed_to_from_pretrained_as_given_is_a_download_into_the_hub_cache(downloads):
     # AutoModel.from_pretrained(repo): the library fetches a repo id into the Hugging Face
     # cache; from_pretrained(os.path.join(models_dir, "LLM", local)) is a local folder's file

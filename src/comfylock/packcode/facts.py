@@ -398,7 +398,11 @@ class _Scanner:
 
     def _fixed_files(self, inputs: dict, reads: list, folders, dynamic: set) -> None:
         """A fixed list of file names: the folder of the directory the loader joins the
-        value to (or ``get_full_path``'s key); anything unreadable is cannot tell."""
+        value to (or ``get_full_path``'s key); anything unreadable is cannot tell.
+
+        A fixed list that is another alternative of a listing (``models = [default]``, the
+        directory's names appended when it is there) is that listing's folder: the default
+        is a file of the directory not listed yet, and no loader read is needed to place it."""
         for name, keys in inputs.items():
             if _FIXED not in keys:
                 continue
@@ -406,7 +410,7 @@ class _Scanner:
             got = {self._read_dir_key(d, folders) for n, dirs in reads if n == name for d in dirs}
             if got and None not in got:
                 keys.update(got)
-            else:
+            elif got or not keys:
                 dynamic.add(name)
 
     def _any_input(self, inputs: dict, reads: list, folders) -> None:
