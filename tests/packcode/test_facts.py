@@ -252,6 +252,17 @@ def test_a_helpers_default_directory_is_read_where_it_is_defined(downloads):
     ]
 
 
+def test_files_downloaded_in_a_loop_a_progress_bar_wraps_are_read(downloads):
+    # for name in tqdm(FILES): hf_hub_download(repo_id=..., filename=name, local_dir=...):
+    # the progress bar yields the list's items, so each file is known, per label
+    fetched = downloads["FakePipelineLoader"]["fetches"]["model"]
+    assert fetched["fake-sd15"] == [
+        {"repo": "fakeorg/fake-sd15", "dir": "models/diffusers/fake-sd15", "file": name}
+        for name in ("model_index.json", "unet/diffusion_pytorch_model.safetensors")
+    ]
+    assert fetched["fake-sdxl"][0]["dir"] == "models/diffusers/fake-sdxl"
+
+
 def test_a_word_beside_files_is_told_from_a_default_file_by_its_extension():
     from comfylock.packcode.values import is_word
 

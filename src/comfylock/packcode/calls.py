@@ -382,6 +382,8 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
         return tuple(v if isinstance(v, FileName) else UNKNOWN for v in first)
     if name in _IDENTITY or name in _COPIES:
         return first
+    if _is_progress(name, last):  # a progress bar yields its iterable's items
+        return kwargs.get("iterable", first)
     if name == "filter" and len(args) == 2:
         return args[1]
     if name in ("enumerate", "zip") and args:
@@ -393,6 +395,12 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
             return (DictV(tuple((Const(k), v) for k, v in kwargs.items())),)
         return tuple(_dict_of_pairs(v) for v in first)
     return (UNKNOWN,)
+
+
+def _is_progress(name: str, last: str) -> bool:
+    """``tqdm(items)`` (``tqdm.auto``, ``tqdm.notebook``, ...) and ``rich.progress.track``:
+    progress bars a loop iterates instead of the items (a download loop's files)."""
+    return (name.split(".", 1)[0] == "tqdm" and last == "tqdm") or name == "rich.progress.track"
 
 
 def _moved(it, sources, targets) -> None:
