@@ -231,6 +231,14 @@ def test_a_default_file_offered_before_a_directorys_files_is_that_directorys(lay
     assert read_pack("FakeLayoutPack")["folders"]["fakestages"] == ["models/fakestages"]
 
 
+def test_a_listing_of_data_files_the_pack_ships_is_no_model_input(layouts):
+    # os.listdir(<pack>/configs/lora_templates): the pack ships those .json files itself, so
+    # they are its settings, not models the user puts there ("lora" in the name or not)
+    entry = layouts["FakeLoraTrainer"]
+    assert entry["inputs"] == {"ckpt_name": "checkpoints"}
+    assert "dynamic" not in entry and entry["widgets"] == ["template", "ckpt_name"]
+
+
 def test_a_value_handed_to_from_pretrained_as_given_is_a_download_into_the_hub_cache(downloads):
     # AutoModel.from_pretrained(repo): the library fetches a repo id into the Hugging Face
     # cache; from_pretrained(os.path.join(models_dir, "LLM", local)) is a local folder's file
