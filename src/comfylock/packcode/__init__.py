@@ -26,7 +26,8 @@ __all__ = ["SCANNER_VERSION", "CoreFacts"]
 #    the node's own words beside files; classes packs disagree on keep what they agree on;
 #    nodes registered in the pack's browser code.
 # 4: issue 17, third round: a default file offered before a directory's files is that
-#    directory's; loops over a progress bar (tqdm) iterate its items.
+#    directory's; loops over a progress bar (tqdm) iterate its items; a pack directory
+#    holding data files the pack ships is its data, not a model directory.
 SCANNER_VERSION = 4
 
 
