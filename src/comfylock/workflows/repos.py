@@ -99,6 +99,11 @@ def fetched(
         return None
     targets = by_value.get(value)
     if targets is None:
+        # the code downloads the value itself as a repo (``snapshot_download(repo_id=model)``):
+        # a repo id its list does not offer (another version's list) lands the same way
+        ref = repo_reference(class_type, input_name, value, node_id=node_id, active=active)
+        if ref is not None:
+            return Fetched([ref], [])
         why = f"{class_type}.{input_name} downloads what its code maps each value to, and {value!r} is not one of them"
         return Fetched([], [{"folder": None, "name": value, "reason": f"cannot tell: {why}"}])
     out = Fetched([], [])
