@@ -74,6 +74,19 @@ def test_a_repo_id_the_code_downloads_as_given_is_fetched_though_its_list_lacks_
     assert info.models == ()
 
 
+def test_a_file_value_the_fetch_map_lacks_is_the_file_of_the_folder_the_code_reads(fake_table):
+    # the node reads ckpts/rife/<value> and downloads only the names its list offers: a name
+    # of another version's list is still read from that directory (where to get it from,
+    # the code does not say)
+    info = parse(_api("FakeVFI", ckpt_name="rife46.pth"))
+    (ref,) = info.models
+    assert (ref.folder, ref.name, ref.url) == (
+        "custom_nodes/FakeDownloadPack/ckpts/rife",
+        "rife46.pth",
+        None,
+    )
+
+
 def test_a_repo_download_the_table_cannot_place_is_cannot_tell(fake_table):
     # FakeOpaqueDownloader downloads into a directory static reading cannot follow
     info = parse(_api("FakeOpaqueDownloader", model="fakeorg/opaque-1"))
