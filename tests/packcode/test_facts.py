@@ -55,6 +55,14 @@ def test_a_pack_helper_that_walks_a_folder_is_followed():
     assert classes["FakeEncoderLoader"]["inputs"] == {"encoder": "text_encoders"}
 
 
+def test_a_listed_name_whose_separators_are_made_slashes_is_still_the_folders():
+    # relpath(join(root, name), base).replace("\\", "/") over os.walk of the folder's
+    # directories, and a placeholder file offered when the folder is empty
+    entry = read_pack("FakeHelperPack")["classes"]["FakeVLFileLoader"]
+    assert entry["inputs"] == {"model_file": "text_encoders"}
+    assert "dynamic" not in entry
+
+
 def test_a_repo_id_in_a_widget_is_fetched_into_the_directory_the_code_names(downloads):
     entry = downloads["DownloadAndLoadFakeCogModel"]
     assert entry["downloads"] == {"model": "models/CogVideo/{repo_name}"}

@@ -551,6 +551,8 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
         return (_format(recv.value, args, kwargs),)
     if isinstance(recv, Const) and isinstance(recv.value, str):
         return (_str_call(recv.value, name, args, kwargs),)
+    if isinstance(recv, FileName) and name == "replace" and _to_slashes(args):
+        return (recv,)  # a listed name with Windows separators made "/": still that name
     if isinstance(recv, DataFile) and name == "read":
         return (UNKNOWN,)
     if isinstance(recv, Input) and name in ("split", "rsplit") and args:
@@ -583,6 +585,14 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
     if isinstance(recv, ListV | Files | DirFiles) and name in ("copy", "sort"):
         return (recv,)
     return (UNKNOWN,)
+
+
+def _to_slashes(args) -> bool:
+    """``.replace("\\", "/")`` or ``.replace(os.sep, "/")``: path separators made ``/``."""
+    if len(args) != 2 or args[1] != (Const("/"),) or len(args[0]) != 1:
+        return False
+    sep = args[0][0]
+    return sep == Const("\\") or (isinstance(sep, Mod) and sep.name in ("os.sep", "os.path.sep"))
 
 
 def _unbound(node) -> bool:
