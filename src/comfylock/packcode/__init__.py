@@ -27,7 +27,8 @@ __all__ = ["SCANNER_VERSION", "CoreFacts"]
 #    nodes registered in the pack's browser code.
 # 4: issue 17, third round: a default file offered before a directory's files is that
 #    directory's; loops over a progress bar (tqdm) iterate its items; a pack directory
-#    holding data files the pack ships is its data, not a model directory.
+#    holding data files the pack ships is its data, not a model directory; a listed name
+#    whose separators are made "/" is still that name.
 SCANNER_VERSION = 4
 
 
