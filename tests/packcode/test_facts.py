@@ -55,6 +55,14 @@ def test_a_pack_helper_that_walks_a_folder_is_followed():
     assert classes["FakeEncoderLoader"]["inputs"] == {"encoder": "text_encoders"}
 
 
+def test_a_listed_name_whose_separators_are_made_slashes_is_still_the_folders():
+    # relpath(join(root, name), base).replace("\\", "/") over os.walk of the folder's
+    # directories, and a placeholder file offered when the folder is empty
+    entry = read_pack("FakeHelperPack")["classes"]["FakeVLFileLoader"]
+    assert entry["inputs"] == {"model_file": "text_encoders"}
+    assert "dynamic" not in entry
+
+
 def test_a_repo_id_in_a_widget_is_fetched_into_the_directory_the_code_names(downloads):
     entry = downloads["DownloadAndLoadFakeCogModel"]
     assert entry["downloads"] == {"model": "models/CogVideo/{repo_name}"}
@@ -221,6 +229,24 @@ def test_a_list_filled_in_a_loop_then_changed_keeps_every_alternative(layouts):
     assert entry["fileless"] == {"restore_model": ["none"]}
 
 
+def test_a_default_file_offered_before_a_directorys_files_is_that_directorys(layouts):
+    # models = [default]; if exists(dir): for n in listdir(dir): models.append(n): the list
+    # is the default alone (the directory not there yet) or the default and the listing; both
+    # are the directory's files, not a fixed list whose place no loader says
+    entry = layouts["FakeStageLoader"]
+    assert entry["inputs"] == {"stage_a": "fakestages", "stage_b": "fakestages"}
+    assert "dynamic" not in entry
+    assert read_pack("FakeLayoutPack")["folders"]["fakestages"] == ["models/fakestages"]
+
+
+def test_a_listing_of_data_files_the_pack_ships_is_no_model_input(layouts):
+    # os.listdir(<pack>/configs/lora_templates): the pack ships those .json files itself, so
+    # they are its settings, not models the user puts there ("lora" in the name or not)
+    entry = layouts["FakeLoraTrainer"]
+    assert entry["inputs"] == {"ckpt_name": "checkpoints"}
+    assert "dynamic" not in entry and entry["widgets"] == ["template", "ckpt_name"]
+
+
 def test_a_value_handed_to_from_pretrained_as_given_is_a_download_into_the_hub_cache(downloads):
     # AutoModel.from_pretrained(repo): the library fetches a repo id into the Hugging Face
     # cache; from_pretrained(os.path.join(models_dir, "LLM", local)) is a local folder's file
@@ -240,6 +266,17 @@ def test_a_helpers_default_directory_is_read_where_it_is_defined(downloads):
             "file": "pose-l.onnx",
         }
     ]
+
+
+def test_files_downloaded_in_a_loop_a_progress_bar_wraps_are_read(downloads):
+    # for name in tqdm(FILES): hf_hub_download(repo_id=..., filename=name, local_dir=...):
+    # the progress bar yields the list's items, so each file is known, per label
+    fetched = downloads["FakePipelineLoader"]["fetches"]["model"]
+    assert fetched["fake-sd15"] == [
+        {"repo": "fakeorg/fake-sd15", "dir": "models/diffusers/fake-sd15", "file": name}
+        for name in ("model_index.json", "unet/diffusion_pytorch_model.safetensors")
+    ]
+    assert fetched["fake-sdxl"][0]["dir"] == "models/diffusers/fake-sdxl"
 
 
 def test_a_word_beside_files_is_told_from_a_default_file_by_its_extension():

@@ -64,6 +64,29 @@ def test_a_value_the_code_does_not_map_is_cannot_tell_not_dropped(fake_table):
     assert any("cannot tell" in p and "Fake-VL-99B" in p for p in info.problems)
 
 
+def test_a_repo_id_the_code_downloads_as_given_is_fetched_though_its_list_lacks_it(fake_table):
+    # snapshot_download(repo_id=model, local_dir=.../CogVideo/<name>): the value itself is the
+    # repo, so one this version's list does not offer (another version's) lands the same way
+    info = parse(_api("DownloadAndLoadFakeCogModel", model="THUDM/CogVideoX-5b-I2V"))
+    assert [(r.repo, r.dir) for r in info.repos] == [
+        ("THUDM/CogVideoX-5b-I2V", "models/CogVideo/CogVideoX-5b-I2V")
+    ]
+    assert info.models == ()
+
+
+def test_a_file_value_the_fetch_map_lacks_is_the_file_of_the_folder_the_code_reads(fake_table):
+    # the node reads ckpts/rife/<value> and downloads only the names its list offers: a name
+    # of another version's list is still read from that directory (where to get it from,
+    # the code does not say)
+    info = parse(_api("FakeVFI", ckpt_name="rife46.pth"))
+    (ref,) = info.models
+    assert (ref.folder, ref.name, ref.url) == (
+        "custom_nodes/FakeDownloadPack/ckpts/rife",
+        "rife46.pth",
+        None,
+    )
+
+
 def test_a_repo_download_the_table_cannot_place_is_cannot_tell(fake_table):
     # FakeOpaqueDownloader downloads into a directory static reading cannot follow
     info = parse(_api("FakeOpaqueDownloader", model="fakeorg/opaque-1"))

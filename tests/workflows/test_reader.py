@@ -333,6 +333,34 @@ def test_ui_values_are_named_by_an_order_with_inputs_of_unknown_kind(node_table)
     ]
 
 
+def test_model_values_of_another_version_are_paired_with_model_inputs_in_order(node_table):
+    # the node's earlier version held [use_segments, strength, bbox, sam, threshold]; the
+    # code's order has two toggles more before the models, so naming by position stops at
+    # the second value. The two model files left are the two model inputs left, in order
+    from tests.support.nodepacks import table_of
+
+    node_table(table_of("FakeLayoutPack"))
+
+    def read(values: list) -> list:
+        node = {"id": 1, "type": "FakeSegmenter", "widgets_values": values}
+        info = parse(json.dumps({"nodes": [node], "links": []}).encode())
+        return [(r.input, r.folder, r.name, r.inferred) for r in info.models]
+
+    assert read([True, 2.7, "bbox/face.pt", "sam_vit_b.pth", 0.5]) == [
+        ("bbox_model", "ultralytics_bbox", "bbox/face.pt", True),
+        ("sam_model", "sams", "sam_vit_b.pth", True),
+    ]
+    # the code's own layout is named as it stands, not inferred
+    values = [True, False, False, 1.0, "face.pt", "sam_vit_b.pth", 0.5]
+    assert read(values) == [
+        ("bbox_model", "ultralytics_bbox", "face.pt", False),
+        ("sam_model", "sams", "sam_vit_b.pth", False),
+    ]
+    # one model file for two model inputs: which one it is stays unknown
+    (only,) = read([True, 2.7, "sam_vit_b.pth", 0.5])
+    assert only[:2] == ("widgets_values[2]", None)
+
+
 def test_a_word_a_node_offers_beside_a_folders_files_is_not_a_model(node_table):
     from tests.support.nodepacks import table_of
 

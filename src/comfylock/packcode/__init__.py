@@ -25,7 +25,11 @@ __all__ = ["SCANNER_VERSION", "CoreFacts"]
 #    and gaps of unnamed inputs ("*"); listings filtered by extension are their folder's;
 #    the node's own words beside files; classes packs disagree on keep what they agree on;
 #    nodes registered in the pack's browser code.
-SCANNER_VERSION = 3
+# 4: issue 17, third round: a default file offered before a directory's files is that
+#    directory's; loops over a progress bar (tqdm) iterate its items; a pack directory
+#    holding data files the pack ships is its data, not a model directory; a listed name
+#    whose separators are made "/" is still that name.
+SCANNER_VERSION = 4
 
 
 class CoreFacts(NamedTuple):

@@ -382,6 +382,8 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
         return tuple(v if isinstance(v, FileName) else UNKNOWN for v in first)
     if name in _IDENTITY or name in _COPIES:
         return first
+    if _is_progress(name, last):  # a progress bar yields its iterable's items
+        return kwargs.get("iterable", first)
     if name == "filter" and len(args) == 2:
         return args[1]
     if name in ("enumerate", "zip") and args:
@@ -393,6 +395,12 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
             return (DictV(tuple((Const(k), v) for k, v in kwargs.items())),)
         return tuple(_dict_of_pairs(v) for v in first)
     return (UNKNOWN,)
+
+
+def _is_progress(name: str, last: str) -> bool:
+    """``tqdm(items)`` (``tqdm.auto``, ``tqdm.notebook``, ...) and ``rich.progress.track``:
+    progress bars a loop iterates instead of the items (a download loop's files)."""
+    return (name.split(".", 1)[0] == "tqdm" and last == "tqdm") or name == "rich.progress.track"
 
 
 def _moved(it, sources, targets) -> None:
@@ -543,6 +551,8 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
         return (_format(recv.value, args, kwargs),)
     if isinstance(recv, Const) and isinstance(recv.value, str):
         return (_str_call(recv.value, name, args, kwargs),)
+    if isinstance(recv, FileName) and name == "replace" and _to_slashes(args):
+        return (recv,)  # a listed name with Windows separators made "/": still that name
     if isinstance(recv, DataFile) and name == "read":
         return (UNKNOWN,)
     if isinstance(recv, Input) and name in ("split", "rsplit") and args:
@@ -575,6 +585,14 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
     if isinstance(recv, ListV | Files | DirFiles) and name in ("copy", "sort"):
         return (recv,)
     return (UNKNOWN,)
+
+
+def _to_slashes(args) -> bool:
+    """``.replace("\\", "/")`` or ``.replace(os.sep, "/")``: path separators made ``/``."""
+    if len(args) != 2 or args[1] != (Const("/"),) or len(args[0]) != 1:
+        return False
+    sep = args[0][0]
+    return sep == Const("\\") or (isinstance(sep, Mod) and sep.name in ("os.sep", "os.path.sep"))
 
 
 def _unbound(node) -> bool:

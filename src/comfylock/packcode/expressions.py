@@ -471,6 +471,8 @@ def attr(it, base, name: str) -> tuple:  # noqa: C901
         return class_attr(it, base, name)
     if isinstance(base, ListV | DictV | Files | DirFiles | Input | Const | FolderDirs):
         return (Bound(base, name),)
+    if isinstance(base, FileName) and name == "replace":  # separators made "/" (calls.py)
+        return (Bound(base, name),)
     return (UNKNOWN,)
 
 

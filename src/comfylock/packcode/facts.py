@@ -13,7 +13,7 @@ from .expressions import class_attr, find_method, index
 from .fetches import value_fetches
 from .frontend import frontend_classes
 from .interp import ANY_INPUT, Interp, _Stop
-from .source import SourcePack
+from .source import DATA_SUFFIXES, SourcePack
 from .values import (
     UNKNOWN,
     ClassRef,
@@ -364,7 +364,7 @@ class _Scanner:
             inputs.setdefault(name, set()).add(_FIXED)  # the loader says where: _fixed_files
         elif isinstance(first, DirFiles) and self.it.input_files and _input_dir(first.rel):
             inputs.setdefault(name, set()).add(INPUT_FOLDER)
-        elif isinstance(first, DirFiles) and _model_dir(first.rel, self.pack.dirname):
+        elif isinstance(first, DirFiles) and _model_dir(first.rel, self.pack):
             key = _dir_key(first.rel, folders)
             inputs.setdefault(name, set()).add(key)
             if first.words:
@@ -394,11 +394,15 @@ class _Scanner:
         for key, dirs in folders.items():
             if rel in dirs:
                 return key
-        return _dir_key(rel, folders) if _model_dir(rel, self.pack.dirname) else None
+        return _dir_key(rel, folders) if _model_dir(rel, self.pack) else None
 
     def _fixed_files(self, inputs: dict, reads: list, folders, dynamic: set) -> None:
         """A fixed list of file names: the folder of the directory the loader joins the
-        value to (or ``get_full_path``'s key); anything unreadable is cannot tell."""
+        value to (or ``get_full_path``'s key); anything unreadable is cannot tell.
+
+        A fixed list that is another alternative of a listing (``models = [default]``, the
+        directory's names appended when it is there) is that listing's folder: the default
+        is a file of the directory not listed yet, and no loader read is needed to place it."""
         for name, keys in inputs.items():
             if _FIXED not in keys:
                 continue
@@ -406,7 +410,7 @@ class _Scanner:
             got = {self._read_dir_key(d, folders) for n, dirs in reads if n == name for d in dirs}
             if got and None not in got:
                 keys.update(got)
-            else:
+            elif got or not keys:
                 dynamic.add(name)
 
     def _any_input(self, inputs: dict, reads: list, folders) -> None:
@@ -639,15 +643,20 @@ def _firsts(vals):
 _MODEL_WORDS = ("model", "checkpoint", "ckpt", "weight", "lora", "pretrained", "unet", "vae")
 
 
-def _model_dir(rel: str, dirname: str) -> bool:
+def _model_dir(rel: str, pack: SourcePack) -> bool:
     """A directory listing is a model input when it lists ``models/…`` or a model-named
-    directory of the pack's own; input/output/temp listings and pack data are not."""
+    directory of the pack's own; input/output/temp listings and pack data are not. A pack's
+    directory holding data files the pack ships itself (``configs/lora/*.json``: settings
+    templates) is its data, whatever its name says."""
     if rel == "models" or rel.startswith("models/"):
         return True
-    own = f"custom_nodes/{dirname}/"
+    own = f"custom_nodes/{pack.dirname}/"
     if not rel.startswith(own):
         return False
-    return any(w in part.lower() for part in rel[len(own) :].split("/") for w in _MODEL_WORDS)
+    sub = rel[len(own) :]
+    if any(p.rpartition("/")[0] == sub and p.endswith(DATA_SUFFIXES) for p in pack.files):
+        return False
+    return any(w in part.lower() for part in sub.split("/") for w in _MODEL_WORDS)
 
 
 INPUT_FOLDER = "input"  # ComfyUI's input/ folder, beside models/ (not in it)

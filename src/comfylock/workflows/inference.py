@@ -27,6 +27,7 @@ __all__ = [
     "custom_folder",
     "folders_by_position",
     "hub_file_url",
+    "inputs_by_order",
     "is_model_filename",
     "is_url_value",
     "url_reference_name",
@@ -171,3 +172,26 @@ def folders_by_position(class_type: str, positions: list[str]) -> dict[str, Gues
     if not keys or not all(isinstance(f, str) for f in keys) or len(set(keys)) != 1:
         return {}  # several folders (or one input listing several): which is which is unknown
     return {p: Guess(keys[0]) for p in positions}
+
+
+def inputs_by_order(class_type: str, positions: list[str], named: set[str]) -> dict[str, str]:
+    """The model input each unnamed model value (``widgets_values[i]``) of a UI node stands
+    for, when its layout departs from the code's (a node saved by another version of its
+    pack, so naming by position stopped early): the frontend hands values to widgets in
+    order, and a pack that adds inputs keeps its model inputs in their order. When exactly as
+    many model values are unnamed as the class has model inputs left unnamed (``named``),
+    each of one folder, the k-th value is the k-th input. Otherwise nothing: which value is
+    which input is unknown, and a wrong pairing would be a confident wrong folder."""
+    if not positions or nodetable.has_unplaced_inputs(class_type):
+        return {}
+    if nodetable.disagreeing_packs(class_type):
+        return {}
+    inputs = nodetable.model_inputs(class_type)
+    order = [name.removeprefix("?") for name in nodetable.widget_order(class_type)]
+    if not inputs or any(name not in order for name in inputs):
+        return {}  # an input outside the order (``"*"``, a stack's): the count says nothing
+    left = [name for name in order if name in inputs and name not in named]
+    if len(left) != len(positions) or not all(isinstance(inputs[n], str) for n in left):
+        return {}
+    ranked = sorted(positions, key=lambda p: int(_POSITION.match(p)[1]))
+    return dict(zip(ranked, left, strict=True))

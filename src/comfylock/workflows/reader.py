@@ -30,6 +30,7 @@ from .inference import (
     custom_folder,
     folders_by_position,
     hub_file_url,
+    inputs_by_order,
     is_model_filename,
     is_url_value,
     url_reference_name,
@@ -574,12 +575,20 @@ class _Reader:
         ]
         unnamed = [p for p, _ in hits if p.startswith("widgets_values[")]
         by_position = folders_by_position(node_type, unnamed)
+        paired = {}
+        if unnamed and not by_position:  # another version's layout: model values in order
+            named = {last_key(p) for p, _ in pairs if not p.startswith("widgets_values[")}
+            paired = inputs_by_order(node_type, unnamed, named)
         hub_url = None
         if hits and any(p.endswith("repo_id") for p, _ in pairs):
             hub_url = hub_file_url({last_key(p): v for p, v in pairs})
         for path, value in hits:
-            label = path if path in by_position or path.startswith("widgets_values[") else None
-            guess = by_position.get(path) or custom_folder(node_type, label or last_key(path))
+            if path in paired:
+                path = paired[path]
+                guess = custom_folder(node_type, path)._replace(inferred=True)
+            else:
+                label = path if path in by_position or path.startswith("widgets_values[") else None
+                guess = by_position.get(path) or custom_folder(node_type, label or last_key(path))
             self.add_ref(
                 folder=guess.folder,
                 name=value,

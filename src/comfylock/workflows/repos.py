@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from ..pathsafe import normalise_name, unsafe_reason
 from . import nodetable, tables
+from .inference import is_model_filename
 from .refs import REPO_ID_PATTERN, RepoRef
 
 __all__ = ["Fetched", "fetched", "is_repo_id", "place_folder", "repo_dir", "repo_reference"]
@@ -99,6 +100,16 @@ def fetched(
         return None
     targets = by_value.get(value)
     if targets is None:
+        # the code downloads the value itself as a repo (``snapshot_download(repo_id=model)``):
+        # a repo id its list does not offer (another version's list) lands the same way
+        ref = repo_reference(class_type, input_name, value, node_id=node_id, active=active)
+        if ref is not None:
+            return Fetched([ref], [])
+        listed = nodetable.folder_of(class_type, input_name)
+        if isinstance(listed, str) and listed and is_model_filename(value):
+            # the code reads the value as a file of that folder and fetches only the names
+            # its list offers: another version's name is still read there (its source unknown)
+            return Fetched([], [{"folder": listed, "name": value}])
         why = f"{class_type}.{input_name} downloads what its code maps each value to, and {value!r} is not one of them"
         return Fetched([], [{"folder": None, "name": value, "reason": f"cannot tell: {why}"}])
     out = Fetched([], [])
