@@ -41,11 +41,10 @@ def test_net_ctrl_c_waits_for_workers_inside_the_store(tmp_path, monkeypatch):
     import _thread
 
     from comfylock.errors import Interrupted
-    from comfylock.lock.structs import UrlSource
     from comfylock.store.blobs import Store
     from comfylock.sync.apply import ApplyContext
     from comfylock.sync.fetching import fetch_all
-    from comfylock.sync.plan import Fetch, SyncPlan
+    from comfylock.sync.plan import SyncPlan
 
     store = Store(tmp_path / "store").ensure()
     quick, stalled = b"quick bytes" * 100, b"never arrives"
@@ -80,16 +79,7 @@ def test_net_ctrl_c_waits_for_workers_inside_the_store(tmp_path, monkeypatch):
             inside.clear()
 
     monkeypatch.setattr(store, "ingest", slow_ingest)
-    fetches = tuple(
-        Fetch(
-            reason="missing",
-            sha256=hashlib.sha256(data).hexdigest(),
-            size=len(data),
-            keys=(name,),
-            sources=(UrlSource(url=f"https://example.invalid/{name}"),),
-        )
-        for name, data in (("quick", quick), ("stalled", stalled))
-    )
+    fetches = _url_fetches({"quick": quick, "stalled": stalled}, "example.invalid")
     plan = SyncPlan(fetch=fetches)
     ctx = ApplyContext(
         store=store, lock_path=str(tmp_path / "comfy.lock"), jobs=2, downloader_factory=factory
@@ -228,11 +218,10 @@ def test_a_prefetched_download_is_not_called_resumed(tmp_path):
     complete in tmp/ before its worker looks: those bytes were fetched by this run. Only a
     partial file that was there before the run is "resumed" (the demo said "0 B, resumed:
     2.6 KiB were already here" for a file it had just downloaded)."""
-    from comfylock.lock.structs import UrlSource
     from comfylock.store.blobs import Store
     from comfylock.sync.apply import ApplyContext
     from comfylock.sync.fetching import fetch_all
-    from comfylock.sync.plan import Fetch, SyncPlan
+    from comfylock.sync.plan import SyncPlan
 
     store = Store(tmp_path / "store").ensure()
     fresh, partial = b"fetched in full by this run" * 50, b"half of it was here before" * 50
@@ -261,16 +250,7 @@ def test_a_prefetched_download_is_not_called_resumed(tmp_path):
         def finished(self, label, size):
             pass
 
-    fetches = tuple(
-        Fetch(
-            reason="missing",
-            sha256=hashlib.sha256(data).hexdigest(),
-            size=len(data),
-            keys=(name,),
-            sources=(UrlSource(url=f"https://127.0.0.1/{name}"),),
-        )
-        for name, data in contents.items()
-    )
+    fetches = _url_fetches(contents, "127.0.0.1")
     recorder = Recorder()
     ctx = ApplyContext(
         store=store,
@@ -287,3 +267,20 @@ def test_a_prefetched_download_is_not_called_resumed(tmp_path):
         assert all(store.has(f.sha256) for f in fetches)
     finally:
         store.close()
+
+
+def _url_fetches(contents: dict[str, bytes], host: str):
+    """A plan's downloads of ``contents`` (name -> bytes), each from ``https://HOST/NAME``."""
+    from comfylock.lock.structs import UrlSource
+    from comfylock.sync.plan import Fetch
+
+    return tuple(
+        Fetch(
+            reason="missing",
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            keys=(name,),
+            sources=(UrlSource(url=f"https://{host}/{name}"),),
+        )
+        for name, data in contents.items()
+    )
