@@ -1,4 +1,4 @@
-"""The real ``uv`` binary (the ``uv`` package from PyPI, a dependency of comfylock).
+"""The real ``uv`` binary (the ``uv`` Python package, a dependency of comfylock).
 
 comfylock never resolves Python packages itself: ``uv pip compile`` writes each target's PEP
 751 ``pylock.<name>.toml`` with a sha256 for every distribution, ``uv pip install -r`` reads
