@@ -32,9 +32,9 @@ def test_plain_lines_comments_continuations_and_hashes_are_read():
 
 
 def test_extra_index_url_is_lifted_not_refused():
-    text = "--extra-index-url https://download.pytorch.org/whl/cu128\ntorch\n"
+    text = "--extra-index-url https://wheels.example.com/whl/cu128\ntorch\n"
     reqs = parse_requirements(text, "pack-x")
-    assert reqs.indexes == ("https://download.pytorch.org/whl/cu128",)
+    assert reqs.indexes == ("https://wheels.example.com/whl/cu128",)
     assert reqs.specs == ("torch",)
 
 
