@@ -57,10 +57,7 @@ TIERS: list[tuple[str, ...]] = [
     (
         "config",
         "settings",
-        "progress",
-        "units",
-        "redact",
-        "fileio",
+        "basics",
         "pathsafe",
         "errors",
         "constants",
@@ -130,7 +127,7 @@ def all_modules() -> list[Path]:
 
 def test_top_level_holds_only_the_shell_and_shared_basics():
     allowed = {"__init__", "__main__", "cli", "settings", "config", "errors", "constants"}
-    allowed |= {"pathsafe", "redact", "fileio", "units", "progress", "project", "checkup"}
+    allowed.add("pathsafe")
     assert {p.stem for p in SRC.glob("*.py")} <= allowed
     for child in SRC.iterdir():
         if child.is_dir() and child.name != "__pycache__":

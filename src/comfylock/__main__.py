@@ -71,7 +71,7 @@ def planned(args: list[str]) -> int | None:
 def _plan(command: str, values: dict[str, str], flags: frozenset[str]):
     """(outcome, project) of an empty plan, (None, None) when there is work or anything to
     say; exceptions are the full CLI's to report."""
-    from .project import Project
+    from .project.loading import Project
     from .settings import check_comfyui_root, make_settings
 
     settings = make_settings(

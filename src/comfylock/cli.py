@@ -156,7 +156,7 @@ def pass_project(command):
     @click.pass_obj
     @functools.wraps(command)
     def with_project(settings, *args, **kwargs):
-        from .project import Project
+        from .project.loading import Project
 
         return command(Project(settings), *args, **kwargs)
 
@@ -175,8 +175,8 @@ json_option = click.option(
 
 
 def _fail(message: str, code: int) -> int:
+    from .basics.redact import redact  # NOTE: the last guard: no message prints a secret
     from .pathsafe import printable
-    from .redact import redact  # NOTE: the last guard: no message prints a secret
 
     click.echo(f"error: {printable(redact(message))}", err=True)
     return code
@@ -325,7 +325,7 @@ def _run(args: list[str] | None, *, fast: bool = True) -> int:
 
 
 def _run_cli(args: list[str]) -> int:
-    from .redact import redacting_streams
+    from .basics.redact import redacting_streams
 
     verbose = any(_is_verbose_flag(a) for a in args)
     streams = sys.stdout, sys.stderr

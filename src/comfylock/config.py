@@ -13,9 +13,9 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from .basics.fileio import Base
 from .constants import CONFIG_FILENAME
 from .errors import LockfileError
-from .fileio import Base
 
 __all__ = [
     "ComfyUIConfig",
@@ -92,7 +92,7 @@ def load_config(project_dir: Path) -> Config:
     except UnicodeDecodeError:
         raise LockfileError(f"{path}: cannot read: not UTF-8 text") from None
     # NOTE: imported here, not at the top: most projects have no comfylock.toml
-    from .fileio import parse_toml
+    from .basics.fileio import parse_toml
 
     data = parse_toml(text, source=str(path))
     try:

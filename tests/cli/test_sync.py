@@ -86,7 +86,7 @@ def test_status_writes_nothing_to_the_store(world, run_cli):
 
 
 def test_progress_display_smoke():
-    from comfylock.progress import RichProgress
+    from comfylock.basics.progress import RichProgress
 
     progress = RichProgress()
     update = progress.task("loras/x.safetensors", 100)

@@ -9,7 +9,7 @@ from tests.support.remoteutil import no_secret as _no_secret
 
 
 def test_remote_health_says_which_remote_answers(world, s3, monkeypatch):
-    from comfylock.project import Project
+    from comfylock.project.loading import Project
     from comfylock.remotes.health import remote_health
     from comfylock.settings import make_settings
 

@@ -82,7 +82,7 @@ def test_the_error_when_every_source_gives_up_carries_no_presigned_url(
 
 def test_a_presigned_url_in_any_printed_text_is_redacted(capsys):
     """The edge itself: whatever the CLI prints, on either stream, is redacted once more."""
-    from comfylock.redact import redacting_streams
+    from comfylock.basics.redact import redacting_streams
 
     url = (
         f"https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="

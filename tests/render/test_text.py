@@ -74,7 +74,7 @@ def test_fs_terminal_error_lines_escape_control_characters(tmp_path, run_cli):
 def test_fs_terminal_progress_lines_escape_control_characters(mode, capsys):
     import io
 
-    from comfylock.progress import make_progress
+    from comfylock.basics.progress import make_progress
 
     stream = io.StringIO()
     progress = make_progress(mode, stream)

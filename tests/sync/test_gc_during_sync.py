@@ -9,7 +9,7 @@ import sys
 import threading
 
 from comfylock.errors import ConflictError
-from comfylock.project import Project
+from comfylock.project.loading import Project
 from comfylock.settings import make_settings
 from comfylock.store.blobs import Store
 from comfylock.store.sweep import gc

@@ -50,8 +50,8 @@ def add_cmd(
     """
     import json
 
+    from ..basics.redact import strip_url_secrets
     from ..pathsafe import printable
-    from ..redact import strip_url_secrets
     from ..render.resolution import resolution_json, resolution_text
     from ..resolve.handpin import add_pin
     from . import shown_path

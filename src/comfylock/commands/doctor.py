@@ -18,7 +18,7 @@ def doctor_cmd(project, as_json: bool) -> int:
     Each problem comes with the command or action that fixes it. Exit 1 on any problem.
     Token values are never shown, only whether they are set.
     """
-    from ..checkup import run_checks
+    from ..checkup.checks import run_checks
     from ..pathsafe import printable
 
     settings = project.settings

@@ -17,9 +17,9 @@ def gc_cmd(settings, dry_run, as_json) -> int:
     """Delete blobs no lock that synced into this store still references."""
     import msgspec
 
+    from ..basics.units import human_size
     from ..store.blobs import Store
     from ..store.sweep import gc
-    from ..units import human_size
 
     plan = gc(Store(settings.store_dir), dry_run=dry_run)
     if as_json or settings.json:
@@ -29,8 +29,8 @@ def gc_cmd(settings, dry_run, as_json) -> int:
     verb = "would delete" if dry_run else "deleted"
     for item in plan.delete:
         click.echo(f"{verb}  {item.sha256} ({human_size(item.size)})")
+    from ..basics.units import count
     from ..pathsafe import printable
-    from ..units import count
 
     click.echo(
         f"{verb.capitalize()} {count(len(plan.delete), 'blob')} ({human_size(plan.freed)}); "

@@ -24,7 +24,7 @@ def inspect_cmd(settings, paths: tuple[str, ...], as_json: bool) -> int:
     import json
 
     from ..pathsafe import printable
-    from ..project import Project
+    from ..project.loading import Project
     from ..render.references import inspect_json, inspect_text
     from ..workflows import nodetable
     from ..workflows.discover import read_workflows

@@ -30,7 +30,7 @@ def push_cmd(project, remote_name, as_json) -> int:
 
     progress = None
     if not (as_json or settings.quiet):
-        from ..progress import make_progress
+        from ..basics.progress import make_progress
 
         progress = make_progress("tty" if sys.stderr.isatty() else "plain", sys.stderr)
     try:

@@ -63,8 +63,8 @@ def _print_table(inventory, *, color: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from ..basics.units import human_size
     from ..pathsafe import printable
-    from ..units import human_size
 
     table = Table(box=None, pad_edge=False)
     table.add_column("folder")
@@ -129,7 +129,7 @@ class _progress_bar:  # noqa: N801 — used like a function in a with-statement
         return self._update
 
     def _update(self, done: int, total: int) -> None:
-        from ..progress import rate_text
+        from ..basics.progress import rate_text
 
         rate = rate_text(done, time.monotonic() - self._started)
         self._bar.update(self._task, completed=done, total=total, rate=rate)

@@ -114,7 +114,7 @@ def sync_cmd(
     )
     progress = None
     if not (as_json or settings.quiet or dry_run):
-        from ..progress import make_progress
+        from ..basics.progress import make_progress
 
         progress = make_progress("tty" if sys.stderr.isatty() else "plain", sys.stderr)
     shown: list[int] = []

@@ -46,8 +46,8 @@ def run_git(
     from ..net.urlpolicy import git_env
 
     if repo:  # it may reach the network: bounded like every download (net.gitrun)
+        from ..basics.redact import redact
         from ..net.gitrun import run_git as bounded
-        from ..redact import redact
 
         what = f"git {args[0]} {redact(repo)}"
         proc = bounded(args, env=git_env(repo), cwd=cwd, what=what, wall=GIT_TIMEOUT)

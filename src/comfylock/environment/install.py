@@ -112,7 +112,7 @@ def _python(entry: PythonInstall, project_dir: Path, progress, report: EnvReport
 
 def apply_env(plan: EnvPlan, project_dir: Path, *, allow_http=(), progress=None) -> EnvReport:
     """Run ``plan`` (its conflicts were refused before anything started)."""
-    from ..progress import NullProgress
+    from ..basics.progress import NullProgress
 
     progress = progress or NullProgress()
     report = EnvReport()

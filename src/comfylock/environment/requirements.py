@@ -157,7 +157,7 @@ def _included(value: str, pack: str, source: str, line: str, read, seen) -> list
 def parse_pyproject(text: str, pack: str) -> PackRequirements | None:
     """``[project] dependencies`` of a pack's ``pyproject.toml``, or None when it declares
     none (many packs ship a pyproject.toml only for the registry's metadata)."""
-    from ..fileio import parse_toml
+    from ..basics.fileio import parse_toml
 
     try:
         data = parse_toml(text, source=f"{pack}: pyproject.toml")

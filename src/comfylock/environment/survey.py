@@ -86,7 +86,7 @@ def read_pylock(path: Path, sha256: str) -> tuple[PyPackage, ...]:
             f"{path.name} is not the file comfy.lock recorded (sha256 differs)",
             hint="run `comfylock resolve` to lock it again, or restore it from git",
         )
-    from ..fileio import parse_toml
+    from ..basics.fileio import parse_toml
 
     doc = parse_toml(data.decode("utf-8"), source=path.name)
     out = []

@@ -124,7 +124,7 @@ def _python(python) -> Fields:
 
 def _packages(side: LockSide) -> dict[str, Fields]:
     """``<target>/<package>`` -> its version, from each target's pylock (PEP 751)."""
-    from ..fileio import parse_toml
+    from ..basics.fileio import parse_toml
 
     out: dict[str, Fields] = {}
     for target in side.lock.python.target if side.lock.python else ():

@@ -34,9 +34,9 @@ from pathlib import Path
 
 import msgspec
 
+from ..basics.fileio import atomic_write_text, parse_toml
 from ..constants import LOCK_HEADER, LOCK_VERSION
 from ..errors import LockfileError
-from ..fileio import atomic_write_text, parse_toml
 from ..pathsafe import normalise_name, unsafe_reason
 from .structs import Lock, LockedModel, LockedSnapshot
 from .validate import check_lock

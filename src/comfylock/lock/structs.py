@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from ..basics.fileio import Base
 from ..constants import MAX_MODEL_SIZE
-from ..fileio import Base
 from ..workflows.refs import REPO_ID_PATTERN
 
 __all__ = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..units import count
+from ..basics.units import count
 from ..workflows.tables import split_key
 
 __all__ = [

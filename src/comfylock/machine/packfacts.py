@@ -229,7 +229,7 @@ def _remote(path: Path) -> str | None:
     match = _URL.search(section[1].split("[", 1)[0])
     if match is None:
         return None
-    from ..redact import strip_url_secrets
+    from ..basics.redact import strip_url_secrets
 
     url = strip_url_secrets(match.group(1))
     return url.removesuffix(".git") if url.startswith("https://") else url

@@ -26,8 +26,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ..basics.redact import redact
 from ..errors import RemoteError
-from ..redact import redact
 from .limits import ENV_LOWEST_SPEED, ENV_STALL_SECONDS, Limits
 
 __all__ = ["run_git"]

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from ..basics.redact import redact
 from ..errors import RemoteError
-from ..redact import redact
 from .endpoints import Endpoints
 from .send import Retry, auth_error, error_detail, send, status_text
 

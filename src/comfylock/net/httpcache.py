@@ -66,7 +66,7 @@ class CacheStats(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _key(method: str, url: str) -> str:
-    from ..redact import redact
+    from ..basics.redact import redact
 
     return f"{method.upper()} {redact(url)}"
 

@@ -19,9 +19,9 @@ from urllib.parse import urljoin, urlsplit
 
 import msgspec
 
+from ..basics.redact import redact
+from ..basics.units import count
 from ..errors import AuthError, NoNetworkError, NotFoundError, RemoteError
-from ..redact import redact
-from ..units import count
 from .endpoints import TOKEN_ENV, Endpoints, auth_headers, origin, service_for
 from .limits import API_MAX_BYTES, read_capped
 from .reach import no_network_reason

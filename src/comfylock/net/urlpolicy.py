@@ -29,7 +29,7 @@ def _http_allowed(host: str, allow_http: Iterable[str]) -> bool:
 def _split(value: str, what: str, *, local_ok: bool = False):
     """``urlsplit`` of a URL fit to hand to a client, a script or git: no control characters,
     no backslashes (parsers disagree on them), a parseable host and port. Else InputError."""
-    from ..redact import redact
+    from ..basics.redact import redact
 
     if any(ord(c) < 32 or ord(c) == 127 for c in value) or ("\\" in value and not local_ok):
         raise InputError(
@@ -47,7 +47,7 @@ def _split(value: str, what: str, *, local_ok: bool = False):
 def check_url(url: str, allow_http: Iterable[str] = ()) -> str:
     """``url`` itself when it may be fetched, else InsecureUrlError (exit 2) naming the fix;
     a malformed URL (control characters, backslash, bad host or port) is an InputError."""
-    from ..redact import redact
+    from ..basics.redact import redact
 
     parts = _split(url, "URL")
     scheme = parts.scheme.lower()
@@ -86,7 +86,7 @@ def check_repo(repo: str, allow_http: Iterable[str] = ()) -> str:
     """``repo`` itself when git may fetch it (SPEC §6): https, a local path or ``file://``, and
     http/git:// only to loopback or ``allow-http`` hosts. Anything else (ssh, ``ext::``,
     option-looking values) raises InputError or InsecureUrlError (exit 2)."""
-    from ..redact import redact
+    from ..basics.redact import redact
 
     if repo.startswith("-") or not repo.strip():
         raise InputError(f"invalid node pack repo {redact(repo)!r}")

@@ -12,8 +12,8 @@ import threading
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from ..basics.redact import redact
 from ..errors import AuthError, RemoteError
-from ..redact import redact
 from . import Remote, RemoteSpec, blob_key
 
 __all__ = ["MirrorRemote"]

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from ..basics.redact import redact
 from ..errors import AuthError, IntegrityError, RemoteError
-from ..redact import redact
 from . import Remote, RemoteSpec, blob_key
 from .lease import Lease, decode_body, encode_body, lease_key
 

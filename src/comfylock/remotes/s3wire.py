@@ -28,8 +28,8 @@ import threading
 from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
+from ..basics.redact import redact
 from ..errors import AuthError, RemoteError
-from ..redact import redact
 from .keepalive import Connections, Reply, direct
 
 __all__ = [

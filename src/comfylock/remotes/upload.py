@@ -124,7 +124,7 @@ def push_to(remote: Remote, store: Store, wanted, progress, done=()) -> PushResu
 def push_blobs(specs, store: Store, wanted, allow_http, progress, done=None) -> list[str]:
     """``sync --push``: push ``wanted`` to every push remote; one summary line per remote.
     ``done``: {remote name: [(sha256, size)]} pushed there already by this run's claims."""
-    from ..progress import NullProgress
+    from ..basics.progress import NullProgress
     from . import open_remote
 
     lines = []
@@ -174,7 +174,7 @@ def push(
 ) -> list[PushResult]:
     """``comfylock push``: every blob the lock pins, to the chosen remotes (input files
     from ``project_dir`` or ``comfyui_root`` when the store lacks them)."""
-    from ..progress import NullProgress
+    from ..basics.progress import NullProgress
     from . import open_remote
 
     targets = push_targets(specs, remote_name)
@@ -210,7 +210,7 @@ def push(
 
 
 def push_summary(r: PushResult) -> str:
-    from ..units import human_size
+    from ..basics.units import human_size
 
     text = f"{r.remote}: pushed {len(r.uploaded)} blobs ({human_size(r.bytes)})"
     text += f", {len(r.present)} already there"

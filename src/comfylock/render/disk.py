@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..units import count, human_size
+from ..basics.units import count, human_size
 from .text import lines_text, table
 
 __all__ = ["disk_text"]

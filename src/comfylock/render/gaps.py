@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from ..units import count
+from ..basics.units import count
 from .references import model_json, node_json, pack_hint
 from .resolution import as_hint
 from .text import lines_text, table
@@ -163,7 +163,7 @@ def gaps_script(gaps) -> str:
     import shlex
     from urllib.parse import urlsplit
 
-    from ..redact import strip_url_secrets
+    from ..basics.redact import strip_url_secrets
 
     lines = [_SCRIPT_HEAD]
     seen: set[tuple[str, str]] = set()

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from ..units import count
+from ..basics.units import count
 from .text import lines_text, table
 
 __all__ = ["denied_lines", "licenses_json", "licenses_markdown", "licenses_text"]

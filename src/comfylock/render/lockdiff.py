@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..units import count, human_size
+from ..basics.units import count, human_size
 from .text import lines_text, table
 
 __all__ = ["diff_json", "diff_markdown", "diff_text"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from ..units import count
+from ..basics.units import count
 from ..workflows.refs import ModelRef, NodeUse, WorkflowInfo
 from .text import lines_text, table
 

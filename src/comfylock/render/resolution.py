@@ -6,9 +6,9 @@ from typing import Any
 
 import msgspec
 
+from ..basics.units import count
 from ..lock.unpinned import fixes as unpinned_fixes
 from ..lock.unpinned import label, suggested_pack
-from ..units import count
 from .text import lines_text, table
 
 __all__ = [

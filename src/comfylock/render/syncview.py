@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import msgspec
 
+from ..basics.units import count, human_size
 from ..lock.unpinned import fixes as unpinned_fixes
 from ..lock.unpinned import label, summary
 from ..pathsafe import printable
 from ..sync.plan import SyncPlan
-from ..units import count, human_size
 
 __all__ = [
     "Printed",

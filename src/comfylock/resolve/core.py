@@ -35,6 +35,7 @@ from typing import Protocol
 
 import msgspec
 
+from ..basics.redact import redact
 from ..config import Config
 from ..errors import RemoteError
 from ..lock.keys import find_locked, lock_keys, placeholder_version
@@ -52,7 +53,6 @@ from ..lock.structs import (
 )
 from ..lock.unpinned import UNPLACED, ambiguous_reason
 from ..pathsafe import unsafe_reason
-from ..redact import redact
 from ..workflows.digest import custom_classes, lockable_refs, workflow_digest
 from ..workflows.refs import ModelRef, NodeUse, WorkflowInput
 from ..workflows.tables import INPUT_FOLDER

@@ -23,10 +23,10 @@ __all__ = ["fetch_into_store"]
 def fetch_into_store(settings: Settings, url: str, *, allow_http=()) -> Digest:
     """Download ``url`` (token scoping and redirect rules of ``http.send``), hash it, and
     place it in the store. Raises RemoteError for an HTML page or an empty body."""
+    from ..basics.redact import redact
     from ..net.endpoints import Endpoints
     from ..net.limits import Limits, save_body
     from ..net.send import make_client, send
-    from ..redact import redact
     from .sources.url import check_url
 
     check_url(url, allow_http)

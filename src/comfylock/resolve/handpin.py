@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from ..basics.fileio import atomic_write_text
 from ..config import config_path
 from ..errors import FindingError, NoNetworkError, UsageError
-from ..fileio import atomic_write_text
 from ..pathsafe import check_name
-from ..project import Project
+from ..project.loading import Project
 from ..settings import Settings
 from ..workflows.refs import ModelRef
 

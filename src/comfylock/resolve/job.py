@@ -14,7 +14,7 @@ from ..constants import LOCK_VERSION
 from ..errors import LockfileError
 from ..lock import file as lockfile
 from ..lock.structs import Lock
-from ..project import Project
+from ..project.loading import Project
 from ..workflows.refs import ModelRef, WorkflowInfo, WorkflowInput
 from .core import Resolution, resolve
 
@@ -196,7 +196,7 @@ def _files_differ(project: Project, env) -> bool:
 def _write_pylocks(project: Project, env) -> bool:
     """The targets' pylock files beside comfy.lock (atomic, only on change), before the lock
     that records their sha256."""
-    from ..fileio import atomic_write_text
+    from ..basics.fileio import atomic_write_text
 
     written = False
     for name, text in env.files.items() if env is not None else ():

@@ -238,8 +238,8 @@ class LiveSources:
         """Candidates for an unresolved reference (``machine.suggest``): local files with the
         same bytes or a similar name, Civitai files with a similar name, and files of a
         similar name in the Hugging Face repos (repo, revision) the lock already uses."""
+        from ..basics.units import human_size
         from ..machine.suggest import Candidate, local_suggestions, rank_by_name
-        from ..units import human_size
 
         out = []
         inventory = self._local_index()
@@ -270,8 +270,8 @@ class LiveSources:
 
     def _hf_candidates(self, repo: str, revision: str) -> list:
         """Model files of one repo at ``revision``, two directory levels deep at most."""
+        from ..basics.units import human_size
         from ..machine.suggest import Candidate
-        from ..units import human_size
         from ..workflows.reader import is_model_filename
 
         out, todo, listed = [], [""], 0

@@ -17,9 +17,9 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
+from ..basics.redact import redact
 from ..lock.structs import CivitaiSource, HuggingFaceSource, Source, UrlSource
 from ..net.endpoints import Endpoints
-from ..redact import redact
 from ..workflows.refs import ModelRef
 from .sources.huggingface import parse_hf_url
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import msgspec
 
+from ..basics.progress import NullProgress
 from ..errors import ComfylockError
 from ..pathsafe import real_roots
-from ..progress import NullProgress
 from ..store.blobs import Store
 
 __all__ = ["ApplyContext", "ApplyReport", "Failure", "failure_of", "model_roots"]

@@ -38,7 +38,7 @@ def check_disk_space(store: Store, fetches: Sequence[Fetch]) -> None:
         need += max(0, f.size - have)
     free = shutil.disk_usage(store.tmp_dir).free
     if need > free:
-        from ..units import human_size
+        from ..basics.units import human_size
 
         raise DiskSpaceError(
             f"downloads need {human_size(need)} but {store.tmp_dir} has {human_size(free)} "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..project import Project
+from ..project.loading import Project
 from .plan import SyncPlan
 
 __all__ = ["installed_plan"]

@@ -23,7 +23,7 @@ from ..errors import (
 )
 from ..lock.structs import Lock
 from ..machine.hashcache import LazyHashCache
-from ..project import Project
+from ..project.loading import Project
 from ..store.blobs import Store
 from ..workflows.tables import INPUT_FOLDER
 from .plan import SyncPlan, make_plan
@@ -380,7 +380,7 @@ def _sync(
         on_plan(outcome)
     import time
 
-    from ..progress import NullProgress
+    from ..basics.progress import NullProgress
     from .apply import ApplyContext, refuse_conflicts, run
 
     _refuse_env_conflicts(env)

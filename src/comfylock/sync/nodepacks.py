@@ -35,8 +35,8 @@ def _git(
 
     env = git_env(repo)
     if network:
+        from ..basics.redact import redact
         from ..net.gitrun import run_git
-        from ..redact import redact
 
         proc = run_git(args, env=env, cwd=cwd, what=f"git {args[0]} {redact(repo)}".strip())
     else:

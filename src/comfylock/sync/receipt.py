@@ -275,7 +275,7 @@ def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool, lock)
     path = _receipt_path(key, os.environ)
     if path is None:
         return
-    from ..redact import redact
+    from ..basics.redact import redact
 
     out = redact("".join(f"{line}\n" for line in lines))  # replayed as is: redacted now
     data = (__version__, key, tuple(names), _env_digest(names, os.environ), out, code)

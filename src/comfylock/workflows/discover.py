@@ -128,7 +128,7 @@ class WorkflowCache:
     def save(self) -> None:
         if not self.dirty:
             return
-        from ..fileio import atomic_write_bytes
+        from ..basics.fileio import atomic_write_bytes
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,9 +21,9 @@ from typing import Any
 
 import msgspec
 
+from ..basics.redact import strip_url_secrets
 from ..errors import NotAWorkflowError, WorkflowError
 from ..pathsafe import normalise_name, unsafe_reason
-from ..redact import strip_url_secrets
 from . import nodetable, tables
 from .embedded import EmbeddedError, extract, sniff
 from .inference import (

@@ -28,12 +28,12 @@ from urllib.parse import quote
 
 import msgspec
 
+from ...basics.redact import redact
 from ...errors import IntegrityError, NotFoundError, RemoteError
 from ...lock.structs import LockedSnapshot, SnapshotFile
 from ...net.http import TTL_METADATA, TTL_SEARCH, convert
 from ...net.send import send
 from ...pathsafe import unsafe_reason
-from ...redact import redact
 from .huggingface import HfClient, HfRef, HfTreeEntry, resolve_url
 
 if TYPE_CHECKING:

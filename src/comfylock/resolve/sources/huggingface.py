@@ -28,12 +28,12 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import msgspec
 
+from ...basics.redact import redact
 from ...errors import AuthError, NotFoundError, RemoteError, UsageError
 from ...lock.structs import HuggingFaceSource, MatchedBy
 from ...net.endpoints import Endpoints, origin
 from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, SingleFlight, convert
 from ...net.send import MAX_REDIRECTS, auth_error, send
-from ...redact import redact
 
 if TYPE_CHECKING:
     import httpx

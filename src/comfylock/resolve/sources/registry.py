@@ -34,6 +34,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import msgspec
 
+from ...basics.redact import redact
 from ...errors import InputError, NotFoundError, RemoteError
 from ...lock.structs import LockedNode
 from ...net.endpoints import Endpoints
@@ -42,7 +43,6 @@ from ...net.http import TTL_METADATA, TTL_SEARCH, ServiceClient, convert, fetch_
 from ...net.limits import Limits
 from ...net.send import Retry
 from ...net.urlpolicy import check_repo, git_env
-from ...redact import redact
 
 if TYPE_CHECKING:
     import httpx

@@ -16,11 +16,11 @@ from urllib.parse import urljoin
 
 import msgspec
 
+from ...basics.redact import redact
 from ...errors import RemoteError
 from ...net.endpoints import Endpoints
 from ...net.send import MAX_REDIRECTS, Retry, auth_error, not_found, send
 from ...net.urlpolicy import check_url, is_loopback
-from ...redact import redact
 
 if TYPE_CHECKING:
     import httpx

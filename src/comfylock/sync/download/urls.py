@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 
 import msgspec
 
+from ...basics.redact import redact
 from ...constants import (
     DEFAULT_CIVITAI_URL,
     DEFAULT_HF_ENDPOINT,
@@ -23,7 +24,6 @@ from ...constants import (
 )
 from ...lock.structs import CivitaiSource, HuggingFaceSource, Source, UrlSource
 from ...net.urlpolicy import check_url
-from ...redact import redact
 
 __all__ = ["UrlGroup", "check_url", "pinned_urls", "redact", "source_urls", "url_groups"]
 

@@ -1,4 +1,4 @@
-"""fileio.py: atomic writes that skip unchanged bytes, TOML errors as one LockfileError line,
+"""basics/fileio.py: atomic writes that skip unchanged bytes, TOML errors as one LockfileError line,
 and the one strict base of every file-backed struct."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import os
 import msgspec
 import pytest
 
+from comfylock.basics.fileio import Base, atomic_write_bytes, atomic_write_text, parse_toml
 from comfylock.errors import LockfileError
-from comfylock.fileio import Base, atomic_write_bytes, atomic_write_text, parse_toml
 
 
 def test_parse_toml_reads_valid_text():

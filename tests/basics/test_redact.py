@@ -1,8 +1,8 @@
-"""redact.py: the one redaction of secrets."""
+"""basics/redact.py: the one redaction of secrets."""
 
 from __future__ import annotations
 
-from comfylock.redact import redact
+from comfylock.basics.redact import redact
 from tests.support.fakes import CIVITAI_TOKEN as TOKEN
 
 

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .constants import SECRET_ENV_VARS
+from ..constants import SECRET_ENV_VARS
 
 __all__ = [
     "SECRET_PARAMS",

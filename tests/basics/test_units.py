@@ -1,10 +1,10 @@
-"""units.py: sizes in binary units and counts with the right plural, the same everywhere."""
+"""basics/units.py: sizes in binary units and counts with the right plural, the same everywhere."""
 
 from __future__ import annotations
 
 import pytest
 
-from comfylock.units import count, human_size
+from comfylock.basics.units import count, human_size
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .settings import Settings
+from ..settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import Config
-    from .lock.structs import Lock
-    from .machine.modelpaths import ModelPaths
-    from .workflows.refs import WorkflowInput
+    from ..config import Config
+    from ..lock.structs import Lock
+    from ..machine.modelpaths import ModelPaths
+    from ..workflows.refs import WorkflowInput
 
 __all__ = ["Project"]
 
@@ -45,7 +45,7 @@ class Project:
     @cached_property
     def config(self) -> Config:
         """``comfylock.toml`` (an empty config when there is none)."""
-        from .config import load_config
+        from ..config import load_config
 
         return load_config(self.dir)
 
@@ -56,7 +56,7 @@ class Project:
     @cached_property
     def lock(self) -> Lock:
         """The lock, from its fast copy when unchanged; a missing lock is the usual error."""
-        from .lock.fastcopy import load_lock_cached
+        from ..lock.fastcopy import load_lock_cached
 
         return load_lock_cached(self.settings.lock_path, self.settings.cache_dir)
 
@@ -76,8 +76,8 @@ class Project:
     def _read(self, paths: tuple, strict_names: bool) -> tuple[list[WorkflowInput], list]:
         key = (paths, strict_names)
         if key not in self._workflows:
-            from .workflows import nodetable
-            from .workflows.collect import collect_workflows
+            from ..workflows import nodetable
+            from ..workflows.collect import collect_workflows
 
             with nodetable.pinned(self.knowledge):
                 self._workflows[key] = collect_workflows(
@@ -96,9 +96,9 @@ class Project:
         from their code, cached), then, for a class several packs provide with code that
         disagrees, the facts of the pack a ``[nodes]`` pin names; None when the table alone
         answers."""
-        from .errors import LockfileError
-        from .lock.knowledge import recorded
-        from .workflows.nodetable import chosen_variants, combine
+        from ..errors import LockfileError
+        from ..lock.knowledge import recorded
+        from ..workflows.nodetable import chosen_variants, combine
 
         lock = None
         if self.settings.lock_path.is_file():
@@ -109,7 +109,7 @@ class Project:
         installed = None
         root = self.settings.comfyui_root
         if root is not None and (root / "custom_nodes").is_dir():
-            from .machine.packfacts import installed_knowledge
+            from ..machine.packfacts import installed_knowledge
 
             installed = installed_knowledge(root, self.settings.cache_dir)
         return combine(recorded(lock), installed, chosen_variants(self.config.nodes))
@@ -117,13 +117,13 @@ class Project:
     @cached_property
     def model_paths(self) -> ModelPaths:
         """Where each model folder lives (ComfyUI's defaults, ``extra_model_paths.yaml``)."""
-        from .machine.modelpaths import load_model_paths
+        from ..machine.modelpaths import load_model_paths
 
         return load_model_paths(self.settings.comfyui_root, self.settings.models_dir)
 
     def staleness(self) -> tuple[str, str]:
         """("fresh" | "stale" | "unknown", message) of the lock against its workflows."""
-        from .lock.staleness import lock_staleness
+        from ..lock.staleness import lock_staleness
 
         return lock_staleness(self.lock, self.workflows)
 
@@ -132,6 +132,6 @@ class Project:
         """The team remotes in use (``COMFYLOCK_REMOTE`` first, then ``[[remote]]``)."""
         import os
 
-        from .remotes import remote_specs
+        from ..remotes import remote_specs
 
         return remote_specs(self.config.remote, os.environ, self.allow_http)

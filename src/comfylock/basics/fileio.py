@@ -14,7 +14,7 @@ from pathlib import Path
 
 import msgspec
 
-from .errors import LockfileError
+from ..errors import LockfileError
 
 # NOTE: tomllib and tempfile are imported where they are used: every command imports this
 # module (through the lock's structs), and the two cost ~20 ms of a no-op sync's start-up.

@@ -1,4 +1,4 @@
-"""project.py: the project a command works on, read once; the lock is found in the nearest parent."""
+"""project/loading.py: the project a command works on, read once; the lock is found in the nearest parent."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _vae_workflow(path: Path, name: str) -> None:
 
 
 def _project(tmp_path: Path):
-    from comfylock.project import Project
+    from comfylock.project.loading import Project
     from comfylock.settings import make_settings
 
     return Project(make_settings(lock=str(tmp_path / "proj" / "comfy.lock")))

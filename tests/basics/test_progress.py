@@ -1,4 +1,4 @@
-"""progress.py: readable on a terminal and in a CI log."""
+"""basics/progress.py: readable on a terminal and in a CI log."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import io
 def test_terminal_rows_fit_80_columns():
     from rich.console import Console
 
-    from comfylock.progress import RichProgress
+    from comfylock.basics.progress import RichProgress
 
     progress = RichProgress()
     progress._start()
@@ -25,7 +25,7 @@ def test_terminal_rows_fit_80_columns():
 
 
 def test_plain_progress_counts_from_the_plan_and_prints_a_periodic_total():
-    from comfylock.progress import PlainProgress
+    from comfylock.basics.progress import PlainProgress
 
     now = [0.0]
     out = io.StringIO()
@@ -45,7 +45,7 @@ def test_plain_progress_counts_from_the_plan_and_prints_a_periodic_total():
 
 def test_rows_keep_the_folder():
     """Issue 19: "…s/big_model_2.safetensors" could be any folder."""
-    from comfylock.progress import LABEL_WIDTH, _short
+    from comfylock.basics.progress import LABEL_WIDTH, _short
 
     for folder in ("loras", "checkpoints", "diffusion_models"):
         shown = _short(f"{folder}/some/deep/dir/big_model_2.safetensors")
@@ -54,7 +54,7 @@ def test_rows_keep_the_folder():
 
 
 def test_a_resumed_download_reports_only_the_bytes_fetched_now():
-    from comfylock.progress import PlainProgress
+    from comfylock.basics.progress import PlainProgress
 
     now = [0.0]
     out = io.StringIO()

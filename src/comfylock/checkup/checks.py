@@ -19,9 +19,9 @@ from pathlib import Path
 
 import msgspec
 
-from .constants import SECRET_ENV_VARS
-from .errors import ComfylockError
-from .project import Project
+from ..constants import SECRET_ENV_VARS
+from ..errors import ComfylockError
+from ..project.loading import Project
 
 __all__ = ["CHECKS", "Check", "run_checks"]
 
@@ -39,7 +39,7 @@ class Check(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _size(n: int) -> str:
-    from .units import human_size
+    from ..basics.units import human_size
 
     return human_size(n)
 
@@ -56,7 +56,7 @@ def check_lock(project: Project) -> list[Check]:
                 fix="run `comfylock resolve` in the project folder, or pass --lock PATH",
             )
         ]
-    from .lock.file import load
+    from ..lock.file import load
 
     try:
         lock = load(path)
@@ -65,7 +65,7 @@ def check_lock(project: Project) -> list[Check]:
     models, nodes = len(lock.model), len(lock.node)
     detail = f"{path} ({models} model{'s' * (models != 1)}, {nodes} node pack{'s' * (nodes != 1)})"
     if lock.unresolved:
-        from .lock.unpinned import fixes, summary
+        from ..lock.unpinned import fixes, summary
 
         entries = [(f"{u.folder}/{u.name}", u.reason) for u in lock.unresolved]
         return [
@@ -90,8 +90,8 @@ def check_comfyui_root(project: Project) -> list[Check]:
                 detail="not set (sync, status and report need --comfyui-root DIR or COMFYUI_ROOT)",
             )
         ]
-    from .errors import UsageError
-    from .settings import check_comfyui_root as _check
+    from ..errors import UsageError
+    from ..settings import check_comfyui_root as _check
 
     try:
         _check(root)
@@ -104,7 +104,7 @@ def check_model_dirs(project: Project) -> list[Check]:
     settings = project.settings
     if settings.models_root() is None:
         return []
-    from .machine.modelpaths import EXTRA_CONFIG_NAME, load_model_paths
+    from ..machine.modelpaths import EXTRA_CONFIG_NAME, load_model_paths
 
     try:
         paths = load_model_paths(settings.comfyui_root, settings.models_dir)
@@ -223,9 +223,9 @@ def check_network(project: Project) -> list[Check]:
     """Can this machine reach the services resolve and sync ask (one TCP connect each)?"""
     from urllib.parse import urlsplit
 
-    from .net.concurrency import map_concurrent
-    from .net.endpoints import Endpoints
-    from .net.reach import probe
+    from ..net.concurrency import map_concurrent
+    from ..net.endpoints import Endpoints
+    from ..net.reach import probe
 
     endpoints = Endpoints.from_env()
     urls = [endpoints.civitai, endpoints.hf, endpoints.registry]
@@ -249,7 +249,7 @@ def check_network(project: Project) -> list[Check]:
 
 def check_cache(project: Project) -> list[Check]:
     settings = project.settings
-    from .net.httpcache import CACHE_FILENAME
+    from ..net.httpcache import CACHE_FILENAME
 
     path = settings.cache_dir / CACHE_FILENAME
     if not path.exists():
@@ -259,7 +259,7 @@ def check_cache(project: Project) -> list[Check]:
 
 def check_remotes(project: Project) -> list[Check]:
     """Each team remote (SPEC §8) and whether it answers; nothing when none is configured."""
-    from .remotes.health import remote_health
+    from ..remotes.health import remote_health
 
     return [
         Check(name=f"remote {h.name}", ok=h.ok, detail=f"{h.url} ({h.detail})", fix=h.fix)
@@ -272,7 +272,7 @@ def check_comfyui_commit(project: Project) -> list[Check]:
     root, lock = project.settings.comfyui_root, _lock_or_none(project)
     if root is None or lock is None or lock.comfyui is None or not root.is_dir():
         return []
-    from .environment.survey import observe_core
+    from ..environment.survey import observe_core
 
     want = lock.comfyui
     label = f"{want.version or '?'} at {want.commit[:12]}"
@@ -299,7 +299,7 @@ def _lock_or_none(project: Project):
 
 def check_python(project: Project) -> list[Check]:
     """Which interpreter is ComfyUI's, and whether its packages match the lock (SPEC §9)."""
-    from .environment.interpreter import find_interpreter
+    from ..environment.interpreter import find_interpreter
 
     root, lock = project.settings.comfyui_root, _lock_or_none(project)
     found = find_interpreter(root)
@@ -320,7 +320,7 @@ def check_python(project: Project) -> list[Check]:
             "checked and installed by comfylock on that Windows machine"
         )
         return [Check(name="python", ok=True, detail=detail)]
-    from .environment.uvtool import interpreter_version
+    from ..environment.uvtool import interpreter_version
 
     version = interpreter_version(Path(found.path))
     if version is None:
@@ -339,8 +339,8 @@ def check_python(project: Project) -> list[Check]:
 
 
 def _packages_check(project: Project, lock, python: str, version: str) -> Check:
-    from .environment.survey import choose_target, read_pylock
-    from .environment.uvtool import installed_packages
+    from ..environment.survey import choose_target, read_pylock
+    from ..environment.uvtool import installed_packages
 
     if version != lock.python.version:
         detail = f"Python {version}, the lock is for {lock.python.version}"

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from .pathsafe import printable
+from ..pathsafe import printable
 from .units import human_size
 
 __all__ = [

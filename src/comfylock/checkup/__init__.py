@@ -1,0 +1,1 @@
+"""The doctor's checks (``checks``): where everything is and whether it works."""
