@@ -1,6 +1,7 @@
 """What calls mean to the reader: ``folder_paths`` functions, ``os.path``/``pathlib``/``glob``,
 the Hugging Face download functions (recorded as effects), V3 ``io.Schema``/``X.Input``, list
-and dict methods, ``str.format``, and calls into the pack's own functions and methods.
+and dict methods, and calls into the pack's own functions and methods (``str`` methods on
+constant strings are ``strmethods.py``'s).
 
 Every function returns a tuple of alternatives (see ``values.py``).
 """
@@ -23,6 +24,7 @@ from .expressions import (
     iter_items,
     merge,
 )
+from .strmethods import str_format, str_method, to_slashes
 from .values import (
     UNKNOWN,
     Bound,
@@ -288,41 +290,6 @@ def _record_url_fetch(it, kind: str, args, kwargs, where: str) -> None:
     )
 
 
-def _str_call(recv: str, name: str, args, kwargs):
-    """A ``str`` method on a constant string with constant arguments."""
-    consts = [a[0].value for a in args if len(a) == 1 and isinstance(a[0], Const)]
-    if len(consts) != len(args) or kwargs:
-        return UNKNOWN
-    if name in ("split", "rsplit", "splitlines") and all(isinstance(c, str | int) for c in consts):
-        try:
-            return ListV(tuple(Const(p) for p in getattr(recv, name)(*consts)))
-        except (TypeError, ValueError):
-            return UNKNOWN
-    if name in _STR_METHODS:
-        try:
-            got = getattr(recv, name)(*consts)
-        except (TypeError, ValueError, AttributeError):
-            return UNKNOWN
-        return Const(got) if isinstance(got, str | bool | int) else UNKNOWN
-    return UNKNOWN
-
-
-_STR_METHODS = {
-    "lower",
-    "upper",
-    "strip",
-    "lstrip",
-    "rstrip",
-    "replace",
-    "removeprefix",
-    "removesuffix",
-    "startswith",
-    "endswith",
-    "title",
-    "casefold",
-}
-
-
 def _data_load(it, files, yaml: bool = False) -> tuple:
     """``json.load(open(<a file of the pack>))`` (``yaml.load``): the pack's own data file,
     as values."""
@@ -548,10 +515,10 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
             method, args if _unbound(method.node) else [(recv,), *args], kwargs, frame
         )
     if isinstance(recv, Const) and isinstance(recv.value, str) and name == "format":
-        return (_format(recv.value, args, kwargs),)
+        return (str_format(recv.value, args, kwargs),)
     if isinstance(recv, Const) and isinstance(recv.value, str):
-        return (_str_call(recv.value, name, args, kwargs),)
-    if isinstance(recv, FileName) and name == "replace" and _to_slashes(args):
+        return (str_method(recv.value, name, args, kwargs),)
+    if isinstance(recv, FileName) and name == "replace" and to_slashes(args):
         return (recv,)  # a listed name with Windows separators made "/": still that name
     if isinstance(recv, DataFile) and name == "read":
         return (UNKNOWN,)
@@ -587,14 +554,6 @@ def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901
     return (UNKNOWN,)
 
 
-def _to_slashes(args) -> bool:
-    """``.replace("\\", "/")`` or ``.replace(os.sep, "/")``: path separators made ``/``."""
-    if len(args) != 2 or args[1] != (Const("/"),) or len(args[0]) != 1:
-        return False
-    sep = args[0][0]
-    return sep == Const("\\") or (isinstance(sep, Mod) and sep.name in ("os.sep", "os.path.sep"))
-
-
 def _unbound(node) -> bool:
     """Whether a method is called with its arguments as given: a staticmethod, or a plain
     function in a class body whose first parameter is no ``self``/``cls`` (``INPUT.COMBO(v)``
@@ -606,18 +565,6 @@ def _unbound(node) -> bool:
         return False
     params = node.args.posonlyargs + node.args.args
     return not params or params[0].arg not in ("self", "cls", "s", "this", "klass")
-
-
-def _format(template: str, args, kwargs):
-    """``"{} ({})".format(a, b)`` with constant arguments (rgthree's node names)."""
-    pos = [a[0].value for a in args if len(a) == 1 and isinstance(a[0], Const)]
-    named = {k: v[0].value for k, v in kwargs.items() if len(v) == 1 and isinstance(v[0], Const)}
-    if len(pos) != len(args) or len(named) != len(kwargs):
-        return UNKNOWN
-    try:
-        return Const(template.format(*pos, **named))
-    except (IndexError, KeyError, ValueError, AttributeError):
-        return UNKNOWN
 
 
 def fnp_get(args) -> tuple:

@@ -32,6 +32,7 @@ from .values import (
     file_name_list,
     is_word,
 )
+from .widgetorder import input_layout, widget_order
 
 __all__ = ["pack_facts"]
 
@@ -301,9 +302,9 @@ class _Scanner:
                 alts = vals.options if isinstance(vals, V3Input) else vals
                 for first in _firsts(alts):
                     self._take_input(name, first, folders, inputs, dynamic)
-        kinds = {json.dumps(_layout(specs, optional)) for specs in layouts}
+        kinds = {json.dumps(input_layout(specs, optional)) for specs in layouts}
         self.last_layout = json.loads(kinds.pop()) if len(kinds) == 1 else None
-        orders = {json.dumps(_widget_order(specs)) for specs in layouts}
+        orders = {json.dumps(widget_order(specs)) for specs in layouts}
         return tuple(json.loads(orders.pop())) if len(orders) == 1 else False
 
     def _core_bases(self, cls: ClassRef) -> list:
@@ -495,69 +496,6 @@ class _Scanner:
         return ["hf-cache"]
 
 
-_WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
-_V3_WIDGETS = {"Int", "Float", "String", "Boolean", "Combo"}
-
-
-def _widget_order(specs: list) -> tuple[list, str]:
-    """The UI's ``widgets_values`` layout: widget inputs in order, ``""`` after a seed's
-    control-after-generate value, ``"?name"`` for an input whose kind static reading cannot
-    tell (a combo or a link: the count of a node's values decides), ``"*"`` for inputs the
-    code builds beyond reading (any number of widgets no one can name); and the kind of value
-    each position holds (``i`` int, ``f`` float, ``b`` boolean, ``s`` string, ``c`` a combo's
-    choice, ``k`` a control value, ``?`` and ``*`` unknown), to tell a node of another version
-    whose values do not fit."""
-    order: list[str] = []
-    kinds: list[str] = []
-    for name, vals in specs:
-        if vals is None:
-            if order[-1:] != ["*"]:
-                order.append("*")
-                kinds.append("*")
-            continue
-        if isinstance(vals, V3Input):
-            found = {"widget" if vals.kind in _V3_WIDGETS else "link"}
-            opts: list = []
-        else:
-            found = {_kind(v) for v in vals}
-            opts = [v.items[1] for v in vals if isinstance(v, ListV) and len(v.items) > 1]
-        if any(_opt(o, "forceInput") for o in opts):
-            continue
-        if "unknown" in found and found - {"unknown"} == {"widget"}:
-            found = {"widget"}  # one reading lists choices, another cannot be read: a combo
-        if len(found) != 1 or "unknown" in found:
-            order.append("?" + name)
-            kinds.append("?")
-            continue
-        if found == {"link"}:
-            continue
-        order.append(name)
-        kinds.append(_value_kind(vals))
-        seed = name in ("seed", "noise_seed") and found == {"int"}
-        if seed or any(_opt(o, "control_after_generate") for o in opts):
-            order.append("")
-            kinds.append("k")
-    return order, "".join(kinds)
-
-
-_VALUE_KINDS = {"INT": "i", "FLOAT": "f", "BOOLEAN": "b", "STRING": "s"}
-_V3_KINDS = {"Int": "i", "Float": "f", "Boolean": "b", "String": "s", "Combo": "c"}
-
-
-def _value_kind(vals) -> str:
-    """The kind of value a widget input holds (see ``_widget_order``): one letter."""
-    if isinstance(vals, V3Input):
-        return _V3_KINDS.get(vals.kind, "?")
-    found = set()
-    for v in vals:
-        first = v.items[0] if isinstance(v, ListV) and v.items else v
-        if isinstance(first, Const) and isinstance(first.value, str):
-            found.add(_VALUE_KINDS.get(first.value, "c"))
-        else:
-            found.add("c")
-    return found.pop() if len(found) == 1 else "?"
-
-
 def _listed(v):
     """A list built from a listing's names (``[f for f in files]``, ``sorted(d.keys())``) is
     that listing; words put beside them (``names.insert(0, "none")``) are the node's own."""
@@ -580,52 +518,6 @@ def _listed(v):
         return Dyn("names of a folder and a directory")
     prefixes = frozenset((i.key, i.prefix) for i in v.items if i.prefix)
     return Files(frozenset(i.key for i in v.items), prefixes, words)
-
-
-def _layout(specs: list, optional: set) -> list | None:
-    """[[name, kind], ...] of one INPUT_TYPES (``[name, kind, "optional"]`` for its optional
-    section): kind ``link``, ``int`` or ``widget``; None when an input's kind cannot be read."""
-    out = []
-    for name, vals in specs:
-        if vals is None:
-            return None
-        if isinstance(vals, V3Input):
-            kind = "int" if vals.kind == "Int" else "widget" if vals.kind in _V3_WIDGETS else "link"
-        else:
-            kinds = {_kind(v) for v in vals}
-            if len(kinds) != 1 or "unknown" in kinds:
-                return None
-            kind = kinds.pop()
-        out.append([name, kind, "optional"] if name in optional else [name, kind])
-    return out
-
-
-def _kind(v) -> str:
-    first = v.items[0] if isinstance(v, ListV) and v.items else v
-    if (
-        first == UNKNOWN
-        and isinstance(v, ListV)
-        and len(v.items) > 1
-        and _opt_has(v.items[1], "default")
-    ):
-        return "widget"  # a computed list of choices with a default value: a combo widget
-    if isinstance(first, ListV | Files | DirFiles | Dyn):
-        return "widget"
-    if isinstance(first, Const) and isinstance(first.value, str):
-        if first.value == "INT":
-            return "int"
-        return "widget" if first.value in _WIDGET_TYPES else "link"
-    return "unknown"
-
-
-def _opt_has(opts, key: str) -> bool:
-    return isinstance(opts, DictV) and any(k == Const(key) for k, _ in opts.items)
-
-
-def _opt(opts, key: str) -> bool:
-    if not isinstance(opts, DictV):
-        return False
-    return any(k == Const(key) and Const(True) in v for k, v in opts.items)
 
 
 def _callee_name(node) -> str | None:
