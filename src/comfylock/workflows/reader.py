@@ -26,6 +26,7 @@ from ..errors import NotAWorkflowError, WorkflowError
 from ..pathsafe import normalise_name, unsafe_reason
 from . import nodetable, tables
 from .embedded import EmbeddedError, extract, sniff
+from .graphwalk import HINTS, GraphWalk, linked_inputs, node_uses
 from .inference import (
     custom_folder,
     folders_by_position,
@@ -35,11 +36,10 @@ from .inference import (
     is_url_value,
     url_reference_name,
 )
+from .modellists import ModelLists
 from .refs import ModelRef, NodeUse, RepoRef, WorkflowInfo
 from .repos import fetched, is_repo_id, place_folder, repo_reference
-from .subgraphs import as_list, instance_values
 from .widgets import (
-    MAX_DEPTH,
     api_leaves,
     is_api,
     labelled_leaves,
@@ -52,9 +52,6 @@ __all__ = ["is_model_filename", "parse", "parse_obj"]
 
 NONE_VALUES = frozenset({"", "none", "None", "null", "[None]", "disabled", "Disabled", "NONE"})
 NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
-# A group node's type: the frontend's prefixes, then ComfyUI-Manager's components' naming.
-GROUP_PREFIXES = ("workflow>", "workflow/", "## ")
-HINTS = ("cnr_id", "aux_id")  # a UI node's properties naming the pack it came from
 _POSITION = re.compile(r"^widgets_values\[(\d+)\]$")  # a UI value no name labels
 _EMBEDDING = re.compile(r"embedding:([^\s,()\[\]{}<>|:\"']+)", re.IGNORECASE)
 
@@ -112,7 +109,7 @@ def parse_obj(
             ):
                 obj = obj[wrapper]
                 break
-    with nodetable.pinned(), nodetable.for_workflow(nodetable.needed_packs(_node_uses(obj))):
+    with nodetable.pinned(), nodetable.for_workflow(nodetable.needed_packs(node_uses(obj))):
         if _is_ui(obj):
             reader = _Reader("ui")
             reader.named_inputs = named_inputs or {}
@@ -125,30 +122,6 @@ def parse_obj(
                 name, "not a ComfyUI workflow (no 'nodes' list and no API-format nodes)"
             )
         return reader.result()
-
-
-def _node_uses(obj: Any) -> list[tuple[str, str | None, str | None]]:
-    """(class, cnr_id, aux_id) of every node a workflow holds: the top graph, its subgraph
-    definitions and its group nodes (bounded like the reader); API nodes name no pack."""
-    if is_api(obj) and not _is_ui(obj):
-        return [(n["class_type"], None, None) for n in obj.values() if isinstance(n, dict)]
-    if not isinstance(obj, dict):
-        return []
-    graphs, out = [obj], []
-    extra = obj.get("extra") if isinstance(obj.get("extra"), dict) else {}
-    groups = extra.get("groupNodes") if isinstance(extra.get("groupNodes"), dict) else {}
-    graphs += [g for g in groups.values() if isinstance(g, dict)]
-    seen = 0
-    while graphs and seen <= MAX_DEPTH * 64:
-        graph, seen = graphs.pop(), seen + 1
-        defs = graph.get("definitions") if isinstance(graph.get("definitions"), dict) else {}
-        graphs += [g for g in as_list(defs.get("subgraphs")) if isinstance(g, dict)]
-        for node in as_list(graph.get("nodes")):
-            if isinstance(node, dict) and isinstance(node.get("type"), str):
-                props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
-                hints = [props.get(k) if isinstance(props.get(k), str) else None for k in HINTS]
-                out.append((node["type"], *hints))
-    return out
 
 
 def _loads(data: bytes | str, name: str, what: str) -> Any:
@@ -171,7 +144,7 @@ def _is_ui(obj: Any) -> bool:
 # --- the reader ---------------------------------------------------------------------------
 
 
-class _Reader:
+class _Reader(GraphWalk, ModelLists):
     """Accumulates references while walking one workflow."""
 
     def __init__(self, fmt: str) -> None:
@@ -279,129 +252,6 @@ class _Reader:
 
     # -- UI format --
 
-    def read_ui(self, graph: dict) -> None:
-        self._collect_defs(graph, 0)
-        groups = (
-            (graph.get("extra") or {}).get("groupNodes")
-            if isinstance(graph.get("extra"), dict)
-            else None
-        )
-        if isinstance(groups, dict):
-            self._group_defs = {k: v for k, v in groups.items() if isinstance(v, dict)}
-        self._walk(graph, prefix="", active=True, supplied={}, stack=())
-        for def_id, definition in self._defs.items():
-            if def_id not in self._used_defs:  # defined but never placed: still read its models
-                self._walk(
-                    definition, prefix=f"{def_id}:", active=True, supplied={}, stack=(def_id,)
-                )
-        self._read_workflow_models(graph.get("models"))
-
-    def _collect_defs(self, graph: dict, depth: int) -> None:
-        defs = graph.get("definitions")
-        if depth > MAX_DEPTH or not isinstance(defs, dict):
-            return
-        for sub in as_list(defs.get("subgraphs")):
-            if isinstance(sub, dict) and isinstance(sub.get("id"), str):
-                self._defs.setdefault(sub["id"], sub)
-                self._collect_defs(sub, depth + 1)
-
-    def _walk(
-        self, graph: dict, *, prefix: str, active: bool, supplied: dict, stack: tuple
-    ) -> None:
-        for node in as_list(graph.get("nodes")):
-            if not isinstance(node, dict):
-                continue
-            node_type = node.get("type")
-            if not isinstance(node_type, str):
-                continue
-            node_id = f"{prefix}{node.get('id')}"
-            node_active = active and node.get("mode", 0) not in (2, 4)
-            own = {name: v for (nid, name), v in supplied.items() if nid == str(node.get("id"))}
-            if node_type in self._defs:
-                self._walk_instance(node, node_id, node_active, stack, own)
-            elif node_type.startswith(GROUP_PREFIXES) or node_type in self._group_defs:
-                self._walk_group_node(node, node_id, node_active)
-            elif node_type in tables.frontend_only():
-                continue
-            else:
-                self._read_ui_node(node, node_id, node_active, own)
-
-    def _walk_instance(
-        self, node: dict, node_id: str, active: bool, stack: tuple, overrides: dict
-    ) -> None:
-        def_id = node["type"]
-        if def_id in stack or len(stack) >= MAX_DEPTH:
-            self.problems.append(
-                f"node {node_id}: subgraph {def_id} contains itself; not expanded again"
-            )
-            return
-        self._used_defs.add(def_id)
-        definition = self._defs[def_id]
-        supplied = instance_values(node, definition, overrides)
-        self._walk(
-            definition,
-            prefix=f"{node_id}:",
-            active=active,
-            supplied=supplied,
-            stack=(*stack, def_id),
-        )
-        self._read_properties_models(node, node_id, def_id, active)
-
-    def _walk_group_node(self, node: dict, node_id: str, active: bool) -> None:
-        """A group node (``workflow>NAME``; ``workflow/NAME`` before) or a ComfyUI-Manager
-        component (its type is its name, ``## make-basic_pipe [2c8c61]``): its inner nodes
-        with the instance's values. Without a definition its file-like values are still
-        reported, "cannot tell", never dropped."""
-        node_type = node["type"]
-        name = node_type
-        if node_type not in self._group_defs and node_type.startswith(GROUP_PREFIXES[:2]):
-            name = node_type.split(">" if ">" in node_type else "/", 1)[-1]
-        definition = self._group_defs.get(name)
-        if definition is None:
-            why = (
-                f"cannot tell: group node {name!r} has no definition in the workflow "
-                "(extra.groupNodes; ComfyUI-Manager keeps components outside it)"
-            )
-            found = [
-                (path, value)
-                for path, value in leaves(node.get("widgets_values"))
-                if is_model_filename(value) or is_repo_id(value)
-            ]
-            if not found:  # nothing to report as a model: say what could not be read
-                self.problems.append(
-                    f"node {node_id}: group node {name!r} has no definition in extra.groupNodes"
-                )
-            for path, value in found:
-                self.add_ref(
-                    folder=None,
-                    name=value,
-                    node_id=node_id,
-                    node_type=node_type,
-                    input=path,
-                    active=active,
-                    reason=why,
-                )
-            return
-        inner = [n for n in as_list(definition.get("nodes")) if isinstance(n, dict)]
-        values = node.get("widgets_values")
-        lengths = [
-            len(n["widgets_values"]) if isinstance(n.get("widgets_values"), list) else 0
-            for n in inner
-        ]
-        use_instance = isinstance(values, list) and sum(lengths) == len(values)
-        offset = 0
-        for i, (inner_node, length) in enumerate(zip(inner, lengths)):
-            inner_type = inner_node.get("type")
-            if not isinstance(inner_type, str) or inner_type in tables.frontend_only():
-                offset += length
-                continue
-            if use_instance and length:
-                inner_node = {**inner_node, "widgets_values": values[offset : offset + length]}
-            offset += length
-            inner_id = f"{node_id}:{inner_node.get('index', i)}"
-            inner_active = active and inner_node.get("mode", 0) not in (2, 4)
-            self._read_ui_node(inner_node, inner_id, inner_active, {})
-
     def _read_ui_node(self, node: dict, node_id: str, active: bool, supplied: dict) -> None:
         node_type = node["type"]
         props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
@@ -416,7 +266,7 @@ class _Reader:
         named.update(supplied)
         loader = tables.loader_inputs(node_type)
         if loader:
-            linked = _linked_inputs(node)
+            linked = linked_inputs(node)
             self._read_loader(node_type, node_id, active, loader, values, named, linked)
         else:
             order = nodetable.widget_order(node_type) if isinstance(values, list) else ()
@@ -620,75 +470,6 @@ class _Reader:
                     active=active,
                 )
 
-    def _read_properties_models(self, node, node_id, node_type, active) -> None:
-        props = node.get("properties")
-        entries = props.get("models") if isinstance(props, dict) else None
-        self._read_model_entries(entries, node_id, node_type, active, "properties.models")
-
-    def _read_workflow_models(self, entries: Any) -> None:
-        self._read_model_entries(entries, "", "", True, "models")
-
-    def _read_model_entries(
-        self, entries: Any, node_id: str, node_type: str, active: bool, input: str
-    ) -> None:
-        """``{name, url, hash, hash_type, directory}`` entries, from a node's properties or the
-        workflow-level list: merged into the widget reference naming the same file, or added."""
-        if not isinstance(entries, list):
-            return
-        for entry in entries:
-            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-                continue
-            directory = entry.get("directory") if isinstance(entry.get("directory"), str) else None
-            folder, name = _split_directory(directory, entry["name"])
-            self._merge_or_add(
-                folder=folder,
-                name=name,
-                node_id=node_id,
-                node_type=node_type,
-                active=active,
-                url=entry.get("url") if isinstance(entry.get("url"), str) else None,
-                sha256=_entry_sha256(entry),
-                directory=directory,
-                input=input,
-            )
-
-    def _merge_or_add(
-        self, *, folder, name, node_id, node_type, active, url, sha256, directory, input
-    ) -> None:
-        """Attach a declared url/hash/folder to the widget reference naming the same file
-        (on the same node, or anywhere for the workflow-level list); else add a reference."""
-        norm = normalise_name(name)
-        canonical = tables.canonical_folder(folder) if folder else None
-        merged = False
-        for i, ref in enumerate(self.models):
-            if ref.name != norm or (node_id and ref.node_id != node_id):
-                continue
-            declared_wins = ref.inferred or not tables.loader_inputs(ref.node_type)
-            if canonical and ref.folder and not declared_wins and canonical != ref.folder:
-                continue
-            self.models[i] = msgspec.structs.replace(
-                ref,
-                folder=canonical if canonical and (declared_wins or not ref.folder) else ref.folder,
-                url=ref.url or (strip_url_secrets(url) if url else None),
-                sha256=ref.sha256 or sha256,
-                directory=ref.directory or directory,
-                inferred=ref.inferred and not canonical,
-                reason=None if canonical else ref.reason,
-            )
-            merged = True
-        if not merged:
-            self.add_ref(
-                folder=folder,
-                name=name,
-                node_id=node_id,
-                node_type=node_type,
-                input=input,
-                active=active,
-                url=url,
-                sha256=sha256,
-                directory=directory,
-            )
-
     # -- API format --
 
     def read_api(self, prompt: dict) -> None:
@@ -757,15 +538,6 @@ def _may_download(class_type: str, value: str) -> bool:
     return nodetable.is_unread(class_type)
 
 
-def _linked_inputs(node: dict) -> frozenset[str]:
-    """Names of a UI node's inputs that a link feeds (a widget converted to an input)."""
-    return frozenset(
-        i["name"]
-        for i in as_list(node.get("inputs"))
-        if isinstance(i, dict) and isinstance(i.get("name"), str) and i.get("link") is not None
-    )
-
-
 def _folder(folder: str) -> str:
     """A folder key (legacy names canonical), or the directory a key with a ``/`` stands for
     (a pack's own ``custom_nodes/<pack>/ckpts``, a ``models/`` subdirectory it reads)."""
@@ -818,22 +590,3 @@ def _core_by_cnr_id(nodes: list[NodeUse]) -> tuple[NodeUse, ...]:
         else n
         for n in nodes
     )
-
-
-def _split_directory(directory: str | None, name: str) -> tuple[str | None, str]:
-    """``directory`` may carry a sub-path (``controlnet/SDXL``): folder is its first part."""
-    if not directory:
-        return None, name
-    parts = normalise_name(directory).strip("/").split("/")
-    folder = parts[0]
-    if len(parts) > 1:
-        name = "/".join([*parts[1:], normalise_name(name)])
-    return folder, name
-
-
-def _entry_sha256(entry: dict) -> str | None:
-    value = entry.get("hash")
-    kind = str(entry.get("hash_type", "sha256")).lower()
-    if isinstance(value, str) and kind == "sha256" and re.fullmatch(r"[0-9a-fA-F]{64}", value):
-        return value.lower()
-    return None
