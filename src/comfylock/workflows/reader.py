@@ -24,7 +24,7 @@ import msgspec
 from ..basics.redact import strip_url_secrets
 from ..errors import NotAWorkflowError, WorkflowError
 from ..pathsafe import normalise_name, unsafe_reason
-from . import nodetable, tables
+from . import nodeknowledge, nodetable, tables
 from .embedded import EmbeddedError, extract, sniff
 from .inference import (
     custom_folder,
@@ -112,7 +112,7 @@ def parse_obj(
             ):
                 obj = obj[wrapper]
                 break
-    with nodetable.pinned(), nodetable.for_workflow(nodetable.needed_packs(_node_uses(obj))):
+    with nodeknowledge.pinned(), nodetable.for_workflow(nodetable.needed_packs(_node_uses(obj))):
         if _is_ui(obj):
             reader = _Reader("ui")
             reader.named_inputs = named_inputs or {}
