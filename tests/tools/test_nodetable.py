@@ -386,7 +386,9 @@ def test_table_loads_lazily():
     code = (
         "import sys\nfrom comfylock.cli import main\ntry:\n    main(['--help'])\n"
         "except SystemExit: pass\nm = sys.modules.get('comfylock.workflows.nodetable')\n"
-        "print(0 if m is None else m._load.cache_info().currsize + m._node_map.cache_info().currsize)"
+        "k = sys.modules.get('comfylock.workflows.nodeknowledge')\n"
+        "print((0 if k is None else k._load.cache_info().currsize)"
+        " + (0 if m is None else m._node_map.cache_info().currsize))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "0"

@@ -250,12 +250,12 @@ def test_a_class_packs_disagree_on_is_read_as_the_pack_the_node_names(node_table
     assert folder is None and "cannot tell" in reason
 
     # a [nodes] pin in comfylock.toml settles it for every node of the class
-    from comfylock.workflows import nodetable
+    from comfylock.workflows import nodeknowledge, nodetable
 
     for pin in ("b/Copy", "https://github.com/b/Copy"):
-        with nodetable.pinned(nodetable.chosen_variants({"LoadThing": pin})):
+        with nodeknowledge.pinned(nodetable.chosen_variants({"LoadThing": pin})):
             assert read({}, packs=("b/Copy",)) == ("loras", None)
-    with nodetable.pinned(nodetable.chosen_variants({"LoadThing": "orig-pack"})):
+    with nodeknowledge.pinned(nodetable.chosen_variants({"LoadThing": "orig-pack"})):
         assert read({}, packs=("orig-pack",)) == ("checkpoints", None)
         # the pin is the user's word, over what a node names
         assert read({"aux_id": "b/Copy"}, packs=("orig-pack",)) == ("checkpoints", None)

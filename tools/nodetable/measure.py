@@ -37,7 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 from comfylock.pathsafe import normalise_name
-from comfylock.workflows import nodetable, tables
+from comfylock.workflows import nodeknowledge, nodetable, tables
 from comfylock.workflows.discover import read_workflows
 from comfylock.workflows.widgets import is_api, last_key
 
@@ -246,7 +246,7 @@ def measure(paths: list[str], truth: dict, comfyui_root: Path | None = None) -> 
         from comfylock.settings import default_cache_dir
 
         knowledge = installed_knowledge(comfyui_root, default_cache_dir())
-    with nodetable.pinned(knowledge):
+    with nodeknowledge.pinned(knowledge):
         return _measure(paths, truth)
 
 

@@ -26,10 +26,10 @@ def inspect_cmd(settings, paths: tuple[str, ...], as_json: bool) -> int:
     from ..pathsafe import printable
     from ..project.loading import Project
     from ..render.references import inspect_json, inspect_text
-    from ..workflows import nodetable
+    from ..workflows import nodeknowledge
     from ..workflows.discover import read_workflows
 
-    with nodetable.pinned(Project(settings).knowledge):  # the packs installed, when a root
+    with nodeknowledge.pinned(Project(settings).knowledge):  # the packs installed, when a root
         result = read_workflows(paths or (".",))
     items = [(w.path, w.info) for w in result.workflows]
     if as_json or settings.json:

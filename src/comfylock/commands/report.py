@@ -48,7 +48,7 @@ def report_cmd(project, paths: tuple[str, ...], fmt: str, as_json: bool, license
     from ..machine.missing import find_gaps
     from ..pathsafe import printable
     from ..render.gaps import gaps_json, gaps_markdown, gaps_script, gaps_text
-    from ..workflows import nodetable
+    from ..workflows import nodeknowledge
     from ..workflows.discover import read_workflows
 
     settings = project.settings
@@ -60,7 +60,7 @@ def report_cmd(project, paths: tuple[str, ...], fmt: str, as_json: bool, license
         )
     if as_json or settings.json:
         fmt = "json"
-    with nodetable.pinned(project.knowledge):  # the packs installed in the root say more
+    with nodeknowledge.pinned(project.knowledge):  # the packs installed in the root say more
         result = read_workflows(paths)
     paths_ = project.model_paths
     custom_nodes = settings.comfyui_root / "custom_nodes" if settings.comfyui_root else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..workflows import nodetable
+from ..workflows import nodeknowledge, nodetable
 from ..workflows.digest import custom_classes
 from ..workflows.refs import WorkflowInput
 from .structs import Lock, LockedClass
@@ -41,7 +41,7 @@ def record(workflows: list[WorkflowInput]) -> tuple[LockedClass, ...]:
     return tuple(out[k] for k in sorted(out))
 
 
-def recorded(lock: Lock | None) -> nodetable.Knowledge | None:
+def recorded(lock: Lock | None) -> nodeknowledge.Knowledge | None:
     """The lock's ``[[class]]`` facts as ``Knowledge`` (None when it records none)."""
     if lock is None or not lock.classes:
         return None
@@ -64,4 +64,4 @@ def recorded(lock: Lock | None) -> nodetable.Knowledge | None:
         classes[entry.name] = {**facts, "pack": pack_id}
         digest.update(f"{entry.name}\0{entry.facts}\n".encode())
     data = {"packs": packs, "classes": classes}
-    return nodetable.knowledge(data, digest=f"lock:{digest.hexdigest()[:16]}")
+    return nodeknowledge.knowledge(data, digest=f"lock:{digest.hexdigest()[:16]}")

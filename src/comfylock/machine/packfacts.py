@@ -4,7 +4,7 @@ The shipped knowledge table covers the packs it was generated from, at the commi
 The machine that resolves a workflow usually has the pack it uses installed, at the version
 the workflow was made with: its code is right there in ``custom_nodes/``. Each installed pack
 the table does not hold at that commit is read with ``packcode`` (``ast`` only: never imported,
-never run, no network) and its facts join the table for this run (``nodetable.pinned``), each
+never run, no network) and its facts join the table for this run (``nodeknowledge.pinned``), each
 answer saying where it came from (``installed pack at <commit>``).
 
 A pack is identified by its directory and its git commit (``.git/HEAD``, read as files; no git
@@ -27,7 +27,7 @@ import msgspec
 from ..packcode import SCANNER_VERSION
 from ..packcode.frontend import FRONTEND_SUFFIXES
 from ..packcode.source import DATA_SUFFIXES
-from ..workflows import nodetable
+from ..workflows import nodeknowledge, nodetable
 from .installed import read_bounded
 
 __all__ = ["InstalledPack", "installed_knowledge", "installed_packs", "read_installed_pack"]
@@ -58,7 +58,7 @@ class InstalledPack(msgspec.Struct, frozen=True):
         return f"installed pack at {self.ident[:12]}"
 
 
-def installed_knowledge(comfyui_root: Path, cache_dir: Path | None) -> nodetable.Knowledge:
+def installed_knowledge(comfyui_root: Path, cache_dir: Path | None) -> nodeknowledge.Knowledge:
     """The facts of the packs under ``comfyui_root/custom_nodes`` that the shipped table does
     not hold at the commit installed, as ``Knowledge`` over it."""
     from ..packcode.entries import merge_claims, pack_entry
@@ -85,7 +85,7 @@ def installed_knowledge(comfyui_root: Path, cache_dir: Path | None) -> nodetable
             claims.setdefault(name, []).append((pack_id, pack.facts["classes"][name]))
         digest.update(f"{pack.dirname}\0{pack.ident}\0".encode())
     data = {"packs": packs, "classes": merge_claims(claims)}
-    return nodetable.knowledge(data, digest=f"installed:{digest.hexdigest()[:16]}")
+    return nodeknowledge.knowledge(data, digest=f"installed:{digest.hexdigest()[:16]}")
 
 
 def installed_packs(comfyui_root: Path, cache_dir: Path | None) -> list[InstalledPack]:

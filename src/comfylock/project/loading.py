@@ -76,10 +76,10 @@ class Project:
     def _read(self, paths: tuple, strict_names: bool) -> tuple[list[WorkflowInput], list]:
         key = (paths, strict_names)
         if key not in self._workflows:
-            from ..workflows import nodetable
+            from ..workflows import nodeknowledge
             from ..workflows.collect import collect_workflows
 
-            with nodetable.pinned(self.knowledge):
+            with nodeknowledge.pinned(self.knowledge):
                 self._workflows[key] = collect_workflows(
                     paths,
                     self.dir,
@@ -98,7 +98,8 @@ class Project:
         answers."""
         from ..errors import LockfileError
         from ..lock.knowledge import recorded
-        from ..workflows.nodetable import chosen_variants, combine
+        from ..workflows.nodeknowledge import combine
+        from ..workflows.nodetable import chosen_variants
 
         lock = None
         if self.settings.lock_path.is_file():

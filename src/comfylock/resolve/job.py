@@ -74,9 +74,9 @@ def _with_pins(old: Lock | None, pins: tuple) -> Lock | None:
 def _recorded_classes(project: Project, workflows) -> tuple:
     """The installed packs' facts the workflows were read with (``lock.knowledge``)."""
     from ..lock.knowledge import record
-    from ..workflows import nodetable
+    from ..workflows import nodeknowledge
 
-    with nodetable.pinned(project.knowledge):
+    with nodeknowledge.pinned(project.knowledge):
         return record(workflows)
 
 
@@ -105,13 +105,13 @@ def run_resolve(
     inputs = workflows + ([extra] if extra else [])
     old = _with_pins(_load_old(settings.lock_path), extra_pins)
     sources = LiveSources(settings, config, offline=offline, refresh=refresh, fetch=fetch)
-    from ..workflows import nodetable
+    from ..workflows import nodeknowledge
 
     try:
         with (
             _offline_hint(),
             _spinner(progress and not settings.quiet, f"resolving {len(workflows)} workflows"),
-            nodetable.pinned(project.knowledge),  # packs installed here name their classes
+            nodeknowledge.pinned(project.knowledge),  # packs installed here name their classes
         ):
             resolution = resolve(
                 inputs,

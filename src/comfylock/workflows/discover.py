@@ -92,7 +92,7 @@ class WorkflowCache:
 
     def __init__(self, path: Path) -> None:
         from .. import __version__
-        from .nodetable import fingerprint
+        from .nodeknowledge import fingerprint
 
         self.path = path
         self.version = f"{__version__} {fingerprint()}"

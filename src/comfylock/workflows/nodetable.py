@@ -6,57 +6,14 @@ pack); loaded lazily, once, on first use. Classes the table did not read can sti
 offline from ``data/node_map.json`` (ComfyUI-Manager's class -> pack facts: ``mapped_packs``),
 loaded only when asked.
 
-Shape of the data file (version 1; one pack field, class name or class entry a line, so a
-regeneration is a readable diff)::
-
-    {"version": 1, "generator": {"tool": "tools/nodetable", "scanner-version": <n>},
-     "ranking": "<where the list of packs came from>",
-     "packs": {"<pack id>": {"repo": "https://github.com/o/r", "commit": "<40 hex>",
-                             "commit-date": "<UTC, when the snapshot gave it>",
-                             "registry-id": "<id>" | null,
-                             "folders": {"<folder key>": ["<dir relative to the ComfyUI root>", ...]},
-                             "nodes": ["<every class the pack's code provides>", ...],
-                             "unread": <places in the pack static reading could not follow>}},
-     "classes": {"<class>": {"pack": "<pack id>" | "packs": ["<pack id>", ...],
-                             "inputs": {"<input name>": "<folder key>" | ["<key>", ...]},
-                             "fileless": {"<input name>": ["<the node's own word>", ...]},
-                             "downloads": {"<input name>": "<dir>" | ["<dir>", ...]},
-                             "dynamic": ["<input name>" | "*", ...],
-                             "widgets": ["<input name>", ...],
-                             "widget-kinds": "<one letter a widget>",
-                             "claimed-by": ["<other pack id>", ...],
-                             "variants": {"<pack id>": {<that pack's facts>}, ...}}}}
-
-A pack id is the pack's Comfy Registry id (its ``pyproject.toml`` name) where it has one, else
-``owner/repo``. ``classes`` holds the classes with facts or several packs; a class in a pack's
-``nodes`` and nowhere in ``classes`` was read and takes no model. ``inputs`` follows the order
-of the node's ``INPUT_TYPES``; an input listing several folder keys lists files of all of
-them: no one folder (``folder_of`` says None, ``folders_of`` gives them); ``fileless``: the
-words a node offers beside the files (``["None", "Auto"] + names``), which name no file. ``downloads``: the
-placeholders ``{repo_id}``/``{repo_name}`` (see ``download_dir``); ``hf-cache`` is the Hugging
-Face cache (``hf-cache:<dir>`` a ``cache_dir``); a list is several directories chosen by the
-value. ``dynamic``: inputs whose file list the code builds in a way static reading cannot
-follow (``*``: the whole class) — "cannot tell". ``widgets`` (optional) is the order of the
-UI's ``widgets_values``: the widget inputs as the frontend lays them out, with ``""`` for the
-extra value a seed widget's "control after generate" adds, ``"?name"`` for an input static
-reading cannot tell is a widget or a link, ``"*"`` for inputs the code builds beyond reading;
-the reader uses it when a UI node does not name its widgets (``widgets.layout_names``), and
-``widget-kinds`` (``i`` int, ``f`` float, ``b`` boolean, ``s`` string, ``c`` a choice, ``k`` a
-control value, ``?``/``*`` unknown; absent when it would check nothing) to tell where a node of
-another version stops fitting the layout. Several packs for a class (``packs``, or ``pack`` plus
-``claimed-by``) make it ambiguous: resolve says so. Where their code disagrees the class is
-``dynamic: *`` and ``variants`` holds each pack's facts: a UI node whose ``cnr_id``/``aux_id``
-names one of them is read with that pack's (``for_pack``), any other node is "cannot tell".
-
 An absent class or input means "the table does not know" — never a guess.
 
-``generator`` and ``commit-date`` are provenance for reviewers; the loader skips them.
 ``data/node_map.json`` (version 2) is ``{"generator", "source": {repo, commit, commit-date,
 blob, license, ...}, "packs": [[id, repo, [class, ...]], ...], "patterns": [[regex, repo]]}``:
 ComfyUI-Manager's data (GPL-3.0), its provenance in ``source``.
 
-``COMFYLOCK_NODE_TABLE`` (read at call time) points at another data file of this shape:
-tests inject small tables with it.
+The data file's shape, and which table answers (the shipped one, ``COMFYLOCK_NODE_TABLE``'s,
+extra facts pinned over it), are ``nodeknowledge``'s.
 """
 
 from __future__ import annotations
@@ -69,18 +26,17 @@ from functools import lru_cache
 
 import msgspec
 
+from . import nodeknowledge
+from .nodeknowledge import ClassEntry, Knowledge
+
 __all__ = [
-    "ENV_TABLE",
-    "Knowledge",
     "chosen_variants",
     "disagreeing_packs",
     "class_facts",
-    "combine",
     "download_dir",
     "download_dirs",
     "fetches",
     "fileless",
-    "fingerprint",
     "folder_dirs",
     "folder_of",
     "folders_of",
@@ -91,7 +47,6 @@ __all__ = [
     "is_unread",
     "has_unplaced_inputs",
     "installed_commit",
-    "knowledge",
     "knows",
     "mapped_packs",
     "named_packs",
@@ -103,51 +58,12 @@ __all__ = [
     "pack_registry_id",
     "pack_repo",
     "packs_of",
-    "pinned",
     "registered_folders",
     "registry_repo",
     "scanner_version",
     "widget_kinds",
     "widget_order",
 ]
-
-ENV_TABLE = "COMFYLOCK_NODE_TABLE"
-
-
-class _Pack(msgspec.Struct, frozen=True, rename="kebab"):
-    repo: str
-    commit: str = ""
-    registry_id: str | None = None
-    folders: dict[str, list[str]] = {}
-    nodes: list[str] = []
-    unread: int = 0
-    origin: str | None = None  # where the facts come from when not the shipped table
-
-
-class _Class(msgspec.Struct, frozen=True, rename="kebab"):
-    pack: str | None = None
-    packs: list[str] = []
-    inputs: dict[str, str | list[str]] = {}
-    downloads: dict[str, str | list[str]] = {}
-    fetches: dict[str, dict[str, list[dict[str, str | list[str]]]]] = {}
-    widgets: list[str] = []
-    widget_kinds: str = ""
-    fileless: dict[str, list[str]] = {}  # input -> the node's own words beside its files
-    claimed_by: list[str] = []
-    dynamic: list[str] = []
-    # a class several packs provide with code that disagrees: each pack's facts, used for a
-    # node that names its pack (``for_pack``) or a [nodes] pin; the entry itself keeps what
-    # they agree on, the inputs they differ on ``dynamic``
-    variants: dict[str, dict] = {}
-
-
-class _Table(msgspec.Struct, frozen=True):
-    version: int
-    generator: dict = {}
-    ranking: str = ""
-    packs: dict[str, _Pack] = {}
-    classes: dict[str, _Class] = {}
-    source: str = ""  # a merged table: which file and which extra facts (``fingerprint``)
 
 
 class _NodeMap(msgspec.Struct, frozen=True):
@@ -166,98 +82,9 @@ class _NodeMapFile(msgspec.Struct, frozen=True):
     patterns: list[tuple[str, str]] = []  # (regex, repo)
 
 
-_SHIPPED = os.path.join(os.path.dirname(__file__), "data", "custom_nodes.json")
-
-
-_PINNED: list = []  # the tables pinned by ``pinned()``: a file's path, or a merged _Table
-
-
-def _path() -> str:
-    return os.environ.get(ENV_TABLE) or _SHIPPED
-
-
-@contextmanager
-def pinned(extra: Knowledge | None = None) -> Iterator[None]:
-    """Answer from one table for a whole run: the file (read from the environment once: the
-    reader asks the table a few times per node, and ``os.environ`` lookups were a fifth of its
-    time), with ``extra`` (``Knowledge``: the packs installed here, the facts a lock
-    recorded) over it when given. Nested pins keep the outer one's answers."""
-    if extra is not None and (extra.packs or extra.classes):
-        merged = _merged(_table(), extra)
-        _PINNED.append(msgspec.structs.replace(merged, source=f"{fingerprint()}+{extra.digest}"))
-    else:
-        _PINNED.append(_PINNED[-1] if _PINNED else _path())
-    try:
-        yield
-    finally:
-        _PINNED.pop()
-
-
-def _table() -> _Table:
-    top = _PINNED[-1] if _PINNED else _path()
-    return top if isinstance(top, _Table) else _load(top)
-
-
-class Knowledge(msgspec.Struct, frozen=True):
-    """Facts beyond the shipped table, in its shape: packs (``origin`` says where they were
-    read: ``installed pack at <commit>``, ``comfy.lock``) and their classes. Over the table,
-    a class it gives replaces the table's entry; ``digest`` names the facts for caches."""
-
-    packs: dict[str, _Pack] = {}
-    classes: dict[str, _Class] = {}
-    digest: str = ""
-
-
-def knowledge(data: dict, digest: str = "") -> Knowledge:
-    """``Knowledge`` from table-shaped data (``{"packs": {...}, "classes": {...}}``)."""
-    return msgspec.convert({**data, "digest": digest}, Knowledge)
-
-
-def _merged(table: _Table, extra: Knowledge) -> _Table:
-    packs = {**table.packs, **extra.packs}
-    classes = dict(table.classes)
-    for name, entry in extra.classes.items():
-        classes[name] = entry
-    # a class an extra pack provides is that pack's, even where the table named another
-    for pack_id, pack in extra.packs.items():
-        for name in pack.nodes:
-            if name not in extra.classes and name in classes:
-                classes[name] = msgspec.structs.replace(
-                    classes[name], pack=pack_id, packs=[], claimed_by=[]
-                )
-    return _Table(
-        version=table.version,
-        generator=table.generator,
-        ranking=table.ranking,
-        packs=packs,
-        classes=classes,
-    )
-
-
-def fingerprint() -> str:
-    """Which table answers (path, size, mtime; and the extra facts' digest), without reading
-    it: caches of what the reader extracted key on it, so a new table is never hidden behind
-    an old answer."""
-    top = _PINNED[-1] if _PINNED else _path()
-    if isinstance(top, _Table):
-        return top.source
-    path = top
-    try:
-        st = os.stat(path)
-    except OSError:
-        return path
-    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
-
-
-@lru_cache(maxsize=4)
-def _load(path: str) -> _Table:
-    with open(path, "rb") as fh:
-        return msgspec.json.decode(fh.read(), type=_Table)
-
-
 def _owners() -> dict[str, tuple[str, ...]]:
     """class -> the packs whose code provides it (from each pack's ``nodes``)."""
-    table = _table()
+    table = nodeknowledge.current_table()
     if _OWNERS and _OWNERS[0] is table:
         return _OWNERS[1]
     out: dict[str, tuple[str, ...]] = {}
@@ -320,7 +147,7 @@ def _pack_named(cnr_id: str, aux_id: str) -> str | None:
     """The table's pack a node's ``cnr_id`` (registry id) or ``aux_id`` (owner/repo) names."""
     if not cnr_id and not aux_id:
         return None
-    table = _table()
+    table = nodeknowledge.current_table()
     if not _NAMES or _NAMES[0] is not table:
         names: dict[str, str] = {}
         for pack_id, pack in table.packs.items():
@@ -342,8 +169,8 @@ def _pack_named(cnr_id: str, aux_id: str) -> str | None:
 _NAMES: list = []  # [table, {"cnr:<id>" | "aux:<owner/repo>": pack id}] for the table last asked
 
 
-def _entry(class_type: str) -> _Class | None:
-    entry = _table().classes.get(class_type)
+def _entry(class_type: str) -> ClassEntry | None:
+    entry = nodeknowledge.current_table().classes.get(class_type)
     if entry is None or not entry.variants:
         return entry
     pack_id = _variant_named(entry, *_HINT[-1]) if _HINT and any(_HINT[-1]) else None
@@ -355,9 +182,9 @@ def _entry(class_type: str) -> _Class | None:
     return _variant(pack_id, msgspec.json.encode(entry.variants[pack_id]))
 
 
-def _variant_named(entry: _Class, cnr_id: str, aux_id: str) -> str | None:
+def _variant_named(entry: ClassEntry, cnr_id: str, aux_id: str) -> str | None:
     """The pack among the class's ``variants`` that a registry id or ``owner/repo`` names."""
-    packs = _table().packs
+    packs = nodeknowledge.current_table().packs
     for pack_id in entry.variants:
         pack = packs.get(pack_id)
         repo = pack.repo.lower().removesuffix(".git").rstrip("/") if pack else ""
@@ -372,9 +199,9 @@ def chosen_variants(pins: dict[str, str]) -> Knowledge | None:
     """The facts of the pack a ``[nodes]`` pin in comfylock.toml names, for each pinned class
     several packs provide with code that disagrees (``variants``): the pin is the user's word
     for every node of the class. None when no pin chooses one."""
-    classes: dict[str, _Class] = {}
+    classes: dict[str, ClassEntry] = {}
     for class_type, pin in sorted(pins.items()):
-        entry = _table().classes.get(class_type)
+        entry = nodeknowledge.current_table().classes.get(class_type)
         if entry is None or not entry.variants:
             continue
         named = pin.strip()
@@ -389,8 +216,8 @@ def chosen_variants(pins: dict[str, str]) -> Knowledge | None:
 
 
 @lru_cache(maxsize=256)
-def _variant(pack_id: str, facts: bytes) -> _Class:
-    return msgspec.convert({**msgspec.json.decode(facts), "pack": pack_id}, _Class)
+def _variant(pack_id: str, facts: bytes) -> ClassEntry:
+    return msgspec.convert({**msgspec.json.decode(facts), "pack": pack_id}, ClassEntry)
 
 
 def knows(class_type: str) -> bool:
@@ -473,7 +300,7 @@ def widget_kinds(class_type: str) -> str:
 
 def packs_of(class_type: str) -> tuple[str, ...]:
     """Every pack that defines ``class_type``: one id, or several when it is ambiguous."""
-    entry = _table().classes.get(class_type)
+    entry = nodeknowledge.current_table().classes.get(class_type)
     if entry is not None and (entry.pack or entry.packs):
         named = entry.packs or [entry.pack]
         return tuple(dict.fromkeys([*named, *entry.claimed_by]))
@@ -492,7 +319,7 @@ def folder_of(class_type: str, input_name: str) -> str | None:
     return value
 
 
-def _widget_names(entry: _Class) -> set[str]:
+def _widget_names(entry: ClassEntry) -> set[str]:
     """The names of the class's widget inputs (the order's markers stripped)."""
     return {name.removeprefix("?") for name in entry.widgets}
 
@@ -578,7 +405,7 @@ def _search(pattern: str, text: str) -> bool:
 def named_packs(class_type: str) -> tuple[tuple[str, ...], str | None]:
     """(pack ids, where from) naming a class's pack offline: the table (``"table"``: the
     packs' code), else the shipped class map (``"map"``: names only), else ((), None)."""
-    table = _table()
+    table = nodeknowledge.current_table()
     if not (_NAMED and _NAMED[0] is table):
         _NAMED[:] = [table, {}]
     memo: dict = _NAMED[1]
@@ -602,30 +429,30 @@ def pack_of(class_type: str) -> str | None:
 def scanner_version() -> int:
     """Which reading of the packs' code the shipped table holds (``packcode.SCANNER_VERSION``
     then; 1 when unrecorded)."""
-    return int(_table().generator.get("scanner-version", 1))
+    return int(nodeknowledge.current_table().generator.get("scanner-version", 1))
 
 
 def pack_ids() -> tuple[str, ...]:
     """Every pack the table (with any extra facts pinned) holds."""
-    return tuple(_table().packs)
+    return tuple(nodeknowledge.current_table().packs)
 
 
 def pack_repo(pack_id: str) -> str | None:
-    pack = _table().packs.get(pack_id)
+    pack = nodeknowledge.current_table().packs.get(pack_id)
     return pack.repo if pack else None
 
 
 def registry_repo(registry_id: str) -> str | None:
     """The repo of the pack whose Comfy Registry id is ``registry_id`` (a node's ``cnr_id``)."""
     want = registry_id.strip().lower()
-    for pack in _table().packs.values():
+    for pack in nodeknowledge.current_table().packs.values():
         if (pack.registry_id or "").lower() == want:
             return pack.repo
     return None
 
 
 def pack_registry_id(pack_id: str) -> str | None:
-    pack = _table().packs.get(pack_id)
+    pack = nodeknowledge.current_table().packs.get(pack_id)
     return pack.registry_id if pack else None
 
 
@@ -633,7 +460,7 @@ def installed_commit(pack_id: str) -> str | None:
     """The commit a pack read from this machine's ``custom_nodes/`` is checked out at: the
     version the workflows here were made with (None for the shipped table's packs, whose
     commit is only where the facts were read)."""
-    pack = _table().packs.get(pack_id)
+    pack = nodeknowledge.current_table().packs.get(pack_id)
     if pack is None or not (pack.origin or "").startswith("installed pack at "):
         return None
     return pack.commit or None
@@ -641,33 +468,20 @@ def installed_commit(pack_id: str) -> str | None:
 
 def pack_commit(pack_id: str) -> str | None:
     """The commit the table read the pack at (provenance), or None."""
-    pack = _table().packs.get(pack_id)
+    pack = nodeknowledge.current_table().packs.get(pack_id)
     return (pack.commit or None) if pack else None
 
 
 def class_facts(class_type: str) -> dict | None:
     """The table's facts about a class (inputs, downloads, fetches, widgets, dynamic, each
     pack's where several disagree), as data, or None when it holds none."""
-    entry = _table().classes.get(class_type)
+    entry = nodeknowledge.current_table().classes.get(class_type)
     if entry is None:
         return None
     data = msgspec.to_builtins(entry)
     keep = ("inputs", "fileless", "downloads", "fetches", "widgets", "widget-kinds", "dynamic")
     keep += ("variants",)
     return {k: v for k, v in data.items() if k in keep and v}
-
-
-def combine(*parts: Knowledge | None) -> Knowledge | None:
-    """Several extra facts, later ones over earlier ones (None when there are none)."""
-    given = [p for p in parts if p is not None and (p.packs or p.classes)]
-    if not given:
-        return None
-    packs: dict = {}
-    classes: dict = {}
-    for part in given:
-        packs.update(part.packs)
-        classes.update(part.classes)
-    return Knowledge(packs=packs, classes=classes, digest="+".join(p.digest for p in given))
 
 
 def fetches(class_type: str, input_name: str) -> dict[str, list[dict]] | None:
@@ -681,7 +495,7 @@ def fetches(class_type: str, input_name: str) -> dict[str, list[dict]] | None:
 def origin(class_type: str) -> str:
     """Where the facts about a class come from: ``table`` (the shipped table), or the
     ``origin`` of the pack that gave them (``installed pack at <commit>``, ``comfy.lock``)."""
-    table = _table()
+    table = nodeknowledge.current_table()
     for pack_id in packs_of(class_type):
         pack = table.packs.get(pack_id)
         if pack is not None and pack.origin:
@@ -716,7 +530,7 @@ def folder_dirs(folder: str) -> tuple[str, ...]:
 
 def registered_folders() -> dict[str, tuple[str, ...]]:
     """Every folder packs register, with its directories (relative to the ComfyUI root)."""
-    table = _table()
+    table = nodeknowledge.current_table()
     if _FOLDER_INDEX and _FOLDER_INDEX[0] is table:
         return _FOLDER_INDEX[1]
     index: dict[str, list[str]] = {}

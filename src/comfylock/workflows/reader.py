@@ -24,7 +24,7 @@ import msgspec
 from ..basics.redact import strip_url_secrets
 from ..errors import NotAWorkflowError, WorkflowError
 from ..pathsafe import normalise_name, unsafe_reason
-from . import nodetable, tables
+from . import nodeknowledge, nodetable, tables
 from .embedded import EmbeddedError, extract, sniff
 from .graphwalk import HINTS, GraphWalk, linked_inputs, node_uses
 from .inference import (
@@ -109,7 +109,7 @@ def parse_obj(
             ):
                 obj = obj[wrapper]
                 break
-    with nodetable.pinned(), nodetable.for_workflow(nodetable.needed_packs(node_uses(obj))):
+    with nodeknowledge.pinned(), nodetable.for_workflow(nodetable.needed_packs(node_uses(obj))):
         if _is_ui(obj):
             reader = _Reader("ui")
             reader.named_inputs = named_inputs or {}

@@ -19,7 +19,7 @@ import tomllib
 from comfylock.errors import LockfileError
 from comfylock.lock import file as lockfile
 from comfylock.lock.structs import Lock, LockedSnapshot, SnapshotFile, snapshot_models
-from comfylock.workflows import nodetable
+from comfylock.workflows import nodeknowledge
 from comfylock.workflows.reader import parse_obj
 from comfylock.workflows.repos import is_repo_id, repo_dir, repo_reference
 from tests.e2e.test_resolve import make_pack_repo
@@ -55,8 +55,8 @@ TABLE = {
 @pytest.fixture
 def node_table(monkeypatch):
     """A small knowledge table in place of the shipped one."""
-    table = msgspec.convert(TABLE, nodetable._Table)
-    monkeypatch.setattr(nodetable, "_table", lambda: table)
+    table = msgspec.convert(TABLE, nodeknowledge.Table)
+    monkeypatch.setattr(nodeknowledge, "current_table", lambda: table)
     return table
 
 
@@ -160,8 +160,8 @@ def test_reader_finds_repos_in_api_and_ui_workflows(node_table):
 
 
 def test_without_a_table_entry_nothing_is_a_repo(monkeypatch):
-    empty = msgspec.convert({"version": 1, "packs": {}, "classes": {}}, nodetable._Table)
-    monkeypatch.setattr(nodetable, "_table", lambda: empty)
+    empty = msgspec.convert({"version": 1, "packs": {}, "classes": {}}, nodeknowledge.Table)
+    monkeypatch.setattr(nodeknowledge, "current_table", lambda: empty)
     assert parse_obj(api_workflow()).repos == ()
 
 
@@ -238,9 +238,9 @@ def world(tmp_path, monkeypatch, node_table):
     pack_repo, _commit = make_pack_repo(tmp_path)
     # the table names the class's pack before the registry is asked: its repo is the local one
     table = msgspec.convert(
-        {**TABLE, "packs": {"cogvideox": {"repo": str(pack_repo)}}}, nodetable._Table
+        {**TABLE, "packs": {"cogvideox": {"repo": str(pack_repo)}}}, nodeknowledge.Table
     )
-    monkeypatch.setattr(nodetable, "_table", lambda: table)
+    monkeypatch.setattr(nodeknowledge, "current_table", lambda: table)
     with LoopbackServer() as hub_srv, LoopbackServer() as cdn_srv, LoopbackServer() as reg_srv:
         hub = FakeHub(hub_srv, cdn_srv, page_size=2)
         _publish(hub, C1)
@@ -459,14 +459,14 @@ def test_shipped_table_locks_and_places_a_florence2_snapshot(tmp_path, monkeypat
     the repo it downloads; resolve pins it, sync places it there, a second sync is a no-op.
     Another pack copies the class with other code: the table keeps kijai's pack's facts as
     that pack's variant, used here as a machine with only that pack would."""
-    shipped = nodetable._table()
+    shipped = nodeknowledge.current_table()
     name, pack_id = "DownloadAndLoadFlorence2Model", "comfyui-florence2"
     entry = shipped.classes[name]
     facts = entry.variants.get(pack_id) or {}
     where = facts.get("downloads", {}).get("model")
     if not isinstance(where, str):
         pytest.fail("the shipped table lost DownloadAndLoadFlorence2Model's download directory")
-    own = msgspec.convert({**facts, "pack": pack_id}, nodetable._Class)
+    own = msgspec.convert({**facts, "pack": pack_id}, nodeknowledge.ClassEntry)
     shipped = msgspec.structs.replace(shipped, classes={**shipped.classes, name: own})
     proj = tmp_path / "proj"
     (proj / "workflows").mkdir(parents=True)
@@ -488,7 +488,7 @@ def test_shipped_table_locks_and_places_a_florence2_snapshot(tmp_path, monkeypat
         pack_id: msgspec.structs.replace(shipped.packs[pack_id], repo=str(pack_repo)),
     }
     table = msgspec.structs.replace(shipped, packs=packs)
-    monkeypatch.setattr(nodetable, "_table", lambda: table)
+    monkeypatch.setattr(nodeknowledge, "current_table", lambda: table)
     with LoopbackServer() as hub_srv, LoopbackServer() as cdn_srv, LoopbackServer() as reg_srv:
         hub = FakeHub(hub_srv, cdn_srv)
         _publish(hub, C1, FLORENCE_FILES, repo=FLORENCE)
