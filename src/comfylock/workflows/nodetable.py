@@ -160,9 +160,7 @@ def _pack_named(cnr_id: str, aux_id: str) -> str | None:
         _NAMES[:] = [table, names]
     names = _NAMES[1]
     return (
-        names.get(f"cnr:{cnr_id}")
-        if cnr_id and f"cnr:{cnr_id}" in names
-        else (names.get(f"aux:{aux_id}") if aux_id else None)
+        (cnr_id and names.get(f"cnr:{cnr_id}")) or (aux_id and names.get(f"aux:{aux_id}")) or None
     )
 
 
@@ -184,14 +182,9 @@ def _entry(class_type: str) -> ClassEntry | None:
 
 def _variant_named(entry: ClassEntry, cnr_id: str, aux_id: str) -> str | None:
     """The pack among the class's ``variants`` that a registry id or ``owner/repo`` names."""
-    packs = nodeknowledge.current_table().packs
-    for pack_id in entry.variants:
-        pack = packs.get(pack_id)
-        repo = pack.repo.lower().removesuffix(".git").rstrip("/") if pack else ""
-        if (cnr_id and cnr_id in (pack_id, pack.registry_id if pack else None)) or (
-            aux_id and (aux_id == pack_id.lower() or repo.endswith(f"github.com/{aux_id}"))
-        ):
-            return pack_id
+    for named in (_pack_named(cnr_id, ""), _pack_named("", aux_id)):
+        if named in entry.variants:
+            return named
     return None
 
 
