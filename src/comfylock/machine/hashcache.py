@@ -21,6 +21,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,28 @@ class HashCache:
             return None  # written in the same tick it was hashed: could have changed since
         return Digest(size=row[1], sha256=row[5], blake3=row[6])
 
+    def known(self, sha256s: Iterable[str]) -> set[str]:
+        """Which of ``sha256s`` some remembered file had, whatever it is now: none of the
+        others can be found in a tree without hashing (all of them when the cache cannot be
+        asked: a conservative answer)."""
+        wanted = set(sha256s)
+        with self._lock:
+            found = {row[5] for row in self._pending.values() if row[5] in wanted}
+            try:
+                ordered = sorted(wanted - found)
+                for i in range(0, len(ordered), 500):
+                    chunk = ordered[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    found.update(
+                        row[0]
+                        for row in self._db.execute(
+                            f"SELECT DISTINCT sha256 FROM hashes WHERE sha256 IN ({marks})", chunk
+                        )
+                    )
+            except sqlite3.Error:
+                return wanted
+        return found
+
     def put(self, path: str | os.PathLike[str], st: os.stat_result, digest: Digest) -> None:
         """Remember ``digest`` for the file as ``st`` describes it (flushed in batches)."""
         if digest.size != st.st_size:
@@ -273,6 +296,12 @@ class LazyHashCache:
 
     def preload(self, directory) -> None:
         self._get().preload(directory)
+
+    def known(self, sha256s) -> set[str]:
+        """``HashCache.known``; nothing, without opening it, when no cache was ever made."""
+        if self._cache is None and not (Path(self._dir) / "hashes.sqlite").exists():
+            return set()
+        return self._get().known(sha256s)
 
     def forget(self, path) -> None:
         self._get().forget(path)

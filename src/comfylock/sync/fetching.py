@@ -250,7 +250,11 @@ def fetch_all(
     urls: dict[str, str] = {}  # sha256 -> the remote URL handed to the downloader
     partial: dict[str, int] = {}  # sha256 -> bytes already here before any download began
     if not farm and hasattr(downloader, "prefetch"):
-        partial = {f.sha256: _partial_size(ctx.store.tmp_path(f.sha256)) for f in fetches}
+        before = getattr(downloader, "sizes_before", {})  # downloads it began before the plan
+        partial = {}
+        for f in fetches:
+            tmp = str(ctx.store.tmp_path(f.sha256))
+            partial[f.sha256] = before[tmp] if tmp in before else _partial_size(Path(tmp))
         downloader.prefetch(_known_downloads(fetches, ctx, urls))
     # NOTE: a farm pushes each blob the moment it is placed: it places them inline
     placer = None if farm else _placer(ctx.store)

@@ -308,8 +308,9 @@ def _store_lacks_a_blob(project: Project) -> bool:
 
 def _aria2_early(project: Project, options: SyncOptions):
     """aria2c, started now so that its start-up overlaps the plan, when this sync will
-    download (the store lacks a blob the lock pins) and aria2 is wanted and installed. None
-    otherwise (the downloader is then made when the first fetch needs it)."""
+    download (the store lacks a blob the lock pins) and aria2 is wanted and installed, with
+    the downloads already known then (``early``) under way. None otherwise (the downloader
+    is then made when the first fetch needs it)."""
     import shutil
 
     exe = shutil.which("aria2c") if options.use_aria2 else None
@@ -317,11 +318,12 @@ def _aria2_early(project: Project, options: SyncOptions):
         return None
     store = Store(project.settings.store_dir)
     from .download.aria2_backend import Aria2Downloader
+    from .early import likely_downloads
 
     downloader = Aria2Downloader(
         tmp_dir=store.tmp_dir, jobs=options.jobs, executable=exe, allow_http=project.allow_http
     )
-    downloader.start_soon()
+    downloader.start_soon(likely_downloads(project, push=options.push))
     return downloader
 
 

@@ -441,8 +441,8 @@ def local_copies(wanted: dict[str, int], model_paths: ModelPaths, hash_cache) ->
     Stat only: a file is a candidate when its cached digest (keyed by path, size, mtime,
     inode) is one we want; nothing is hashed here, and the store re-verifies on adoption.
     """
-    if not wanted or hash_cache is None:
-        return {}
+    if not wanted or hash_cache is None or not hash_cache.known(wanted):
+        return {}  # NOTE: no file the cache remembers had these bytes: no walk can find one
     from ..machine.inventory import scan_tree
 
     inventory = scan_tree(model_paths, hash_cache, hash=False)

@@ -254,3 +254,110 @@ def test_every_waited_download_is_polled_in_one_request_per_round(
         if p.get("method") == "system.multicall"
         for c in p["params"][0]
     )
+
+
+def test_downloads_known_before_the_plan_start_from_aria2cs_input_file(
+    server, tmp_path, monkeypatch
+):
+    """``start_soon(first)``: aria2c reads the downloads from an input file at start-up (no
+    RPC call adds them), and the fetch the plan makes later follows the same download: one
+    GET each, and the input file (URLs) is gone once aria2c listens."""
+    import time
+
+    import aria2p
+
+    from comfylock.sync.download.aria2_backend import Aria2Downloader
+
+    added: list = []
+    real_call = aria2p.Client.call
+
+    def spy(self, method, params=None, *a, **k):
+        added.append(method)
+        return real_call(self, method, params, *a, **k)
+
+    monkeypatch.setattr(aria2p.Client, "call", spy)
+    files = {f"/e{i}": payload(40 + i, 200_000 + i) for i in range(2)}
+    for path, data in files.items():
+        server.expect_request(path).respond_with_handler(lambda r, d=data: range_response(r, d))
+    tmp = tmp_path / "tmp"
+    dests = {p: tmp / f"{p[1:]}.part" for p in files}
+    d = Aria2Downloader(tmp_dir=tmp, jobs=2, executable=shutil.which("aria2c"))
+    try:
+        d.start_soon([([server.url_for(p)], dests[p], len(data)) for p, data in files.items()])
+        deadline = time.monotonic() + 30
+        while not all(
+            dests[p].exists() and dests[p].stat().st_size == len(x) for p, x in files.items()
+        ):
+            assert time.monotonic() < deadline, "aria2c did not run the input file"
+            time.sleep(0.05)
+        assert "aria2.addUri" not in added  # none was added over RPC
+        assert not list(tmp.glob(".aria2-input-*"))  # read at start-up, then removed
+        for path, data in files.items():
+            exp = Expected(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+            streamed = d.fetch([server.url_for(path)], dests[path], exp, len(data), {})
+            assert streamed.digest_of(dests[path], len(data)).sha256 == exp.sha256
+            streamed.close()
+        assert "aria2.addUri" not in added
+        assert sorted(req.path for req, _ in server.log) == sorted(files)
+        assert d.sizes_before == {str(p): 0 for p in dests.values()}  # nothing was here before
+    finally:
+        d.close()
+
+
+def test_an_early_download_the_plan_does_not_choose_is_removed_with_its_bytes(server, tmp_path):
+    """The plan found the blob elsewhere than the early guess (the remote lacks it): the
+    fetch's own URLs replace the early download, and the bytes the guess wrote are dropped
+    rather than resumed from (they come from no source the plan chose)."""
+    import time
+
+    from comfylock.sync.download.aria2_backend import Aria2Downloader
+
+    wrong = payload(50, len(DATA))  # the guessed source serves other bytes of the same size
+    server.expect_request("/guess").respond_with_handler(lambda r: range_response(r, wrong))
+    server.expect_request("/origin").respond_with_handler(lambda r: range_response(r, DATA))
+    dest = tmp_path / "tmp" / f"{EXP.sha256}.part"
+    d = Aria2Downloader(tmp_dir=tmp_path / "tmp", jobs=1, executable=shutil.which("aria2c"))
+    try:
+        d.start_soon([([server.url_for("/guess")], dest, len(DATA))])
+        deadline = time.monotonic() + 30
+        while not (dest.exists() and dest.stat().st_size == len(DATA)):
+            assert time.monotonic() < deadline, "the early download did not run"
+            time.sleep(0.05)
+        streamed = d.fetch([server.url_for("/origin")], dest, EXP, len(DATA), {})
+        assert dest.read_bytes() == DATA
+        assert streamed.digest_of(dest, len(DATA)).sha256 == EXP.sha256
+        streamed.close()
+    finally:
+        d.close()
+
+
+def test_finished_downloads_are_forgotten_with_the_next_poll_not_one_request_each(
+    server, aria2, tmp_path, monkeypatch
+):
+    import json
+
+    import aria2p
+
+    posted: list = []
+    real_post = aria2p.Client.post
+
+    def spy(self, payload):
+        posted.append(json.loads(payload))
+        return real_post(self, payload)
+
+    monkeypatch.setattr(aria2p.Client, "post", spy)
+    for i in range(3):
+        server.expect_request(f"/g{i}").respond_with_handler(lambda r: range_response(r, DATA))
+    for i in range(3):
+        dest = tmp_path / "tmp" / f"g{i}.part"
+        aria2.fetch([server.url_for(f"/g{i}")], dest, EXP, len(DATA), {}).close()
+    singles = [p for p in posted if p.get("method") == "aria2.removeDownloadResult"]
+    batched = [
+        c["params"][0]
+        for p in posted
+        if p.get("method") == "system.multicall"
+        for c in p["params"][0]
+        if c["methodName"] == "aria2.removeDownloadResult"
+    ]
+    assert not singles, singles
+    assert len(batched) >= 2  # the first two went with the polls of the downloads after them

@@ -6,7 +6,8 @@ end, on Ctrl-C and on any error. ``--stop-with-process`` makes it exit by itself
 killed. We verify the bytes ourselves.
 
 Fixed costs are paid once and overlapped with the work: aria2c can be started while the plan
-is made (``start_soon``); every download whose URLs are known up front is handed to it in one
+is made (``start_soon``), reading the downloads already known then from an input file so
+bytes flow before aria2p is even imported; every download whose URLs are known up front is handed to it in one
 request (``prefetch``), so it moves to the next file the moment one is done rather than when
 our worker gets round to it; one thread polls the status of every download someone waits on
 in one request per round (``aria2_rpc.StatusBoard``, aria2p's ``multicall2``); aria2p is
@@ -122,8 +123,11 @@ class Aria2Downloader(Downloader):
         self._httpx = None
         self._limits = Limits.from_env()
         self._dead_end: socket.socket | None = None  # the proxy for refused plain-http hops
-        self._queued: dict[str, tuple[tuple[str, ...], str]] = {}  # dest -> (urls, gid)
+        # dest -> (urls, gid, unconfirmed: handed over before the plan chose its source)
+        self._queued: dict[str, tuple[tuple[str, ...], str, bool]] = {}
         self._early: threading.Thread | None = None
+        # dest -> its size before ``start_soon`` began downloading it (shown as resumed)
+        self.sizes_before: dict[str, int] = {}
 
     @property
     def cancel(self) -> threading.Event:
@@ -131,20 +135,30 @@ class Aria2Downloader(Downloader):
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def start_soon(self) -> None:
+    def start_soon(self, first: Sequence[tuple[Sequence[str], Path, int]] = ()) -> None:
         """Start aria2c on a thread now (while the plan is made): its start-up, ~10-30 ms of
         a process and a listening socket, is then done when the first download is added. A
-        failure here is met again, and reported, by the first fetch."""
+        failure here is met again, and reported, by the first fetch.
+
+        ``first``: downloads (urls, dest_tmp, size) the sync will almost surely make, known
+        before the plan; aria2c reads them from an input file at start-up and begins at
+        once, before aria2p is imported and before the plan is made. They are *unconfirmed*:
+        a fetch that wants other URLs for the same file (the plan found the remote lacks
+        it) removes the download and its bytes (``_add``)."""
+        for _urls, dest, _size in first:  # what was here before this run wrote a byte
+            self.sizes_before.setdefault(str(dest), _size_of(Path(dest)))
         with self._lock:
             if self._early is None and self._rpc is None:
-                self._early = threading.Thread(target=self._start_quietly, daemon=True)
+                self._early = threading.Thread(
+                    target=self._start_quietly, args=(tuple(first),), daemon=True
+                )
                 self._early.start()
 
-    def _start_quietly(self) -> None:
+    def _start_quietly(self, first=()) -> None:
         with contextlib.suppress(Exception):
-            self._start()
+            self._start(first)
 
-    def _start(self) -> Rpc:
+    def _start(self, first: Sequence[tuple[Sequence[str], Path, int]] = ()) -> Rpc:
         """Start aria2c once (whichever of ``start_soon`` and the first fetch comes first)."""
         with self._lock:
             if self._rpc is not None:
@@ -154,6 +168,7 @@ class Aria2Downloader(Downloader):
             self._tmp_dir.mkdir(parents=True, exist_ok=True)
             self._falloc = _falloc_mode(self._tmp_dir)
             port, secret = _free_port(), secrets.token_hex(16)
+            listed, queued = self._input_file(first)
             # NOTE: the secret goes in a file only we can read, never in argv:
             # /proc/<pid>/cmdline is world-readable until aria2c masks it, and whoever reads
             # it can drive aria2 as the user. The file replaces any aria2.conf (--no-conf).
@@ -177,6 +192,7 @@ class Aria2Downloader(Downloader):
                 # Pieces are written when aria2c marks them done, so a StreamHasher can read
                 # the finished prefix while the rest downloads (no 16 MiB write cache).
                 "--disk-cache=0",
+                *([f"--input-file={listed}"] if listed is not None else []),
             ]
             try:
                 # NOTE: a new session, so a terminal's Ctrl-C reaches us first; we stop aria2c.
@@ -192,9 +208,37 @@ class Aria2Downloader(Downloader):
                 self._wait_ready(Rpc(port, secret, timeout=1))  # it read its conf first
             finally:
                 conf.unlink(missing_ok=True)
+                if listed is not None:
+                    listed.unlink(missing_ok=True)  # read at start-up, before it listens
             self._board = StatusBoard(rpc, self._poll)
             self._rpc = rpc
+            self._queued.update(queued)
             return rpc
+
+    def _input_file(self, first) -> tuple[Path | None, dict[str, tuple]]:
+        """An aria2c input file (mode 0600) of the ``first`` downloads not complete already,
+        each with a gid of ours so it is followed like one added over RPC; and their
+        ``_queued`` entries (marked unconfirmed)."""
+        lines: list[str] = []
+        queued: dict[str, tuple] = {}
+        for urls, dest, size in first:
+            dest = Path(dest)
+            if not urls or _complete(dest, size) or str(dest) in self._queued:
+                continue
+            if any(c in u for u in urls for c in "\t\r\n"):
+                continue  # one line per download: such a URL is the fetch's to refuse
+            gid = secrets.token_hex(8)
+            lines.append("\t".join(urls))
+            options = {**self._options(dest), "gid": gid}
+            lines.extend(f" {key}={value}" for key, value in options.items())
+            queued[str(dest)] = (tuple(urls), gid, True)
+        if not lines:
+            return None, {}
+        path = self._tmp_dir / f".aria2-input-{os.getpid()}-{secrets.token_hex(4)}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+        return path, queued
 
     def _http_fence(self) -> list[str]:
         """Options sending aria2c's plain-http requests to a bound, never-listening port
@@ -288,15 +332,18 @@ class Aria2Downloader(Downloader):
         next the moment one ends; ``fetch`` of the same dest and URLs then just waits for
         it. Files complete from an earlier run are left out. Best effort: on any failure
         the fetches add their own downloads."""
-        todo = [
-            (tuple(urls), Path(dest))
-            for urls, dest, size in items
-            if urls and not _complete(Path(dest), size) and str(dest) not in self._queued
-        ]
-        if not todo:
+        if not items:
             return
         try:
-            rpc = self._start()
+            rpc = self._start()  # NOTE: first: the downloads it started are queued by then
+            with self._lock:
+                todo = [
+                    (tuple(urls), Path(dest))
+                    for urls, dest, size in items
+                    if urls and not _complete(Path(dest), size) and str(dest) not in self._queued
+                ]
+            if not todo:
+                return
             self._tmp_dir.mkdir(parents=True, exist_ok=True)
             calls = [("aria2.addUri", [list(urls), self._options(dest)]) for urls, dest in todo]
             gids = rpc.multicall(calls)
@@ -305,7 +352,7 @@ class Aria2Downloader(Downloader):
         with self._lock:
             for (urls, dest), gid in zip(todo, gids):
                 if isinstance(gid, str):
-                    self._queued[str(dest)] = (urls, gid)
+                    self._queued[str(dest)] = (urls, gid, False)
 
     def _add(self, rpc: Rpc, urls: list[str], dest: Path) -> str:
         """The gid of ``dest``'s download: the queued one if it has these URLs, else a new
@@ -317,6 +364,8 @@ class Aria2Downloader(Downloader):
             if list(queued[0]) == urls:
                 return queued[1]
             self._remove(rpc, queued[1])
+            if queued[2]:  # started before the plan: its bytes come from no source we chose
+                _discard(dest)
         gid = rpc.call("aria2.addUri", urls, self._options(dest))
         with contextlib.suppress(RemoteError):
             rpc.call("aria2.changePosition", gid, 0, "POS_SET")
@@ -389,7 +438,9 @@ class Aria2Downloader(Downloader):
             if finished:
                 with self._lock:  # NOTE: only a finished download has no state left to save
                     self._active -= 1
-            if gid is not None:
+            if gid is not None and finished and self._board is not None:
+                self._board.forget(gid)
+            elif gid is not None:
                 with contextlib.suppress(Exception):
                     if not finished:
                         rpc.call("aria2.forceRemove", gid)
@@ -472,6 +523,19 @@ class Aria2Downloader(Downloader):
                 hasher.advance(_done_prefix(status.get("bitfield"), pieces, size))
         finally:
             board.unwatch(gid)
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _discard(dest: Path) -> None:
+    for path in (dest, dest.with_name(dest.name + ".aria2")):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def _complete(dest: Path, size: int) -> bool:

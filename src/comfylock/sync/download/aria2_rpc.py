@@ -76,6 +76,7 @@ class StatusBoard:
         self._watched: dict[str, int] = {}  # gid -> number of waiters
         self._status: dict[str, dict] = {}
         self._round = 0
+        self._forget: list[str] = []  # finished gids whose results go with the next round
         self._failure: Exception | None = None
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="comfylock-aria2", daemon=True)
@@ -94,6 +95,13 @@ class StatusBoard:
             else:
                 self._watched.pop(gid, None)
                 self._status.pop(gid, None)
+
+    def forget(self, gid: str) -> None:
+        """Have aria2c drop a finished download's result, with the next round's request
+        rather than in a request of its own (one per file was a third of the RPC traffic
+        of a sync of small files)."""
+        with self._cond:
+            self._forget.append(gid)
 
     def wait(self, gid: str, seen: int, timeout: float = 1.0) -> tuple[dict | None, int]:
         """(status of ``gid`` from a round newer than ``seen``, that round); the status is
@@ -117,10 +125,12 @@ class StatusBoard:
                 if self._stop:
                     return
                 gids = list(self._watched)
+                forget, self._forget = self._forget, []
             try:
                 answers = self._rpc.multicall(
                     [("aria2.tellStatus", [g, STATUS_KEYS]) for g in gids]
-                )
+                    + [("aria2.removeDownloadResult", [g]) for g in forget]
+                )[: len(gids)]
             except Exception as exc:  # noqa: BLE001 — handed to every waiter
                 with self._cond:
                     self._failure, self._stop = exc, True
