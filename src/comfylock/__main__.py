@@ -1,8 +1,9 @@
 """``comfylock`` (the console script) and ``python -m comfylock``.
 
-A ``sync``/``status`` with nothing to do is answered before click is imported, in two steps:
-the no-op receipt (``sync/receipt.py``: every signature it rests on unchanged, nothing
-planned), then the planned path (``planned``: the lock read from its fast copy, the tree
+A ``sync``/``status`` with nothing to do is answered before click is imported, in three
+steps: the no-op receipt (``sync/receipt.py``: every signature it rests on unchanged, nothing
+planned), the link planner (``sync/linkplan.py``: the lock known by its bytes, every model
+observed afresh, a tree of links into the store), then the planned path (``planned``: the lock read from its fast copy, the tree
 observed and planned as the full command does, without click's import and parsing). Any
 other invocation, a plan with work in it, a warning or an error is ``cli.main``, which plans
 again from scratch and says what the planned path would not.
@@ -21,6 +22,10 @@ def main() -> None:
 
     try:
         code = try_fast(sys.argv[1:])
+        if code is None:
+            from .sync.linkplan import answer
+
+            code = answer(sys.argv[1:])
         if code is None:
             code = planned(sys.argv[1:])
         if code is not None:

@@ -33,6 +33,15 @@ def _fast(args: list[str], capsys) -> tuple[int | None, str]:
     return code, capsys.readouterr().out
 
 
+def _linked(args: list[str], capsys) -> tuple[int | None, str]:
+    """The link planner alone (``sync/linkplan.py``: the lock by its bytes, links observed)."""
+    from comfylock.sync import linkplan
+
+    capsys.readouterr()
+    code = linkplan.answer(list(args))
+    return code, capsys.readouterr().out
+
+
 def _planned(args: list[str], capsys) -> tuple[int | None, str]:
     """The console script's planned path alone (no receipt, no click)."""
     from comfylock.__main__ import planned
@@ -216,15 +225,21 @@ def _change(w, change, monkeypatch) -> None:
         change(w)
 
 
-# Two answers come before the full CLI: the receipt (``sync/receipt.py``: signatures, nothing
-# planned) and the console script's planned path (``__main__.planned``: the plan made without
-# click). Either may decline (the full CLI runs); neither may say what the full CLI would not.
-# With nothing to do the planned path must answer itself, also for a lock rewritten with the
-# same bytes (whose new signature the receipt cannot vouch for).
-_ANSWERED = {"receipt": {_nothing}, "planned": {_nothing, _same_lock_bytes}}
+# Three answers come before the full CLI: the receipt (``sync/receipt.py``: signatures,
+# nothing planned), the link planner (``sync/linkplan.py``: the lock by its bytes, every link
+# observed) and the console script's planned path (``__main__.planned``: the plan made
+# without click). Each may decline (the full CLI runs); none may say what the full CLI would
+# not. With nothing to do the link planner and the planned path must answer themselves, also
+# for a lock rewritten with the same bytes (whose new signature the receipt cannot vouch for).
+_ANSWERED = {
+    "receipt": {_nothing},
+    "linkplan": {_nothing, _same_lock_bytes},
+    "planned": {_nothing, _same_lock_bytes},
+}
+_ANSWER = {"receipt": _fast, "linkplan": _linked, "planned": _planned}
 
 
-@pytest.mark.parametrize("answer", ["receipt", "planned"])
+@pytest.mark.parametrize("answer", ["receipt", "linkplan", "planned"])
 @pytest.mark.parametrize("command", ["status", "sync"])
 @pytest.mark.parametrize("change", CHANGES, ids=lambda c: c.__name__.strip("_"))
 def test_a_fast_answer_never_says_what_the_full_cli_would_not(
@@ -237,7 +252,7 @@ def test_a_fast_answer_never_says_what_the_full_cli_would_not(
     if answer == "receipt":
         assert _fast(args, capsys) == before, "an unchanged tree is answered by the receipt"
     _change(w, change, monkeypatch)
-    fast = (_fast if answer == "receipt" else _planned)(args, capsys)
+    fast = _ANSWER[answer](args, capsys)
     full = _full(args)
     if fast[0] is not None:
         assert fast == full, f"the {answer} said {fast}, the full CLI {full}"

@@ -18,22 +18,18 @@ from pathlib import Path
 
 import msgspec
 
+from .bytekey import lock_key as _key
 from .structs import Lock
 
-__all__ = ["load_lock_cached"]
+__all__ = ["key_of", "load_lock_cached"]
+
+# lock path -> (key of the bytes parsed, the Lock made of them), for the last load here
+_PARSED: dict[str, tuple[str, Lock]] = {}
 
 
 class _Entry(msgspec.Struct, array_like=True):
     key: str
     lock: Lock
-
-
-def _key(data: bytes) -> str:
-    import blake3  # NOTE: not hashlib: OpenSSL's start-up costs a no-op sync ~4 ms
-
-    from .. import __version__
-
-    return f"{__version__}:{blake3.blake3(data).hexdigest()}"
 
 
 def load_lock_cached(lock_path: Path, cache_dir: Path) -> Lock:
@@ -51,12 +47,14 @@ def load_lock_cached(lock_path: Path, cache_dir: Path) -> Lock:
     try:
         entry = msgspec.msgpack.decode(cache.read_bytes(), type=_Entry)
         if entry.key == key:
+            _PARSED[str(lock_path)] = (key, entry.lock)
             return entry.lock
     except (OSError, msgspec.DecodeError, RecursionError):
         pass
     from .file import from_bytes
 
     lock = from_bytes(data, lock_path)
+    _PARSED[str(lock_path)] = (key, lock)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
@@ -65,3 +63,10 @@ def load_lock_cached(lock_path: Path, cache_dir: Path) -> Lock:
     except (OSError, TypeError, OverflowError, RecursionError):
         pass  # only a speed-up
     return lock
+
+
+def key_of(lock_path: Path, lock: Lock) -> str | None:
+    """The key (version and blake3 of the bytes) ``lock`` was parsed from at ``lock_path``
+    by this process, or None when it was not loaded here."""
+    found = _PARSED.get(str(lock_path))
+    return found[0] if found is not None and found[1] is lock else None

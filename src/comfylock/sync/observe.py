@@ -27,13 +27,21 @@ from pathlib import Path
 from ..errors import LockfileError, UnsafePathError, UsageError
 from ..lock.structs import Lock, LockedModel, snapshot_models
 from ..machine.modelpaths import ModelPaths
-from ..pathsafe import check_name, check_parent_within, normalise_name, real_roots, safe_join
+from ..pathsafe import (
+    check_name,
+    check_parent_within,
+    join_checked,
+    normalise_name,
+    real_roots,
+    safe_join,
+)
 from ..store.blobs import Store, is_sha256
 from ..store.index import LinkRow
 from ..workflows.tables import INPUT_FOLDER
 from .workspace import ModelState, PlacedLink, StoreView, Workspace
 
 __all__ = [
+    "context_probes",
     "local_copies",
     "model_target",
     "chain",
@@ -41,6 +49,7 @@ __all__ = [
     "observe",
     "pinned_by_other_locks",
     "placed_models",
+    "root_dirs",
     "snapshot_root",
     "store_view",
     "write_roots",
@@ -60,16 +69,23 @@ def write_roots(
     ``models/checkpoints -> /mnt/big`` works). With ``lock``, also the ComfyUI root for the
     snapshots whose ``dir`` is outside ``models/`` (apply's one set of roots);
     ``_snapshot_roots`` says which roots each snapshot may use."""
+    dirs = root_dirs(model_paths, lock)
+    snapshots_outside = lock is not None and any(not _under_models(s.dir) for s in lock.snapshot)
+    if comfyui_root is not None and snapshots_outside:
+        dirs.append(str(comfyui_root))
+    return real_roots(dirs)
+
+
+def root_dirs(model_paths: ModelPaths, lock: Lock | None = None) -> list[str]:
+    """The directories ``write_roots`` resolves for the models (symlinks not resolved)."""
     dirs: list = [d for found in model_paths.dirs.values() for d in found]
     if model_paths.models_dir is not None:
         dirs.append(model_paths.models_dir)
     if lock is not None:
         folders = {check_name(f, what="folder") for f in {m.folder for m in lock.model}}
-        for folder in folders:
+        for folder in sorted(folders):
             dirs.extend(model_paths.search_dirs(folder))
-        if comfyui_root is not None and any(not _under_models(s.dir) for s in lock.snapshot):
-            dirs.append(comfyui_root)
-    return real_roots(d for d in dirs if d is not None)
+    return [str(d) for d in dirs if d is not None]
 
 
 def _under_models(dir: str) -> bool:
@@ -96,12 +112,7 @@ def _target_dir(folder: str, model_paths: ModelPaths) -> str:
     return os.path.abspath(base)
 
 
-def _join(base: str, name: str) -> str:
-    """``safe_join`` on strings (this runs once per model on every status)."""
-    joined = os.path.normpath(os.path.join(base, check_name(name)))
-    if not joined.startswith(base + os.sep):
-        raise UnsafePathError(f"unsafe name {name!r}: escapes {base}")
-    return joined
+_join = join_checked
 
 
 class _Dirs:
@@ -379,29 +390,23 @@ def store_view(lock: Lock, store: Store) -> StoreView:
     )
 
 
-def noop_probes(lock: Lock, settings) -> tuple[list[str], list[tuple[str, bool]], list[str]]:
+def noop_probes(
+    lock: Lock, settings, model_paths: ModelPaths | None = None
+) -> tuple[list[str], list[tuple[str, bool]], list[str]]:
     """The paths an observation of ``lock`` that found nothing to do rested on, for the
     no-op receipt (``sync/receipt.py``): (paths whose signature must not change, (path,
     exists) pairs, the config files the model paths were read from). Each model's target and
     the symlink chain from it; when the target is absent, every other directory ComfyUI
     searches for its folder as well."""
-    from ..constants import CONFIG_FILENAME
-    from ..machine.modelpaths import EXTRA_CONFIG_NAME, load_model_paths
+    from ..machine.modelpaths import load_model_paths
 
-    root, store = settings.comfyui_root, Store(settings.store_dir)
+    root = settings.comfyui_root
+    if model_paths is None:
+        model_paths = load_model_paths(root, settings.models_dir)
     exact: list[str] = []
-    # NOTE: every file is probed with its symlink chain: a lock shared across installs or a
-    # yaml kept in dotfiles is edited through the file its link points at.
-    files = [settings.lock_path, settings.project_dir / CONFIG_FILENAME, store.index_path]
-    present: list[tuple[str, bool]] = []
-    if root is not None:
-        files.append(root / EXTRA_CONFIG_NAME)
-        for probe in (root, root / "models", root / "custom_nodes", root / "main.py"):
-            present.append((str(probe), os.path.exists(probe)))
-    model_paths = load_model_paths(root, settings.models_dir)
-    configs = [str(p) for p in model_paths.read_from]
-    for path in dict.fromkeys([*map(str, files), *configs]):
-        chain(path, exact)
+    chain(str(settings.lock_path), exact)
+    more, present, configs = context_probes(settings, model_paths)
+    exact += more
     dirs = _Dirs(model_paths)
     for model in placed_models(lock, model_paths):
         target_dir, others = dirs.get(model.folder)
@@ -412,6 +417,28 @@ def noop_probes(lock: Lock, settings) -> tuple[list[str], list[tuple[str, bool]]
         base = snapshot_root(snap.dir, root, model_paths.models_dir)
         for model in snap.models() if base is not None else ():
             chain(_join(base, model.name), exact)
+    return exact, present, configs
+
+
+def context_probes(settings, model_paths: ModelPaths):
+    """The part of ``noop_probes`` that is not the lock or a model: the config, the store
+    index, extra_model_paths.yaml and the root's markers (the same three lists)."""
+    from ..constants import CONFIG_FILENAME
+    from ..machine.modelpaths import EXTRA_CONFIG_NAME
+
+    root, store = settings.comfyui_root, Store(settings.store_dir)
+    exact: list[str] = []
+    # NOTE: every file is probed with its symlink chain: a lock shared across installs or a
+    # yaml kept in dotfiles is edited through the file its link points at.
+    files = [settings.project_dir / CONFIG_FILENAME, store.index_path]
+    present: list[tuple[str, bool]] = []
+    if root is not None:
+        files.append(root / EXTRA_CONFIG_NAME)
+        for probe in (root, root / "models", root / "custom_nodes", root / "main.py"):
+            present.append((str(probe), os.path.exists(probe)))
+    configs = [str(p) for p in model_paths.read_from]
+    for path in dict.fromkeys([*map(str, files), *configs]):
+        chain(path, exact)
     return exact, present, configs
 
 

@@ -37,9 +37,18 @@ import sys
 import time
 import zlib
 
-__all__ = ["begin", "invocation", "parse", "remember", "replay", "try_fast"]
+__all__ = [
+    "begin",
+    "invocation",
+    "load",
+    "parse",
+    "remember",
+    "replay",
+    "still",
+    "try_fast",
+]
 
-_FORMAT = 2
+_FORMAT = 3
 _RACY_NS = 2_000_000_000
 _COMMANDS = ("sync", "status")
 _VALUE_OPTIONS = ("--lock", "--comfyui-root", "--models-dir", "--store")
@@ -144,15 +153,35 @@ def _sig(path: str):
     return (st.st_mode, st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _holds(key: tuple, data, env) -> bool:
-    """Whether a decoded receipt is for ``key`` and every signature in it still holds."""
+def load(key: tuple, env=os.environ) -> tuple | None:
+    """The decoded receipt of ``key`` if it is this version's, for this invocation and
+    environment; None when there is none, or it is damaged, stale or of another shape."""
     from .. import __version__
 
-    version, got_key, names, digest, out, code, probes, present, dirs = data
-    if version != __version__ or got_key != key or _env_digest(names, env) != digest:
-        return False
-    if not isinstance(out, str) or not isinstance(code, int):
-        return False
+    path = _receipt_path(key, env)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        body = raw[4:]
+        if len(raw) < 4 or zlib.crc32(body) != int.from_bytes(raw[:4], "big"):
+            return None
+        data = marshal.loads(body)
+        if not isinstance(data, tuple) or len(data) != 10:
+            return None
+        version, got_key, names, digest, out, code = data[:6]
+        if version != __version__ or got_key != key or _env_digest(names, env) != digest:
+            return None
+        if not isinstance(out, str) or not isinstance(code, int):
+            return None
+    except Exception:  # noqa: BLE001 — a damaged receipt only costs the fast path
+        return None
+    return data
+
+
+def still(probes, present, dirs) -> bool:
+    """Whether every signature, presence and real place recorded still holds."""
     for probe, sig in probes:
         if _sig(probe) != sig:
             return False
@@ -165,17 +194,11 @@ def _holds(key: tuple, data, env) -> bool:
 def replay(key: tuple, env=os.environ) -> int | None:
     """Print the receipt's output and return its exit code if it still holds, else None.
     A receipt that cannot be read or fails any check is ignored, never an error."""
-    path = _receipt_path(key, env)
-    if path is None:
+    data = load(key, env)
+    if data is None or data[6] is None:  # a receipt for the link planner only (linkplan.py)
         return None
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        body = raw[4:]
-        if len(raw) < 4 or zlib.crc32(body) != int.from_bytes(raw[:4], "big"):
-            return None
-        data = marshal.loads(body)
-        if not _holds(key, data, env):
+        if not still(data[6], data[7], data[8]):
             return None
     except Exception:  # noqa: BLE001 — a damaged receipt only costs the fast path
         return None
@@ -227,45 +250,43 @@ def _is_racy(path: str) -> bool:
 
 
 def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool, lock) -> None:
+    """Write the receipt of this no-op: its signatures when none of them is racy (the lock's
+    among them), and the link planner's context (``linkplan.context_of``) when it can answer
+    for this lock; nothing when neither."""
+    from ..machine.modelpaths import load_model_paths
+    from .linkplan import context_of
     from .observe import chain, noop_probes
 
-    if _is_racy(str(settings.lock_path)):
-        return  # a lock just written or touched: checked again below for every probe
     if lock is None:
         from ..lock.fastcopy import load_lock_cached
 
         lock = load_lock_cached(settings.lock_path, settings.cache_dir)
     if lock.workflow or (nodes and lock.node) or lock.comfyui or lock.python:
         return  # git state and an interpreter's packages: no signature vouches for them
-    exact, present, configs = noop_probes(lock, settings)
-    present += _discovery(key, settings)
-    # The code that decided: an edited or upgraded comfylock re-decides (same __version__).
-    decided = sorted(
-        m.__file__
-        for n, m in list(sys.modules.items())
-        if n.startswith("comfylock") and getattr(m, "__file__", None)
-    )
-    # The data the code reads (folder and node tables), where a table may be swapped in.
-    data = os.path.join(os.path.dirname(os.path.dirname(__file__)), "workflows", "data")
-    decided += sorted(os.path.join(data, n) for n in os.listdir(data))
-    if os.environ.get("COMFYLOCK_NODE_TABLE"):
-        decided.append(os.path.abspath(os.environ["COMFYLOCK_NODE_TABLE"]))
-    for path in decided:
-        chain(path, exact)
-    probes = []
-    for path in exact:
-        sig = _sig(path)
-        if sig is not None and sig[5] > _started_ns - _RACY_NS:
-            return  # changed just now: it could change again within the same tick
-        probes.append((path, sig))
-    # Where each probed directory really is: a directory moved out of the tree and replaced
-    # by a symlink keeps its files' signatures, not its place (observe refuses it).
-    # (The store's own shard directories are not models: its root stands for them.)
-    blobs = os.path.join(str(settings.store_dir), "blobs", "")
-    dirs = {os.path.dirname(p) for p in exact if not p.startswith(blobs)}
-    places = tuple((d, os.path.realpath(d)) for d in sorted({*dirs, str(settings.store_dir)}))
+    model_paths = load_model_paths(settings.comfyui_root, settings.models_dir)
+    decided = _decided()
+    discovery = _discovery(key, settings)
+    signed = None
+    if not _is_racy(str(settings.lock_path)):  # NOTE: a lock just written or touched
+        exact, present, _ = noop_probes(lock, settings, model_paths)
+        for path in decided:
+            chain(path, exact)
+        probes = _signed(exact)
+        if probes is not None:
+            # Where each probed directory really is: a directory moved out of the tree and
+            # replaced by a symlink keeps its files' signatures, not its place (observe
+            # refuses it). (The store's shard directories are not models: its root stands
+            # for them.)
+            blobs = os.path.join(str(settings.store_dir), "blobs", "")
+            dirs = {os.path.dirname(p) for p in exact if not p.startswith(blobs)}
+            where = sorted({*dirs, str(settings.store_dir)})
+            places = tuple((d, os.path.realpath(d)) for d in where)
+            signed = (tuple(probes), (*present, *discovery), places)
+    plan = context_of(settings, lock, model_paths, decided, discovery, _signed)
+    if signed is None and plan is None:
+        return
     names = list(_ENV)
-    for config in configs:  # the $VARS extra_model_paths.yaml expands
+    for config in model_paths.read_from:  # the $VARS extra_model_paths.yaml expands
         import re
 
         with open(config, encoding="utf-8", errors="replace") as fh:
@@ -279,13 +300,41 @@ def _write(key: tuple, settings, lines: list[str], code: int, nodes: bool, lock)
 
     out = redact("".join(f"{line}\n" for line in lines))  # replayed as is: redacted now
     data = (__version__, key, tuple(names), _env_digest(names, os.environ), out, code)
-    data += (tuple(probes), tuple(present), places)
+    data += (*(signed or (None, None, None)), plan)
     body = marshal.dumps(data)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "wb") as fh:
         fh.write(zlib.crc32(body).to_bytes(4, "big") + body)
     os.replace(tmp, path)
+
+
+def _decided() -> list[str]:
+    """The code that decided (an edited or upgraded comfylock re-decides, same
+    ``__version__``) and the data it reads (folder and node tables, where a table may be
+    swapped in)."""
+    decided = sorted(
+        m.__file__
+        for n, m in list(sys.modules.items())
+        if n.startswith("comfylock") and getattr(m, "__file__", None)
+    )
+    data = os.path.join(os.path.dirname(os.path.dirname(__file__)), "workflows", "data")
+    decided += sorted(os.path.join(data, n) for n in os.listdir(data))
+    if os.environ.get("COMFYLOCK_NODE_TABLE"):
+        decided.append(os.path.abspath(os.environ["COMFYLOCK_NODE_TABLE"]))
+    return decided
+
+
+def _signed(paths: list[str]) -> list[tuple] | None:
+    """(path, signature) of each path; None if one changed within the racy window (it could
+    change again within the same clock tick and keep its signature)."""
+    probes = []
+    for path in paths:
+        sig = _sig(path)
+        if sig is not None and sig[5] > _started_ns - _RACY_NS:
+            return None
+        probes.append((path, sig))
+    return probes
 
 
 def _discovery(key: tuple, settings) -> list[tuple[str, bool]]:
