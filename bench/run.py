@@ -332,9 +332,11 @@ MEANING = """\
   that adds 50 ms to each request; the ratio is the time one-by-one requests would take
   divided by the measured time.
 - **no-op 1000, lock just touched / edited**: the same world with the lock's mtime renewed
-  before each run (same bytes: the receipt cannot vouch for it, the planned path plans from
-  scratch without click), or with a comment changed (its TOML is read again). Nothing to do
-  either way: the planner's own cost.
+  before each run (same bytes: the receipt cannot vouch for its signature; the link planner
+  reads and hashes the lock, and checks every model's link, parent directory and blob
+  afresh, taking only the machine's set-up from the last full run under the signatures of
+  what it was derived from), or with a comment changed (its TOML is read again by the
+  full planner). Nothing to do either way: the planner's own cost.
 - **from a remote**: a lock whose origins are dead, synced from a team remote into a fresh
   store: an nginx mirror of the store's layout capped at 25 MiB/s per connection, and moto's
   S3 server (presigned URLs). *raw aria2c* fetches the same URLs with `-x16 -s16 -k1M -j8`,
@@ -409,16 +411,15 @@ PLAN_FOR = {
     ),
     "no-op": (
         "A no-op the receipt can vouch for costs ~2x a bare interpreter. When it cannot (the "
-        "lock touched: a new signature), the planned path answers without click "
-        "(__main__.planned): one read of the lock from its fast copy (keyed by the bytes' "
-        "blake3, so a touch is not a re-parse), the tree observed with a stat and a readlink "
-        "per model, no hash, no network. ~100 ms here: the interpreter ~13 ms, importing "
-        "msgspec (typing_extensions, inspect, uuid, decimal come with it) ~35-40 ms, pathlib "
-        "and comfylock's own modules ~15 ms, planning 1,000 models ~25-30 ms. Under 0.15 s, "
-        "over 5x. Next, either a planner with no msgspec for a tree of links, or a receipt "
-        "keyed by the lock's content (it would answer a touched lock in ~2x; the bench keeps "
-        "this row to the planner's own cost). An edited lock adds its TOML read (~35 ms per "
-        "1,000 models, validation ~10 ms)."
+        "lock touched: a new signature), the link planner (sync/linkplan.py) plans it with "
+        "the standard library: the lock read and hashed (blake3), each model's name checked, "
+        "its parent resolved and held to the tree's roots, its link read and its blob "
+        "stat-ed (~2.5x here). Only the machine's set-up (where each folder's files go, the "
+        "roots, the store) comes from the last full run, under the signatures of "
+        "comfylock.toml, the store index, extra_model_paths.yaml and comfylock's own code. "
+        "A lock of copies or hardlinks, or one naming workflows, node packs or Python "
+        "packages, takes the planned path (msgspec, pathlib: ~80-100 ms for 1,000 models). "
+        "An edited lock adds its TOML read (~35 ms per 1,000 models, validation ~10 ms)."
     ),
 }
 
