@@ -157,6 +157,9 @@ class Aria2Downloader(Downloader):
     def _start_quietly(self, first=()) -> None:
         with contextlib.suppress(Exception):
             self._start(first)
+        import hashlib  # NOTE: every download is verified: OpenSSL starts here, not in a worker
+
+        hashlib.sha256()
 
     def _start(self, first: Sequence[tuple[Sequence[str], Path, int]] = ()) -> Rpc:
         """Start aria2c once (whichever of ``start_soon`` and the first fetch comes first)."""
