@@ -66,16 +66,52 @@ def test_with_an_http_mirror_first_its_blob_urls_are_named_never_the_origins(tmp
     assert size == len(a.data)
 
 
-@pytest.mark.parametrize(
-    ("remote", "push"),
-    [("cdn=http://127.0.0.1:9/team", True), ("team=s3://bucket/prefix", False)],
-)
-def test_nothing_is_named_for_a_cold_farm_or_an_s3_remote(tmp_path, monkeypatch, remote, push):
-    """``--push`` claims a blob before anyone fetches it; a presigned URL made now would not
-    be the one the fetch makes."""
+@pytest.mark.parametrize("remote", ["cdn=http://127.0.0.1:9/team", "team=s3://bucket/prefix"])
+def test_nothing_is_named_for_a_cold_farm(tmp_path, monkeypatch, remote):
+    """``--push`` claims a blob before anyone fetches it."""
     monkeypatch.setenv("COMFYLOCK_REMOTE", remote)
     project, _ = _project(tmp_path, [_model("a.safetensors", 1)])
-    assert likely_downloads(project, push=push) == []
+    assert likely_downloads(project, push=True) == []
+
+
+def test_an_s3_remote_is_presigned_later_and_the_fetch_names_the_same_url(tmp_path, monkeypatch):
+    """The presigned URL is made on aria2c's start-up thread (a function here), once per
+    blob: the remote the plan opens later hands the fetch that very URL, so the download
+    started early is the one the fetch follows."""
+    for name, value in {
+        "COMFYLOCK_REMOTE": "team=s3://bucket/prefix",
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "not-a-real-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }.items():
+        monkeypatch.setenv(name, value)
+    a = _model("a.safetensors", 1)
+    project, _ = _project(tmp_path, [a])
+    opened: dict = {}
+    [(urls, _dest, size)] = likely_downloads(project, push=False, opened=opened)
+    assert callable(urls) and size == len(a.data)
+    [early_url] = urls()
+    assert "/bucket/prefix/blobs/sha256/" in early_url and "Signature" in early_url
+    assert opened["team"].fetch_url(a.sha256) == early_url  # the client the plan is given
+
+
+def test_a_presigned_url_is_made_once_per_blob_by_one_client(monkeypatch):
+    """Signed a second apart, two URLs differ (their X-Amz-Date): the fetch must be handed
+    the one the early download uses, or it replaces that download."""
+    from comfylock.remotes import open_remote, remote_specs
+    from comfylock.remotes.s3 import S3Remote
+
+    monkeypatch.setenv("COMFYLOCK_REMOTE", "team=s3://bucket/prefix")
+    remote = open_remote(remote_specs([], os.environ)[0])
+    made = iter(range(100))
+    monkeypatch.setattr(
+        S3Remote, "_presign", lambda self, sha: f"https://signed/{sha}?n={next(made)}"
+    )
+    assert (
+        remote.fetch_url("a" * 64) == remote.fetch_url("a" * 64) == f"https://signed/{'a' * 64}?n=0"
+    )
+    assert remote.fetch_url("b" * 64).endswith("n=1")
 
 
 def test_only_blobs_the_plan_will_surely_fetch_are_named(tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,6 +55,7 @@ class S3Remote(Remote):
         self.prefix = parts.path.strip("/")
         self._client = None
         self._lock = threading.Lock()
+        self._presigned: dict[str, tuple[str, float]] = {}  # sha256 -> (URL, made at)
         self._wire = S3Wire.from_env(self.bucket, os.environ)  # None: boto3 for everything
 
     def _s3(self):
@@ -86,6 +88,19 @@ class S3Remote(Remote):
         return held_digest(head, size) in (None, sha256)
 
     def fetch_url(self, sha256: str) -> str:
+        """A presigned GET of the blob: the same one for the same blob from this client
+        while it has most of its life left (a download started before the plan and the
+        fetch the plan makes then name one URL: ``sync/early.py``). Kept in memory only."""
+        with self._lock:
+            made = self._presigned.get(sha256)
+        if made is not None and time.monotonic() - made[1] < PRESIGN_SECONDS / 2:
+            return made[0]
+        url = self._presign(sha256)
+        with self._lock:
+            self._presigned[sha256] = (url, time.monotonic())
+        return url
+
+    def _presign(self, sha256: str) -> str:
         from ..net.urlpolicy import check_url
 
         if self._wire is not None:

@@ -11,8 +11,8 @@ its bytes.
 Only the cases where the guess is the plan's own choice: a blob the store lacks whose target
 is empty (nothing there to adopt or to refuse) and that no file the hash cache remembers
 had (no copy elsewhere in the tree to adopt), not an input file, fetched from the first team remote when it
-is an HTTP mirror (its URL is fixed; a presigned S3 URL would differ from the fetch's, and a
-cold farm's ``--push`` claims a blob before anyone fetches it), or, with no remote at all,
+is an HTTP mirror or S3 (a presigned URL is made once per blob and process, so the fetch
+names the same one; a cold farm's ``--push`` claims a blob before anyone fetches it), or, with no remote at all,
 from its first token-free origin group (the URLs ``fetching`` hands aria2c itself). Never
 for a remote's origins: the origins serve a farm each blob once (SPEC §7).
 """
@@ -29,9 +29,11 @@ from ..workflows.tables import INPUT_FOLDER
 __all__ = ["likely_downloads"]
 
 
-def likely_downloads(project, *, push: bool) -> list[tuple[tuple[str, ...], Path, int]]:
+def likely_downloads(project, *, push: bool, opened: dict | None = None) -> list[tuple]:
     """(urls, tmp path, size) of each blob this sync will most likely fetch, in lock order;
-    [] when nothing can be said before the plan, or the downloads would not fit."""
+    [] when nothing can be said before the plan, or the downloads would not fit. ``urls`` is
+    a function making them for an S3 remote (presigning waits for botocore's signer); the
+    remote it opens goes in ``opened`` (by name), for the plan to use."""
     from ..store.blobs import Store
     from .observe import model_target
 
@@ -39,7 +41,7 @@ def likely_downloads(project, *, push: bool) -> list[tuple[tuple[str, ...], Path
         return []
     settings = project.settings
     store = Store(settings.store_dir)
-    source = _source(project)
+    source = _source(project, {} if opened is None else opened)
     if source is None:
         return []
     out: list[tuple[tuple[str, ...], Path, int]] = []
@@ -76,13 +78,22 @@ def _copies_here(cache_dir, shas: set[str]) -> set[str]:
         cache.close()
 
 
-def _source(project):
+def _source(project, opened: dict):
     """The URLs of a model's likely source, as a function; None when none is known early."""
     specs = project.remote_specs
     allow_http = project.allow_http
     if specs:
-        if specs[0].kind != "http":
-            return None
+        if specs[0].kind == "s3":
+            from functools import partial
+
+            from ..remotes import open_remote
+
+            # NOTE: presigned on aria2c's start-up thread (the signer's import overlaps the
+            # plan); the fetch later gets the same URL (``S3Remote.fetch_url``)
+            remote = opened.get(specs[0].name)
+            if remote is None:
+                remote = opened[specs[0].name] = open_remote(specs[0], allow_http)
+            return lambda model: partial(_presigned, remote, model.sha256)
         from ..net.urlpolicy import check_url
         from ..remotes.mirror import MirrorRemote
 
@@ -96,6 +107,10 @@ def _source(project):
         return tuple(groups[0].urls) if groups and not groups[0].headers else ()
 
     return origin
+
+
+def _presigned(remote, sha256: str) -> tuple[str, ...]:
+    return (remote.fetch_url(sha256),)
 
 
 def _fits(store, items) -> bool:

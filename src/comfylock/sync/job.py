@@ -82,7 +82,9 @@ class Prepared(msgspec.Struct, kw_only=True):
     notes: list[str] = msgspec.field(default_factory=list)  # remote trouble, for the user
 
 
-def prepare(project: Project, options: SyncOptions, *, elsewhere: bool = False) -> Prepared:
+def prepare(
+    project: Project, options: SyncOptions, *, elsewhere: bool = False, opened=None
+) -> Prepared:
     """Read the lock, observe this machine, and plan. Reads only.
 
     With ``elsewhere`` (sync, status) and something to fetch, also look where the bytes may
@@ -125,7 +127,9 @@ def prepare(project: Project, options: SyncOptions, *, elsewhere: bool = False) 
         prepared = Prepared(lock=lock, store=store, plan=plan, allow_http=allow_http)
         prepared.notes.extend(notes)
         if elsewhere and plan.fetch:
-            view = _look_elsewhere(project, plan, cache, prepared, push=options.push)
+            view = _look_elsewhere(
+                project, plan, cache, prepared, push=options.push, opened=opened or {}
+            )
             prepared.plan = make_plan(
                 lock, workspace, view, prune=options.prune, force=options.force
             )
@@ -191,7 +195,9 @@ def _keep_shared_links(project: Project, store: Store, workspace, notes: list[st
     return msgspec.structs.replace(workspace, extra_links=kept)
 
 
-def _look_elsewhere(project: Project, plan: SyncPlan, cache, prepared: Prepared, *, push: bool):
+def _look_elsewhere(
+    project: Project, plan: SyncPlan, cache, prepared: Prepared, *, push: bool, opened: dict
+):
     """The store view plus local copies and the remotes' answers (HEAD) for ``plan.fetch``;
     with ``push``, the remote this run claims the rest on (a cold farm: the first push
     remote that keeps leases)."""
@@ -209,7 +215,10 @@ def _look_elsewhere(project: Project, plan: SyncPlan, cache, prepared: Prepared,
     from ..remotes import open_remote
     from ..remotes.probe import probe
 
-    prepared.remotes = [open_remote(spec, prepared.allow_http) for spec in specs]
+    # NOTE: a remote opened before the plan (``early``) is the one used: same presigned URLs
+    prepared.remotes = [
+        opened.pop(spec.name, None) or open_remote(spec, prepared.allow_http) for spec in specs
+    ]
     answer = probe(prepared.remotes, rest, wanted)
     prepared.notes.extend(answer.notes)
     claims = None
@@ -276,18 +285,19 @@ def sync(
         # plan and its apply deleted a blob the plan links (the lock registers in apply).
         held = Store(project.settings.store_dir).file_lock("gc", shared=True)
     early = None
+    opened: dict = {}  # remotes opened before the plan (``early``), by name
     if not plan_only and _store_lacks_a_blob(project):
         # NOTE: this sync downloads: what it will need starts now, overlapping the plan
         from ..remotes import warm
 
         with contextlib.suppress(ComfylockError):  # a bad remote is reported where it is used
             warm(project.remote_specs)
-        early = None if options.dry_run else _aria2_early(project, options)
+        early = None if options.dry_run else _aria2_early(project, options, opened)
     with held:
         try:
             # NOTE: a plan only for a no-op never asks the network (a plan with work is
             # made again, remotes and all, by the full command)
-            prepared = prepare(project, options, elsewhere=not plan_only)
+            prepared = prepare(project, options, elsewhere=not plan_only, opened=opened)
             try:
                 return _sync(project, options, prepared, progress, on_plan, plan_only, early)
             finally:
@@ -296,6 +306,8 @@ def sync(
         finally:
             if early is not None:
                 early.close()  # unused (nothing to fetch after all), or done with
+            for remote in opened.values():  # opened early, never asked by the plan
+                remote.close()
 
 
 def _store_lacks_a_blob(project: Project) -> bool:
@@ -306,7 +318,7 @@ def _store_lacks_a_blob(project: Project) -> bool:
     return not all(isfile(os.path.join(blobs, m.sha256[:2], m.sha256)) for m in project.lock.model)
 
 
-def _aria2_early(project: Project, options: SyncOptions):
+def _aria2_early(project: Project, options: SyncOptions, opened: dict):
     """aria2c, started now so that its start-up overlaps the plan, when this sync will
     download (the store lacks a blob the lock pins) and aria2 is wanted and installed, with
     the downloads already known then (``early``) under way. None otherwise (the downloader
@@ -323,7 +335,7 @@ def _aria2_early(project: Project, options: SyncOptions):
     downloader = Aria2Downloader(
         tmp_dir=store.tmp_dir, jobs=options.jobs, executable=exe, allow_http=project.allow_http
     )
-    downloader.start_soon(likely_downloads(project, push=options.push))
+    downloader.start_soon(likely_downloads(project, push=options.push, opened=opened))
     return downloader
 
 

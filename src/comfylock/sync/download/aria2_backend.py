@@ -135,13 +135,13 @@ class Aria2Downloader(Downloader):
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def start_soon(self, first: Sequence[tuple[Sequence[str], Path, int]] = ()) -> None:
+    def start_soon(self, first: Sequence[tuple] = ()) -> None:
         """Start aria2c on a thread now (while the plan is made): its start-up, ~10-30 ms of
         a process and a listening socket, is then done when the first download is added. A
         failure here is met again, and reported, by the first fetch.
 
         ``first``: downloads (urls, dest_tmp, size) the sync will almost surely make, known
-        before the plan; aria2c reads them from an input file at start-up and begins at
+        before the plan (``urls`` may be a function making them, called on that thread); aria2c reads them from an input file at start-up and begins at
         once, before aria2p is imported and before the plan is made. They are *unconfirmed*:
         a fetch that wants other URLs for the same file (the plan found the remote lacks
         it) removes the download and its bytes (``_add``)."""
@@ -155,8 +155,16 @@ class Aria2Downloader(Downloader):
                 self._early.start()
 
     def _start_quietly(self, first=()) -> None:
+        ready = []
+        for urls, dest, size in first:
+            if callable(urls):  # made here, off the plan's thread (a presigned URL)
+                try:
+                    urls = tuple(urls())
+                except Exception:  # noqa: BLE001 — the fetch meets it and reports it
+                    continue
+            ready.append((urls, dest, size))
         with contextlib.suppress(Exception):
-            self._start(first)
+            self._start(ready)
         import hashlib  # NOTE: every download is verified: OpenSSL starts here, not in a worker
 
         hashlib.sha256()
