@@ -203,24 +203,28 @@ def test_aria2c_can_start_while_the_plan_is_made(tmp_path):
         d.close()
 
 
-def test_every_waited_download_is_polled_in_one_request_per_round(
-    server, aria2, tmp_path, monkeypatch
-):
-    """Three downloads waited on at once: their status comes from one ``system.multicall``
-    per round through aria2p's client, never one ``tellStatus`` request per download."""
+@pytest.fixture
+def posted(monkeypatch) -> list:
+    """Every JSON-RPC request aria2p's client sends, decoded, in order."""
     import json
-    import time
 
     import aria2p
 
-    posted: list = []
+    sent: list = []
     real_post = aria2p.Client.post
 
     def spy(self, payload):
-        posted.append(json.loads(payload))
+        sent.append(json.loads(payload))
         return real_post(self, payload)
 
     monkeypatch.setattr(aria2p.Client, "post", spy)
+    return sent
+
+
+def test_every_waited_download_is_polled_in_one_request_per_round(server, aria2, tmp_path, posted):
+    """Three downloads waited on at once: their status comes from one ``system.multicall``
+    per round through aria2p's client, never one ``tellStatus`` request per download."""
+    import time
 
     def slow(request):
         time.sleep(0.3)  # several poll rounds while all three run
@@ -332,20 +336,8 @@ def test_an_early_download_the_plan_does_not_choose_is_removed_with_its_bytes(se
 
 
 def test_finished_downloads_are_forgotten_with_the_next_poll_not_one_request_each(
-    server, aria2, tmp_path, monkeypatch
+    server, aria2, tmp_path, posted
 ):
-    import json
-
-    import aria2p
-
-    posted: list = []
-    real_post = aria2p.Client.post
-
-    def spy(self, payload):
-        posted.append(json.loads(payload))
-        return real_post(self, payload)
-
-    monkeypatch.setattr(aria2p.Client, "post", spy)
     for i in range(3):
         server.expect_request(f"/g{i}").respond_with_handler(lambda r: range_response(r, DATA))
     for i in range(3):
