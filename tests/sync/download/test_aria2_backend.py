@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import threading
@@ -353,3 +354,32 @@ def test_finished_downloads_are_forgotten_with_the_next_poll_not_one_request_eac
     ]
     assert not singles, singles
     assert len(batched) >= 2  # the first two went with the polls of the downloads after them
+
+
+def test_an_input_file_left_by_a_killed_run_is_removed_by_the_next(server, tmp_path):
+    """An input file may hold presigned URLs: one whose process is gone (killed between
+    writing it and aria2c reading it) does not outlive the next run's start."""
+    import subprocess as sp
+
+    from comfylock.sync.download.aria2_backend import Aria2Downloader
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    dead = sp.Popen(["true"])
+    dead.wait()
+    leftover = tmp / f".aria2-input-{dead.pid}-abcd1234"
+    leftover.write_text("https://bucket.example/blob?X-Amz-Signature=secret\n")
+    alive = tmp / f".aria2-input-{os.getpid()}-0000ffff"
+    alive.write_text("a running sync's own\n")
+    server.expect_request("/k").respond_with_handler(lambda r: range_response(r, DATA))
+    d = Aria2Downloader(tmp_dir=tmp, jobs=1, executable=shutil.which("aria2c"))
+    try:
+        d.start_soon([([server.url_for("/k")], tmp / "k.part", len(DATA))])
+        streamed = d.fetch([server.url_for("/k")], tmp / "k.part", EXP, len(DATA), {})
+        if streamed is not None:
+            streamed.close()
+    finally:
+        d.close()
+    assert (tmp / "k.part").read_bytes() == DATA
+    assert not leftover.exists()
+    assert alive.exists()  # a live process's file is its own to remove

@@ -78,6 +78,19 @@ def _secret_conf(tmp_dir: Path, secret: str) -> Path:
     return Path(name)
 
 
+def _sweep_inputs(tmp_dir: Path) -> None:
+    """Remove the input files of runs killed before aria2c had read them (they may hold
+    presigned URLs, secrets until they expire): one whose process is gone."""
+    for leftover in tmp_dir.glob(".aria2-input-*"):
+        try:
+            pid = int(leftover.name.split("-")[2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except (ValueError, IndexError, OSError):
+            continue  # not ours to judge (another user's process, an odd name)
+
+
 def _falloc_mode(tmp_dir: Path) -> str:
     """``falloc`` where the filesystem supports it, else ``none``."""
     probe = tmp_dir / f".falloc-probe-{secrets.token_hex(4)}"
@@ -245,6 +258,7 @@ class Aria2Downloader(Downloader):
             queued[str(dest)] = (tuple(urls), gid, True)
         if not lines:
             return None, {}
+        _sweep_inputs(self._tmp_dir)
         path = self._tmp_dir / f".aria2-input-{os.getpid()}-{secrets.token_hex(4)}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -391,6 +405,9 @@ class Aria2Downloader(Downloader):
         headers: dict[str, str],
         progress: ProgressFn | None,
     ):
+        early = self._early
+        if early is not None and early.is_alive():
+            early.join()  # NOTE: what it started is queued by then, not taken for a leftover
         if _complete(dest_tmp, size) and str(dest_tmp) not in self._queued:
             return None  # complete from an earlier run; the store verifies it
         given_urls, given_headers = list(urls), dict(headers)
