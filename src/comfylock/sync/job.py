@@ -335,7 +335,11 @@ def _aria2_early(project: Project, options: SyncOptions, opened: dict):
     downloader = Aria2Downloader(
         tmp_dir=store.tmp_dir, jobs=options.jobs, executable=exe, allow_http=project.allow_http
     )
-    downloader.start_soon(likely_downloads(project, push=options.push, opened=opened))
+    try:
+        first = likely_downloads(project, push=options.push, opened=opened)
+    except ComfylockError:
+        first = []  # a bad remote or yaml: the plan meets it and says what is wrong
+    downloader.start_soon(first)
     return downloader
 
 
