@@ -107,9 +107,10 @@ def context_of(settings, lock, model_paths, decided, discovery, signed) -> tuple
     printed its line: None when the link planner cannot answer for this lock. ``signed``
     turns probe paths into (path, signature) pairs, None when one changed just now."""
     from ..lock.fastcopy import key_of
+    from ..pathsafe import join_checked
     from ..store.blobs import Store
     from ..workflows.tables import INPUT_FOLDER
-    from .observe import _Dirs, _join, chain, context_probes, root_dirs
+    from .observe import chain, context_probes, folder_target_dir, root_dirs
 
     lock_path = str(settings.lock_path)
     key = key_of(settings.lock_path, lock)
@@ -117,12 +118,12 @@ def context_of(settings, lock, model_paths, decided, discovery, signed) -> tuple
         return None
     if any(m.folder == INPUT_FOLDER for m in lock.model):
         return None  # placed in the root's input/, or nowhere: the full planner decides
-    dirs = _Dirs(model_paths)
     folders: dict[str, str] = {}
     targets: set[str] = set()
     for model in lock.model:
-        folders[model.folder] = dirs.get(model.folder)[0]
-        targets.add(_join(folders[model.folder], model.name))
+        if model.folder not in folders:
+            folders[model.folder] = folder_target_dir(model.folder, model_paths)
+        targets.add(join_checked(folders[model.folder], model.name))
     store = Store(settings.store_dir)
     rows = store.index.links() if store.index_path.exists() else ()
     if any(r.lock == lock_path and r.target not in targets for r in rows):

@@ -42,6 +42,7 @@ from .workspace import ModelState, PlacedLink, StoreView, Workspace
 
 __all__ = [
     "context_probes",
+    "folder_target_dir",
     "local_copies",
     "model_target",
     "chain",
@@ -58,7 +59,7 @@ __all__ = [
 
 def model_target(model: LockedModel, model_paths: ModelPaths) -> Path:
     """Where a locked model is placed: its folder's target dir joined with its checked name."""
-    return Path(_join(_target_dir(model.folder, model_paths), model.name))
+    return Path(_join(folder_target_dir(model.folder, model_paths), model.name))
 
 
 def write_roots(
@@ -102,7 +103,9 @@ def _snapshot_roots(dir: str, model_roots: tuple[str, ...], comfyui_root: Path |
     return real_roots([comfyui_root])
 
 
-def _target_dir(folder: str, model_paths: ModelPaths) -> str:
+def folder_target_dir(folder: str, model_paths: ModelPaths) -> str:
+    """Where new files of ``folder`` go on this machine (absolute; UsageError without a
+    models tree)."""
     folder = check_name(folder, what="folder")
     base = model_paths.target_dir(folder)
     if base is None:
@@ -142,7 +145,7 @@ class _Dirs:
     def get(self, folder: str) -> tuple[str, tuple[str, ...]]:
         found = self._cache.get(folder)
         if found is None:
-            target = _target_dir(folder, self._paths)
+            target = folder_target_dir(folder, self._paths)
             others = tuple(os.path.abspath(d) for d in self._paths.search_dirs(folder))
             found = self._cache[folder] = (target, tuple(d for d in others if d != target))
         return found
