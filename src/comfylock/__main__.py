@@ -18,14 +18,17 @@ __all__ = ["main", "planned"]
 
 
 def main() -> None:
-    from .sync.receipt import try_fast
+    from .sync import receipt
 
     try:
-        code = try_fast(sys.argv[1:])
-        if code is None:
-            from .sync.linkplan import answer
+        key = receipt.parse(sys.argv[1:])
+        # NOTE: one read of the receipt for both: the link planner answers from its context
+        data = receipt.load(key) if key is not None else None
+        code = receipt.replay_data(data)
+        if code is None and data is not None:
+            from .sync.linkplan import answer_data
 
-            code = answer(sys.argv[1:])
+            code = answer_data(data)
         if code is None:
             code = planned(sys.argv[1:])
         if code is not None:

@@ -54,6 +54,8 @@ def _key(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_size, st.st_mtime_ns, _i64(st.st_ino), _i64(st.st_dev))
 
 
+_FILE_NAME = "hashes.sqlite"  # in the cache dir (``HashCache.in_dir``)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hashes (
     path BLOB PRIMARY KEY,
@@ -93,7 +95,7 @@ class HashCache:
     @classmethod
     def in_dir(cls, cache_dir: str | os.PathLike[str]) -> HashCache:
         """The cache at ``<cache_dir>/hashes.sqlite`` (``Settings.cache_dir``)."""
-        return cls(Path(cache_dir) / "hashes.sqlite")
+        return cls(Path(cache_dir) / _FILE_NAME)
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -299,7 +301,7 @@ class LazyHashCache:
 
     def known(self, sha256s) -> set[str]:
         """``HashCache.known``; nothing, without opening it, when no cache was ever made."""
-        if self._cache is None and not (Path(self._dir) / "hashes.sqlite").exists():
+        if self._cache is None and not (Path(self._dir) / _FILE_NAME).exists():
             return set()
         return self._get().known(sha256s)
 

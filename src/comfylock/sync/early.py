@@ -44,7 +44,8 @@ def likely_downloads(project, *, push: bool, opened: dict | None = None) -> list
     source = _source(project, {} if opened is None else opened)
     if source is None:
         return []
-    out: list[tuple[tuple[str, ...], Path, int]] = []
+    out: list[tuple] = []  # (urls or a function making them, tmp path, size)
+    sized: list[tuple[str, int]] = []  # (sha256, size) of each, for the disk check
     lacking = [
         m
         for m in project.lock.model
@@ -63,7 +64,8 @@ def likely_downloads(project, *, push: bool, opened: dict | None = None) -> list
         if urls:
             seen.add(model.sha256)
             out.append((urls, store.tmp_path(model.sha256), model.size))
-    return out if _fits(store, out) else []
+            sized.append((model.sha256, model.size))
+    return out if _fits(store, sized) else []
 
 
 def _copies_here(cache_dir, shas: set[str]) -> set[str]:
@@ -113,12 +115,14 @@ def _presigned(remote, sha256: str) -> tuple[str, ...]:
     return (remote.fetch_url(sha256),)
 
 
-def _fits(store, items) -> bool:
-    """Whether the downloads fit the store's disk (``fetching.check_disk_space`` refuses
-    them with a message when the plan's own do not)."""
-    if not items:
+def _fits(store, sized: list[tuple[str, int]]) -> bool:
+    """Whether the downloads of (sha256, size) fit the store's disk
+    (``fetching.check_disk_space`` refuses them with a message when the plan's own do not)."""
+    if not sized:
         return True
-    need = sum(size for _, _, size in items)
+    from .fetching import bytes_to_fetch
+
+    need = bytes_to_fetch(store, sized)
     where = Path(store.tmp_dir)
     while not where.exists() and where.parent != where:
         where = where.parent  # the store is made by the fetch, not here

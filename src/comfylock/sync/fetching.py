@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import ComfylockError, DiskSpaceError, IntegrityError, Interrupted, RemoteError
@@ -20,22 +20,29 @@ from ..net.concurrency import run_each
 from ..store.blobs import Store
 from ..store.hashing import Expected
 from .applytypes import ApplyContext, Failure, failure_of
+from .download import discard_partial, partial_size
 from .plan import Fetch, SyncPlan
 
-__all__ = ["check_disk_space", "fetch_all"]
+__all__ = ["bytes_to_fetch", "check_disk_space", "fetch_all"]
 
 
-def check_disk_space(store: Store, fetches: Sequence[Fetch]) -> None:
-    """Refuse to start downloads that cannot fit (counting bytes already in tmp/)."""
+def bytes_to_fetch(store: Store, sized: Iterable[tuple[str, int]]) -> int:
+    """Bytes still to download for (sha256, size) pairs, counting what tmp/ holds."""
     need = 0
-    for f in fetches:
-        tmp = store.tmp_path(f.sha256)
+    for sha256, size in sized:
+        tmp = store.tmp_path(sha256)
         have = (
             tmp.stat().st_size
             if tmp.exists() and not tmp.with_name(tmp.name + ".aria2").exists()
             else 0
         )
-        need += max(0, f.size - have)
+        need += max(0, size - have)
+    return need
+
+
+def check_disk_space(store: Store, fetches: Sequence[Fetch]) -> None:
+    """Refuse to start downloads that cannot fit (counting bytes already in tmp/)."""
+    need = bytes_to_fetch(store, ((f.sha256, f.size) for f in fetches))
     free = shutil.disk_usage(store.tmp_dir).free
     if need > free:
         from ..basics.units import human_size
@@ -104,7 +111,7 @@ def _fetch_one(
             return  # another sync fetched it while we waited for the lock
         tmp = store.tmp_path(f.sha256)
         if resumed is None:
-            resumed = _partial_size(tmp)  # shown: not fetched by this run
+            resumed = partial_size(tmp)  # shown: not fetched by this run
         show = ctx.progress.task(f.keys[0], f.size, resumed)
         remote = ctx.remotes.get(via) if via else None
 
@@ -149,7 +156,7 @@ def _from_remote(
         served[f"!{f.sha256}"] = (
             f"remote {remote.name} served wrong bytes for {f.keys[0]}; fetched from the origins"
         )
-        _discard(tmp)
+        discard_partial(tmp)
         with gate, store.file_lock("store"):  # NOTE: push (sync --push too) replaces them
             store.index.record_reject(remote.spec.url, f.sha256)
         return False
@@ -163,12 +170,6 @@ def _from_remote(
         return False
     served[f.sha256] = f"remote:{remote.name}"
     return True
-
-
-def _discard(tmp: Path) -> None:
-    for path in (tmp, tmp.with_name(tmp.name + ".aria2")):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
 
 
 def _no_source(f: Fetch) -> RemoteError:
@@ -254,7 +255,7 @@ def fetch_all(
         partial = {}
         for f in fetches:
             tmp = str(ctx.store.tmp_path(f.sha256))
-            partial[f.sha256] = before[tmp] if tmp in before else _partial_size(Path(tmp))
+            partial[f.sha256] = before[tmp] if tmp in before else partial_size(Path(tmp))
         downloader.prefetch(_known_downloads(fetches, ctx, urls))
     # NOTE: a farm pushes each blob the moment it is placed: it places them inline
     placer = None if farm else _placer(ctx.store)
@@ -308,13 +309,6 @@ def fetch_all(
         _close_placer(placer)  # the blobs verified so far are placed, even after Ctrl-C
         downloader.close()
     return done
-
-
-def _partial_size(tmp) -> int:
-    try:
-        return tmp.stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 def _placer(store: Store):

@@ -31,7 +31,7 @@ import os
 import stat
 import sys
 
-__all__ = ["answer", "context_of"]
+__all__ = ["answer", "answer_data", "context_of"]
 
 
 def answer(args: list[str]) -> int | None:
@@ -40,7 +40,13 @@ def answer(args: list[str]) -> int | None:
     from . import receipt
 
     key = receipt.parse(args)
-    data = receipt.load(key) if key is not None else None
+    return answer_data(receipt.load(key) if key is not None else None)
+
+
+def answer_data(data: tuple | None) -> int | None:
+    """``answer`` from a receipt already ``load``-ed (the no-op receipt read it first)."""
+    from . import receipt
+
     if data is None or data[9] is None:
         return None
     out, code = data[4], data[5]

@@ -44,6 +44,7 @@ __all__ = [
     "parse",
     "remember",
     "replay",
+    "replay_data",
     "still",
     "try_fast",
 ]
@@ -194,7 +195,11 @@ def still(probes, present, dirs) -> bool:
 def replay(key: tuple, env=os.environ) -> int | None:
     """Print the receipt's output and return its exit code if it still holds, else None.
     A receipt that cannot be read or fails any check is ignored, never an error."""
-    data = load(key, env)
+    return replay_data(load(key, env))
+
+
+def replay_data(data: tuple | None) -> int | None:
+    """``replay`` of a receipt already ``load``-ed (the link planner reads the same one)."""
     if data is None or data[6] is None:  # a receipt for the link planner only (linkplan.py)
         return None
     try:

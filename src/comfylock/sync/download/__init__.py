@@ -7,6 +7,7 @@ fetch path, so a sync with nothing to download never pays for them (SPEC §7).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -15,9 +16,24 @@ from pathlib import Path
 from ...errors import RemoteError
 from ...store.hashing import Expected
 
-__all__ = ["Downloader", "ProgressFn", "make_downloader"]
+__all__ = ["Downloader", "ProgressFn", "discard_partial", "make_downloader", "partial_size"]
 
 ProgressFn = Callable[[int], None]  # called with the number of bytes of the file done so far
+
+
+def partial_size(dest_tmp: Path) -> int:
+    """Bytes of a download already in ``dest_tmp`` (0 when there is none)."""
+    try:
+        return dest_tmp.stat().st_size
+    except OSError:
+        return 0
+
+
+def discard_partial(dest_tmp: Path) -> None:
+    """Remove a download's bytes and aria2c's control file beside them (``<name>.aria2``)."""
+    for path in (dest_tmp, dest_tmp.with_name(dest_tmp.name + ".aria2")):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 class Downloader:

@@ -7,8 +7,8 @@ killed. We verify the bytes ourselves.
 
 Fixed costs are paid once and overlapped with the work: aria2c can be started while the plan
 is made (``start_soon``), reading the downloads already known then from an input file so
-bytes flow before aria2p is even imported; every download whose URLs are known up front is handed to it in one
-request (``prefetch``), so it moves to the next file the moment one is done rather than when
+bytes flow before aria2p is even imported; every other download whose URLs are known up
+front is handed to it in one request (``prefetch``), so it moves to the next file the moment one is done rather than when
 our worker gets round to it; one thread polls the status of every download someone waits on
 in one request per round (``aria2_rpc.StatusBoard``, aria2p's ``multicall2``); aria2p is
 imported right after aria2c is launched, while it starts.
@@ -41,7 +41,7 @@ from pathlib import Path
 from ...errors import Interrupted, RemoteError
 from ...net.limits import Limits, SpeedWatch
 from ...store.hashing import Expected
-from . import Downloader, ProgressFn
+from . import Downloader, ProgressFn, discard_partial, partial_size
 from .aria2_rpc import Rpc, StatusBoard
 from .redirects import Unredirected, resolve_redirects
 from .urls import redact
@@ -154,12 +154,13 @@ class Aria2Downloader(Downloader):
         failure here is met again, and reported, by the first fetch.
 
         ``first``: downloads (urls, dest_tmp, size) the sync will almost surely make, known
-        before the plan (``urls`` may be a function making them, called on that thread); aria2c reads them from an input file at start-up and begins at
-        once, before aria2p is imported and before the plan is made. They are *unconfirmed*:
-        a fetch that wants other URLs for the same file (the plan found the remote lacks
-        it) removes the download and its bytes (``_add``)."""
+        before the plan (``urls`` may be a function making them, called on that thread).
+        aria2c reads them from an input file at start-up and begins at once, before aria2p
+        is imported and before the plan is made. They are *unconfirmed*: a fetch that wants
+        other URLs for the same file (the plan found the remote lacks it) removes the
+        download and its bytes (``_add``)."""
         for _urls, dest, _size in first:  # what was here before this run wrote a byte
-            self.sizes_before.setdefault(str(dest), _size_of(Path(dest)))
+            self.sizes_before.setdefault(str(dest), partial_size(Path(dest)))
         with self._lock:
             if self._early is None and self._rpc is None:
                 self._early = threading.Thread(
@@ -181,6 +182,18 @@ class Aria2Downloader(Downloader):
         import hashlib  # NOTE: every download is verified: OpenSSL starts here, not in a worker
 
         hashlib.sha256()
+
+    def _wait_early(self) -> None:
+        """Let the early start (``start_soon``) finish first: the downloads it hands aria2c
+        are then queued, so nothing is added twice or mistaken for an earlier run's."""
+        early = self._early
+        if early is not None and early is not threading.current_thread() and early.is_alive():
+            early.join()
+
+    def _started(self) -> Rpc:
+        """aria2c's RPC, after the early start if there is one (``_start`` otherwise)."""
+        self._wait_early()
+        return self._start()
 
     def _start(self, first: Sequence[tuple[Sequence[str], Path, int]] = ()) -> Rpc:
         """Start aria2c once (whichever of ``start_soon`` and the first fetch comes first)."""
@@ -360,7 +373,7 @@ class Aria2Downloader(Downloader):
         if not items:
             return
         try:
-            rpc = self._start()  # NOTE: first: the downloads it started are queued by then
+            rpc = self._started()  # NOTE: first: what the early start began is queued then
             with self._lock:
                 todo = [
                     (tuple(urls), Path(dest))
@@ -390,7 +403,7 @@ class Aria2Downloader(Downloader):
                 return queued[1]
             self._remove(rpc, queued[1])
             if queued[2]:  # started before the plan: its bytes come from no source we chose
-                _discard(dest)
+                discard_partial(dest)
         gid = rpc.call("aria2.addUri", urls, self._options(dest))
         with contextlib.suppress(RemoteError):
             rpc.call("aria2.changePosition", gid, 0, "POS_SET")
@@ -405,9 +418,7 @@ class Aria2Downloader(Downloader):
         headers: dict[str, str],
         progress: ProgressFn | None,
     ):
-        early = self._early
-        if early is not None and early.is_alive():
-            early.join()  # NOTE: what it started is queued by then, not taken for a leftover
+        self._wait_early()  # NOTE: a download it began is queued, not taken for a leftover
         if _complete(dest_tmp, size) and str(dest_tmp) not in self._queued:
             return None  # complete from an earlier run; the store verifies it
         given_urls, given_headers = list(urls), dict(headers)
@@ -445,9 +456,7 @@ class Aria2Downloader(Downloader):
             hasher.close()
             if exc.discard:
                 self._remove(rpc, gid)
-                for path in (dest_tmp, dest_tmp.with_name(dest_tmp.name + ".aria2")):
-                    with contextlib.suppress(FileNotFoundError):
-                        path.unlink()
+                discard_partial(dest_tmp)
             raise
         except RemoteError:
             hasher.close()
@@ -551,19 +560,6 @@ class Aria2Downloader(Downloader):
                 hasher.advance(_done_prefix(status.get("bitfield"), pieces, size))
         finally:
             board.unwatch(gid)
-
-
-def _size_of(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _discard(dest: Path) -> None:
-    for path in (dest, dest.with_name(dest.name + ".aria2")):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
 
 
 def _complete(dest: Path, size: int) -> bool:
