@@ -78,6 +78,8 @@ def _isolated_env(tmp_path_factory, _suite_home):
         "AWS_SESSION_TOKEN",
         "AWS_PROFILE",
         "AWS_ENDPOINT_URL",
+        "VIRTUAL_ENV",  # the shell's active venv (`make test` from an activated one)
+        "COMFYLOCK_PYTHON",
     ):
         patch.delenv(var, raising=False)
     # No AWS credentials from the host, and no instance-metadata lookups off loopback.

@@ -120,3 +120,17 @@ def test_python_flag_and_env_choose_the_interpreter(locked, run_cli, tmp_path, m
     assert "Already in sync" in run_cli(*_args(locked, box), "status").stdout
     bad = run_cli(*_args(locked, box), "status", "--python-target", "nope")
     assert bad.exit_code == 2 and "no such target" in bad.stderr
+
+
+def test_a_box_from_nothing_gets_its_own_venv_whatever_venv_is_active(
+    locked, run_cli, tmp_path, monkeypatch
+):
+    # SPEC §9: --install-comfyui creates DIR/.venv; a venv active in the shell (often the one
+    # comfylock itself lives in) is neither used nor touched
+    shell_venv = tmp_path / "shell-venv"
+    (shell_venv / "bin").mkdir(parents=True)
+    monkeypatch.setenv("VIRTUAL_ENV", str(shell_venv))
+    box = _box(tmp_path, locked, run_cli)
+    assert (box / ".venv" / "bin" / "python").exists()
+    assert "Already in sync" in run_cli(*_args(locked, box), "status").stdout
+    assert list(shell_venv.rglob("*")) == [shell_venv / "bin"]

@@ -116,7 +116,10 @@ def observe_python(
     wanted = read_pylock(project_dir / target.file, target.sha256)
     base = {"target": target.name, "file": target.file, "wanted": wanted}
     found = find_interpreter(root, given, env)
-    if found is None and install and root is not None:
+    # a box built from nothing gets its own venv: an active VIRTUAL_ENV is the shell's (the
+    # venv comfylock itself was installed in, often), never the new ComfyUI's
+    fresh = found is None or found.via == "VIRTUAL_ENV"
+    if fresh and install and root is not None and not (root / ".venv").exists():
         venv = root / ".venv"
         return PythonState(
             python=str(venv_python(venv)), via="<root>/.venv", venv=str(venv), **base
