@@ -81,3 +81,18 @@ def test_a_pack_the_table_read_at_that_commit_adds_nothing(root, tmp_path, node_
     )
     again = packfacts.installed_knowledge(root, tmp_path / "cache")
     assert not again.packs and not again.classes
+
+
+def test_a_pack_an_older_scanner_read_at_that_commit_is_read_again(root, tmp_path, node_table):
+    """The table may hold a pack read by an older scanner (its snapshot was missing when the
+    table was made): the installed copy is read with this one, which may see more."""
+    (pack_id,) = packfacts.installed_knowledge(root, tmp_path / "cache").packs
+    pack = {"repo": "https://github.com/example/FakeLocalPack", "commit": C1}
+    node_table(
+        {
+            "generator": {"scanner-version": packfacts.SCANNER_VERSION},
+            "packs": {pack_id: {**pack, "scanner": packfacts.SCANNER_VERSION - 1}},
+        }
+    )
+    again = packfacts.installed_knowledge(root, tmp_path / "cache")
+    assert "FakeLocalCheckpointLoader" in again.classes

@@ -284,3 +284,41 @@ def test_a_word_beside_files_is_told_from_a_default_file_by_its_extension():
 
     assert all(map(is_word, ["None", "Auto", "(use same)", ".none", "SD1.5", "Baked VAE"]))
     assert not any(map(is_word, ["4x-default.pth", "big-lama.pt", "a/b.safetensors", ""]))
+
+
+def test_a_value_handed_to_another_packs_node_is_recorded_for_that_node(wrappers):
+    # NODE_CLASS_MAPPINGS["FakeVLLoader"]().process(model_name, prompt): the other pack's
+    # node reads the value; a number is nobody's model
+    assert wrappers["ProxyVLLoader"]["delegates"] == {
+        "model_name": ["FakeVLLoader", "model_name"],
+        "prompt": ["FakeVLLoader", "prompt"],
+    }
+    # a keyword names the other node's input
+    assert wrappers["ProxySAMLoader"]["delegates"] == {"sam": ["FakeSAMLoader", "model_name"]}
+    # ComfyUI's own node is not another pack's: nothing recorded
+    assert "delegates" not in wrappers["ProxyCoreCheckpoint"]
+
+
+def test_a_wrapper_passing_its_inputs_on_by_keyword_is_followed(wrappers):
+    # getattr(super(), cls.FUNCTION)(*args, **kwargs): ComfyUI calls a node's function with
+    # keywords only, so the wrapped function receives every input under its own name
+    entry = wrappers["ProxyVLLoaderOnDevice"]
+    assert entry["delegates"]["model_name"] == ["FakeVLLoader", "model_name"]
+    assert entry["widgets"] == ["model_name", "prompt", "steps", "device"]
+
+
+def test_helpers_the_nodes_init_makes_are_read_with_what_their_init_sets(downloads):
+    # FakeCutout.__init__ makes one loader per choice (self.loaders[model]); each loader's
+    # __init__ (through super()) names the directory its download method fills
+    assert downloads["FakeCutout"]["fetches"]["model"] == {
+        "Cutout-1": [
+            {
+                "repo": "fakeorg/cutout-1",
+                "dir": "models/cutout/Cutout-1",
+                "file": "model.safetensors",
+            }
+        ],
+        "Cutout-2": [
+            {"repo": "fakeorg/cutout-2", "dir": "models/cutout/Cutout-2", "file": "weights.pth"}
+        ],
+    }

@@ -472,3 +472,46 @@ def test_two_repositories_of_one_registry_id_are_one_pack_the_newer(tmp_path):
         ]
         for name, entry in table["classes"].items():
             assert entry["pack"] == "fake-pack" and not entry.get("claimed-by"), name
+
+
+def test_a_pack_the_mirror_lacks_keeps_an_older_scanners_reading_marked(tmp_path):
+    """A new scanner reads what the mirror has; a listed pack it lacks keeps the reading of
+    the scanner that made it, saying so, until its snapshot is there (no mirror of this
+    workplace holds every listed pack at once)."""
+    mirror, manager = tmp_path / "mirror", tmp_path / "manager"
+    manager.mkdir()
+    (manager / "custom-node-list.slim.json").write_text('{"custom_nodes": []}')
+    for name in ("FakePack", "FakeV3Pack"):
+        _snapshot(mirror, f"someone/{name}", PACKS / name)
+    listed = ["someone/FakePack", "someone/FakeV3Pack"]
+    full, _ = generate.build(mirror, manager, listed)
+    older = {**full, "generator": {**full["generator"], "scanner-version": SCANNER_VERSION - 1}}
+    shutil.rmtree(mirror / "someone+FakePack")
+    table, report = generate.build(mirror, manager, listed, old=older)
+    assert report["older"] == ["someone/FakePack"]
+    assert table["packs"]["someone/FakePack"]["scanner"] == SCANNER_VERSION - 1
+    assert "scanner" not in table["packs"]["someone/FakeV3Pack"]  # read again: this scanner's
+    # read again later (the snapshot is back): the mark goes
+    shutil.rmtree(mirror / "work" / "someone+FakePack")
+    _snapshot(mirror, "someone/FakePack", PACKS / "FakePack")
+    again, report = generate.build(mirror, manager, listed, old=table)
+    assert "scanner" not in again["packs"]["someone/FakePack"] and not report["older"]
+
+
+def test_a_kept_pack_keeps_its_own_facts_of_a_class_packs_disagree_on(tmp_path):
+    """The previous table holds such a class's facts per pack (``variants``): a kept pack
+    takes its own, never the merged entry with every pack's variants nested in it."""
+    old = {
+        "classes": {
+            "Shared": {
+                "pack": "a",
+                "dynamic": ["model"],
+                "variants": {"a": {"inputs": {"model": "checkpoints"}}, "b": {"dynamic": ["*"]}},
+                "claimed-by": ["b"],
+            },
+            "Alone": {"pack": "a", "inputs": {"x": "loras"}},
+        }
+    }
+    assert generate._facts_of(old, "Shared", "a") == {"inputs": {"model": "checkpoints"}}
+    assert generate._facts_of(old, "Shared", "b") == {"dynamic": ["*"]}
+    assert generate._facts_of(old, "Alone", "a") == {"inputs": {"x": "loras"}}

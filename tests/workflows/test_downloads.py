@@ -159,3 +159,31 @@ def test_a_repo_id_a_node_loads_into_the_hub_cache_is_cannot_tell(fake_table):
     assert by_name["enc.safetensors"].folder == "LLM"
     ref = by_name["someorg/Encoder-1B"]
     assert ref.folder is None and "cannot tell" in ref.reason
+
+
+@pytest.fixture
+def proxy_table(node_table):
+    node_table(table_of("FakeDownloadPack", "FakeWrapperPack"))
+
+
+def test_a_node_handing_its_value_to_another_packs_node_reads_it_as_that_node(proxy_table):
+    for proxy in ("ProxyVLLoader", "ProxyVLLoaderOnDevice"):
+        info = parse(_api(proxy, model_name="Fake-VL-2B", prompt="hi", steps=4))
+        assert [(r.repo, r.dir) for r in info.repos] == [
+            ("fakeorg/Fake-VL-2B-Instruct", "models/LLM/Fake-VL/Fake-VL-2B-Instruct")
+        ], proxy
+    (ref,) = parse(_api("ProxySAMLoader", sam="sam_vit_h (2.56GB)")).models
+    assert (ref.folder, ref.name) == ("sams", "sam_vit_h_4b8939.pth")
+
+
+def test_a_handed_value_whose_node_is_not_known_stays_as_the_proxy_says(node_table):
+    # the other pack is not in the table: the proxy's own facts only (no folder invented)
+    node_table(table_of("FakeWrapperPack"))
+    info = parse(_api("ProxySAMLoader", sam="sam_vit_h (2.56GB)"))
+    assert info.models == () and info.repos == ()
+
+
+def test_a_choice_a_helper_object_downloads_is_a_file_of_its_repo(fake_table):
+    (ref,) = parse(_api("FakeCutout", model="Cutout-2")).models
+    assert (ref.folder, ref.name) == ("models/cutout/Cutout-2", "weights.pth")
+    assert ref.url == "https://huggingface.co/fakeorg/cutout-2/resolve/main/weights.pth"

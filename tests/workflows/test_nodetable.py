@@ -263,3 +263,19 @@ def test_classes_the_table_did_not_read_are_named_by_the_shipped_class_map(
     }
     assert via["ExtraResize"] == (["someone/comfyui-extras"], "map")
     assert via["ELLALoader"] == (["comfyui-ella"], "table")
+
+
+def test_a_class_whose_code_is_beyond_reading_says_so_not_unknown(node_table):
+    node_table(
+        {
+            "generator": {"scanner-version": 5},
+            "packs": {
+                "big-pack": {"repo": "https://github.com/example/BigPack", "nodes": ["Huge"]}
+            },
+            "classes": {"Huge": {"pack": "big-pack", "dynamic": ["*"]}},
+        }
+    )
+    info = parse(_ui(_node(3, "Huge", ["weights.safetensors"])))
+    assert _only(info).reason == (
+        "cannot tell: Huge's code (big-pack) is more than static reading follows"
+    )

@@ -146,7 +146,13 @@ def build(
     previous = {norm_repo(p["repo"]): (pid, p) for pid, p in (old or {}).get("packs", {}).items()}
     out_packs: dict = {}
     claims: dict[str, list] = {}  # class -> [(pack id, facts)], in ranking order
-    report: dict[str, list] = {"missing": [], "kept": [], "id-differs": [], "same-id": []}
+    report: dict[str, list] = {
+        "missing": [],
+        "kept": [],
+        "older": [],
+        "id-differs": [],
+        "same-id": [],
+    }
     for owner_repo in packs:
         key = norm_repo(f"https://github.com/{owner_repo}")
         pinned = (only or {}).get(key) or (at or {}).get(key)
@@ -157,10 +163,12 @@ def build(
         if res is None:
             if key in previous:
                 pid, pack = previous[key]
-                out_packs[pid] = pack
+                out_packs[pid] = _read_by(pack, old or {})
                 report["kept"].append(owner_repo)
+                if out_packs[pid].get("scanner"):
+                    report["older"].append(owner_repo)
                 for name in pack.get("nodes", ()):
-                    claims.setdefault(name, []).append((pid, _facts_of((old or {}), name)))
+                    claims.setdefault(name, []).append((pid, _facts_of((old or {}), name, pid)))
             elif wanted:
                 report["missing"].append(owner_repo)
             continue
@@ -211,16 +219,28 @@ def _newest_of_its_id(pid: str, pack: dict, packs: dict, claims: dict, report: d
     return True
 
 
+def _read_by(pack: dict, old: dict) -> dict:
+    """A kept pack entry saying which scanner read it when that is not this one: a mirror
+    rarely holds every listed pack at once, so a new scanner reads what it has and the rest
+    keep an older reading, marked (``scanner``), until their snapshots are there."""
+    was = pack.get("scanner") or old.get("generator", {}).get("scanner-version", 1)
+    rest = {k: v for k, v in pack.items() if k != "scanner"}
+    return rest if was == SCANNER_VERSION else {**rest, "scanner": was}
+
+
 def generator() -> dict:
     """What made the data: recorded in both files (``scanner-version``: see SCANNER_VERSION)."""
     return {"tool": "tools/nodetable", "scanner-version": SCANNER_VERSION}
 
 
-def _facts_of(old: dict, name: str) -> dict:
-    """A kept pack's facts about a class, as the previous table merged them (where packs'
-    code disagreed that is ``dynamic: *`` for each of them: still "cannot tell")."""
+def _facts_of(old: dict, name: str, pack_id: str) -> dict:
+    """A kept pack's facts about a class: its own, where packs' code disagreed
+    (``variants``), else what the previous table merged for the class."""
     entry = old.get("classes", {}).get(name, {})
-    return {k: v for k, v in entry.items() if k not in ("pack", "packs", "claimed-by")}
+    own = entry.get("variants", {}).get(pack_id)
+    if own is not None:
+        return dict(own)
+    return {k: v for k, v in entry.items() if k not in ("pack", "packs", "claimed-by", "variants")}
 
 
 def node_map(manager: Path, table: dict, core: set, source: dict) -> dict:
@@ -347,14 +367,6 @@ def main(argv=None) -> int:
         print(f"not in {PACKS.name}: {' '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     table, report = build(args.mirror, args.manager, listed, at, old, only)
-    was = old.get("generator", {}).get("scanner-version", 1)  # unrecorded: the first reading
-    if report["kept"] and was != SCANNER_VERSION:
-        print(
-            f"the table was read by scanner {was}, this is scanner {SCANNER_VERSION}: every "
-            f"pack must be read again ({len(report['kept'])} would be kept); nothing written",
-            file=sys.stderr,
-        )
-        return 1
     previous = old_map.get("source") if isinstance(old_map.get("source"), dict) else {}
     source, note = manager_source(
         args.manager, _manager_git(args.mirror, args.manager_git), previous
@@ -363,6 +375,11 @@ def main(argv=None) -> int:
     print(stats(table))
     if report["kept"]:
         print(f"kept from the previous table ({len(report['kept'])} packs not read this time)")
+    if report["older"]:
+        print(
+            f"read by an older scanner, marked so ({len(report['older'])} packs): fetch their "
+            f"snapshots and run again to read them with scanner {SCANNER_VERSION}"
+        )
     if report["missing"]:
         print(f"not in the mirror ({len(report['missing'])}): {' '.join(report['missing'])}")
     for line in report["same-id"]:

@@ -222,7 +222,7 @@ def _measure_instance(tally: _Tally, entry: dict, cls: str, values, positions, a
         mine = mine or [a for a in answers if id(a) not in used and _same_value(a, value)]
         if not mine:
             if want is not None:
-                tally.add("not reported", f"{cls}.{name}")
+                tally.add("not reported", f"{cls}.{name} = {value[:60]!r}")
             continue
         used.update(id(a) for a in mine)
         outcome = _score(want, value, mine[0])

@@ -4,7 +4,7 @@ repository (never by file) into a TUNE part and a HELD-OUT part.
     python -m tools.nodetable.sample split [--round 2] [--mirror DIR]   # sample_split[2].json
     python -m tools.nodetable.sample extract OUT [--round 2] [--mirror DIR] [--corpus DIR]
     python -m tools.nodetable.sample install ROOT [--mirror DIR]
-    python -m tools.nodetable.sample candidates [--mirror DIR]          # sample_repos2.txt
+    python -m tools.nodetable.sample candidates [--round N] [--mirror DIR]  # sample_reposN.txt
 
 ``split`` lists, for every repository in ``sample_repos.txt`` that the mirror holds, the
 workflow files of its snapshot (``.json``/``.png``/``.webp`` files the reader accepts as a
@@ -60,6 +60,9 @@ ROUNDS = {
     1: Round(HERE / "sample_repos.txt", HERE / "sample_split.json", "issue17", "tune", "heldout"),
     2: Round(
         HERE / "sample_repos2.txt", HERE / "sample_split2.json", "issue17b", "tune2", "heldout2"
+    ),
+    3: Round(
+        HERE / "sample_repos3.txt", HERE / "sample_split3.json", "issue17c", "tune3", "heldout3"
     ),
 }
 REPOS, SPLIT, SEED = ROUNDS[1].repos, ROUNDS[1].split, ROUNDS[1].seed
@@ -136,9 +139,10 @@ def split(mirror: Path, sample: Round = ROUNDS[1]) -> dict:
 _NOT_PACKS = {"Comfy-Org+ComfyUI", "Comfy-Org+ComfyUI-Manager", "ltdrdata+ComfyUI-Manager"}
 
 
-def candidates(mirror: Path) -> list[str]:
-    """Repositories of the mirror outside round 1's list that ship a workflow file."""
-    taken = {repo.lower() for repo, _ in listed(ROUNDS[1].repos)}
+def candidates(mirror: Path, before: int = 2) -> list[str]:
+    """Repositories of the mirror outside the lists of the rounds before ``before`` that ship
+    a workflow file."""
+    taken = {repo.lower() for n in range(1, before) for repo, _ in listed(ROUNDS[n].repos)}
     out = []
     for entry in sorted(mirror.iterdir(), key=lambda p: p.name.lower()):
         repo = entry.name.replace("+", "/", 1)
@@ -240,9 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sample = ROUNDS[args.round_]
     if args.verb == "candidates":
-        found = candidates(args.mirror)
+        before = max(args.round_, 2)
+        found = candidates(args.mirror, before)
         print("\n".join(found))
-        print(f"{len(found)} repositories outside round 1 ship workflow files", file=sys.stderr)
+        rounds = "round 1" if before == 2 else f"rounds 1-{before - 1}"
+        print(f"{len(found)} repositories outside {rounds} ship workflow files", file=sys.stderr)
         return 0
     if args.verb == "split":
         data = split(args.mirror, sample)

@@ -243,16 +243,16 @@ def _owner_repo(remote: str | None) -> str | None:
 
 
 def _table_holds(pack: InstalledPack) -> bool:
-    """Whether the shipped table read this very pack at this very commit, with this reader."""
+    """Whether the shipped table read this very pack at this very commit, with this reader
+    (a pack an older scanner read is read again here: this one may see more)."""
     if not pack.remote or not _HEX40.match(pack.ident):
-        return False
-    if nodetable.scanner_version() != SCANNER_VERSION:
         return False
     key = pack.remote.lower().rstrip("/").removesuffix(".git")
     for pack_id in nodetable.pack_ids():
         repo = (nodetable.pack_repo(pack_id) or "").lower().rstrip("/")
         if repo == key:
-            return nodetable.pack_commit(pack_id) == pack.ident
+            same = nodetable.pack_commit(pack_id) == pack.ident
+            return same and nodetable.pack_scanner(pack_id) == SCANNER_VERSION
     return False
 
 

@@ -29,7 +29,12 @@ __all__ = ["SCANNER_VERSION", "CoreFacts"]
 #    directory's; loops over a progress bar (tqdm) iterate its items; a pack directory
 #    holding data files the pack ships is its data, not a model directory; a listed name
 #    whose separators are made "/" is still that name.
-SCANNER_VERSION = 4
+# 5: issue 17, fourth round: a value handed to another pack's node
+#    (``NODE_CLASS_MAPPINGS["X"]().load(value)``) is recorded as ``delegates``; wrappers that
+#    pass their inputs on (``getattr(super(), cls.FUNCTION)(*args, **kwargs)``) are followed;
+#    what a class's ``__init__`` sets on ``self`` is read (the node's, before its function,
+#    and each helper's it makes); a dict indexed by a node's value gives any of its entries.
+SCANNER_VERSION = 5
 
 
 class CoreFacts(NamedTuple):
@@ -43,3 +48,4 @@ class CoreFacts(NamedTuple):
     folders: dict[str, list[str]]
     aliases: dict[str, str]
     inputs: dict[str, tuple[tuple[str, str, str | None, bool], ...]] = {}
+    classes: frozenset[str] = frozenset()  # every core class name (``nodes.X`` is ComfyUI's)

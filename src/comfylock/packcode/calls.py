@@ -17,6 +17,7 @@ from .expressions import (
     _fnp_entry,
     _fp,
     _last,
+    attr,
     dict_set,
     element_of,
     find_method,
@@ -26,6 +27,8 @@ from .expressions import (
 )
 from .strmethods import str_format, str_method, to_slashes
 from .values import (
+    ANY_INPUT,
+    FORWARDED,
     UNKNOWN,
     Bound,
     ClassRef,
@@ -50,7 +53,7 @@ from .values import (
     join_path,
 )
 
-__all__ = ["call", "call_node", "core_input_types"]
+__all__ = ["call", "call_node", "construct", "core_input_types"]
 
 _IDENTITY = {"list", "sorted", "set", "tuple", "reversed", "str", "frozenset"}
 _COPIES = {"copy.copy", "copy.deepcopy", "deepcopy"}
@@ -75,8 +78,19 @@ _URL_FETCHERS = {
 
 def call_node(it, node: ast.Call, frame) -> tuple:
     funcs = it.ev(node.func, frame)
-    args = [it.ev(a, frame) for a in node.args]
+    args = []
+    for a in node.args:
+        vals = it.ev(a, frame)
+        if isinstance(a, ast.Starred) and len(vals) == 1 and isinstance(vals[0], ListV):
+            args.extend((item,) for item in vals[0].items)  # ``f(*args)`` of a known list
+        else:
+            args.append(vals)
     kwargs = {kw.arg: it.ev(kw.value, frame) for kw in node.keywords if kw.arg}
+    for kw in node.keywords:
+        if kw.arg is None and any(
+            isinstance(v, Input) and v.name == ANY_INPUT for v in it.ev(kw.value, frame)
+        ):
+            kwargs[FORWARDED] = (Const(True),)
     out = []
     changed: list = []  # each alternative of a container changed in place
     for f in funcs:
@@ -155,9 +169,14 @@ def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
         return _super(it, frame)
     if isinstance(f, FuncRef):
         return it.call_def(f, args, kwargs, frame)
+    if isinstance(f, Mod) and f.name == "getattr" and len(args) >= 2:
+        names = [n.value for n in args[1] if isinstance(n, Const) and isinstance(n.value, str)]
+        found = [v for obj in args[0] for n in names for v in attr(it, obj, n)]
+        return tuple(found) if found and len(names) == len(args[1]) else (UNKNOWN,)
     if isinstance(f, Bound):
         return call_bound(it, f, args, kwargs, frame)
     if isinstance(f, ClassRef):
+        construct(it, f, frame)
         return (f,)
     if not isinstance(f, Mod):
         return (UNKNOWN,)
@@ -198,10 +217,32 @@ def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
             return (core_input_types(spec),)
     if name.count(".") >= 1 and last in it.core_inputs:
         return (f,)  # ``LoraLoader()``: an instance of a core class
+    if name.startswith("nodes.") and name.count(".") == 1:
+        return (Mod(_OTHER_NODE + last),)  # another pack's node, by its registered name
+    if name.startswith(_OTHER_NODE) and "." in name:
+        _delegate(it, name[len(_OTHER_NODE) :].rpartition(".")[0], args, kwargs)
+        return (UNKNOWN,)
     if name.count(".") >= 2 and name.rsplit(".", 2)[-2] in it.core_inputs:
         _core_method_reads(it, it.core_inputs[name.rsplit(".", 2)[-2]], args, kwargs)
         return (UNKNOWN,)
     return call_stdlib(it, name, args, kwargs)
+
+
+_OTHER_NODE = "node-class:"  # an instance of a node class ComfyUI's nodes module does not hold
+
+
+def _delegate(it, target: str, args, kwargs) -> None:
+    """``NODE_CLASS_MAPPINGS["X"]().load(model, ...)``: a node that hands its input to
+    another pack's node (MultiGPU's wrappers) reads the value as that node's input does: a
+    keyword names the input, a positional value is taken for the input of its own name (a
+    wrapper passes its inputs on as they are). The other pack's facts answer at read time."""
+    if not target or target in it.core_classes:
+        return  # ComfyUI's own node: its loaders are read where their inputs are known
+    passed = [(v, None) for alts in args for v in alts]
+    passed += [(v, key) for key, alts in kwargs.items() for v in alts]
+    for v, key in passed:
+        if isinstance(v, Input) and v.xform == "":
+            it.effects.delegations.append((v.name, target, key or v.name))
 
 
 def _core_method_reads(it, spec, args, kwargs) -> None:
@@ -503,6 +544,21 @@ def call_folder_paths(it, fp: str, args, kwargs, node, frame) -> tuple:
 
 def _is_str(v) -> bool:
     return isinstance(v, Const) and isinstance(v.value, str)
+
+
+def construct(it, cls: ClassRef, frame) -> None:
+    """``Helper()``: what its ``__init__`` sets on ``self`` (``self.cache_dir = ...``,
+    ``self.models = {"label": Loader()}``) is what its methods read later; each class's once
+    (an instance stands for its class here). Its arguments are not followed: a node's values
+    are read where its function uses them, and a constructor's fallbacks for a directory the
+    user may type (``"default"``) would make every value "cannot tell"."""
+    if id(cls.node) in it.constructed:
+        return
+    it.constructed.add(id(cls.node))
+    init = find_method(it, cls, "__init__")
+    if init is not None:
+        params = init.node.args.posonlyargs + init.node.args.args
+        it.call_def(init, [(cls,), *([(UNKNOWN,)] * (len(params) - 1))], {}, frame)
 
 
 def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901

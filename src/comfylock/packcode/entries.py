@@ -78,7 +78,7 @@ def merge_claims(claims: dict[str, list]) -> dict:
     return out
 
 
-_PER_INPUT = ("inputs", "downloads", "fileless")
+_PER_INPUT = ("inputs", "downloads", "fileless", "delegates")
 
 
 def _agreed(facts: list[dict]) -> dict:
@@ -96,7 +96,7 @@ def _agreed(facts: list[dict]) -> dict:
             values = [json.dumps(m.get(name), sort_keys=True) for m in maps]
             if len(set(values)) == 1:
                 out.setdefault(field, {})[name] = maps[0][name]
-            elif field != "fileless":
+            elif field not in ("fileless", "delegates"):
                 dynamic.add(name)
     fetches = [f.get("fetches", {}) for f in facts]
     for name in sorted(set().union(*fetches)):
@@ -114,7 +114,7 @@ def _agreed(facts: list[dict]) -> dict:
         else:
             dynamic.add(name)
     out.update(_common_layout(facts))
-    for field in ("downloads", "fileless", "fetches"):  # inputs keep INPUT_TYPES order
+    for field in ("downloads", "fileless", "fetches", "delegates"):  # inputs keep their order
         if field in out:
             out[field] = dict(sorted(out[field].items()))
     if dynamic:

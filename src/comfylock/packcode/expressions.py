@@ -47,7 +47,7 @@ BUILTINS = {
     "enumerate",
     "zip",
 }
-BUILTINS |= {"open", "callable"}
+BUILTINS |= {"open", "callable", "getattr"}
 _FP_ATTRS = {"models_dir": "models", "base_path": "", "output_directory": "output"}
 _FP_ATTRS |= {"input_directory": "input", "temp_directory": "temp", "user_directory": "user"}
 
@@ -411,6 +411,10 @@ def index(v, key) -> tuple:  # noqa: C901
         for kk, vv in v.items:
             if kk == key:
                 return vv
+        if isinstance(key, Input) and key.xform == "" and v.items:
+            # ``self.models[model]``: the entry a node's value picks, any of them (the value
+            # by value reading, ``fetches``, binds it to each choice)
+            return merge(*(vv for _kk, vv in v.items))
         return (UNKNOWN,)
     if isinstance(v, ListV) and isinstance(k, int) and -len(v.items) <= k < len(v.items):
         return (v.items[k],)

@@ -55,7 +55,7 @@ def pack_facts(
     table until it is read again with it on (a different reading needs a new
     ``SCANNER_VERSION``); ``tools/gen_tables.py`` turns it on for ComfyUI's own nodes."""
     it = Interp(pack)
-    it.core_inputs = core.inputs
+    it.core_inputs, it.core_classes = core.inputs, core.classes
     it.input_files = input_files
     scanner = _Scanner(it, pack, core.folders, core.aliases)
     scanner.layouts = layouts
@@ -220,6 +220,7 @@ class _Scanner:
         widgets: tuple | None | bool = None  # (order, kinds)
         self.folders_now = folders
         self.words: dict[str, list[str]] = {}  # input -> the node's own choices beside files
+        self.handed: dict[str, set] = {}  # input -> {(another pack's class, its input)}
         for cls in refs:
             if cls is None:
                 dynamic.add("*")
@@ -253,6 +254,16 @@ class _Scanner:
             entry["downloads"] = {k: _one(v) for k, v in sorted(downloads.items())}
         if fetches:
             entry["fetches"] = {k: dict(sorted(v.items())) for k, v in sorted(fetches.items())}
+        handed = {  # one other node, for a choice or text this class's own code does not place
+            k: list(next(iter(v)))
+            for k, v in sorted(self.handed.items())
+            if len(v) == 1
+            and not any(k in d for d in (inputs, downloads, fetches))
+            and k not in dynamic
+            and _may_name_a_file(k, widgets)
+        }
+        if handed:
+            entry["delegates"] = handed
         if dynamic:
             entry["dynamic"] = sorted(dynamic)
         if entry and widgets and widgets[0]:
@@ -411,8 +422,8 @@ class _Scanner:
             got = {self._read_dir_key(d, folders) for n, dirs in reads if n == name for d in dirs}
             if got and None not in got:
                 keys.update(got)
-            elif got or not keys:
-                dynamic.add(name)
+            elif got or (not keys and len(self.handed.get(name, ())) != 1):
+                dynamic.add(name)  # (a value handed to another node is that node's to place)
 
     def _any_input(self, inputs: dict, reads: list, folders) -> None:
         """Inputs the node takes through ``**kwargs`` (a LoRA stack's ``lora_1.lora``) whose
@@ -447,13 +458,17 @@ class _Scanner:
         names = [v.value for v in fn if isinstance(v, Const) and isinstance(v.value, str)]
         if find_method(it, cls, "execute") is not None:
             names.append("execute")
+        from .calls import construct
+        from .interp import class_frame
+
+        construct(it, cls, class_frame(cls))  # ComfyUI makes the node, then calls it
         for fname in names:
             method = find_method(it, cls, fname)
             if method is None:
                 continue
             methods.append(method)
             start, first_read = len(it.effects.downloads), len(it.effects.file_reads)
-            first_load = len(it.effects.pretrained)
+            first_load, first_handed = len(it.effects.pretrained), len(it.effects.delegations)
             first_fetch = len(it.effects.fetches)
             self._run(method, inputs=True)
             fetched = fetched or len(it.effects.fetches) > first_fetch
@@ -473,6 +488,9 @@ class _Scanner:
                         dirs = self._download_dirs((), cache, folders)
                         pretrained.setdefault(r.name, set()).update(dirs)
             del it.effects.pretrained[first_load:]
+            for name, target, their in it.effects.delegations[first_handed:]:
+                self.handed.setdefault(name, set()).add((target, their))
+            del it.effects.delegations[first_handed:]
         return reads, methods, fetched
 
     def _download_dirs(self, local, cache, folders) -> list[str]:
@@ -494,6 +512,16 @@ class _Scanner:
                 f"hf-cache:{d}" for p in cache for d in (self._dirs(p, folders) or ["{dynamic}"])
             ]
         return ["hf-cache"]
+
+
+def _may_name_a_file(name: str, widgets) -> bool:
+    """Whether a widget input may hold a file name or repo id: a choice or text, or a
+    widget whose kind is not known; never a number, a switch or a linked input."""
+    if not (widgets and widgets[0]) or name not in widgets[0]:
+        return False
+    kinds = widgets[1] if len(widgets) > 1 else ""
+    position = widgets[0].index(name)
+    return position >= len(kinds) or kinds[position] in "cs?"
 
 
 def _listed(v):

@@ -14,12 +14,24 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import expressions as bm
-from .values import UNKNOWN, ClassRef, Const, DictV, Dyn, FuncRef, Input, ListV, Mod, PathV
+from .values import (
+    ANY_INPUT,
+    FORWARDED,
+    UNKNOWN,
+    ClassRef,
+    Const,
+    DictV,
+    Dyn,
+    FuncRef,
+    Input,
+    ListV,
+    Mod,
+    PathV,
+)
 
 __all__ = ["ANY_INPUT", "Effects", "Fetch", "Frame", "Interp", "MAX_ALTS", "class_frame"]
 
 MAX_ALTS = 12
-ANY_INPUT = "*"  # the name of any input a node takes through **kwargs
 MAX_DEPTH = 4
 STEP_BUDGET = 60_000
 
@@ -50,6 +62,9 @@ class Effects:
     file_reads: list = field(default_factory=list)
     # what a node's code downloads: Fetch records (see fetches.py)
     fetches: list = field(default_factory=list)
+    # a node input handed to another pack's node (``NODE_CLASS_MAPPINGS["X"]().load(value)``):
+    # (input name, the other node's class, its input taking the value)
+    delegations: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # where static reading failed
 
 
@@ -124,9 +139,11 @@ class Interp:
     def __init__(self, pack):
         self.pack = pack
         self.core_inputs: dict = {}  # core class -> its inputs (CoreFacts.inputs)
+        self.core_classes: frozenset = frozenset()  # CoreFacts.classes
         self.input_files = False  # also read listings of input/ (``pack_facts``)
         self.effects = Effects()
         self.class_attrs: dict = {}  # (class node id, name) -> alternatives set by a method
+        self.constructed: set = set()  # class node ids whose ``__init__`` has been read
         # a value run (what a node downloads on a machine that lacks it): files do not exist
         self.fresh_machine = False
         self.attr_memo: dict = {}  # (class node id, name) -> its class body's value
@@ -391,16 +408,21 @@ class Interp:
             env[p.arg] = a
         named = {p.arg for p in params + node.args.kwonlyargs}
         for k, v in kwargs.items():
+            if k == FORWARDED:
+                continue
             if k in named or node.args.kwarg is None:
                 env[k] = v
         if node.args.vararg is not None:  # *args: the extra positional arguments
             extra = args[len(params) :]
             env[node.args.vararg.arg] = (ListV(tuple(bm._collapse(a) for a in extra)),)
         if node.args.kwarg is not None:  # **kwargs: the extra keyword arguments, as a dict
-            rest = tuple((Const(k), v) for k, v in kwargs.items() if k not in named)
+            rest = tuple(
+                (Const(k), v) for k, v in kwargs.items() if k not in named and k != FORWARDED
+            )
             env[node.args.kwarg.arg] = (DictV(rest),)
-        for p in params + node.args.kwonlyargs:
-            env.setdefault(p.arg, (UNKNOWN,))
+        forwarded = (Input(p.arg) for p in params + node.args.kwonlyargs)  # ``f(**kwargs)``
+        for p, passed in zip(params + node.args.kwonlyargs, forwarded, strict=True):
+            env.setdefault(p.arg, (passed,) if FORWARDED in kwargs else (UNKNOWN,))
         callee = Frame(func.module, {**_closure_of(func), **env}, func.owner, nested=True)
         self.depth += 1
         try:
@@ -425,6 +447,8 @@ class Interp:
                 env[p.arg] = (Input(p.arg),) if inputs else (UNKNOWN,)
         if node.args.kwarg is not None:  # **kwargs: inputs the node takes beyond INPUT_TYPES
             env[node.args.kwarg.arg] = (Input(ANY_INPUT),) if inputs else (UNKNOWN,)
+        if node.args.vararg is not None and inputs:  # ComfyUI passes inputs by keyword only
+            env[node.args.vararg.arg] = (ListV(()),)
         frame = Frame(func.module, {**_closure_of(func), **env}, func.owner, nested=True)
         try:
             self.walk(node.body, frame)

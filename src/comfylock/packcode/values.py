@@ -15,6 +15,8 @@ import re
 from typing import NamedTuple
 
 __all__ = [
+    "ANY_INPUT",
+    "FORWARDED",
     "is_word",
     "UNKNOWN",
     "Bound",
@@ -171,6 +173,8 @@ class _Unknown(NamedTuple):
 
 
 UNKNOWN = _Unknown()
+ANY_INPUT = "*"  # the name of any input a node takes through **kwargs
+FORWARDED = "**inputs"  # a call's keyword: it passes on the node's own inputs (``**kwargs``)
 
 
 def from_json(data, depth: int = 0):

@@ -149,6 +149,10 @@ def custom_folder(class_type: str, widget: str) -> Guess:
     guessed = _by_widget_name(widget)
     if guessed:
         return Guess(guessed, inferred=True)
+    if "*" in (nodetable.class_facts(class_type) or {}).get("dynamic", ()):
+        pack = nodetable.pack_of(class_type) or "its pack"
+        why = f"{class_type}'s code ({pack}) is more than static reading follows"
+        return Guess(None, reason=f"cannot tell: {why}")
     return Guess(None, reason=f"cannot tell: unknown custom node {class_type}")
 
 

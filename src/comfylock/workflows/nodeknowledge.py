@@ -84,6 +84,7 @@ class PackEntry(msgspec.Struct, frozen=True, rename="kebab"):
     nodes: list[str] = []
     unread: int = 0
     origin: str | None = None  # where the facts come from when not the shipped table
+    scanner: int | None = None  # the scanner that read it, when older than the table's
 
 
 class ClassEntry(msgspec.Struct, frozen=True, rename="kebab"):
@@ -97,6 +98,9 @@ class ClassEntry(msgspec.Struct, frozen=True, rename="kebab"):
     fileless: dict[str, list[str]] = {}  # input -> the node's own words beside its files
     claimed_by: list[str] = []
     dynamic: list[str] = []
+    # input -> [another pack's class, its input]: the node hands the value to that node
+    # (``NODE_CLASS_MAPPINGS["X"]().load(value)``), whose facts place it (``nodetable``)
+    delegates: dict[str, list[str]] = {}
     # a class several packs provide with code that disagrees: each pack's facts, used for a
     # node that names its pack (``for_pack``) or a [nodes] pin; the entry itself keeps what
     # they agree on, the inputs they differ on ``dynamic``

@@ -57,6 +57,7 @@ __all__ = [
     "pack_of",
     "pack_registry_id",
     "pack_repo",
+    "pack_scanner",
     "packs_of",
     "registered_folders",
     "registry_repo",
@@ -168,6 +169,40 @@ _NAMES: list = []  # [table, {"cnr:<id>" | "aux:<owner/repo>": pack id}] for the
 
 
 def _entry(class_type: str) -> ClassEntry | None:
+    entry = _own_entry(class_type)
+    if entry is None or not entry.delegates:
+        return entry
+    return _with_delegates(class_type, entry)
+
+
+_HANDED = ("inputs", "downloads", "fetches", "fileless")
+
+
+def _with_delegates(class_type: str, entry: ClassEntry) -> ClassEntry:
+    """A node that hands an input's value to another pack's node reads it as that node does:
+    its folder, download directory, fetches and words join the entry (one step: the other
+    node's own facts, never its delegates). An input the other node's code could not place,
+    or a node nothing here read, is "cannot tell" (``dynamic``); a node not known at all
+    leaves the input as it was."""
+    added: dict[str, dict] = {field: {} for field in _HANDED}
+    dynamic = list(entry.dynamic)
+    for name, (other, theirs) in entry.delegates.items():
+        target = _own_entry(other) if other != class_type else None
+        if target is None:
+            continue
+        for field in _HANDED:
+            value = getattr(target, field).get(theirs)
+            if value is not None:
+                added[field][name] = value
+        if (theirs in target.dynamic or "*" in target.dynamic) and name not in dynamic:
+            dynamic.append(name)
+    if not any(added.values()) and dynamic == entry.dynamic:
+        return entry
+    merged = {f: {**getattr(entry, f), **added[f]} for f in _HANDED}
+    return msgspec.structs.replace(entry, dynamic=dynamic, **merged)
+
+
+def _own_entry(class_type: str) -> ClassEntry | None:
     entry = nodeknowledge.current_table().classes.get(class_type)
     if entry is None or not entry.variants:
         return entry
@@ -423,6 +458,13 @@ def scanner_version() -> int:
     """Which reading of the packs' code the shipped table holds (``packcode.SCANNER_VERSION``
     then; 1 when unrecorded)."""
     return int(nodeknowledge.current_table().generator.get("scanner-version", 1))
+
+
+def pack_scanner(pack_id: str) -> int | None:
+    """Which scanner read the pack: the table's, or an older one for a pack whose snapshot
+    the last generator run did not have (its facts are that reading's)."""
+    pack = nodeknowledge.current_table().packs.get(pack_id)
+    return (pack.scanner or scanner_version()) if pack else None
 
 
 def pack_ids() -> tuple[str, ...]:

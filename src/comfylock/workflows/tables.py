@@ -171,7 +171,7 @@ def core_facts() -> CoreFacts:
     }
     for cls, spec in table["loaders"].items():
         inputs.setdefault(cls, {name: row["folder"] for name, row in spec.items()})
-    return CoreFacts(folders, dict(table["legacy_aliases"]), inputs)
+    return CoreFacts(folders, dict(table["legacy_aliases"]), inputs, frozenset(core_nodes()))
 
 
 def fileless_values(class_type: str, input_name: str) -> frozenset[str]:
