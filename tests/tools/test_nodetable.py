@@ -435,7 +435,8 @@ def _snapshot(
     subprocess.run(["git", "clone", "-q", "--bare", str(work), str(gitdir)], check=True, env=env)
 
 
-def test_reading_one_pack_keeps_the_others_as_they_were(tmp_path):
+def _two_pack_mirror(tmp_path) -> tuple[Path, Path, list[str], dict]:
+    """(mirror, manager dir, listed packs, the table built from them) of two fake packs."""
     mirror, manager = tmp_path / "mirror", tmp_path / "manager"
     manager.mkdir()
     (manager / "custom-node-list.slim.json").write_text('{"custom_nodes": []}')
@@ -443,6 +444,11 @@ def test_reading_one_pack_keeps_the_others_as_they_were(tmp_path):
         _snapshot(mirror, f"someone/{name}", PACKS / name)
     listed = ["someone/FakePack", "someone/FakeV3Pack"]
     full, _ = generate.build(mirror, manager, listed)
+    return mirror, manager, listed, full
+
+
+def test_reading_one_pack_keeps_the_others_as_they_were(tmp_path):
+    mirror, manager, listed, full = _two_pack_mirror(tmp_path)
     assert full["packs"]["someone/FakePack"]["commit-date"] == "2025-01-02T03:04:05Z"
     only = generate.parse_only(["someone/FakeV3Pack"])
     again, report = generate.build(mirror, manager, listed, old=full, only=only)
@@ -478,13 +484,7 @@ def test_a_pack_the_mirror_lacks_keeps_an_older_scanners_reading_marked(tmp_path
     """A new scanner reads what the mirror has; a listed pack it lacks keeps the reading of
     the scanner that made it, saying so, until its snapshot is there (no mirror of this
     workplace holds every listed pack at once)."""
-    mirror, manager = tmp_path / "mirror", tmp_path / "manager"
-    manager.mkdir()
-    (manager / "custom-node-list.slim.json").write_text('{"custom_nodes": []}')
-    for name in ("FakePack", "FakeV3Pack"):
-        _snapshot(mirror, f"someone/{name}", PACKS / name)
-    listed = ["someone/FakePack", "someone/FakeV3Pack"]
-    full, _ = generate.build(mirror, manager, listed)
+    mirror, manager, listed, full = _two_pack_mirror(tmp_path)
     older = {**full, "generator": {**full["generator"], "scanner-version": SCANNER_VERSION - 1}}
     shutil.rmtree(mirror / "someone+FakePack")
     table, report = generate.build(mirror, manager, listed, old=older)
