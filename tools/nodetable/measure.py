@@ -20,7 +20,10 @@ Each (node instance, truth input) whose value in the workflow is set counts once
 **wrong** (another folder or directory), **cannot tell** (the reader reported the value
 without a place) or **not reported** (no reference at all: the model silently outside the
 lock). A reference on a ``null`` input counts right when it is "cannot tell", wrong with a
-folder. Instances whose value the file does not let us find (an unnamed UI widget and no
+folder. A reference on an input the truth does not list as a model input is a **false
+alarm** when it is "cannot tell" (counted apart, outside the references: ``check`` would fail
+on it for nothing; until round 4 it counted as right) and wrong when it has a folder.
+Instances whose value the file does not let us find (an unnamed UI widget and no
 ``widgets`` order in the truth) are unmeasured, as are classes the truth does not cover.
 Custom node instances count as "pack named offline" when the node carries ``cnr_id`` /
 ``aux_id``, or the reader names its pack (the knowledge table, the packs installed under
@@ -200,6 +203,7 @@ class _Tally:
         self.counts: Counter = Counter()
         self.detail: dict[str, Counter] = {k: Counter() for k in ("wrong", "cannot", "missing")}
         self.unmeasured: Counter = Counter()
+        self.alarms: Counter = Counter()  # "cannot tell" on an input that takes no model
 
     def add(self, outcome: str, what: str) -> None:
         self.counts[outcome] += 1
@@ -234,7 +238,11 @@ def _measure_instance(tally: _Tally, entry: dict, cls: str, values, positions, a
         name = _input_of(answer, positions)
         if name in entry.get("inputs", {}) or _POSITION.match(name):
             continue
-        tally.add(_score(None, "", answer), f"{cls}.{name}: not a model input")
+        outcome = _score(None, "", answer)
+        if outcome == "right":  # a "cannot tell" no model stands behind: a false alarm
+            tally.alarms[f"{cls}.{name}"] += 1
+        else:
+            tally.add(outcome, f"{cls}.{name}: not a model input")
 
 
 def measure(paths: list[str], truth: dict, comfyui_root: Path | None = None) -> dict:
@@ -306,6 +314,7 @@ def _report(result, tally: _Tally, nodes, unnamed, misnamed) -> dict:
         "not_reported_pct": pct(tally.counts["not reported"], total),
         "counts": dict(tally.counts),
         "unmeasured": sum(tally.unmeasured.values()),
+        "false_alarms": sum(tally.alarms.values()),
         "node_instances": nodes["instances"],
         "packs_named_pct": pct(nodes["named"], nodes["instances"]),
         "packs_misnamed": sum(misnamed.values()),
@@ -313,6 +322,7 @@ def _report(result, tally: _Tally, nodes, unnamed, misnamed) -> dict:
         "cannot_tell": listed(tally.detail["cannot"]),
         "not_reported": listed(tally.detail["missing"]),
         "unmeasured_inputs": listed(tally.unmeasured),
+        "false_alarm_inputs": listed(tally.alarms),
         "unnamed_classes": listed(unnamed),
         "misnamed_classes": [f"{n}x {c} -> {p}" for (c, p), n in misnamed.most_common()],
     }
@@ -323,7 +333,8 @@ def summary(report: dict) -> list[str]:
         f"{report['workflows']} workflows, {report['references']} custom-node model references"
         f" ({report['unmeasured']} unmeasured): right {report['right_pct']}%,"
         f" wrong {report['wrong_pct']}%, cannot tell {report['cannot_tell_pct']}%,"
-        f" not reported {report['not_reported_pct']}%",
+        f" not reported {report['not_reported_pct']}%;"
+        f" false alarms {report['false_alarms']}",
         f"{report['node_instances']} custom node instances: pack named offline"
         f" {report['packs_named_pct']}% ({report['packs_misnamed']} named differently from the truth)",
     ]
