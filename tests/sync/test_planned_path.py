@@ -7,6 +7,8 @@ Its agreement with the full CLI over a family of changes is in
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -85,3 +87,28 @@ def test_a_plan_with_work_asks_no_remote(synced, server, monkeypatch):
     before = len(server.log)
     assert planned([*synced["args"], "sync"]) is None
     assert len(server.log) == before, server.log[before:]
+
+
+@pytest.mark.skipif(shutil.which("aria2c") is None, reason="needs aria2c (make test installs it)")
+def test_the_planned_paths_downloads_are_handed_to_the_full_command(synced, run_cli, monkeypatch):
+    """A sync with work: the planned pass has aria2c fetching already (~0.1 s before the CLI
+    would), and the full command of the same process takes that aria2c over, not a second."""
+    from comfylock.sync import job
+
+    args = [*synced["args"], "sync"]
+    delete_blob(synced)
+    launches: list = []
+    real = subprocess.Popen
+
+    def counting(cmd, *a, **k):
+        if cmd and str(cmd[0]).endswith("aria2c"):
+            launches.append(cmd)
+        return real(cmd, *a, **k)
+
+    monkeypatch.setattr(subprocess, "Popen", counting)
+    assert planned(args) is None
+    assert len(job._HANDED) == 1 and len(launches) == 1
+    result = run_cli(*args)
+    assert result.exit_code == 0, result
+    assert not job._HANDED and len(launches) == 1
+    assert "Already in sync" in run_cli(*args).stdout

@@ -286,20 +286,32 @@ def sync(
         held = Store(project.settings.store_dir).file_lock("gc", shared=True)
     early = None
     opened: dict = {}  # remotes opened before the plan (``early``), by name
-    if not plan_only and _store_lacks_a_blob(project):
+    if not options.dry_run and _store_lacks_a_blob(project):
         # NOTE: this sync downloads: what it will need starts now, overlapping the plan
-        from ..remotes import warm
+        # (from the planned path's pass when there was one: ~0.1 s sooner than the CLI's)
+        early, opened = _HANDED.pop(_handoff_key(project, options), (None, {}))
+        if early is None:
+            from ..remotes import warm
 
-        with contextlib.suppress(ComfylockError):  # a bad remote is reported where it is used
-            warm(project.remote_specs)
-        early = None if options.dry_run else _aria2_early(project, options, opened)
+            with contextlib.suppress(ComfylockError):  # a bad remote: reported where used
+                warm(project.remote_specs)
+            early = _aria2_early(project, options, opened)
     with held:
         try:
             # NOTE: a plan only for a no-op never asks the network (a plan with work is
             # made again, remotes and all, by the full command)
             prepared = prepare(project, options, elsewhere=not plan_only, opened=opened)
             try:
-                return _sync(project, options, prepared, progress, on_plan, plan_only, early)
+                outcome = _sync(project, options, prepared, progress, on_plan, plan_only, early)
+                if plan_only and early is not None and not outcome.plan.is_empty:
+                    # the full command makes this plan again: its downloads are under way
+                    if not _HANDED:
+                        import atexit
+
+                        atexit.register(drop_handed)
+                    _HANDED[_handoff_key(project, options)] = (early, opened)
+                    early, opened = None, {}
+                return outcome
             finally:
                 for remote in prepared.remotes:
                     remote.close()
@@ -308,6 +320,26 @@ def sync(
                 early.close()  # unused (nothing to fetch after all), or done with
             for remote in opened.values():  # opened early, never asked by the plan
                 remote.close()
+
+
+# The planned path's early downloads, for the full command of the same process (``__main__``
+# plans a sync without click first; when the plan has work, the CLI plans it again).
+_HANDED: dict[tuple, tuple] = {}
+
+
+def _handoff_key(project: Project, options: SyncOptions) -> tuple:
+    settings = project.settings
+    return (str(settings.lock_path), str(settings.store_dir), options.use_aria2, options.jobs)
+
+
+def drop_handed() -> None:
+    """Close what the planned path started and the full command never took (an error
+    before its sync): aria2c stops with this process anyway; this removes its files now."""
+    while _HANDED:
+        early, opened = _HANDED.popitem()[1]
+        early.close()
+        for remote in opened.values():
+            remote.close()
 
 
 def _store_lacks_a_blob(project: Project) -> bool:
