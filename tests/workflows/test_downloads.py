@@ -187,3 +187,8 @@ def test_a_choice_a_helper_object_downloads_is_a_file_of_its_repo(fake_table):
     (ref,) = parse(_api("FakeCutout", model="Cutout-2")).models
     assert (ref.folder, ref.name) == ("models/cutout/Cutout-2", "weights.pth")
     assert ref.url == "https://huggingface.co/fakeorg/cutout-2/resolve/main/weights.pth"
+
+
+def test_a_handed_inputs_knowledge_names_the_node_that_reads_it(proxy_table):
+    (node,) = parse(_api("ProxySAMLoader", sam="sam_vit_h (2.56GB)")).nodes
+    assert node.knowledge == "table; some inputs as FakeSAMLoader reads them"

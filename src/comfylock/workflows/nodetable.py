@@ -531,11 +531,22 @@ def origin(class_type: str) -> str:
     """Where the facts about a class come from: ``table`` (the shipped table), or the
     ``origin`` of the pack that gave them (``installed pack at <commit>``, ``comfy.lock``)."""
     table = nodeknowledge.current_table()
+    where = "table"
     for pack_id in packs_of(class_type):
         pack = table.packs.get(pack_id)
         if pack is not None and pack.origin:
-            return pack.origin
-    return "table"
+            where = pack.origin
+            break
+    own = _own_entry(class_type)
+    handed = sorted(
+        {
+            other
+            for other, theirs in (own.delegates.values() if own else ())
+            if (target := _own_entry(other)) is not None
+            and any(theirs in getattr(target, f) for f in _HANDED)
+        }
+    )
+    return f"{where}; some inputs as {', '.join(handed)} reads them" if handed else where
 
 
 def download_dir(class_type: str, input_name: str) -> str | None:
