@@ -25,6 +25,7 @@ from .expressions import (
     iter_items,
     merge,
 )
+from .nodecalls import call_node_class, construct
 from .strmethods import str_format, str_method, to_slashes
 from .values import (
     ANY_INPUT,
@@ -53,7 +54,7 @@ from .values import (
     join_path,
 )
 
-__all__ = ["call", "call_node", "construct", "core_input_types"]
+__all__ = ["call", "call_node"]
 
 _IDENTITY = {"list", "sorted", "set", "tuple", "reversed", "str", "frozenset"}
 _COPIES = {"copy.copy", "copy.deepcopy", "deepcopy"}
@@ -144,26 +145,6 @@ def _super(it, frame) -> tuple:
     return tuple(b for b in bases if isinstance(b, ClassRef | Mod)) or (UNKNOWN,)
 
 
-_KIND_VALUE = {"link": "MODEL", "int": "INT", "widget": "COMBO"}  # a widget of any value kind
-
-
-def core_input_types(spec) -> DictV:
-    """What a core class's ``INPUT_TYPES()`` gives, from ComfyUI's recorded facts: its inputs
-    in order (``(name, kind, folder, optional)``: a model input lists its folder's files), or, from an
-    older table that knows only the model inputs (``{name: folder}``), those and an unknown
-    rest (so no widget order is made up from it)."""
-    if isinstance(spec, dict):
-        required = tuple(
-            (Const(name), (ListV((Files(frozenset({folder})),)),)) for name, folder in spec.items()
-        )
-        return DictV(((Const("required"), (DictV((*required, (UNKNOWN, (UNKNOWN,)))),)),))
-    sections: dict[str, list] = {"required": [], "optional": []}
-    for name, kind, folder, optional in spec:
-        value = Files(frozenset({folder})) if folder else Const(_KIND_VALUE.get(kind, "STRING"))
-        sections["optional" if optional else "required"].append((Const(name), (ListV((value,)),)))
-    return DictV(tuple((Const(k), (DictV(tuple(v)),)) for k, v in sections.items() if v))
-
-
 def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
     if isinstance(f, Mod) and f.name == "super" and not args:
         return _super(it, frame)
@@ -211,55 +192,8 @@ def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
         return _import_module(it, args, kwargs, frame)
     if name == "inspect.getmembers" and args:
         return tuple(_members(it, m) for m in args[0])
-    if last == "INPUT_TYPES" and name.count(".") >= 1:
-        spec = it.core_inputs.get(name.rsplit(".", 2)[-2])
-        if spec is not None:
-            return (core_input_types(spec),)
-    if name.count(".") >= 1 and last in it.core_inputs:
-        return (f,)  # ``LoraLoader()``: an instance of a core class
-    if name.startswith("nodes.") and name.count(".") == 1:
-        return (Mod(_OTHER_NODE + last),)  # another pack's node, by its registered name
-    if name.startswith(_OTHER_NODE) and "." in name:
-        _delegate(it, name[len(_OTHER_NODE) :].rpartition(".")[0], args, kwargs)
-        return (UNKNOWN,)
-    if name.count(".") >= 2 and name.rsplit(".", 2)[-2] in it.core_inputs:
-        _core_method_reads(it, it.core_inputs[name.rsplit(".", 2)[-2]], args, kwargs)
-        return (UNKNOWN,)
-    return call_stdlib(it, name, args, kwargs)
-
-
-_OTHER_NODE = "node-class:"  # an instance of a node class ComfyUI's nodes module does not hold
-
-
-def _delegate(it, target: str, args, kwargs) -> None:
-    """``NODE_CLASS_MAPPINGS["X"]().load(model, ...)``: a node that hands its input to
-    another pack's node (MultiGPU's wrappers) reads the value as that node's input does: a
-    keyword names the input, a positional value is taken for the input of its own name (a
-    wrapper passes its inputs on as they are). The other pack's facts answer at read time."""
-    if not target or target in it.core_classes:
-        return  # ComfyUI's own node: its loaders are read where their inputs are known
-    passed = [(v, None) for alts in args for v in alts]
-    passed += [(v, key) for key, alts in kwargs.items() for v in alts]
-    for v, key in passed:
-        if isinstance(v, Input) and v.xform == "":
-            it.effects.delegations.append((v.name, target, key or v.name))
-
-
-def _core_method_reads(it, spec, args, kwargs) -> None:
-    """``LoraLoader().load_lora(model, clip, lora, ...)``: a core loader's function takes its
-    inputs in ``INPUT_TYPES`` order; a node input passed as its model input is a file of that
-    input's folder."""
-    if isinstance(spec, dict):
-        return  # an older table: the order of the core class's inputs is unknown
-    names = [row[0] for row in spec]
-    folders = {row[0]: row[2] for row in spec if row[2]}
-    given = dict(zip(names, args, strict=False))
-    given.update({k: v for k, v in kwargs.items() if k in folders})
-    for name, alts in given.items():
-        folder = folders.get(name)
-        for v in alts if folder else ():
-            if isinstance(v, Input) and v.xform == "":
-                it.effects.file_reads.append((v.name, (PathV("{folder:" + folder + "}"),)))
+    got = call_node_class(it, f, args, kwargs)
+    return got if got is not None else call_stdlib(it, name, args, kwargs)
 
 
 def _import_module(it, args, kwargs, frame) -> tuple:
@@ -544,21 +478,6 @@ def call_folder_paths(it, fp: str, args, kwargs, node, frame) -> tuple:
 
 def _is_str(v) -> bool:
     return isinstance(v, Const) and isinstance(v.value, str)
-
-
-def construct(it, cls: ClassRef, frame) -> None:
-    """``Helper()``: what its ``__init__`` sets on ``self`` (``self.cache_dir = ...``,
-    ``self.models = {"label": Loader()}``) is what its methods read later; each class's once
-    (an instance stands for its class here). Its arguments are not followed: a node's values
-    are read where its function uses them, and a constructor's fallbacks for a directory the
-    user may type (``"default"``) would make every value "cannot tell"."""
-    if id(cls.node) in it.constructed:
-        return
-    it.constructed.add(id(cls.node))
-    init = find_method(it, cls, "__init__")
-    if init is not None:
-        params = init.node.args.posonlyargs + init.node.args.args
-        it.call_def(init, [(cls,), *([(UNKNOWN,)] * (len(params) - 1))], {}, frame)
 
 
 def call_bound(it, f: Bound, args, kwargs, frame) -> tuple:  # noqa: C901

@@ -8,20 +8,19 @@ import json
 import posixpath
 
 from . import CoreFacts
-from .calls import core_input_types
 from .expressions import class_attr, find_method, index
 from .fetches import value_fetches
 from .frontend import frontend_classes
-from .interp import ANY_INPUT, Interp, _Stop
-from .source import DATA_SUFFIXES, SourcePack
+from .interp import ANY_INPUT, Interp, _Stop, class_frame
+from .listings import INPUT_FOLDER, dir_key, input_dir, listed, model_dir
+from .nodecalls import construct, core_input_types
+from .source import SourcePack
 from .values import (
-    UNKNOWN,
     ClassRef,
     Const,
     DictV,
     DirFiles,
     Dyn,
-    FileName,
     Files,
     Input,
     ListV,
@@ -30,7 +29,6 @@ from .values import (
     Schema,
     V3Input,
     file_name_list,
-    is_word,
 )
 from .widgetorder import input_layout, widget_order
 
@@ -110,8 +108,6 @@ class _Scanner:
                 _task(self.it, module, self.it.module_env, module)
 
     def _take_decorated(self, cls: ClassRef, found: dict) -> None:
-        from .interp import class_frame
-
         for deco in cls.node.decorator_list:
             if not (isinstance(deco, ast.Call) and _callee_name(deco.func) in self.decorators):
                 continue
@@ -319,8 +315,6 @@ class _Scanner:
         return tuple(json.loads(orders.pop())) if len(orders) == 1 else False
 
     def _core_bases(self, cls: ClassRef) -> list:
-        from .interp import class_frame
-
         found = []
         for base in cls.node.bases:
             for b in self.it.ev(base, class_frame(cls)):
@@ -356,7 +350,7 @@ class _Scanner:
         return {core[0] if core else sorted(keys)[0]}
 
     def _take_input(self, name, first, folders, inputs: dict, dynamic: set) -> None:
-        first = _listed(first)
+        first = listed(first)
         if isinstance(first, ListV) and first.items:
             labels = [i.value for i in first.items if isinstance(i, Const)]
             if len(labels) == len(first.items) and all(isinstance(v, str) for v in labels):
@@ -374,10 +368,10 @@ class _Scanner:
                 self.words.setdefault(name, []).extend(first.words)
         elif file_name_list(first):
             inputs.setdefault(name, set()).add(_FIXED)  # the loader says where: _fixed_files
-        elif isinstance(first, DirFiles) and self.it.input_files and _input_dir(first.rel):
+        elif isinstance(first, DirFiles) and self.it.input_files and input_dir(first.rel):
             inputs.setdefault(name, set()).add(INPUT_FOLDER)
-        elif isinstance(first, DirFiles) and _model_dir(first.rel, self.pack):
-            key = _dir_key(first.rel, folders)
+        elif isinstance(first, DirFiles) and model_dir(first.rel, self.pack):
+            key = dir_key(first.rel, folders)
             inputs.setdefault(name, set()).add(key)
             if first.words:
                 self.words.setdefault(name, []).extend(first.words)
@@ -406,7 +400,7 @@ class _Scanner:
         for key, dirs in folders.items():
             if rel in dirs:
                 return key
-        return _dir_key(rel, folders) if _model_dir(rel, self.pack) else None
+        return dir_key(rel, folders) if model_dir(rel, self.pack) else None
 
     def _fixed_files(self, inputs: dict, reads: list, folders, dynamic: set) -> None:
         """A fixed list of file names: the folder of the directory the loader joins the
@@ -419,7 +413,7 @@ class _Scanner:
             if _FIXED not in keys:
                 continue
             keys.discard(_FIXED)
-            got = {self._read_dir_key(d, folders) for n, dirs in reads if n == name for d in dirs}
+            got = {self._readdir_key(d, folders) for n, dirs in reads if n == name for d in dirs}
             if got and None not in got:
                 keys.update(got)
             elif got or (not keys and len(self.handed.get(name, ())) != 1):
@@ -429,11 +423,11 @@ class _Scanner:
         """Inputs the node takes through ``**kwargs`` (a LoRA stack's ``lora_1.lora``) whose
         value its code reads as a file of one folder: ``"*"``, any input INPUT_TYPES does not
         declare, reads that folder."""
-        keys = {self._read_dir_key(d, folders) for n, dirs in reads if n == ANY_INPUT for d in dirs}
+        keys = {self._readdir_key(d, folders) for n, dirs in reads if n == ANY_INPUT for d in dirs}
         if keys and None not in keys:
             inputs.setdefault(ANY_INPUT, set()).update(keys)
 
-    def _read_dir_key(self, d, folders) -> str | None:
+    def _readdir_key(self, d, folders) -> str | None:
         if not isinstance(d, PathV):
             return None
         if d.rel.startswith("{folder:") and d.rel.endswith("}") and d.rel.count("{") == 1:
@@ -458,9 +452,6 @@ class _Scanner:
         names = [v.value for v in fn if isinstance(v, Const) and isinstance(v.value, str)]
         if find_method(it, cls, "execute") is not None:
             names.append("execute")
-        from .calls import construct
-        from .interp import class_frame
-
         construct(it, cls, class_frame(cls))  # ComfyUI makes the node, then calls it
         for fname in names:
             method = find_method(it, cls, fname)
@@ -524,30 +515,6 @@ def _may_name_a_file(name: str, widgets) -> bool:
     return position >= len(kinds) or kinds[position] in "cs?"
 
 
-def _listed(v):
-    """A list built from a listing's names (``[f for f in files]``, ``sorted(d.keys())``) is
-    that listing; words put beside them (``names.insert(0, "none")``) are the node's own."""
-    if not (isinstance(v, ListV) and any(isinstance(i, FileName) for i in v.items)):
-        return v
-    consts = [i.value for i in v.items if isinstance(i, Const) and isinstance(i.value, str)]
-    names = [i for i in v.items if isinstance(i, FileName)]
-    if len(names) + len(consts) != len(v.items):
-        return v
-    words = tuple(w for w in consts if is_word(w))  # a default file name stays a file
-    keys = {i.key for i in names}  # ``models/<key>`` as a fallback for a folder's dirs: it
-    items = [i for i in names if not (i.key[:11] == "dir:models/" and i.key[11:] in keys)]
-    v = ListV(tuple(items))
-    if all(i.key.startswith("dir:") for i in v.items):
-        rels = {i.key[4:] for i in v.items}
-        if len(rels) == 1:
-            return DirFiles(rels.pop(), words)
-        return Dyn("names of several directories")
-    if any(i.key.startswith("dir:") for i in v.items):
-        return Dyn("names of a folder and a directory")
-    prefixes = frozenset((i.key, i.prefix) for i in v.items if i.prefix)
-    return Files(frozenset(i.key for i in v.items), prefixes, words)
-
-
 def _callee_name(node) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
@@ -557,44 +524,6 @@ def _callee_name(node) -> str | None:
 def _firsts(vals):
     for v in vals:
         yield v.items[0] if isinstance(v, ListV) and v.items else v
-
-
-# Words in a pack's own sub-directory that say it holds model weights (not fonts, styles, LUTs).
-_MODEL_WORDS = ("model", "checkpoint", "ckpt", "weight", "lora", "pretrained", "unet", "vae")
-
-
-def _model_dir(rel: str, pack: SourcePack) -> bool:
-    """A directory listing is a model input when it lists ``models/…`` or a model-named
-    directory of the pack's own; input/output/temp listings and pack data are not. A pack's
-    directory holding data files the pack ships itself (``configs/lora/*.json``: settings
-    templates) is its data, whatever its name says."""
-    if rel == "models" or rel.startswith("models/"):
-        return True
-    own = f"custom_nodes/{pack.dirname}/"
-    if not rel.startswith(own):
-        return False
-    sub = rel[len(own) :]
-    if any(p.rpartition("/")[0] == sub and p.endswith(DATA_SUFFIXES) for p in pack.files):
-        return False
-    return any(w in part.lower() for part in sub.split("/") for w in _MODEL_WORDS)
-
-
-INPUT_FOLDER = "input"  # ComfyUI's input/ folder, beside models/ (not in it)
-
-
-def _input_dir(rel: str) -> bool:
-    return rel == INPUT_FOLDER or rel.startswith(INPUT_FOLDER + "/")
-
-
-def _dir_key(rel: str, folders: dict) -> str:
-    for key, dirs in folders.items():
-        if rel in dirs:
-            return key
-    key = rel[len("models/") :] if rel.startswith("models/") else rel
-    folders.setdefault(key, [])
-    if rel not in folders[key]:
-        folders[key].append(rel)
-    return key
 
 
 _FIXED = "{fixed}"  # placeholder: a fixed file list whose folder the loader's code says
@@ -607,9 +536,6 @@ def _mentions(node, needles) -> bool:
             if name in needles:
                 return True
     return False
-
-
-_ = UNKNOWN
 
 
 def _one(values: set):

@@ -165,9 +165,7 @@ def knowledge(data: dict, digest: str = "") -> Knowledge:
 
 def _merged(table: Table, extra: Knowledge) -> Table:
     packs = {**table.packs, **extra.packs}
-    classes = dict(table.classes)
-    for name, entry in extra.classes.items():
-        classes[name] = entry
+    classes = {**table.classes, **extra.classes}
     # a class an extra pack provides is that pack's, even where the table named another
     for pack_id, pack in extra.packs.items():
         for name in pack.nodes:
@@ -175,13 +173,7 @@ def _merged(table: Table, extra: Knowledge) -> Table:
                 classes[name] = msgspec.structs.replace(
                     classes[name], pack=pack_id, packs=[], claimed_by=[]
                 )
-    return Table(
-        version=table.version,
-        generator=table.generator,
-        ranking=table.ranking,
-        packs=packs,
-        classes=classes,
-    )
+    return msgspec.structs.replace(table, packs=packs, classes=classes)
 
 
 def fingerprint() -> str:
