@@ -18,6 +18,18 @@ __all__ = ["main", "planned"]
 
 
 def main() -> None:
+    try:
+        _main()
+    except KeyboardInterrupt:
+        # NOTE: a Ctrl-C before the CLI's own handler is in place (the receipt, the planned
+        # pass, click's import while early downloads run) is answered as the CLI answers one
+        from .argv import interrupted_message
+
+        sys.stderr.write(f"error: {interrupted_message(sys.argv[1:])}\n")
+        sys.exit(130)
+
+
+def _main() -> None:
     from .sync import receipt
 
     try:
@@ -55,9 +67,6 @@ def planned(args: list[str]) -> int | None:
     receipt.begin(args)
     try:
         outcome, project = _plan(command, values, flags)
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
-        return 130
     except Exception:  # noqa: BLE001 — the full CLI plans again and says what is wrong
         return None
     if outcome is None:

@@ -13,6 +13,7 @@ import sys
 import click
 
 from . import __version__
+from .argv import GLOBAL_FLAGS, GLOBAL_VALUE_OPTIONS, command_index, interrupted_message
 
 __all__ = ["cli", "echo_printed", "json_option", "main", "pass_project", "pass_settings"]
 
@@ -37,16 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "help": ("comfylock.commands.help", "help_cmd"),
 }
 
-# Global options (SPEC §2) are accepted before or after the command name: ``_hoist_globals``
-# moves any found after it to the front, where the group parses them.
-GLOBAL_VALUE_OPTIONS = ("--lock", "--comfyui-root", "--models-dir", "--store")
-GLOBAL_FLAGS = ("--verbose", "--quiet", "-q", "--no-color", "--version")
-# What an interrupted command leaves behind, for the Ctrl-C message.
-INTERRUPTED = {
-    "sync": "partial downloads are kept and the next run resumes them",
-    "resolve": "comfy.lock was not changed",
-    "add": "comfy.lock and comfylock.toml were not changed",
-}
+# Global options are accepted before or after the command name: ``_hoist_globals``
+# moves any found after it to the front, where the group parses them (``argv``).
 
 EXIT_INTERNAL = 70
 
@@ -198,26 +191,10 @@ def _is_verbose_flag(arg: str) -> bool:
     return arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"})
 
 
-def _command_index(args: list[str]) -> int | None:
-    """Index of the command name in ``args`` (global options and their values skipped)."""
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            return None
-        if arg in GLOBAL_VALUE_OPTIONS:
-            i += 2
-            continue
-        if not arg.startswith("-"):
-            return i
-        i += 1
-    return None
-
-
 def _hoist_globals(args: list[str]) -> list[str]:
     """Move global options given after the command name in front of it (``comfylock sync
     --comfyui-root X`` == ``comfylock --comfyui-root X sync``). Stops at ``--``."""
-    at = _command_index(args)
+    at = command_index(args)
     if at is None:
         return args
     front, rest, moved = list(args[: at + 1]), [], []
@@ -262,7 +239,7 @@ def output_width() -> int | None:
 
 def _given_globals(args: list[str]) -> list[tuple[str, str]]:
     """The global options with a value this run was given, as typed (after hoisting)."""
-    at = _command_index(args)
+    at = command_index(args)
     front = args[:at] if at is not None else args
     out, i = [], 0
     while i < len(front):
@@ -302,12 +279,6 @@ def _prints_data(args: list[str]) -> bool:
         if value in _DATA_FORMATS:
             return True
     return False
-
-
-def _interrupted(args: list[str]) -> str:
-    at = _command_index(args)
-    left = INTERRUPTED.get(args[at], "") if at is not None else ""
-    return f"interrupted; {left}" if left else "interrupted"
 
 
 def _run(args: list[str] | None, *, fast: bool = True) -> int:
@@ -356,7 +327,7 @@ def _invoke(args: list[str], verbose: bool) -> int:
     except click.ClickException as exc:
         return _fail(usage_line(exc), 2)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        return _fail(_interrupted(args), 130)
+        return _fail(interrupted_message(args), 130)
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 — the one place errors become exit codes

@@ -302,6 +302,66 @@ def test_sigint_exits_130_without_traceback(world, backend, group):
     assert not target_of(world, m).exists()
 
 
+# A Ctrl-C that lands while the CLI is still being imported (the early downloads already
+# running): the child raises it from the import of ``comfylock.cli`` once bytes are on disk.
+_INTERRUPT_AT_CLI_IMPORT = """
+import importlib.abc, pathlib, sys, time
+part = pathlib.Path(sys.argv[1])
+
+class CtrlC(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "comfylock.cli":
+            deadline = time.monotonic() + 30
+            while not part.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["comfylock", *sys.argv[2:]]
+from comfylock.__main__ import main
+main()
+"""
+
+
+def test_sigint_before_the_cli_is_imported_exits_130(world):
+    if shutil.which("aria2c") is None:
+        pytest.skip("aria2c is not installed")
+    m = world["models"][0]
+    release = threading.Event()
+    serve_world(world, signed_handler=stalling(m.data, release, first_only=False))
+    part = store_dir() / "tmp" / f"{m.sha256}.part"
+    cmd = [
+        sys.executable,
+        "-c",
+        _INTERRUPT_AT_CLI_IMPORT,
+        str(part),
+        *world["args"],
+        "sync",
+        "--no-nodes",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        env=os.environ.copy(),
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    _one_line_error(err, "interrupted; partial downloads are kept")
+    assert not _aria2_children(proc.pid)
+    assert part.exists()  # the early download's bytes, kept for resume
+    assert not target_of(world, m).exists()
+
+
 def test_two_syncs_at_once_download_once(world):
     m = world["models"][0]
     release = threading.Event()
