@@ -23,7 +23,7 @@ def main() -> None:
     except KeyboardInterrupt:
         # NOTE: a Ctrl-C before the CLI's own handler is in place (the receipt, the planned
         # pass, click's import while early downloads run) is answered as the CLI answers one
-        from .argv import interrupted_message
+        from .basics.argv import interrupted_message
 
         sys.stderr.write(f"error: {interrupted_message(sys.argv[1:])}\n")
         sys.exit(130)

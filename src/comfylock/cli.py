@@ -13,7 +13,7 @@ import sys
 import click
 
 from . import __version__
-from .argv import GLOBAL_FLAGS, GLOBAL_VALUE_OPTIONS, command_index, interrupted_message
+from .basics.argv import GLOBAL_FLAGS, GLOBAL_VALUE_OPTIONS, command_index, interrupted_message
 
 __all__ = ["cli", "echo_printed", "json_option", "main", "pass_project", "pass_settings"]
 
@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # Global options are accepted before or after the command name: ``_hoist_globals``
-# moves any found after it to the front, where the group parses them (``argv``).
+# moves any found after it to the front, where the group parses them (``basics/argv.py``).
 
 EXIT_INTERNAL = 70
 
