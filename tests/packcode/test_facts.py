@@ -299,6 +299,12 @@ def test_a_value_handed_to_another_packs_node_is_recorded_for_that_node(wrappers
     assert "delegates" not in wrappers["ProxyCoreCheckpoint"]
 
 
+def test_a_node_found_through_a_helper_by_its_registered_name_is_delegated_to(wrappers):
+    # _node_class("FakeSAMLoader") -> comfy_nodes.NODE_CLASS_MAPPINGS.get(name), imported
+    # inside the helper; the value passed by position keeps the proxy's input name
+    assert wrappers["SAMStage"]["delegates"] == {"segmenter": ["FakeSAMLoader", "segmenter"]}
+
+
 def test_a_wrapper_passing_its_inputs_on_by_keyword_is_followed(wrappers):
     # getattr(super(), cls.FUNCTION)(*args, **kwargs): ComfyUI calls a node's function with
     # keywords only, so the wrapped function receives every input under its own name

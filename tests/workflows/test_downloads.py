@@ -176,6 +176,13 @@ def test_a_node_handing_its_value_to_another_packs_node_reads_it_as_that_node(pr
     assert (ref.folder, ref.name) == ("sams", "sam_vit_h_4b8939.pth")
 
 
+def test_a_value_handed_by_position_is_the_other_nodes_one_model_input(proxy_table):
+    # SAMStage's "segmenter" goes to FakeSAMLoader().load(segmenter): the loader has no input
+    # of that name, and one model input only (model_name), so that input reads it
+    (ref,) = parse(_api("SAMStage", segmenter="sam_vit_b (375MB)")).models
+    assert (ref.folder, ref.name) == ("sams", "sam_vit_b_01ec64.pth")
+
+
 def test_a_handed_value_whose_node_is_not_known_stays_as_the_proxy_says(node_table):
     # the other pack is not in the table: the proxy's own facts only (no folder invented)
     node_table(table_of("FakeWrapperPack"))

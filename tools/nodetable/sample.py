@@ -179,7 +179,8 @@ def extract(data: dict, mirror: Path, out: Path, corpus: Path | None) -> dict[st
     return counts
 
 
-_INSTALLED = (".py", ".toml", ".json", ".yaml", ".yml", ".txt", ".cfg", ".ini")
+# what an installed pack holds that the reader reads (its browser code registers nodes too)
+_INSTALLED = (".py", ".js", ".toml", ".json", ".yaml", ".yml", ".txt", ".cfg", ".ini")
 
 
 def install(mirror: Path, root: Path) -> int:

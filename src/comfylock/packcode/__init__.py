@@ -34,7 +34,8 @@ __all__ = ["SCANNER_VERSION", "CoreFacts"]
 #    pass their inputs on (``getattr(super(), cls.FUNCTION)(*args, **kwargs)``) are followed;
 #    what a class's ``__init__`` sets on ``self`` is read (the node's, before its function,
 #    and each helper's it makes); a dict indexed by a node's value gives any of its entries.
-SCANNER_VERSION = 5
+# 6: issue 17, fifth round: ``NODE_CLASS_MAPPINGS.get("X")`` names X as its subscript does.
+SCANNER_VERSION = 6
 
 
 class CoreFacts(NamedTuple):

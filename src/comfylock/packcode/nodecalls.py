@@ -37,6 +37,10 @@ def call_node_class(it, f: Mod, args, kwargs) -> tuple | None:
     """What calling ``f`` means when it names a node class or one of its functions; None when
     it names none."""
     name, last = f.name, _last(f.name)
+    if name == "nodes.NODE_CLASS_MAPPINGS.get" and args:
+        # ``NODE_CLASS_MAPPINGS.get("X")``: the class registered as X, as by its subscript
+        named = [v.value for v in args[0] if isinstance(v, Const) and isinstance(v.value, str)]
+        return tuple(Mod(f"nodes.{n}") for n in named) or (UNKNOWN,)
     if last == "INPUT_TYPES" and name.count(".") >= 1:
         spec = it.core_inputs.get(name.rsplit(".", 2)[-2])
         if spec is not None:

@@ -190,6 +190,7 @@ def _with_delegates(class_type: str, entry: ClassEntry) -> ClassEntry:
         target = _own_entry(other) if other != class_type else None
         if target is None:
             continue
+        theirs = _their_input(target, theirs)
         for field in _HANDED:
             value = getattr(target, field).get(theirs)
             if value is not None:
@@ -200,6 +201,18 @@ def _with_delegates(class_type: str, entry: ClassEntry) -> ClassEntry:
         return entry
     merged = {f: {**getattr(entry, f), **added[f]} for f in _HANDED}
     return msgspec.structs.replace(entry, dynamic=dynamic, **merged)
+
+
+def _their_input(target: ClassEntry, theirs: str) -> str:
+    """The other node's input a handed value is: the one of its name (a keyword, or a
+    wrapper passing its inputs on as they are), else, when the other node takes one model
+    file only, that one (``VAELoaderKJ().load_vae(video_vae_name, ...)``)."""
+    if any(theirs in getattr(target, field) for field in _HANDED) or theirs in target.dynamic:
+        return theirs
+    models = {n for field in ("inputs", "downloads", "fetches") for n in getattr(target, field)}
+    models |= set(target.dynamic)
+    models.discard("*")
+    return models.pop() if len(models) == 1 else theirs
 
 
 def _own_entry(class_type: str) -> ClassEntry | None:
