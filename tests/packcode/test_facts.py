@@ -328,3 +328,26 @@ def test_helpers_the_nodes_init_makes_are_read_with_what_their_init_sets(downloa
             {"repo": "fakeorg/cutout-2", "dir": "models/cutout/Cutout-2", "file": "weights.pth"}
         ],
     }
+
+
+@pytest.fixture(scope="module")
+def backups() -> dict:
+    return read_pack("FakeBackupPack")
+
+
+def test_a_class_with_copies_is_the_one_the_packs_import_reaches(backups):
+    # backups/2026_old/ holds older copies (another folder) nothing imports: ComfyUI registers
+    # nodes.py's StackLoader (imported by __init__.py) and extra/late.py's LateVAELoader
+    # (loaded by its file path at run time)
+    assert backups["classes"]["StackLoader"]["inputs"] == {"lora_name": "loras"}
+    assert backups["classes"]["LateVAELoader"]["inputs"] == {"vae_name": "vae"}
+
+
+def test_a_file_starting_with_a_byte_order_mark_is_read(backups):
+    assert "__init__.py: not Python 3" not in backups["notes"]
+    assert "__init__.py: a mapping key is dynamic" in backups["notes"]  # its code was read
+
+
+def test_names_made_unique_with_dict_fromkeys_are_still_the_folders_files(backups):
+    # list(dict.fromkeys(("", *listing))): the listing, an empty choice first
+    assert backups["classes"]["StackLoader"]["widgets"] == ["lora_name"]

@@ -34,7 +34,10 @@ __all__ = ["SCANNER_VERSION", "CoreFacts"]
 #    pass their inputs on (``getattr(super(), cls.FUNCTION)(*args, **kwargs)``) are followed;
 #    what a class's ``__init__`` sets on ``self`` is read (the node's, before its function,
 #    and each helper's it makes); a dict indexed by a node's value gives any of its entries.
-# 6: issue 17, fifth round: ``NODE_CLASS_MAPPINGS.get("X")`` names X as its subscript does.
+# 6: issue 17, fifth round: ``NODE_CLASS_MAPPINGS.get("X")`` names X as its subscript does;
+#    a file starting with a byte order mark is read (it was "not Python 3"); a class several
+#    modules define is the one in the modules the pack's ``__init__.py`` reaches by import;
+#    ``dict.fromkeys(names)`` is the names.
 SCANNER_VERSION = 6
 
 

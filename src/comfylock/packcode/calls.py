@@ -322,8 +322,8 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
         return tuple(ListV((ListV((v, UNKNOWN, _listing(v))),)) for v in first)
     if name.startswith("os.path.") and last == "relpath":
         return tuple(v if isinstance(v, FileName) else UNKNOWN for v in first)
-    if name in _IDENTITY or name in _COPIES:
-        return first
+    if name in _IDENTITY or name in _COPIES or name == "dict.fromkeys":
+        return first  # NOTE: ``dict.fromkeys(names)``: the names, once each, in order
     if _is_progress(name, last):  # a progress bar yields its iterable's items
         return kwargs.get("iterable", first)
     if name == "filter" and len(args) == 2:

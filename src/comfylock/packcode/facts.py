@@ -135,6 +135,19 @@ class _Scanner:
                     if isinstance(v, ClassRef) and v.module == module:
                         _task(self.it, v.node.name, self._take_v3, v, found)
                         _task(self.it, v.node.name, self._take_decorated, v, found)
+        return self._as_registered(found)
+
+    def _as_registered(self, found: dict[str, list]) -> dict[str, list]:
+        """A class several modules define (copies kept in a backup folder, old versions) is
+        the one in the modules ComfyUI's import of the pack reaches, when any is: reading
+        every copy is slower and reads as a class nobody can tell."""
+        reached = self.pack.imported_from_root()
+        if reached is None:
+            return found
+        for name, refs in found.items():
+            mine = [r for r in refs if r is not None and r.module in reached]
+            if len(refs) > 1 and mine and len(mine) < len(refs):
+                found[name] = mine
         return found
 
     def _take_mapping(self, d: DictV, module: str, found: dict) -> None:

@@ -60,7 +60,9 @@ class SourcePack:
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        tree = ast.parse(self.files[path], filename=path)
+                        # NOTE: Python reads a file starting with a UTF-8 byte order mark
+                        # as it reads one without; ast.parse of the decoded text does not
+                        tree = ast.parse(self.files[path].removeprefix("\ufeff"), filename=path)
                 except (SyntaxError, ValueError):
                     self.unparsable.append(path)
             self._trees[module] = tree
@@ -117,7 +119,100 @@ class SourcePack:
     def _known(self, module: str) -> bool:
         return module in self.modules or module in self.packages
 
+    def imported_from_root(self) -> set[str] | None:
+        """The modules ComfyUI's import of the pack can reach: the root ``__init__.py`` and
+        every pack module an ``import`` statement of a reached module names (anywhere in it,
+        a function's or a ``try``'s too), or its run-time loading names. None when the pack
+        has no root ``__init__.py``."""
+        if "" not in self.modules:
+            return None
+        reached, todo = {""}, [""]
+        while todo:
+            module = todo.pop()
+            text = self.files[self.modules[module]]
+            tree = self.tree(module)
+            named: list[str] = []
+            if any(word in text for word in _RUNTIME_IMPORTS):
+                named = self._loaded_at_run_time(tree, module)
+            for node in ast.walk(tree) if tree is not None else ():
+                for name in (*_imported(self, node, module), *named):
+                    for part in _with_parents(name):
+                        if part not in reached and part in self.modules:
+                            reached.add(part)
+                            todo.append(part)
+        return reached
+
+    def _loaded_at_run_time(self, tree, current: str) -> list[str]:
+        """The pack modules a module loads at run time (``importlib.import_module``,
+        ``spec_from_file_location``): the one a literal argument names, else those its
+        strings name, by dotted name or by ``.py`` file (``os.path.join(here, "cine-pp",
+        "post_aa.py")``). A name made from a directory's listing names none: such a
+        module's own classes are then not told from copies elsewhere (see ``facts``)."""
+        found: list[str] = []
+        spelled_out = True
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Call) and node.args and _call_name(node) in _RUNTIME_IMPORTS:
+                arg = node.args[0]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    level = len(arg.value) - len(arg.value.lstrip("."))
+                    name = self.resolve_module(arg.value.lstrip("."), current, level=level)
+                    found.extend([name] if name is not None else [])
+                if _call_name(node) == "spec_from_file_location" or not isinstance(
+                    arg, ast.Constant
+                ):
+                    spelled_out = False
+        if spelled_out:
+            return found
+        words = {
+            node.value.strip().strip("/")
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value
+        }
+        for text in sorted(words):
+            if text.lstrip(".") in self.modules:
+                found.append(text.lstrip("."))
+            elif text.endswith(".py"):
+                found.extend(self._file_named(text, words))
+        return found
+
+    def _file_named(self, name: str, words: set[str]) -> list[str]:
+        """The modules whose file ``name`` (``late.py``, ``extra/late.py``) may be: those
+        whose directories the same code spells out too (``os.path.join(here, "extra",
+        "late.py")``), else every file of that name."""
+        files = [(m, p) for m, p in self.modules.items() if p == name or p.endswith("/" + name)]
+        spelled = [m for m, p in files if set(p.split("/")[:-1]) <= words | set(name.split("/"))]
+        return spelled or [m for m, _ in files]
+
     def modules_mentioning(self, *needles: str) -> list[str]:
         return [
             m for m, path in self.modules.items() if any(n in self.files[path] for n in needles)
         ]
+
+
+# ways a module loads another by a name made at run time
+_RUNTIME_IMPORTS = ("import_module", "__import__", "spec_from_file_location")
+
+
+def _imported(pack: SourcePack, node, current: str) -> list[str]:
+    """The pack modules one ``import`` statement names (``from . import a, b`` names both)."""
+    if isinstance(node, ast.Import):
+        found = (pack.resolve_module(a.name, current) for a in node.names)
+        return [m for m in found if m is not None]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    base = pack.resolve_module(node.module or "", current, level=node.level)
+    if base is None:
+        return []
+    subs = (pack.resolve_module(a.name, base, package=True) for a in node.names)
+    return [base, *(m for m in subs if m is not None)]
+
+
+def _with_parents(module: str) -> list[str]:
+    """``a.b.c`` imports ``a`` and ``a.b`` first (their ``__init__.py``)."""
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)] if module else [""]
+
+
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
