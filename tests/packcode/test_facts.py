@@ -338,16 +338,30 @@ def backups() -> dict:
 def test_a_class_with_copies_is_the_one_the_packs_import_reaches(backups):
     # backups/2026_old/ holds older copies (another folder) nothing imports: ComfyUI registers
     # nodes.py's StackLoader (imported by __init__.py) and extra/late.py's LateVAELoader
-    # (loaded by its file path at run time)
+    # (loaded by its file path at run time, through a helper: spec_from_file_location)
     assert backups["classes"]["StackLoader"]["inputs"] == {"lora_name": "loras"}
     assert backups["classes"]["LateVAELoader"]["inputs"] == {"vae_name": "vae"}
 
 
 def test_a_file_starting_with_a_byte_order_mark_is_read(backups):
     assert "__init__.py: not Python 3" not in backups["notes"]
-    assert "__init__.py: a mapping key is dynamic" in backups["notes"]  # its code was read
 
 
 def test_names_made_unique_with_dict_fromkeys_are_still_the_folders_files(backups):
     # list(dict.fromkeys(("", *listing))): the listing, an empty choice first
     assert backups["classes"]["StackLoader"]["widgets"] == ["lora_name"]
+
+
+def test_inputs_made_one_per_slot_in_a_loop_are_each_named(layouts):
+    # range(1, MAX_LORAS + 1) with f"lora_{i}_name" and "lora_%d_strength" % i; a format spec
+    entry = layouts["FakeLoraStack"]
+    assert entry["inputs"] == {"lora_1_name": "loras", "lora_2_name": "loras", "vae_00": "vae"}
+    assert entry["widgets"] == [
+        "count",
+        "lora_1_name",
+        "lora_1_strength",
+        "lora_2_name",
+        "lora_2_strength",
+        "vae_00",
+    ]
+    assert "dynamic" not in entry

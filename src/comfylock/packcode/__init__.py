@@ -37,7 +37,10 @@ __all__ = ["SCANNER_VERSION", "CoreFacts"]
 # 6: issue 17, fifth round: ``NODE_CLASS_MAPPINGS.get("X")`` names X as its subscript does;
 #    a file starting with a byte order mark is read (it was "not Python 3"); a class several
 #    modules define is the one in the modules the pack's ``__init__.py`` reaches by import;
-#    ``dict.fromkeys(names)`` is the names.
+#    ``dict.fromkeys(names)`` is the names; a module loaded by its path
+#    (``spec_from_file_location``) is that pack module; numbers are added and multiplied,
+#    ``range`` of known bounds is its numbers and f-strings and ``%`` format them (one input
+#    per slot made in a loop, ``lora_{i}_name``, is named).
 SCANNER_VERSION = 6
 
 

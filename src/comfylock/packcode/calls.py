@@ -190,6 +190,10 @@ def call(it, f, args, kwargs, node, frame) -> tuple:  # noqa: C901
         return (V3Input(_collapse(args[0]), kind, options),)
     if name == "importlib.import_module" and args:
         return _import_module(it, args, kwargs, frame)
+    if last == "spec_from_file_location" and name.startswith(("importlib.", last)):
+        return _module_at(it, args[1] if len(args) > 1 else kwargs.get("location", ()))
+    if last == "module_from_spec" and name.startswith(("importlib.", last)) and args:
+        return args[0]  # the spec stands for its module (see _module_at)
     if name == "inspect.getmembers" and args:
         return tuple(_members(it, m) for m in args[0])
     got = call_node_class(it, f, args, kwargs)
@@ -208,6 +212,18 @@ def _import_module(it, args, kwargs, frame) -> tuple:
         local = it.pack.resolve_module(name.lstrip("."), frame.module, level=level)
         out.append(Mod("pack:" + local) if local is not None else Mod(name))
     return merge(tuple(out))
+
+
+def _module_at(it, paths) -> tuple:
+    """``importlib.util.spec_from_file_location(name, os.path.join(here, "nodes", "x.py"))``:
+    the pack module at that path (its spec and the module made from it are read as one)."""
+    by_path = {it.pack.root_rel(m): m for m in it.pack.modules}
+    out = [
+        Mod("pack:" + by_path[posixpath.normpath(v.rel)])
+        for v in paths
+        if isinstance(v, PathV) and posixpath.normpath(v.rel) in by_path
+    ]
+    return tuple(out) or (UNKNOWN,)
 
 
 def _members(it, module):
@@ -326,6 +342,8 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
         return first  # NOTE: ``dict.fromkeys(names)``: the names, once each, in order
     if _is_progress(name, last):  # a progress bar yields its iterable's items
         return kwargs.get("iterable", first)
+    if name == "range" and args:
+        return _range(args)
     if name == "filter" and len(args) == 2:
         return args[1]
     if name in ("enumerate", "zip") and args:
@@ -337,6 +355,21 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
             return (DictV(tuple((Const(k), v) for k, v in kwargs.items())),)
         return tuple(_dict_of_pairs(v) for v in first)
     return (UNKNOWN,)
+
+
+def _range(args) -> tuple:
+    """``range(1, n + 1)`` of known numbers: its numbers, so a loop making one input per
+    slot (``lora_{i}_name``) names each; unknown bounds or more than 400 numbers: unknown."""
+    bounds = []
+    for alts in args[:3]:
+        ints = [v.value for v in alts if isinstance(v, Const) and type(v.value) is int]
+        if len(ints) != 1 or len(alts) != 1:
+            return (UNKNOWN,)
+        bounds.append(ints[0])
+    numbers = range(*bounds) if bounds[-1:] != [0] or len(bounds) < 3 else range(0)
+    if len(numbers) > 400:
+        return (UNKNOWN,)
+    return (ListV(tuple(Const(n) for n in numbers)),)
 
 
 def _is_progress(name: str, last: str) -> bool:

@@ -47,7 +47,7 @@ BUILTINS = {
     "enumerate",
     "zip",
 }
-BUILTINS |= {"open", "callable", "getattr"}
+BUILTINS |= {"open", "callable", "getattr", "range"}
 _FP_ATTRS = {"models_dir": "models", "base_path": "", "output_directory": "output"}
 _FP_ATTRS |= {"input_directory": "input", "temp_directory": "temp", "user_directory": "user"}
 
@@ -187,11 +187,27 @@ def fstring(it, node: ast.JoinedStr, frame) -> tuple:
         alts = it.ev(piece.value, frame)
         if len(alts) != 1:
             return (UNKNOWN,)
-        parts.append(alts[0])
+        parts.append(_formatted(alts[0], piece))
     out = parts[0] if parts else Const("")
     for p in parts[1:]:
         out = _add(out, p)
     return (out,)
+
+
+def _formatted(v, piece: ast.FormattedValue):
+    """A number in an f-string is its text (``f"lora_{i}_name"``), with a constant format
+    spec applied (``{i:02d}``); anything else stays the value it is."""
+    if not (isinstance(v, Const) and _number(v.value)) or piece.conversion not in (-1, 115):
+        return v
+    spec = piece.format_spec
+    if spec is None:
+        return Const(str(v.value))
+    if all(isinstance(p, ast.Constant) for p in spec.values):
+        try:
+            return Const(format(v.value, "".join(str(p.value) for p in spec.values)))
+        except (TypeError, ValueError):
+            return UNKNOWN
+    return UNKNOWN
 
 
 def _collapse(alts: tuple):
@@ -378,12 +394,34 @@ def _add(a, b):  # noqa: C901 - the pairs that matter
     if isinstance(a, Const) and isinstance(b, Const):
         if isinstance(a.value, str) and isinstance(b.value, str):
             return Const(a.value + b.value)
-        return UNKNOWN
+        return _arith(ast.Add(), a.value, b.value)
     if isinstance(a, PathV) and isinstance(b, Const) and isinstance(b.value, str):
         joined = posixpath.normpath((a.rel + b.value).replace("\\", "/"))
         return PathV("" if joined == "." else joined.lstrip("/") if a.rel == "" else joined)
     if isinstance(a, PathV) and isinstance(b, Input):
         return PathV(a.rel + ("{repo_name}" if b.xform == "repo_name" else "{repo_id}"))
+    return UNKNOWN
+
+
+def _number(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _arith(op, a, b):
+    """Numbers (``max_loras + 1``, ``i * 2``) and ``"lora_%d" % i``: what Python gives, when
+    both sides are known and the result stays small; else unknown."""
+    try:
+        if _number(a) and _number(b) and isinstance(op, ast.Add | ast.Sub | ast.Mult):
+            got = a + b if isinstance(op, ast.Add) else a - b if isinstance(op, ast.Sub) else a * b
+            return Const(got) if abs(got) < 1 << 32 else UNKNOWN
+        if (
+            isinstance(op, ast.Mod)
+            and isinstance(a, str)
+            and (_number(b) or isinstance(b, str | tuple))
+        ):
+            return Const(a % b)
+    except (TypeError, ValueError, ZeroDivisionError):
+        pass
     return UNKNOWN
 
 
@@ -400,6 +438,8 @@ def binop(op, left: tuple, right: tuple) -> tuple:
                 out.append(merged)
             elif isinstance(op, ast.Div) and isinstance(a, PathV):
                 out.append(join_path(a.rel, b) or UNKNOWN)
+            elif isinstance(a, Const) and isinstance(b, Const | ListV):
+                out.append(_arith(op, a.value, _plain(b)))
             else:
                 out.append(UNKNOWN)
     return merge(tuple(out))
