@@ -83,6 +83,21 @@ def test_a_pack_the_table_read_at_that_commit_adds_nothing(root, tmp_path, node_
     assert not again.packs and not again.classes
 
 
+def test_a_pack_the_table_holds_is_not_read_at_all(root, tmp_path, node_table, monkeypatch):
+    # told from its checkout (origin, commit) before any source is read: a machine with
+    # many table packs installed pays nothing for them, even with an empty cache
+    pack_id = "example/FakeLocalPack"
+    node_table(
+        {
+            "generator": {"scanner-version": packfacts.SCANNER_VERSION},
+            "packs": {pack_id: {"repo": "https://github.com/example/FakeLocalPack", "commit": C1}},
+        }
+    )
+    _no_reading(monkeypatch)
+    knowledge = packfacts.installed_knowledge(root, tmp_path / "fresh-cache")
+    assert not knowledge.packs and not knowledge.classes
+
+
 def test_a_pack_an_older_scanner_read_at_that_commit_is_read_again(root, tmp_path, node_table):
     """The table may hold a pack read by an older scanner (its snapshot was missing when the
     table was made): the installed copy is read with this one, which may see more."""

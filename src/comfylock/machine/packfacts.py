@@ -67,9 +67,7 @@ def installed_knowledge(comfyui_root: Path, cache_dir: Path | None) -> nodeknowl
     packs: dict = {}
     claims: dict = {}
     digest = hashlib.sha256()
-    for pack in installed_packs(comfyui_root, cache_dir):
-        if _table_holds(pack):
-            continue
+    for pack in installed_packs(comfyui_root, cache_dir, skip=_table_holds):
         owner_repo = _owner_repo(pack.remote) or f"local/{pack.dirname}"
         pack_id, entry = pack_entry(
             owner_repo,
@@ -88,9 +86,10 @@ def installed_knowledge(comfyui_root: Path, cache_dir: Path | None) -> nodeknowl
     return nodeknowledge.knowledge(data, digest=f"installed:{digest.hexdigest()[:16]}")
 
 
-def installed_packs(comfyui_root: Path, cache_dir: Path | None) -> list[InstalledPack]:
+def installed_packs(comfyui_root: Path, cache_dir: Path | None, skip=None) -> list[InstalledPack]:
     """Every pack directory under ``custom_nodes/`` (not hidden, not ``.disabled``), read or
-    taken from the cache."""
+    taken from the cache; ``skip(remote, identity)``: packs not to read at all (the shipped
+    table holds them), told from the checkout before any source is read."""
     base = comfyui_root / "custom_nodes"
     try:
         entries = sorted(os.scandir(base), key=lambda e: e.name)
@@ -103,6 +102,8 @@ def installed_packs(comfyui_root: Path, cache_dir: Path | None) -> list[Installe
             if entry.name.startswith((".", "__")) or entry.name.endswith(".disabled"):
                 continue
             if not entry.is_dir():
+                continue
+            if skip is not None and skip(_remote(Path(entry.path)), _identity(Path(entry.path))):
                 continue
             pack = _cached_or_read(Path(entry.path), cache)
             if pack is not None:
@@ -242,16 +243,17 @@ def _owner_repo(remote: str | None) -> str | None:
     return f"{parts[-2]}/{parts[-1]}" if len(parts) >= 4 else None
 
 
-def _table_holds(pack: InstalledPack) -> bool:
-    """Whether the shipped table read this very pack at this very commit, with this reader
-    (a pack an older scanner read is read again here: this one may see more)."""
-    if not pack.remote or not _HEX40.match(pack.ident):
+def _table_holds(remote: str | None, ident: str) -> bool:
+    """Whether the shipped table read this very pack (its ``origin``) at this very commit,
+    with this reader (a pack an older scanner read is read again here: this one may see
+    more)."""
+    if not remote or not _HEX40.match(ident):
         return False
-    key = pack.remote.lower().rstrip("/").removesuffix(".git")
+    key = remote.lower().rstrip("/").removesuffix(".git")
     for pack_id in nodetable.pack_ids():
         repo = (nodetable.pack_repo(pack_id) or "").lower().rstrip("/")
         if repo == key:
-            same = nodetable.pack_commit(pack_id) == pack.ident
+            same = nodetable.pack_commit(pack_id) == ident
             return same and nodetable.pack_scanner(pack_id) == SCANNER_VERSION
     return False
 
