@@ -183,6 +183,14 @@ def test_a_value_handed_by_position_is_the_other_nodes_one_model_input(proxy_tab
     assert (ref.folder, ref.name) == ("sams", "sam_vit_b_01ec64.pth")
 
 
+def test_a_handed_input_the_other_node_has_by_that_name_is_not_its_model(proxy_table):
+    # VLStage hands (vl_model, prompt) to FakeVLLoader().process: "prompt" is FakeVLLoader's
+    # own text input, so only vl_model falls to its one model input
+    info = parse(_api("VLStage", vl_model="Fake-VL-7B", prompt="a cat"))
+    assert [r.repo for r in info.repos] == ["fakeorg/Fake-VL-7B-Instruct"]
+    assert info.models == ()
+
+
 def test_a_handed_value_whose_node_is_not_known_stays_as_the_proxy_says(node_table):
     # the other pack is not in the table: the proxy's own facts only (no folder invented)
     node_table(table_of("FakeWrapperPack"))

@@ -205,10 +205,14 @@ def _with_delegates(class_type: str, entry: ClassEntry) -> ClassEntry:
 
 def _their_input(target: ClassEntry, theirs: str) -> str:
     """The other node's input a handed value is: the one of its name (a keyword, or a
-    wrapper passing its inputs on as they are), else, when the other node takes one model
-    file only, that one (``VAELoaderKJ().load_vae(video_vae_name, ...)``)."""
+    wrapper passing its inputs on as they are), else, when the other node has no input of
+    that name and takes one model file only, that one (``VAELoaderKJ().load_vae(
+    video_vae_name, ...)``)."""
     if any(theirs in getattr(target, field) for field in _HANDED) or theirs in target.dynamic:
         return theirs
+    named = {w.lstrip("?") for w in target.widgets or ()}
+    if not named or theirs in named:
+        return theirs  # an input of that name takes no model (or the node's inputs are unknown)
     models = {n for field in ("inputs", "downloads", "fetches") for n in getattr(target, field)}
     models |= set(target.dynamic)
     models.discard("*")
