@@ -160,6 +160,24 @@ def test_a_pack_outside_the_table_resolves_its_folders_offline(world, run_cli):
     assert lock["node"][0]["commit"] == world["repos"]["FakeLocalPack"][1]
 
 
+def test_a_file_listed_from_two_folders_is_locked_where_this_machine_has_it(world, run_cli):
+    (world["proj"] / "workflows" / "sel.json").write_text(
+        json.dumps(_api("FakeModelSelector", model_name="umt5.safetensors"))
+    )
+    root = ["--comfyui-root", str(world["studio"])]
+    shown = json.loads(run_cli(*root, "inspect", "--json", "workflows/sel.json").stdout)
+    (ref,) = shown["workflows"][0]["models"]
+    assert ref["folder"] is None and "diffusion_models, text_encoders" in ref["reason"]
+    (world["studio"] / "models" / "text_encoders").mkdir(parents=True)
+    (world["studio"] / "models" / "text_encoders" / "umt5.safetensors").write_text("te bytes")
+    result = run_cli(*root, "resolve", "--offline", "--allow-unresolved", "workflows/sel.json")
+    assert result.exit_code == 0, result
+    lock = _lock(world)
+    assert lock["workflow"][0]["models"] == ["text_encoders/umt5.safetensors"]
+    (u,) = lock["unresolved"]  # offline: placed and hashed, no source yet
+    assert (u["folder"], u["name"]) == ("text_encoders", "umt5.safetensors")
+
+
 def test_a_download_the_table_cannot_place_fails_check_never_silent(world, run_cli):
     for name in ("cog.json", "vl.json", "local.json"):
         (world["proj"] / "workflows" / name).unlink()

@@ -41,6 +41,9 @@ class FakeSources:
         self.calls.append(("local", folder, name))
         return self.local.get(f"{folder}/{name}")
 
+    def local_folders(self, folders, name):
+        return [f for f in folders if f"{f}/{name}" in self.local]
+
     def civitai_by_hash(self, sha256):
         self.calls.append(("by_hash", sha256))
         return self.by_hash.get(sha256)
@@ -441,3 +444,46 @@ def test_a_pin_add_just_made_counts_as_by_hand_not_kept():
         hand_pinned=frozenset({old.model[0].key}),
     )
     assert (again.stats["kept"], again.stats["by_pin"]) == (0, 1), again.stats
+
+
+def _selector_table(node_table):
+    node_table(
+        {
+            "packs": {"sel": {"repo": "https://github.com/o/sel", "nodes": ["Selector"]}},
+            "classes": {
+                "Selector": {
+                    "pack": "sel",
+                    "inputs": {"model_name": ["diffusion_models", "text_encoders"]},
+                }
+            },
+        }
+    )
+
+
+def test_a_file_a_node_lists_from_two_folders_is_placed_where_this_machine_has_it(node_table):
+    _selector_table(node_table)
+    obj = api({"Selector": {"model_name": "umt5.safetensors"}})
+    here = Found(sha256=SHA_A, size=5, source=CIVITAI)
+    pack = NodeCandidate(id="sel", repo="https://github.com/o/sel")
+    fake = FakeSources(local={"text_encoders/umt5.safetensors": here}, packs={"Selector": [pack]})
+    result = resolve([wf("w.json", obj)], old=None, config=Config(), sources=fake)
+    assert not result.unresolved
+    (model,) = result.lock.model
+    assert model.key == "text_encoders/umt5.safetensors"
+    (entry,) = result.lock.workflow
+    assert entry.models == ("text_encoders/umt5.safetensors",)
+    # check reads the workflow again (the reader alone cannot tell the folder): still in sync
+    assert compare(result.lock, [wf("w.json", obj)]).ok
+
+
+def test_a_file_two_listed_folders_both_hold_is_still_cannot_tell(node_table):
+    _selector_table(node_table)
+    obj = api({"Selector": {"model_name": "umt5.safetensors"}})
+    here = Found(sha256=SHA_A, size=5, source=CIVITAI)
+    both = {f"{f}/umt5.safetensors": here for f in ("diffusion_models", "text_encoders")}
+    result = resolve(
+        [wf("w.json", obj)], old=None, config=Config(), sources=FakeSources(local=both)
+    )
+    assert not result.lock.model
+    (u,) = [u for u in result.unresolved if u.name == "umt5.safetensors"]
+    assert "lists files of diffusion_models, text_encoders" in u.reason

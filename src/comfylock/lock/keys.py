@@ -43,6 +43,9 @@ def find_locked(ref: ModelRef, models: dict[str, LockedModel]) -> LockedModel | 
     for key in lock_keys(ref.folder, ref.name):
         if key in models:
             return models[key]
+    if ref.folder is None and ref.folders:  # pinned in the one listed folder that held it
+        held = [models[k] for f in ref.folders for k in lock_keys(f, ref.name) if k in models]
+        return held[0] if len(held) == 1 else None
     version = placeholder_version(ref)
     if version is None:
         return None

@@ -112,6 +112,7 @@ class Sources(Protocol):
     """Everything resolution needs from the outside world (network, disk, caches)."""
 
     def local_file(self, folder: str, name: str) -> Found | None: ...
+    def local_folders(self, folders: tuple[str, ...], name: str) -> list[str]: ...
     def civitai_by_hash(self, sha256: str) -> Found | None: ...
     def hand_pin(self, spec: str, ref: ModelRef) -> Found | None: ...
     def from_url(self, url: str, declared_sha256: str | None) -> Found | None: ...
@@ -375,8 +376,13 @@ def resolve(
     old_models = {m.key: m for m in (old.model if old else ())}
     groups: dict[str, list[tuple[str, ModelRef]]] = {}
     unresolved: list[Unresolved] = []
+    placed = _placed_here(workflows, sources)
     for wf in workflows:
         for ref in lockable_refs(wf.info):
+            if ref.folder is None and (ref.folders, ref.name) in placed:
+                ref = msgspec.structs.replace(
+                    ref, folder=placed[ref.folders, ref.name], reason=None
+                )
             if ref.folder is None:
                 why = (ref.reason or "").removeprefix("cannot tell: ")
                 unresolved.append(
@@ -427,9 +433,10 @@ def resolve(
             models=tuple(
                 sorted(
                     {
-                        resolved_key.get(f"{r.folder}/{r.name}", f"{r.folder}/{r.name}")
+                        resolved_key.get(key, key)
                         for r in lockable_refs(wf.info)
-                        if r.folder
+                        if (folder := r.folder or placed.get((r.folders, r.name)))
+                        for key in (f"{folder}/{r.name}",)
                     }
                 )
             ),
@@ -565,6 +572,20 @@ _ROW_OF_HOW |= {"url": "by_url", "index": "by_url", "name": "by_name"}
 def _pinned_row(how: str, hand_pinned: bool) -> str:
     """The one row a pinned model counts in (a pin ``add`` just made is by hand, not kept)."""
     return "by_pin" if hand_pinned else _ROW_OF_HOW.get(how, "by_url")
+
+
+def _placed_here(workflows: list[WorkflowInput], sources: Sources) -> dict:
+    """``(folders, name) -> folder`` for each file a node lists from several folders that
+    exactly one of them holds on this machine (``DiffusionModelSelector`` listing
+    diffusion_models and text_encoders): that copy is the one the workflow runs with."""
+    placed: dict = {}
+    for wf in workflows:
+        for ref in lockable_refs(wf.info):
+            key = (ref.folders, ref.name)
+            if ref.folder is None and ref.folders and key not in placed:
+                held = sources.local_folders(ref.folders, ref.name)
+                placed[key] = held[0] if len(held) == 1 else None
+    return {k: v for k, v in placed.items() if v is not None}
 
 
 def _declared_conflicts(workflows: list[WorkflowInput]) -> list[PinConflict]:

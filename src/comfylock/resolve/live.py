@@ -127,6 +127,13 @@ class LiveSources:
                 )
         return self._inventory
 
+    def local_folders(self, folders: tuple[str, ...], name: str) -> list[str]:
+        """Those of ``folders`` whose directories hold ``name`` here (by that name only)."""
+        inventory = self._local_index()
+        if not inventory:
+            return []
+        return [f for f in folders if inventory.find(f, name) is not None]
+
     def local_file(self, folder: str, name: str) -> Found | None:
         inventory = self._local_index()
         if not inventory:

@@ -60,6 +60,7 @@ class Guess(NamedTuple):
     folder: str | None
     inferred: bool = False
     reason: str | None = None
+    folders: tuple[str, ...] = ()  # an input listing several folders: one of them
 
 
 def is_model_filename(value: Any) -> bool:
@@ -135,7 +136,8 @@ def custom_folder(class_type: str, widget: str) -> Guess:
     several = nodetable.model_inputs(class_type).get(widget)
     if isinstance(several, list):  # the table knows better than a name: several folders
         listed = ", ".join(several)
-        return Guess(None, reason=f"cannot tell: {class_type}.{widget} lists files of {listed}")
+        why = f"cannot tell: {class_type}.{widget} lists files of {listed}"
+        return Guess(None, reason=why, folders=tuple(several))
     if nodetable.knows(class_type):  # never a name's guess for a class whose code was read
         packs = nodetable.disagreeing_packs(class_type, widget)
         if packs and nodetable.is_dynamic(class_type, widget):

@@ -196,6 +196,7 @@ class _Reader(GraphWalk, ModelLists):
         sha256: str | None = None,
         directory: str | None = None,
         reason: str | None = None,
+        folders: tuple[str, ...] = (),
     ) -> None:
         if not isinstance(name, str):
             return
@@ -229,6 +230,7 @@ class _Reader(GraphWalk, ModelLists):
             directory=directory,
             invalid=invalid,
             reason=None if folder else reason,
+            folders=() if folder else tuple(folders),
         )
         self.models.append(ref)
 
@@ -448,6 +450,7 @@ class _Reader(GraphWalk, ModelLists):
                 active=active,
                 inferred=guess.inferred,
                 reason=guess.reason,
+                folders=guess.folders,
                 url=hub_url if last_key(path) == "filename" else None,
             )
 

@@ -40,6 +40,9 @@ class ModelRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     inferred: bool = False
     invalid: str | None = None  # why the name is unsafe (absolute, '..'); never joined to a path
     reason: str | None = None  # why ``folder`` is None ("cannot tell: unknown custom node X")
+    # the folders the node lists files of, when it lists several (``folder`` None): the one of
+    # them that holds the file on the resolving machine is its place
+    folders: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
