@@ -44,9 +44,24 @@ def wait_for(predicate, timeout: float = 30.0) -> None:
 
 def spawn(world, *args: str) -> subprocess.Popen:
     """The CLI as a child in its own process group (so a test can signal the group)."""
-    cmd = [sys.executable, "-m", "comfylock", *world["args"], *args]
+    return _child([sys.executable, "-m", "comfylock", *world["args"], *args])
+
+
+def _child(cmd: list[str]) -> subprocess.Popen:
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     return subprocess.Popen(cmd, env=os.environ.copy(), start_new_session=True, **pipes)
+
+
+def _ended(proc: subprocess.Popen, release: threading.Event) -> tuple[str, str]:
+    """The child's output once it exits (the stalled server released either way; a child
+    still running after 60 s is killed)."""
+    try:
+        return proc.communicate(timeout=60)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def stalling(
@@ -282,19 +297,15 @@ def test_sigint_exits_130_without_traceback(world, backend, group):
     serve_world(world, signed_handler=stalling(m.data, release, first_only=False, stalled=stalled))
     extra = ["--no-aria2"] if backend == "httpx" else []
     proc = spawn(world, "sync", "--no-nodes", *extra)
+    part = store_dir() / "tmp" / f"{m.sha256}.part"
     try:
-        part = store_dir() / "tmp" / f"{m.sha256}.part"
         wait_for(lambda: stalled.is_set() and part.exists())
         if group:
             os.killpg(proc.pid, signal.SIGINT)
         else:
             proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
     finally:
-        release.set()
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _, err = _ended(proc, release)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert not _aria2_children(proc.pid)
@@ -340,21 +351,8 @@ def test_sigint_before_the_cli_is_imported_exits_130(world):
         "sync",
         "--no-nodes",
     ]
-    proc = subprocess.Popen(
-        cmd,
-        env=os.environ.copy(),
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=60)
-    finally:
-        release.set()
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    proc = _child(cmd)
+    _, err = _ended(proc, release)
     assert proc.returncode == 130, err
     _one_line_error(err, "interrupted; partial downloads are kept")
     assert not _aria2_children(proc.pid)
