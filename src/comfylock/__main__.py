@@ -26,7 +26,28 @@ def main() -> None:
         from .basics.argv import interrupted_message
 
         sys.stderr.write(f"error: {interrupted_message(sys.argv[1:])}\n")
-        sys.exit(130)
+        _leave_after_interrupt()
+    except SystemExit as done:
+        if done.code == 130:
+            _leave_after_interrupt()
+        raise
+
+
+INTERRUPT_GRACE = 10.0  # seconds the process may take to shut down after a Ctrl-C
+
+
+def _leave_after_interrupt() -> None:
+    """Exit 130, and make sure of it: should shutting down hang (a worker thread blocked
+    reading from a server that stopped sending is joined at exit), the process ends anyway
+    after ``INTERRUPT_GRACE`` seconds. Nothing is lost: partial downloads resume, and the
+    store holds only verified blobs. The console script's own process only (never an
+    in-process caller of ``cli.main``)."""
+    import threading
+
+    timer = threading.Timer(INTERRUPT_GRACE, os._exit, args=(130,))
+    timer.daemon = True
+    timer.start()
+    sys.exit(130)
 
 
 def _main() -> None:

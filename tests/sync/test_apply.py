@@ -524,3 +524,17 @@ def test_read_only_models_dir_exits_6_and_leaves_user_files(
     line = _one_line_error(result.stderr, "")
     assert words in line and "loras/detail.safetensors" in line
     assert tree_snapshot(models) == before
+
+
+def test_a_shutdown_that_hangs_after_ctrl_c_still_ends_the_process():
+    # a non-daemon thread blocked for good (as a worker reading a stalled server would be)
+    # is joined at exit; after a Ctrl-C the console script ends anyway, exit 130
+    child = """
+import sys, threading
+import comfylock.__main__ as entry
+entry.INTERRUPT_GRACE = 0.5
+threading.Thread(target=threading.Event().wait).start()
+entry._leave_after_interrupt()
+"""
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, timeout=30)
+    assert proc.returncode == 130, proc.stderr
