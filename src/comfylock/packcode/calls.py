@@ -12,13 +12,11 @@ import ast
 import posixpath
 
 from .expressions import (
-    _add,
     _collapse,
     _fnp_entry,
     _fp,
     _last,
     attr,
-    dict_set,
     element_of,
     find_method,
     index,
@@ -26,6 +24,7 @@ from .expressions import (
     merge,
 )
 from .nodecalls import call_node_class, construct
+from .operators import add, dict_set
 from .strmethods import str_format, str_method, to_slashes
 from .values import (
     ANY_INPUT,
@@ -128,7 +127,7 @@ def _mutate(it, node, f: Bound, args, frame):
     elif f.name in ("append", "insert") and isinstance(recv, ListV) and args:
         new = ListV(recv.items + (_collapse(args[-1]),))
     elif f.name == "extend" and args:
-        new = _add(recv, _collapse(args[0]))
+        new = add(recv, _collapse(args[0]))
     elif f.name in ("append", "extend") and isinstance(recv, FolderDirs) and args:
         paths = args[-1] if f.name == "append" else element_of(args[0])
         it.effects.registrations.append(((Const(recv.key),), paths, it.where(frame, node)))

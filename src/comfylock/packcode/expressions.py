@@ -1,6 +1,6 @@
 """What expressions mean to the reader: names, attributes (``folder_paths.models_dir``, a
-class's attributes and methods), operators on paths, strings, file lists and dicts,
-subscripts, literals and comprehensions. Calls are in ``calls.py``.
+class's attributes and methods), subscripts, literals and comprehensions. Calls are in
+``calls.py``, what operators do with known values in ``operators.py``.
 
 Every function returns a tuple of alternatives (see ``values.py``).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import posixpath
 
+from .operators import NOT_PLAIN, add, arith, dict_set, formatted, plain
 from .values import (
     UNKNOWN,
     Bound,
@@ -27,11 +28,10 @@ from .values import (
     ListV,
     Mod,
     PathV,
-    is_word,
     join_path,
 )
 
-__all__ = ["BUILTINS", "binop", "dict_set", "element_of", "evaluate", "index", "iter_items"]
+__all__ = ["BUILTINS", "binop", "element_of", "evaluate", "index", "iter_items"]
 
 BUILTINS = {
     "list",
@@ -154,8 +154,8 @@ def compare(it, node: ast.Compare, frame) -> tuple:
     out = []
     for a in left:
         for b in right:
-            av, bv = _plain(a), _plain(b)
-            if av is _NOT_PLAIN or bv is _NOT_PLAIN:
+            av, bv = plain(a), plain(b)
+            if av is NOT_PLAIN or bv is NOT_PLAIN:
                 out.append(UNKNOWN)
                 continue
             try:
@@ -163,19 +163,6 @@ def compare(it, node: ast.Compare, frame) -> tuple:
             except TypeError:
                 out.append(UNKNOWN)
     return merge(tuple(out))
-
-
-_NOT_PLAIN = object()
-
-
-def _plain(v):
-    if isinstance(v, Const):
-        return v.value
-    if isinstance(v, ListV) and all(isinstance(i, Const) for i in v.items):
-        return tuple(i.value for i in v.items)
-    if isinstance(v, DictV) and all(isinstance(k, Const) for k, _ in v.items):
-        return {k.value for k, _ in v.items}  # ``in`` a dict asks its keys
-    return _NOT_PLAIN
 
 
 def fstring(it, node: ast.JoinedStr, frame) -> tuple:
@@ -187,27 +174,11 @@ def fstring(it, node: ast.JoinedStr, frame) -> tuple:
         alts = it.ev(piece.value, frame)
         if len(alts) != 1:
             return (UNKNOWN,)
-        parts.append(_formatted(alts[0], piece))
+        parts.append(formatted(alts[0], piece))
     out = parts[0] if parts else Const("")
     for p in parts[1:]:
-        out = _add(out, p)
+        out = add(out, p)
     return (out,)
-
-
-def _formatted(v, piece: ast.FormattedValue):
-    """A number in an f-string is its text (``f"lora_{i}_name"``), with a constant format
-    spec applied (``{i:02d}``); anything else stays the value it is."""
-    if not (isinstance(v, Const) and _number(v.value)) or piece.conversion not in (-1, 115):
-        return v
-    spec = piece.format_spec
-    if spec is None:
-        return Const(str(v.value))
-    if all(isinstance(p, ast.Constant) for p in spec.values):
-        try:
-            return Const(format(v.value, "".join(str(p.value) for p in spec.values)))
-        except (TypeError, ValueError):
-            return UNKNOWN
-    return UNKNOWN
 
 
 def _collapse(alts: tuple):
@@ -229,7 +200,7 @@ def list_literal(it, elts, frame) -> tuple:
         if isinstance(e, ast.Starred):
             val = _collapse(alts)
             if isinstance(val, Files | DirFiles | Dyn):
-                spread = val if spread is None else _add(spread, val)
+                spread = val if spread is None else add(spread, val)
             elif isinstance(val, ListV):
                 combos = [c + list(val.items) for c in combos]
             else:
@@ -260,12 +231,6 @@ def dict_literal(it, node: ast.Dict, frame) -> tuple:
         keys = it.ev(k, frame)
         out = dict_set(out, keys[0] if len(keys) == 1 else UNKNOWN, it.ev(v, frame))
     return (out,)
-
-
-def dict_set(d: DictV, key, vals: tuple) -> DictV:
-    items = [(k, v) for k, v in d.items if k != key or key == UNKNOWN]
-    items.append((key, vals))
-    return DictV(tuple(items))
 
 
 def comprehension(it, node, frame) -> tuple:
@@ -370,67 +335,12 @@ def element_of(alts: tuple) -> tuple:
 
 
 # ---- operators and subscripts ------------------------------------------------------------
-def _add(a, b):  # noqa: C901 - the pairs that matter
-    if isinstance(a, Dyn) or isinstance(b, Dyn):
-        return a if isinstance(a, Dyn) else b
-    if isinstance(a, Files) and isinstance(b, Files):
-        return Files(a.keys | b.keys, a.prefixes | b.prefixes, a.words + b.words)
-    if isinstance(a, Const) and isinstance(a.value, str) and isinstance(b, FileName):
-        return FileName(b.key, a.value + b.prefix)
-    for x, y in ((a, b), (b, a)):
-        if isinstance(x, Files) and isinstance(y, ListV):
-            words = tuple(
-                i.value for i in y.items if isinstance(i, Const) and isinstance(i.value, str)
-            )
-            if len(words) != len(y.items):
-                return x
-            words = tuple(w for w in words if is_word(w))  # a default file stays a file
-            both = (*words, *x.words) if y is a else (*x.words, *words)
-            return Files(x.keys, x.prefixes, tuple(dict.fromkeys(both)))
-        if isinstance(x, Files | DirFiles) and isinstance(y, ListV | Files | DirFiles):
-            return x if isinstance(y, ListV) else Dyn("several folders")
-    if isinstance(a, ListV) and isinstance(b, ListV):
-        return ListV(a.items + b.items)
-    if isinstance(a, Const) and isinstance(b, Const):
-        if isinstance(a.value, str) and isinstance(b.value, str):
-            return Const(a.value + b.value)
-        return _arith(ast.Add(), a.value, b.value)
-    if isinstance(a, PathV) and isinstance(b, Const) and isinstance(b.value, str):
-        joined = posixpath.normpath((a.rel + b.value).replace("\\", "/"))
-        return PathV("" if joined == "." else joined.lstrip("/") if a.rel == "" else joined)
-    if isinstance(a, PathV) and isinstance(b, Input):
-        return PathV(a.rel + ("{repo_name}" if b.xform == "repo_name" else "{repo_id}"))
-    return UNKNOWN
-
-
-def _number(x) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
-def _arith(op, a, b):
-    """Numbers (``max_loras + 1``, ``i * 2``) and ``"lora_%d" % i``: what Python gives, when
-    both sides are known and the result stays small; else unknown."""
-    try:
-        if _number(a) and _number(b) and isinstance(op, ast.Add | ast.Sub | ast.Mult):
-            got = a + b if isinstance(op, ast.Add) else a - b if isinstance(op, ast.Sub) else a * b
-            return Const(got) if abs(got) < 1 << 32 else UNKNOWN
-        if (
-            isinstance(op, ast.Mod)
-            and isinstance(a, str)
-            and (_number(b) or isinstance(b, str | tuple))
-        ):
-            return Const(a % b)
-    except (TypeError, ValueError, ZeroDivisionError):
-        pass
-    return UNKNOWN
-
-
 def binop(op, left: tuple, right: tuple) -> tuple:
     out = []
     for a in left:
         for b in right:
             if isinstance(op, ast.Add):
-                out.append(_add(a, b))
+                out.append(add(a, b))
             elif isinstance(op, ast.BitOr) and isinstance(a, DictV) and isinstance(b, DictV):
                 merged = a
                 for k, v in b.items:
@@ -439,7 +349,7 @@ def binop(op, left: tuple, right: tuple) -> tuple:
             elif isinstance(op, ast.Div) and isinstance(a, PathV):
                 out.append(join_path(a.rel, b) or UNKNOWN)
             elif isinstance(a, Const) and isinstance(b, Const | ListV):
-                out.append(_arith(op, a.value, _plain(b)))
+                out.append(arith(op, a.value, plain(b)))
             else:
                 out.append(UNKNOWN)
     return merge(tuple(out))

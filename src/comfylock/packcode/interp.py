@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import expressions as bm
+from .operators import dict_set
 from .values import (
     ANY_INPUT,
     FORWARDED,
@@ -326,10 +327,10 @@ class Interp:
         new = []
         for b in base:
             if isinstance(b, DictV) and len(keys) == 1:
-                new.append(bm.dict_set(b, keys[0], vals))
+                new.append(dict_set(b, keys[0], vals))
             elif isinstance(b, DictV) and 1 < len(keys) <= 4:  # one of a few keys: each may be
                 for key in keys:
-                    b = bm.dict_set(b, key, vals)
+                    b = dict_set(b, key, vals)
                 new.append(b)
         if new:
             self.rebind(target.value, tuple(new), frame)

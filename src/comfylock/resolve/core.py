@@ -58,6 +58,7 @@ from ..workflows.digest import custom_classes, lockable_refs, workflow_digest
 from ..workflows.refs import ModelRef, NodeUse, WorkflowInput
 from ..workflows.tables import INPUT_FOLDER
 from .nodeneeds import resolve_nodes, resolve_snapshots
+from .placement import placed_here
 from .samefile import FileId, disagreeing_urls, file_of_source
 
 __all__ = [
@@ -376,7 +377,7 @@ def resolve(
     old_models = {m.key: m for m in (old.model if old else ())}
     groups: dict[str, list[tuple[str, ModelRef]]] = {}
     unresolved: list[Unresolved] = []
-    placed = _placed_here(workflows, sources)
+    placed = placed_here(workflows, sources)
     for wf in workflows:
         for ref in lockable_refs(wf.info):
             if ref.folder is None and (ref.folders, ref.name) in placed:
@@ -572,20 +573,6 @@ _ROW_OF_HOW |= {"url": "by_url", "index": "by_url", "name": "by_name"}
 def _pinned_row(how: str, hand_pinned: bool) -> str:
     """The one row a pinned model counts in (a pin ``add`` just made is by hand, not kept)."""
     return "by_pin" if hand_pinned else _ROW_OF_HOW.get(how, "by_url")
-
-
-def _placed_here(workflows: list[WorkflowInput], sources: Sources) -> dict:
-    """``(folders, name) -> folder`` for each file a node lists from several folders that
-    exactly one of them holds on this machine (``DiffusionModelSelector`` listing
-    diffusion_models and text_encoders): that copy is the one the workflow runs with."""
-    placed: dict = {}
-    for wf in workflows:
-        for ref in lockable_refs(wf.info):
-            key = (ref.folders, ref.name)
-            if ref.folder is None and ref.folders and key not in placed:
-                held = sources.local_folders(ref.folders, ref.name)
-                placed[key] = held[0] if len(held) == 1 else None
-    return {k: v for k, v in placed.items() if v is not None}
 
 
 def _declared_conflicts(workflows: list[WorkflowInput]) -> list[PinConflict]:

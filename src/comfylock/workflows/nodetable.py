@@ -27,6 +27,7 @@ from functools import lru_cache
 import msgspec
 
 from . import nodeknowledge
+from .delegation import readers, with_delegates
 from .nodeknowledge import ClassEntry, Knowledge
 
 __all__ = [
@@ -172,51 +173,7 @@ def _entry(class_type: str) -> ClassEntry | None:
     entry = _own_entry(class_type)
     if entry is None or not entry.delegates:
         return entry
-    return _with_delegates(class_type, entry)
-
-
-_HANDED = ("inputs", "downloads", "fetches", "fileless")
-
-
-def _with_delegates(class_type: str, entry: ClassEntry) -> ClassEntry:
-    """A node that hands an input's value to another pack's node reads it as that node does:
-    its folder, download directory, fetches and words join the entry (one step: the other
-    node's own facts, never its delegates). An input the other node's code could not place,
-    or a node nothing here read, is "cannot tell" (``dynamic``); a node not known at all
-    leaves the input as it was."""
-    added: dict[str, dict] = {field: {} for field in _HANDED}
-    dynamic = list(entry.dynamic)
-    for name, (other, theirs) in entry.delegates.items():
-        target = _own_entry(other) if other != class_type else None
-        if target is None:
-            continue
-        theirs = _their_input(target, theirs)
-        for field in _HANDED:
-            value = getattr(target, field).get(theirs)
-            if value is not None:
-                added[field][name] = value
-        if (theirs in target.dynamic or "*" in target.dynamic) and name not in dynamic:
-            dynamic.append(name)
-    if not any(added.values()) and dynamic == entry.dynamic:
-        return entry
-    merged = {f: {**getattr(entry, f), **added[f]} for f in _HANDED}
-    return msgspec.structs.replace(entry, dynamic=dynamic, **merged)
-
-
-def _their_input(target: ClassEntry, theirs: str) -> str:
-    """The other node's input a handed value is: the one of its name (a keyword, or a
-    wrapper passing its inputs on as they are), else, when the other node has no input of
-    that name and takes one model file only, that one (``VAELoaderKJ().load_vae(
-    video_vae_name, ...)``)."""
-    if any(theirs in getattr(target, field) for field in _HANDED) or theirs in target.dynamic:
-        return theirs
-    named = {w.lstrip("?") for w in target.widgets or ()}
-    if not named or theirs in named:
-        return theirs  # an input of that name takes no model (or the node's inputs are unknown)
-    models = {n for field in ("inputs", "downloads", "fetches") for n in getattr(target, field)}
-    models |= set(target.dynamic)
-    models.discard("*")
-    return models.pop() if len(models) == 1 else theirs
+    return with_delegates(class_type, entry, _own_entry)
 
 
 def _own_entry(class_type: str) -> ClassEntry | None:
@@ -555,14 +512,7 @@ def origin(class_type: str) -> str:
             where = pack.origin
             break
     own = _own_entry(class_type)
-    handed = sorted(
-        {
-            other
-            for other, theirs in (own.delegates.values() if own else ())
-            if (target := _own_entry(other)) is not None
-            and any(theirs in getattr(target, f) for f in _HANDED)
-        }
-    )
+    handed = readers(own, _own_entry) if own is not None else []
     return f"{where}; some inputs as {', '.join(handed)} reads them" if handed else where
 
 
