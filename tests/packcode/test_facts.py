@@ -365,3 +365,12 @@ def test_inputs_made_one_per_slot_in_a_loop_are_each_named(layouts):
         "vae_00",
     ]
     assert "dynamic" not in entry
+
+
+def test_a_range_whose_numbers_cannot_be_known_stays_unknown():
+    from comfylock.packcode.calls import _range
+    from comfylock.packcode.values import UNKNOWN, Const, ListV
+
+    assert _range([(Const(1),), (Const(4),), (Const(2),)]) == (ListV((Const(1), Const(3))),)
+    assert _range([(Const(1),), (Const(4),), (Const(0),)]) == (UNKNOWN,)  # Python raises
+    assert _range([(Const(0),), (Const(10_000),)]) == (UNKNOWN,)  # too many slots to unroll

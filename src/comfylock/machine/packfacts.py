@@ -103,9 +103,11 @@ def installed_packs(comfyui_root: Path, cache_dir: Path | None, skip=None) -> li
                 continue
             if not entry.is_dir():
                 continue
-            if skip is not None and skip(_remote(Path(entry.path)), _identity(Path(entry.path))):
+            path = Path(entry.path)
+            ident = _identity(path)
+            if skip is not None and skip(_remote(path), ident):
                 continue
-            pack = _cached_or_read(Path(entry.path), cache)
+            pack = _cached_or_read(path, cache, ident)
             if pack is not None:
                 out.append(pack)
     finally:
@@ -132,8 +134,7 @@ def read_installed_pack(path: Path) -> InstalledPack:
     )
 
 
-def _cached_or_read(path: Path, cache) -> InstalledPack | None:
-    ident = _identity(path)
+def _cached_or_read(path: Path, cache, ident: str) -> InstalledPack | None:
     key = (path.name, ident, SCANNER_VERSION)
     if cache is not None:
         hit = cache.get(key)

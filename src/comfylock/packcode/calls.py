@@ -365,7 +365,9 @@ def _range(args) -> tuple:
         if len(ints) != 1 or len(alts) != 1:
             return (UNKNOWN,)
         bounds.append(ints[0])
-    numbers = range(*bounds) if bounds[-1:] != [0] or len(bounds) < 3 else range(0)
+    if bounds[2:] == [0]:
+        return (UNKNOWN,)  # a step of 0 raises
+    numbers = range(*bounds)
     if len(numbers) > 400:
         return (UNKNOWN,)
     return (ListV(tuple(Const(n) for n in numbers)),)
