@@ -44,10 +44,19 @@ def _leave_after_interrupt() -> None:
     in-process caller of ``cli.main``)."""
     import threading
 
-    timer = threading.Timer(INTERRUPT_GRACE, os._exit, args=(130,))
+    timer = threading.Timer(INTERRUPT_GRACE, _exit_now)
     timer.daemon = True
     timer.start()
     sys.exit(130)
+
+
+def _exit_now() -> None:
+    """End the process at once, the aria2c it started stopped first (it would stop on its
+    own once this process is gone, a moment later)."""
+    backend = sys.modules.get("comfylock.sync.download.aria2proc")
+    if backend is not None:
+        backend.stop_running()
+    os._exit(130)
 
 
 def _main() -> None:

@@ -529,12 +529,26 @@ def test_read_only_models_dir_exits_6_and_leaves_user_files(
 def test_a_shutdown_that_hangs_after_ctrl_c_still_ends_the_process():
     # a non-daemon thread blocked for good (as a worker reading a stalled server would be)
     # is joined at exit; after a Ctrl-C the console script ends anyway, exit 130
+    # and an aria2c it started (here a stand-in) is stopped on the way out, not left behind
     child = """
-import sys, threading
+import subprocess, sys, threading
 import comfylock.__main__ as entry
+from comfylock.sync.download.aria2proc import RUNNING
+helper = subprocess.Popen(["sleep", "60"], start_new_session=True)
+RUNNING.add(helper)
+print(helper.pid, flush=True)
 entry.INTERRUPT_GRACE = 0.5
 threading.Thread(target=threading.Event().wait).start()
 entry._leave_after_interrupt()
 """
     proc = subprocess.run([sys.executable, "-c", child], capture_output=True, timeout=30)
     assert proc.returncode == 130, proc.stderr
+    helper = int(proc.stdout.split()[0])
+    wait_for(lambda: not Path(f"/proc/{helper}").exists() or _zombie(helper))
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return True

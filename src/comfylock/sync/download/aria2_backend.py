@@ -43,6 +43,7 @@ from ...net.limits import Limits, SpeedWatch
 from ...store.hashing import Expected
 from . import Downloader, ProgressFn, discard_partial, partial_size
 from .aria2_rpc import Rpc, StatusBoard
+from .aria2proc import RUNNING
 from .redirects import Unredirected, resolve_redirects
 from .urls import redact
 
@@ -240,6 +241,7 @@ class Aria2Downloader(Downloader):
                     stderr=subprocess.DEVNULL,
                     start_new_session=True,
                 )
+                RUNNING.add(self._proc)
                 # NOTE: aria2p's import (~0.18 s) runs while aria2c starts up
                 rpc = Rpc(port, secret)
                 self._wait_ready(Rpc(port, secret, timeout=1))  # it read its conf first
@@ -334,12 +336,14 @@ class Aria2Downloader(Downloader):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        RUNNING.discard(proc)
         self._close_dead_end()
 
     def _kill(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+        RUNNING.discard(self._proc)
 
     def _close_dead_end(self) -> None:
         if self._dead_end is not None:
