@@ -18,6 +18,9 @@ __all__ = ["main", "planned"]
 
 
 def main() -> None:
+    from .basics import interrupt
+
+    interrupt.install(sys.argv[1:])
     try:
         _main()
     except KeyboardInterrupt:
@@ -26,37 +29,12 @@ def main() -> None:
         from .basics.argv import interrupted_message
 
         sys.stderr.write(f"error: {interrupted_message(sys.argv[1:])}\n")
-        _leave_after_interrupt()
+        interrupt.answered()
+        interrupt.leave()
     except SystemExit as done:
         if done.code == 130:
-            _leave_after_interrupt()
+            interrupt.leave()
         raise
-
-
-INTERRUPT_GRACE = 10.0  # seconds the process may take to shut down after a Ctrl-C
-
-
-def _leave_after_interrupt() -> None:
-    """Exit 130, and make sure of it: should shutting down hang (a worker thread blocked
-    reading from a server that stopped sending is joined at exit), the process ends anyway
-    after ``INTERRUPT_GRACE`` seconds. Nothing is lost: partial downloads resume, and the
-    store holds only verified blobs. The console script's own process only (never an
-    in-process caller of ``cli.main``)."""
-    import threading
-
-    timer = threading.Timer(INTERRUPT_GRACE, _exit_now)
-    timer.daemon = True
-    timer.start()
-    sys.exit(130)
-
-
-def _exit_now() -> None:
-    """End the process at once, the aria2c it started stopped first (it would stop on its
-    own once this process is gone, a moment later)."""
-    backend = sys.modules.get("comfylock.sync.download.aria2proc")
-    if backend is not None:
-        backend.stop_running()
-    os._exit(130)
 
 
 def _main() -> None:

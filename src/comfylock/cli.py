@@ -13,6 +13,7 @@ import sys
 import click
 
 from . import __version__
+from .basics import interrupt
 from .basics.argv import GLOBAL_FLAGS, GLOBAL_VALUE_OPTIONS, command_index, interrupted_message
 
 __all__ = ["cli", "echo_printed", "json_option", "main", "pass_project", "pass_settings"]
@@ -327,7 +328,9 @@ def _invoke(args: list[str], verbose: bool) -> int:
     except click.ClickException as exc:
         return _fail(usage_line(exc), 2)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        return _fail(interrupted_message(args), 130)
+        code = _fail(interrupted_message(args), 130)
+        interrupt.answered()
+        return code
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 — the one place errors become exit codes

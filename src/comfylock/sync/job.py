@@ -286,18 +286,20 @@ def sync(
         held = Store(project.settings.store_dir).file_lock("gc", shared=True)
     early = None
     opened: dict = {}  # remotes opened before the plan (``early``), by name
-    if not options.dry_run and _store_lacks_a_blob(project):
-        # NOTE: this sync downloads: what it will need starts now, overlapping the plan
-        # (from the planned path's pass when there was one: ~0.1 s sooner than the CLI's)
-        early, opened = _HANDED.pop(_handoff_key(project, options), (None, {}))
-        if early is None:
-            from ..remotes import warm
+    # NOTE: one ``finally`` from the early start on: a Ctrl-C (or a failure) while waiting
+    # for the store's lock must stop the aria2c already started, not leave it running
+    try:
+        if not options.dry_run and _store_lacks_a_blob(project):
+            # NOTE: this sync downloads: what it will need starts now, overlapping the plan
+            # (from the planned path's pass when there was one: ~0.1 s sooner than the CLI's)
+            early, opened = _HANDED.pop(_handoff_key(project, options), (None, {}))
+            if early is None:
+                from ..remotes import warm
 
-            with contextlib.suppress(ComfylockError):  # a bad remote: reported where used
-                warm(project.remote_specs)
-            early = _aria2_early(project, options, opened)
-    with held:
-        try:
+                with contextlib.suppress(ComfylockError):  # a bad remote: reported where used
+                    warm(project.remote_specs)
+                early = _aria2_early(project, options, opened)
+        with held:
             # NOTE: a plan only for a no-op never asks the network (a plan with work is
             # made again, remotes and all, by the full command)
             prepared = prepare(project, options, elsewhere=not plan_only, opened=opened)
@@ -315,11 +317,11 @@ def sync(
             finally:
                 for remote in prepared.remotes:
                     remote.close()
-        finally:
-            if early is not None:
-                early.close()  # unused (nothing to fetch after all), or done with
-            for remote in opened.values():  # opened early, never asked by the plan
-                remote.close()
+    finally:
+        if early is not None:
+            early.close()  # unused (nothing to fetch after all), or done with
+        for remote in opened.values():  # opened early, never asked by the plan
+            remote.close()
 
 
 # The planned path's early downloads, for the full command of the same process (``__main__``

@@ -322,22 +322,28 @@ class Aria2Downloader(Downloader):
         if proc is None:
             self._close_dead_end()
             return
-        # SIGTERM: aria2c stops and writes the .aria2 control file of every unfinished
-        # download, for resume (an RPC shutdown lingers ~4 s on keep-alive sockets). With
-        # nothing unfinished there is nothing to save, and its ~1 s graceful exit is pure
-        # wait (measured: a third of a 512 MiB sync), so then it is killed at once.
-        if proc.poll() is None:
-            if self._active or self._queued:
-                proc.terminate()
-            else:
-                proc.kill()
+        # SIGTERM: aria2c writes unfinished downloads' .aria2 control files, for resume
+        # (an RPC shutdown lingers ~4 s on keep-alive sockets); with nothing unfinished its
+        # ~1 s graceful exit is pure wait (a third of a 512 MiB sync): killed at once then.
+        interrupted = False
         try:
+            if proc.poll() is None:
+                if self._active or self._queued:
+                    proc.terminate()
+                else:
+                    proc.kill()
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        except KeyboardInterrupt:  # NOTE: a Ctrl-C right now must not leave it running
+            interrupted = True
+            proc.kill()
+            proc.wait()
         RUNNING.discard(proc)
         self._close_dead_end()
+        if interrupted:
+            raise KeyboardInterrupt
 
     def _kill(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
