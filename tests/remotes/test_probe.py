@@ -23,3 +23,51 @@ def test_a_blob_the_remote_lacks_comes_from_its_origin_only(
     assert world["paths"]["hf"] in seen  # b's origin
     assert world["paths"]["url"] not in seen and world["paths"]["civitai"] not in seen
     _installed(world["args"], world)
+
+
+def test_threads_follow_the_remotes_latency():
+    from comfylock.remotes.probe import workers
+
+    assert workers(0, 0.5) == 0
+    assert workers(38, 0.0002) == 1  # a LAN mirror: one kept-alive connection
+    assert workers(38, 0.001) == 2
+    assert workers(38, 0.05) == 16  # across the internet: as many as allowed
+    assert workers(3, 0.05) == 3  # never more threads than requests
+
+
+class _Remote:
+    """A remote whose every HEAD takes ``delay`` seconds (on ``clock``, the probe's clock
+    in the test; really slept too, so that slow answers overlap); records the threads."""
+
+    name = "lan"
+    supports_leases = False
+
+    def __init__(self, delay: float, clock: list[float]) -> None:
+        self.delay, self.clock, self.threads = delay, clock, set()
+
+    def has(self, sha: str, size=None) -> bool:
+        import threading
+        import time
+
+        self.threads.add(threading.get_ident())
+        if self.delay:
+            self.clock[0] += self.delay
+            time.sleep(self.delay)
+        return sha.startswith("a")
+
+
+def test_a_fast_remote_is_asked_on_one_thread_a_slow_one_on_many(monkeypatch):
+    import types
+
+    from comfylock.remotes import probe as probing
+
+    clock = [0.0]
+    monkeypatch.setattr(probing, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    shas = [f"{'a' if i % 2 else 'b'}{i:063d}" for i in range(40)]
+    fast, slow = _Remote(0.0, clock), _Remote(0.03, clock)
+    for remote in (fast, slow):
+        view = probing.probe([remote], shas)
+        assert sorted(view.found) == sorted(s for s in shas if s.startswith("a"))
+        assert set(view.found.values()) == {remote.name}
+    assert len(fast.threads) == 1
+    assert len(slow.threads) > 8

@@ -1,5 +1,9 @@
 """Which remote has which blob: HEAD requests, in parallel, before anything is downloaded.
 
+The HEADs run on as many threads as the remote's latency needs: one kept-alive connection
+answers a LAN mirror's 40 HEADs in ~20 ms, where 16 threads and connections cost ~0.1 s of
+CPU (a sync of LoRAs pays it while aria2c downloads); across the internet, up to 16 at once.
+
 A remote that does not answer its first request is marked down for the whole run and
 reported once; a blob it lacks is fetched from the origins. Either way the sync goes on.
 For a blob no remote has, the first remote that keeps leases (S3) is also asked which of
@@ -10,6 +14,8 @@ expected from the remote once pushed (a cold farm, ``remotes/lease.py``).
 from __future__ import annotations
 
 import functools
+import math
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,6 +27,7 @@ from . import Remote
 __all__ = ["RemoteView", "probe"]
 
 _PARALLEL = 16
+_TARGET = 0.02  # seconds the rest of one remote's HEADs aim to take, threads permitting
 
 
 class RemoteView(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,8 +62,7 @@ def probe(
             down.add(remote.name)
             notes.append(f"{first.message}; fetching from the origins")
             continue
-        with ThreadPoolExecutor(min(_PARALLEL, len(todo))) as pool:
-            answers = [first, *pool.map(functools.partial(_ask, remote, sizes), todo[1:])]
+        answers = [first, *_ask_all(remote, sizes, todo[1:])]
         errors = [a for a in answers if isinstance(a, RemoteError)]
         for sha, answer in zip(todo, answers):
             if answer is True:
@@ -68,6 +74,29 @@ def probe(
     if farm is not None:
         leased = _leased(farm, [s for s in shas if s not in found], notes)
     return RemoteView(found=found, notes=tuple(notes), down=frozenset(down), leased=leased)
+
+
+def _ask_all(remote: Remote, sizes: Mapping[str, int], shas: Sequence[str]) -> list:
+    """The answers for ``shas``, in order: the first asked here (its connection is open
+    now: the time it takes is the remote's latency), the rest on ``workers`` threads."""
+    if not shas:
+        return []
+    start = time.perf_counter()
+    answers = [_ask(remote, sizes, shas[0])]
+    rest, ask = shas[1:], functools.partial(_ask, remote, sizes)
+    threads = workers(len(rest), time.perf_counter() - start)
+    if threads <= 1:
+        return answers + [ask(sha) for sha in rest]
+    with ThreadPoolExecutor(threads) as pool:
+        return answers + list(pool.map(ask, rest))
+
+
+def workers(left: int, each: float) -> int:
+    """Threads for ``left`` more requests of ``each`` seconds: as few as finish them in
+    about ``_TARGET`` (one on a LAN; up to ``_PARALLEL`` across the internet)."""
+    if left <= 0:
+        return 0
+    return max(1, min(_PARALLEL, left, math.ceil(left * each / _TARGET)))
 
 
 def _leased(remote: Remote, shas: Sequence[str], notes: list[str]) -> dict[str, str]:
