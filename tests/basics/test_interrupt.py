@@ -88,18 +88,8 @@ interrupt.leave()
 def test_the_watchdog_says_why_it_ended_the_process_when_nothing_else_did():
     # the Ctrl-C is caught and ignored by code that then blocks: the watchdog ends the
     # process GRACE seconds later with the interrupted line and exit 130
-    body = """
-interrupt.GRACE = 0.5
-print("ready", flush=True)
-while True:
+    proc = _deaf_child(grace=0.5)
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-"""
-    proc = _child(body)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
     finally:
@@ -112,18 +102,8 @@ while True:
 
 
 def test_a_second_ctrl_c_ends_the_process_at_once():
-    body = """
-interrupt.GRACE = 60
-print("ready", flush=True)
-while True:
+    proc = _deaf_child(grace=60)
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        print("first", flush=True)
-"""
-    proc = _child(body)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
         proc.send_signal(signal.SIGINT)
         assert proc.stdout.readline().strip() == "first"
         proc.send_signal(signal.SIGINT)
@@ -131,6 +111,24 @@ while True:
     finally:
         proc.kill()
     assert proc.returncode == 130
+
+
+def _deaf_child(grace: float) -> subprocess.Popen:
+    """A child that swallows every KeyboardInterrupt (saying "first") and blocks for good,
+    ready for a signal once this returns."""
+    proc = _child(
+        f"""
+interrupt.GRACE = {grace}
+print("ready", flush=True)
+while True:
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("first", flush=True)
+"""
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
 
 
 def _child(body: str) -> subprocess.Popen:
