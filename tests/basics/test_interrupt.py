@@ -119,9 +119,12 @@ def _deaf_child(grace: float) -> subprocess.Popen:
     proc = _child(
         f"""
 interrupt.GRACE = {grace}
-print("ready", flush=True)
+ready = False
 while True:
     try:
+        if not ready:  # inside the try: the parent signals once it reads this line
+            ready = True
+            print("ready", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         print("first", flush=True)
