@@ -26,10 +26,7 @@ def main() -> None:
     except KeyboardInterrupt:
         # NOTE: a Ctrl-C before the CLI's own handler is in place (the receipt, the planned
         # pass, click's import while early downloads run) is answered as the CLI answers one
-        from .basics.argv import interrupted_message
-
-        sys.stderr.write(f"error: {interrupted_message(sys.argv[1:])}\n")
-        interrupt.answered()
+        interrupt.say()
         interrupt.leave()
     except SystemExit as done:
         if done.code == 130:

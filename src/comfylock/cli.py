@@ -13,7 +13,6 @@ import sys
 import click
 
 from . import __version__
-from .basics import interrupt
 from .basics.argv import GLOBAL_FLAGS, GLOBAL_VALUE_OPTIONS, command_index, interrupted_message
 
 __all__ = ["cli", "echo_printed", "json_option", "main", "pass_project", "pass_settings"]
@@ -328,8 +327,10 @@ def _invoke(args: list[str], verbose: bool) -> int:
     except click.ClickException as exc:
         return _fail(usage_line(exc), 2)
     except (KeyboardInterrupt, click.exceptions.Abort):
+        from .basics import interrupt
+
         code = _fail(interrupted_message(args), 130)
-        interrupt.answered()
+        interrupt.answered()  # NOTE: the console script's watchdog does not say it again
         return code
     except BrokenPipeError:
         return 0

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["GRACE", "answered", "happened", "install", "leave"]
+__all__ = ["GRACE", "answered", "install", "leave", "say"]
 
 GRACE = 10.0  # seconds the process may take to shut down after a Ctrl-C
 _RETRY = 0.02  # seconds before a deferred or dropped KeyboardInterrupt is raised again
@@ -53,9 +53,10 @@ def install(args: list[str]) -> None:
     sys.unraisablehook = unraisable
 
 
-def happened() -> bool:
-    """Whether a Ctrl-C reached this process."""
-    return bool(_state["at"])
+def say() -> None:
+    """Print the interrupted line (``error: interrupted; ...``) on standard error, once."""
+    sys.stderr.write(_state["line"])
+    answered()
 
 
 def answered() -> None:

@@ -81,9 +81,10 @@ def _ask_all(remote: Remote, sizes: Mapping[str, int], shas: Sequence[str]) -> l
     now: the time it takes is the remote's latency), the rest on ``workers`` threads."""
     if not shas:
         return []
+    ask = functools.partial(_ask, remote, sizes)
     start = time.perf_counter()
-    answers = [_ask(remote, sizes, shas[0])]
-    rest, ask = shas[1:], functools.partial(_ask, remote, sizes)
+    answers = [ask(shas[0])]
+    rest = shas[1:]
     threads = workers(len(rest), time.perf_counter() - start)
     if threads <= 1:
         return answers + [ask(sha) for sha in rest]

@@ -434,10 +434,9 @@ def resolve(
             models=tuple(
                 sorted(
                     {
-                        resolved_key.get(key, key)
+                        resolved_key.get(f"{folder}/{r.name}", f"{folder}/{r.name}")
                         for r in lockable_refs(wf.info)
                         if (folder := r.folder or placed.get((r.folders, r.name)))
-                        for key in (f"{folder}/{r.name}",)
                     }
                 )
             ),
