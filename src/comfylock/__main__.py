@@ -31,7 +31,36 @@ def main() -> None:
     except SystemExit as done:
         if done.code == 130:
             interrupt.leave()
+        if done.code is None or isinstance(done.code, int):
+            _exit_now(done.code or 0)
         raise
+
+
+def _exit_now(code: int) -> None:
+    """End the process with ``code`` without the interpreter's teardown: freeing the ~500
+    modules a sync imports (aria2p's requests and loguru, httpx) took 60-90 ms of CPU after
+    the work was done, a tenth of a sync of small files. Only once the command is over:
+    every non-daemon thread finished (else the normal exit joins them), the output flushed
+    (else the normal exit reports it), the ``atexit`` handlers run. Nothing we write is
+    left to a finalizer: files are closed by ``with``, SQLite's commits are in its files."""
+    import threading
+
+    main = threading.main_thread()
+    if any(t is not main and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    import atexit
+
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
 
 
 def _main() -> None:

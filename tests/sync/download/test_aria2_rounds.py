@@ -35,3 +35,32 @@ def test_an_unknown_speed_or_an_odd_answer_keeps_the_interval():
     assert next_round([_status("active", 100, 50, 0)], 0.05) == 0.05
     assert next_round([{"error": "gone"}], 0.05) == 0.05
     assert next_round([_status("complete", 100, 100, 0)], 0.05) == 0.05
+
+
+class _FakeRpc:
+    """aria2c's answers to the board's multicall: every gid waiting for a slot (the board's
+    next round is then a whole interval away)."""
+
+    def __init__(self) -> None:
+        self.rounds = 0
+
+    def multicall(self, calls):
+        self.rounds += 1
+        return [_status("waiting", 100, 0, 0) for name, _ in calls if name == "aria2.tellStatus"]
+
+
+def test_a_new_waiter_is_answered_without_waiting_out_the_interval():
+    # a worker that takes its next download (often finished already in aria2c's queue)
+    # gets its status from a round made for it, not up to a whole interval later
+    from comfylock.sync.download.aria2_rpc import StatusBoard
+
+    board = StatusBoard(_FakeRpc(), interval=60)
+    try:
+        board.watch("first")
+        status, seen = board.wait("first", 0, timeout=10)
+        assert status is not None
+        board.watch("second")
+        status, _ = board.wait("second", seen, timeout=10)
+        assert status is not None and status["status"] == "waiting"
+    finally:
+        board.close()

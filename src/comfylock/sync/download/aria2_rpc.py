@@ -12,6 +12,7 @@ in the request body (aria2p inserts it), never on a command line or in an error.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 from ...errors import RemoteError
@@ -93,7 +94,10 @@ def next_round(answers: list[dict], interval: float) -> float:
 
 class StatusBoard:
     """The latest status of every download someone waits on, one ``tellStatus`` multicall
-    per round (``interval`` seconds apart) on a thread of its own."""
+    per round (``interval`` seconds apart) on a thread of its own. A new waiter is answered
+    by a round at most ``SOONEST`` later: its download is often done already (aria2c runs
+    the whole queue; the fetches follow in lock order), and each of a worker's fetches
+    waiting out an interval left finished files unverified for up to 50 ms apiece."""
 
     def __init__(self, rpc: Rpc, interval: float) -> None:
         self._rpc, self._interval = rpc, interval
@@ -102,6 +106,7 @@ class StatusBoard:
         self._status: dict[str, dict] = {}
         self._round = 0
         self._forget: list[str] = []  # finished gids whose results go with the next round
+        self._new = False  # a waiter came since the last round
         self._failure: Exception | None = None
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="comfylock-aria2", daemon=True)
@@ -110,6 +115,7 @@ class StatusBoard:
     def watch(self, gid: str) -> None:
         with self._cond:
             self._watched[gid] = self._watched.get(gid, 0) + 1
+            self._new = True
             self._cond.notify_all()
 
     def unwatch(self, gid: str) -> None:
@@ -151,6 +157,7 @@ class StatusBoard:
                     return
                 gids = list(self._watched)
                 forget, self._forget = self._forget, []
+                self._new = False
             try:
                 answers = self._rpc.multicall(
                     [("aria2.tellStatus", [g, STATUS_KEYS]) for g in gids]
@@ -168,8 +175,12 @@ class StatusBoard:
                         self._status[gid] = answer
                 self._round += 1
                 self._cond.notify_all()
-                # NOTE: a wait, not a sleep: ``close`` ends it at once
-                self._cond.wait_for(lambda: self._stop, next_round(answers, self._interval))
+                # NOTE: a wait, not a sleep: ``close`` ends it at once, a new waiter soon
+                self._cond.wait_for(
+                    lambda: self._stop or self._new, next_round(answers, self._interval)
+                )
+            if not self._stop:
+                time.sleep(SOONEST)  # waiters that come together share one round
 
     def close(self) -> None:
         with self._cond:
