@@ -121,3 +121,27 @@ def test_status_and_dry_run_say_which_blobs_come_from_an_origin_and_which_from_t
         assert "another-machines-holder-id" not in result.output
         no_secret(result.output)
     assert s3_keys("farm/") == [f"farm/leases/{held.sha256}"]  # a dry run claims nothing
+
+
+def test_the_wire_listing_reads_every_page(monkeypatch, tmp_path_factory):
+    # ListObjectsV2 answers at most a page of keys: the continuation token is followed
+    from tests.support.remoteutil import moto_s3
+
+    with moto_s3(monkeypatch, via="wire", home=tmp_path_factory.mktemp("aws")):
+        remote = S3Remote(RemoteSpec(name="team", url=f"s3://{BUCKET}/farm", push=True))
+        try:
+            shas = [f"{i:02x}" * 32 for i in range(5)]
+            for sha in shas:
+                assert remote.claim(sha, "holder-a", 30) is not None
+            wire = remote._wire
+            assert wire is not None  # keys in the environment: the presigned requests
+            pages = []
+            send = wire.request
+            monkeypatch.setattr(wire, "request", lambda *a, **k: pages.append(1) or send(*a, **k))
+            found, now = wire.listing(lease_key("farm", ""), page=2)
+            assert len(pages) == 3  # 2 + 2 + 1
+            assert sorted(k.rsplit("/", 1)[-1] for k, _, _ in found) == shas
+            assert now is not None and all(modified is not None for _, _, modified in found)
+            assert sorted(remote.leases()[0]) == shas
+        finally:
+            remote.close()

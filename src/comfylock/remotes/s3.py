@@ -223,9 +223,11 @@ class S3Remote(Remote):
         return lease_key(self.prefix, sha256)
 
     def leases(self) -> tuple[dict[str, tuple[str, float | None]], float | None]:
-        # NOTE: a listing is XML: boto3 parses it, on the cold farm's path only
         where = lease_key(self.prefix, "")
-        found, now = self._boto_list(where)
+        if self._wire is not None:
+            found, now = self._wire.listing(where, "list leases")
+        else:
+            found, now = self._boto_list(where)
         return {k[len(where) :]: (etag, modified) for k, etag, modified in found}, now
 
     def read_lease(self, sha256: str) -> Lease | None:

@@ -217,6 +217,46 @@ class S3Wire:
                 hint="check AWS_ENDPOINT_URL and the network, or remove the remote",
             ) from None
 
+    def listing(
+        self, prefix: str, what: str = "list", *, page: int | None = None
+    ) -> tuple[list[tuple], float | None]:
+        """Every object under ``prefix`` as (key, ETag, Last-Modified in seconds), page by
+        page (ListObjectsV2), and the server's clock. Its XML is read by the standard
+        library's ElementTree: a farm's lease listing no longer imports boto3 (~0.3 s).
+        ``page``: keys per page (the server's own limit, 1,000 on S3, when None)."""
+        import xml.etree.ElementTree as ET
+
+        found: list[tuple] = []
+        token, now = None, None
+        while True:
+            params = {"list-type": "2", "prefix": prefix}
+            if page is not None:
+                params["max-keys"] = str(page)
+            if token:
+                params["continuation-token"] = token
+            reply = self.request("GET", "", params=params, what=what)
+            self.raise_for(reply, what)
+            now = now or server_time(reply)
+            try:
+                root = ET.fromstring(reply.body)
+            except ET.ParseError:
+                raise RemoteError(
+                    f"s3://{self.bucket}: {what} failed: the listing is not XML",
+                    hint="check AWS_ENDPOINT_URL: is it an S3 endpoint?",
+                ) from None
+            fields = {_local(e.tag): e for e in root}
+            for item in root:
+                if _local(item.tag) == "Contents":
+                    info = {_local(e.tag): (e.text or "") for e in item}
+                    modified = _iso_time(info.get("LastModified"))
+                    found.append((info.get("Key", ""), info.get("ETag", ""), modified))
+            truncated = (fields["IsTruncated"].text or "") if "IsTruncated" in fields else ""
+            token = (
+                fields["NextContinuationToken"].text if "NextContinuationToken" in fields else None
+            )
+            if truncated.strip().lower() != "true" or not token:
+                return found, now
+
     def head(self, key: str, *, checksum: bool = False) -> Reply:
         headers = {"x-amz-checksum-mode": "ENABLED"} if checksum else None
         return self.request("HEAD", key, headers=headers, what=f"HEAD {key}")
@@ -237,6 +277,23 @@ class S3Wire:
 
     def close(self) -> None:
         self._conns.close()
+
+
+def _local(tag: str) -> str:
+    """An XML tag without its namespace (``{http://s3.amazonaws.com/doc/2006-03-01/}Key``)."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _iso_time(value: str | None) -> float | None:
+    """S3's ``LastModified`` (ISO 8601, ``Z``) in seconds since the epoch."""
+    if not value:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def head_fields(reply: Reply) -> dict:
