@@ -110,3 +110,31 @@ def test_a_sync_from_a_mirror_imports_no_http_library(world, run_cli, tmp_path):
         out, rc, loaded = imported_in_child(args, ("httpx", "boto3", "botocore"), env=env)
     assert (rc, loaded) == (0, []), out
     assert "Fetched 3 from team remotes, 0 from origins" in out, out
+
+
+def test_a_blob_the_mirror_lacks_is_asked_by_its_early_download_alone(
+    world, run_cli, tmp_path, monkeypatch
+):
+    # aria2c asks the mirror for every missing blob from before the plan: that GET is the
+    # probe (no HEAD each); the one it lacks comes from its origin, as quietly as a HEAD's
+    # "not here" made it before
+    if shutil.which("aria2c") is None:
+        pytest.skip("aria2c is not installed")
+    from tests.support.syncutil import paths_in
+
+    mirror = tmp_path / "mirror"
+    lacking = world["models"][1]
+    for m in world["models"]:
+        if m is not lacking:
+            path = mirror / blob_rel(m.sha256)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(m.data)
+    with nginx_serving(mirror, tmp_path / "nginx") as base:
+        monkeypatch.setenv("COMFYLOCK_REMOTE", f"team={base}")
+        result = run_cli(*world["args"], "sync")
+    assert result.exit_code == 0, result
+    assert "Fetched 2 from team remotes, 1 from origins" in result.stdout, result
+    assert "failed" not in result.stderr and "warning" not in result.stderr.lower(), result
+    assert world["paths"]["hf"] in paths_in(world["server"])  # the lacking blob's origin
+    assert world["paths"]["url"] not in paths_in(world["server"])
+    _installed(world["args"], world)

@@ -71,3 +71,69 @@ def test_a_fast_remote_is_asked_on_one_thread_a_slow_one_on_many(monkeypatch):
         assert set(view.found.values()) == {remote.name}
     assert len(fast.threads) == 1
     assert len(slow.threads) > 8
+
+
+class _Asked:
+    """A remote that records every HEAD; ``down``: its answer is an error; ``leases``: the
+    blobs other machines have claimed there (``None``: it keeps no leases)."""
+
+    name = "team"
+
+    def __init__(self, *, down: bool = False, leases: set[str] | None = None) -> None:
+        self.heads: list[str] = []
+        self.down, self.claimed, self.listings = down, leases, 0
+        self.supports_leases = leases is not None
+
+    def has(self, sha: str, size=None) -> bool:
+        from comfylock.errors import RemoteError
+
+        self.heads.append(sha)
+        if self.down:
+            raise RemoteError("remote team: unreachable")
+        return True
+
+    def leases(self):
+        self.listings += 1
+        return {sha: ("etag", 0.0) for sha in self.claimed}, 0.0
+
+    def read_lease(self, sha):
+        return None  # listed, but already gone: the blob comes from the origins
+
+
+_SHAS = [f"{i:064x}" for i in range(10)]
+
+
+def test_blobs_an_early_download_asks_for_are_not_asked_again():
+    # aria2c's GET since before the plan is their probe: one HEAD says the remote is up
+    from comfylock.remotes.probe import probe
+
+    remote = _Asked()
+    early = {sha: "team" for sha in _SHAS[:8]}
+    view = probe([remote], _SHAS, asked=early)
+    assert set(view.found) == set(_SHAS)
+    assert remote.heads == _SHAS[8:]  # the first of the rest, then the rest
+    assert view.unconfirmed == frozenset(_SHAS[:8])
+    everything = _Asked()
+    view = probe([everything], _SHAS, asked={sha: "team" for sha in _SHAS})
+    assert len(everything.heads) == 1 and view.unconfirmed == frozenset(_SHAS) - {
+        everything.heads[0]
+    }
+
+
+def test_a_remote_that_is_down_is_trusted_with_nothing():
+    from comfylock.remotes.probe import probe
+
+    remote = _Asked(down=True)
+    view = probe([remote], _SHAS, asked={sha: "team" for sha in _SHAS})
+    assert view.found == {} and view.unconfirmed == frozenset()
+    assert view.down == frozenset({"team"}) and len(remote.heads) == 1
+
+
+def test_a_blob_another_machine_claimed_is_asked_as_always():
+    # a cold farm: the claimed blob is not on the remote yet; its HEAD and lease decide
+    from comfylock.remotes.probe import probe
+
+    remote = _Asked(leases={_SHAS[3]})
+    view = probe([remote], _SHAS, asked={sha: "team" for sha in _SHAS})
+    assert _SHAS[3] in remote.heads and _SHAS[3] not in view.unconfirmed
+    assert remote.listings == 1  # one listing for the whole probe

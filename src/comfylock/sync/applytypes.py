@@ -57,6 +57,8 @@ class ApplyContext(msgspec.Struct, kw_only=True):
     downloader_factory: Callable | None = None  # (tmp_dir, jobs, cancel) -> (Downloader, note)
     downloader: object | None = None  # one already started (aria2c, while the plan was made)
     remotes: Mapping[str, object] = {}  # name -> remotes.Remote, for Fetch.remote
+    # on a remote by an early download's word, not a HEAD's: a 404 is the remote's answer
+    unconfirmed: frozenset[str] = frozenset()
     claims: str | None = None  # the remote this run claims blobs on (a cold farm, --push)
     hash_cache: object | None = None  # machine.hashcache's: stale rows adoption disproves go
 

@@ -29,11 +29,15 @@ from ..workflows.tables import INPUT_FOLDER
 __all__ = ["likely_downloads"]
 
 
-def likely_downloads(project, *, push: bool, opened: dict | None = None) -> list[tuple]:
+def likely_downloads(
+    project, *, push: bool, opened: dict | None = None, via: dict | None = None
+) -> list[tuple]:
     """(urls, tmp path, size) of each blob this sync will most likely fetch, in lock order;
     [] when nothing can be said before the plan, or the downloads would not fit. ``urls`` is
     a function making them for an S3 remote (presigning waits for botocore's signer); the
-    remote it opens goes in ``opened`` (by name), for the plan to use."""
+    remote it opens goes in ``opened`` (by name), for the plan to use. ``via`` gets, by
+    sha256, the remote each download asks: its answer stands in for the plan's HEAD
+    (``remotes.probe``)."""
     from ..store.blobs import Store
     from .observe import model_target
 
@@ -65,7 +69,11 @@ def likely_downloads(project, *, push: bool, opened: dict | None = None) -> list
             seen.add(model.sha256)
             out.append((urls, store.tmp_path(model.sha256), model.size))
             sized.append((model.sha256, model.size))
-    return out if _fits(store, sized) else []
+    if not _fits(store, sized):
+        return []
+    if via is not None and project.remote_specs:
+        via.update((sha, project.remote_specs[0].name) for sha, _ in sized)
+    return out
 
 
 def _copies_here(cache_dir, shas: set[str]) -> set[str]:

@@ -15,7 +15,14 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..errors import ComfylockError, DiskSpaceError, IntegrityError, Interrupted, RemoteError
+from ..errors import (
+    ComfylockError,
+    DiskSpaceError,
+    IntegrityError,
+    Interrupted,
+    NotFoundError,
+    RemoteError,
+)
 from ..net.concurrency import run_each
 from ..store.blobs import Store
 from ..store.hashing import Expected
@@ -163,6 +170,8 @@ def _from_remote(
     except Interrupted:
         raise
     except ComfylockError as exc:  # down, refused, a redirect to plain http, …
+        if isinstance(exc, NotFoundError) and f.sha256 in ctx.unconfirmed:
+            return False  # the early download was its probe: the remote lacks it
         served[f"!{f.sha256}"] = (
             f"remote {remote.name} failed for {f.keys[0]} ({exc.message}); "
             "fetching the rest from the origins"

@@ -80,15 +80,23 @@ class Prepared(msgspec.Struct, kw_only=True):
     allow_http: tuple[str, ...] = ()
     remotes: list = msgspec.field(default_factory=list)  # opened Remote clients (§8)
     notes: list[str] = msgspec.field(default_factory=list)  # remote trouble, for the user
+    # blobs taken to be on a remote because an early download asks it (not HEAD-ed)
+    unconfirmed: frozenset[str] = frozenset()
 
 
 def prepare(
-    project: Project, options: SyncOptions, *, elsewhere: bool = False, opened=None
+    project: Project,
+    options: SyncOptions,
+    *,
+    elsewhere: bool = False,
+    opened=None,
+    asked: dict | None = None,
 ) -> Prepared:
     """Read the lock, observe this machine, and plan. Reads only.
 
     With ``elsewhere`` (sync, status) and something to fetch, also look where the bytes may
     already be: a file elsewhere in the tree the hash cache knows, then the team remotes.
+    ``asked``: sha256 -> the remote an early download of it asks (``early``): not HEAD-ed.
     """
     from .observe import observe, store_view
 
@@ -128,7 +136,13 @@ def prepare(
         prepared.notes.extend(notes)
         if elsewhere and plan.fetch:
             view = _look_elsewhere(
-                project, plan, cache, prepared, push=options.push, opened=opened or {}
+                project,
+                plan,
+                cache,
+                prepared,
+                push=options.push,
+                opened=opened or {},
+                asked=asked or {},
             )
             prepared.plan = make_plan(
                 lock, workspace, view, prune=options.prune, force=options.force
@@ -196,11 +210,19 @@ def _keep_shared_links(project: Project, store: Store, workspace, notes: list[st
 
 
 def _look_elsewhere(
-    project: Project, plan: SyncPlan, cache, prepared: Prepared, *, push: bool, opened: dict
+    project: Project,
+    plan: SyncPlan,
+    cache,
+    prepared: Prepared,
+    *,
+    push: bool,
+    opened: dict,
+    asked: dict,
 ):
     """The store view plus local copies and the remotes' answers (HEAD) for ``plan.fetch``;
     with ``push``, the remote this run claims the rest on (a cold farm: the first push
-    remote that keeps leases)."""
+    remote that keeps leases). A blob an early download already asks a remote for is not
+    asked again (``probe``'s ``asked``)."""
     from .observe import local_copies, store_view
 
     view = store_view(prepared.lock, prepared.store)
@@ -219,8 +241,9 @@ def _look_elsewhere(
     prepared.remotes = [
         opened.pop(spec.name, None) or open_remote(spec, prepared.allow_http) for spec in specs
     ]
-    answer = probe(prepared.remotes, rest, wanted)
+    answer = probe(prepared.remotes, rest, wanted, asked=asked)
     prepared.notes.extend(answer.notes)
+    prepared.unconfirmed = answer.unconfirmed
     claims = None
     if push:
         up = (r for r in prepared.remotes if r.name not in answer.down)
@@ -286,23 +309,26 @@ def sync(
         held = Store(project.settings.store_dir).file_lock("gc", shared=True)
     early = None
     opened: dict = {}  # remotes opened before the plan (``early``), by name
+    asked: dict = {}  # sha256 -> the remote an early download asks
     # NOTE: one ``finally`` from the early start on: a Ctrl-C (or a failure) while waiting
     # for the store's lock must stop the aria2c already started, not leave it running
     try:
         if not options.dry_run and _store_lacks_a_blob(project):
             # NOTE: this sync downloads: what it will need starts now, overlapping the plan
             # (from the planned path's pass when there was one: ~0.1 s sooner than the CLI's)
-            early, opened = _HANDED.pop(_handoff_key(project, options), (None, {}))
+            early, opened, asked = _HANDED.pop(_handoff_key(project, options), (None, {}, {}))
             if early is None:
                 from ..remotes import warm
 
                 with contextlib.suppress(ComfylockError):  # a bad remote: reported where used
                     warm(project.remote_specs)
-                early = _aria2_early(project, options, opened)
+                early = _aria2_early(project, options, opened, asked)
         with held:
             # NOTE: a plan only for a no-op never asks the network (a plan with work is
             # made again, remotes and all, by the full command)
-            prepared = prepare(project, options, elsewhere=not plan_only, opened=opened)
+            prepared = prepare(
+                project, options, elsewhere=not plan_only, opened=opened, asked=asked
+            )
             try:
                 outcome = _sync(project, options, prepared, progress, on_plan, plan_only, early)
                 if plan_only and early is not None and not outcome.plan.is_empty:
@@ -311,7 +337,7 @@ def sync(
                         import atexit
 
                         atexit.register(drop_handed)
-                    _HANDED[_handoff_key(project, options)] = (early, opened)
+                    _HANDED[_handoff_key(project, options)] = (early, opened, asked)
                     early, opened = None, {}
                 return outcome
             finally:
@@ -338,7 +364,7 @@ def drop_handed() -> None:
     """Close what the planned path started and the full command never took (an error
     before its sync): aria2c stops with this process anyway; this removes its files now."""
     while _HANDED:
-        early, opened = _HANDED.popitem()[1]
+        early, opened, _ = _HANDED.popitem()[1]
         early.close()
         for remote in opened.values():
             remote.close()
@@ -352,11 +378,11 @@ def _store_lacks_a_blob(project: Project) -> bool:
     return not all(isfile(os.path.join(blobs, m.sha256[:2], m.sha256)) for m in project.lock.model)
 
 
-def _aria2_early(project: Project, options: SyncOptions, opened: dict):
+def _aria2_early(project: Project, options: SyncOptions, opened: dict, asked: dict):
     """aria2c, started now so that its start-up overlaps the plan, when this sync will
     download (the store lacks a blob the lock pins) and aria2 is wanted and installed, with
-    the downloads already known then (``early``) under way. None otherwise (the downloader
-    is then made when the first fetch needs it)."""
+    the downloads already known then (``early``) under way (the remote each asks goes in
+    ``asked``). None otherwise (the downloader is then made when the first fetch needs it)."""
     import shutil
 
     exe = shutil.which("aria2c") if options.use_aria2 else None
@@ -370,7 +396,7 @@ def _aria2_early(project: Project, options: SyncOptions, opened: dict):
         tmp_dir=store.tmp_dir, jobs=options.jobs, executable=exe, allow_http=project.allow_http
     )
     try:
-        first = likely_downloads(project, push=options.push, opened=opened)
+        first = likely_downloads(project, push=options.push, opened=opened, via=asked)
     except ComfylockError:
         first = []  # a bad remote or yaml: the plan meets it and says what is wrong
     downloader.start_soon(first)
@@ -458,6 +484,7 @@ def _sync(
         env=os.environ,
         progress=progress or NullProgress(),
         remotes={r.name: r for r in prepared.remotes},
+        unconfirmed=prepared.unconfirmed,
         claims=next((f.claim for f in plan.fetch if f.claim), None),
         downloader=early,
         hash_cache=LazyHashCache(settings.cache_dir),

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from ...errors import AuthError, Interrupted, RemoteError
+from ...errors import AuthError, Interrupted, NotFoundError, RemoteError
 from ...net.limits import Limits, SpeedWatch
 from ...net.send import MAX_REDIRECTS, parse_retry_after
 from ...store.hashing import Expected
@@ -210,6 +210,8 @@ class HttpxDownloader(Downloader):
                 f"{redact(url)}: HTTP {code}",
                 hint="set CIVITAI_API_KEY or HF_TOKEN for this source",
             )
+        if code in (404, 410):
+            raise NotFoundError(f"{redact(url)}: HTTP {code}")
         if code >= 400 or code not in (200, 206):
             raise RemoteError(f"{redact(url)}: HTTP {code}")
         if "text/html" in resp.headers.get("content-type", "").lower():
