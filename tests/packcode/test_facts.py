@@ -221,6 +221,14 @@ def test_folders_registered_in_a_class_body_are_the_packs(layouts):
     assert layouts["FakeSegmentDetector"]["inputs"] == {"model_name": "ultralytics"}
 
 
+def test_a_folder_registered_at_a_core_folders_parent_is_the_models_directory():
+    # os.path.dirname(get_folder_paths("checkpoints")[0]) is models/, not the ComfyUI root;
+    # a registration that would reach the root or above it is no folder at all
+    folders = read_pack("FakeLayoutPack")["folders"]
+    assert folders["fake-models-root"] == ["models"]
+    assert "fake-nowhere" not in folders
+
+
 def test_a_list_filled_in_a_loop_then_changed_keeps_every_alternative(layouts):
     # names = []; for x in listing: names.append(basename(x)); names.insert(0, "none"):
     # the change applies to both the empty list and the filled one, not to the last only

@@ -51,6 +51,7 @@ from .values import (
     from_json,
     from_yaml,
     join_path,
+    parent,
 )
 
 __all__ = ["call", "call_node"]
@@ -274,7 +275,7 @@ def _record_url_fetch(it, kind: str, args, kwargs, where: str) -> None:
         name = tuple(
             Const(posixpath.basename(d.rel)) if isinstance(d, PathV) else UNKNOWN for d in dest
         )
-        dest = tuple(PathV(posixpath.dirname(d.rel)) if isinstance(d, PathV) else d for d in dest)
+        dest = tuple(PathV(parent(d.rel)) if isinstance(d, PathV) else d for d in dest)
     it.effects.fetches.append(
         Fetch(kind="url", source=url, name=name, subfolder=(), dir=dest, allow=(), where=where)
     )
@@ -324,9 +325,7 @@ def call_stdlib(it, name: str, args, kwargs) -> tuple:  # noqa: C901
         _note_file_read(it, args)
         return _join_all(args) if args else (UNKNOWN,)
     if name.startswith("os.path.") and last == "dirname":
-        return tuple(
-            PathV(posixpath.dirname(v.rel)) if isinstance(v, PathV) else UNKNOWN for v in first
-        )
+        return tuple(PathV(parent(v.rel)) if isinstance(v, PathV) else UNKNOWN for v in first)
     if name.startswith("os.path.") and last in _PATH_IDENTITY:
         return first
     if name.startswith("os.path.") and last == "basename":

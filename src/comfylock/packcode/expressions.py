@@ -29,6 +29,7 @@ from .values import (
     Mod,
     PathV,
     join_path,
+    parent,
 )
 
 __all__ = ["BUILTINS", "binop", "element_of", "evaluate", "index", "iter_items"]
@@ -405,7 +406,7 @@ def attr(it, base, name: str) -> tuple:  # noqa: C901
         return (Mod(f"{base.name}.{name}"),)
     if isinstance(base, PathV):
         if name == "parent":
-            return (PathV(posixpath.dirname(base.rel)),)
+            return (PathV(parent(base.rel)),)
         if name == "parents":
             ups, rel = [], base.rel
             while rel and rel not in ("", "/"):

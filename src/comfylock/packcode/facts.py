@@ -207,8 +207,9 @@ class _Scanner:
             if rel.startswith("{folder:"):
                 key, _, rest = rel[len("{folder:") :].partition("}")
                 base = self._folder_dirs(key, regs)[:1]
-                return [posixpath.normpath(f"{b}{rest}") for b in base]
-            if "{" in rel or rel.startswith("..") or rel.startswith("/"):
+                rels = [posixpath.normpath(f"{b}{rest}") for b in base]
+                return [r for r in rels if _a_dir_below_the_root(r)]
+            if "{" in rel or not _a_dir_below_the_root(rel):
                 return []
             return [rel]
         return []
@@ -555,3 +556,9 @@ def _one(values: set):
     """One answer as a string, several as a sorted list (the reader must not pick one)."""
     ordered = sorted(values)
     return ordered[0] if len(ordered) == 1 else ordered
+
+
+def _a_dir_below_the_root(rel: str) -> bool:
+    """A registered directory a model can live in: under the ComfyUI root, not the root
+    itself ('' or '.'), nowhere above or beside it."""
+    return rel not in ("", ".") and not rel.startswith(("..", "/"))

@@ -35,6 +35,7 @@ __all__ = [
     "ListV",
     "Mod",
     "PathV",
+    "parent",
     "Schema",
     "V3Input",
     "file_name_list",
@@ -56,6 +57,16 @@ class PathV(NamedTuple):
     ``{folder:KEY}`` (first directory of a folder key), ``{repo_id}``, ``{repo_name}``."""
 
     rel: str
+
+
+def parent(rel: str) -> str:
+    """The directory holding ``rel``. A bare ``{folder:KEY}`` (a folder's first directory,
+    ``models/checkpoints``) keeps its placeholder, ``{folder:KEY}/..``: its parent is not the
+    ComfyUI root ('')."""
+    bare = rel.startswith("{folder:") and rel.endswith("}") and "/" not in rel
+    if bare or posixpath.basename(rel) == "..":  # the text's dirname of "a/.." is "a": down
+        return rel + "/.."
+    return posixpath.dirname(rel)
 
 
 class Files(NamedTuple):
