@@ -82,6 +82,15 @@ def _main() -> None:
             sys.exit(code)
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as exc:
+        # NOTE: the answer could not be written (stdout on a full disk): one line, as the CLI
+        # says any local disk failure, never a traceback
+        from .basics.redact import redact
+        from .errors import describe_os_error
+        from .pathsafe import printable
+
+        sys.stderr.write(f"error: {printable(redact(describe_os_error(exc)))}\n")
+        sys.exit(6)
     from .cli import main as cli_main
 
     cli_main(fast=False)

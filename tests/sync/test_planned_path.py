@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -112,3 +113,26 @@ def test_the_planned_paths_downloads_are_handed_to_the_full_command(synced, run_
     assert result.exit_code == 0, result
     assert not job._HANDED and len(launches) == 1
     assert "Already in sync" in run_cli(*args).stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("touched", [False, True])
+def test_an_answer_that_cannot_be_written_is_one_line_and_exit_6(synced, run_cli, touched):
+    # stdout on a full disk: the receipt's or the planned path's answer fails to write
+    args = [*synced["args"], "status"]
+    assert run_cli(*args).exit_code == 0
+    if touched:
+        _touch(synced)  # the planned path answers, not the receipt
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "comfylock", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert done.returncode == 6, done.stderr
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr
