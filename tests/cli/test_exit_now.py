@@ -72,3 +72,24 @@ def test_the_console_script_exits_with_the_commands_code(tmp_path):
     assert done.returncode not in (0, 1)
     assert done.stderr.strip().count("\n") == 0 and done.stderr.startswith("error")
     assert "Traceback" not in done.stderr
+
+
+def test_a_reader_that_leaves_early_is_no_finding():
+    # `comfylock inspect --help | head -0`: the pipe closes before the help is written;
+    # click's own answer is exit 1 (here: "a finding"); the reader left, nothing failed
+    import os
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "comfylock", "inspect", "--help"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
