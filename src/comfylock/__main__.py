@@ -55,7 +55,7 @@ def _exit_now(code: int) -> None:
         return
     import atexit
 
-    atexit._run_exitfuncs()
+    atexit._run_exitfuncs()  # NOTE: CPython's own exit step (os._exit would skip them)
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -334,12 +334,12 @@ def _invoke(args: list[str], verbose: bool) -> int:
         return code
     except BrokenPipeError:
         return 0
-    except SystemExit as exc:
+    except SystemExit:
         # NOTE: click answers a closed pipe (``| head``) with its own exit 1, which here
         # means "a finding"; the reader left, as a BrokenPipeError says: 0
         if isinstance(sys.stdout, click.utils.PacifyFlushWrapper):
             return 0
-        raise exc
+        raise
     except Exception as exc:  # noqa: BLE001 — the one place errors become exit codes
         from .errors import ComfylockError
 

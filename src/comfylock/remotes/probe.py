@@ -6,15 +6,15 @@ CPU (a sync of LoRAs pays it while aria2c downloads); across the internet, up to
 
 A remote that does not answer its first request is marked down for the whole run and
 reported once; a blob it lacks is fetched from the origins. Either way the sync goes on.
+For a blob no remote has, the first remote that keeps leases (S3) is also asked which of
+them another machine has claimed (one listing, then one read per live lease): those are
+expected from the remote once pushed (a cold farm, ``remotes/lease.py``).
 
 A blob an early download already asks the remote for (``sync/early.py``: aria2c has been
 fetching it since before the plan) is not asked again: that GET is its probe, and a 404 sends
 the fetch to the origins as a HEAD's answer would have (``unconfirmed``). The remote's first
 request still tells whether it is up, and on a remote that keeps leases a blob another
-machine has claimed is asked as always (one listing), so a cold farm's waits are kept.
-For a blob no remote has, the first remote that keeps leases (S3) is also asked which of
-them another machine has claimed (one listing, then one read per live lease): those are
-expected from the remote once pushed (a cold farm, ``remotes/lease.py``).
+machine has claimed is asked as always (the same listing), so a cold farm's waits are kept.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def probe(
     """HEAD each wanted digest on each remote in order, until one has it (``sizes``: what
     each blob must weigh; a remote copy of another size does not count). ``asked``: sha256
     -> the remote an early download of it asks; taken as found there, unconfirmed."""
-    sizes = sizes or {}
+    sizes, asked = sizes or {}, asked or {}
     found: dict[str, str] = {}
     notes: list[str] = []
     down: set[str] = set()
@@ -71,7 +71,7 @@ def probe(
         todo = [s for s in shas if s not in found]
         if not todo:
             break
-        mine = [s for s in todo if (asked or {}).get(s) == remote.name]
+        mine = [s for s in todo if asked.get(s) == remote.name]
         # NOTE: its first answer says whether the remote is up (and how far away it is)
         head = next((s for s in todo if s not in mine), todo[0])
         first = _ask(remote, sizes, head)

@@ -244,17 +244,14 @@ class S3Wire:
                     f"s3://{self.bucket}: {what} failed: the listing is not XML",
                     hint="check AWS_ENDPOINT_URL: is it an S3 endpoint?",
                 ) from None
-            fields = {_local(e.tag): e for e in root}
             for item in root:
                 if _local(item.tag) == "Contents":
-                    info = {_local(e.tag): (e.text or "") for e in item}
+                    info = _texts(item)
                     modified = _iso_time(info.get("LastModified"))
                     found.append((info.get("Key", ""), info.get("ETag", ""), modified))
-            truncated = (fields["IsTruncated"].text or "") if "IsTruncated" in fields else ""
-            token = (
-                fields["NextContinuationToken"].text if "NextContinuationToken" in fields else None
-            )
-            if truncated.strip().lower() != "true" or not token:
+            top = _texts(root)  # IsTruncated, NextContinuationToken (a Contents' text is "")
+            token = top.get("NextContinuationToken") or None
+            if top.get("IsTruncated", "").strip().lower() != "true" or not token:
                 return found, now
 
     def head(self, key: str, *, checksum: bool = False) -> Reply:
@@ -282,6 +279,11 @@ class S3Wire:
 def _local(tag: str) -> str:
     """An XML tag without its namespace (``{http://s3.amazonaws.com/doc/2006-03-01/}Key``)."""
     return tag.rsplit("}", 1)[-1]
+
+
+def _texts(element) -> dict[str, str]:
+    """The text of each child of ``element``, by its tag without the namespace."""
+    return {_local(e.tag): (e.text or "") for e in element}
 
 
 def _iso_time(value: str | None) -> float | None:

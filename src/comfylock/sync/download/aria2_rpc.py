@@ -176,10 +176,10 @@ class StatusBoard:
                 self._round += 1
                 self._cond.notify_all()
                 # NOTE: a wait, not a sleep: ``close`` ends it at once, a new waiter soon
-                self._cond.wait_for(
+                woken = self._cond.wait_for(
                     lambda: self._stop or self._new, next_round(answers, self._interval)
                 )
-            if not self._stop:
+            if woken and not self._stop:
                 time.sleep(SOONEST)  # waiters that come together share one round
 
     def close(self) -> None:
