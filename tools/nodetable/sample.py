@@ -64,6 +64,9 @@ ROUNDS = {
     3: Round(
         HERE / "sample_repos3.txt", HERE / "sample_split3.json", "issue17c", "tune3", "heldout3"
     ),
+    4: Round(
+        HERE / "sample_repos4.txt", HERE / "sample_split4.json", "issue17d", "tune4", "heldout4"
+    ),
 }
 REPOS, SPLIT, SEED = ROUNDS[1].repos, ROUNDS[1].split, ROUNDS[1].seed
 

@@ -1,0 +1,38 @@
+"""The truth-free proxy: a custom node's value that plainly names a model is counted placed,
+cannot tell or not reported by what the reader said; core nodes and values naming no model
+are not counted."""
+
+from __future__ import annotations
+
+import json
+
+from tools.nodetable.proxy import model_like, proxy
+
+
+def test_model_like_values():
+    assert model_like("ckpt_name", "a.safetensors") == "file"
+    assert model_like("widgets_values[0]", "dir/b.pth") == "file"
+    assert model_like("repo_id", "org/name") == "repo"
+    assert model_like("widgets_values[2]", "org/name") is None  # unnamed: no model word
+    assert model_like("format", "video/h264-mp4") is None
+    assert model_like("url", "https://example.invalid/a.safetensors") is None
+    assert model_like("prompt", "a cat") is None
+
+
+def test_a_workflow_is_counted_by_what_the_reader_says(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMFYLOCK_CACHE_DIR", str(tmp_path / "cache"))
+    wf = {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "a.safetensors"}},
+        "2": {
+            "class_type": "SomeNodeNobodyWrote",
+            "inputs": {"model_name": "b.safetensors", "prompt": "a cat", "seed": 3},
+        },
+    }
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(wf))
+    report = proxy([str(path)])
+    assert report["workflows"] == 1 and report["values"] == 1  # the core loader is not counted
+    assert report["cannot_tell_pct"] == 100.0
+    assert report["cannot_tell"] == [
+        "1x SomeNodeNobodyWrote: cannot tell: unknown custom node SomeNodeNobodyWrote"
+    ]
