@@ -36,3 +36,11 @@ def test_a_workflow_is_counted_by_what_the_reader_says(tmp_path, monkeypatch):
     assert report["cannot_tell"] == [
         "1x SomeNodeNobodyWrote: cannot tell: unknown custom node SomeNodeNobodyWrote"
     ]
+
+
+def test_a_missing_path_is_one_error_line(tmp_path, capsys):
+    from tools.nodetable.proxy import main
+
+    assert main([str(tmp_path / "nothing-here")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1

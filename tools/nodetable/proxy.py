@@ -18,9 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
+from comfylock.errors import ComfylockError
 from comfylock.workflows import nodeknowledge
 from comfylock.workflows.discover import read_workflows
 from comfylock.workflows.reader import NONE_VALUES, is_model_filename
@@ -115,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--comfyui-root", type=Path, help="read the packs installed there too")
     parser.add_argument("--summary", action="store_true", help="the summary line only")
     args = parser.parse_args(argv)
-    report = proxy(args.paths, args.comfyui_root)
+    try:
+        report = proxy(args.paths, args.comfyui_root)
+    except ComfylockError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     print(
         f"{report['workflows']} workflows, {report['values']} custom-node values naming a model:"
         f" placed {report['placed_pct']}%, cannot tell {report['cannot_tell_pct']}%,"
