@@ -25,17 +25,22 @@ def test_a_workflow_is_counted_by_what_the_reader_says(tmp_path, monkeypatch):
         "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "a.safetensors"}},
         "2": {
             "class_type": "SomeNodeNobodyWrote",
-            "inputs": {"model_name": "b.safetensors", "prompt": "a cat", "seed": 3},
+            "inputs": {"model_name": "b.safetensors", "prompt": "a cat", "repo_id": "org/x"},
+        },
+        "3": {  # the shipped table knows where this node downloads its model
+            "class_type": "DownloadAndLoadDepthAnythingV2Model",
+            "inputs": {"model": "depth_anything_v2_vitl_fp16.safetensors"},
         },
     }
     path = tmp_path / "wf.json"
     path.write_text(json.dumps(wf))
     report = proxy([str(path)])
-    assert report["workflows"] == 1 and report["values"] == 1  # the core loader is not counted
-    assert report["cannot_tell_pct"] == 100.0
+    assert report["workflows"] == 1 and report["values"] == 3  # the core loader is not counted
     assert report["cannot_tell"] == [
         "1x SomeNodeNobodyWrote: cannot tell: unknown custom node SomeNodeNobodyWrote"
     ]
+    assert report["not_reported"] == ["1x SomeNodeNobodyWrote.repo_id [repo]"]
+    assert report["placed_pct"] == report["cannot_tell_pct"] == report["not_reported_pct"] == 33.3
 
 
 def test_a_missing_path_is_one_error_line(tmp_path, capsys):

@@ -37,6 +37,7 @@ import argparse
 import json
 import re
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 from comfylock.pathsafe import normalise_name
@@ -248,6 +249,14 @@ def _measure_instance(tally: _Tally, entry: dict, cls: str, values, positions, a
 def measure(paths: list[str], truth: dict, comfyui_root: Path | None = None) -> dict:
     """Score the reader on ``paths``; with ``comfyui_root``, as ``inspect`` reads them there
     (the packs installed under its ``custom_nodes/`` read from their code)."""
+    with reading_as_inspect(comfyui_root):
+        return _measure(paths, truth)
+
+
+@contextmanager
+def reading_as_inspect(comfyui_root: Path | None):
+    """The reader as ``inspect`` runs it: with ``comfyui_root``, the packs installed there
+    are read from their code too; without, the shipped table alone."""
     knowledge = None
     if comfyui_root is not None:
         from comfylock.machine.packfacts import installed_knowledge
@@ -255,7 +264,7 @@ def measure(paths: list[str], truth: dict, comfyui_root: Path | None = None) -> 
 
         knowledge = installed_knowledge(comfyui_root, default_cache_dir())
     with nodeknowledge.pinned(knowledge):
-        return _measure(paths, truth)
+        yield
 
 
 def _measure(paths: list[str], truth: dict) -> dict:

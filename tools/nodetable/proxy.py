@@ -23,11 +23,10 @@ from collections import Counter
 from pathlib import Path
 
 from comfylock.errors import ComfylockError
-from comfylock.workflows import nodeknowledge
 from comfylock.workflows.discover import read_workflows
 from comfylock.workflows.reader import NONE_VALUES, is_model_filename
 
-from .measure import _answers_of, _input_of, _instances, _place, _same_value
+from .measure import _answers_of, _input_of, _instances, _place, _same_value, reading_as_inspect
 
 _REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _MODEL_WORDS = ("model", "repo", "ckpt", "checkpoint")
@@ -55,19 +54,14 @@ def _values(values: dict, positions: dict):
 
 
 def _covers(answer, name: str, value: str, positions: dict) -> bool:
-    if _same_value(answer, value) or answer.input == name or _input_of(answer, positions) == name:
+    if _same_value(answer, value) or _input_of(answer, positions) == name:
         return True
     return any(value in pattern for pattern in getattr(answer, "allow", ()))
 
 
 def proxy(paths: list[str], comfyui_root: Path | None = None) -> dict:
-    knowledge = None
-    if comfyui_root is not None:
-        from comfylock.machine.packfacts import installed_knowledge
-        from comfylock.settings import default_cache_dir
-
-        knowledge = installed_knowledge(comfyui_root, default_cache_dir())
-    with nodeknowledge.pinned(knowledge):
+    """Counts and lists of what the reader said of each model-like value in ``paths``."""
+    with reading_as_inspect(comfyui_root):
         result = read_workflows(paths)
     counts: Counter = Counter()
     detail: dict[str, Counter] = {"cannot tell": Counter(), "not reported": Counter()}
