@@ -382,3 +382,28 @@ def test_a_range_whose_numbers_cannot_be_known_stays_unknown():
     assert _range([(Const(1),), (Const(4),), (Const(2),)]) == (ListV((Const(1), Const(3))),)
     assert _range([(Const(1),), (Const(4),), (Const(0),)]) == (UNKNOWN,)  # Python raises
     assert _range([(Const(0),), (Const(10_000),)]) == (UNKNOWN,)  # too many slots to unroll
+
+
+def test_labels_that_reach_a_download_beyond_reading_are_marked_per_value(downloads):
+    fetches = downloads["FakeStagedLoader"]["fetches"]
+    assert set(fetches) == {"backbone", "size"}  # not the sampler, not the device
+    assert set(fetches["backbone"]) == {"flux", "sdxl", "sd3"}
+    (target,) = fetches["size"]["2k"]
+    where, _, why = target["dynamic"].partition(": ")
+    assert where.startswith("staged.py:") and why == "the file name is built beyond static reading"
+
+
+def test_repos_chosen_by_substring_tests_and_an_or_fallback_are_read_per_value(downloads):
+    # ``"yolox" in detector`` picks the repo; the helper's ``det_repo or pose_repo`` must
+    # not mix in the pose repo, which the other input chooses
+    fetches = downloads["FakeDetector"]["fetches"]
+    assert fetches["detector"]["yolox_l.onnx"] == [
+        {
+            "repo": "fakeorg/yolox",
+            "dir": "custom_nodes/FakeDownloadPack/ckpts/fakeorg/yolox",
+            "file": "yolox_l.onnx",
+        }
+    ]
+    assert fetches["detector"]["yolo_nas_s.onnx"][0]["repo"] == "fakeorg/yolo-nas"
+    assert "None" not in fetches["detector"]  # downloads no detector
+    assert fetches["pose"]["pose_b.pt"][0]["repo"] == "fakeorg/pose-ts"

@@ -207,3 +207,13 @@ def test_a_choice_a_helper_object_downloads_is_a_file_of_its_repo(fake_table):
 def test_a_handed_inputs_knowledge_names_the_node_that_reads_it(proxy_table):
     (node,) = parse(_api("ProxySAMLoader", sam="sam_vit_h (2.56GB)")).nodes
     assert node.knowledge == "table; some inputs as FakeSAMLoader reads them"
+
+
+def test_labels_handed_on_to_a_download_beyond_reading_are_cannot_tell_not_unsaid(fake_table):
+    # backbone and size reach hf_hub_download through two helpers and a spec object whose
+    # file name the reader cannot build: each is "cannot tell", the sampler is no model
+    info = parse(_api("FakeStagedLoader", backbone="sdxl", size="4k", sampler="euler"))
+    told = {(r.input, r.name): r for r in info.models}
+    assert set(told) == {("backbone", "sdxl"), ("size", "4k")}
+    assert all(r.folder is None and "beyond static reading" in r.reason for r in told.values())
+    assert sum("cannot tell" in p for p in info.problems) == 2

@@ -41,7 +41,11 @@ __all__ = ["SCANNER_VERSION", "CoreFacts"]
 #    (``spec_from_file_location``) is that pack module; numbers are added and multiplied,
 #    ``range`` of known bounds is its numbers and f-strings and ``%`` format them (one input
 #    per slot made in a loop, ``lora_{i}_name``, is named).
-SCANNER_VERSION = 6
+# 7: issue 17, sixth round: ``a or b`` / ``a and b`` short-circuit on a constant (``det_repo or
+#    pose_repo`` no longer mixes in the other input's repo); a choice whose value the node's
+#    function hands on to a download static reading cannot follow is "cannot tell" for each
+#    of its values (``fetches`` with ``dynamic`` targets, read back along the calls made).
+SCANNER_VERSION = 7
 
 
 class CoreFacts(NamedTuple):

@@ -100,6 +100,7 @@ def call_node(it, node: ast.Call, frame) -> tuple:
             changed.append((f.recv, new))
             out.append(Const(None))
         else:
+            it.calling = node  # the site of a pack function's call (``Interp.chain``)
             out.extend(call(it, f, args, kwargs, node, frame))
     target = node.func.value if isinstance(node.func, ast.Attribute) else None
     if any(new is not None for _, new in changed) and isinstance(target, ast.Name | ast.Subscript):
@@ -240,6 +241,13 @@ def _members(it, module):
     return ListV(tuple(pairs))
 
 
+def _site(it) -> tuple:
+    """The calls from the node's function to this download (``Fetch.site``); () when one of
+    them was not made by a call the reader saw."""
+    chain = (*it.chain, (it.calling, None))
+    return chain if all(c is not None for c, _ in chain) else ()
+
+
 def _record_hf_fetch(it, kind: str, args, kwargs, where: str) -> None:
     from .interp import Fetch
 
@@ -258,6 +266,7 @@ def _record_hf_fetch(it, kind: str, args, kwargs, where: str) -> None:
             allow=kwargs.get("allow_patterns", ()),
             where=where,
             repo_type=kwargs.get("repo_type", ()),
+            site=_site(it),
         )
     )
 
@@ -277,7 +286,16 @@ def _record_url_fetch(it, kind: str, args, kwargs, where: str) -> None:
         )
         dest = tuple(PathV(parent(d.rel)) if isinstance(d, PathV) else d for d in dest)
     it.effects.fetches.append(
-        Fetch(kind="url", source=url, name=name, subfolder=(), dir=dest, allow=(), where=where)
+        Fetch(
+            kind="url",
+            source=url,
+            name=name,
+            subfolder=(),
+            dir=dest,
+            allow=(),
+            where=where,
+            site=_site(it),
+        )
     )
 
 

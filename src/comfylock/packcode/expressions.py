@@ -131,16 +131,21 @@ _COMPARE = {
 
 
 def bool_op(it, node: ast.BoolOp, frame) -> tuple:
-    """``a and b`` / ``a or b``: Python's answer when each operand is one constant, else any
-    operand's value (the reader's usual merge)."""
-    vals = [it.ev(v, frame) for v in node.values]
-    if all(len(v) == 1 and isinstance(v[0], Const) for v in vals):
-        is_and = isinstance(node.op, ast.And)
-        for v in vals:
-            if bool(v[0].value) != is_and:
-                return v
-        return vals[-1]
-    return merge(*vals)
+    """``a and b`` / ``a or b`` as Python takes it: an operand that is one constant decides
+    (``x or y`` with a non-empty ``x`` is ``x``, and ``y`` is not evaluated) or passes on; an
+    operand of unknown truth may be the answer, and the next ones are read too."""
+    is_and = isinstance(node.op, ast.And)
+    maybe: list = []
+    for i, operand in enumerate(node.values):
+        vals = it.ev(operand, frame)
+        if i == len(node.values) - 1:
+            return merge(*maybe, vals)
+        if len(vals) == 1 and isinstance(vals[0], Const):
+            if bool(vals[0].value) != is_and:
+                return merge(*maybe, vals)
+            continue  # falsy for ``or``, truthy for ``and``: the next operand answers
+        maybe.append(vals)
+    return merge(*maybe)
 
 
 def compare(it, node: ast.Compare, frame) -> tuple:

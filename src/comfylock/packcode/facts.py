@@ -9,7 +9,7 @@ import posixpath
 
 from . import CoreFacts
 from .expressions import class_attr, find_method, index
-from .fetches import value_fetches
+from .fetches import chosen_beyond_reading, value_fetches
 from .frontend import frontend_classes
 from .interp import ANY_INPUT, Interp, _Stop, class_frame
 from .listings import INPUT_FOLDER, dir_key, input_dir, listed, model_dir
@@ -243,6 +243,10 @@ class _Scanner:
             self._any_input(inputs, reads, folders)
             if fetched:
                 for name, by_value in value_fetches(self, cls, methods, self.options).items():
+                    fetches.setdefault(name, {}).update(by_value)
+                told = (fetches, inputs, downloads, pretrained)  # what is already said
+                unread = {k: v for k, v in self.options.items() if not any(k in d for d in told)}
+                for name, by_value in chosen_beyond_reading(self, methods, unread).items():
                     fetches.setdefault(name, {}).update(by_value)
         entry: dict = {}
         # an input one reading of the code cannot follow (a folder key an environment variable

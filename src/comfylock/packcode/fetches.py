@@ -24,10 +24,11 @@ import posixpath
 import re
 from urllib.parse import unquote, urlsplit
 
+from .dataflow import inputs_reaching
 from .interp import Fetch, _Stop
 from .values import Const, EnvV, ListV, PathV
 
-__all__ = ["MAX_VALUES", "value_fetches"]
+__all__ = ["MAX_VALUES", "chosen_beyond_reading", "value_fetches"]
 
 MAX_VALUES = 48  # values read one by one; a longer list of a downloading input is "dynamic"
 _SENTINEL = "\0not-a-listed-value"
@@ -56,7 +57,39 @@ def value_fetches(scanner, cls, methods: list, options: dict[str, list[str]]) ->
     return out
 
 
-def _targets_for(scanner, methods: list, name: str, value: str) -> list[dict]:
+def chosen_beyond_reading(scanner, methods: list, options: dict[str, list[str]]) -> dict:
+    """``{input: {value: [{"dynamic": why}]}}`` for the inputs of ``options`` whose value the
+    node's function hands on to a download static reading cannot follow (``inputs_reaching``):
+    each of their values is "cannot tell", never left unsaid. Inputs whose every choice is a
+    run setting (a device, a precision) are left out: they tune a download, not choose it."""
+    chosen = {n for n, vals in options.items() if len(vals) <= MAX_VALUES and not _settings(vals)}
+    if not chosen:
+        return {}
+    out: dict = {}
+    for fetch in _fetches_for(scanner, methods, {}):
+        target = _target(fetch, scanner.resolve_dir)
+        if "dynamic" not in target or fetch.site is None:
+            continue
+        for method in methods:
+            for name in sorted(inputs_reaching(method.node, fetch.site, chosen)):
+                out.setdefault(name, {v: [target] for v in options[name]})
+    return out
+
+
+_SETTINGS = re.compile(
+    r"^(auto|default|none|cpu|cuda(:\d+)?|mps|xpu|gpu|fp\d+\w*|bf16|float\d+|bfloat16"
+    r"|int\d+|true|false|yes|no|on|off|enabled?|disabled?|sdpa|eager|xformers|flash_attn\w*|sage\w*)$",
+    re.IGNORECASE,
+)
+
+
+def _settings(values: list[str]) -> bool:
+    return all(_SETTINGS.match(v.strip()) for v in values)
+
+
+def _fetches_for(scanner, methods: list, values: dict) -> list:
+    """The downloads the node's function makes on a machine that lacks them, with ``values``
+    bound to some inputs (the others stay the node's inputs)."""
     it = scanner.it
     start = len(it.effects.fetches)
     it.fresh_machine = True  # NOTE: only for these runs: "if not exists: download" is taken
@@ -64,7 +97,7 @@ def _targets_for(scanner, methods: list, name: str, value: str) -> list[dict]:
         for method in methods:
             it.steps = 0
             try:
-                it.run_method(method, inputs=True, values={name: Const(value)})
+                it.run_method(method, inputs=True, values=values)
             except _Stop:
                 pass
     finally:
@@ -73,8 +106,12 @@ def _targets_for(scanner, methods: list, name: str, value: str) -> list[dict]:
     del it.effects.fetches[start:]
     del it.effects.downloads[:]  # the whole-repo record of the same calls: read elsewhere
     del it.effects.file_reads[:]
+    return fetches
+
+
+def _targets_for(scanner, methods: list, name: str, value: str) -> list[dict]:
     targets: list[dict] = []
-    for fetch in fetches:
+    for fetch in _fetches_for(scanner, methods, {name: Const(value)}):
         target = _target(fetch, scanner.resolve_dir)
         if target not in targets:
             targets.append(target)

@@ -50,6 +50,9 @@ class Fetch(NamedTuple):
     allow: tuple
     where: str
     repo_type: tuple = ()
+    # the calls that led here from the node's own function: ((ast.Call, callee FuncRef), ...),
+    # the download call last (callee None); what ``dataflow.inputs_reaching`` reads back
+    site: tuple = ()
 
 
 @dataclass
@@ -150,6 +153,8 @@ class Interp:
         self.attr_memo: dict = {}  # (class node id, name) -> its class body's value
         self.steps = 0
         self.depth = 0
+        self.calling = None  # the ast.Call whose callee is about to run (``call_def``)
+        self.chain: list = []  # (ast.Call, FuncRef) of each pack function being run
         self._module_env: dict[str, dict] = {}
         self._busy: dict[str, Frame] = {}  # modules being walked: their live frames
 
@@ -426,10 +431,13 @@ class Interp:
             env.setdefault(p.arg, (passed,) if FORWARDED in kwargs else (UNKNOWN,))
         callee = Frame(func.module, {**_closure_of(func), **env}, func.owner, nested=True)
         self.depth += 1
+        self.chain.append((self.calling, func))
+        self.calling = None  # a call made without ``call_node`` (``__init__``) has no site
         try:
             self.walk(node.body, callee)
         finally:
             self.depth -= 1
+            self.chain.pop()
         return merge(*callee.returns) if callee.returns else (Const(None),)
 
     def run_method(self, func: FuncRef, inputs: bool, values: dict | None = None) -> Frame:
