@@ -79,3 +79,77 @@ def load(self, a, b):
         (_call(funcs["load"], "download"), None),
     )
     assert inputs_reaching(funcs["run"], site, {"model", "sampler"}) == {"model"}
+
+
+def test_a_name_a_nested_function_rebinds_is_not_the_outer_ones():
+    funcs = _parse(
+        """
+def run(self, model, image_output):
+    def render(samples):
+        weights = show(samples, image_output)
+        return weights
+    weights = pick(model)
+    return download(weights)
+"""
+    )
+    site = ((_call(funcs["run"], "download"), None),)
+    assert inputs_reaching(funcs["run"], site, {"model", "image_output"}) == {"model"}
+
+
+def test_a_binding_written_after_the_call_does_not_feed_it():
+    funcs = _parse(
+        """
+def run(self, model, preset, weight_type):
+    model, adapter = self.load(model, preset)
+    model = apply(model, adapter, weight_type)
+    return model
+
+def load(self, model, preset):
+    return download(PRESETS[preset], kind=model.kind)
+"""
+    )
+    site = (
+        (_call(funcs["run"], "load"), _Func(funcs["load"], owner="cls")),
+        (_call(funcs["load"], "download"), None),
+    )
+    names = {"model", "preset", "weight_type"}
+    assert inputs_reaching(funcs["run"], site, names) == {"model", "preset"}
+
+
+def test_a_spread_of_keywords_feeds_only_the_parameters_no_argument_names():
+    funcs = _parse(
+        """
+def run(self, paths, interpolation, rmbg_model, sensitivity):
+    image = resize(paths, interpolation)
+    params = {"sensitivity": sensitivity}
+    return self.remove(image, rmbg_model, **params)
+
+def remove(self, image, model_name, sensitivity=0.5, threshold=None):
+    return download(REPOS[model_name], mode=threshold)
+"""
+    )
+    site = (
+        (_call(funcs["run"], "remove"), _Func(funcs["remove"], owner="cls")),
+        (_call(funcs["remove"], "download"), None),
+    )
+    names = {"paths", "interpolation", "rmbg_model", "sensitivity"}
+    # threshold is bound by no argument: it may come from the spread dict
+    assert inputs_reaching(funcs["run"], site, names) == {"rmbg_model", "sensitivity"}
+
+
+def test_a_class_made_with_an_input_binds_it_after_self():
+    funcs = _parse(
+        """
+def run(self, family, mode):
+    spec = Spec(mode, family)
+    return spec
+
+def __init__(self, a, b):
+    download(PATHS[b])
+"""
+    )
+    site = (
+        (_call(funcs["run"], "Spec"), _Func(funcs["__init__"], owner="cls")),
+        (_call(funcs["__init__"], "download"), None),
+    )
+    assert inputs_reaching(funcs["run"], site, {"family", "mode"}) == {"family"}

@@ -386,7 +386,7 @@ def test_a_range_whose_numbers_cannot_be_known_stays_unknown():
 
 def test_labels_that_reach_a_download_beyond_reading_are_marked_per_value(downloads):
     fetches = downloads["FakeStagedLoader"]["fetches"]
-    assert set(fetches) == {"backbone", "size"}  # not the sampler, not the device
+    assert set(fetches) == {"backbone", "size"}  # not the sampler, the device, the switch
     assert set(fetches["backbone"]) == {"flux", "sdxl", "sd3"}
     (target,) = fetches["size"]["2k"]
     where, _, why = target["dynamic"].partition(": ")

@@ -52,7 +52,8 @@ def value_fetches(scanner, cls, methods: list, options: dict[str, list[str]]) ->
             same = same + 1 if not own else len(values)
             if same == 2 and not found:
                 break  # two values download only what any value does: it does not decide
-        if found:
+        unread = all("dynamic" in t for targets in found.values() for t in targets)
+        if found and not (unread and _settings(values)):  # a switch, not a model's choice
             out[name] = found
     return out
 
@@ -76,9 +77,10 @@ def chosen_beyond_reading(scanner, methods: list, options: dict[str, list[str]])
     return out
 
 
-_SETTINGS = re.compile(
-    r"^(auto|default|none|cpu|cuda(:\d+)?|mps|xpu|gpu|fp\d+\w*|bf16|float\d+|bfloat16"
-    r"|int\d+|true|false|yes|no|on|off|enabled?|disabled?|sdpa|eager|xformers|flash_attn\w*|sage\w*)$",
+_SETTINGS = re.compile(  # devices, precisions, attention kernels, switches
+    r"^(auto|default|none|cpu|cuda(:\d+)?|mps|xpu|gpu|rocm|coreml|directml|tensorrt|openvino"
+    r"|fp\d+\w*|bf16|float\d+|bfloat16|int\d+|true|false|yes|no|on|off|enabled?|disabled?"
+    r"|sdpa|eager|xformers|flash_attn\w*|flash_attention\w*|sage\w*)$",
     re.IGNORECASE,
 )
 
