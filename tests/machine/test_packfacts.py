@@ -111,3 +111,29 @@ def test_a_pack_an_older_scanner_read_at_that_commit_is_read_again(root, tmp_pat
     )
     again = packfacts.installed_knowledge(root, tmp_path / "cache")
     assert "FakeLocalCheckpointLoader" in again.classes
+
+
+def test_of_the_packs_a_class_has_variants_in_the_one_installed_here_is_read(
+    root, tmp_path, node_table
+):
+    # the table knows two packs whose code reads the class differently; this machine has
+    # one of them (the table's commit): its reading answers, no "packs disagree"
+    ours, fork = "example/FakeLocalPack", "someone/FakeLocalFork"
+    folders = {ours: "checkpoints", fork: "loras"}
+    variants = {p: {"inputs": {"ckpt": f}} for p, f in folders.items()}
+    node_table(
+        {
+            "generator": {"scanner-version": packfacts.SCANNER_VERSION},
+            "packs": {
+                ours: {"repo": "https://github.com/example/FakeLocalPack", "commit": C1},
+                fork: {"repo": "https://github.com/someone/FakeLocalFork", "commit": C2},
+            },
+            "classes": {
+                "FakeSharedLoader": {"pack": ours, "packs": [ours, fork], "variants": variants}
+            },
+        }
+    )
+    knowledge = packfacts.installed_knowledge(root, tmp_path / "cache")
+    chosen = knowledge.classes["FakeSharedLoader"]
+    assert chosen.pack == ours and chosen.inputs == {"ckpt": "checkpoints"}
+    assert not knowledge.packs  # the pack itself is the table's: not read again

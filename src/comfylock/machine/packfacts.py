@@ -67,7 +67,15 @@ def installed_knowledge(comfyui_root: Path, cache_dir: Path | None) -> nodeknowl
     packs: dict = {}
     claims: dict = {}
     digest = hashlib.sha256()
-    for pack in installed_packs(comfyui_root, cache_dir, skip=_table_holds):
+    held: set[str] = set()  # the table's packs installed here at the commit it read
+
+    def skip(remote: str | None, ident: str) -> bool:
+        pack_id = _table_holds(remote, ident)
+        if pack_id is not None:
+            held.add(pack_id)
+        return pack_id is not None
+
+    for pack in installed_packs(comfyui_root, cache_dir, skip=skip):
         owner_repo = _owner_repo(pack.remote) or f"local/{pack.dirname}"
         pack_id, entry = pack_entry(
             owner_repo,
@@ -83,7 +91,10 @@ def installed_knowledge(comfyui_root: Path, cache_dir: Path | None) -> nodeknowl
             claims.setdefault(name, []).append((pack_id, pack.facts["classes"][name]))
         digest.update(f"{pack.dirname}\0{pack.ident}\0".encode())
     data = {"packs": packs, "classes": merge_claims(claims)}
-    return nodeknowledge.knowledge(data, digest=f"installed:{digest.hexdigest()[:16]}")
+    read = nodeknowledge.knowledge(data, digest=f"installed:{digest.hexdigest()[:16]}")
+    # a class several of the table's packs provide: the one installed here is the one read
+    chosen = nodetable.installed_variants(held | set(packs))
+    return nodeknowledge.combine(chosen, read) or read
 
 
 def installed_packs(comfyui_root: Path, cache_dir: Path | None, skip=None) -> list[InstalledPack]:
@@ -244,19 +255,19 @@ def _owner_repo(remote: str | None) -> str | None:
     return f"{parts[-2]}/{parts[-1]}" if len(parts) >= 4 else None
 
 
-def _table_holds(remote: str | None, ident: str) -> bool:
-    """Whether the shipped table read this very pack (its ``origin``) at this very commit,
-    with this reader (a pack an older scanner read is read again here: this one may see
-    more)."""
+def _table_holds(remote: str | None, ident: str) -> str | None:
+    """The shipped table's id of this very pack (its ``origin``) when it read it at this very
+    commit, with this reader (a pack an older scanner read is read again here: this one may
+    see more); None otherwise."""
     if not remote or not _HEX40.match(ident):
-        return False
+        return None
     key = remote.lower().rstrip("/").removesuffix(".git")
     for pack_id in nodetable.pack_ids():
         repo = (nodetable.pack_repo(pack_id) or "").lower().rstrip("/")
         if repo == key:
             same = nodetable.pack_commit(pack_id) == ident
-            return same and nodetable.pack_scanner(pack_id) == SCANNER_VERSION
-    return False
+            return pack_id if same and nodetable.pack_scanner(pack_id) == SCANNER_VERSION else None
+    return None
 
 
 class _Cache:

@@ -32,6 +32,7 @@ from .nodeknowledge import ClassEntry, Knowledge
 
 __all__ = [
     "chosen_variants",
+    "installed_variants",
     "disagreeing_packs",
     "class_facts",
     "download_dir",
@@ -214,6 +215,24 @@ def chosen_variants(pins: dict[str, str]) -> Knowledge | None:
     if not classes:
         return None
     digest = "pins:" + ",".join(f"{c}={p.pack}" for c, p in classes.items())
+    return Knowledge(classes=classes, digest=digest)
+
+
+def installed_variants(installed: set[str]) -> Knowledge | None:
+    """For each class several packs provide with code that disagrees (``variants``), the
+    facts of the one pack among them installed here (``installed``: table pack ids): ComfyUI
+    loads that pack's class, whatever the others' code says. None when no class is decided."""
+    classes: dict[str, ClassEntry] = {}
+    for class_type, entry in nodeknowledge.current_table().classes.items():
+        if not entry.variants:
+            continue
+        ours = [p for p in entry.variants if p in installed]
+        if len(ours) == 1:
+            facts = msgspec.json.encode(entry.variants[ours[0]])
+            classes[class_type] = _variant(ours[0], facts)
+    if not classes:
+        return None
+    digest = "installed-variants:" + ",".join(sorted({c.pack for c in classes.values()}))
     return Knowledge(classes=classes, digest=digest)
 
 
