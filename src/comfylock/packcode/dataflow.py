@@ -158,10 +158,8 @@ def _assignments(func: ast.AST):
             yield {k for t in n.targets for k in _bound(t)}, _loads(n.value), _at(n)
         elif isinstance(n, ast.AnnAssign | ast.AugAssign | ast.NamedExpr) and n.value is not None:
             yield _bound(n.target), _loads(n.value), _at(n)
-        elif isinstance(n, ast.For | ast.AsyncFor):
-            yield _bound(n.target), _loads(n.iter), _at(n.iter)
-        elif isinstance(n, ast.comprehension):
-            yield _bound(n.target), _loads(n.iter), _at(n.iter)
+        elif isinstance(n, ast.For | ast.AsyncFor | ast.comprehension):
+            yield _bound(n.target), _loads(n.iter), _at(n.iter)  # bound at the loop's head
         elif isinstance(n, ast.withitem) and n.optional_vars is not None:
             yield _bound(n.optional_vars), _loads(n.context_expr), _at(n.context_expr)
 
