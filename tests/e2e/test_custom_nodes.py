@@ -216,3 +216,28 @@ def test_a_pack_local_file_can_be_pinned_by_hand(world, run_cli):
     # a directory outside the ComfyUI root's models/ and custom_nodes/ is still refused
     bad = run_cli("add", "hf:fakeorg/local-ckpts/x.safetensors", "--folder", "etc/x")
     assert bad.exit_code == 2 and "custom_nodes/PACK/DIR" in bad.output
+
+
+ANNOTATOR = "annotator weights " * 12
+
+
+def test_weights_a_node_downloads_whatever_its_values_are_locked_and_synced(world, run_cli):
+    # a preprocessor fetches its annotator on first use; no widget names the file
+    for name in ("cog.json", "vl.json", "local.json"):
+        (world["proj"] / "workflows" / name).unlink()
+    lineart = _api("FakeLineArt", coarse="disable", resolution=512)
+    (world["proj"] / "workflows" / "lineart.json").write_text(json.dumps(lineart))
+    world["hub"].add_file("fakeorg/Annotators", "sk_model.pth", commit=C1, content=ANNOTATOR)
+    result = run_cli("--comfyui-root", str(world["studio"]), "resolve")
+    assert result.exit_code == 0, result
+    (model,) = _lock(world)["model"]  # the coarse file is behind a switch that is off
+    folder = "custom_nodes/FakeDownloadPack/ckpts/fakeorg/Annotators"
+    assert (model["folder"], model["name"]) == (folder, "sk_model.pth")
+    assert model["sha256"] == _sha(ANNOTATOR)
+    assert run_cli("check").exit_code == 0
+    box = world["tmp"] / "gpu-box" / "ComfyUI"
+    (box / "models").mkdir(parents=True)
+    (box / "custom_nodes").mkdir()
+    synced = run_cli("--comfyui-root", str(box), "sync", "--no-aria2")
+    assert synced.exit_code == 0, synced
+    assert (box / folder / "sk_model.pth").read_text() == ANNOTATOR

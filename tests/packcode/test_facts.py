@@ -405,5 +405,26 @@ def test_repos_chosen_by_substring_tests_and_an_or_fallback_are_read_per_value(d
         }
     ]
     assert fetches["detector"]["yolo_nas_s.onnx"][0]["repo"] == "fakeorg/yolo-nas"
-    assert "None" not in fetches["detector"]  # downloads no detector
+    assert fetches["detector"]["None"] == []  # downloads no detector: nothing to lock
     assert fetches["pose"]["pose_b.pt"][0]["repo"] == "fakeorg/pose-ts"
+
+
+def test_weights_downloaded_whatever_the_values_are_the_nodes_own(downloads):
+    entry = downloads["FakeLineArt"]
+    here = "custom_nodes/FakeDownloadPack/ckpts/fakeorg/Annotators"
+    assert entry["always"] == [{"repo": "fakeorg/Annotators", "dir": here, "file": "sk_model.pth"}]
+    # the second file is the switch's: only when it is on
+    (coarse,) = entry["fetches"]["coarse"]["enable"]
+    assert coarse["file"] == "sk_model2.pth"
+
+
+def test_no_file_is_the_nodes_own_when_a_choice_or_a_temporary_name_stands_for_it(downloads):
+    # mirrors looked up by the chosen file belong to that value, not to every node of the
+    # class; a file fetched as "x.part" and renamed is never locked under the name it passed
+    assert "always" not in downloads["FakeFallbackVFI"]
+    assert set(downloads["FakeFallbackVFI"]["fetches"]["ckpt_name"]["rife47.pth"][0]) == {
+        "url",
+        "dir",
+        "name",
+    }
+    assert "always" not in downloads["FakeMatting"]

@@ -217,3 +217,11 @@ def test_labels_handed_on_to_a_download_beyond_reading_are_cannot_tell_not_unsai
     assert set(told) == {("backbone", "sdxl"), ("size", "4k")}
     assert all(r.folder is None and "beyond static reading" in r.reason for r in told.values())
     assert sum("cannot tell" in p for p in info.problems) == 2
+
+
+def test_a_node_downloading_whatever_its_values_has_that_file_referenced(fake_table):
+    info = parse(_api("FakeLineArt", coarse="enable", resolution=512))
+    got = {(r.input, r.name) for r in info.models}
+    assert got == {("(first run)", "sk_model.pth"), ("coarse", "sk_model2.pth")}
+    folders = {r.folder for r in info.models}
+    assert folders == {"custom_nodes/FakeDownloadPack/ckpts/fakeorg/Annotators"}

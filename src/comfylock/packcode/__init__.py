@@ -45,7 +45,10 @@ __all__ = ["SCANNER_VERSION", "CoreFacts"]
 #    pose_repo`` no longer mixes in the other input's repo); a choice whose value the node's
 #    function hands on to a download static reading cannot follow is "cannot tell" for each
 #    of its values (``fetches`` with ``dynamic`` targets, read back along the calls made).
-SCANNER_VERSION = 7
+# 8: issue 17, sixth round continued: what a node downloads whatever its values (into a place
+#    comfylock fills) is recorded as ``always``; a value of a deciding input that downloads
+#    nothing of its own maps to ``[]`` (it was "not one of them": "cannot tell").
+SCANNER_VERSION = 8
 
 
 class CoreFacts(NamedTuple):

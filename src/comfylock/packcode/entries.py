@@ -113,6 +113,10 @@ def _agreed(facts: list[dict]) -> dict:
             out.setdefault("fetches", {})[name] = same
         else:
             dynamic.add(name)
+    always = [f.get("always", []) for f in facts]
+    shared = [t for t in always[0] if all(t in a for a in always[1:])]
+    if shared:
+        out["always"] = shared
     out.update(_common_layout(facts))
     for field in ("downloads", "fileless", "fetches", "delegates"):  # inputs keep their order
         if field in out:

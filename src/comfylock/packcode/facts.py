@@ -9,7 +9,7 @@ import posixpath
 
 from . import CoreFacts
 from .expressions import class_attr, find_method, index
-from .fetches import chosen_beyond_reading, value_fetches
+from .fetches import chosen_beyond_reading, fixed_fetches, value_fetches
 from .frontend import frontend_classes
 from .interp import ANY_INPUT, Interp, _Stop, class_frame
 from .listings import INPUT_FOLDER, dir_key, input_dir, listed, model_dir
@@ -226,6 +226,7 @@ class _Scanner:
         downloads: dict = {}
         pretrained: dict = {}  # input -> the cache dirs ``from_pretrained`` loads it into
         fetches: dict = {}
+        always: list = []  # what the node downloads whatever its values
         dynamic: set = set()
         widgets: tuple | None | bool = None  # (order, kinds)
         self.folders_now = folders
@@ -248,6 +249,9 @@ class _Scanner:
                 unread = {k: v for k, v in self.options.items() if not any(k in d for d in told)}
                 for name, by_value in chosen_beyond_reading(self, methods, unread).items():
                     fetches.setdefault(name, {}).update(by_value)
+                for target in fixed_fetches(self, methods, self.options, fetches):
+                    if target not in always:
+                        always.append(target)
         entry: dict = {}
         # an input one reading of the code cannot follow (a folder key an environment variable
         # may change) is "cannot tell", whatever another reading gives
@@ -268,6 +272,8 @@ class _Scanner:
             entry["downloads"] = {k: _one(v) for k, v in sorted(downloads.items())}
         if fetches:
             entry["fetches"] = {k: dict(sorted(v.items())) for k, v in sorted(fetches.items())}
+        if always:
+            entry["always"] = always
         handed = {  # one other node, for a choice or text this class's own code does not place
             k: list(next(iter(v)))
             for k, v in sorted(self.handed.items())

@@ -15,11 +15,14 @@ others is that value's. Each becomes a target the reader can lock and place:
 
 ``D`` relative to the ComfyUI root (``models/...`` or the pack's own ``custom_nodes/<pack>/...``),
 or ``hf-cache`` (the Hugging Face cache, no place comfylock fills). What static reading cannot
-follow is ``{"dynamic": why}``: "cannot tell", never a guess. Pure.
+follow is ``{"dynamic": why}``: "cannot tell", never a guess. A value of the list that
+downloads nothing of its own maps to ``[]`` (a switch that is off). What the node downloads
+whatever its values is ``fixed_fetches``'s (the table's ``always``). Pure.
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from urllib.parse import unquote, urlsplit
@@ -28,7 +31,7 @@ from .dataflow import inputs_reaching
 from .interp import Fetch, _Stop
 from .values import Const, EnvV, ListV, PathV
 
-__all__ = ["MAX_VALUES", "chosen_beyond_reading", "value_fetches"]
+__all__ = ["MAX_VALUES", "chosen_beyond_reading", "fixed_fetches", "value_fetches"]
 
 MAX_VALUES = 48  # values read one by one; a longer list of a downloading input is "dynamic"
 _SENTINEL = "\0not-a-listed-value"
@@ -47,13 +50,14 @@ def value_fetches(scanner, cls, methods: list, options: dict[str, list[str]]) ->
         same = 0
         for value in values:
             own = [t for t in _targets_for(scanner, methods, name, value) if t not in baseline]
-            if own:
-                found[value] = own
+            found[value] = own  # [] for a value that downloads nothing of its own
             same = same + 1 if not own else len(values)
-            if same == 2 and not found:
+            if same == 2 and not any(found.values()):
                 break  # two values download only what any value does: it does not decide
+        if not any(found.values()):
+            continue
         unread = all("dynamic" in t for targets in found.values() for t in targets)
-        if found and not (unread and _settings(values)):  # a switch, not a model's choice
+        if not (unread and _settings(values)):  # a switch, not a model's choice
             out[name] = found
     return out
 
@@ -75,6 +79,43 @@ def chosen_beyond_reading(scanner, methods: list, options: dict[str, list[str]])
             for name in sorted(inputs_reaching(method.node, fetch.site, chosen)):
                 out.setdefault(name, {v: [target] for v in options[name]})
     return out
+
+
+def fixed_fetches(scanner, methods: list, options: dict, decided: dict) -> list[dict]:
+    """What the node's function downloads whatever its choices, where comfylock can place it:
+    a repo's file or a URL into ``models/...`` or the pack's own directory (a controlnet
+    preprocessor's annotator weights). Read with every listed choice bound to a value no list
+    holds, so that a table indexed by a choice gives nothing (not all its entries) and the
+    targets ``decided`` gives a value are left to it. A run the code stops (an unknown choice
+    raises) says nothing: a file missing from the lock, never a wrong one. A download behind a
+    switch no list decides counts; one a temporary name stands for (``x.part``, renamed after)
+    does not; of mirrors giving one file, the first."""
+    taken = [t for by_value in decided.values() for ts in by_value.values() for t in ts]
+    unlisted = {name: Const(_SENTINEL) for name in options}
+    out: list[dict] = []
+    places: set = set()
+    for fetch in _fetches_for(scanner, methods, unlisted):
+        target = _target(fetch, scanner.resolve_dir)
+        if "dynamic" in target or target in taken or not _lands(target):
+            continue
+        place = (target["dir"], target.get("file") or target.get("name"))
+        if place not in places:
+            places.add(place)
+            out.append(target)
+    return sorted(out, key=lambda t: json.dumps(t, sort_keys=True))
+
+
+_TEMPORARY = (".part", ".tmp", ".partial", ".download", ".incomplete", ".lock")
+
+
+def _lands(target: dict) -> bool:
+    """A file (not a whole repo) into a directory comfylock fills, under its final name."""
+    name = target.get("file") or target.get("name") or ""
+    if not name or name.lower().endswith(_TEMPORARY):
+        return False
+    if any("\0" in str(v) for v in target.values()):
+        return False  # made from the unlisted value: a choice's, not the node's
+    return target["dir"].startswith(("models/", "custom_nodes/"))
 
 
 _SETTINGS = re.compile(  # devices, precisions, attention kernels, switches

@@ -93,6 +93,7 @@ class ClassEntry(msgspec.Struct, frozen=True, rename="kebab"):
     inputs: dict[str, str | list[str]] = {}
     downloads: dict[str, str | list[str]] = {}
     fetches: dict[str, dict[str, list[dict[str, str | list[str]]]]] = {}
+    always: list[dict[str, str | list[str]]] = []  # what its node downloads whatever its values
     widgets: list[str] = []
     widget_kinds: str = ""
     fileless: dict[str, list[str]] = {}  # input -> the node's own words beside its files

@@ -31,6 +31,7 @@ from .delegation import readers, with_delegates
 from .nodeknowledge import ClassEntry, Knowledge
 
 __all__ = [
+    "always",
     "chosen_variants",
     "installed_variants",
     "disagreeing_packs",
@@ -501,13 +502,14 @@ def pack_commit(pack_id: str) -> str | None:
 
 
 def class_facts(class_type: str) -> dict | None:
-    """The table's facts about a class (inputs, downloads, fetches, widgets, dynamic, each
+    """The table's facts about a class (inputs, downloads, fetches, always, widgets, dynamic, each
     pack's where several disagree), as data, or None when it holds none."""
     entry = nodeknowledge.current_table().classes.get(class_type)
     if entry is None:
         return None
     data = msgspec.to_builtins(entry)
-    keep = ("inputs", "fileless", "downloads", "fetches", "widgets", "widget-kinds", "dynamic")
+    keep = ("inputs", "fileless", "downloads", "fetches", "always", "widgets", "widget-kinds")
+    keep += ("dynamic",)
     keep += ("variants",)
     return {k: v for k, v in data.items() if k in keep and v}
 
@@ -518,6 +520,13 @@ def fetches(class_type: str, input_name: str) -> dict[str, list[dict]] | None:
     entry = _entry(class_type)
     found = entry.fetches.get(input_name) if entry else None
     return found if found is not None else None
+
+
+def always(class_type: str) -> list[dict]:
+    """What the class's node downloads whatever its values (``packcode.fetches``'s targets:
+    a repo's file or a URL into a directory comfylock places), or []."""
+    entry = _entry(class_type)
+    return list(entry.always) if entry else []
 
 
 def origin(class_type: str) -> str:

@@ -38,7 +38,7 @@ from .inference import (
 )
 from .modellists import ModelLists
 from .refs import ModelRef, NodeUse, RepoRef, WorkflowInfo
-from .repos import fetched, is_repo_id, place_folder, repo_reference
+from .repos import ALWAYS_INPUT, always_fetched, fetched, is_repo_id, place_folder, repo_reference
 from .widgets import (
     api_leaves,
     is_api,
@@ -413,7 +413,13 @@ class _Reader(GraphWalk, ModelLists):
         The same class gets the same answer in UI, API and embedded files: only the widget's
         name matters, and unnamed UI widgets are matched to the table's inputs by position.
         A value of an input the table knows lists model files is one, whatever its name
-        (a model directory, a ``.patch``); run-time downloads come first (``repos``)."""
+        (a model directory, a ``.patch``); run-time downloads come first (``repos``), and
+        what the node downloads whatever its values before them."""
+        fixed = always_fetched(node_type, node_id=node_id, active=active)
+        if fixed is not None:
+            self.repos.extend(fixed.repos)
+            for file in fixed.files:
+                self._add_fetched_file(file, node_type, node_id, ALWAYS_INPUT, active)
         words = nodetable.fileless(node_type)
         if words:
             pairs = [(p, v) for p, v in pairs if v not in words.get(last_key(p), ())]

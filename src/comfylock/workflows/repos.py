@@ -34,7 +34,18 @@ from . import nodetable, tables
 from .inference import is_model_filename
 from .refs import REPO_ID_PATTERN, RepoRef
 
-__all__ = ["Fetched", "fetched", "is_repo_id", "place_folder", "repo_dir", "repo_reference"]
+__all__ = [
+    "ALWAYS_INPUT",
+    "Fetched",
+    "always_fetched",
+    "fetched",
+    "is_repo_id",
+    "place_folder",
+    "repo_dir",
+    "repo_reference",
+]
+
+ALWAYS_INPUT = "(first run)"  # the input named by what a node downloads whatever its values
 
 _REPO_ID = re.compile(REPO_ID_PATTERN)
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -122,6 +133,19 @@ def fetched(
         # the node lists the file in a folder and fetches it from elsewhere on first use
         # (a temp dir it then moves from): the folder is where it reads it, the fetch a source
         out.files[0] = {**files[0], "folder": listed, "name": value}
+    return out
+
+
+def always_fetched(class_type: str, *, node_id: str, active: bool = True) -> Fetched | None:
+    """What a node of ``class_type`` downloads on its first run whatever its values (the
+    table's ``always``: a controlnet preprocessor's annotator weights), or None."""
+    targets = nodetable.always(class_type)
+    if not targets:
+        return None
+    out = Fetched([], [])
+    where = dict(node_id=node_id, node_type=class_type, input=ALWAYS_INPUT, active=active)
+    for target in targets:
+        _add_target(out, target, "", where)
     return out
 
 
