@@ -217,6 +217,8 @@ def test_labels_handed_on_to_a_download_beyond_reading_are_cannot_tell_not_unsai
     assert set(told) == {("backbone", "sdxl"), ("size", "4k")}
     assert all(r.folder is None and "beyond static reading" in r.reason for r in told.values())
     assert sum("cannot tell" in p for p in info.problems) == 2
+    # a label is no file: the problem asks what it stands for, not which folder holds it
+    assert any("cannot tell what backbone = 'sdxl' makes it download" in p for p in info.problems)
 
 
 def test_a_node_downloading_whatever_its_values_has_that_file_referenced(fake_table):

@@ -169,9 +169,11 @@ class _Reader(GraphWalk, ModelLists):
                 problems.append(f"{where}: invalid model name {ref.name!r}: {ref.invalid}")
             elif ref.folder is None:
                 why = f" ({ref.reason.removeprefix('cannot tell: ')})" if ref.reason else ""
-                problems.append(
-                    f"{where}: cannot tell which folder {ref.name!r} belongs in{why}; pin it in comfylock.toml"
-                )
+                what = f"which folder {ref.name!r} belongs in"
+                if "download" in (ref.reason or "") and not is_model_filename(ref.name):
+                    # a label, not a file: what it stands for is the question
+                    what = f"what {last_key(ref.input)} = {ref.name!r} makes it download"
+                problems.append(f"{where}: cannot tell {what}{why}; pin it in comfylock.toml")
         return WorkflowInfo(
             format=self.format,
             models=tuple(self.models),

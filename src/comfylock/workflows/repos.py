@@ -170,7 +170,7 @@ def _add_target(out: Fetched, target: dict, value: str, where: dict) -> None:
 
 def _unplaceable(target: dict, place) -> str | None:
     if "dynamic" in target:
-        return f"what it downloads is built beyond static reading ({target['dynamic']})"
+        return f"the download at {target['dynamic']}"  # "x.py:12: the file name is built …"
     if place == "hf-cache" or not isinstance(place, str):
         return "it downloads into the Hugging Face cache, not a directory comfylock fills"
     if "repo" in target and not is_repo_id(target["repo"]):
