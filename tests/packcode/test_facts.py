@@ -3,6 +3,8 @@ loaders, helpers around folder_paths, and nodes that download what they load at 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.support.nodepacks import read_pack
@@ -428,3 +430,11 @@ def test_no_file_is_the_nodes_own_when_a_choice_or_a_temporary_name_stands_for_i
         "name",
     }
     assert "always" not in downloads["FakeMatting"]
+
+
+def test_a_file_moved_out_of_a_temporary_directory_never_lands_there(downloads):
+    # fetched into models/temp, then moved to clip_vision/<value>: the temporary directory
+    # is no file's place, for the node or for any value; the value is the folder's file
+    entry = downloads["FakeTempMovedLoader"]
+    assert "always" not in entry and entry["inputs"] == {"model": "clip_vision"}
+    assert "models/temp" not in json.dumps(entry)

@@ -32,3 +32,13 @@ def test_a_folder_on_an_input_that_takes_no_model_is_wrong():
     report = _scored([_ref("ckpt_name", "checkpoints", "a.safetensors"), _ref("prompt", "loras")])
     assert report["references"] == 2 and report["wrong_pct"] == 50.0
     assert report["false_alarms"] == 0
+
+
+def test_a_file_the_node_downloads_whatever_its_values_is_counted_apart_not_judged():
+    # the truth is written per input; a node's own download (input "(first run)") is
+    # neither right nor wrong there, but it is listed
+    own = _ref("(first run)", "custom_nodes/P/ckpts", "annotator.pth")
+    report = _scored([_ref("ckpt_name", "checkpoints", "a.safetensors"), own])
+    assert report["references"] == 1 and report["wrong_pct"] == 0.0
+    assert report["node_downloads"] == 1
+    assert report["node_download_files"] == ["1x Loader: custom_nodes/P/ckpts/annotator.pth"]

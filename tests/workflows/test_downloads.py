@@ -227,3 +227,10 @@ def test_a_node_downloading_whatever_its_values_has_that_file_referenced(fake_ta
     assert got == {("(first run)", "sk_model.pth"), ("coarse", "sk_model2.pth")}
     folders = {r.folder for r in info.models}
     assert folders == {"custom_nodes/FakeDownloadPack/ckpts/fakeorg/Annotators"}
+
+
+def test_a_value_that_downloads_nothing_is_read_as_the_input_reads_it(fake_table):
+    # coarse = "disable" fetches no file of its own: no "cannot tell", nothing extra
+    info = parse(_api("FakeLineArt", coarse="disable", resolution=512))
+    assert [(r.input, r.name) for r in info.models] == [("(first run)", "sk_model.pth")]
+    assert not info.problems

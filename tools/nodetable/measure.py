@@ -43,6 +43,7 @@ from pathlib import Path
 from comfylock.pathsafe import normalise_name
 from comfylock.workflows import nodeknowledge, nodetable, tables
 from comfylock.workflows.discover import read_workflows
+from comfylock.workflows.repos import ALWAYS_INPUT
 from comfylock.workflows.widgets import is_api, last_key
 
 HERE = Path(__file__).resolve().parent
@@ -205,6 +206,7 @@ class _Tally:
         self.detail: dict[str, Counter] = {k: Counter() for k in ("wrong", "cannot", "missing")}
         self.unmeasured: Counter = Counter()
         self.alarms: Counter = Counter()  # "cannot tell" on an input that takes no model
+        self.own: Counter = Counter()  # files a node downloads whatever its values: unjudged
 
     def add(self, outcome: str, what: str) -> None:
         self.counts[outcome] += 1
@@ -235,6 +237,10 @@ def _measure_instance(tally: _Tally, entry: dict, cls: str, values, positions, a
         tally.add(outcome, f"{cls}.{name}: got {got[1] or mine[0].reason}")
     for answer in answers:  # references on inputs the truth says take no model
         if id(answer) in used:
+            continue
+        if answer.input == ALWAYS_INPUT:  # the node's own, no input's: the truth is per input
+            what = getattr(answer, "repo", None) or f"{answer.folder}/{answer.name}"
+            tally.own[f"{cls}: {what}"] += 1
             continue
         name = _input_of(answer, positions)
         if name in entry.get("inputs", {}) or _POSITION.match(name):
@@ -324,6 +330,7 @@ def _report(result, tally: _Tally, nodes, unnamed, misnamed) -> dict:
         "counts": dict(tally.counts),
         "unmeasured": sum(tally.unmeasured.values()),
         "false_alarms": sum(tally.alarms.values()),
+        "node_downloads": sum(tally.own.values()),
         "node_instances": nodes["instances"],
         "packs_named_pct": pct(nodes["named"], nodes["instances"]),
         "packs_misnamed": sum(misnamed.values()),
@@ -332,6 +339,7 @@ def _report(result, tally: _Tally, nodes, unnamed, misnamed) -> dict:
         "not_reported": listed(tally.detail["missing"]),
         "unmeasured_inputs": listed(tally.unmeasured),
         "false_alarm_inputs": listed(tally.alarms),
+        "node_download_files": listed(tally.own),
         "unnamed_classes": listed(unnamed),
         "misnamed_classes": [f"{n}x {c} -> {p}" for (c, p), n in misnamed.most_common()],
     }
@@ -343,7 +351,8 @@ def summary(report: dict) -> list[str]:
         f" ({report['unmeasured']} unmeasured): right {report['right_pct']}%,"
         f" wrong {report['wrong_pct']}%, cannot tell {report['cannot_tell_pct']}%,"
         f" not reported {report['not_reported_pct']}%;"
-        f" false alarms {report['false_alarms']}",
+        f" false alarms {report['false_alarms']}; node downloads {report['node_downloads']}"
+        " (files a node fetches whatever its values: not judged, the truth is per input)",
         f"{report['node_instances']} custom node instances: pack named offline"
         f" {report['packs_named_pct']}% ({report['packs_misnamed']} named differently from the truth)",
     ]
@@ -370,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary:
         return 0
     keys = ("wrong", "cannot_tell", "not_reported", "unmeasured_inputs", "unnamed_classes")
+    keys += ("node_download_files",)
     for key in (*keys, "misnamed_classes"):
         if report[key]:
             print(f"\n{key.replace('_', ' ')}:")

@@ -48,7 +48,9 @@ __all__ = ["SCANNER_VERSION", "CoreFacts"]
 # 8: issue 17, sixth round continued: what a node downloads whatever its values (into a place
 #    comfylock fills) is recorded as ``always``; a value of a deciding input that downloads
 #    nothing of its own maps to ``[]`` (it was "not one of them": "cannot tell").
-SCANNER_VERSION = 8
+# 9: ``always`` only names a file the reading with the inputs as they come names alike (a
+#    download into a temporary directory, moved to a name a value makes, was taken for one).
+SCANNER_VERSION = 9
 
 
 class CoreFacts(NamedTuple):

@@ -241,13 +241,6 @@ def _members(it, module):
     return ListV(tuple(pairs))
 
 
-def _site(it) -> tuple:
-    """The calls from the node's function to this download (``Fetch.site``); () when one of
-    them was not made by a call the reader saw."""
-    chain = (*it.chain, (it.calling, None))
-    return chain if all(c is not None for c, _ in chain) else ()
-
-
 def _record_hf_fetch(it, kind: str, args, kwargs, where: str) -> None:
     from .interp import Fetch
 
@@ -266,7 +259,7 @@ def _record_hf_fetch(it, kind: str, args, kwargs, where: str) -> None:
             allow=kwargs.get("allow_patterns", ()),
             where=where,
             repo_type=kwargs.get("repo_type", ()),
-            site=_site(it),
+            site=it.site(),
         )
     )
 
@@ -294,7 +287,7 @@ def _record_url_fetch(it, kind: str, args, kwargs, where: str) -> None:
             dir=dest,
             allow=(),
             where=where,
-            site=_site(it),
+            site=it.site(),
         )
     )
 
@@ -398,13 +391,22 @@ def _is_progress(name: str, last: str) -> bool:
 
 def _moved(it, sources, targets) -> None:
     """``shutil.move(a, b)`` after a download into ``a`` (a temporary directory it fills
-    first): what was downloaded lands in ``b``."""
+    first): what was downloaded lands in ``b``. A file moved out of the directory a download
+    filled (``temp/x.safetensors`` to a name a value makes) leaves that download's place
+    unread: "cannot tell", never the temporary directory."""
+    effects = it.effects
+    inside = {s.rel.rpartition("/")[0] for s in sources if isinstance(s, PathV)}
+    effects.fetches[:] = [  # a file moved out of where it was fetched: its place is unread
+        f._replace(dir=(UNKNOWN,))
+        if any(isinstance(d, PathV) and d.rel in inside for d in f.dir)
+        else f
+        for f in effects.fetches
+    ]
     moves = {
         s: t for s in sources for t in targets if isinstance(s, PathV) and isinstance(t, PathV)
     }
     if not moves or len(targets) != 1:
         return
-    effects = it.effects
     effects.fetches[:] = [
         f._replace(dir=tuple(moves.get(d, d) for d in f.dir)) for f in effects.fetches
     ]

@@ -87,16 +87,23 @@ def fixed_fetches(scanner, methods: list, options: dict, decided: dict) -> list[
     preprocessor's annotator weights). Read with every listed choice bound to a value no list
     holds, so that a table indexed by a choice gives nothing (not all its entries) and the
     targets ``decided`` gives a value are left to it. A run the code stops (an unknown choice
-    raises) says nothing: a file missing from the lock, never a wrong one. A download behind a
+    raises) says nothing: a file missing from the lock, never a wrong one; so does a file the
+    reading with the inputs as they come does not name alike. A download behind a
     switch no list decides counts; one a temporary name stands for (``x.part``, renamed after)
     does not; of mirrors giving one file, the first."""
     taken = [t for by_value in decided.values() for ts in by_value.values() for t in ts]
     unlisted = {name: Const(_SENTINEL) for name in options}
+    # and the same with every input as it comes: a file one reading names and the other
+    # cannot build (a temporary directory the code moves from, to a name its value makes)
+    # is a value's, not the node's
+    anyway = [_target(f, scanner.resolve_dir) for f in _fetches_for(scanner, methods, {})]
     out: list[dict] = []
     places: set = set()
     for fetch in _fetches_for(scanner, methods, unlisted):
         target = _target(fetch, scanner.resolve_dir)
         if "dynamic" in target or target in taken or not _lands(target):
+            continue
+        if target not in anyway:
             continue
         place = (target["dir"], target.get("file") or target.get("name"))
         if place not in places:

@@ -465,6 +465,12 @@ class Interp:
             self.effects.notes.append(self.where(frame, node) + ": too deep to read")
         return frame
 
+    def site(self) -> tuple:
+        """The calls from the node's function to the call being made (``Fetch.site``); ()
+        when one of them was not made by a call the reader saw."""
+        chain = (*self.chain, (self.calling, None))
+        return chain if all(c is not None for c, _ in chain) else ()
+
     def where(self, frame: Frame, node) -> str:
         return f"{self.pack.path_of(frame.module)}:{getattr(node, 'lineno', 0)}"
 

@@ -110,6 +110,8 @@ def fetched(
     if by_value is None:
         return None
     targets = by_value.get(value)
+    if targets == []:
+        return None  # this value downloads nothing: the input is read as any other
     if targets is None:
         # the code downloads the value itself as a repo (``snapshot_download(repo_id=model)``):
         # a repo id its list does not offer (another version's list) lands the same way
