@@ -73,7 +73,7 @@ def chosen_beyond_reading(scanner, methods: list, options: dict[str, list[str]])
     out: dict = {}
     for fetch in _fetches_for(scanner, methods, {}):
         target = _target(fetch, scanner.resolve_dir)
-        if "dynamic" not in target or fetch.site is None:
+        if "dynamic" not in target or not fetch.site:
             continue
         for method in methods:
             for name in sorted(inputs_reaching(method.node, fetch.site, chosen)):
@@ -101,9 +101,7 @@ def fixed_fetches(scanner, methods: list, options: dict, decided: dict) -> list[
     places: set = set()
     for fetch in _fetches_for(scanner, methods, unlisted):
         target = _target(fetch, scanner.resolve_dir)
-        if "dynamic" in target or target in taken or not _lands(target):
-            continue
-        if target not in anyway:
+        if "dynamic" in target or target in taken or target not in anyway or not _lands(target):
             continue
         place = (target["dir"], target.get("file") or target.get("name"))
         if place not in places:
