@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,11 +43,10 @@ from comfylock.pathsafe import normalise_name
 from comfylock.workflows import nodeknowledge, nodetable, tables
 from comfylock.workflows.discover import read_workflows
 from comfylock.workflows.repos import ALWAYS_INPUT
-from comfylock.workflows.widgets import is_api, last_key
+from comfylock.workflows.widgets import POSITION, is_api, last_key
 
 HERE = Path(__file__).resolve().parent
 
-_POSITION = re.compile(r"^widgets_values\[(\d+)\]$")
 _NONE = {"", "none", "None", "null", "disabled", "Disabled", "NONE", "[None]"}
 
 
@@ -186,7 +184,7 @@ def _answers_of(wf_info) -> dict[str, list]:
 
 
 def _input_of(answer, names_by_pos: dict) -> str:
-    match = _POSITION.match(answer.input)
+    match = POSITION.match(answer.input)
     if match:
         return names_by_pos.get(int(match.group(1)), answer.input)
     return last_key(answer.input)
@@ -243,7 +241,7 @@ def _measure_instance(tally: _Tally, entry: dict, cls: str, values, positions, a
             tally.own[f"{cls}: {what}"] += 1
             continue
         name = _input_of(answer, positions)
-        if name in entry.get("inputs", {}) or _POSITION.match(name):
+        if name in entry.get("inputs", {}) or POSITION.match(name):
             continue
         outcome = _score(None, "", answer)
         if outcome == "right":  # a "cannot tell" no model stands behind: a false alarm

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from comfylock.errors import ComfylockError
 from comfylock.workflows.discover import read_workflows
-from comfylock.workflows.reader import NONE_VALUES, is_model_filename
+from comfylock.workflows.reader import is_model_filename
+from comfylock.workflows.widgets import NONE_VALUES
 
 from .measure import _answers_of, _input_of, _instances, _place, _same_value, reading_as_inspect
 

@@ -9,7 +9,7 @@ import posixpath
 
 from . import CoreFacts
 from .expressions import class_attr, find_method, index
-from .fetches import chosen_beyond_reading, fixed_fetches, value_fetches
+from .fetches import as_given, chosen_beyond_reading, fixed_fetches, value_fetches
 from .frontend import frontend_classes
 from .interp import ANY_INPUT, Interp, _Stop, class_frame
 from .listings import INPUT_FOLDER, dir_key, input_dir, listed, model_dir
@@ -247,9 +247,10 @@ class _Scanner:
                     fetches.setdefault(name, {}).update(by_value)
                 told = (fetches, inputs, downloads, pretrained)  # what is already said
                 unread = {k: v for k, v in self.options.items() if not any(k in d for d in told)}
-                for name, by_value in chosen_beyond_reading(self, methods, unread).items():
+                given = as_given(self, methods)
+                for name, by_value in chosen_beyond_reading(self, methods, unread, given).items():
                     fetches.setdefault(name, {}).update(by_value)
-                for target in fixed_fetches(self, methods, self.options, fetches):
+                for target in fixed_fetches(self, methods, self.options, fetches, given):
                     if target not in always:
                         always.append(target)
         entry: dict = {}

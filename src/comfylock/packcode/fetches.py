@@ -31,7 +31,7 @@ from .dataflow import inputs_reaching
 from .interp import Fetch, _Stop
 from .values import Const, EnvV, ListV, PathV
 
-__all__ = ["MAX_VALUES", "chosen_beyond_reading", "fixed_fetches", "value_fetches"]
+__all__ = ["MAX_VALUES", "as_given", "chosen_beyond_reading", "fixed_fetches", "value_fetches"]
 
 MAX_VALUES = 48  # values read one by one; a longer list of a downloading input is "dynamic"
 _SENTINEL = "\0not-a-listed-value"
@@ -62,16 +62,25 @@ def value_fetches(scanner, cls, methods: list, options: dict[str, list[str]]) ->
     return out
 
 
-def chosen_beyond_reading(scanner, methods: list, options: dict[str, list[str]]) -> dict:
+def as_given(scanner, methods: list) -> list:
+    """The downloads the node's function makes with every input as it comes (the reading
+    ``chosen_beyond_reading`` and ``fixed_fetches`` both start from: made once)."""
+    return _fetches_for(scanner, methods, {})
+
+
+def chosen_beyond_reading(
+    scanner, methods: list, options: dict[str, list[str]], given: list
+) -> dict:
     """``{input: {value: [{"dynamic": why}]}}`` for the inputs of ``options`` whose value the
-    node's function hands on to a download static reading cannot follow (``inputs_reaching``):
-    each of their values is "cannot tell", never left unsaid. Inputs whose every choice is a
-    run setting (a device, a precision) are left out: they tune a download, not choose it."""
+    node's function (``given``: its downloads, ``as_given``) hands on to a download static
+    reading cannot follow (``inputs_reaching``): each of their values is "cannot tell", never
+    left unsaid. Inputs whose every choice is a run setting (a device, a precision) are left
+    out: they tune a download, not choose it."""
     chosen = {n for n, vals in options.items() if len(vals) <= MAX_VALUES and not _settings(vals)}
     if not chosen:
         return {}
     out: dict = {}
-    for fetch in _fetches_for(scanner, methods, {}):
+    for fetch in given:
         target = _target(fetch, scanner.resolve_dir)
         if "dynamic" not in target or not fetch.site:
             continue
@@ -81,7 +90,7 @@ def chosen_beyond_reading(scanner, methods: list, options: dict[str, list[str]])
     return out
 
 
-def fixed_fetches(scanner, methods: list, options: dict, decided: dict) -> list[dict]:
+def fixed_fetches(scanner, methods: list, options: dict, decided: dict, given: list) -> list[dict]:
     """What the node's function downloads whatever its choices, where comfylock can place it:
     a repo's file or a URL into ``models/...`` or the pack's own directory (a controlnet
     preprocessor's annotator weights). Read with every listed choice bound to a value no list
@@ -96,7 +105,7 @@ def fixed_fetches(scanner, methods: list, options: dict, decided: dict) -> list[
     # and the same with every input as it comes: a file one reading names and the other
     # cannot build (a temporary directory the code moves from, to a name its value makes)
     # is a value's, not the node's
-    anyway = [_target(f, scanner.resolve_dir) for f in _fetches_for(scanner, methods, {})]
+    anyway = [_target(f, scanner.resolve_dir) for f in given]
     out: list[dict] = []
     places: set = set()
     for fetch in _fetches_for(scanner, methods, unlisted):

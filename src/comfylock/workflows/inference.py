@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from . import nodetable, tables
 from .refs import url_placeholder
+from .widgets import POSITION
 
 __all__ = [
     "Guess",
@@ -51,7 +52,6 @@ _WIDGET_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 _SPACE = re.compile(r"\s")
 _HUB_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-_POSITION = re.compile(r"^widgets_values\[(\d+)\]$")
 
 
 class Guess(NamedTuple):
@@ -117,7 +117,7 @@ def _by_widget_name(widget: str) -> str | None:
 def custom_folder(class_type: str, widget: str) -> Guess:
     """The folder a custom node's input reads: the table's answer, else a widget named like a
     core loader's input (inferred), else "cannot tell" with the reason."""
-    position = _POSITION.match(widget)
+    position = POSITION.match(widget)
     packs = nodetable.disagreeing_packs(class_type)
     if position and packs:
         return Guess(None, reason=_disagree(class_type, f"widget {position.group(1)}", packs))
@@ -199,5 +199,5 @@ def inputs_by_order(class_type: str, positions: list[str], named: set[str]) -> d
     left = [name for name in order if name in inputs and name not in named]
     if len(left) != len(positions) or not all(isinstance(inputs[n], str) for n in left):
         return {}
-    ranked = sorted(positions, key=lambda p: int(_POSITION.match(p)[1]))
+    ranked = sorted(positions, key=lambda p: int(POSITION.match(p)[1]))
     return dict(zip(ranked, left, strict=True))

@@ -25,6 +25,7 @@ from ..basics.redact import strip_url_secrets
 from ..errors import NotAWorkflowError, WorkflowError
 from ..pathsafe import normalise_name, unsafe_reason
 from . import nodeknowledge, nodetable, tables
+from .downloadreads import DownloadReads
 from .embedded import EmbeddedError, extract, sniff
 from .graphwalk import HINTS, GraphWalk, linked_inputs, node_uses
 from .inference import (
@@ -38,8 +39,9 @@ from .inference import (
 )
 from .modellists import ModelLists
 from .refs import ModelRef, NodeUse, RepoRef, WorkflowInfo
-from .repos import ALWAYS_INPUT, always_fetched, fetched, is_repo_id, place_folder, repo_reference
+from .repos import place_folder
 from .widgets import (
+    NONE_VALUES,
     api_leaves,
     is_api,
     labelled_leaves,
@@ -50,9 +52,7 @@ from .widgets import (
 
 __all__ = ["is_model_filename", "parse", "parse_obj"]
 
-NONE_VALUES = frozenset({"", "none", "None", "null", "[None]", "disabled", "Disabled", "NONE"})
 NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
-_POSITION = re.compile(r"^widgets_values\[(\d+)\]$")  # a UI value no name labels
 _EMBEDDING = re.compile(r"embedding:([^\s,()\[\]{}<>|:\"']+)", re.IGNORECASE)
 
 # --- entry points -------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def _is_ui(obj: Any) -> bool:
 # --- the reader ---------------------------------------------------------------------------
 
 
-class _Reader(GraphWalk, ModelLists):
+class _Reader(GraphWalk, ModelLists, DownloadReads):
     """Accumulates references while walking one workflow."""
 
     def __init__(self, fmt: str) -> None:
@@ -325,42 +325,6 @@ class _Reader(GraphWalk, ModelLists):
                 active=active,
             )
 
-    def _read_repos(self, node_type, node_id, active, pairs) -> list:
-        """Widgets the knowledge table marks as whole-repo downloads become repo references
-        (a repo id the table cannot place is "cannot tell", never dropped); returns the other
-        (path, value) pairs."""
-        rest = []
-        for path, value in pairs:
-            if not is_repo_id(value) or is_model_filename(value):  # most values: no lookup
-                rest.append((path, value))
-                continue
-            name = last_key(path)
-            ref = repo_reference(node_type, name, value, node_id=node_id, active=active)
-            if ref is not None:
-                self.repos.append(ref)
-            elif dirs := nodetable.download_dirs(node_type, name):
-                where = "a place the table cannot name"
-                if all(d.startswith("hf-cache") for d in dirs):
-                    where = "the Hugging Face cache, which comfylock does not fill"
-                why = f"cannot tell: {node_type}.{name} downloads the repo to {where}"
-                self._add_fetched_file(
-                    {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
-                )
-            elif _POSITION.match(path) and nodetable.has_unplaced_inputs(node_type):
-                # no name for this value, and the class downloads what some input names
-                why = f"cannot tell: the file does not name {node_type}'s widget {_POSITION.match(path)[1]}, and the node downloads what some of its inputs name"
-                self._add_fetched_file(
-                    {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
-                )
-            elif _may_download(node_type, value) and not _names_a_file_too(pairs):
-                why = f"cannot tell: unknown custom node {node_type}: {value!r} names a Hugging Face repo it may download"
-                self._add_fetched_file(
-                    {"folder": None, "name": value, "reason": why}, node_type, node_id, path, active
-                )
-            else:
-                rest.append((path, value))
-        return rest
-
     def _read_input_files(self, node_type, node_id, active, pairs) -> list:
         """Widgets the knowledge table marks as listing ComfyUI's input/ folder name input
         files (any extension); returns the other (path, value) pairs."""
@@ -381,35 +345,6 @@ class _Reader(GraphWalk, ModelLists):
                 rest.append((path, value))
         return rest
 
-    def _read_fetches(self, node_type, node_id, active, pairs) -> list:
-        """Values whose node downloads what its code maps them to (the table's ``fetches``):
-        repos and files to lock, or "cannot tell"; returns the other (path, value) pairs."""
-        rest = []
-        for path, value in pairs:
-            got = None
-            named = not path.startswith("widgets_values[")
-            if named and isinstance(value, str) and value.strip() not in NONE_VALUES:
-                got = fetched(node_type, last_key(path), value, node_id=node_id, active=active)
-            if got is None:
-                rest.append((path, value))
-                continue
-            self.repos.extend(got.repos)
-            for file in got.files:
-                self._add_fetched_file(file, node_type, node_id, path, active)
-        return rest
-
-    def _add_fetched_file(self, file: dict, node_type, node_id, path, active) -> None:
-        self.add_ref(
-            folder=file["folder"],
-            name=file["name"],
-            node_id=node_id,
-            node_type=node_type,
-            input=path,
-            active=active,
-            url=file.get("url"),
-            reason=file.get("reason"),
-        )
-
     def _read_custom(self, node_type, node_id, active, pairs) -> None:
         """Model files (and URLs) in a custom node's widgets; the folder from ``inference``.
         The same class gets the same answer in UI, API and embedded files: only the widget's
@@ -417,11 +352,7 @@ class _Reader(GraphWalk, ModelLists):
         A value of an input the table knows lists model files is one, whatever its name
         (a model directory, a ``.patch``); run-time downloads come first (``repos``), and
         what the node downloads whatever its values before them."""
-        fixed = always_fetched(node_type, node_id=node_id, active=active)
-        if fixed is not None:
-            self.repos.extend(fixed.repos)
-            for file in fixed.files:
-                self._add_fetched_file(file, node_type, node_id, ALWAYS_INPUT, active)
+        self._read_always(node_type, node_id, active)
         words = nodetable.fileless(node_type)
         if words:
             pairs = [(p, v) for p, v in pairs if v not in words.get(last_key(p), ())]
@@ -526,27 +457,6 @@ _FILE_NAME = re.compile(r"[^\n]{1,500}\.[A-Za-z0-9]{1,8}( \[input\])?")
 def _names_a_file(value: Any) -> bool:
     """A one-line string ending in a file extension (``photo.png``, ``a.mp4 [input]``)."""
     return isinstance(value, str) and bool(_FILE_NAME.fullmatch(value)) and "://" not in value
-
-
-# The top-level media types (RFC 6838): ``image/gif``, ``video/h264-mp4`` are formats a node
-# offers, shaped like a repo id but naming none.
-_MEDIA_TYPES = frozenset(
-    {"application", "audio", "font", "image", "message", "model", "multipart", "text", "video"}
-)
-
-
-def _names_a_file_too(pairs: list) -> bool:
-    """A node that names a model file too (``repo_id`` + ``filename``): the repo is that
-    file's source, not a repo to download whole."""
-    return any(is_model_filename(v) for _, v in pairs)
-
-
-def _may_download(class_type: str, value: str) -> bool:
-    """A repo id in a node whose code no one read (neither the table nor an installed pack):
-    it may be a repo the node downloads, so it is reported, never silently dropped."""
-    if value.split("/", 1)[0].lower() in _MEDIA_TYPES or class_type in tables.core_nodes():
-        return False
-    return nodetable.is_unread(class_type)
 
 
 def _folder(folder: str) -> str:

@@ -16,6 +16,8 @@ from .subgraphs import as_list
 
 __all__ = [
     "MAX_DEPTH",
+    "NONE_VALUES",
+    "POSITION",
     "api_leaves",
     "is_api",
     "labelled_leaves",
@@ -26,6 +28,9 @@ __all__ = [
 ]
 
 MAX_DEPTH = 32
+# values that name no file, whatever the widget (an empty choice, a switched-off one)
+NONE_VALUES = frozenset({"", "none", "None", "null", "[None]", "disabled", "Disabled", "NONE"})
+POSITION = re.compile(r"^widgets_values\[(\d+)\]$")  # a UI value no name labels
 _INDEX = re.compile(r"\[\d+\]")
 
 
